@@ -1,0 +1,157 @@
+//! Voucher codes and their prefixes.
+//!
+//! Both use the alphabet `A-Z a-z 0-9 - _ .` and start with a letter or a digit, so a code can be
+//! typed, put in a URL path and pasted into a spreadsheet without surprises.
+
+use std::fmt;
+
+use super::InvalidInput;
+
+/// The characters a generated suffix is drawn from, uniformly.
+pub const CODE_ALPHABET: &[u8; 36] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
+/// How many random characters follow the prefix of a generated code (36^8, about 2.8e12 codes).
+pub const CODE_SUFFIX_LEN: usize = 8;
+
+const PREFIX_MAX: usize = 20;
+const CODE_MAX: usize = 100;
+
+fn allowed(c: char) -> bool {
+    c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.')
+}
+
+/// Checks `value` against the shared code alphabet; `what` names the field in the message.
+fn check_chars(field: &'static str, value: &str) -> Result<(), InvalidInput> {
+    if let Some(bad) = value.chars().find(|c| !allowed(*c)) {
+        return Err(InvalidInput::new(
+            field,
+            format!("{field} may contain only A-Z, a-z, 0-9, '-', '_' and '.', found {bad:?}"),
+        ));
+    }
+    if let Some(first) = value.chars().next() {
+        if !first.is_ascii_alphanumeric() {
+            return Err(InvalidInput::new(
+                field,
+                format!("{field} must start with a letter or a digit, got {value:?}"),
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// The fixed text in front of every generated code of a batch: at most 20 characters, possibly
+/// empty.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Prefix(String);
+
+impl Prefix {
+    /// Validates a prefix: at most 20 characters from `A-Z a-z 0-9 - _ .`, starting with a letter
+    /// or a digit. The empty prefix is allowed.
+    pub fn parse(value: &str) -> Result<Self, InvalidInput> {
+        let len = value.chars().count();
+        if len > PREFIX_MAX {
+            return Err(InvalidInput::new(
+                "prefix",
+                format!("prefix must be at most {PREFIX_MAX} characters, got {len}"),
+            ));
+        }
+        check_chars("prefix", value)?;
+        Ok(Self(value.to_owned()))
+    }
+
+    /// The prefix as typed.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for Prefix {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// A complete voucher code: 1 to 100 characters of the code alphabet, starting with a letter or a
+/// digit. Codes compare ignoring ASCII case in the database.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VoucherCode(String);
+
+impl VoucherCode {
+    /// Validates a code chosen by an organizer (`vouchers add`).
+    pub fn parse(value: &str) -> Result<Self, InvalidInput> {
+        let len = value.chars().count();
+        if len == 0 || len > CODE_MAX {
+            return Err(InvalidInput::new(
+                "code",
+                format!("code must be 1 to {CODE_MAX} characters, got {len}"),
+            ));
+        }
+        check_chars("code", value)?;
+        Ok(Self(value.to_owned()))
+    }
+
+    /// A code as a person typed it at checkout: surrounding whitespace is ignored.
+    pub fn parse_lookup(value: &str) -> Result<Self, InvalidInput> {
+        Self::parse(value.trim())
+    }
+
+    /// Builds a generated code from a valid prefix and a suffix drawn from [`CODE_ALPHABET`].
+    pub(crate) fn generated(prefix: &Prefix, suffix: &[u8; CODE_SUFFIX_LEN]) -> Self {
+        let mut code = String::with_capacity(prefix.0.len() + CODE_SUFFIX_LEN);
+        code.push_str(&prefix.0);
+        code.extend(suffix.iter().map(|b| char::from(*b)));
+        Self(code)
+    }
+
+    /// The code as stored.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// The code as an owned string.
+    pub fn into_string(self) -> String {
+        self.0
+    }
+}
+
+impl fmt::Display for VoucherCode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn prefix_rules() {
+        assert!(Prefix::parse("").is_ok());
+        assert!(Prefix::parse("SPEAKER-").is_ok());
+        assert!(Prefix::parse("a.b_c-9").is_ok());
+        assert!(Prefix::parse(&"A".repeat(20)).is_ok());
+        let too_long = Prefix::parse(&"A".repeat(21)).unwrap_err();
+        assert_eq!(too_long.field, "prefix");
+        assert_eq!(too_long.message, "prefix must be at most 20 characters, got 21");
+        assert!(Prefix::parse("-SPEAKER").unwrap_err().message.contains("start with"));
+        assert!(Prefix::parse("SPE AKER").unwrap_err().message.contains("' '"));
+        assert!(Prefix::parse("SPÉAKER").is_err());
+    }
+
+    #[test]
+    fn code_rules() {
+        assert!(VoucherCode::parse("PYCON-KEYNOTE").is_ok());
+        assert!(VoucherCode::parse(&"A".repeat(100)).is_ok());
+        assert_eq!(VoucherCode::parse("").unwrap_err().field, "code");
+        assert!(VoucherCode::parse(&"A".repeat(101)).is_err());
+        assert!(VoucherCode::parse("_X").is_err());
+        assert!(VoucherCode::parse("a/b").is_err());
+        assert_eq!(VoucherCode::parse_lookup("  speaker-ab12  ").unwrap().as_str(), "speaker-ab12");
+    }
+
+    #[test]
+    fn generated_code_is_prefix_then_suffix() {
+        let prefix = Prefix::parse("SPEAKER-").unwrap();
+        let code = VoucherCode::generated(&prefix, b"AB12CD34");
+        assert_eq!(code.as_str(), "SPEAKER-AB12CD34");
+    }
+}

@@ -1,0 +1,98 @@
+//! Slugs and display names of conferences, ticket types and add-ons.
+
+use std::fmt;
+
+use super::InvalidInput;
+
+const SLUG_MAX: usize = 50;
+const NAME_MAX: usize = 200;
+
+/// A URL-safe identifier: 1 to 50 characters of `a-z 0-9 -`, starting with a letter or a digit.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Slug(String);
+
+impl Slug {
+    /// Validates `value` as the slug in `field`.
+    pub fn parse(field: &'static str, value: &str) -> Result<Self, InvalidInput> {
+        let len = value.chars().count();
+        if len == 0 || len > SLUG_MAX {
+            return Err(InvalidInput::new(
+                field,
+                format!("{field} must be 1 to {SLUG_MAX} characters, got {len}"),
+            ));
+        }
+        let ok_char = |c: char| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-';
+        if let Some(bad) = value.chars().find(|c| !ok_char(*c)) {
+            return Err(InvalidInput::new(
+                field,
+                format!("{field} may contain only a-z, 0-9 and '-', found {bad:?}"),
+            ));
+        }
+        if value.starts_with('-') {
+            return Err(InvalidInput::new(
+                field,
+                format!("{field} must start with a letter or a digit, got {value:?}"),
+            ));
+        }
+        Ok(Self(value.to_owned()))
+    }
+
+    /// The slug text.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for Slug {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// A display name: 1 to 200 characters, not only whitespace; kept as given, trimmed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Name(String);
+
+impl Name {
+    /// Validates `value` as the name in `field`.
+    pub fn parse(field: &'static str, value: &str) -> Result<Self, InvalidInput> {
+        let trimmed = value.trim();
+        let len = trimmed.chars().count();
+        if len == 0 || len > NAME_MAX {
+            return Err(InvalidInput::new(
+                field,
+                format!("{field} must be 1 to {NAME_MAX} characters, got {len}"),
+            ));
+        }
+        if trimmed.chars().any(char::is_control) {
+            return Err(InvalidInput::new(field, format!("{field} must not contain control characters")));
+        }
+        Ok(Self(trimmed.to_owned()))
+    }
+
+    /// The name text.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn slugs() {
+        assert!(Slug::parse("slug", "pycon-2027").is_ok());
+        assert_eq!(Slug::parse("slug", "").unwrap_err().field, "slug");
+        assert!(Slug::parse("slug", "PyCon").is_err());
+        assert!(Slug::parse("slug", "-x").is_err());
+        assert!(Slug::parse("slug", &"a".repeat(51)).is_err());
+    }
+
+    #[test]
+    fn names() {
+        assert_eq!(Name::parse("name", "  PyCon US ").unwrap().as_str(), "PyCon US");
+        assert!(Name::parse("name", "   ").is_err());
+        assert!(Name::parse("name", "a\u{7}b").is_err());
+    }
+}

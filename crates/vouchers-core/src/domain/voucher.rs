@@ -1,0 +1,99 @@
+//! Vouchers and the batches they come from, as the service returns them.
+
+use chrono::{DateTime, SecondsFormat, Utc};
+use serde::{Serialize, Serializer};
+
+use super::{Money, VoucherType};
+
+/// A voucher as stored, with its restrictions spelled out as slugs. Its JSON form has exactly
+/// the keys of the CLI and API contract (no `updated_at`).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Voucher {
+    /// Database id.
+    pub id: i64,
+    /// The conference's slug.
+    pub conference: String,
+    /// The code, as generated or chosen.
+    pub code: String,
+    /// Kind of discount.
+    pub voucher_type: VoucherType,
+    /// Percentage or amount, 2 decimals; `0.00` for comp.
+    pub discount_value: Money,
+    /// How many times it can be redeemed.
+    pub max_uses: i64,
+    /// How many times it has been redeemed.
+    pub times_used: i64,
+    /// Start of the validity window (inclusive).
+    #[serde(serialize_with = "rfc3339_opt")]
+    pub valid_from: Option<DateTime<Utc>>,
+    /// End of the validity window (inclusive).
+    #[serde(serialize_with = "rfc3339_opt")]
+    pub valid_until: Option<DateTime<Utc>>,
+    /// Reveals the conference's `requires_voucher` ticket types it applies to.
+    pub unlocks_hidden_tickets: bool,
+    /// Can be used at all.
+    pub is_active: bool,
+    /// Ticket types it applies to (empty: all).
+    pub applicable_ticket_types: Vec<String>,
+    /// Add-ons it applies to (empty: all).
+    pub applicable_addons: Vec<String>,
+    /// The batch it was generated in (`None` for a voucher added by hand).
+    pub batch_id: Option<i64>,
+    /// Creation time.
+    #[serde(serialize_with = "rfc3339")]
+    pub created_at: DateTime<Utc>,
+    /// Last change.
+    #[serde(skip)]
+    pub updated_at: DateTime<Utc>,
+}
+
+/// One `generate` call: its configuration, recorded so the batch can be listed, exported or
+/// deactivated as a whole.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Batch {
+    /// Database id.
+    pub id: i64,
+    /// The conference's slug.
+    pub conference: String,
+    /// The prefix of every code.
+    pub prefix: String,
+    /// Number of vouchers created.
+    pub count: i64,
+    /// Kind of discount.
+    pub voucher_type: VoucherType,
+    /// Percentage or amount.
+    pub discount_value: Money,
+    /// Uses per voucher.
+    pub max_uses: i64,
+    /// Start of the validity window.
+    #[serde(serialize_with = "rfc3339_opt")]
+    pub valid_from: Option<DateTime<Utc>>,
+    /// End of the validity window.
+    #[serde(serialize_with = "rfc3339_opt")]
+    pub valid_until: Option<DateTime<Utc>>,
+    /// Reveals hidden ticket types.
+    pub unlocks_hidden_tickets: bool,
+    /// Ticket types the vouchers apply to (empty: all).
+    pub applicable_ticket_types: Vec<String>,
+    /// Add-ons the vouchers apply to (empty: all).
+    pub applicable_addons: Vec<String>,
+    /// Creation time.
+    #[serde(serialize_with = "rfc3339")]
+    pub created_at: DateTime<Utc>,
+}
+
+/// Formats an instant as RFC 3339 in UTC (`2027-05-14T13:00:00Z`, fractions only when present).
+pub fn format_rfc3339(t: &DateTime<Utc>) -> String {
+    t.to_rfc3339_opts(SecondsFormat::AutoSi, true)
+}
+
+pub(crate) fn rfc3339<S: Serializer>(t: &DateTime<Utc>, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(&format_rfc3339(t))
+}
+
+fn rfc3339_opt<S: Serializer>(t: &Option<DateTime<Utc>>, s: S) -> Result<S::Ok, S::Error> {
+    match t {
+        Some(t) => rfc3339(t, s),
+        None => s.serialize_none(),
+    }
+}

@@ -1,0 +1,125 @@
+//! The errors a use case can return. Each variant is something a caller can act on; the CLI and
+//! the HTTP API map them to exit codes and statuses in one place each.
+
+use crate::domain::InvalidInput;
+use crate::store::StoreError;
+
+/// Why a use case refused or failed. Nothing is written when one is returned.
+#[derive(Debug, thiserror::Error)]
+pub enum VoucherError {
+    /// `count` outside `1..=max` (the batch limit in force, 500 unless an operator raised it).
+    #[error("count must be between 1 and {max}, got {count}")]
+    InvalidCount {
+        /// The count asked for.
+        count: i64,
+        /// The upper bound in force.
+        max: i64,
+    },
+    /// Any other input that breaks a rule; the message names the field and the rule.
+    #[error(transparent)]
+    Invalid(#[from] InvalidInput),
+    /// One code of the batch could not be made unique within its attempt budget (the original's
+    /// `RuntimeError`).
+    #[error("Failed to generate a unique voucher code with prefix '{prefix}' after {attempts} attempts")]
+    CodeSpaceExhausted {
+        /// The batch's prefix.
+        prefix: String,
+        /// Attempts spent on the code that failed.
+        attempts: u32,
+    },
+    /// Another transaction holding the same codes could not be waited out (PostgreSQL deadlock
+    /// or serialization failure, SQLite lock timeout): nothing was written, the call may be
+    /// retried (the original's `IntegrityError`, which we only raise when waiting cannot help).
+    #[error("a concurrent write conflicted with this one and it was rolled back; retry")]
+    CodeConflict,
+    /// No conference with this slug.
+    #[error("conference {0:?} not found")]
+    ConferenceNotFound(String),
+    /// A restriction names a ticket type that the conference does not have.
+    #[error("applicable_ticket_types: ticket type {slug:?} does not exist in conference {conference:?}")]
+    UnknownTicketType {
+        /// The conference's slug.
+        conference: String,
+        /// The ticket type asked for.
+        slug: String,
+    },
+    /// A restriction names an add-on that the conference does not have.
+    #[error("applicable_addons: add-on {slug:?} does not exist in conference {conference:?}")]
+    UnknownAddon {
+        /// The conference's slug.
+        conference: String,
+        /// The add-on asked for.
+        slug: String,
+    },
+    /// No voucher with this code (ignoring case) in the conference.
+    #[error("voucher {code:?} not found in conference {conference:?}")]
+    VoucherNotFound {
+        /// The conference's slug.
+        conference: String,
+        /// The code asked for.
+        code: String,
+    },
+    /// A slug or code that must be unique is taken.
+    #[error("{what} {value:?} already exists{scope}")]
+    Duplicate {
+        /// What kind of thing (`conference`, `ticket type`, `add-on`, `voucher code`).
+        what: &'static str,
+        /// The input field holding the duplicate.
+        field: &'static str,
+        /// The duplicate value.
+        value: String,
+        /// ` in conference "x"` where the uniqueness is per conference.
+        scope: String,
+    },
+    /// The operating system's random generator failed.
+    #[error("the operating system's random generator failed: {0}")]
+    Random(String),
+    /// The database failed; the cause is kept for the log, not for the user.
+    #[error("database error")]
+    Store(#[from] StoreError),
+}
+
+impl VoucherError {
+    /// A stable machine-readable code (`invalid_count`, `not_found`, ...), used as the API's
+    /// `error.code`.
+    pub fn code(&self) -> &'static str {
+        match self {
+            VoucherError::InvalidCount { .. } => "invalid_count",
+            VoucherError::Invalid(_) => "invalid_input",
+            VoucherError::CodeSpaceExhausted { .. } => "code_space_exhausted",
+            VoucherError::CodeConflict => "code_conflict",
+            VoucherError::ConferenceNotFound(_) | VoucherError::VoucherNotFound { .. } => "not_found",
+            VoucherError::UnknownTicketType { .. } => "unknown_ticket_type",
+            VoucherError::UnknownAddon { .. } => "unknown_addon",
+            VoucherError::Duplicate { .. } => "duplicate",
+            VoucherError::Random(_) | VoucherError::Store(_) => "internal",
+        }
+    }
+
+    /// The input field at fault, where there is one.
+    pub fn field(&self) -> Option<&'static str> {
+        match self {
+            VoucherError::InvalidCount { .. } => Some("count"),
+            VoucherError::Invalid(e) => Some(e.field),
+            VoucherError::CodeSpaceExhausted { .. } => Some("prefix"),
+            VoucherError::UnknownTicketType { .. } => Some("applicable_ticket_types"),
+            VoucherError::UnknownAddon { .. } => Some("applicable_addons"),
+            VoucherError::Duplicate { field, .. } => Some(field),
+            _ => None,
+        }
+    }
+
+    /// True when the caller's input is at fault (CLI exit status 2, HTTP 4xx).
+    pub fn is_input_error(&self) -> bool {
+        matches!(
+            self,
+            VoucherError::InvalidCount { .. }
+                | VoucherError::Invalid(_)
+                | VoucherError::UnknownTicketType { .. }
+                | VoucherError::UnknownAddon { .. }
+                | VoucherError::ConferenceNotFound(_)
+                | VoucherError::VoucherNotFound { .. }
+                | VoucherError::Duplicate { .. }
+        )
+    }
+}

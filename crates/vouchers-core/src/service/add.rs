@@ -1,0 +1,106 @@
+//! One voucher with a code the organizer chose (`PYCON-KEYNOTE`): the same rules as a generated
+//! batch, and no batch.
+
+use rust_decimal::Decimal;
+
+use super::terms::RawTerms;
+use crate::domain::{Voucher, VoucherCode, VoucherType, When};
+use crate::store::Store;
+use crate::VoucherError;
+
+/// A request for one voucher with a chosen code.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AddVoucher {
+    /// The conference (slug).
+    pub conference: String,
+    /// The code: 1-100 characters of `A-Z a-z 0-9 - _ .`, starting with a letter or a digit.
+    pub code: String,
+    /// Kind of discount.
+    pub voucher_type: VoucherType,
+    /// Percentage or amount; ignored for `comp`, required otherwise.
+    pub discount_value: Option<Decimal>,
+    /// Uses allowed (default 1).
+    pub max_uses: i64,
+    /// Optional start of the validity window.
+    pub valid_from: Option<When>,
+    /// Optional end of the validity window.
+    pub valid_until: Option<When>,
+    /// Reveals hidden ticket types.
+    pub unlocks_hidden_tickets: bool,
+    /// Ticket types (slugs) it applies to; empty: all.
+    pub applicable_ticket_types: Vec<String>,
+    /// Add-ons (slugs) it applies to; empty: all.
+    pub applicable_addons: Vec<String>,
+}
+
+impl AddVoucher {
+    /// A request with the defaults: one use, no window, no restrictions.
+    pub fn new(
+        conference: impl Into<String>,
+        code: impl Into<String>,
+        voucher_type: VoucherType,
+        discount_value: Option<Decimal>,
+    ) -> Self {
+        Self {
+            conference: conference.into(),
+            code: code.into(),
+            voucher_type,
+            discount_value,
+            max_uses: 1,
+            valid_from: None,
+            valid_until: None,
+            unlocks_hidden_tickets: false,
+            applicable_ticket_types: Vec::new(),
+            applicable_addons: Vec::new(),
+        }
+    }
+}
+
+/// Creates the voucher; a code already taken in the conference (ignoring case) is a
+/// [`VoucherError::Duplicate`] and nothing is written.
+pub async fn add_voucher(store: &dyn Store, request: &AddVoucher) -> Result<Voucher, VoucherError> {
+    let code = VoucherCode::parse(&request.code)?;
+    let terms = RawTerms {
+        voucher_type: request.voucher_type,
+        discount_value: request.discount_value,
+        max_uses: request.max_uses,
+        valid_from: request.valid_from,
+        valid_until: request.valid_until,
+        unlocks_hidden_tickets: request.unlocks_hidden_tickets,
+        applicable_ticket_types: Some(&request.applicable_ticket_types),
+        applicable_addons: Some(&request.applicable_addons),
+    }
+    .check()?;
+
+    let mut tx = store.begin().await?;
+    let (conference, resolved) = terms.resolve(tx.as_mut(), &request.conference).await?;
+    let template = resolved.template;
+    let inserted = tx.insert_vouchers(&template, &[code.as_str().to_owned()]).await?;
+    let Some((id, stored_code)) = inserted.into_iter().next() else {
+        return Err(VoucherError::Duplicate {
+            what: "voucher code",
+            field: "code",
+            value: code.into_string(),
+            scope: format!(" in conference {:?} (codes ignore case)", conference.slug),
+        });
+    };
+    tx.commit().await?;
+    Ok(Voucher {
+        id,
+        conference: conference.slug,
+        code: stored_code,
+        voucher_type: template.discount.voucher_type(),
+        discount_value: template.discount.value(),
+        max_uses: template.max_uses,
+        times_used: 0,
+        valid_from: template.window.from(),
+        valid_until: template.window.until(),
+        unlocks_hidden_tickets: template.unlocks_hidden_tickets,
+        is_active: true,
+        applicable_ticket_types: resolved.ticket_types,
+        applicable_addons: resolved.addons,
+        batch_id: None,
+        created_at: template.created_at,
+        updated_at: template.created_at,
+    })
+}

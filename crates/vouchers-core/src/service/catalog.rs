@@ -1,0 +1,81 @@
+//! Conferences, ticket types and add-ons: create and list.
+
+use crate::domain::{AddOn, Conference, NewAddOn, NewConference, NewTicketType, TicketType};
+use crate::store::{Store, StoreError};
+use crate::VoucherError;
+
+/// Maps a unique violation on insert to a [`VoucherError::Duplicate`] naming the slug.
+fn duplicate_slug<'a>(what: &'static str, slug: &'a str, scope: String) -> impl FnOnce(StoreError) -> VoucherError + 'a {
+    move |error| match error {
+        StoreError::UniqueViolation { .. } => {
+            VoucherError::Duplicate { what, field: "slug", value: slug.to_owned(), scope }
+        }
+        other => other.into(),
+    }
+}
+
+/// Creates a conference; a taken slug is a [`VoucherError::Duplicate`].
+pub async fn create_conference(store: &dyn Store, new: &NewConference) -> Result<Conference, VoucherError> {
+    let mut tx = store.begin().await?;
+    let conference = tx
+        .insert_conference(new, super::now())
+        .await
+        .map_err(duplicate_slug("conference", new.slug.as_str(), String::new()))?;
+    tx.commit().await?;
+    Ok(conference)
+}
+
+/// The conference with this slug, or [`VoucherError::ConferenceNotFound`].
+pub async fn conference(store: &dyn Store, slug: &str) -> Result<Conference, VoucherError> {
+    store.conference(slug).await?.ok_or_else(|| VoucherError::ConferenceNotFound(slug.to_owned()))
+}
+
+/// All conferences, by slug.
+pub async fn list_conferences(store: &dyn Store) -> Result<Vec<Conference>, VoucherError> {
+    Ok(store.conferences().await?)
+}
+
+/// Creates a ticket type in the conference.
+pub async fn create_ticket_type(
+    store: &dyn Store,
+    conference_slug: &str,
+    new: &NewTicketType,
+) -> Result<TicketType, VoucherError> {
+    let mut tx = store.begin().await?;
+    let conference = tx
+        .conference(conference_slug)
+        .await?
+        .ok_or_else(|| VoucherError::ConferenceNotFound(conference_slug.to_owned()))?;
+    let scope = format!(" in conference {:?}", conference.slug);
+    let created = tx
+        .insert_ticket_type(&conference, new)
+        .await
+        .map_err(duplicate_slug("ticket type", new.slug.as_str(), scope))?;
+    tx.commit().await?;
+    Ok(created)
+}
+
+/// The conference's ticket types, by slug.
+pub async fn list_ticket_types(store: &dyn Store, conference_slug: &str) -> Result<Vec<TicketType>, VoucherError> {
+    let conference = conference(store, conference_slug).await?;
+    Ok(store.ticket_types(&conference).await?)
+}
+
+/// Creates an add-on in the conference.
+pub async fn create_addon(store: &dyn Store, conference_slug: &str, new: &NewAddOn) -> Result<AddOn, VoucherError> {
+    let mut tx = store.begin().await?;
+    let conference = tx
+        .conference(conference_slug)
+        .await?
+        .ok_or_else(|| VoucherError::ConferenceNotFound(conference_slug.to_owned()))?;
+    let scope = format!(" in conference {:?}", conference.slug);
+    let created = tx.insert_addon(&conference, new).await.map_err(duplicate_slug("add-on", new.slug.as_str(), scope))?;
+    tx.commit().await?;
+    Ok(created)
+}
+
+/// The conference's add-ons, by slug.
+pub async fn list_addons(store: &dyn Store, conference_slug: &str) -> Result<Vec<AddOn>, VoucherError> {
+    let conference = conference(store, conference_slug).await?;
+    Ok(store.addons(&conference).await?)
+}

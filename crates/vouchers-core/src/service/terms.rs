@@ -1,0 +1,101 @@
+//! The terms shared by every voucher of one write (a generated batch, or one voucher added by
+//! hand): checked once, resolved against the conference inside the transaction.
+
+use rust_decimal::Decimal;
+
+use crate::domain::{Conference, DiscountSpec, InvalidInput, ValidityWindow, VoucherType, When};
+use crate::store::{StoreTx, VoucherTemplate};
+use crate::VoucherError;
+
+/// Terms as the caller gave them.
+pub(crate) struct RawTerms<'a> {
+    pub voucher_type: VoucherType,
+    pub discount_value: Option<Decimal>,
+    pub max_uses: i64,
+    pub valid_from: Option<When>,
+    pub valid_until: Option<When>,
+    pub unlocks_hidden_tickets: bool,
+    pub applicable_ticket_types: Option<&'a [String]>,
+    pub applicable_addons: Option<&'a [String]>,
+}
+
+/// Terms checked without the database: discount and max uses.
+pub(crate) struct CheckedTerms<'a> {
+    raw: RawTerms<'a>,
+    discount: DiscountSpec,
+}
+
+impl<'a> RawTerms<'a> {
+    /// Checks the rules that need no database.
+    pub fn check(self) -> Result<CheckedTerms<'a>, VoucherError> {
+        let discount = DiscountSpec::parse(self.voucher_type, self.discount_value)?;
+        if self.max_uses < 1 {
+            return Err(InvalidInput::new("max_uses", format!("max_uses must be at least 1, got {}", self.max_uses)).into());
+        }
+        Ok(CheckedTerms { raw: self, discount })
+    }
+}
+
+/// Terms resolved inside the transaction: ready to insert.
+pub(crate) struct ResolvedTerms {
+    pub template: VoucherTemplate,
+    pub ticket_types: Vec<String>,
+    pub addons: Vec<String>,
+}
+
+/// Sorted, distinct slugs; `None` and an empty list both mean "applies to all".
+fn distinct(slugs: Option<&[String]>) -> Vec<String> {
+    let mut slugs: Vec<String> = slugs.unwrap_or_default().iter().map(|s| s.trim().to_owned()).collect();
+    slugs.sort();
+    slugs.dedup();
+    slugs
+}
+
+impl CheckedTerms<'_> {
+    /// Loads the conference, reads local times in its time zone, checks that every restriction
+    /// belongs to it and finds or creates the shared restriction set.
+    pub async fn resolve(
+        &self,
+        tx: &mut dyn StoreTx,
+        conference_slug: &str,
+    ) -> Result<(Conference, ResolvedTerms), VoucherError> {
+        let conference = tx
+            .conference(conference_slug)
+            .await?
+            .ok_or_else(|| VoucherError::ConferenceNotFound(conference_slug.to_owned()))?;
+        let window = ValidityWindow::resolve(self.raw.valid_from, self.raw.valid_until, conference.timezone)?;
+
+        let ticket_types = distinct(self.raw.applicable_ticket_types);
+        let addons = distinct(self.raw.applicable_addons);
+        let tt_ids = resolve_ids(tx.ticket_type_ids(conference.id, &ticket_types).await?, &ticket_types)
+            .map_err(|slug| VoucherError::UnknownTicketType { conference: conference.slug.clone(), slug })?;
+        let addon_ids = resolve_ids(tx.addon_ids(conference.id, &addons).await?, &addons)
+            .map_err(|slug| VoucherError::UnknownAddon { conference: conference.slug.clone(), slug })?;
+        let restriction_set_id = if tt_ids.is_empty() && addon_ids.is_empty() {
+            None
+        } else {
+            Some(tx.restriction_set(conference.id, &tt_ids, &addon_ids).await?)
+        };
+        let template = VoucherTemplate {
+            conference_id: conference.id,
+            discount: self.discount,
+            max_uses: self.raw.max_uses,
+            window,
+            unlocks_hidden_tickets: self.raw.unlocks_hidden_tickets,
+            restriction_set_id,
+            batch_id: None,
+            created_at: super::now(),
+        };
+        Ok((conference, ResolvedTerms { template, ticket_types, addons }))
+    }
+}
+
+/// Ids for `wanted` slugs, sorted; the first slug the database did not find is the error.
+fn resolve_ids(found: Vec<(i64, String)>, wanted: &[String]) -> Result<Vec<i64>, String> {
+    if let Some(missing) = wanted.iter().find(|w| !found.iter().any(|(_, s)| s == *w)) {
+        return Err(missing.clone());
+    }
+    let mut ids: Vec<i64> = found.into_iter().map(|(id, _)| id).collect();
+    ids.sort_unstable();
+    Ok(ids)
+}

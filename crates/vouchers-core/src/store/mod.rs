@@ -1,0 +1,307 @@
+//! Storage: the only module that writes SQL.
+//!
+//! [`Store`] is deliberately narrow: reads, and a write transaction ([`StoreTx`]) with the handful
+//! of bulk operations the use cases need. Rules (validation, code generation, retries) live in
+//! [`crate::service`], written once. Each backend keeps its native column types and its fastest
+//! bulk path: SQLite binds a batch's codes as one JSON array read by `json_each`, PostgreSQL as one
+//! `text[]` read by `UNNEST`; both insert with `ON CONFLICT DO NOTHING RETURNING`, so a colliding
+//! code is skipped by the unique index instead of aborting the transaction.
+
+use std::fmt;
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+
+use crate::domain::{
+    AddOn, Batch, Conference, DiscountSpec, NewAddOn, NewConference, NewTicketType, TicketType, ValidityWindow,
+    Voucher,
+};
+
+mod postgres;
+mod sqlite;
+#[cfg(any(test, feature = "testing"))]
+pub mod testing;
+
+pub use postgres::PostgresStore;
+pub use sqlite::SqliteStore;
+
+/// A database failure, with the cause kept for logs.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// A unique index refused a row; `constraint` names the index.
+    #[error("unique constraint {constraint} violated")]
+    UniqueViolation {
+        /// The index or constraint name reported by the database.
+        constraint: String,
+    },
+    /// The transaction lost a race it cannot wait out (deadlock, serialization failure, lock
+    /// timeout) and was rolled back.
+    #[error("transaction conflict: {0}")]
+    Conflict(#[source] sqlx::Error),
+    /// Any other database error.
+    #[error("database error: {0}")]
+    Database(#[source] sqlx::Error),
+    /// Applying the schema migrations failed.
+    #[error("migration failed: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+    /// The database URL is not one we can use.
+    #[error("invalid database URL: {0}")]
+    Url(String),
+    /// A stored value does not decode (a bug or a hand-edited database).
+    #[error("stored data does not decode: {0}")]
+    Corrupt(String),
+}
+
+impl From<sqlx::Error> for StoreError {
+    fn from(error: sqlx::Error) -> Self {
+        if let sqlx::Error::Database(db) = &error {
+            if db.is_unique_violation() {
+                return StoreError::UniqueViolation { constraint: db.constraint().unwrap_or_default().to_owned() };
+            }
+            // PostgreSQL: serialization_failure, deadlock_detected, lock_not_available.
+            // SQLite: SQLITE_BUSY (5) and SQLITE_LOCKED (6) with extended codes.
+            let code = db.code().unwrap_or_default();
+            let conflict = matches!(code.as_ref(), "40001" | "40P01" | "55P03")
+                || code.parse::<i32>().is_ok_and(|c| matches!(c & 0xff, 5 | 6));
+            if conflict {
+                return StoreError::Conflict(error);
+            }
+        }
+        StoreError::Database(error)
+    }
+}
+
+/// Which database a store talks to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    /// Embedded SQLite file.
+    Sqlite,
+    /// PostgreSQL server.
+    Postgres,
+}
+
+/// A database URL that never shows its password: `Debug` and `Display` print `***` in its place.
+#[derive(Clone, PartialEq, Eq)]
+pub struct DatabaseUrl(String);
+
+impl DatabaseUrl {
+    /// Wraps a URL such as `sqlite://vouchers.db` or `postgres://user:pw@host/db`.
+    pub fn new(url: impl Into<String>) -> Self {
+        Self(url.into())
+    }
+
+    /// The full URL, password included: only for handing to the driver.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+
+    /// Which backend the scheme selects.
+    pub fn backend(&self) -> Result<Backend, StoreError> {
+        let scheme = self.0.split_once(':').map(|(s, _)| s).unwrap_or_default();
+        match scheme {
+            "sqlite" => Ok(Backend::Sqlite),
+            "postgres" | "postgresql" => Ok(Backend::Postgres),
+            _ => Err(StoreError::Url(format!(
+                "{self} has an unknown scheme; use sqlite://FILE or postgres://..."
+            ))),
+        }
+    }
+
+    /// The URL with any password replaced by `***`.
+    pub fn redacted(&self) -> String {
+        match url::Url::parse(&self.0) {
+            Ok(mut parsed) if parsed.password().is_some() => {
+                // set_password fails only for URLs that cannot have one, which this one does.
+                let _ = parsed.set_password(Some("***"));
+                parsed.to_string()
+            }
+            Ok(_) => self.0.clone(),
+            // Unparseable: show the scheme only, in case the rest holds a secret.
+            Err(_) => format!("{}://***", self.0.split("://").next().unwrap_or("?")),
+        }
+    }
+}
+
+impl fmt::Debug for DatabaseUrl {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_tuple("DatabaseUrl").field(&self.redacted()).finish()
+    }
+}
+
+impl fmt::Display for DatabaseUrl {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.redacted())
+    }
+}
+
+/// Opens the database behind `url`, creating a SQLite file on first use, and applies the schema
+/// migrations (safe when several processes start at once on PostgreSQL: they take an advisory
+/// lock).
+pub async fn connect(url: &DatabaseUrl) -> Result<Arc<dyn Store>, StoreError> {
+    Ok(match url.backend()? {
+        Backend::Sqlite => Arc::new(SqliteStore::connect(url).await?),
+        Backend::Postgres => Arc::new(PostgresStore::connect(url).await?),
+    })
+}
+
+/// The fields shared by every voucher of one insert: a batch, or one voucher added by hand.
+#[derive(Debug, Clone, PartialEq)]
+pub struct VoucherTemplate {
+    /// Owning conference.
+    pub conference_id: i64,
+    /// Type and value.
+    pub discount: DiscountSpec,
+    /// Uses per voucher.
+    pub max_uses: i64,
+    /// Validity window.
+    pub window: ValidityWindow,
+    /// Reveals hidden ticket types.
+    pub unlocks_hidden_tickets: bool,
+    /// Shared restriction set, `None` when it applies to everything.
+    pub restriction_set_id: Option<i64>,
+    /// The batch, `None` for a voucher added by hand.
+    pub batch_id: Option<i64>,
+    /// Creation time, the same for the whole insert.
+    pub created_at: DateTime<Utc>,
+}
+
+/// The batch row written by one `generate` call.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewBatch<'a> {
+    /// The batch's prefix.
+    pub prefix: &'a str,
+    /// How many vouchers it creates.
+    pub count: i64,
+    /// The configuration shared by its vouchers (its `batch_id` is ignored).
+    pub template: &'a VoucherTemplate,
+}
+
+/// What to list.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct VoucherFilter {
+    /// Only codes starting with this text, ignoring ASCII case.
+    pub prefix: Option<String>,
+    /// Only vouchers of this batch.
+    pub batch_id: Option<i64>,
+    /// Only active (true) or inactive (false) vouchers.
+    pub active: Option<bool>,
+    /// Only vouchers with a larger id (cursor pagination).
+    pub after_id: Option<i64>,
+    /// At most this many.
+    pub limit: Option<i64>,
+}
+
+/// Reads, and the way into a write transaction.
+#[async_trait]
+pub trait Store: Send + Sync + 'static {
+    /// Which database this is.
+    fn backend(&self) -> Backend;
+    /// Starts a write transaction (SQLite: `BEGIN IMMEDIATE`, taking the write lock up front).
+    async fn begin(&self) -> Result<Box<dyn StoreTx>, StoreError>;
+    /// The conference with this slug.
+    async fn conference(&self, slug: &str) -> Result<Option<Conference>, StoreError>;
+    /// All conferences, by slug.
+    async fn conferences(&self) -> Result<Vec<Conference>, StoreError>;
+    /// The conference's ticket types, by slug.
+    async fn ticket_types(&self, conference: &Conference) -> Result<Vec<TicketType>, StoreError>;
+    /// The conference's add-ons, by slug.
+    async fn addons(&self, conference: &Conference) -> Result<Vec<AddOn>, StoreError>;
+    /// The conference's vouchers matching `filter`, in creation order (by id).
+    async fn vouchers(&self, conference: &Conference, filter: &VoucherFilter) -> Result<Vec<Voucher>, StoreError>;
+    /// The voucher with this code, ignoring ASCII case.
+    async fn voucher_by_code(&self, conference: &Conference, code: &str) -> Result<Option<Voucher>, StoreError>;
+    /// A batch of the conference.
+    async fn batch(&self, conference: &Conference, id: i64) -> Result<Option<Batch>, StoreError>;
+    /// Waits for open connections to close.
+    async fn close(&self);
+}
+
+/// One write transaction. Dropping it without [`StoreTx::commit`] rolls everything back.
+#[async_trait]
+pub trait StoreTx: Send {
+    /// The conference with this slug.
+    async fn conference(&mut self, slug: &str) -> Result<Option<Conference>, StoreError>;
+    /// Inserts a conference.
+    async fn insert_conference(&mut self, new: &NewConference, now: DateTime<Utc>) -> Result<Conference, StoreError>;
+    /// Inserts a ticket type.
+    async fn insert_ticket_type(&mut self, conference: &Conference, new: &NewTicketType) -> Result<TicketType, StoreError>;
+    /// Inserts an add-on.
+    async fn insert_addon(&mut self, conference: &Conference, new: &NewAddOn) -> Result<AddOn, StoreError>;
+    /// `(id, slug)` of the conference's ticket types among `slugs`; missing ones are left out.
+    async fn ticket_type_ids(&mut self, conference_id: i64, slugs: &[String]) -> Result<Vec<(i64, String)>, StoreError>;
+    /// `(id, slug)` of the conference's add-ons among `slugs`; missing ones are left out.
+    async fn addon_ids(&mut self, conference_id: i64, slugs: &[String]) -> Result<Vec<(i64, String)>, StoreError>;
+    /// The id of the restriction set holding exactly these ticket types and add-ons (sorted,
+    /// distinct, not both empty), creating it with its link rows if no such set exists yet.
+    async fn restriction_set(&mut self, conference_id: i64, ticket_types: &[i64], addons: &[i64]) -> Result<i64, StoreError>;
+    /// Inserts a batch row and returns its id.
+    async fn insert_batch(&mut self, batch: &NewBatch<'_>) -> Result<i64, StoreError>;
+    /// Inserts one voucher per code with the template's fields, skipping every code that a unique
+    /// index refuses (an existing code ignoring case, or a duplicate within `codes`). Returns
+    /// `(id, code)` of the rows inserted, in no particular order.
+    async fn insert_vouchers(&mut self, template: &VoucherTemplate, codes: &[String]) -> Result<Vec<(i64, String)>, StoreError>;
+    /// Makes everything durable.
+    async fn commit(self: Box<Self>) -> Result<(), StoreError>;
+}
+
+/// The canonical key of a restriction set: equal sets get equal keys, so they can be shared.
+pub(crate) fn restriction_key(ticket_types: &[i64], addons: &[i64]) -> String {
+    let join = |ids: &[i64]| ids.iter().map(i64::to_string).collect::<Vec<_>>().join(",");
+    format!("t:{};a:{}", join(ticket_types), join(addons))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn urls_never_show_passwords() {
+        let url = DatabaseUrl::new("postgres://app:s3cret@db.example:5432/vouchers");
+        assert_eq!(url.to_string(), "postgres://app:***@db.example:5432/vouchers");
+        assert!(!format!("{url:?}").contains("s3cret"));
+        assert_eq!(url.backend().unwrap(), Backend::Postgres);
+        assert_eq!(DatabaseUrl::new("sqlite://vouchers.db").backend().unwrap(), Backend::Sqlite);
+        let bad = DatabaseUrl::new("mysql://u:s3cret@h/db").backend().unwrap_err().to_string();
+        assert!(bad.contains("unknown scheme") && !bad.contains("s3cret"), "{bad}");
+    }
+
+    #[test]
+    fn restriction_keys_are_canonical() {
+        assert_eq!(restriction_key(&[1, 2], &[7]), "t:1,2;a:7");
+        assert_eq!(restriction_key(&[], &[7]), "t:;a:7");
+    }
+}
+
+/// Escapes `%`, `_` and `\` so `text` matches literally in a `LIKE ... ESCAPE '\'` pattern.
+pub(crate) fn like_prefix(text: &str) -> String {
+    let mut pattern = String::with_capacity(text.len() + 1);
+    for c in text.chars() {
+        if matches!(c, '%' | '_' | '\\') {
+            pattern.push('\\');
+        }
+        pattern.push(c);
+    }
+    pattern.push('%');
+    pattern
+}
+
+/// Restriction slugs per set id, as both backends read them: `(set id, is_addon, slug)` rows.
+pub(crate) fn group_restrictions(
+    rows: impl IntoIterator<Item = (i64, bool, String)>,
+) -> std::collections::HashMap<i64, (Vec<String>, Vec<String>)> {
+    let mut sets: std::collections::HashMap<i64, (Vec<String>, Vec<String>)> = std::collections::HashMap::new();
+    for (set_id, is_addon, slug) in rows {
+        let entry = sets.entry(set_id).or_default();
+        if is_addon {
+            entry.1.push(slug);
+        } else {
+            entry.0.push(slug);
+        }
+    }
+    for (ticket_types, addons) in sets.values_mut() {
+        ticket_types.sort();
+        addons.sort();
+    }
+    sets
+}

@@ -1,0 +1,443 @@
+//! The PostgreSQL store: what a deployment with several service instances uses.
+//!
+//! Native types (`timestamptz`, `numeric(10,2)`, `boolean`). A batch's codes travel as one
+//! `text[]` parameter and are inserted by one `INSERT ... SELECT FROM UNNEST` with
+//! `ON CONFLICT DO NOTHING`: a code that collides with a committed one is skipped, and one held by
+//! a concurrent uncommitted transaction makes the insert wait for that transaction, so two
+//! organizers generating at once never produce a duplicate and never abort each other.
+
+use std::str::FromStr;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use rust_decimal::Decimal;
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions, PgRow};
+use sqlx::{Executor, PgPool, Postgres, Row, Transaction};
+
+use super::{
+    group_restrictions, like_prefix, restriction_key, Backend, DatabaseUrl, NewBatch, Store, StoreError, StoreTx,
+    VoucherFilter, VoucherTemplate,
+};
+use crate::domain::{
+    AddOn, Batch, Conference, DiscountSpec, Money, NewAddOn, NewConference, NewTicketType, TicketType, Voucher,
+    VoucherType,
+};
+
+static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
+
+/// PostgreSQL implementation of [`Store`].
+#[derive(Debug, Clone)]
+pub struct PostgresStore {
+    pool: PgPool,
+}
+
+impl PostgresStore {
+    /// Connects to the server named by a `postgres://` URL and migrates the database (under an
+    /// advisory lock, so instances starting together apply each migration once).
+    pub async fn connect(url: &DatabaseUrl) -> Result<Self, StoreError> {
+        let options = PgConnectOptions::from_str(url.expose()).map_err(|e| StoreError::Url(format!("{url}: {e}")))?;
+        let pool = PgPoolOptions::new()
+            .max_connections(16)
+            .acquire_timeout(Duration::from_secs(30))
+            .connect_with(options)
+            .await?;
+        MIGRATOR.run(&pool).await?;
+        Ok(Self { pool })
+    }
+
+    /// The connection pool, for tools that measure the database itself (the benchmark's floor).
+    pub fn pool(&self) -> &PgPool {
+        &self.pool
+    }
+}
+
+fn money(value: Decimal) -> Money {
+    let mut exact = value;
+    exact.rescale(2);
+    // Stored values were checked on the way in; numeric(10,2) keeps them in range.
+    Money::parse("stored amount", exact).unwrap_or(Money::ZERO)
+}
+
+fn voucher_type(value: &str) -> Result<VoucherType, StoreError> {
+    value.parse().map_err(|_| StoreError::Corrupt(format!("voucher_type {value:?}")))
+}
+
+fn conference_row(row: &PgRow) -> Result<Conference, StoreError> {
+    let timezone: String = row.try_get("timezone")?;
+    Ok(Conference {
+        id: row.try_get("id")?,
+        slug: row.try_get("slug")?,
+        name: row.try_get("name")?,
+        start_date: row.try_get("start_date")?,
+        end_date: row.try_get("end_date")?,
+        timezone: timezone.parse().map_err(|_| StoreError::Corrupt(format!("timezone {timezone:?}")))?,
+        created_at: row.try_get("created_at")?,
+    })
+}
+
+const CONFERENCE_COLUMNS: &str = "id, slug, name, start_date, end_date, timezone, created_at";
+
+async fn conference_by_slug<'e, E: Executor<'e, Database = Postgres>>(
+    e: E,
+    slug: &str,
+) -> Result<Option<Conference>, StoreError> {
+    let sql = format!("SELECT {CONFERENCE_COLUMNS} FROM conference WHERE slug = $1");
+    let row = sqlx::query(&sql).bind(slug).fetch_optional(e).await?;
+    row.as_ref().map(conference_row).transpose()
+}
+
+fn ticket_type_row(conference: &Conference, row: &PgRow) -> Result<TicketType, StoreError> {
+    Ok(TicketType {
+        id: row.try_get("id")?,
+        conference: conference.slug.clone(),
+        slug: row.try_get("slug")?,
+        name: row.try_get("name")?,
+        price: money(row.try_get("price")?),
+        requires_voucher: row.try_get("requires_voucher")?,
+        is_active: row.try_get("is_active")?,
+    })
+}
+
+fn addon_row(conference: &Conference, row: &PgRow) -> Result<AddOn, StoreError> {
+    Ok(AddOn {
+        id: row.try_get("id")?,
+        conference: conference.slug.clone(),
+        slug: row.try_get("slug")?,
+        name: row.try_get("name")?,
+        price: money(row.try_get("price")?),
+        is_active: row.try_get("is_active")?,
+    })
+}
+
+const VOUCHER_COLUMNS: &str = "id, code, voucher_type, discount_value, max_uses, times_used, valid_from, \
+     valid_until, unlocks_hidden_tickets, is_active, restriction_set_id, batch_id, created_at, updated_at";
+
+async fn restriction_slugs<'e, E: Executor<'e, Database = Postgres>>(
+    e: E,
+    set_ids: &[i64],
+) -> Result<std::collections::HashMap<i64, (Vec<String>, Vec<String>)>, StoreError> {
+    if set_ids.is_empty() {
+        return Ok(Default::default());
+    }
+    let rows: Vec<(i64, bool, String)> = sqlx::query_as(
+        "SELECT l.restriction_set_id, false, t.slug
+           FROM restriction_set_ticket_type l JOIN ticket_type t ON t.id = l.ticket_type_id
+          WHERE l.restriction_set_id = ANY($1)
+         UNION ALL
+         SELECT l.restriction_set_id, true, a.slug
+           FROM restriction_set_addon l JOIN addon a ON a.id = l.addon_id
+          WHERE l.restriction_set_id = ANY($1)",
+    )
+    .bind(set_ids)
+    .fetch_all(e)
+    .await?;
+    Ok(group_restrictions(rows))
+}
+
+async fn vouchers_from_rows(pool: &PgPool, conference: &Conference, rows: Vec<PgRow>) -> Result<Vec<Voucher>, StoreError> {
+    let mut set_ids: Vec<i64> = rows
+        .iter()
+        .filter_map(|r| r.try_get::<Option<i64>, _>("restriction_set_id").ok().flatten())
+        .collect();
+    set_ids.sort_unstable();
+    set_ids.dedup();
+    let sets = restriction_slugs(pool, &set_ids).await?;
+    rows.iter()
+        .map(|row| {
+            let set_id: Option<i64> = row.try_get("restriction_set_id")?;
+            let (ticket_types, addons) = set_id.and_then(|id| sets.get(&id)).cloned().unwrap_or_default();
+            let kind = voucher_type(row.try_get("voucher_type")?)?;
+            let discount = DiscountSpec::from_stored(kind, row.try_get("discount_value")?);
+            Ok(Voucher {
+                id: row.try_get("id")?,
+                conference: conference.slug.clone(),
+                code: row.try_get("code")?,
+                voucher_type: kind,
+                discount_value: discount.value(),
+                max_uses: row.try_get("max_uses")?,
+                times_used: row.try_get("times_used")?,
+                valid_from: row.try_get("valid_from")?,
+                valid_until: row.try_get("valid_until")?,
+                unlocks_hidden_tickets: row.try_get("unlocks_hidden_tickets")?,
+                is_active: row.try_get("is_active")?,
+                applicable_ticket_types: ticket_types,
+                applicable_addons: addons,
+                batch_id: row.try_get("batch_id")?,
+                created_at: row.try_get("created_at")?,
+                updated_at: row.try_get("updated_at")?,
+            })
+        })
+        .collect()
+}
+
+#[async_trait]
+impl Store for PostgresStore {
+    fn backend(&self) -> Backend {
+        Backend::Postgres
+    }
+
+    async fn begin(&self) -> Result<Box<dyn StoreTx>, StoreError> {
+        let tx = self.pool.begin().await?;
+        Ok(Box::new(PostgresTx { tx }))
+    }
+
+    async fn conference(&self, slug: &str) -> Result<Option<Conference>, StoreError> {
+        conference_by_slug(&self.pool, slug).await
+    }
+
+    async fn conferences(&self) -> Result<Vec<Conference>, StoreError> {
+        let sql = format!("SELECT {CONFERENCE_COLUMNS} FROM conference ORDER BY slug");
+        sqlx::query(&sql).fetch_all(&self.pool).await?.iter().map(conference_row).collect()
+    }
+
+    async fn ticket_types(&self, conference: &Conference) -> Result<Vec<TicketType>, StoreError> {
+        sqlx::query("SELECT * FROM ticket_type WHERE conference_id = $1 ORDER BY slug")
+            .bind(conference.id)
+            .fetch_all(&self.pool)
+            .await?
+            .iter()
+            .map(|r| ticket_type_row(conference, r))
+            .collect()
+    }
+
+    async fn addons(&self, conference: &Conference) -> Result<Vec<AddOn>, StoreError> {
+        sqlx::query("SELECT * FROM addon WHERE conference_id = $1 ORDER BY slug")
+            .bind(conference.id)
+            .fetch_all(&self.pool)
+            .await?
+            .iter()
+            .map(|r| addon_row(conference, r))
+            .collect()
+    }
+
+    async fn vouchers(&self, conference: &Conference, filter: &VoucherFilter) -> Result<Vec<Voucher>, StoreError> {
+        let sql = format!(
+            "SELECT {VOUCHER_COLUMNS} FROM voucher
+              WHERE conference_id = $1
+                AND ($2::text IS NULL OR lower(code) LIKE lower($2) ESCAPE '\\')
+                AND ($3::bigint IS NULL OR batch_id = $3)
+                AND ($4::boolean IS NULL OR is_active = $4)
+                AND id > $5
+              ORDER BY id
+              LIMIT $6"
+        );
+        let rows = sqlx::query(&sql)
+            .bind(conference.id)
+            .bind(filter.prefix.as_deref().map(like_prefix))
+            .bind(filter.batch_id)
+            .bind(filter.active)
+            .bind(filter.after_id.unwrap_or(0))
+            .bind(filter.limit)
+            .fetch_all(&self.pool)
+            .await?;
+        vouchers_from_rows(&self.pool, conference, rows).await
+    }
+
+    async fn voucher_by_code(&self, conference: &Conference, code: &str) -> Result<Option<Voucher>, StoreError> {
+        let sql = format!("SELECT {VOUCHER_COLUMNS} FROM voucher WHERE conference_id = $1 AND lower(code) = lower($2)");
+        let rows = sqlx::query(&sql).bind(conference.id).bind(code).fetch_all(&self.pool).await?;
+        Ok(vouchers_from_rows(&self.pool, conference, rows).await?.pop())
+    }
+
+    async fn batch(&self, conference: &Conference, id: i64) -> Result<Option<Batch>, StoreError> {
+        let Some(row) = sqlx::query("SELECT * FROM voucher_batch WHERE conference_id = $1 AND id = $2")
+            .bind(conference.id)
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?
+        else {
+            return Ok(None);
+        };
+        let set_id: Option<i64> = row.try_get("restriction_set_id")?;
+        let sets = restriction_slugs(&self.pool, set_id.as_slice()).await?;
+        let (ticket_types, addons) = set_id.and_then(|id| sets.get(&id)).cloned().unwrap_or_default();
+        let kind = voucher_type(row.try_get("voucher_type")?)?;
+        Ok(Some(Batch {
+            id: row.try_get("id")?,
+            conference: conference.slug.clone(),
+            prefix: row.try_get("prefix")?,
+            count: row.try_get("count")?,
+            voucher_type: kind,
+            discount_value: money(row.try_get("discount_value")?),
+            max_uses: row.try_get("max_uses")?,
+            valid_from: row.try_get("valid_from")?,
+            valid_until: row.try_get("valid_until")?,
+            unlocks_hidden_tickets: row.try_get("unlocks_hidden_tickets")?,
+            applicable_ticket_types: ticket_types,
+            applicable_addons: addons,
+            created_at: row.try_get("created_at")?,
+        }))
+    }
+
+    async fn close(&self) {
+        self.pool.close().await;
+    }
+}
+
+/// A PostgreSQL write transaction (READ COMMITTED).
+struct PostgresTx {
+    tx: Transaction<'static, Postgres>,
+}
+
+async fn ids_by_slug(
+    tx: &mut Transaction<'static, Postgres>,
+    table: &str,
+    conference_id: i64,
+    slugs: &[String],
+) -> Result<Vec<(i64, String)>, StoreError> {
+    if slugs.is_empty() {
+        return Ok(Vec::new());
+    }
+    let sql = format!("SELECT id, slug FROM {table} WHERE conference_id = $1 AND slug = ANY($2)");
+    let rows: Vec<(i64, String)> = sqlx::query_as(&sql).bind(conference_id).bind(slugs).fetch_all(&mut **tx).await?;
+    Ok(rows)
+}
+
+#[async_trait]
+impl StoreTx for PostgresTx {
+    async fn conference(&mut self, slug: &str) -> Result<Option<Conference>, StoreError> {
+        conference_by_slug(&mut *self.tx, slug).await
+    }
+
+    async fn insert_conference(&mut self, new: &NewConference, now: DateTime<Utc>) -> Result<Conference, StoreError> {
+        let sql = format!(
+            "INSERT INTO conference (slug, name, start_date, end_date, timezone, created_at)
+             VALUES ($1, $2, $3, $4, $5, $6) RETURNING {CONFERENCE_COLUMNS}"
+        );
+        let row = sqlx::query(&sql)
+            .bind(new.slug.as_str())
+            .bind(new.name.as_str())
+            .bind(new.start_date)
+            .bind(new.end_date)
+            .bind(new.timezone.name())
+            .bind(now)
+            .fetch_one(&mut *self.tx)
+            .await?;
+        conference_row(&row)
+    }
+
+    async fn insert_ticket_type(&mut self, conference: &Conference, new: &NewTicketType) -> Result<TicketType, StoreError> {
+        let row = sqlx::query(
+            "INSERT INTO ticket_type (conference_id, slug, name, price, requires_voucher)
+             VALUES ($1, $2, $3, $4, $5) RETURNING *",
+        )
+        .bind(conference.id)
+        .bind(new.slug.as_str())
+        .bind(new.name.as_str())
+        .bind(new.price.amount())
+        .bind(new.requires_voucher)
+        .fetch_one(&mut *self.tx)
+        .await?;
+        ticket_type_row(conference, &row)
+    }
+
+    async fn insert_addon(&mut self, conference: &Conference, new: &NewAddOn) -> Result<AddOn, StoreError> {
+        let row = sqlx::query("INSERT INTO addon (conference_id, slug, name, price) VALUES ($1, $2, $3, $4) RETURNING *")
+            .bind(conference.id)
+            .bind(new.slug.as_str())
+            .bind(new.name.as_str())
+            .bind(new.price.amount())
+            .fetch_one(&mut *self.tx)
+            .await?;
+        addon_row(conference, &row)
+    }
+
+    async fn ticket_type_ids(&mut self, conference_id: i64, slugs: &[String]) -> Result<Vec<(i64, String)>, StoreError> {
+        ids_by_slug(&mut self.tx, "ticket_type", conference_id, slugs).await
+    }
+
+    async fn addon_ids(&mut self, conference_id: i64, slugs: &[String]) -> Result<Vec<(i64, String)>, StoreError> {
+        ids_by_slug(&mut self.tx, "addon", conference_id, slugs).await
+    }
+
+    async fn restriction_set(&mut self, conference_id: i64, ticket_types: &[i64], addons: &[i64]) -> Result<i64, StoreError> {
+        let key = restriction_key(ticket_types, addons);
+        // A concurrent transaction creating the same set makes this insert wait; if it commits,
+        // the insert does nothing and the SELECT below (a new snapshot) sees its row.
+        let created: Option<i64> = sqlx::query_scalar(
+            "INSERT INTO restriction_set (conference_id, key) VALUES ($1, $2)
+             ON CONFLICT (conference_id, key) DO NOTHING RETURNING id",
+        )
+        .bind(conference_id)
+        .bind(&key)
+        .fetch_optional(&mut *self.tx)
+        .await?;
+        let Some(id) = created else {
+            let id = sqlx::query_scalar("SELECT id FROM restriction_set WHERE conference_id = $1 AND key = $2")
+                .bind(conference_id)
+                .bind(&key)
+                .fetch_one(&mut *self.tx)
+                .await?;
+            return Ok(id);
+        };
+        for (table, column, ids) in [
+            ("restriction_set_ticket_type", "ticket_type_id", ticket_types),
+            ("restriction_set_addon", "addon_id", addons),
+        ] {
+            if ids.is_empty() {
+                continue;
+            }
+            let sql = format!("INSERT INTO {table} (restriction_set_id, {column}) SELECT $1, UNNEST($2::bigint[])");
+            sqlx::query(&sql).bind(id).bind(ids).execute(&mut *self.tx).await?;
+        }
+        Ok(id)
+    }
+
+    async fn insert_batch(&mut self, batch: &NewBatch<'_>) -> Result<i64, StoreError> {
+        let t = batch.template;
+        let id = sqlx::query_scalar(
+            "INSERT INTO voucher_batch (conference_id, prefix, count, voucher_type, discount_value, max_uses,
+                 valid_from, valid_until, unlocks_hidden_tickets, restriction_set_id, created_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING id",
+        )
+        .bind(t.conference_id)
+        .bind(batch.prefix)
+        .bind(batch.count)
+        .bind(t.discount.voucher_type().as_str())
+        .bind(t.discount.value().amount())
+        .bind(t.max_uses)
+        .bind(t.window.from())
+        .bind(t.window.until())
+        .bind(t.unlocks_hidden_tickets)
+        .bind(t.restriction_set_id)
+        .bind(t.created_at)
+        .fetch_one(&mut *self.tx)
+        .await?;
+        Ok(id)
+    }
+
+    async fn insert_vouchers(&mut self, template: &VoucherTemplate, codes: &[String]) -> Result<Vec<(i64, String)>, StoreError> {
+        if codes.is_empty() {
+            return Ok(Vec::new());
+        }
+        let t = template;
+        let rows: Vec<(i64, String)> = sqlx::query_as(
+            "INSERT INTO voucher (conference_id, code, voucher_type, discount_value, max_uses, times_used,
+                 valid_from, valid_until, unlocks_hidden_tickets, is_active, restriction_set_id, batch_id,
+                 created_at, updated_at)
+             SELECT $1, c, $2, $3, $4, 0, $5, $6, $7, true, $8, $9, $10, $10 FROM UNNEST($11::text[]) AS c
+             ON CONFLICT DO NOTHING
+             RETURNING id, code",
+        )
+        .bind(t.conference_id)
+        .bind(t.discount.voucher_type().as_str())
+        .bind(t.discount.value().amount())
+        .bind(t.max_uses)
+        .bind(t.window.from())
+        .bind(t.window.until())
+        .bind(t.unlocks_hidden_tickets)
+        .bind(t.restriction_set_id)
+        .bind(t.batch_id)
+        .bind(t.created_at)
+        .bind(codes)
+        .fetch_all(&mut *self.tx)
+        .await?;
+        Ok(rows)
+    }
+
+    async fn commit(self: Box<Self>) -> Result<(), StoreError> {
+        self.tx.commit().await?;
+        Ok(())
+    }
+}
