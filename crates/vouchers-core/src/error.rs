@@ -75,7 +75,7 @@ pub enum VoucherError {
     #[error("the operating system's random generator failed: {0}")]
     Random(String),
     /// The database failed; the cause is kept for the log, not for the user.
-    #[error("database error")]
+    #[error(transparent)]
     Store(#[from] StoreError),
 }
 

@@ -50,7 +50,13 @@ pub struct NewConference {
 
 impl NewConference {
     /// Checks every field; dates are `YYYY-MM-DD`, the time zone an IANA name.
-    pub fn parse(slug: &str, name: &str, start_date: &str, end_date: &str, timezone: &str) -> Result<Self, InvalidInput> {
+    pub fn parse(
+        slug: &str,
+        name: &str,
+        start_date: &str,
+        end_date: &str,
+        timezone: &str,
+    ) -> Result<Self, InvalidInput> {
         let slug = Slug::parse("slug", slug)?;
         let name = Name::parse("name", name)?;
         let start_date = parse_date("start_date", start_date)?;

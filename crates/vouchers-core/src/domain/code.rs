@@ -80,10 +80,7 @@ impl VoucherCode {
     pub fn parse(value: &str) -> Result<Self, InvalidInput> {
         let len = value.chars().count();
         if len == 0 || len > CODE_MAX {
-            return Err(InvalidInput::new(
-                "code",
-                format!("code must be 1 to {CODE_MAX} characters, got {len}"),
-            ));
+            return Err(InvalidInput::new("code", format!("code must be 1 to {CODE_MAX} characters, got {len}")));
         }
         check_chars("code", value)?;
         Ok(Self(value.to_owned()))

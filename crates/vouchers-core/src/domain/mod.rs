@@ -10,7 +10,7 @@ mod voucher;
 
 pub use catalog::{AddOn, Conference, NewAddOn, NewConference, NewTicketType, TicketType};
 pub use code::{Prefix, VoucherCode, CODE_ALPHABET, CODE_SUFFIX_LEN};
-pub use money::{DiscountSpec, Money, VoucherType};
+pub use money::{parse_decimal, DiscountSpec, Money, VoucherType};
 pub use text::{Name, Slug};
 pub use time::{ValidityWindow, When};
 pub use voucher::{format_rfc3339, Batch, Voucher};

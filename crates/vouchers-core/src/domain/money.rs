@@ -51,10 +51,7 @@ impl Money {
     /// At most 2 decimals and 8 integer digits; returns the value rescaled to 2 decimals.
     fn check_shape(field: &'static str, value: Decimal) -> Result<Decimal, InvalidInput> {
         if value.normalize().scale() > 2 {
-            return Err(InvalidInput::new(
-                field,
-                format!("{field} must have at most 2 decimals, got {value}"),
-            ));
+            return Err(InvalidInput::new(field, format!("{field} must have at most 2 decimals, got {value}")));
         }
         if value.abs().trunc() >= Decimal::from(10u64.pow(MAX_INTEGER_DIGITS)) {
             return Err(InvalidInput::new(
@@ -68,8 +65,8 @@ impl Money {
     }
 }
 
-/// Parses a decimal string exactly, naming `field` when it is not a number.
-pub(crate) fn parse_decimal(field: &'static str, value: &str) -> Result<Decimal, InvalidInput> {
+/// Parses a decimal string exactly (never through a float), naming `field` when it is not a number.
+pub fn parse_decimal(field: &'static str, value: &str) -> Result<Decimal, InvalidInput> {
     let trimmed = value.trim();
     // from_str_exact refuses what would lose digits; exponents and '_' are not amounts people type.
     if trimmed.is_empty() || trimmed.contains(['e', 'E', '_']) {
@@ -152,9 +149,7 @@ impl DiscountSpec {
     /// the other types require one.
     pub fn parse(voucher_type: VoucherType, discount_value: Option<Decimal>) -> Result<Self, InvalidInput> {
         const FIELD: &str = "discount_value";
-        let required = || {
-            InvalidInput::new(FIELD, format!("discount_value is required for {voucher_type} vouchers"))
-        };
+        let required = || InvalidInput::new(FIELD, format!("discount_value is required for {voucher_type} vouchers"));
         match voucher_type {
             VoucherType::Comp => Ok(DiscountSpec::Comp),
             VoucherType::Percentage => {

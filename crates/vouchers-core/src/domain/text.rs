@@ -16,17 +16,11 @@ impl Slug {
     pub fn parse(field: &'static str, value: &str) -> Result<Self, InvalidInput> {
         let len = value.chars().count();
         if len == 0 || len > SLUG_MAX {
-            return Err(InvalidInput::new(
-                field,
-                format!("{field} must be 1 to {SLUG_MAX} characters, got {len}"),
-            ));
+            return Err(InvalidInput::new(field, format!("{field} must be 1 to {SLUG_MAX} characters, got {len}")));
         }
         let ok_char = |c: char| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-';
         if let Some(bad) = value.chars().find(|c| !ok_char(*c)) {
-            return Err(InvalidInput::new(
-                field,
-                format!("{field} may contain only a-z, 0-9 and '-', found {bad:?}"),
-            ));
+            return Err(InvalidInput::new(field, format!("{field} may contain only a-z, 0-9 and '-', found {bad:?}")));
         }
         if value.starts_with('-') {
             return Err(InvalidInput::new(
@@ -59,10 +53,7 @@ impl Name {
         let trimmed = value.trim();
         let len = trimmed.chars().count();
         if len == 0 || len > NAME_MAX {
-            return Err(InvalidInput::new(
-                field,
-                format!("{field} must be 1 to {NAME_MAX} characters, got {len}"),
-            ));
+            return Err(InvalidInput::new(field, format!("{field} must be 1 to {NAME_MAX} characters, got {len}")));
         }
         if trimmed.chars().any(char::is_control) {
             return Err(InvalidInput::new(field, format!("{field} must not contain control characters")));

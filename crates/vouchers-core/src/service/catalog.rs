@@ -5,7 +5,11 @@ use crate::store::{Store, StoreError};
 use crate::VoucherError;
 
 /// Maps a unique violation on insert to a [`VoucherError::Duplicate`] naming the slug.
-fn duplicate_slug<'a>(what: &'static str, slug: &'a str, scope: String) -> impl FnOnce(StoreError) -> VoucherError + 'a {
+fn duplicate_slug<'a>(
+    what: &'static str,
+    slug: &'a str,
+    scope: String,
+) -> impl FnOnce(StoreError) -> VoucherError + 'a {
     move |error| match error {
         StoreError::UniqueViolation { .. } => {
             VoucherError::Duplicate { what, field: "slug", value: slug.to_owned(), scope }
@@ -17,10 +21,11 @@ fn duplicate_slug<'a>(what: &'static str, slug: &'a str, scope: String) -> impl 
 /// Creates a conference; a taken slug is a [`VoucherError::Duplicate`].
 pub async fn create_conference(store: &dyn Store, new: &NewConference) -> Result<Conference, VoucherError> {
     let mut tx = store.begin().await?;
-    let conference = tx
-        .insert_conference(new, super::now())
-        .await
-        .map_err(duplicate_slug("conference", new.slug.as_str(), String::new()))?;
+    let conference = tx.insert_conference(new, super::now()).await.map_err(duplicate_slug(
+        "conference",
+        new.slug.as_str(),
+        String::new(),
+    ))?;
     tx.commit().await?;
     Ok(conference)
 }
@@ -47,10 +52,11 @@ pub async fn create_ticket_type(
         .await?
         .ok_or_else(|| VoucherError::ConferenceNotFound(conference_slug.to_owned()))?;
     let scope = format!(" in conference {:?}", conference.slug);
-    let created = tx
-        .insert_ticket_type(&conference, new)
-        .await
-        .map_err(duplicate_slug("ticket type", new.slug.as_str(), scope))?;
+    let created = tx.insert_ticket_type(&conference, new).await.map_err(duplicate_slug(
+        "ticket type",
+        new.slug.as_str(),
+        scope,
+    ))?;
     tx.commit().await?;
     Ok(created)
 }
@@ -69,7 +75,8 @@ pub async fn create_addon(store: &dyn Store, conference_slug: &str, new: &NewAdd
         .await?
         .ok_or_else(|| VoucherError::ConferenceNotFound(conference_slug.to_owned()))?;
     let scope = format!(" in conference {:?}", conference.slug);
-    let created = tx.insert_addon(&conference, new).await.map_err(duplicate_slug("add-on", new.slug.as_str(), scope))?;
+    let created =
+        tx.insert_addon(&conference, new).await.map_err(duplicate_slug("add-on", new.slug.as_str(), scope))?;
     tx.commit().await?;
     Ok(created)
 }

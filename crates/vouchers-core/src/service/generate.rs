@@ -162,7 +162,8 @@ pub(crate) async fn generate_with(
     let mut tx = store.begin().await?;
     let (conference, resolved) = terms.resolve(tx.as_mut(), &config.conference).await?;
     let mut template = resolved.template;
-    let batch_id = tx.insert_batch(&NewBatch { prefix: prefix.as_str(), count: config.count, template: &template }).await?;
+    let batch_id =
+        tx.insert_batch(&NewBatch { prefix: prefix.as_str(), count: config.count, template: &template }).await?;
     template.batch_id = Some(batch_id);
 
     let voucher = |id: i64, code: String| Voucher {

@@ -20,10 +20,10 @@ pub async fn list_vouchers(
 pub async fn show_voucher(store: &dyn Store, conference_slug: &str, code: &str) -> Result<Voucher, VoucherError> {
     let conference = conference(store, conference_slug).await?;
     let code = VoucherCode::parse_lookup(code)?;
-    store.voucher_by_code(&conference, code.as_str()).await?.ok_or_else(|| VoucherError::VoucherNotFound {
-        conference: conference.slug.clone(),
-        code: code.into_string(),
-    })
+    store
+        .voucher_by_code(&conference, code.as_str())
+        .await?
+        .ok_or_else(|| VoucherError::VoucherNotFound { conference: conference.slug.clone(), code: code.into_string() })
 }
 
 /// A batch of the conference, or `None`.

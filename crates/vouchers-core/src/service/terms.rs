@@ -30,7 +30,9 @@ impl<'a> RawTerms<'a> {
     pub fn check(self) -> Result<CheckedTerms<'a>, VoucherError> {
         let discount = DiscountSpec::parse(self.voucher_type, self.discount_value)?;
         if self.max_uses < 1 {
-            return Err(InvalidInput::new("max_uses", format!("max_uses must be at least 1, got {}", self.max_uses)).into());
+            return Err(
+                InvalidInput::new("max_uses", format!("max_uses must be at least 1, got {}", self.max_uses)).into()
+            );
         }
         Ok(CheckedTerms { raw: self, discount })
     }

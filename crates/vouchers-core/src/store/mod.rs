@@ -14,8 +14,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
 use crate::domain::{
-    AddOn, Batch, Conference, DiscountSpec, NewAddOn, NewConference, NewTicketType, TicketType, ValidityWindow,
-    Voucher,
+    AddOn, Batch, Conference, DiscountSpec, NewAddOn, NewConference, NewTicketType, TicketType, ValidityWindow, Voucher,
 };
 
 mod postgres;
@@ -37,13 +36,13 @@ pub enum StoreError {
     },
     /// The transaction lost a race it cannot wait out (deadlock, serialization failure, lock
     /// timeout) and was rolled back.
-    #[error("transaction conflict: {0}")]
+    #[error("transaction conflict")]
     Conflict(#[source] sqlx::Error),
     /// Any other database error.
-    #[error("database error: {0}")]
+    #[error("database error")]
     Database(#[source] sqlx::Error),
     /// Applying the schema migrations failed.
-    #[error("migration failed: {0}")]
+    #[error("migration failed")]
     Migrate(#[from] sqlx::migrate::MigrateError),
     /// The database URL is not one we can use.
     #[error("invalid database URL: {0}")]
@@ -102,9 +101,7 @@ impl DatabaseUrl {
         match scheme {
             "sqlite" => Ok(Backend::Sqlite),
             "postgres" | "postgresql" => Ok(Backend::Postgres),
-            _ => Err(StoreError::Url(format!(
-                "{self} has an unknown scheme; use sqlite://FILE or postgres://..."
-            ))),
+            _ => Err(StoreError::Url(format!("{self} has an unknown scheme; use sqlite://FILE or postgres://..."))),
         }
     }
 
@@ -225,22 +222,36 @@ pub trait StoreTx: Send {
     /// Inserts a conference.
     async fn insert_conference(&mut self, new: &NewConference, now: DateTime<Utc>) -> Result<Conference, StoreError>;
     /// Inserts a ticket type.
-    async fn insert_ticket_type(&mut self, conference: &Conference, new: &NewTicketType) -> Result<TicketType, StoreError>;
+    async fn insert_ticket_type(
+        &mut self,
+        conference: &Conference,
+        new: &NewTicketType,
+    ) -> Result<TicketType, StoreError>;
     /// Inserts an add-on.
     async fn insert_addon(&mut self, conference: &Conference, new: &NewAddOn) -> Result<AddOn, StoreError>;
     /// `(id, slug)` of the conference's ticket types among `slugs`; missing ones are left out.
-    async fn ticket_type_ids(&mut self, conference_id: i64, slugs: &[String]) -> Result<Vec<(i64, String)>, StoreError>;
+    async fn ticket_type_ids(&mut self, conference_id: i64, slugs: &[String])
+        -> Result<Vec<(i64, String)>, StoreError>;
     /// `(id, slug)` of the conference's add-ons among `slugs`; missing ones are left out.
     async fn addon_ids(&mut self, conference_id: i64, slugs: &[String]) -> Result<Vec<(i64, String)>, StoreError>;
     /// The id of the restriction set holding exactly these ticket types and add-ons (sorted,
     /// distinct, not both empty), creating it with its link rows if no such set exists yet.
-    async fn restriction_set(&mut self, conference_id: i64, ticket_types: &[i64], addons: &[i64]) -> Result<i64, StoreError>;
+    async fn restriction_set(
+        &mut self,
+        conference_id: i64,
+        ticket_types: &[i64],
+        addons: &[i64],
+    ) -> Result<i64, StoreError>;
     /// Inserts a batch row and returns its id.
     async fn insert_batch(&mut self, batch: &NewBatch<'_>) -> Result<i64, StoreError>;
     /// Inserts one voucher per code with the template's fields, skipping every code that a unique
     /// index refuses (an existing code ignoring case, or a duplicate within `codes`). Returns
     /// `(id, code)` of the rows inserted, in no particular order.
-    async fn insert_vouchers(&mut self, template: &VoucherTemplate, codes: &[String]) -> Result<Vec<(i64, String)>, StoreError>;
+    async fn insert_vouchers(
+        &mut self,
+        template: &VoucherTemplate,
+        codes: &[String],
+    ) -> Result<Vec<(i64, String)>, StoreError>;
     /// Makes everything durable.
     async fn commit(self: Box<Self>) -> Result<(), StoreError>;
 }

@@ -13,7 +13,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use rust_decimal::Decimal;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions, PgRow};
-use sqlx::{Executor, PgPool, Postgres, Row, Transaction};
+use sqlx::{Connection, Executor, PgConnection, PgPool, Postgres, Row, Transaction};
 
 use super::{
     group_restrictions, like_prefix, restriction_key, Backend, DatabaseUrl, NewBatch, Store, StoreError, StoreTx,
@@ -37,11 +37,14 @@ impl PostgresStore {
     /// advisory lock, so instances starting together apply each migration once).
     pub async fn connect(url: &DatabaseUrl) -> Result<Self, StoreError> {
         let options = PgConnectOptions::from_str(url.expose()).map_err(|e| StoreError::Url(format!("{url}: {e}")))?;
+        // One direct connection first: an unreachable server or a refused login is reported at
+        // once with its real cause, instead of as a pool timeout.
+        let first = PgConnection::connect_with(&options).await?;
+        let _ = first.close().await;
         let pool = PgPoolOptions::new()
             .max_connections(16)
             .acquire_timeout(Duration::from_secs(30))
-            .connect_with(options)
-            .await?;
+            .connect_lazy_with(options);
         MIGRATOR.run(&pool).await?;
         Ok(Self { pool })
     }
@@ -135,11 +138,13 @@ async fn restriction_slugs<'e, E: Executor<'e, Database = Postgres>>(
     Ok(group_restrictions(rows))
 }
 
-async fn vouchers_from_rows(pool: &PgPool, conference: &Conference, rows: Vec<PgRow>) -> Result<Vec<Voucher>, StoreError> {
-    let mut set_ids: Vec<i64> = rows
-        .iter()
-        .filter_map(|r| r.try_get::<Option<i64>, _>("restriction_set_id").ok().flatten())
-        .collect();
+async fn vouchers_from_rows(
+    pool: &PgPool,
+    conference: &Conference,
+    rows: Vec<PgRow>,
+) -> Result<Vec<Voucher>, StoreError> {
+    let mut set_ids: Vec<i64> =
+        rows.iter().filter_map(|r| r.try_get::<Option<i64>, _>("restriction_set_id").ok().flatten()).collect();
     set_ids.sort_unstable();
     set_ids.dedup();
     let sets = restriction_slugs(pool, &set_ids).await?;
@@ -317,7 +322,11 @@ impl StoreTx for PostgresTx {
         conference_row(&row)
     }
 
-    async fn insert_ticket_type(&mut self, conference: &Conference, new: &NewTicketType) -> Result<TicketType, StoreError> {
+    async fn insert_ticket_type(
+        &mut self,
+        conference: &Conference,
+        new: &NewTicketType,
+    ) -> Result<TicketType, StoreError> {
         let row = sqlx::query(
             "INSERT INTO ticket_type (conference_id, slug, name, price, requires_voucher)
              VALUES ($1, $2, $3, $4, $5) RETURNING *",
@@ -333,17 +342,22 @@ impl StoreTx for PostgresTx {
     }
 
     async fn insert_addon(&mut self, conference: &Conference, new: &NewAddOn) -> Result<AddOn, StoreError> {
-        let row = sqlx::query("INSERT INTO addon (conference_id, slug, name, price) VALUES ($1, $2, $3, $4) RETURNING *")
-            .bind(conference.id)
-            .bind(new.slug.as_str())
-            .bind(new.name.as_str())
-            .bind(new.price.amount())
-            .fetch_one(&mut *self.tx)
-            .await?;
+        let row =
+            sqlx::query("INSERT INTO addon (conference_id, slug, name, price) VALUES ($1, $2, $3, $4) RETURNING *")
+                .bind(conference.id)
+                .bind(new.slug.as_str())
+                .bind(new.name.as_str())
+                .bind(new.price.amount())
+                .fetch_one(&mut *self.tx)
+                .await?;
         addon_row(conference, &row)
     }
 
-    async fn ticket_type_ids(&mut self, conference_id: i64, slugs: &[String]) -> Result<Vec<(i64, String)>, StoreError> {
+    async fn ticket_type_ids(
+        &mut self,
+        conference_id: i64,
+        slugs: &[String],
+    ) -> Result<Vec<(i64, String)>, StoreError> {
         ids_by_slug(&mut self.tx, "ticket_type", conference_id, slugs).await
     }
 
@@ -351,7 +365,12 @@ impl StoreTx for PostgresTx {
         ids_by_slug(&mut self.tx, "addon", conference_id, slugs).await
     }
 
-    async fn restriction_set(&mut self, conference_id: i64, ticket_types: &[i64], addons: &[i64]) -> Result<i64, StoreError> {
+    async fn restriction_set(
+        &mut self,
+        conference_id: i64,
+        ticket_types: &[i64],
+        addons: &[i64],
+    ) -> Result<i64, StoreError> {
         let key = restriction_key(ticket_types, addons);
         // A concurrent transaction creating the same set makes this insert wait; if it commits,
         // the insert does nothing and the SELECT below (a new snapshot) sees its row.
@@ -407,7 +426,11 @@ impl StoreTx for PostgresTx {
         Ok(id)
     }
 
-    async fn insert_vouchers(&mut self, template: &VoucherTemplate, codes: &[String]) -> Result<Vec<(i64, String)>, StoreError> {
+    async fn insert_vouchers(
+        &mut self,
+        template: &VoucherTemplate,
+        codes: &[String],
+    ) -> Result<Vec<(i64, String)>, StoreError> {
         if codes.is_empty() {
             return Ok(Vec::new());
         }

@@ -159,10 +159,8 @@ async fn vouchers_from_rows(
     conference: &Conference,
     rows: Vec<SqliteRow>,
 ) -> Result<Vec<Voucher>, StoreError> {
-    let mut set_ids: Vec<i64> = rows
-        .iter()
-        .filter_map(|r| r.try_get::<Option<i64>, _>("restriction_set_id").ok().flatten())
-        .collect();
+    let mut set_ids: Vec<i64> =
+        rows.iter().filter_map(|r| r.try_get::<Option<i64>, _>("restriction_set_id").ok().flatten()).collect();
     set_ids.sort_unstable();
     set_ids.dedup();
     let sets = restriction_slugs(pool, &set_ids).await?;
@@ -350,7 +348,11 @@ impl StoreTx for SqliteTx {
         })
     }
 
-    async fn insert_ticket_type(&mut self, conference: &Conference, new: &NewTicketType) -> Result<TicketType, StoreError> {
+    async fn insert_ticket_type(
+        &mut self,
+        conference: &Conference,
+        new: &NewTicketType,
+    ) -> Result<TicketType, StoreError> {
         let id: i64 = sqlx::query_scalar(
             "INSERT INTO ticket_type (conference_id, slug, name, price_cents, requires_voucher)
              VALUES (?, ?, ?, ?, ?) RETURNING id",
@@ -393,7 +395,11 @@ impl StoreTx for SqliteTx {
         })
     }
 
-    async fn ticket_type_ids(&mut self, conference_id: i64, slugs: &[String]) -> Result<Vec<(i64, String)>, StoreError> {
+    async fn ticket_type_ids(
+        &mut self,
+        conference_id: i64,
+        slugs: &[String],
+    ) -> Result<Vec<(i64, String)>, StoreError> {
         ids_by_slug(&mut self.tx, "ticket_type", conference_id, slugs).await
     }
 
@@ -401,7 +407,12 @@ impl StoreTx for SqliteTx {
         ids_by_slug(&mut self.tx, "addon", conference_id, slugs).await
     }
 
-    async fn restriction_set(&mut self, conference_id: i64, ticket_types: &[i64], addons: &[i64]) -> Result<i64, StoreError> {
+    async fn restriction_set(
+        &mut self,
+        conference_id: i64,
+        ticket_types: &[i64],
+        addons: &[i64],
+    ) -> Result<i64, StoreError> {
         let key = restriction_key(ticket_types, addons);
         let created: Option<i64> = sqlx::query_scalar(
             "INSERT INTO restriction_set (conference_id, key) VALUES (?, ?) ON CONFLICT DO NOTHING RETURNING id",
@@ -426,9 +437,7 @@ impl StoreTx for SqliteTx {
                 continue;
             }
             let json = serde_json::to_string(ids).map_err(|e| StoreError::Corrupt(e.to_string()))?;
-            let sql = format!(
-                "INSERT INTO {table} (restriction_set_id, {column}) SELECT ?, value FROM json_each(?)"
-            );
+            let sql = format!("INSERT INTO {table} (restriction_set_id, {column}) SELECT ?, value FROM json_each(?)");
             sqlx::query(&sql).bind(id).bind(json).execute(&mut *self.tx).await?;
         }
         Ok(id)
@@ -457,7 +466,11 @@ impl StoreTx for SqliteTx {
         Ok(id)
     }
 
-    async fn insert_vouchers(&mut self, template: &VoucherTemplate, codes: &[String]) -> Result<Vec<(i64, String)>, StoreError> {
+    async fn insert_vouchers(
+        &mut self,
+        template: &VoucherTemplate,
+        codes: &[String],
+    ) -> Result<Vec<(i64, String)>, StoreError> {
         if codes.is_empty() {
             return Ok(Vec::new());
         }

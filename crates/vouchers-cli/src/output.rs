@@ -1,0 +1,183 @@
+//! Rendering on stdout: aligned tables for people, CSV and JSON for programs. JSON goes to stdout
+//! alone; notes for people go to stderr.
+
+use std::io::{self, Write};
+
+use serde::Serialize;
+use vouchers_core::domain::{format_rfc3339, AddOn, Conference, TicketType, Voucher};
+
+use crate::cli::Format;
+use crate::error::CliError;
+
+/// Prints rows as space-aligned columns under a header.
+fn table(header: &[&str], rows: &[Vec<String>]) -> io::Result<()> {
+    let mut widths: Vec<usize> = header.iter().map(|h| h.chars().count()).collect();
+    for row in rows {
+        for (w, cell) in widths.iter_mut().zip(row) {
+            *w = (*w).max(cell.chars().count());
+        }
+    }
+    let mut out = io::BufWriter::new(io::stdout().lock());
+    let mut line = |cells: &mut dyn Iterator<Item = &str>| -> io::Result<()> {
+        let text: Vec<String> = cells.zip(&widths).map(|(c, w)| format!("{c:<w$}")).collect();
+        writeln!(out, "{}", text.join("  ").trim_end())
+    };
+    line(&mut header.iter().copied())?;
+    for row in rows {
+        line(&mut row.iter().map(String::as_str))?;
+    }
+    Ok(())
+}
+
+fn json<T: Serialize + ?Sized>(value: &T) -> Result<(), CliError> {
+    let mut out = io::BufWriter::new(io::stdout().lock());
+    serde_json::to_writer_pretty(&mut out, value).map_err(io::Error::from)?;
+    writeln!(out)?;
+    out.flush()?;
+    Ok(())
+}
+
+fn csv(header: &[&str], rows: &[Vec<String>]) -> Result<(), CliError> {
+    let mut writer = csv::Writer::from_writer(io::stdout().lock());
+    let to_io = |e: csv::Error| io::Error::other(e.to_string());
+    writer.write_record(header).map_err(to_io)?;
+    for row in rows {
+        writer.write_record(row).map_err(to_io)?;
+    }
+    writer.flush()?;
+    Ok(())
+}
+
+fn render<T: Serialize>(
+    items: &[T],
+    format: Format,
+    header: &[&str],
+    row: impl Fn(&T) -> Vec<String>,
+) -> Result<(), CliError> {
+    match format {
+        Format::Json => json(items),
+        Format::Csv => csv(header, &items.iter().map(row).collect::<Vec<_>>()),
+        Format::Table => Ok(table(header, &items.iter().map(row).collect::<Vec<_>>())?),
+    }
+}
+
+pub fn conferences(items: &[Conference], format: Format) -> Result<(), CliError> {
+    render(items, format, &["slug", "name", "start_date", "end_date", "timezone"], |c| {
+        vec![
+            c.slug.clone(),
+            c.name.clone(),
+            c.start_date.to_string(),
+            c.end_date.to_string(),
+            c.timezone.name().to_owned(),
+        ]
+    })
+}
+
+pub fn ticket_types(items: &[TicketType], format: Format) -> Result<(), CliError> {
+    render(items, format, &["conference", "slug", "name", "price", "requires_voucher", "is_active"], |t| {
+        vec![
+            t.conference.clone(),
+            t.slug.clone(),
+            t.name.clone(),
+            t.price.to_string(),
+            t.requires_voucher.to_string(),
+            t.is_active.to_string(),
+        ]
+    })
+}
+
+pub fn addons(items: &[AddOn], format: Format) -> Result<(), CliError> {
+    render(items, format, &["conference", "slug", "name", "price", "is_active"], |a| {
+        vec![a.conference.clone(), a.slug.clone(), a.name.clone(), a.price.to_string(), a.is_active.to_string()]
+    })
+}
+
+/// The CSV columns: the JSON keys, lists joined with `;`.
+const VOUCHER_COLUMNS: [&str; 15] = [
+    "id",
+    "conference",
+    "code",
+    "voucher_type",
+    "discount_value",
+    "max_uses",
+    "times_used",
+    "valid_from",
+    "valid_until",
+    "unlocks_hidden_tickets",
+    "is_active",
+    "applicable_ticket_types",
+    "applicable_addons",
+    "batch_id",
+    "created_at",
+];
+
+fn opt_time(t: Option<chrono::DateTime<chrono::Utc>>) -> String {
+    t.as_ref().map(format_rfc3339).unwrap_or_default()
+}
+
+fn voucher_csv_row(v: &Voucher) -> Vec<String> {
+    vec![
+        v.id.to_string(),
+        v.conference.clone(),
+        v.code.clone(),
+        v.voucher_type.to_string(),
+        v.discount_value.to_string(),
+        v.max_uses.to_string(),
+        v.times_used.to_string(),
+        opt_time(v.valid_from),
+        opt_time(v.valid_until),
+        v.unlocks_hidden_tickets.to_string(),
+        v.is_active.to_string(),
+        v.applicable_ticket_types.join(";"),
+        v.applicable_addons.join(";"),
+        v.batch_id.map(|b| b.to_string()).unwrap_or_default(),
+        format_rfc3339(&v.created_at),
+    ]
+}
+
+const VOUCHER_TABLE: [&str; 8] =
+    ["code", "type", "discount", "uses", "valid_from", "valid_until", "applies_to", "batch"];
+
+fn voucher_table_row(v: &Voucher) -> Vec<String> {
+    let applies = match (v.applicable_ticket_types.is_empty(), v.applicable_addons.is_empty()) {
+        (true, true) => "everything".to_owned(),
+        _ => {
+            let list = |items: &[String]| if items.is_empty() { "all".to_owned() } else { items.join(",") };
+            format!("tickets: {}; add-ons: {}", list(&v.applicable_ticket_types), list(&v.applicable_addons))
+        }
+    };
+    let mut code = v.code.clone();
+    if !v.is_active {
+        code.push_str(" (inactive)");
+    }
+    if v.unlocks_hidden_tickets {
+        code.push_str(" (unlocks hidden)");
+    }
+    vec![
+        code,
+        v.voucher_type.to_string(),
+        v.discount_value.to_string(),
+        format!("{}/{}", v.times_used, v.max_uses),
+        opt_time(v.valid_from),
+        opt_time(v.valid_until),
+        applies,
+        v.batch_id.map(|b| b.to_string()).unwrap_or_else(|| "-".to_owned()),
+    ]
+}
+
+/// Several vouchers: a JSON array, CSV rows or a table.
+pub fn vouchers(items: &[Voucher], format: Format) -> Result<(), CliError> {
+    match format {
+        Format::Json => json(items),
+        Format::Csv => csv(&VOUCHER_COLUMNS, &items.iter().map(voucher_csv_row).collect::<Vec<_>>()),
+        Format::Table => Ok(table(&VOUCHER_TABLE, &items.iter().map(voucher_table_row).collect::<Vec<_>>())?),
+    }
+}
+
+/// One voucher: a JSON object, one CSV row or a one-row table.
+pub fn voucher(item: &Voucher, format: Format) -> Result<(), CliError> {
+    match format {
+        Format::Json => json(item),
+        _ => vouchers(std::slice::from_ref(item), format),
+    }
+}

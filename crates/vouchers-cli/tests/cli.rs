@@ -1,0 +1,368 @@
+//! The `vouchers` binary, run as a user runs it: flags in, text out, exit status.
+#![allow(clippy::unwrap_used, missing_docs)]
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+use serde_json::Value;
+
+const BIN: &str = env!("CARGO_BIN_EXE_vouchers");
+
+/// Runs `vouchers` in `dir` with `args` (no inherited database settings).
+fn vouchers(dir: &Path, database: Option<&str>, args: &[&str]) -> Output {
+    let mut command = Command::new(BIN);
+    command.current_dir(dir).args(args).env_remove("VOUCHERS_DATABASE_URL").env_remove("VOUCHERS_MAX_BATCH");
+    if let Some(url) = database {
+        command.env("VOUCHERS_DATABASE_URL", url);
+    }
+    let output = command.output().unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(!stderr.contains("panicked") && !stderr.contains("RUST_BACKTRACE"), "panic: {stderr}");
+    output
+}
+
+fn ok(output: Output) -> String {
+    assert!(output.status.success(), "failed: {}", String::from_utf8_lossy(&output.stderr));
+    String::from_utf8(output.stdout).unwrap()
+}
+
+fn input_error(output: Output) -> String {
+    assert_eq!(output.status.code(), Some(2), "stderr: {}", String::from_utf8_lossy(&output.stderr));
+    assert!(output.stdout.is_empty(), "nothing on stdout for an error");
+    String::from_utf8(output.stderr).unwrap()
+}
+
+/// A conference with two ticket types (one hidden) and an add-on.
+fn catalogue(dir: &Path, db: Option<&str>) {
+    ok(vouchers(
+        dir,
+        db,
+        &[
+            "conference",
+            "create",
+            "--slug",
+            "pycon",
+            "--name",
+            "PyCon US",
+            "--start-date",
+            "2027-05-14",
+            "--end-date",
+            "2027-05-22",
+            "--timezone",
+            "America/New_York",
+        ],
+    ));
+    ok(vouchers(
+        dir,
+        db,
+        &[
+            "ticket-type",
+            "create",
+            "--conference",
+            "pycon",
+            "--slug",
+            "individual",
+            "--name",
+            "Individual",
+            "--price",
+            "400",
+        ],
+    ));
+    ok(vouchers(
+        dir,
+        db,
+        &[
+            "ticket-type",
+            "create",
+            "--conference",
+            "pycon",
+            "--slug",
+            "student",
+            "--name",
+            "Student",
+            "--price",
+            "100.00",
+            "--requires-voucher",
+        ],
+    ));
+    ok(vouchers(
+        dir,
+        db,
+        &["addon", "create", "--conference", "pycon", "--slug", "tshirt", "--name", "T-shirt", "--price", "25"],
+    ));
+}
+
+const VOUCHER_KEYS: [&str; 15] = [
+    "id",
+    "conference",
+    "code",
+    "voucher_type",
+    "discount_value",
+    "max_uses",
+    "times_used",
+    "valid_from",
+    "valid_until",
+    "unlocks_hidden_tickets",
+    "is_active",
+    "applicable_ticket_types",
+    "applicable_addons",
+    "batch_id",
+    "created_at",
+];
+
+/// The whole organizer flow against one database.
+fn organizer_flow(dir: &Path, db: Option<&str>) {
+    catalogue(dir, db);
+    let out = ok(vouchers(
+        dir,
+        db,
+        &[
+            "generate",
+            "--conference",
+            "pycon",
+            "--prefix",
+            "SPONSOR-",
+            "--count",
+            "20",
+            "--type",
+            "percentage",
+            "--discount",
+            "25",
+            "--ticket-type",
+            "individual",
+            "--addon",
+            "tshirt",
+            "--valid-until",
+            "2027-05-22T18:00",
+            "--format",
+            "json",
+        ],
+    ));
+    let generated: Vec<Value> = serde_json::from_str(&out).expect("stdout is JSON alone");
+    assert_eq!(generated.len(), 20);
+    let mut codes = std::collections::HashSet::new();
+    for v in &generated {
+        let keys: Vec<&str> = v.as_object().unwrap().keys().map(String::as_str).collect();
+        let mut expected = VOUCHER_KEYS.to_vec();
+        expected.sort_unstable();
+        let mut keys_sorted = keys.clone();
+        keys_sorted.sort_unstable();
+        assert_eq!(keys_sorted, expected);
+        let code = v["code"].as_str().unwrap();
+        let suffix = code.strip_prefix("SPONSOR-").unwrap();
+        assert_eq!(suffix.len(), 8);
+        assert!(suffix.bytes().all(|b| b.is_ascii_uppercase() || b.is_ascii_digit()), "{code}");
+        assert!(codes.insert(code.to_owned()));
+        assert_eq!(v["discount_value"], "25.00");
+        assert_eq!(v["voucher_type"], "percentage");
+        // 18:00 in New York in May is 22:00 UTC.
+        assert_eq!(v["valid_until"], "2027-05-22T22:00:00Z");
+        assert_eq!(v["valid_from"], Value::Null);
+        assert_eq!(v["applicable_ticket_types"], serde_json::json!(["individual"]));
+        assert_eq!(v["applicable_addons"], serde_json::json!(["tshirt"]));
+        assert_eq!(v["batch_id"], generated[0]["batch_id"]);
+        assert!(v["batch_id"].is_i64());
+    }
+
+    // A chosen code, then the same code in another case: refused, exit 2.
+    let added: Value = serde_json::from_str(&ok(vouchers(
+        dir,
+        db,
+        &[
+            "add",
+            "--conference",
+            "pycon",
+            "--code",
+            "PYCON-KEYNOTE",
+            "--type",
+            "comp",
+            "--discount",
+            "50",
+            "--unlocks-hidden-tickets",
+            "--ticket-type",
+            "student",
+            "--format",
+            "json",
+        ],
+    )))
+    .unwrap();
+    assert_eq!(added["discount_value"], "0.00", "comp ignores the discount");
+    assert_eq!(added["batch_id"], Value::Null);
+    assert_eq!(added["unlocks_hidden_tickets"], true);
+    let err =
+        input_error(vouchers(dir, db, &["add", "--conference", "pycon", "--code", "pycon-keynote", "--type", "comp"]));
+    assert!(err.contains("--code") && err.contains("already exists"), "{err}");
+
+    // list: JSON array, CSV with the JSON keys as header, prefix ignoring case.
+    let listed: Vec<Value> =
+        serde_json::from_str(&ok(vouchers(dir, db, &["list", "--conference", "pycon", "--format", "json"]))).unwrap();
+    assert_eq!(listed.len(), 21);
+    assert_eq!(listed[..20], generated[..], "list returns the batch in generation order");
+    let by_prefix: Vec<Value> = serde_json::from_str(&ok(vouchers(
+        dir,
+        db,
+        &["list", "--conference", "pycon", "--prefix", "sponsor-", "--format", "json"],
+    )))
+    .unwrap();
+    assert_eq!(by_prefix.len(), 20);
+    let batch = generated[0]["batch_id"].to_string();
+    let csv = ok(vouchers(dir, db, &["list", "--conference", "pycon", "--batch", &batch, "--format", "csv"]));
+    let mut lines = csv.lines();
+    assert_eq!(lines.next().unwrap(), VOUCHER_KEYS.join(","));
+    assert_eq!(lines.count(), 20);
+
+    // show: ignoring case and surrounding spaces; table by default.
+    let shown: Value = serde_json::from_str(&ok(vouchers(
+        dir,
+        db,
+        &["show", "--conference", "pycon", "  pycon-keynote ", "--format", "json"],
+    )))
+    .unwrap();
+    assert_eq!(shown, added);
+    let table = ok(vouchers(dir, db, &["show", "--conference", "pycon", "PYCON-KEYNOTE"]));
+    assert!(table.starts_with("code") && table.contains("PYCON-KEYNOTE"), "{table}");
+
+    let err = input_error(vouchers(dir, db, &["show", "--conference", "pycon", "NOPE"]));
+    assert!(err.contains("not found"), "{err}");
+}
+
+mod sqlite {
+    use super::*;
+
+    #[test]
+    fn organizer_flow_on_the_default_database() {
+        let dir = tempfile::tempdir().unwrap();
+        organizer_flow(dir.path(), None);
+        assert!(dir.path().join("vouchers.db").exists(), "default database is ./vouchers.db");
+    }
+
+    #[test]
+    fn invalid_input_exits_2_names_the_field_and_writes_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path();
+        catalogue(d, None);
+        let generate = |extra: &[&str]| {
+            let mut args = vec!["generate", "--conference", "pycon", "--type", "percentage"];
+            if !extra.contains(&"--discount") {
+                args.extend(["--discount", "10"]);
+            }
+            args.extend_from_slice(extra);
+            input_error(vouchers(d, None, &args))
+        };
+        let cases: [(&[&str], &str); 12] = [
+            (&["--count", "501"], "count must be between 1 and 500, got 501"),
+            (&["--count", "0"], "count must be between 1 and 500, got 0"),
+            (&["--count", "-3"], "count must be between 1 and 500, got -3"),
+            (&["--count", "1", "--prefix=-BAD"], "--prefix: prefix must start with a letter or a digit"),
+            (&["--count", "1", "--prefix", "ABCDEFGHIJKLMNOPQRSTU"], "prefix must be at most 20 characters, got 21"),
+            (&["--count", "1", "--discount", "100.5"], "--discount"),
+            (&["--count", "1", "--discount", "1.234"], "at most 2 decimals"),
+            (&["--count", "1", "--max-uses", "0"], "max_uses must be at least 1, got 0"),
+            (
+                &["--count", "1", "--valid-from", "2027-05-02T00:00:00Z", "--valid-until", "2027-05-01T00:00:00+00:00"],
+                "--valid-until",
+            ),
+            (&["--count", "1", "--valid-from", "next week"], "--valid-from"),
+            (&["--count", "1", "--ticket-type", "nope"], "ticket type \"nope\" does not exist"),
+            (&["--count", "1", "--addon", "nope"], "--addon"),
+        ];
+        for (extra, expected) in cases {
+            let err = generate(extra);
+            assert!(err.contains(expected), "{extra:?}: expected {expected:?} in {err:?}");
+        }
+        let err =
+            input_error(vouchers(d, None, &["generate", "--conference", "nope", "--count", "1", "--type", "comp"]));
+        assert!(err.contains("conference \"nope\" not found"), "{err}");
+        let err =
+            input_error(vouchers(d, None, &["generate", "--conference", "pycon", "--count", "1", "--type", "free"]));
+        assert!(err.contains("--type"), "{err}");
+        let err =
+            input_error(vouchers(d, None, &["generate", "--conference", "pycon", "--count", "lots", "--type", "comp"]));
+        assert!(err.contains("--count"), "{err}");
+        let err = input_error(vouchers(
+            d,
+            None,
+            &["ticket-type", "create", "--conference", "pycon", "--slug", "x", "--name", "X", "--price", "-1"],
+        ));
+        assert!(err.contains("--price") && err.contains("at least 0"), "{err}");
+        let err = input_error(vouchers(
+            d,
+            None,
+            &[
+                "conference",
+                "create",
+                "--slug",
+                "c",
+                "--name",
+                "C",
+                "--start-date",
+                "2027-01-01",
+                "--end-date",
+                "2027-01-02",
+                "--timezone",
+                "Mars/Base",
+            ],
+        ));
+        assert!(err.contains("--timezone"), "{err}");
+
+        let listed = ok(vouchers(d, None, &["list", "--conference", "pycon", "--format", "json"]));
+        assert_eq!(serde_json::from_str::<Vec<Value>>(&listed).unwrap(), Vec::<Value>::new(), "nothing was written");
+    }
+
+    #[test]
+    fn max_batch_is_a_setting() {
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path();
+        catalogue(d, None);
+        let out = ok(vouchers(
+            d,
+            None,
+            &[
+                "--max-batch",
+                "600",
+                "generate",
+                "--conference",
+                "pycon",
+                "--count",
+                "600",
+                "--type",
+                "comp",
+                "--format",
+                "json",
+            ],
+        ));
+        assert_eq!(serde_json::from_str::<Vec<Value>>(&out).unwrap().len(), 600);
+        let mut command = Command::new(BIN);
+        command.current_dir(d).env("VOUCHERS_MAX_BATCH", "700");
+        let output =
+            command.args(["generate", "--conference", "pycon", "--count", "701", "--type", "comp"]).output().unwrap();
+        assert_eq!(output.status.code(), Some(2));
+        assert!(String::from_utf8_lossy(&output.stderr).contains("count must be between 1 and 700, got 701"));
+    }
+
+    #[test]
+    fn unreachable_database_exits_1_without_the_password() {
+        let dir = tempfile::tempdir().unwrap();
+        let out =
+            vouchers(dir.path(), Some("postgres://app:hunter2secret@127.0.0.1:1/vouchers"), &["conference", "list"]);
+        assert_eq!(out.status.code(), Some(1));
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains("postgres://app:***@127.0.0.1:1/vouchers"), "{err}");
+        assert!(!err.contains("hunter2secret"), "{err}");
+        let out = vouchers(dir.path(), Some("mysql://app:hunter2secret@h/db"), &["conference", "list"]);
+        assert_eq!(out.status.code(), Some(1));
+        assert!(!String::from_utf8_lossy(&out.stderr).contains("hunter2secret"));
+    }
+}
+
+mod postgres {
+
+    #[test]
+    fn organizer_flow() {
+        let runtime = tokio::runtime::Runtime::new().unwrap();
+        let db = runtime.block_on(vouchers_core::store::testing::TestDb::postgres());
+        let dir = tempfile::tempdir().unwrap();
+        super::organizer_flow(dir.path(), Some(db.url.expose()));
+        drop(db);
+    }
+}

@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# Quick start: builds `vouchers`, then, in a fresh folder (target/demo), creates a conference with
+# its catalogue and generates real batches on the embedded SQLite default (./vouchers.db, created
+# on first use). Every command is printed before it runs, so this doubles as a tour of the CLI.
+set -euo pipefail
+root="$(cd "$(dirname "$0")/.." && pwd)"
+cargo build --quiet --locked --manifest-path "$root/Cargo.toml" -p vouchers-cli
+demo="$root/target/demo"
+rm -rf "$demo" && mkdir -p "$demo" && cd "$demo"
+
+run() {
+  printf '\n$ vouchers %s\n' "$*"
+  "$root/target/debug/vouchers" "$@"
+}
+
+run conference create --slug pycon-2027 --name "PyCon US 2027" \
+  --start-date 2027-05-14 --end-date 2027-05-22 --timezone America/New_York
+run ticket-type create --conference pycon-2027 --slug individual --name Individual --price 400.00
+run ticket-type create --conference pycon-2027 --slug corporate --name Corporate --price 750.00
+run ticket-type create --conference pycon-2027 --slug student --name Student --price 100.00 --requires-voucher
+run addon create --conference pycon-2027 --slug tutorial --name "Tutorial day" --price 150.00
+run addon create --conference pycon-2027 --slug tshirt --name T-shirt --price 25.00
+
+# Sponsors get 20 codes at 25% off individual and corporate tickets and the tutorial day.
+run generate --conference pycon-2027 --prefix SPONSOR- --count 20 --type percentage --discount 25 \
+  --ticket-type individual --ticket-type corporate --addon tutorial --valid-until 2027-05-22T18:00
+# Speakers get comp tickets.
+run generate --conference pycon-2027 --prefix SPEAKER- --count 5 --type comp --ticket-type individual
+# Students unlock the hidden student ticket type.
+run generate --conference pycon-2027 --prefix STUDENT- --count 3 --type percentage --discount 0 \
+  --unlocks-hidden-tickets --ticket-type student
+# A hand-picked code, then the same code in another case: refused, codes ignore case.
+run add --conference pycon-2027 --code PYCON-KEYNOTE --type comp --max-uses 3
+run add --conference pycon-2027 --code pycon-keynote --type comp || echo "(refused as expected, exit status $?)"
+run show --conference pycon-2027 pycon-keynote --format json
+
+printf '\nThe database is %s/vouchers.db\n' "$demo"
