@@ -58,11 +58,14 @@ impl From<sqlx::Error> for StoreError {
             if db.is_unique_violation() {
                 return StoreError::UniqueViolation { constraint: db.constraint().unwrap_or_default().to_owned() };
             }
+            // SQLite: SQLITE_BUSY (5) and SQLITE_LOCKED (6), with their extended codes.
             // PostgreSQL: serialization_failure, deadlock_detected, lock_not_available.
-            // SQLite: SQLITE_BUSY (5) and SQLITE_LOCKED (6) with extended codes.
             let code = db.code().unwrap_or_default();
-            let conflict = matches!(code.as_ref(), "40001" | "40P01" | "55P03")
-                || code.parse::<i32>().is_ok_and(|c| matches!(c & 0xff, 5 | 6));
+            let conflict = if db.try_downcast_ref::<sqlx::sqlite::SqliteError>().is_some() {
+                code.parse::<i32>().is_ok_and(|c| matches!(c & 0xff, 5 | 6))
+            } else {
+                matches!(code.as_ref(), "40001" | "40P01" | "55P03")
+            };
             if conflict {
                 return StoreError::Conflict(error);
             }
@@ -262,28 +265,6 @@ pub(crate) fn restriction_key(ticket_types: &[i64], addons: &[i64]) -> String {
     format!("t:{};a:{}", join(ticket_types), join(addons))
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn urls_never_show_passwords() {
-        let url = DatabaseUrl::new("postgres://app:s3cret@db.example:5432/vouchers");
-        assert_eq!(url.to_string(), "postgres://app:***@db.example:5432/vouchers");
-        assert!(!format!("{url:?}").contains("s3cret"));
-        assert_eq!(url.backend().unwrap(), Backend::Postgres);
-        assert_eq!(DatabaseUrl::new("sqlite://vouchers.db").backend().unwrap(), Backend::Sqlite);
-        let bad = DatabaseUrl::new("mysql://u:s3cret@h/db").backend().unwrap_err().to_string();
-        assert!(bad.contains("unknown scheme") && !bad.contains("s3cret"), "{bad}");
-    }
-
-    #[test]
-    fn restriction_keys_are_canonical() {
-        assert_eq!(restriction_key(&[1, 2], &[7]), "t:1,2;a:7");
-        assert_eq!(restriction_key(&[], &[7]), "t:;a:7");
-    }
-}
-
 /// Escapes `%`, `_` and `\` so `text` matches literally in a `LIKE ... ESCAPE '\'` pattern.
 pub(crate) fn like_prefix(text: &str) -> String {
     let mut pattern = String::with_capacity(text.len() + 1);
@@ -315,4 +296,26 @@ pub(crate) fn group_restrictions(
         addons.sort();
     }
     sets
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn urls_never_show_passwords() {
+        let url = DatabaseUrl::new("postgres://app:s3cret@db.example:5432/vouchers");
+        assert_eq!(url.to_string(), "postgres://app:***@db.example:5432/vouchers");
+        assert!(!format!("{url:?}").contains("s3cret"));
+        assert_eq!(url.backend().unwrap(), Backend::Postgres);
+        assert_eq!(DatabaseUrl::new("sqlite://vouchers.db").backend().unwrap(), Backend::Sqlite);
+        let bad = DatabaseUrl::new("mysql://u:s3cret@h/db").backend().unwrap_err().to_string();
+        assert!(bad.contains("unknown scheme") && !bad.contains("s3cret"), "{bad}");
+    }
+
+    #[test]
+    fn restriction_keys_are_canonical() {
+        assert_eq!(restriction_key(&[1, 2], &[7]), "t:1,2;a:7");
+        assert_eq!(restriction_key(&[], &[7]), "t:;a:7");
+    }
 }

@@ -1,0 +1,144 @@
+//! Fixtures and raw-SQL helpers shared by the contract tests.
+
+use std::collections::HashSet;
+
+use rust_decimal::Decimal;
+use sqlx::postgres::PgPoolOptions;
+use sqlx::sqlite::SqlitePoolOptions;
+use sqlx::{PgPool, SqlitePool};
+use vouchers_core::domain::{NewAddOn, NewConference, NewTicketType, VoucherType, CODE_ALPHABET, CODE_SUFFIX_LEN};
+use vouchers_core::service::catalog;
+use vouchers_core::store::testing::TestDb;
+use vouchers_core::store::{Backend, Store};
+use vouchers_core::VoucherBulkConfig;
+
+/// The main conference (America/New_York).
+pub const CONF: &str = "pycon";
+/// A second conference with its own ticket type.
+pub const OTHER: &str = "djangocon";
+/// The main conference's ticket types, sorted.
+pub const TICKET_TYPES: [&str; 3] = ["corporate", "individual", "student"];
+/// The main conference's add-ons, sorted.
+pub const ADDONS: [&str; 2] = ["dinner", "tshirt"];
+/// The only ticket type of the other conference.
+pub const OTHER_TICKET_TYPE: &str = "sprint-pass";
+/// The prefix most tests generate with.
+pub const PREFIX: &str = "SPEAKER-";
+
+/// Creates both conferences and their catalogue through the service.
+pub async fn fixture(store: &dyn Store) {
+    let new = NewConference::parse(CONF, "PyCon US 2027", "2027-05-14", "2027-05-22", "America/New_York").unwrap();
+    let conference = catalog::create_conference(store, &new).await.unwrap();
+    assert_eq!(conference.slug, CONF);
+    assert_eq!(conference.timezone.name(), "America/New_York");
+    // Created out of order: listings and restrictions must come back sorted.
+    for (slug, name, price, hidden) in [
+        ("student", "Student", "100", false),
+        ("individual", "Individual", "400.00", false),
+        ("corporate", "Corporate", "750.5", true),
+    ] {
+        let tt = NewTicketType::parse(slug, name, price, hidden).unwrap();
+        let created = catalog::create_ticket_type(store, CONF, &tt).await.unwrap();
+        assert_eq!((created.slug.as_str(), created.conference.as_str()), (slug, CONF));
+    }
+    for (slug, name, price) in [("tshirt", "T-shirt", "25"), ("dinner", "Dinner", "80.00")] {
+        let addon = NewAddOn::parse(slug, name, price).unwrap();
+        catalog::create_addon(store, CONF, &addon).await.unwrap();
+    }
+
+    let other = NewConference::parse(OTHER, "DjangoCon Europe", "2027-06-01", "2027-06-05", "Europe/Berlin").unwrap();
+    catalog::create_conference(store, &other).await.unwrap();
+    let tt = NewTicketType::parse(OTHER_TICKET_TYPE, "Sprint pass", "0", false).unwrap();
+    catalog::create_ticket_type(store, OTHER, &tt).await.unwrap();
+}
+
+/// Owned strings.
+pub fn strings(items: &[&str]) -> Vec<String> {
+    items.iter().map(|s| (*s).to_owned()).collect()
+}
+
+/// An exact decimal.
+pub fn dec(s: &str) -> Decimal {
+    Decimal::from_str_exact(s).unwrap()
+}
+
+/// `count` 25 % vouchers with prefix `SPEAKER-` in the main conference, seed defaults otherwise.
+pub fn config(count: i64) -> VoucherBulkConfig {
+    VoucherBulkConfig::new(CONF, PREFIX, count, VoucherType::Percentage, dec("25"))
+}
+
+/// Like [`config`], restricted to all 3 ticket types and both add-ons, given unsorted.
+pub fn restricted_config(count: i64) -> VoucherBulkConfig {
+    let mut cfg = config(count);
+    cfg.applicable_ticket_types = Some(strings(&["student", "corporate", "individual"]));
+    cfg.applicable_addons = Some(strings(&["tshirt", "dinner"]));
+    cfg
+}
+
+/// Asserts `code` is `prefix` followed by 8 characters of A-Z0-9.
+pub fn assert_generated(code: &str, prefix: &str) {
+    let suffix = code.strip_prefix(prefix).unwrap_or_else(|| panic!("{code:?} does not start with {prefix:?}"));
+    assert_eq!(suffix.len(), CODE_SUFFIX_LEN, "{code:?}");
+    assert!(suffix.bytes().all(|b| CODE_ALPHABET.contains(&b)), "{code:?}");
+}
+
+/// How many distinct codes, ignoring ASCII case.
+pub fn distinct_ignoring_case<'a>(codes: impl IntoIterator<Item = &'a str>) -> usize {
+    codes.into_iter().map(str::to_ascii_uppercase).collect::<HashSet<_>>().len()
+}
+
+/// Row counts of the tables a write may touch.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Counts {
+    pub voucher: i64,
+    pub voucher_batch: i64,
+    pub restriction_set: i64,
+    pub restriction_set_ticket_type: i64,
+    pub restriction_set_addon: i64,
+}
+
+/// A separate connection pool on the test database, for raw SQL.
+pub enum Raw {
+    Sqlite(SqlitePool),
+    Postgres(PgPool),
+}
+
+impl Raw {
+    pub async fn connect(db: &TestDb) -> Self {
+        match db.store.backend() {
+            Backend::Sqlite => {
+                Raw::Sqlite(SqlitePoolOptions::new().max_connections(1).connect(db.url.expose()).await.unwrap())
+            }
+            Backend::Postgres => {
+                Raw::Postgres(PgPoolOptions::new().max_connections(1).connect(db.url.expose()).await.unwrap())
+            }
+        }
+    }
+
+    /// `SELECT COUNT(*) FROM table`.
+    pub async fn count(&self, table: &str) -> i64 {
+        let sql = format!("SELECT COUNT(*) FROM {table}");
+        match self {
+            Raw::Sqlite(pool) => sqlx::query_scalar(&sql).fetch_one(pool).await.unwrap(),
+            Raw::Postgres(pool) => sqlx::query_scalar(&sql).fetch_one(pool).await.unwrap(),
+        }
+    }
+
+    /// Runs a statement valid on both backends; returns the rows affected.
+    pub async fn execute(&self, sql: &str) -> u64 {
+        match self {
+            Raw::Sqlite(pool) => sqlx::query(sql).execute(pool).await.unwrap().rows_affected(),
+            Raw::Postgres(pool) => sqlx::query(sql).execute(pool).await.unwrap().rows_affected(),
+        }
+    }
+
+    pub async fn counts(&self) -> Counts {
+        Counts {
+            voucher: self.count("voucher").await,
+            voucher_batch: self.count("voucher_batch").await,
+            restriction_set: self.count("restriction_set").await,
+            restriction_set_ticket_type: self.count("restriction_set_ticket_type").await,
+            restriction_set_addon: self.count("restriction_set_addon").await,
+        }
+    }
+}
