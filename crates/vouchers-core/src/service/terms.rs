@@ -69,10 +69,16 @@ impl CheckedTerms<'_> {
 
         let ticket_types = distinct(self.raw.applicable_ticket_types);
         let addons = distinct(self.raw.applicable_addons);
-        let tt_ids = resolve_ids(tx.ticket_type_ids(conference.id, &ticket_types).await?, &ticket_types)
-            .map_err(|slug| VoucherError::UnknownTicketType { conference: conference.slug.clone(), slug })?;
-        let addon_ids = resolve_ids(tx.addon_ids(conference.id, &addons).await?, &addons)
-            .map_err(|slug| VoucherError::UnknownAddon { conference: conference.slug.clone(), slug })?;
+        let (tt_ids, addon_ids) = if ticket_types.is_empty() && addons.is_empty() {
+            (Vec::new(), Vec::new())
+        } else {
+            let found = tx.restriction_ids(conference.id, &ticket_types, &addons).await?;
+            let tt_ids = resolve_ids(found.ticket_types, &ticket_types)
+                .map_err(|slug| VoucherError::UnknownTicketType { conference: conference.slug.clone(), slug })?;
+            let addon_ids = resolve_ids(found.addons, &addons)
+                .map_err(|slug| VoucherError::UnknownAddon { conference: conference.slug.clone(), slug })?;
+            (tt_ids, addon_ids)
+        };
         let restriction_set_id = if tt_ids.is_empty() && addon_ids.is_empty() {
             None
         } else {

@@ -177,6 +177,30 @@ pub struct NewBatch<'a> {
     pub template: &'a VoucherTemplate,
 }
 
+/// Ids found by [`StoreTx::restriction_ids`]: `(id, slug)` pairs.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct RestrictionIds {
+    /// Ticket types found.
+    pub ticket_types: Vec<(i64, String)>,
+    /// Add-ons found.
+    pub addons: Vec<(i64, String)>,
+}
+
+impl RestrictionIds {
+    /// Sorts `(kind, id, slug)` rows (kind `false` = ticket type, `true` = add-on) into the two lists.
+    pub(crate) fn from_rows(rows: Vec<(bool, i64, String)>) -> Self {
+        let mut ids = Self::default();
+        for (is_addon, id, slug) in rows {
+            if is_addon {
+                ids.addons.push((id, slug))
+            } else {
+                ids.ticket_types.push((id, slug))
+            }
+        }
+        ids
+    }
+}
+
 /// What to list.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct VoucherFilter {
@@ -232,11 +256,14 @@ pub trait StoreTx: Send {
     ) -> Result<TicketType, StoreError>;
     /// Inserts an add-on.
     async fn insert_addon(&mut self, conference: &Conference, new: &NewAddOn) -> Result<AddOn, StoreError>;
-    /// `(id, slug)` of the conference's ticket types among `slugs`; missing ones are left out.
-    async fn ticket_type_ids(&mut self, conference_id: i64, slugs: &[String])
-        -> Result<Vec<(i64, String)>, StoreError>;
-    /// `(id, slug)` of the conference's add-ons among `slugs`; missing ones are left out.
-    async fn addon_ids(&mut self, conference_id: i64, slugs: &[String]) -> Result<Vec<(i64, String)>, StoreError>;
+    /// `(id, slug)` of the conference's ticket types among `ticket_types` and of its add-ons among
+    /// `addons`, in one query; slugs the conference does not have are left out.
+    async fn restriction_ids(
+        &mut self,
+        conference_id: i64,
+        ticket_types: &[String],
+        addons: &[String],
+    ) -> Result<RestrictionIds, StoreError>;
     /// The id of the restriction set holding exactly these ticket types and add-ons (sorted,
     /// distinct, not both empty), creating it with its link rows if no such set exists yet.
     async fn restriction_set(

@@ -16,8 +16,8 @@ use sqlx::postgres::{PgConnectOptions, PgPoolOptions, PgRow};
 use sqlx::{Connection, Executor, PgConnection, PgPool, Postgres, Row, Transaction};
 
 use super::{
-    group_restrictions, like_prefix, restriction_key, Backend, DatabaseUrl, NewBatch, Store, StoreError, StoreTx,
-    VoucherFilter, VoucherTemplate,
+    group_restrictions, like_prefix, restriction_key, Backend, DatabaseUrl, NewBatch, RestrictionIds, Store,
+    StoreError, StoreTx, VoucherFilter, VoucherTemplate,
 };
 use crate::domain::{
     AddOn, Batch, Conference, DiscountSpec, Money, NewAddOn, NewConference, NewTicketType, TicketType, Voucher,
@@ -285,20 +285,6 @@ struct PostgresTx {
     tx: Transaction<'static, Postgres>,
 }
 
-async fn ids_by_slug(
-    tx: &mut Transaction<'static, Postgres>,
-    table: &str,
-    conference_id: i64,
-    slugs: &[String],
-) -> Result<Vec<(i64, String)>, StoreError> {
-    if slugs.is_empty() {
-        return Ok(Vec::new());
-    }
-    let sql = format!("SELECT id, slug FROM {table} WHERE conference_id = $1 AND slug = ANY($2)");
-    let rows: Vec<(i64, String)> = sqlx::query_as(&sql).bind(conference_id).bind(slugs).fetch_all(&mut **tx).await?;
-    Ok(rows)
-}
-
 #[async_trait]
 impl StoreTx for PostgresTx {
     async fn conference(&mut self, slug: &str) -> Result<Option<Conference>, StoreError> {
@@ -353,16 +339,23 @@ impl StoreTx for PostgresTx {
         addon_row(conference, &row)
     }
 
-    async fn ticket_type_ids(
+    async fn restriction_ids(
         &mut self,
         conference_id: i64,
-        slugs: &[String],
-    ) -> Result<Vec<(i64, String)>, StoreError> {
-        ids_by_slug(&mut self.tx, "ticket_type", conference_id, slugs).await
-    }
-
-    async fn addon_ids(&mut self, conference_id: i64, slugs: &[String]) -> Result<Vec<(i64, String)>, StoreError> {
-        ids_by_slug(&mut self.tx, "addon", conference_id, slugs).await
+        ticket_types: &[String],
+        addons: &[String],
+    ) -> Result<RestrictionIds, StoreError> {
+        let rows: Vec<(bool, i64, String)> = sqlx::query_as(
+            "SELECT false, id, slug FROM ticket_type WHERE conference_id = $1 AND slug = ANY($2)
+             UNION ALL
+             SELECT true, id, slug FROM addon WHERE conference_id = $1 AND slug = ANY($3)",
+        )
+        .bind(conference_id)
+        .bind(ticket_types)
+        .bind(addons)
+        .fetch_all(&mut *self.tx)
+        .await?;
+        Ok(RestrictionIds::from_rows(rows))
     }
 
     async fn restriction_set(
@@ -372,35 +365,36 @@ impl StoreTx for PostgresTx {
         addons: &[i64],
     ) -> Result<i64, StoreError> {
         let key = restriction_key(ticket_types, addons);
-        // A concurrent transaction creating the same set makes this insert wait; if it commits,
-        // the insert does nothing and the SELECT below (a new snapshot) sees its row.
+        // One round trip: create the set and its link rows, or (the set exists) nothing. A
+        // concurrent transaction creating the same set makes the insert wait; if it commits, the
+        // insert does nothing and the SELECT below (a new snapshot) sees its row.
         let created: Option<i64> = sqlx::query_scalar(
-            "INSERT INTO restriction_set (conference_id, key) VALUES ($1, $2)
-             ON CONFLICT (conference_id, key) DO NOTHING RETURNING id",
+            "WITH new_set AS (
+                 INSERT INTO restriction_set (conference_id, key) VALUES ($1, $2)
+                 ON CONFLICT (conference_id, key) DO NOTHING RETURNING id
+             ), ticket_types AS (
+                 INSERT INTO restriction_set_ticket_type (restriction_set_id, ticket_type_id)
+                 SELECT new_set.id, t FROM new_set, UNNEST($3::bigint[]) AS t
+             ), addons AS (
+                 INSERT INTO restriction_set_addon (restriction_set_id, addon_id)
+                 SELECT new_set.id, a FROM new_set, UNNEST($4::bigint[]) AS a
+             )
+             SELECT id FROM new_set",
         )
         .bind(conference_id)
         .bind(&key)
+        .bind(ticket_types)
+        .bind(addons)
         .fetch_optional(&mut *self.tx)
         .await?;
-        let Some(id) = created else {
-            let id = sqlx::query_scalar("SELECT id FROM restriction_set WHERE conference_id = $1 AND key = $2")
+        match created {
+            Some(id) => Ok(id),
+            None => Ok(sqlx::query_scalar("SELECT id FROM restriction_set WHERE conference_id = $1 AND key = $2")
                 .bind(conference_id)
                 .bind(&key)
                 .fetch_one(&mut *self.tx)
-                .await?;
-            return Ok(id);
-        };
-        for (table, column, ids) in [
-            ("restriction_set_ticket_type", "ticket_type_id", ticket_types),
-            ("restriction_set_addon", "addon_id", addons),
-        ] {
-            if ids.is_empty() {
-                continue;
-            }
-            let sql = format!("INSERT INTO {table} (restriction_set_id, {column}) SELECT $1, UNNEST($2::bigint[])");
-            sqlx::query(&sql).bind(id).bind(ids).execute(&mut *self.tx).await?;
+                .await?),
         }
-        Ok(id)
     }
 
     async fn insert_batch(&mut self, batch: &NewBatch<'_>) -> Result<i64, StoreError> {

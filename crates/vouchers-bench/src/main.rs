@@ -1,0 +1,110 @@
+//! `vouchers-bench`: times `generate_voucher_codes` in process, on SQLite and PostgreSQL, next to
+//! a hand-written floor and (with `--compare-original`) the original Django service.
+//!
+//! Each (database, case) runs in a fresh child process of this binary, so its peak RSS belongs to
+//! that case alone. The parent prints a table (or JSON with `--json`).
+
+mod cases;
+mod db;
+mod original;
+mod report;
+
+use std::process::Command;
+
+use anyhow::{bail, Context, Result};
+use clap::Parser;
+
+use cases::{CaseResult, CASES};
+
+/// Benchmark of bulk voucher generation.
+#[derive(Debug, Parser)]
+#[command(name = "vouchers-bench")]
+struct Args {
+    /// A few repetitions of the small cases only (CI runs this so the benchmark cannot rot).
+    #[arg(long)]
+    quick: bool,
+    /// Print JSON instead of a table.
+    #[arg(long)]
+    json: bool,
+    /// Also run the original Django service's harness (../shared/anchors/django-program/run.sh)
+    /// in the same run and print the ratio original/ours per case.
+    #[arg(long)]
+    compare_original: bool,
+    /// Databases: sqlite, postgres or both.
+    #[arg(long, value_delimiter = ',', default_values_t = ["sqlite".to_owned(), "postgres".to_owned()])]
+    dbs: Vec<String>,
+    /// Cases to run (default: all, or the small ones with --quick).
+    #[arg(long, value_delimiter = ',')]
+    cases: Vec<String>,
+    /// Timed repetitions per case, after one untimed warm-up (large cases: 3).
+    #[arg(long, default_value_t = 15)]
+    reps: usize,
+    /// PostgreSQL server; each case gets its own database there, dropped after.
+    #[arg(long, env = "VOUCHERS_BENCH_POSTGRES_URL", default_value = "postgres://postgres@127.0.0.1:5432/postgres")]
+    postgres_url: String,
+    /// Where the original's harness lives.
+    #[arg(long, default_value = "../shared/anchors/django-program/run.sh")]
+    original_harness: String,
+    /// Internal: run one case in this process and print its result as JSON.
+    #[arg(long, hide = true)]
+    child: Option<String>,
+}
+
+fn main() -> Result<()> {
+    let args = Args::parse();
+    if let Some(spec) = &args.child {
+        let (db, case) = spec.split_once(':').context("--child DB:CASE")?;
+        let reps = if args.quick { args.reps.min(3) } else { args.reps };
+        let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()?;
+        let result = runtime.block_on(cases::run_case(db, case, reps, &args.postgres_url))?;
+        println!("{}", serde_json::to_string(&result)?);
+        return Ok(());
+    }
+
+    let selected: Vec<&'static str> = if args.cases.is_empty() {
+        CASES.iter().filter(|c| !args.quick || c.small).map(|c| c.name).collect()
+    } else {
+        args.cases
+            .iter()
+            .map(|name| CASES.iter().find(|c| c.name == name).map(|c| c.name).context(format!("unknown case {name}")))
+            .collect::<Result<_>>()?
+    };
+    for db in &args.dbs {
+        if db != "sqlite" && db != "postgres" {
+            bail!("unknown database {db}: use sqlite or postgres");
+        }
+    }
+
+    let mut results: Vec<CaseResult> = Vec::new();
+    let exe = std::env::current_exe()?;
+    for db in &args.dbs {
+        for case in &selected {
+            eprintln!("[bench] {db} {case} ...");
+            let mut child = Command::new(&exe);
+            child.arg("--child").arg(format!("{db}:{case}")).arg("--reps").arg(args.reps.to_string());
+            child.arg("--postgres-url").arg(&args.postgres_url);
+            if args.quick {
+                child.arg("--quick");
+            }
+            let output = child.output().context("running a benchmark case")?;
+            if !output.status.success() {
+                bail!("{db} {case} failed: {}", String::from_utf8_lossy(&output.stderr));
+            }
+            results.push(serde_json::from_slice(&output.stdout).context("reading a case's result")?);
+        }
+    }
+
+    let original = if args.compare_original {
+        let dbs: Vec<&str> = args.dbs.iter().map(String::as_str).collect();
+        Some(original::run(&args.original_harness, &dbs, args.reps)?)
+    } else {
+        None
+    };
+
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&report::json(&results, original.as_ref()))?);
+    } else {
+        print!("{}", report::table(&results, original.as_ref()));
+    }
+    Ok(())
+}

@@ -1,0 +1,74 @@
+//! The table and the JSON the benchmark prints.
+
+use std::fmt::Write;
+
+use serde_json::{json, Value};
+
+use crate::cases::CaseResult;
+use crate::original::Original;
+
+fn db_name(db: &str) -> &str {
+    if db == "sqlite" {
+        "SQLite"
+    } else {
+        "PostgreSQL"
+    }
+}
+
+/// A Markdown table: ours (min / median / max), peak RSS, the floor, the original.
+pub fn table(results: &[CaseResult], original: Option<&Original>) -> String {
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "| db | case | reps | min ms | median ms | max ms | peak RSS MiB | floor median ms | ours/floor | original median ms | original/ours |"
+    );
+    let _ = writeln!(out, "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
+    for r in results {
+        let orig = original.and_then(|o| o.get(&(r.db.clone(), r.case.clone())));
+        let (orig_median, ratio) = match orig {
+            Some(o) => (format!("{:.1}", o.median_ms), format!("{:.1}x", o.median_ms / r.ms.median)),
+            None => ("-".to_owned(), "-".to_owned()),
+        };
+        let _ = writeln!(
+            out,
+            "| {} | {} | {} | {:.2} | {:.2} | {:.2} | {:.1} | {:.2} | {:.2} | {} | {} |",
+            db_name(&r.db),
+            r.case,
+            r.reps,
+            r.ms.min,
+            r.ms.median,
+            r.ms.max,
+            r.peak_rss_mib,
+            r.floor_ms.median,
+            r.ms.median / r.floor_ms.median,
+            orig_median,
+            ratio
+        );
+    }
+    out
+}
+
+/// The same as JSON: one object per result, with the original's figures where measured.
+pub fn json(results: &[CaseResult], original: Option<&Original>) -> Value {
+    let rows: Vec<Value> = results
+        .iter()
+        .map(|r| {
+            let orig = original.and_then(|o| o.get(&(r.db.clone(), r.case.clone())));
+            json!({
+                "db": r.db,
+                "case": r.case,
+                "count": r.count,
+                "existing": r.existing,
+                "reps": r.reps,
+                "ms": r.ms,
+                "floor_ms": r.floor_ms,
+                "ours_over_floor": r.ms.median / r.floor_ms.median,
+                "rss_before_mib": r.rss_before_mib,
+                "peak_rss_mib": r.peak_rss_mib,
+                "original": orig,
+                "original_over_ours": orig.map(|o| o.median_ms / r.ms.median),
+            })
+        })
+        .collect();
+    json!({ "results": rows })
+}
