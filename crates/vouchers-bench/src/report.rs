@@ -15,14 +15,15 @@ fn db_name(db: &str) -> &str {
     }
 }
 
-/// A Markdown table: ours (min / median / max), peak RSS, the floor, the original.
+/// A Markdown table: ours (min / median / max), peak RSS and how much the calls added to it
+/// (over the peak after setup and seeding), the floor, the original.
 pub fn table(results: &[CaseResult], original: Option<&Original>) -> String {
     let mut out = String::new();
     let _ = writeln!(
         out,
-        "| db | case | reps | min ms | median ms | max ms | peak RSS MiB | floor median ms | ours/floor | original median ms | original/ours |"
+        "| db | case | reps | min ms | median ms | max ms | peak RSS MiB | RSS growth MiB | floor median ms | ours/floor | original median ms | original/ours |"
     );
-    let _ = writeln!(out, "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
+    let _ = writeln!(out, "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
     for r in results {
         let orig = original.and_then(|o| o.get(&(r.db.clone(), r.case.clone())));
         let (orig_median, ratio) = match orig {
@@ -31,7 +32,7 @@ pub fn table(results: &[CaseResult], original: Option<&Original>) -> String {
         };
         let _ = writeln!(
             out,
-            "| {} | {} | {} | {:.2} | {:.2} | {:.2} | {:.1} | {:.2} | {:.2} | {} | {} |",
+            "| {} | {} | {} | {:.2} | {:.2} | {:.2} | {:.1} | {:.1} | {:.2} | {:.2} | {} | {} |",
             db_name(&r.db),
             r.case,
             r.reps,
@@ -39,6 +40,7 @@ pub fn table(results: &[CaseResult], original: Option<&Original>) -> String {
             r.ms.median,
             r.ms.max,
             r.peak_rss_mib,
+            r.peak_rss_mib - r.rss_before_mib,
             r.floor_ms.median,
             r.ms.median / r.floor_ms.median,
             orig_median,

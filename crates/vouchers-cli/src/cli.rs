@@ -21,9 +21,10 @@ pub struct Cli {
     #[arg(long, env = "VOUCHERS_MAX_BATCH", default_value_t = 500, global = true)]
     pub max_batch: i64,
 
-    /// Output format.
-    #[arg(long, value_enum, default_value_t = Format::Table, global = true)]
-    pub format: Format,
+    /// Output format: table (the default), csv or json. With `generate --output FILE` the
+    /// default comes from the file's extension.
+    #[arg(long, value_enum, global = true)]
+    pub format: Option<Format>,
 
     #[command(subcommand)]
     pub command: Command,
@@ -188,6 +189,10 @@ pub struct GenerateArgs {
     /// How many codes (1 to --max-batch).
     #[arg(long, allow_negative_numbers = true)]
     pub count: i64,
+    /// Write the vouchers to FILE instead of stdout, streamed as they are created (CSV or JSON,
+    /// from the extension or --format). The file appears only once the batch is committed.
+    #[arg(long, value_name = "FILE")]
+    pub output: Option<std::path::PathBuf>,
     #[command(flatten)]
     pub terms: TermsArgs,
 }

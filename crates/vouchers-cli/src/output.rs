@@ -181,3 +181,84 @@ pub fn voucher(item: &Voucher, format: Format) -> Result<(), CliError> {
         _ => vouchers(std::slice::from_ref(item), format),
     }
 }
+
+/// Streams vouchers into a file as CSV or JSON. It writes to a temporary file beside the target
+/// and renames it into place in [`VoucherFile::finish`], so the file exists only for a committed
+/// batch; dropped unfinished, it leaves nothing behind.
+pub struct VoucherFile {
+    path: std::path::PathBuf,
+    format: Format,
+    out: io::BufWriter<tempfile::NamedTempFile>,
+    written: usize,
+}
+
+impl VoucherFile {
+    /// The format for `path`: an explicit `--format` (csv or json), else the file's extension.
+    pub fn format_for(path: &std::path::Path, explicit: Option<Format>) -> Result<Format, CliError> {
+        let by_extension = match path.extension().and_then(|e| e.to_str()).map(str::to_ascii_lowercase).as_deref() {
+            Some("csv") => Some(Format::Csv),
+            Some("json") => Some(Format::Json),
+            _ => None,
+        };
+        match explicit.or(by_extension) {
+            Some(Format::Table) => Err(CliError::Input("--output: files are written as csv or json, not table".into())),
+            Some(format) => Ok(format),
+            None => Err(CliError::Input(format!(
+                "--output: cannot tell the format of {} from its extension; name it .csv or .json, or pass --format",
+                path.display()
+            ))),
+        }
+    }
+
+    /// Opens a temporary file in the target's folder.
+    pub fn create(path: &std::path::Path, format: Format) -> Result<Self, CliError> {
+        let dir = match path.parent() {
+            Some(parent) if !parent.as_os_str().is_empty() => parent,
+            _ => std::path::Path::new("."),
+        };
+        let temp = tempfile::NamedTempFile::new_in(dir)
+            .map_err(|e| CliError::Input(format!("--output: cannot write in {}: {e}", dir.display())))?;
+        let mut file = Self { path: path.to_owned(), format, out: io::BufWriter::new(temp), written: 0 };
+        match format {
+            Format::Csv => {
+                let header = VOUCHER_COLUMNS.join(",");
+                writeln!(file.out, "{header}")?;
+            }
+            _ => file.out.write_all(b"[")?,
+        }
+        Ok(file)
+    }
+
+    /// Appends vouchers.
+    pub fn write(&mut self, vouchers: &[Voucher]) -> io::Result<()> {
+        for v in vouchers {
+            match self.format {
+                Format::Csv => {
+                    // The csv crate quotes what needs quoting; one small writer per row keeps
+                    // the shared BufWriter in charge of buffering.
+                    let mut row = csv::WriterBuilder::new().has_headers(false).from_writer(Vec::with_capacity(256));
+                    row.write_record(voucher_csv_row(v)).map_err(|e| io::Error::other(e.to_string()))?;
+                    let bytes = row.into_inner().map_err(|e| io::Error::other(e.to_string()))?;
+                    self.out.write_all(&bytes)?;
+                }
+                _ => {
+                    self.out.write_all(if self.written == 0 { b"\n  " } else { b",\n  " })?;
+                    serde_json::to_writer(&mut self.out, v)?;
+                }
+            }
+            self.written += 1;
+        }
+        Ok(())
+    }
+
+    /// Closes the document, makes it durable and moves it into place.
+    pub fn finish(mut self) -> Result<(), CliError> {
+        if self.format == Format::Json {
+            self.out.write_all(if self.written == 0 { b"]\n" } else { b"\n]\n" })?;
+        }
+        let temp = self.out.into_inner().map_err(|e| e.into_error())?;
+        temp.as_file().sync_all()?;
+        temp.persist(&self.path).map_err(|e| e.error)?;
+        Ok(())
+    }
+}

@@ -341,6 +341,48 @@ mod sqlite {
     }
 
     #[test]
+    fn output_file_streams_csv_or_json_and_appears_only_on_success() {
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path();
+        catalogue(d, None);
+        let gen = |extra: &[&str]| {
+            let mut args = vec!["--max-batch", "30000", "generate", "--conference", "pycon", "--type", "comp"];
+            args.extend_from_slice(extra);
+            vouchers(d, None, &args)
+        };
+        // CSV by extension, across several chunks.
+        let out = gen(&["--prefix", "BIG-", "--count", "25000", "--output", "codes.csv"]);
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        assert!(out.stdout.is_empty(), "vouchers go to the file, not stdout");
+        let csv = std::fs::read_to_string(d.join("codes.csv")).unwrap();
+        let mut lines = csv.lines();
+        assert_eq!(lines.next().unwrap(), VOUCHER_KEYS.join(","));
+        let codes: std::collections::HashSet<&str> = lines.map(|l| l.split(',').nth(2).unwrap()).collect();
+        assert_eq!(codes.len(), 25_000);
+        assert!(codes.iter().all(|c| c.starts_with("BIG-") && c.len() == 12));
+        // JSON by extension: the same array `--format json` prints.
+        assert!(gen(&["--prefix", "J-", "--count", "3", "--output", "codes.json"]).status.success());
+        let json: Vec<Value> = serde_json::from_str(&std::fs::read_to_string(d.join("codes.json")).unwrap()).unwrap();
+        assert_eq!(json.len(), 3);
+        assert_eq!(json[0]["voucher_type"], "comp");
+        // An explicit --format wins over an unknown extension; no way to tell is an input error.
+        assert!(gen(&["--count", "2", "--output", "codes.txt", "--format", "json"]).status.success());
+        assert_eq!(
+            serde_json::from_str::<Vec<Value>>(&std::fs::read_to_string(d.join("codes.txt")).unwrap()).unwrap().len(),
+            2
+        );
+        let err = input_error(gen(&["--count", "2", "--output", "codes.dat"]));
+        assert!(err.contains("--output"), "{err}");
+        // A failed batch leaves no file behind.
+        let err = input_error(gen(&["--count", "2", "--addon", "nope", "--output", "failed.csv"]));
+        assert!(err.contains("--addon"), "{err}");
+        let left: Vec<_> =
+            std::fs::read_dir(d).unwrap().map(|e| e.unwrap().file_name().into_string().unwrap()).collect();
+        assert!(!left.iter().any(|f| f == "failed.csv" || f.starts_with(".tmp")), "{left:?}");
+        assert!(!d.join("codes.dat").exists());
+    }
+
+    #[test]
     fn unreachable_database_exits_1_without_the_password() {
         let dir = tempfile::tempdir().unwrap();
         let out =

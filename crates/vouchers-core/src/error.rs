@@ -74,6 +74,10 @@ pub enum VoucherError {
     /// The operating system's random generator failed.
     #[error("the operating system's random generator failed: {0}")]
     Random(String),
+    /// The caller's sink for streamed vouchers failed (e.g. the output file could not be
+    /// written); the batch was rolled back.
+    #[error("writing the generated vouchers failed: {0}")]
+    Sink(String),
     /// The database failed; the cause is kept for the log, not for the user.
     #[error(transparent)]
     Store(#[from] StoreError),
@@ -92,7 +96,7 @@ impl VoucherError {
             VoucherError::UnknownTicketType { .. } => "unknown_ticket_type",
             VoucherError::UnknownAddon { .. } => "unknown_addon",
             VoucherError::Duplicate { .. } => "duplicate",
-            VoucherError::Random(_) | VoucherError::Store(_) => "internal",
+            VoucherError::Random(_) | VoucherError::Sink(_) | VoucherError::Store(_) => "internal",
         }
     }
 

@@ -8,7 +8,7 @@ use std::sync::Arc;
 use anyhow::Context;
 use vouchers_core::store::{connect, DatabaseUrl, Store};
 
-use crate::cli::{Cli, Command};
+use crate::cli::{Cli, Command, Format};
 use crate::error::CliError;
 
 /// Runs the parsed command line.
@@ -16,14 +16,15 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
     let url = DatabaseUrl::new(cli.database.clone());
     let store: Arc<dyn Store> =
         connect(&url).await.with_context(|| format!("opening the database {url}")).map_err(CliError::Failure)?;
+    let format = cli.format.unwrap_or(Format::Table);
     let result = match cli.command {
-        Command::Conference(command) => catalog::conference(store.as_ref(), command, cli.format).await,
-        Command::TicketType(command) => catalog::ticket_type(store.as_ref(), command, cli.format).await,
-        Command::Addon(command) => catalog::addon(store.as_ref(), command, cli.format).await,
-        Command::Add(args) => vouchers::add(store.as_ref(), args, cli.format).await,
+        Command::Conference(command) => catalog::conference(store.as_ref(), command, format).await,
+        Command::TicketType(command) => catalog::ticket_type(store.as_ref(), command, format).await,
+        Command::Addon(command) => catalog::addon(store.as_ref(), command, format).await,
+        Command::Add(args) => vouchers::add(store.as_ref(), args, format).await,
         Command::Generate(args) => vouchers::generate(store.as_ref(), args, cli.max_batch, cli.format).await,
-        Command::List(args) => vouchers::list(store.as_ref(), args, cli.format).await,
-        Command::Show(args) => vouchers::show(store.as_ref(), args, cli.format).await,
+        Command::List(args) => vouchers::list(store.as_ref(), args, format).await,
+        Command::Show(args) => vouchers::show(store.as_ref(), args, format).await,
     };
     store.close().await;
     result

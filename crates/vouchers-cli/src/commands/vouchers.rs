@@ -1,15 +1,17 @@
 //! `add`, `generate`, `list` and `show`.
 
 use rust_decimal::Decimal;
+use vouchers_core::domain::Voucher;
 use vouchers_core::domain::{VoucherType, When};
 use vouchers_core::service::add::{add_voucher, AddVoucher};
+use vouchers_core::service::generate::generate_voucher_codes_streaming;
 use vouchers_core::service::query;
 use vouchers_core::store::VoucherFilter;
-use vouchers_core::{generate_voucher_codes, Limits, Store, VoucherBulkConfig};
+use vouchers_core::{generate_voucher_codes, Limits, Store, VoucherBulkConfig, VoucherError};
 
 use crate::cli::{AddArgs, Format, GenerateArgs, ListArgs, ShowArgs, TermsArgs};
 use crate::error::CliError;
-use crate::output;
+use crate::output::{self, VoucherFile};
 
 /// The flags shared by `add` and `generate`, parsed.
 struct Terms {
@@ -51,7 +53,12 @@ pub async fn add(store: &dyn Store, args: AddArgs, format: Format) -> Result<(),
     output::voucher(&voucher, format)
 }
 
-pub async fn generate(store: &dyn Store, args: GenerateArgs, max_batch: i64, format: Format) -> Result<(), CliError> {
+pub async fn generate(
+    store: &dyn Store,
+    args: GenerateArgs,
+    max_batch: i64,
+    format: Option<Format>,
+) -> Result<(), CliError> {
     let terms = parse_terms(&args.terms)?;
     let t = args.terms;
     let config = VoucherBulkConfig {
@@ -67,15 +74,63 @@ pub async fn generate(store: &dyn Store, args: GenerateArgs, max_batch: i64, for
         applicable_ticket_types: Some(t.ticket_types),
         applicable_addons: Some(t.addons),
     };
-    let generated = generate_voucher_codes(store, &Limits { max_batch }, &config).await?;
-    output::vouchers(&generated.vouchers, format)?;
-    if format == Format::Table {
-        eprintln!(
-            "batch {}: {} vouchers created in conference {}",
-            generated.batch.id, generated.batch.count, generated.batch.conference
-        );
+    let limits = Limits { max_batch };
+    let Some(path) = args.output else {
+        let generated = generate_voucher_codes(store, &limits, &config).await?;
+        let format = format.unwrap_or(Format::Table);
+        output::vouchers(&generated.vouchers, format)?;
+        if format == Format::Table {
+            eprintln!(
+                "batch {}: {} vouchers created in conference {}",
+                generated.batch.id, generated.batch.count, generated.batch.conference
+            );
+        }
+        return Ok(());
+    };
+
+    // Streamed to a file: memory stays flat however large the batch.
+    let mut file = VoucherFile::create(&path, VoucherFile::format_for(&path, format)?)?;
+    let progress = progress_bar(config.count);
+    let mut sink = |chunk: &[Voucher]| {
+        file.write(chunk).map_err(|e| VoucherError::Sink(e.to_string()))?;
+        if let Some(bar) = &progress {
+            bar.inc(chunk.len() as u64);
+        }
+        Ok(())
+    };
+    let batch = generate_voucher_codes_streaming(store, &limits, &config, &mut sink).await;
+    if let Some(bar) = &progress {
+        bar.finish_and_clear();
     }
+    let batch = batch?;
+    file.finish()?;
+    eprintln!(
+        "batch {}: {} vouchers created in conference {}, written to {}",
+        batch.id,
+        batch.count,
+        batch.conference,
+        path.display()
+    );
     Ok(())
+}
+
+/// Batches at least this large get a progress bar (about a tenth of a second of work and up).
+const PROGRESS_FROM: i64 = 20_000;
+
+/// A progress bar on stderr for large batches; indicatif draws nothing when stderr is not a
+/// terminal.
+fn progress_bar(count: i64) -> Option<indicatif::ProgressBar> {
+    if count < PROGRESS_FROM {
+        return None;
+    }
+    let bar = indicatif::ProgressBar::with_draw_target(
+        Some(u64::try_from(count).unwrap_or(0)),
+        indicatif::ProgressDrawTarget::stderr(),
+    );
+    if let Ok(style) = indicatif::ProgressStyle::with_template("{bar:40} {pos}/{len} vouchers, {per_sec}, {eta} left") {
+        bar.set_style(style);
+    }
+    Some(bar)
 }
 
 pub async fn list(store: &dyn Store, args: ListArgs, format: Format) -> Result<(), CliError> {
