@@ -132,8 +132,38 @@ async fn failure_after_first_chunk_rolls_back(db: TestDb) {
     assert_eq!((c.voucher, c.voucher_batch, c.restriction_set), (20_000, 1, 1));
 }
 
+/// A large chunk (PostgreSQL first tries a plain INSERT in a savepoint there) whose codes
+/// collide with existing ones in the middle: the collision is resolved in the same transaction.
+async fn collisions_in_a_large_chunk(db: TestDb) {
+    let store = &*db.store;
+    fixture(store).await;
+    let raw = Raw::connect(&db).await;
+    add_voucher(store, &request(CONF, "speaker-mmmmmmmm")).await.unwrap();
+    add_voucher(store, &request(CONF, "SPEAKER-ZZZZZZZZ")).await.unwrap();
+
+    // 200 distinct suffixes with the two taken ones at positions 50 and 120, then fresh ones.
+    let mut suffixes: Vec<String> = (0..230).map(|i| format!("A{i:07}")).collect();
+    suffixes[50] = "MMMMMMMM".to_owned();
+    suffixes[120] = "ZZZZZZZZ".to_owned();
+    let script: Vec<&str> = suffixes.iter().map(String::as_str).collect();
+    let mut source = ScriptedCodeSource::new(&script);
+    let out = generate_with_source(store, &Limits::default(), &restricted_config(200), &mut source).await.unwrap();
+
+    assert_eq!(out.vouchers.len(), 200);
+    let codes: std::collections::HashSet<String> = out.vouchers.iter().map(|v| v.code.to_ascii_uppercase()).collect();
+    assert_eq!(codes.len(), 200);
+    assert!(!codes.contains("SPEAKER-MMMMMMMM") && !codes.contains("SPEAKER-ZZZZZZZZ"));
+    // The two refused slots got the next two draws.
+    assert_eq!(out.vouchers[50].code, "SPEAKER-A0000200");
+    assert_eq!(out.vouchers[120].code, "SPEAKER-A0000201");
+    assert_eq!(raw.counts().await.voucher, 202);
+    let filter = VoucherFilter { batch_id: Some(out.batch.id), ..Default::default() };
+    assert_eq!(query::list_vouchers(store, CONF, &filter).await.unwrap().len(), 200);
+}
+
 both_backends!(
     forced_collisions_resolved,
+    collisions_in_a_large_chunk,
     exhaustion_within_the_batch,
     exhaustion_against_the_database,
     failure_after_first_chunk_rolls_back,
