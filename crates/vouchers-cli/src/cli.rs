@@ -60,6 +60,14 @@ pub enum Command {
     List(ListArgs),
     /// Show one voucher (the code is matched ignoring case).
     Show(ShowArgs),
+    /// Check a code at checkout: valid or why not, what it unlocks, the cart priced.
+    Check(CheckArgs),
+    /// Redeem a code for an order, consuming one use (retrying the same order consumes nothing).
+    Redeem(RedeemArgs),
+    /// Give back the use an order consumed (the order was cancelled or expired).
+    Release(ReleaseArgs),
+    /// Usage per batch and per prefix: issued, active, fully used, uses consumed and left.
+    Usage(UsageArgs),
 }
 
 #[derive(Debug, Subcommand)]
@@ -217,4 +225,59 @@ pub struct ShowArgs {
     pub conference: String,
     /// The voucher code.
     pub code: String,
+}
+
+/// A cart: `--ticket-type SLUG[=QUANTITY]` and `--addon SLUG[=QUANTITY]`, repeatable.
+#[derive(Debug, Args)]
+pub struct CartArgs {
+    /// A ticket type in the cart, with an optional quantity (default 1): `individual=2`.
+    #[arg(long = "ticket-type", value_name = "SLUG[=QTY]")]
+    pub ticket_types: Vec<String>,
+    /// An add-on in the cart, with an optional quantity (default 1): `tshirt=3`.
+    #[arg(long = "addon", value_name = "SLUG[=QTY]")]
+    pub addons: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct CheckArgs {
+    /// The conference's slug.
+    #[arg(long)]
+    pub conference: String,
+    /// The code as the attendee typed it (case and surrounding spaces do not matter).
+    pub code: String,
+    #[command(flatten)]
+    pub cart: CartArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct RedeemArgs {
+    /// The conference's slug.
+    #[arg(long)]
+    pub conference: String,
+    /// The order this use belongs to; redeeming the same order again replays the first answer.
+    #[arg(long)]
+    pub order_ref: String,
+    /// The code.
+    pub code: String,
+    #[command(flatten)]
+    pub cart: CartArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct ReleaseArgs {
+    /// The conference's slug.
+    #[arg(long)]
+    pub conference: String,
+    /// The cancelled or expired order.
+    #[arg(long)]
+    pub order_ref: String,
+    /// The code.
+    pub code: String,
+}
+
+#[derive(Debug, Args)]
+pub struct UsageArgs {
+    /// The conference's slug.
+    #[arg(long)]
+    pub conference: String,
 }

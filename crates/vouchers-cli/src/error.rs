@@ -54,6 +54,7 @@ fn flag_for(field: &str) -> String {
         "voucher_type" => "--type".to_owned(),
         "applicable_ticket_types" => "--ticket-type".to_owned(),
         "applicable_addons" => "--addon".to_owned(),
+        "lines" => "--ticket-type/--addon".to_owned(),
         other => format!("--{}", other.replace('_', "-")),
     }
 }

@@ -10,7 +10,7 @@ use crate::cli::Format;
 use crate::error::CliError;
 
 /// Prints rows as space-aligned columns under a header.
-fn table(header: &[&str], rows: &[Vec<String>]) -> io::Result<()> {
+pub fn table(header: &[&str], rows: &[Vec<String>]) -> io::Result<()> {
     let mut widths: Vec<usize> = header.iter().map(|h| h.chars().count()).collect();
     for row in rows {
         for (w, cell) in widths.iter_mut().zip(row) {
@@ -29,7 +29,7 @@ fn table(header: &[&str], rows: &[Vec<String>]) -> io::Result<()> {
     Ok(())
 }
 
-fn json<T: Serialize + ?Sized>(value: &T) -> Result<(), CliError> {
+pub fn json<T: Serialize + ?Sized>(value: &T) -> Result<(), CliError> {
     let mut out = io::BufWriter::new(io::stdout().lock());
     serde_json::to_writer_pretty(&mut out, value).map_err(io::Error::from)?;
     writeln!(out)?;
@@ -37,7 +37,7 @@ fn json<T: Serialize + ?Sized>(value: &T) -> Result<(), CliError> {
     Ok(())
 }
 
-fn csv(header: &[&str], rows: &[Vec<String>]) -> Result<(), CliError> {
+pub fn csv(header: &[&str], rows: &[Vec<String>]) -> Result<(), CliError> {
     let mut writer = csv::Writer::from_writer(io::stdout().lock());
     let to_io = |e: csv::Error| io::Error::other(e.to_string());
     writer.write_record(header).map_err(to_io)?;

@@ -383,6 +383,91 @@ mod sqlite {
     }
 
     #[test]
+    fn checkout_check_redeem_release_and_usage() {
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path();
+        catalogue(d, None);
+        let run = |args: &[&str]| vouchers(d, None, args);
+        ok(run(&[
+            "add",
+            "--conference",
+            "pycon",
+            "--code",
+            "STUDENT-1",
+            "--type",
+            "percentage",
+            "--discount",
+            "50",
+            "--unlocks-hidden-tickets",
+            "--ticket-type",
+            "student",
+        ]));
+        let check: Value = serde_json::from_str(&ok(run(&[
+            "check",
+            "--conference",
+            "pycon",
+            " student-1 ",
+            "--ticket-type",
+            "student=2",
+            "--addon",
+            "tshirt",
+            "--format",
+            "json",
+        ])))
+        .unwrap();
+        assert_eq!(check["valid"], true);
+        assert_eq!(check["reason"], Value::Null);
+        assert_eq!(check["unlocked_ticket_types"], serde_json::json!(["student"]));
+        assert_eq!(check["pricing"]["subtotal"], "225.00");
+        // Its add-on set is empty, so it applies to every add-on too: 100.00 + 12.50.
+        assert_eq!(check["pricing"]["discount"], "112.50");
+        assert_eq!(check["pricing"]["lines"][1]["addon"], "tshirt");
+        let missing: Value =
+            serde_json::from_str(&ok(run(&["check", "--conference", "pycon", "NOPE", "--format", "json"]))).unwrap();
+        assert_eq!((missing["valid"].as_bool(), missing["reason"].as_str()), (Some(false), Some("not_found")));
+
+        let redeem = |order: &str| {
+            run(&["redeem", "--conference", "pycon", "--order-ref", order, "STUDENT-1", "--format", "json"])
+        };
+        let first: Value = serde_json::from_str(&ok(redeem("A-1"))).unwrap();
+        assert_eq!((first["redeemed"].as_bool(), first["order_ref"].as_str()), (Some(true), Some("A-1")));
+        assert_eq!(first["voucher"]["times_used"], 1);
+        let retry: Value = serde_json::from_str(&ok(redeem("A-1"))).unwrap();
+        assert_eq!(retry, first, "a retry replays the first answer");
+        let refused = redeem("A-2");
+        assert_eq!(refused.status.code(), Some(1));
+        assert!(String::from_utf8_lossy(&refused.stderr).contains("no uses left"));
+
+        let release = |order: &str| -> Value {
+            serde_json::from_str(&ok(run(&[
+                "release",
+                "--conference",
+                "pycon",
+                "--order-ref",
+                order,
+                "student-1",
+                "--format",
+                "json",
+            ])))
+            .unwrap()
+        };
+        let released = release("A-1");
+        assert_eq!((released["released"].as_bool(), released["voucher"]["times_used"].as_i64()), (Some(true), Some(0)));
+        assert_eq!(release("A-1")["released"], false);
+        assert!(redeem("A-2").status.success(), "the use is back");
+
+        let usage: Value =
+            serde_json::from_str(&ok(run(&["usage", "--conference", "pycon", "--format", "json"]))).unwrap();
+        assert_eq!(usage["total"]["issued"], 1);
+        assert_eq!(usage["total"]["uses_consumed"], 1);
+        assert_eq!(usage["total"]["fully_used"], 1);
+        let table = ok(run(&["usage", "--conference", "pycon"]));
+        assert!(table.starts_with("batch") && table.contains("total"), "{table}");
+        let err = input_error(run(&["check", "--conference", "pycon", "X", "--ticket-type", "student=0"]));
+        assert!(err.contains("--ticket-type/--addon"), "{err}");
+    }
+
+    #[test]
     fn unreachable_database_exits_1_without_the_password() {
         let dir = tempfile::tempdir().unwrap();
         let out =

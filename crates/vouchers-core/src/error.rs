@@ -59,6 +59,14 @@ pub enum VoucherError {
         /// The code asked for.
         code: String,
     },
+    /// The voucher exists but cannot be redeemed now; nothing changed.
+    #[error("voucher {code:?} cannot be redeemed: {}", reason.message())]
+    NotRedeemable {
+        /// The voucher's code.
+        code: String,
+        /// Which rule failed.
+        reason: crate::domain::InvalidReason,
+    },
     /// A slug or code that must be unique is taken.
     #[error("{what} {value:?} already exists{scope}")]
     Duplicate {
@@ -89,6 +97,7 @@ impl VoucherError {
     pub fn code(&self) -> &'static str {
         match self {
             VoucherError::InvalidCount { .. } => "invalid_count",
+            VoucherError::NotRedeemable { reason, .. } => reason.as_str(),
             VoucherError::Invalid(_) => "invalid_input",
             VoucherError::CodeSpaceExhausted { .. } => "code_space_exhausted",
             VoucherError::CodeConflict => "code_conflict",

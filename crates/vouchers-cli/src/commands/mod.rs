@@ -1,6 +1,7 @@
 //! One module per subcommand: parse the flags into a request, call the use case, render.
 
 mod catalog;
+mod checkout;
 mod vouchers;
 
 use std::sync::Arc;
@@ -25,6 +26,10 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
         Command::Generate(args) => vouchers::generate(store.as_ref(), args, cli.max_batch, cli.format).await,
         Command::List(args) => vouchers::list(store.as_ref(), args, format).await,
         Command::Show(args) => vouchers::show(store.as_ref(), args, format).await,
+        Command::Check(args) => checkout::check(store.as_ref(), args, format).await,
+        Command::Redeem(args) => checkout::redeem(store.as_ref(), args, format).await,
+        Command::Release(args) => checkout::release(store.as_ref(), args, format).await,
+        Command::Usage(args) => checkout::usage(store.as_ref(), args, format).await,
     };
     store.close().await;
     result

@@ -4,6 +4,8 @@
 mod catalog;
 mod code;
 mod money;
+mod pricing;
+mod redemption;
 mod text;
 mod time;
 mod voucher;
@@ -11,6 +13,8 @@ mod voucher;
 pub use catalog::{AddOn, Conference, NewAddOn, NewConference, NewTicketType, TicketType};
 pub use code::{Prefix, VoucherCode, CODE_ALPHABET, CODE_SUFFIX_LEN};
 pub use money::{parse_decimal, DiscountSpec, Money, VoucherType};
+pub use pricing::{price, qualifies, LineItem, PriceLine, PricedLine, Pricing};
+pub use redemption::{unlocked_ticket_types, validity, InvalidReason};
 pub use text::{Name, Slug};
 pub use time::{ValidityWindow, When};
 pub use voucher::{format_rfc3339, Batch, Voucher};

@@ -3,6 +3,7 @@
 
 pub mod add;
 pub mod catalog;
+pub mod checkout;
 pub mod codegen;
 pub mod generate;
 pub mod query;

@@ -201,6 +201,41 @@ impl RestrictionIds {
     }
 }
 
+/// A redemption found or created by [`StoreTx::claim_redemption`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RedemptionClaim {
+    /// No redemption existed for this order; this one is new.
+    New(i64),
+    /// The order was redeemed before.
+    Existing {
+        /// Its id.
+        id: i64,
+        /// Released since (its use was given back).
+        released: bool,
+        /// The response of its latest redemption.
+        response: String,
+    },
+}
+
+/// Voucher counts of one batch, as [`Store::usage`] reads them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UsageRow {
+    /// The batch (`None`: vouchers added by hand).
+    pub batch_id: Option<i64>,
+    /// The batch's prefix (`None` for vouchers added by hand).
+    pub prefix: Option<String>,
+    /// Vouchers.
+    pub issued: i64,
+    /// Active vouchers.
+    pub active: i64,
+    /// Vouchers with no use left.
+    pub fully_used: i64,
+    /// Uses consumed.
+    pub uses_consumed: i64,
+    /// Uses left on active vouchers.
+    pub uses_left: i64,
+}
+
 /// What to list.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct VoucherFilter {
@@ -237,6 +272,8 @@ pub trait Store: Send + Sync + 'static {
     async fn voucher_by_code(&self, conference: &Conference, code: &str) -> Result<Option<Voucher>, StoreError>;
     /// A batch of the conference.
     async fn batch(&self, conference: &Conference, id: i64) -> Result<Option<Batch>, StoreError>;
+    /// Voucher counts per batch (vouchers added by hand form one group with no batch).
+    async fn usage(&self, conference: &Conference) -> Result<Vec<UsageRow>, StoreError>;
     /// Waits for open connections to close.
     async fn close(&self);
 }
@@ -282,6 +319,35 @@ pub trait StoreTx: Send {
         template: &VoucherTemplate,
         codes: &[String],
     ) -> Result<Vec<(i64, String)>, StoreError>;
+    /// Claims the redemption of a voucher for an order: inserts it (with an empty response, filled
+    /// in by [`StoreTx::record_redemption`]) or returns the existing one. A concurrent claim of
+    /// the same order waits until the other transaction ends (PostgreSQL: the unique index and a
+    /// row lock; SQLite: the write lock).
+    async fn claim_redemption(
+        &mut self,
+        voucher_id: i64,
+        order_ref: &str,
+        now: DateTime<Utc>,
+    ) -> Result<RedemptionClaim, StoreError>;
+    /// Consumes one use with a single conditional UPDATE: the voucher must be active, have a use
+    /// left and `now` must be inside its validity window. Returns false (and changes nothing)
+    /// otherwise.
+    async fn consume_use(&mut self, voucher_id: i64, now: DateTime<Utc>) -> Result<bool, StoreError>;
+    /// Stores the response of a redemption and marks it redeemed (not released) at `now`.
+    async fn record_redemption(
+        &mut self,
+        redemption_id: i64,
+        response: &str,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError>;
+    /// Marks the order's redemption released and gives the use back, once. Returns false (and
+    /// changes nothing) when there is no unreleased redemption for this order.
+    async fn release_redemption(
+        &mut self,
+        voucher_id: i64,
+        order_ref: &str,
+        now: DateTime<Utc>,
+    ) -> Result<bool, StoreError>;
     /// Makes everything durable.
     async fn commit(self: Box<Self>) -> Result<(), StoreError>;
 }

@@ -15,8 +15,8 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, S
 use sqlx::{Executor, Row, Sqlite, SqlitePool, Transaction};
 
 use super::{
-    group_restrictions, like_prefix, restriction_key, Backend, DatabaseUrl, NewBatch, RestrictionIds, Store,
-    StoreError, StoreTx, VoucherFilter, VoucherTemplate,
+    group_restrictions, like_prefix, restriction_key, Backend, DatabaseUrl, NewBatch, RedemptionClaim, RestrictionIds,
+    Store, StoreError, StoreTx, UsageRow, VoucherFilter, VoucherTemplate,
 };
 use crate::domain::{
     AddOn, Batch, Conference, DiscountSpec, Money, NewAddOn, NewConference, NewTicketType, TicketType, Voucher,
@@ -292,6 +292,32 @@ impl Store for SqliteStore {
         }))
     }
 
+    async fn usage(&self, conference: &Conference) -> Result<Vec<UsageRow>, StoreError> {
+        let rows: Vec<(Option<i64>, Option<String>, i64, i64, i64, i64, i64)> = sqlx::query_as(
+            "SELECT v.batch_id, b.prefix, count(*), sum(v.is_active), sum(v.times_used >= v.max_uses),
+                    sum(v.times_used), sum(CASE WHEN v.is_active THEN v.max_uses - v.times_used ELSE 0 END)
+               FROM voucher v LEFT JOIN voucher_batch b ON b.id = v.batch_id
+              WHERE v.conference_id = ?
+              GROUP BY v.batch_id, b.prefix
+              ORDER BY v.batch_id",
+        )
+        .bind(conference.id)
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows
+            .into_iter()
+            .map(|(batch_id, prefix, issued, active, fully_used, uses_consumed, uses_left)| UsageRow {
+                batch_id,
+                prefix,
+                issued,
+                active,
+                fully_used,
+                uses_consumed,
+                uses_left,
+            })
+            .collect())
+    }
+
     async fn close(&self) {
         self.pool.close().await;
     }
@@ -517,6 +543,89 @@ impl StoreTx for SqliteTx {
             return Err(StoreError::Corrupt(format!("inserted {inserted} vouchers but read back {}", ids.len())));
         }
         Ok(ids.into_iter().zip(codes).collect())
+    }
+
+    async fn claim_redemption(
+        &mut self,
+        voucher_id: i64,
+        order_ref: &str,
+        now: DateTime<Utc>,
+    ) -> Result<RedemptionClaim, StoreError> {
+        let created: Option<i64> = sqlx::query_scalar(
+            "INSERT INTO redemption (voucher_id, order_ref, redeemed_at, response) VALUES (?, ?, ?, '')
+             ON CONFLICT (voucher_id, order_ref) DO NOTHING RETURNING id",
+        )
+        .bind(voucher_id)
+        .bind(order_ref)
+        .bind(micros(now))
+        .fetch_optional(&mut *self.tx)
+        .await?;
+        if let Some(id) = created {
+            return Ok(RedemptionClaim::New(id));
+        }
+        let (id, released, response): (i64, bool, String) = sqlx::query_as(
+            "SELECT id, released_at IS NOT NULL, response FROM redemption WHERE voucher_id = ? AND order_ref = ?",
+        )
+        .bind(voucher_id)
+        .bind(order_ref)
+        .fetch_one(&mut *self.tx)
+        .await?;
+        Ok(RedemptionClaim::Existing { id, released, response })
+    }
+
+    async fn consume_use(&mut self, voucher_id: i64, now: DateTime<Utc>) -> Result<bool, StoreError> {
+        let updated = sqlx::query(
+            "UPDATE voucher SET times_used = times_used + 1, updated_at = ?2
+              WHERE id = ?1 AND is_active = 1 AND times_used < max_uses
+                AND (valid_from IS NULL OR valid_from <= ?2) AND (valid_until IS NULL OR valid_until >= ?2)",
+        )
+        .bind(voucher_id)
+        .bind(micros(now))
+        .execute(&mut *self.tx)
+        .await?
+        .rows_affected();
+        Ok(updated == 1)
+    }
+
+    async fn record_redemption(
+        &mut self,
+        redemption_id: i64,
+        response: &str,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        sqlx::query("UPDATE redemption SET response = ?, redeemed_at = ?, released_at = NULL WHERE id = ?")
+            .bind(response)
+            .bind(micros(now))
+            .bind(redemption_id)
+            .execute(&mut *self.tx)
+            .await?;
+        Ok(())
+    }
+
+    async fn release_redemption(
+        &mut self,
+        voucher_id: i64,
+        order_ref: &str,
+        now: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        let released = sqlx::query(
+            "UPDATE redemption SET released_at = ? WHERE voucher_id = ? AND order_ref = ? AND released_at IS NULL",
+        )
+        .bind(micros(now))
+        .bind(voucher_id)
+        .bind(order_ref)
+        .execute(&mut *self.tx)
+        .await?
+        .rows_affected();
+        if released == 0 {
+            return Ok(false);
+        }
+        sqlx::query("UPDATE voucher SET times_used = times_used - 1, updated_at = ? WHERE id = ? AND times_used > 0")
+            .bind(micros(now))
+            .bind(voucher_id)
+            .execute(&mut *self.tx)
+            .await?;
+        Ok(true)
     }
 
     async fn commit(self: Box<Self>) -> Result<(), StoreError> {

@@ -27,6 +27,7 @@ macro_rules! both_backends {
 
 mod add;
 mod catalog;
+mod checkout;
 mod collisions;
 mod concurrency;
 mod errors;

@@ -125,6 +125,14 @@ impl Raw {
     }
 
     /// Runs a statement valid on both backends; returns the rows affected.
+    /// The single integer a query answers.
+    pub async fn scalar(&self, sql: &str) -> i64 {
+        match self {
+            Raw::Sqlite(pool) => sqlx::query_scalar(sql).fetch_one(pool).await.unwrap(),
+            Raw::Postgres(pool) => sqlx::query_scalar(sql).fetch_one(pool).await.unwrap(),
+        }
+    }
+
     pub async fn execute(&self, sql: &str) -> u64 {
         match self {
             Raw::Sqlite(pool) => sqlx::query(sql).execute(pool).await.unwrap().rows_affected(),

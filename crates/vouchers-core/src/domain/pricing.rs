@@ -1,0 +1,350 @@
+//! Pricing a cart with a voucher: which lines qualify, and how much comes off each.
+//!
+//! All arithmetic is in integer cents. A line qualifies when the voucher's set for its kind
+//! (ticket types or add-ons) is empty or contains it. `comp` takes qualifying lines to zero;
+//! `percentage` takes `line_total x value / 100` off each qualifying line, rounded half-up to
+//! cents; `fixed_amount` spends at most its value, capped at the qualifying subtotal, split across
+//! qualifying lines in proportion to their totals (each share rounded half-up, never more than
+//! what remains), the last qualifying line taking the remainder so the shares add up exactly
+//! (should the remainder exceed that last line, the excess goes to the lines before it).
+
+use rust_decimal::Decimal;
+use serde::ser::SerializeMap;
+use serde::{Serialize, Serializer};
+
+use super::{DiscountSpec, InvalidInput, Money};
+
+/// The largest amount a line or a cart may reach: 8 integer digits.
+const MAX_CENTS: i64 = 9_999_999_999;
+
+/// What a cart line buys.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum LineItem {
+    /// A ticket type, by slug.
+    TicketType(String),
+    /// An add-on, by slug.
+    AddOn(String),
+}
+
+/// A cart line at its catalogue price (the caller looks the price up).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PriceLine {
+    /// What is bought.
+    pub item: LineItem,
+    /// How many (at least 1).
+    pub quantity: u32,
+    /// Catalogue price of one.
+    pub unit_price: Money,
+}
+
+/// A priced line. Its JSON has `ticket_type` or `addon` (the slug), then the amounts as strings.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PricedLine {
+    /// What is bought.
+    pub item: LineItem,
+    /// How many.
+    pub quantity: u32,
+    /// Catalogue price of one.
+    pub unit_price: Money,
+    /// `unit_price x quantity`.
+    pub line_total: Money,
+    /// What the voucher takes off this line.
+    pub discount: Money,
+    /// `line_total - discount`, never negative.
+    pub total: Money,
+}
+
+impl Serialize for PricedLine {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = serializer.serialize_map(Some(6))?;
+        match &self.item {
+            LineItem::TicketType(slug) => map.serialize_entry("ticket_type", slug)?,
+            LineItem::AddOn(slug) => map.serialize_entry("addon", slug)?,
+        }
+        map.serialize_entry("quantity", &self.quantity)?;
+        map.serialize_entry("unit_price", &self.unit_price)?;
+        map.serialize_entry("line_total", &self.line_total)?;
+        map.serialize_entry("discount", &self.discount)?;
+        map.serialize_entry("total", &self.total)?;
+        map.end()
+    }
+}
+
+/// A priced cart.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Pricing {
+    /// The lines, in the order given.
+    pub lines: Vec<PricedLine>,
+    /// Sum of the line totals.
+    pub subtotal: Money,
+    /// Sum of the line discounts.
+    pub discount: Money,
+    /// `subtotal - discount`.
+    pub total: Money,
+}
+
+/// True when a voucher with these sets applies to `item` (an empty set applies to all).
+pub fn qualifies(item: &LineItem, applicable_ticket_types: &[String], applicable_addons: &[String]) -> bool {
+    let (set, slug) = match item {
+        LineItem::TicketType(slug) => (applicable_ticket_types, slug),
+        LineItem::AddOn(slug) => (applicable_addons, slug),
+    };
+    set.is_empty() || set.contains(slug)
+}
+
+/// `numerator / denominator` rounded half-up (all non-negative, denominator > 0).
+fn div_half_up(numerator: i128, denominator: i128) -> i128 {
+    (numerator * 2 + denominator) / (denominator * 2)
+}
+
+/// Prices `lines` with a voucher's discount and sets. Errors name the field `lines`: a quantity
+/// of 0, or a line or cart total beyond 99,999,999.99.
+pub fn price(
+    discount: DiscountSpec,
+    applicable_ticket_types: &[String],
+    applicable_addons: &[String],
+    lines: &[PriceLine],
+) -> Result<Pricing, InvalidInput> {
+    let mut totals = Vec::with_capacity(lines.len());
+    for line in lines {
+        if line.quantity == 0 {
+            return Err(InvalidInput::new("lines", "lines: quantity must be at least 1"));
+        }
+        let total = i128::from(line.unit_price.cents()) * i128::from(line.quantity);
+        if total > i128::from(MAX_CENTS) {
+            return Err(InvalidInput::new("lines", "lines: a line total must be at most 99999999.99"));
+        }
+        totals.push(total);
+    }
+    let subtotal: i128 = totals.iter().sum();
+    if subtotal > i128::from(MAX_CENTS) {
+        return Err(InvalidInput::new("lines", "lines: the cart total must be at most 99999999.99"));
+    }
+    let qualifying: Vec<usize> =
+        (0..lines.len()).filter(|&i| qualifies(&lines[i].item, applicable_ticket_types, applicable_addons)).collect();
+
+    let mut discounts = vec![0i128; lines.len()];
+    match discount {
+        DiscountSpec::Comp => {
+            for &i in &qualifying {
+                discounts[i] = totals[i];
+            }
+        }
+        DiscountSpec::Percentage(value) => {
+            // The value has 2 decimals: 12.50 % is 1250 hundredths of a percent.
+            let hundredths = percent_hundredths(value);
+            for &i in &qualifying {
+                discounts[i] = div_half_up(totals[i] * hundredths, 10_000).min(totals[i]);
+            }
+        }
+        DiscountSpec::FixedAmount(value) => {
+            let qualifying_total: i128 = qualifying.iter().map(|&i| totals[i]).sum();
+            let spend = i128::from(value.cents()).min(qualifying_total);
+            let mut remaining = spend;
+            for (n, &i) in qualifying.iter().enumerate() {
+                let share = if n + 1 == qualifying.len() {
+                    remaining
+                } else {
+                    div_half_up(spend * totals[i], qualifying_total).min(remaining)
+                };
+                // A rounded share never exceeds its line (spend <= qualifying total), but the
+                // last line's remainder can when it is a small line after shares that rounded
+                // down (34, 34, 34, 1 with 1.01 to spend leaves 0.02 for a 0.01 line).
+                let share = share.min(totals[i]);
+                discounts[i] = share;
+                remaining -= share;
+            }
+            // What the last line could not take goes to the lines before it, from the back, so
+            // the shares still add up to exactly what is spent and no total goes below zero.
+            for &i in qualifying.iter().rev() {
+                if remaining == 0 {
+                    break;
+                }
+                let extra = remaining.min(totals[i] - discounts[i]);
+                discounts[i] += extra;
+                remaining -= extra;
+            }
+        }
+    }
+
+    let money = |cents: i128| Money::from_cents(i64::try_from(cents).unwrap_or(MAX_CENTS));
+    let priced: Vec<PricedLine> = lines
+        .iter()
+        .enumerate()
+        .map(|(i, line)| PricedLine {
+            item: line.item.clone(),
+            quantity: line.quantity,
+            unit_price: line.unit_price,
+            line_total: money(totals[i]),
+            discount: money(discounts[i]),
+            total: money(totals[i] - discounts[i]),
+        })
+        .collect();
+    let discount_total: i128 = discounts.iter().sum();
+    Ok(Pricing {
+        lines: priced,
+        subtotal: money(subtotal),
+        discount: money(discount_total),
+        total: money(subtotal - discount_total),
+    })
+}
+
+/// A checked percentage (0-100, 2 decimals) in hundredths of a percent.
+fn percent_hundredths(value: Decimal) -> i128 {
+    let mut exact = value;
+    exact.rescale(2);
+    exact.mantissa().clamp(0, 10_000)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn money(s: &str) -> Money {
+        Money::parse_str("x", s).unwrap()
+    }
+
+    fn tt(slug: &str, quantity: u32, price: &str) -> PriceLine {
+        PriceLine { item: LineItem::TicketType(slug.into()), quantity, unit_price: money(price) }
+    }
+
+    fn addon(slug: &str, quantity: u32, price: &str) -> PriceLine {
+        PriceLine { item: LineItem::AddOn(slug.into()), quantity, unit_price: money(price) }
+    }
+
+    fn pct(s: &str) -> DiscountSpec {
+        DiscountSpec::Percentage(Decimal::from_str_exact(s).unwrap())
+    }
+
+    fn discounts(p: &Pricing) -> Vec<String> {
+        p.lines.iter().map(|l| l.discount.to_string()).collect()
+    }
+
+    #[test]
+    fn percentage_rounds_half_up_per_line() {
+        assert_eq!(price(pct("33.33"), &[], &[], &[tt("a", 1, "10.00")]).unwrap().discount.to_string(), "3.33");
+        assert_eq!(price(pct("12.5"), &[], &[], &[tt("a", 1, "0.20")]).unwrap().discount.to_string(), "0.03");
+        assert_eq!(price(pct("50"), &[], &[], &[tt("a", 1, "0.01")]).unwrap().discount.to_string(), "0.01");
+        assert_eq!(price(pct("49.99"), &[], &[], &[tt("a", 1, "0.01")]).unwrap().discount.to_string(), "0.00");
+        let p = price(pct("25"), &[], &[], &[tt("a", 2, "400"), tt("b", 1, "750.50")]).unwrap();
+        assert_eq!(discounts(&p), ["200.00", "187.63"]);
+        assert_eq!(
+            (p.subtotal.to_string(), p.discount.to_string(), p.total.to_string()),
+            ("1550.50".into(), "387.63".into(), "1162.87".into())
+        );
+        assert_eq!(price(pct("100"), &[], &[], &[tt("a", 3, "9.99")]).unwrap().total, Money::ZERO);
+    }
+
+    #[test]
+    fn only_qualifying_lines_are_discounted() {
+        let lines =
+            [tt("individual", 1, "400"), tt("student", 1, "100"), addon("tshirt", 2, "25"), addon("dinner", 1, "80")];
+        let p = price(pct("10"), &["individual".into()], &["tshirt".into()], &lines).unwrap();
+        assert_eq!(discounts(&p), ["40.00", "0.00", "5.00", "0.00"]);
+        let p = price(DiscountSpec::Comp, &["student".into()], &[], &lines).unwrap();
+        assert_eq!(discounts(&p), ["0.00", "100.00", "50.00", "80.00"]);
+        assert_eq!(p.total.to_string(), "400.00");
+    }
+
+    #[test]
+    fn fixed_amount_is_split_in_proportion_and_adds_up() {
+        // 100 off 3 lines of 10, 20, 30 (qualifying 60): capped at 60, each line free.
+        let lines = [tt("a", 1, "10"), tt("b", 1, "20"), addon("c", 1, "30")];
+        let p = price(DiscountSpec::FixedAmount(money("100")), &[], &[], &lines).unwrap();
+        assert_eq!(discounts(&p), ["10.00", "20.00", "30.00"]);
+        assert_eq!(p.total, Money::ZERO);
+        // 10 off 3 equal lines of 1.00: 3.33, 3.33, then the remainder 3.34.
+        let lines = [tt("a", 1, "1"), tt("b", 1, "1"), tt("c", 1, "1")];
+        let p = price(DiscountSpec::FixedAmount(money("1")), &[], &[], &lines).unwrap();
+        assert_eq!(discounts(&p), ["0.33", "0.33", "0.34"]);
+        assert_eq!(p.discount.to_string(), "1.00");
+        // Non-qualifying lines neither take a share nor count in the proportion.
+        let lines = [tt("a", 1, "30"), addon("x", 1, "70"), tt("b", 1, "10")];
+        let p = price(DiscountSpec::FixedAmount(money("20")), &[], &["y".into()], &lines).unwrap();
+        assert_eq!(discounts(&p), ["15.00", "0.00", "5.00"]);
+        // A small last line cannot take the whole remainder: the excess goes to the line before.
+        let lines = [tt("a", 1, "0.34"), tt("b", 1, "0.34"), tt("c", 1, "0.34"), tt("d", 1, "0.01")];
+        let p = price(DiscountSpec::FixedAmount(money("1.01")), &[], &[], &lines).unwrap();
+        assert_eq!(discounts(&p), ["0.33", "0.33", "0.34", "0.01"]);
+        assert_eq!(p.discount.to_string(), "1.01");
+    }
+
+    #[test]
+    fn empty_carts_and_bad_lines() {
+        let p = price(pct("25"), &[], &[], &[]).unwrap();
+        assert_eq!((p.subtotal, p.discount, p.total, p.lines.len()), (Money::ZERO, Money::ZERO, Money::ZERO, 0));
+        assert_eq!(price(pct("25"), &[], &[], &[tt("a", 0, "1")]).unwrap_err().field, "lines");
+        assert!(price(pct("25"), &[], &[], &[tt("a", 2, "99999999.99")]).is_err());
+        assert!(price(pct("25"), &[], &[], &[tt("a", 1, "99999999.99"), tt("b", 1, "0.01")]).is_err());
+    }
+
+    #[test]
+    fn json_shape() {
+        let p = price(pct("25"), &[], &[], &[tt("individual", 2, "400"), addon("tshirt", 1, "25")]).unwrap();
+        let json = serde_json::to_value(&p).unwrap();
+        assert_eq!(
+            json["lines"][0],
+            serde_json::json!({"ticket_type": "individual", "quantity": 2, "unit_price": "400.00",
+                               "line_total": "800.00", "discount": "200.00", "total": "600.00"})
+        );
+        assert_eq!(json["lines"][1]["addon"], "tshirt");
+        assert!(json["lines"][1].get("ticket_type").is_none());
+        assert_eq!(
+            (json["subtotal"].as_str(), json["discount"].as_str(), json["total"].as_str()),
+            (Some("825.00"), Some("206.25"), Some("618.75"))
+        );
+    }
+
+    fn arb_line() -> impl Strategy<Value = PriceLine> {
+        (any::<bool>(), 0usize..4, 1u32..20, 0i64..1_000_000).prop_map(|(is_addon, slug, quantity, cents)| {
+            let slug = format!("s{slug}");
+            PriceLine {
+                item: if is_addon { LineItem::AddOn(slug) } else { LineItem::TicketType(slug) },
+                quantity,
+                unit_price: Money::from_cents(cents),
+            }
+        })
+    }
+
+    fn arb_discount() -> impl Strategy<Value = DiscountSpec> {
+        prop_oneof![
+            Just(DiscountSpec::Comp),
+            (0i64..=10_000).prop_map(|h| DiscountSpec::Percentage(Decimal::new(h, 2))),
+            (0i64..5_000_000).prop_map(|c| DiscountSpec::FixedAmount(Money::from_cents(c))),
+        ]
+    }
+
+    proptest! {
+        #[test]
+        fn shares_add_up_and_totals_never_go_negative(
+            lines in prop::collection::vec(arb_line(), 0..8),
+            discount in arb_discount(),
+            tts in prop::collection::vec(0usize..4, 0..3),
+            addons in prop::collection::vec(0usize..4, 0..3),
+        ) {
+            let tts: Vec<String> = tts.iter().map(|i| format!("s{i}")).collect();
+            let addons: Vec<String> = addons.iter().map(|i| format!("s{i}")).collect();
+            let p = price(discount, &tts, &addons, &lines).unwrap();
+            let sum = |f: fn(&PricedLine) -> Money| p.lines.iter().map(|l| f(l).cents()).sum::<i64>();
+            prop_assert_eq!(sum(|l| l.discount), p.discount.cents());
+            prop_assert_eq!(sum(|l| l.line_total), p.subtotal.cents());
+            prop_assert_eq!(p.total.cents(), p.subtotal.cents() - p.discount.cents());
+            for (line, input) in p.lines.iter().zip(&lines) {
+                prop_assert!(line.discount.cents() <= line.line_total.cents());
+                prop_assert_eq!(line.total.cents(), line.line_total.cents() - line.discount.cents());
+                prop_assert!(line.total.cents() >= 0);
+                if !qualifies(&input.item, &tts, &addons) {
+                    prop_assert_eq!(line.discount, Money::ZERO);
+                }
+            }
+            if let DiscountSpec::FixedAmount(value) = discount {
+                let qualifying: i64 = p.lines.iter().zip(&lines)
+                    .filter(|(_, input)| qualifies(&input.item, &tts, &addons))
+                    .map(|(l, _)| l.line_total.cents())
+                    .sum();
+                prop_assert_eq!(p.discount.cents(), value.cents().min(qualifying));
+            }
+        }
+    }
+}

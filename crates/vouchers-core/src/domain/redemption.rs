@@ -1,0 +1,162 @@
+//! When a voucher can be used at checkout, and what it unlocks.
+
+use std::fmt;
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+
+use super::{TicketType, Voucher};
+
+/// Why a code cannot be used right now: the `reason` of a failed check, and the error code of a
+/// refused redemption.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum InvalidReason {
+    /// No voucher with this code in the conference.
+    NotFound,
+    /// Deactivated by an organizer.
+    Inactive,
+    /// `times_used` has reached `max_uses`.
+    UsedUp,
+    /// Before `valid_from`.
+    NotYetValid,
+    /// After `valid_until`.
+    Expired,
+}
+
+impl InvalidReason {
+    /// The reason as the API and the CLI spell it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            InvalidReason::NotFound => "not_found",
+            InvalidReason::Inactive => "inactive",
+            InvalidReason::UsedUp => "used_up",
+            InvalidReason::NotYetValid => "not_yet_valid",
+            InvalidReason::Expired => "expired",
+        }
+    }
+
+    /// A sentence for a person at checkout.
+    pub fn message(self) -> &'static str {
+        match self {
+            InvalidReason::NotFound => "no voucher with this code",
+            InvalidReason::Inactive => "this voucher has been deactivated",
+            InvalidReason::UsedUp => "this voucher has no uses left",
+            InvalidReason::NotYetValid => "this voucher is not valid yet",
+            InvalidReason::Expired => "this voucher has expired",
+        }
+    }
+}
+
+impl fmt::Display for InvalidReason {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// `None` when `voucher` can be used at `now`: active, a use left, and `now` inside the validity
+/// window (both bounds inclusive). Otherwise the first rule it breaks, in that order.
+pub fn validity(voucher: &Voucher, now: DateTime<Utc>) -> Option<InvalidReason> {
+    if !voucher.is_active {
+        Some(InvalidReason::Inactive)
+    } else if voucher.times_used >= voucher.max_uses {
+        Some(InvalidReason::UsedUp)
+    } else if voucher.valid_from.is_some_and(|from| now < from) {
+        Some(InvalidReason::NotYetValid)
+    } else if voucher.valid_until.is_some_and(|until| now > until) {
+        Some(InvalidReason::Expired)
+    } else {
+        None
+    }
+}
+
+/// The hidden (`requires_voucher`) ticket types `voucher` reveals: none unless it has
+/// `unlocks_hidden_tickets`; then those in its ticket-type set, or all of them when the set is
+/// empty. Sorted by slug.
+pub fn unlocked_ticket_types(voucher: &Voucher, catalogue: &[TicketType]) -> Vec<String> {
+    if !voucher.unlocks_hidden_tickets {
+        return Vec::new();
+    }
+    let mut unlocked: Vec<String> = catalogue
+        .iter()
+        .filter(|t| t.requires_voucher)
+        .filter(|t| voucher.applicable_ticket_types.is_empty() || voucher.applicable_ticket_types.contains(&t.slug))
+        .map(|t| t.slug.clone())
+        .collect();
+    unlocked.sort();
+    unlocked
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::{Money, VoucherType};
+
+    fn voucher() -> Voucher {
+        let t = DateTime::parse_from_rfc3339("2027-01-01T00:00:00Z").unwrap().with_timezone(&Utc);
+        Voucher {
+            id: 1,
+            conference: "c".into(),
+            code: "X".into(),
+            voucher_type: VoucherType::Comp,
+            discount_value: Money::ZERO,
+            max_uses: 2,
+            times_used: 0,
+            valid_from: None,
+            valid_until: None,
+            unlocks_hidden_tickets: false,
+            is_active: true,
+            applicable_ticket_types: vec![],
+            applicable_addons: vec![],
+            batch_id: None,
+            created_at: t,
+            updated_at: t,
+        }
+    }
+
+    fn at(s: &str) -> DateTime<Utc> {
+        DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc)
+    }
+
+    #[test]
+    fn window_bounds_are_inclusive() {
+        let mut v = voucher();
+        v.valid_from = Some(at("2027-05-01T00:00:00Z"));
+        v.valid_until = Some(at("2027-05-31T23:59:59Z"));
+        assert_eq!(validity(&v, at("2027-04-30T23:59:59.999999Z")), Some(InvalidReason::NotYetValid));
+        assert_eq!(validity(&v, at("2027-05-01T00:00:00Z")), None);
+        assert_eq!(validity(&v, at("2027-05-31T23:59:59Z")), None);
+        assert_eq!(validity(&v, at("2027-05-31T23:59:59.000001Z")), Some(InvalidReason::Expired));
+    }
+
+    #[test]
+    fn rules_in_order() {
+        let now = at("2027-05-10T00:00:00Z");
+        let mut v = voucher();
+        assert_eq!(validity(&v, now), None);
+        v.times_used = 2;
+        assert_eq!(validity(&v, now), Some(InvalidReason::UsedUp));
+        v.is_active = false;
+        assert_eq!(validity(&v, now), Some(InvalidReason::Inactive));
+    }
+
+    #[test]
+    fn unlocking() {
+        let tt = |slug: &str, hidden: bool| TicketType {
+            id: 0,
+            conference: "c".into(),
+            slug: slug.into(),
+            name: slug.into(),
+            price: Money::ZERO,
+            requires_voucher: hidden,
+            is_active: true,
+        };
+        let catalogue = [tt("student", true), tt("individual", false), tt("speaker", true)];
+        let mut v = voucher();
+        assert!(unlocked_ticket_types(&v, &catalogue).is_empty());
+        v.unlocks_hidden_tickets = true;
+        assert_eq!(unlocked_ticket_types(&v, &catalogue), ["speaker", "student"]);
+        v.applicable_ticket_types = vec!["student".into(), "individual".into()];
+        assert_eq!(unlocked_ticket_types(&v, &catalogue), ["student"]);
+    }
+}

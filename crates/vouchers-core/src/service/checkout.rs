@@ -1,0 +1,340 @@
+//! Checkout: check a code (validity, what it unlocks, priced lines), redeem it for an order,
+//! release an order's use, and the usage report.
+//!
+//! Every rule a race could break is decided by the database inside one transaction: a use is
+//! consumed by one conditional UPDATE (active, a use left, inside the window), and an order's
+//! redemption is claimed through a unique index before the use is consumed, so concurrent
+//! retries of one order wait for the first and replay its answer.
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+
+use crate::domain::{
+    price, unlocked_ticket_types, validity, Conference, DiscountSpec, InvalidInput, InvalidReason, LineItem, Money,
+    PriceLine, Pricing, Voucher, VoucherCode,
+};
+use crate::store::{RedemptionClaim, Store, StoreError, UsageRow};
+use crate::VoucherError;
+
+use super::catalog::conference;
+
+/// The longest order reference accepted.
+const ORDER_REF_MAX: usize = 200;
+
+/// A line of a cart as the checkout sends it: a ticket type or an add-on, and a quantity.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CartLine {
+    /// What is bought.
+    pub item: LineItem,
+    /// How many.
+    pub quantity: u32,
+}
+
+/// The answer to a check: valid or not and why, what the code unlocks, the priced cart.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct CheckResult {
+    /// The code can be redeemed now.
+    pub valid: bool,
+    /// Why not (`null` when valid).
+    pub reason: Option<InvalidReason>,
+    /// The voucher (`null` when no voucher has this code).
+    pub voucher: Option<Voucher>,
+    /// Hidden ticket types the voucher reveals (none unless valid).
+    pub unlocked_ticket_types: Vec<String>,
+    /// The cart priced with the voucher's discount (no discount unless valid).
+    pub pricing: Pricing,
+}
+
+/// The answer to a redemption: the first answer for this order, replayed on retries.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Redemption {
+    /// The JSON body: `{"redeemed": true, "order_ref", "voucher", "pricing"}`.
+    pub response: serde_json::Value,
+    /// True when this is a retry answered from the stored first result (nothing consumed).
+    pub replayed: bool,
+}
+
+#[derive(Serialize)]
+struct RedeemResponse<'a> {
+    redeemed: bool,
+    order_ref: &'a str,
+    voucher: &'a Voucher,
+    pricing: Option<&'a Pricing>,
+}
+
+/// The answer to a release.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Release {
+    /// True when a use was given back; false when the order had no unreleased redemption.
+    pub released: bool,
+    /// The voucher after the release.
+    pub voucher: Voucher,
+}
+
+/// Counts of one group of vouchers (a batch, a prefix, or the whole conference).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct UsageCounts {
+    /// Vouchers issued.
+    pub issued: i64,
+    /// Of those, active.
+    pub active: i64,
+    /// With no use left.
+    pub fully_used: i64,
+    /// Uses consumed.
+    pub uses_consumed: i64,
+    /// Uses left on active vouchers.
+    pub uses_left: i64,
+}
+
+impl UsageCounts {
+    fn add(&mut self, row: &UsageRow) {
+        self.issued += row.issued;
+        self.active += row.active;
+        self.fully_used += row.fully_used;
+        self.uses_consumed += row.uses_consumed;
+        self.uses_left += row.uses_left;
+    }
+}
+
+/// Usage of one batch.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct BatchUsage {
+    /// The batch (`null`: vouchers added by hand).
+    pub batch_id: Option<i64>,
+    /// Its prefix (`null` for vouchers added by hand).
+    pub prefix: Option<String>,
+    /// Its counts.
+    #[serde(flatten)]
+    pub counts: UsageCounts,
+}
+
+/// Usage of all batches sharing a prefix.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct PrefixUsage {
+    /// The prefix (`null` for vouchers added by hand).
+    pub prefix: Option<String>,
+    /// Batches with this prefix (0 for the vouchers added by hand).
+    pub batches: usize,
+    /// Their counts.
+    #[serde(flatten)]
+    pub counts: UsageCounts,
+}
+
+/// The usage report of a conference.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct UsageReport {
+    /// The conference's slug.
+    pub conference: String,
+    /// Per batch, in creation order (vouchers added by hand first, as `batch_id: null`).
+    pub batches: Vec<BatchUsage>,
+    /// Per prefix, sorted.
+    pub prefixes: Vec<PrefixUsage>,
+    /// The whole conference.
+    pub total: UsageCounts,
+}
+
+fn order_ref(value: &str) -> Result<String, InvalidInput> {
+    let trimmed = value.trim();
+    let len = trimmed.chars().count();
+    if len == 0 || len > ORDER_REF_MAX {
+        return Err(InvalidInput::new(
+            "order_ref",
+            format!("order_ref must be 1 to {ORDER_REF_MAX} characters, got {len}"),
+        ));
+    }
+    if trimmed.chars().any(char::is_control) {
+        return Err(InvalidInput::new("order_ref", "order_ref must not contain control characters"));
+    }
+    Ok(trimmed.to_owned())
+}
+
+/// Prices `lines` at catalogue prices. A hidden ticket type is refused unless `unlocked` holds it.
+async fn price_cart(
+    store: &dyn Store,
+    conference: &Conference,
+    lines: &[CartLine],
+    discount: Option<&Voucher>,
+    unlocked: &[String],
+) -> Result<Pricing, VoucherError> {
+    let (ticket_types, addons) = if lines.is_empty() {
+        (Vec::new(), Vec::new())
+    } else {
+        (store.ticket_types(conference).await?, store.addons(conference).await?)
+    };
+    let mut priced = Vec::with_capacity(lines.len());
+    for line in lines {
+        let unit_price = match &line.item {
+            LineItem::TicketType(slug) => {
+                let t = ticket_types.iter().find(|t| &t.slug == slug).ok_or_else(|| {
+                    InvalidInput::new(
+                        "lines",
+                        format!("lines: ticket type {slug:?} does not exist in conference {:?}", conference.slug),
+                    )
+                })?;
+                if t.requires_voucher && !unlocked.contains(slug) {
+                    return Err(InvalidInput::new(
+                        "lines",
+                        format!("lines: ticket type {slug:?} is hidden and this code does not unlock it"),
+                    )
+                    .into());
+                }
+                t.price
+            }
+            LineItem::AddOn(slug) => {
+                addons
+                    .iter()
+                    .find(|a| &a.slug == slug)
+                    .ok_or_else(|| {
+                        InvalidInput::new(
+                            "lines",
+                            format!("lines: add-on {slug:?} does not exist in conference {:?}", conference.slug),
+                        )
+                    })?
+                    .price
+            }
+        };
+        priced.push(PriceLine { item: line.item.clone(), quantity: line.quantity, unit_price });
+    }
+    let (spec, ticket_set, addon_set): (DiscountSpec, &[String], &[String]) = match discount {
+        Some(v) => (
+            DiscountSpec::from_stored(v.voucher_type, v.discount_value.amount()),
+            &v.applicable_ticket_types,
+            &v.applicable_addons,
+        ),
+        // No usable voucher: the cart at full price.
+        None => (DiscountSpec::FixedAmount(Money::ZERO), &[], &[]),
+    };
+    Ok(price(spec, ticket_set, addon_set, &priced)?)
+}
+
+/// Looks a code up as a person typed it (ignoring ASCII case and surrounding whitespace).
+async fn find(store: &dyn Store, conference: &Conference, code: &str) -> Result<Option<Voucher>, VoucherError> {
+    let Ok(code) = VoucherCode::parse_lookup(code) else {
+        // Not even shaped like a code: no voucher can have it.
+        return Ok(None);
+    };
+    Ok(store.voucher_by_code(conference, code.as_str()).await?)
+}
+
+/// Checks a code at `now`: validity and reason, unlocked ticket types, and the cart priced with
+/// the voucher's discount when it is valid. Writes nothing.
+pub async fn check_voucher(
+    store: &dyn Store,
+    conference_slug: &str,
+    code: &str,
+    lines: &[CartLine],
+    now: DateTime<Utc>,
+) -> Result<CheckResult, VoucherError> {
+    let conference = conference(store, conference_slug).await?;
+    let voucher = find(store, &conference, code).await?;
+    let reason = match &voucher {
+        None => Some(InvalidReason::NotFound),
+        Some(v) => validity(v, now),
+    };
+    let usable = voucher.as_ref().filter(|_| reason.is_none());
+    let unlocked = match usable {
+        Some(v) => unlocked_ticket_types(v, &store.ticket_types(&conference).await?),
+        None => Vec::new(),
+    };
+    let pricing = price_cart(store, &conference, lines, usable, &unlocked).await?;
+    Ok(CheckResult { valid: reason.is_none(), reason, voucher, unlocked_ticket_types: unlocked, pricing })
+}
+
+/// Redeems `code` for `order_ref` at `now`, consuming one use. The same order again returns the
+/// first answer and consumes nothing. A voucher that cannot be used answers
+/// [`VoucherError::NotRedeemable`] with the reason, and nothing changes.
+pub async fn redeem_voucher(
+    store: &dyn Store,
+    conference_slug: &str,
+    code: &str,
+    order_ref_input: &str,
+    lines: Option<&[CartLine]>,
+    now: DateTime<Utc>,
+) -> Result<Redemption, VoucherError> {
+    let order = order_ref(order_ref_input)?;
+    let conference = conference(store, conference_slug).await?;
+    let not_found =
+        || VoucherError::VoucherNotFound { conference: conference.slug.clone(), code: code.trim().to_owned() };
+    let voucher = find(store, &conference, code).await?.ok_or_else(not_found)?;
+
+    let mut tx = store.begin().await?;
+    let redemption_id = match tx.claim_redemption(voucher.id, &order, now).await? {
+        RedemptionClaim::Existing { released: false, response, .. } => {
+            let response = serde_json::from_str(&response)
+                .map_err(|e| VoucherError::Store(StoreError::Corrupt(format!("stored redemption: {e}"))))?;
+            return Ok(Redemption { response, replayed: true });
+        }
+        RedemptionClaim::Existing { id, released: true, .. } | RedemptionClaim::New(id) => id,
+    };
+    if !tx.consume_use(voucher.id, now).await? {
+        drop(tx);
+        // Rolled back. Say why, from the voucher as it is now.
+        let current = store.voucher_by_code(&conference, &voucher.code).await?.ok_or_else(not_found)?;
+        let reason = validity(&current, now).unwrap_or(InvalidReason::UsedUp);
+        return Err(VoucherError::NotRedeemable { code: current.code, reason });
+    }
+    let mut redeemed = voucher;
+    redeemed.times_used += 1;
+    redeemed.updated_at = now;
+    let pricing = match lines {
+        Some(lines) => {
+            let unlocked = unlocked_ticket_types(&redeemed, &store.ticket_types(&conference).await?);
+            Some(price_cart(store, &conference, lines, Some(&redeemed), &unlocked).await?)
+        }
+        None => None,
+    };
+    let response = serde_json::to_value(RedeemResponse {
+        redeemed: true,
+        order_ref: &order,
+        voucher: &redeemed,
+        pricing: pricing.as_ref(),
+    })
+    .map_err(|e| VoucherError::Store(StoreError::Corrupt(e.to_string())))?;
+    tx.record_redemption(redemption_id, &response.to_string(), now).await?;
+    tx.commit().await?;
+    Ok(Redemption { response, replayed: false })
+}
+
+/// Gives back the use an order consumed, once. Releasing twice, or an order never redeemed,
+/// changes nothing and answers `released: false`.
+pub async fn release_voucher(
+    store: &dyn Store,
+    conference_slug: &str,
+    code: &str,
+    order_ref_input: &str,
+    now: DateTime<Utc>,
+) -> Result<Release, VoucherError> {
+    let order = order_ref(order_ref_input)?;
+    let conference = conference(store, conference_slug).await?;
+    let not_found =
+        || VoucherError::VoucherNotFound { conference: conference.slug.clone(), code: code.trim().to_owned() };
+    let voucher = find(store, &conference, code).await?.ok_or_else(not_found)?;
+    let mut tx = store.begin().await?;
+    let released = tx.release_redemption(voucher.id, &order, now).await?;
+    tx.commit().await?;
+    let voucher = store.voucher_by_code(&conference, &voucher.code).await?.ok_or_else(not_found)?;
+    Ok(Release { released, voucher })
+}
+
+/// Per batch and per prefix: vouchers issued, active, fully used, uses consumed and left.
+pub async fn usage_report(store: &dyn Store, conference_slug: &str) -> Result<UsageReport, VoucherError> {
+    let conference = conference(store, conference_slug).await?;
+    let rows = store.usage(&conference).await?;
+    let mut total = UsageCounts::default();
+    let mut prefixes: BTreeMap<Option<String>, (usize, UsageCounts)> = BTreeMap::new();
+    let mut batches = Vec::with_capacity(rows.len());
+    for row in &rows {
+        total.add(row);
+        let entry = prefixes.entry(row.prefix.clone()).or_default();
+        entry.0 += usize::from(row.batch_id.is_some());
+        entry.1.add(row);
+        let mut counts = UsageCounts::default();
+        counts.add(row);
+        batches.push(BatchUsage { batch_id: row.batch_id, prefix: row.prefix.clone(), counts });
+    }
+    let prefixes =
+        prefixes.into_iter().map(|(prefix, (batches, counts))| PrefixUsage { prefix, batches, counts }).collect();
+    Ok(UsageReport { conference: conference.slug, batches, prefixes, total })
+}

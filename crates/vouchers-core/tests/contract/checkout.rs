@@ -1,0 +1,298 @@
+//! Checkout: check, redeem, release and usage, including races between real concurrent
+//! transactions.
+
+use std::sync::Arc;
+
+use chrono::{DateTime, Duration, Utc};
+use vouchers_core::domain::{InvalidReason, LineItem, VoucherType, When};
+use vouchers_core::service::add::{add_voucher, AddVoucher};
+use vouchers_core::service::checkout::{
+    check_voucher, redeem_voucher, release_voucher, usage_report, CartLine, Redemption,
+};
+use vouchers_core::store::testing::TestDb;
+use vouchers_core::{generate_voucher_codes, Limits, Store, VoucherError};
+
+use crate::support::*;
+
+fn now() -> DateTime<Utc> {
+    Utc::now()
+}
+
+async fn voucher(store: &dyn Store, code: &str, max_uses: i64) {
+    let mut request = AddVoucher::new(CONF, code, VoucherType::Percentage, Some(dec("25")));
+    request.max_uses = max_uses;
+    add_voucher(store, &request).await.unwrap();
+}
+
+fn used_up(result: &Result<Redemption, VoucherError>) -> bool {
+    matches!(result, Err(VoucherError::NotRedeemable { reason: InvalidReason::UsedUp, .. }))
+}
+
+/// `n` concurrent redemptions of one code, each for `order(i)`.
+async fn race(
+    store: Arc<dyn Store>,
+    code: &str,
+    n: usize,
+    order: fn(usize) -> String,
+) -> Vec<Result<Redemption, VoucherError>> {
+    let start = Arc::new(tokio::sync::Barrier::new(n));
+    let tasks: Vec<_> = (0..n)
+        .map(|i| {
+            let (store, code, start) = (store.clone(), code.to_owned(), start.clone());
+            tokio::spawn(async move {
+                start.wait().await;
+                redeem_voucher(store.as_ref(), CONF, &code, &order(i), None, now()).await
+            })
+        })
+        .collect();
+    let mut results = Vec::with_capacity(n);
+    for task in tasks {
+        results.push(task.await.unwrap());
+    }
+    results
+}
+
+async fn concurrent_redemptions_of_a_single_use_code(db: TestDb) {
+    fixture(db.store.as_ref()).await;
+    let raw = Raw::connect(&db).await;
+    for round in 0..5 {
+        let code = format!("SINGLE-{round}");
+        voucher(db.store.as_ref(), &code, 1).await;
+        let results = race(db.store.clone(), &code, 32, |i| format!("order-{i}")).await;
+        assert_eq!(results.iter().filter(|r| r.is_ok()).count(), 1, "round {round}");
+        assert_eq!(results.iter().filter(|r| used_up(r)).count(), 31, "round {round}: {results:?}");
+        let v = vouchers_core::service::query::show_voucher(db.store.as_ref(), CONF, &code).await.unwrap();
+        assert_eq!(v.times_used, 1);
+        let sql =
+            format!("SELECT COUNT(*) FROM redemption r JOIN voucher v ON v.id = r.voucher_id WHERE v.code = '{code}'");
+        assert_eq!(raw.scalar(&sql).await, 1, "round {round}: one redemption row");
+    }
+}
+
+async fn concurrent_redemptions_of_a_five_use_code(db: TestDb) {
+    fixture(db.store.as_ref()).await;
+    for round in 0..3 {
+        let code = format!("FIVE-{round}");
+        voucher(db.store.as_ref(), &code, 5).await;
+        let results = race(db.store.clone(), &code, 50, |i| format!("order-{i}")).await;
+        assert_eq!(results.iter().filter(|r| r.is_ok()).count(), 5, "round {round}");
+        assert_eq!(results.iter().filter(|r| used_up(r)).count(), 45, "round {round}");
+        let v = vouchers_core::service::query::show_voucher(db.store.as_ref(), CONF, &code).await.unwrap();
+        assert_eq!((v.times_used, v.max_uses), (5, 5));
+    }
+}
+
+async fn concurrent_retries_of_one_order(db: TestDb) {
+    fixture(db.store.as_ref()).await;
+    let raw = Raw::connect(&db).await;
+    for round in 0..5 {
+        let code = format!("RETRY-{round}");
+        voucher(db.store.as_ref(), &code, 3).await;
+        let results = race(db.store.clone(), &code, 10, |_| "order-42".to_owned()).await;
+        let answers: Vec<Redemption> = results.into_iter().map(Result::unwrap).collect();
+        assert_eq!(answers.iter().filter(|a| !a.replayed).count(), 1, "exactly one consumed a use");
+        assert!(answers.iter().all(|a| a.response == answers[0].response), "10 identical answers");
+        assert_eq!(answers[0].response["voucher"]["times_used"], 1);
+        assert_eq!(answers[0].response["order_ref"], "order-42");
+        let v = vouchers_core::service::query::show_voucher(db.store.as_ref(), CONF, &code).await.unwrap();
+        assert_eq!(v.times_used, 1);
+        let sql =
+            format!("SELECT COUNT(*) FROM redemption r JOIN voucher v ON v.id = r.voucher_id WHERE v.code = '{code}'");
+        assert_eq!(raw.scalar(&sql).await, 1);
+    }
+}
+
+async fn release_gives_the_use_back_once(db: TestDb) {
+    let store = db.store.as_ref();
+    fixture(store).await;
+    voucher(store, "ONCE", 1).await;
+
+    // Never redeemed: nothing to release.
+    let r = release_voucher(store, CONF, "ONCE", "order-1", now()).await.unwrap();
+    assert!(!r.released);
+    assert_eq!(r.voucher.times_used, 0);
+
+    let first = redeem_voucher(store, CONF, " once ", "order-1", None, now()).await.unwrap();
+    assert!(!first.replayed);
+    assert!(used_up(&redeem_voucher(store, CONF, "ONCE", "order-2", None, now()).await));
+
+    let r = release_voucher(store, CONF, "once", "order-1", now()).await.unwrap();
+    assert!(r.released);
+    assert_eq!(r.voucher.times_used, 0);
+    let again = release_voucher(store, CONF, "ONCE", "order-1", now()).await.unwrap();
+    assert!(!again.released, "releasing twice changes nothing");
+    assert_eq!(again.voucher.times_used, 0);
+
+    // The use is back: another order can take it; the released order can redeem again too once
+    // that one is released.
+    let second = redeem_voucher(store, CONF, "ONCE", "order-2", None, now()).await.unwrap();
+    assert!(!second.replayed);
+    assert_eq!(second.response["voucher"]["times_used"], 1);
+    assert!(release_voucher(store, CONF, "ONCE", "order-2", now()).await.unwrap().released);
+    let re = redeem_voucher(store, CONF, "ONCE", "order-1", None, now()).await.unwrap();
+    assert!(!re.replayed, "a released order redeems afresh");
+    assert_eq!(re.response["voucher"]["times_used"], 1);
+    let replay = redeem_voucher(store, CONF, "ONCE", "order-1", None, now()).await.unwrap();
+    assert!(replay.replayed);
+    assert_eq!(replay.response, re.response);
+
+    let err = release_voucher(store, CONF, "NOPE", "order-1", now()).await.unwrap_err();
+    assert!(matches!(err, VoucherError::VoucherNotFound { .. }), "{err:?}");
+    let err = redeem_voucher(store, CONF, "ONCE", "  ", None, now()).await.unwrap_err();
+    assert_eq!(err.field(), Some("order_ref"));
+}
+
+async fn validity_window_bounds_are_inclusive(db: TestDb) {
+    let store = db.store.as_ref();
+    fixture(store).await;
+    let from: DateTime<Utc> = "2027-05-14T13:00:00Z".parse().unwrap();
+    let until: DateTime<Utc> = "2027-05-22T22:00:00Z".parse().unwrap();
+    let mut request = AddVoucher::new(CONF, "WINDOW", VoucherType::Comp, None);
+    request.max_uses = 10;
+    request.valid_from = Some(When::Instant(from));
+    request.valid_until = Some(When::Instant(until));
+    add_voucher(store, &request).await.unwrap();
+    let tick = Duration::microseconds(1);
+
+    let at = |t| redeem_voucher(store, CONF, "WINDOW", "o", None, t);
+    let reason = |r: Result<Redemption, VoucherError>| match r {
+        Err(VoucherError::NotRedeemable { reason, .. }) => Some(reason),
+        Ok(_) => None,
+        Err(e) => panic!("{e:?}"),
+    };
+    assert_eq!(reason(at(from - tick).await), Some(InvalidReason::NotYetValid));
+    assert_eq!(reason(at(until + tick).await), Some(InvalidReason::Expired));
+    for (i, t) in [from, until].into_iter().enumerate() {
+        let ok = redeem_voucher(store, CONF, "WINDOW", &format!("bound-{i}"), None, t).await.unwrap();
+        assert!(!ok.replayed);
+    }
+    let check = |t| check_voucher(store, CONF, "window", &[], t);
+    assert_eq!(check(from - tick).await.unwrap().reason, Some(InvalidReason::NotYetValid));
+    assert_eq!(check(until + tick).await.unwrap().reason, Some(InvalidReason::Expired));
+    assert!(check(from).await.unwrap().valid);
+    assert!(check(until).await.unwrap().valid);
+}
+
+async fn check_prices_and_unlocks(db: TestDb) {
+    let store = db.store.as_ref();
+    fixture(store).await;
+    let raw = Raw::connect(&db).await;
+    // 25% off individual tickets and the T-shirt; unlocks the hidden corporate ticket type.
+    let mut request = AddVoucher::new(CONF, "SPONSOR-1", VoucherType::Percentage, Some(dec("25")));
+    request.applicable_ticket_types = strings(&["individual", "corporate"]);
+    request.applicable_addons = strings(&["tshirt"]);
+    request.unlocks_hidden_tickets = true;
+    add_voucher(store, &request).await.unwrap();
+
+    let lines = vec![
+        CartLine { item: LineItem::TicketType("individual".into()), quantity: 2 },
+        CartLine { item: LineItem::TicketType("corporate".into()), quantity: 1 },
+        CartLine { item: LineItem::AddOn("tshirt".into()), quantity: 1 },
+        CartLine { item: LineItem::AddOn("dinner".into()), quantity: 1 },
+    ];
+    let result = check_voucher(store, CONF, "  sponsor-1 ", &lines, now()).await.unwrap();
+    assert!(result.valid);
+    assert_eq!(result.reason, None);
+    assert_eq!(result.unlocked_ticket_types, ["corporate"]);
+    let json = serde_json::to_value(&result).unwrap();
+    assert_eq!(json["reason"], serde_json::Value::Null);
+    assert_eq!(json["voucher"]["code"], "SPONSOR-1");
+    // 800.00 + 750.50 + 25.00 + 80.00 = 1655.50; 25% of 800 + 750.50 + 25 = 200 + 187.625→187.63 + 6.25.
+    assert_eq!(json["pricing"]["subtotal"], "1655.50");
+    assert_eq!(json["pricing"]["discount"], "393.88");
+    assert_eq!(json["pricing"]["total"], "1261.62");
+    assert_eq!(json["pricing"]["lines"][0]["ticket_type"], "individual");
+    assert_eq!(json["pricing"]["lines"][0]["line_total"], "800.00");
+    assert_eq!(json["pricing"]["lines"][3]["addon"], "dinner");
+    assert_eq!(json["pricing"]["lines"][3]["discount"], "0.00");
+
+    // Not found: voucher null, full price, and a hidden ticket type cannot be bought.
+    let plain = vec![CartLine { item: LineItem::TicketType("individual".into()), quantity: 1 }];
+    let missing = check_voucher(store, CONF, "NOPE", &plain, now()).await.unwrap();
+    assert_eq!(
+        (missing.valid, missing.reason, missing.voucher.is_none()),
+        (false, Some(InvalidReason::NotFound), true)
+    );
+    assert_eq!(serde_json::to_value(&missing.pricing).unwrap()["total"], "400.00");
+    let err = check_voucher(store, CONF, "NOPE", &lines, now()).await.unwrap_err();
+    assert_eq!(err.field(), Some("lines"));
+    let err = check_voucher(
+        store,
+        CONF,
+        "SPONSOR-1",
+        &[CartLine { item: LineItem::AddOn("nope".into()), quantity: 1 }],
+        now(),
+    )
+    .await
+    .unwrap_err();
+    assert_eq!(err.field(), Some("lines"));
+
+    // Inactive: says so, no discount, and redeeming it is refused with the reason.
+    raw.execute("UPDATE voucher SET is_active = false WHERE code = 'SPONSOR-1'").await;
+    let inactive = check_voucher(store, CONF, "SPONSOR-1", &plain, now()).await.unwrap();
+    assert_eq!(inactive.reason, Some(InvalidReason::Inactive));
+    assert_eq!(serde_json::to_value(&inactive.pricing).unwrap()["discount"], "0.00");
+    let err = redeem_voucher(store, CONF, "SPONSOR-1", "o-1", None, now()).await.unwrap_err();
+    assert_eq!(err.code(), "inactive");
+    let v = vouchers_core::service::query::show_voucher(store, CONF, "SPONSOR-1").await.unwrap();
+    assert_eq!(v.times_used, 0, "a refused redemption changes nothing");
+    assert_eq!(raw.count("redemption").await, 0);
+}
+
+async fn redeem_with_lines_answers_pricing(db: TestDb) {
+    let store = db.store.as_ref();
+    fixture(store).await;
+    let mut request = AddVoucher::new(CONF, "TENOFF", VoucherType::FixedAmount, Some(dec("10")));
+    request.max_uses = 2;
+    add_voucher(store, &request).await.unwrap();
+    let lines = vec![CartLine { item: LineItem::AddOn("tshirt".into()), quantity: 1 }];
+    let r = redeem_voucher(store, CONF, "tenoff", "order-7", Some(&lines), now()).await.unwrap();
+    assert_eq!(r.response["redeemed"], true);
+    assert_eq!(r.response["pricing"]["discount"], "10.00");
+    assert_eq!(r.response["pricing"]["total"], "15.00");
+    let plain = redeem_voucher(store, CONF, "TENOFF", "order-8", None, now()).await.unwrap();
+    assert_eq!(plain.response["pricing"], serde_json::Value::Null);
+}
+
+async fn usage_report_counts(db: TestDb) {
+    let store = db.store.as_ref();
+    fixture(store).await;
+    let out = generate_voucher_codes(store, &Limits::default(), &config(4)).await.unwrap();
+    voucher(store, "BY-HAND", 3).await;
+    redeem_voucher(store, CONF, &out.vouchers[0].code, "o-1", None, now()).await.unwrap();
+    redeem_voucher(store, CONF, "BY-HAND", "o-2", None, now()).await.unwrap();
+    let raw = Raw::connect(&db).await;
+    raw.execute(&format!("UPDATE voucher SET is_active = false WHERE code = '{}'", out.vouchers[1].code)).await;
+
+    let report = usage_report(store, CONF).await.unwrap();
+    let json = serde_json::to_value(&report).unwrap();
+    assert_eq!(report.batches.len(), 2);
+    let batch = report.batches.iter().find(|b| b.batch_id == Some(out.batch.id)).unwrap();
+    assert_eq!(batch.prefix.as_deref(), Some(PREFIX));
+    assert_eq!(
+        (
+            batch.counts.issued,
+            batch.counts.active,
+            batch.counts.fully_used,
+            batch.counts.uses_consumed,
+            batch.counts.uses_left
+        ),
+        (4, 3, 1, 1, 2)
+    );
+    let manual = report.batches.iter().find(|b| b.batch_id.is_none()).unwrap();
+    assert_eq!((manual.counts.issued, manual.counts.uses_consumed, manual.counts.uses_left), (1, 1, 2));
+    assert_eq!(report.total.issued, 5);
+    assert_eq!(json["prefixes"].as_array().unwrap().len(), 2);
+    assert_eq!(json["total"]["uses_consumed"], 2);
+}
+
+both_backends!(
+    concurrent_redemptions_of_a_single_use_code,
+    concurrent_redemptions_of_a_five_use_code,
+    concurrent_retries_of_one_order,
+    release_gives_the_use_back_once,
+    validity_window_bounds_are_inclusive,
+    check_prices_and_unlocks,
+    redeem_with_lines_answers_pricing,
+    usage_report_counts,
+);
