@@ -34,4 +34,14 @@ run add --conference pycon-2027 --code PYCON-KEYNOTE --type comp --max-uses 3
 run add --conference pycon-2027 --code pycon-keynote --type comp || echo "(refused as expected, exit status $?)"
 run show --conference pycon-2027 pycon-keynote --format json
 
+
+# At checkout: check a student code with a cart, redeem it for an order, retry, release.
+code="$("$root/target/debug/vouchers" list --conference pycon-2027 --prefix STUDENT- --format csv | sed -n 2p | cut -d, -f3)"
+run check --conference pycon-2027 " ${code,,} " --ticket-type student --addon tshirt=2
+run redeem --conference pycon-2027 --order-ref ORDER-1001 "$code" --ticket-type student
+run redeem --conference pycon-2027 --order-ref ORDER-1001 "$code"
+run redeem --conference pycon-2027 --order-ref ORDER-1002 "$code" || echo "(refused as expected, exit status $?)"
+run release --conference pycon-2027 --order-ref ORDER-1001 "$code"
+run usage --conference pycon-2027
+
 printf '\nThe database is %s/vouchers.db\n' "$demo"
