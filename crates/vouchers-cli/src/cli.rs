@@ -15,7 +15,7 @@ pub struct Cli {
         global = true,
         hide_env_values = true
     )]
-    pub database: String,
+    pub database: vouchers_core::DatabaseUrl,
 
     /// Largest batch `generate` accepts.
     #[arg(long, env = "VOUCHERS_MAX_BATCH", default_value_t = 500, global = true)]

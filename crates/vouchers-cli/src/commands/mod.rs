@@ -7,14 +7,14 @@ mod vouchers;
 use std::sync::Arc;
 
 use anyhow::Context;
-use vouchers_core::store::{connect, DatabaseUrl, Store};
+use vouchers_core::store::{connect, Store};
 
 use crate::cli::{Cli, Command, Format};
 use crate::error::CliError;
 
 /// Runs the parsed command line.
 pub async fn run(cli: Cli) -> Result<(), CliError> {
-    let url = DatabaseUrl::new(cli.database.clone());
+    let url = cli.database.clone();
     let store: Arc<dyn Store> =
         connect(&url).await.with_context(|| format!("opening the database {url}")).map_err(CliError::Failure)?;
     let format = cli.format.unwrap_or(Format::Table);
