@@ -259,6 +259,16 @@ pub async fn redeem_voucher(
         || VoucherError::VoucherNotFound { conference: conference.slug.clone(), code: code.trim().to_owned() };
     let voucher = find(store, &conference, code).await?.ok_or_else(not_found)?;
 
+    // Priced before the transaction: pricing reads the catalogue, and reading through the pool
+    // while holding SQLite's write lock could wait on connections held by queued writers.
+    let pricing = match lines {
+        Some(lines) => {
+            let unlocked = unlocked_ticket_types(&voucher, &store.ticket_types(&conference).await?);
+            Some(price_cart(store, &conference, lines, Some(&voucher), &unlocked).await?)
+        }
+        None => None,
+    };
+
     let mut tx = store.begin().await?;
     let redemption_id = match tx.claim_redemption(voucher.id, &order, now).await? {
         RedemptionClaim::Existing { released: false, response, .. } => {
@@ -278,13 +288,6 @@ pub async fn redeem_voucher(
     let mut redeemed = voucher;
     redeemed.times_used += 1;
     redeemed.updated_at = now;
-    let pricing = match lines {
-        Some(lines) => {
-            let unlocked = unlocked_ticket_types(&redeemed, &store.ticket_types(&conference).await?);
-            Some(price_cart(store, &conference, lines, Some(&redeemed), &unlocked).await?)
-        }
-        None => None,
-    };
     let response = serde_json::to_value(RedeemResponse {
         redeemed: true,
         order_ref: &order,
