@@ -92,8 +92,12 @@ pub fn qualifies(item: &LineItem, applicable_ticket_types: &[String], applicable
     set.is_empty() || set.contains(slug)
 }
 
-/// `numerator / denominator` rounded half-up (all non-negative, denominator > 0).
+/// `numerator / denominator` rounded half-up (numerator non-negative); 0 when the denominator is
+/// not positive, so it never divides by zero.
 fn div_half_up(numerator: i128, denominator: i128) -> i128 {
+    if denominator <= 0 {
+        return 0;
+    }
     (numerator * 2 + denominator) / (denominator * 2)
 }
 
@@ -140,6 +144,8 @@ pub fn price(
         DiscountSpec::FixedAmount(value) => {
             let qualifying_total: i128 = qualifying.iter().map(|&i| totals[i]).sum();
             let spend = i128::from(value.cents()).min(qualifying_total);
+            // When the qualifying lines cost nothing, spend is 0 and so is every share
+            // (`div_half_up` gives 0 rather than dividing by a qualifying total of 0).
             let mut remaining = spend;
             for (n, &i) in qualifying.iter().enumerate() {
                 let share = if n + 1 == qualifying.len() {
@@ -280,6 +286,43 @@ mod tests {
     }
 
     #[test]
+    fn comp_makes_qualifying_lines_free() {
+        let lines = [tt("individual", 2, "400"), addon("tshirt", 3, "25"), addon("dinner", 1, "80")];
+        let p = price(DiscountSpec::Comp, &[], &["tshirt".into()], &lines).unwrap();
+        assert_eq!(discounts(&p), ["800.00", "75.00", "0.00"]);
+        let totals: Vec<String> = p.lines.iter().map(|l| l.total.to_string()).collect();
+        assert_eq!(totals, ["0.00", "0.00", "80.00"]);
+        assert_eq!((p.subtotal.to_string(), p.total.to_string()), ("955.00".into(), "80.00".into()));
+    }
+
+    #[test]
+    fn fixed_amount_shares_round_half_up_and_the_last_takes_the_remainder() {
+        // 1.00 off 1.00 + 2.00 + 4.00: 14.28 -> 0.14, 28.57 -> 0.29, then 1.00 - 0.43 = 0.57.
+        let lines = [tt("a", 1, "1"), addon("b", 1, "2"), tt("c", 2, "2")];
+        let p = price(DiscountSpec::FixedAmount(money("1")), &[], &[], &lines).unwrap();
+        assert_eq!(discounts(&p), ["0.14", "0.29", "0.57"]);
+        assert_eq!((p.discount.to_string(), p.total.to_string()), ("1.00".into(), "6.00".into()));
+    }
+
+    #[test]
+    fn free_lines_never_divide_by_zero() {
+        // Qualifying lines that cost nothing: the qualifying subtotal is 0, so nothing is spent.
+        let lines = [tt("speaker", 1, "0"), addon("badge", 2, "0"), addon("dinner", 1, "80")];
+        for spec in [DiscountSpec::FixedAmount(money("50")), DiscountSpec::FixedAmount(Money::ZERO), pct("50")] {
+            let p = price(spec, &[], &["badge".into()], &lines).unwrap();
+            assert_eq!(discounts(&p), ["0.00", "0.00", "0.00"]);
+            assert_eq!(p.total.to_string(), "80.00");
+        }
+        // No voucher is priced as a fixed amount of 0 over everything: an all-free cart too.
+        let p = price(DiscountSpec::FixedAmount(Money::ZERO), &[], &[], &lines[..2]).unwrap();
+        assert_eq!((p.subtotal, p.discount, p.total), (Money::ZERO, Money::ZERO, Money::ZERO));
+        // A free line among paid ones takes no share.
+        let lines = [tt("a", 1, "10"), tt("free", 1, "0"), tt("b", 1, "30")];
+        let p = price(DiscountSpec::FixedAmount(money("8")), &[], &[], &lines).unwrap();
+        assert_eq!(discounts(&p), ["2.00", "0.00", "6.00"]);
+    }
+
+    #[test]
     fn json_shape() {
         let p = price(pct("25"), &[], &[], &[tt("individual", 2, "400"), addon("tshirt", 1, "25")]).unwrap();
         let json = serde_json::to_value(&p).unwrap();
@@ -297,7 +340,8 @@ mod tests {
     }
 
     fn arb_line() -> impl Strategy<Value = PriceLine> {
-        (any::<bool>(), 0usize..4, 1u32..20, 0i64..1_000_000).prop_map(|(is_addon, slug, quantity, cents)| {
+        let cents = prop_oneof![Just(0i64), 0i64..100, 0i64..1_000_000];
+        (any::<bool>(), 0usize..4, 1u32..20, cents).prop_map(|(is_addon, slug, quantity, cents)| {
             let slug = format!("s{slug}");
             PriceLine {
                 item: if is_addon { LineItem::AddOn(slug) } else { LineItem::TicketType(slug) },
@@ -311,8 +355,64 @@ mod tests {
         prop_oneof![
             Just(DiscountSpec::Comp),
             (0i64..=10_000).prop_map(|h| DiscountSpec::Percentage(Decimal::new(h, 2))),
-            (0i64..5_000_000).prop_map(|c| DiscountSpec::FixedAmount(Money::from_cents(c))),
+            prop_oneof![Just(0i64), 0i64..500, 0i64..5_000_000, Just(MAX_CENTS)]
+                .prop_map(|c| DiscountSpec::FixedAmount(Money::from_cents(c))),
         ]
+    }
+
+    /// Lines anywhere in the input domain: any quantity (0 included), any price Money allows.
+    fn arb_extreme_line() -> impl Strategy<Value = PriceLine> {
+        let quantity = prop_oneof![Just(0u32), 1u32..3, any::<u32>()];
+        let cents = prop_oneof![Just(0i64), Just(MAX_CENTS), 0i64..=MAX_CENTS];
+        (any::<bool>(), quantity, cents).prop_map(|(is_addon, quantity, cents)| PriceLine {
+            item: if is_addon { LineItem::AddOn("s".into()) } else { LineItem::TicketType("s".into()) },
+            quantity,
+            unit_price: Money::from_cents(cents),
+        })
+    }
+
+    /// The invariants every priced cart keeps.
+    fn check_invariants(
+        p: &Pricing,
+        lines: &[PriceLine],
+        discount: DiscountSpec,
+        tts: &[String],
+        addons: &[String],
+    ) -> Result<(), TestCaseError> {
+        prop_assert_eq!(p.lines.len(), lines.len());
+        let sum = |f: fn(&PricedLine) -> Money| p.lines.iter().map(|l| f(l).cents()).sum::<i64>();
+        prop_assert_eq!(sum(|l| l.discount), p.discount.cents());
+        prop_assert_eq!(sum(|l| l.line_total), p.subtotal.cents());
+        prop_assert_eq!(p.total.cents(), p.subtotal.cents() - p.discount.cents());
+        let mut qualifying = 0;
+        for (line, input) in p.lines.iter().zip(lines) {
+            prop_assert_eq!(line.line_total.cents(), input.unit_price.cents() * i64::from(input.quantity));
+            prop_assert!(line.discount.cents() <= line.line_total.cents());
+            prop_assert_eq!(line.total.cents(), line.line_total.cents() - line.discount.cents());
+            prop_assert!(line.total.cents() >= 0);
+            if qualifies(&input.item, tts, addons) {
+                qualifying += line.line_total.cents();
+                match discount {
+                    DiscountSpec::Comp => prop_assert_eq!(line.discount, line.line_total),
+                    DiscountSpec::Percentage(value) => {
+                        let hundredths = value.mantissa(); // The strategy builds scale-2 values.
+                        let exact = i128::from(line.line_total.cents()) * hundredths;
+                        // Half-up: the discount is within half a cent of the exact amount, ties up.
+                        let twice = i128::from(line.discount.cents()) * 20_000;
+                        prop_assert!(twice - 2 * exact <= 10_000 && 2 * exact - twice < 10_000);
+                    }
+                    DiscountSpec::FixedAmount(_) => {}
+                }
+            } else {
+                prop_assert_eq!(line.discount, Money::ZERO);
+            }
+        }
+        match discount {
+            DiscountSpec::Comp => prop_assert_eq!(p.discount.cents(), qualifying),
+            DiscountSpec::FixedAmount(value) => prop_assert_eq!(p.discount.cents(), value.cents().min(qualifying)),
+            DiscountSpec::Percentage(_) => {}
+        }
+        Ok(())
     }
 
     proptest! {
@@ -326,24 +426,29 @@ mod tests {
             let tts: Vec<String> = tts.iter().map(|i| format!("s{i}")).collect();
             let addons: Vec<String> = addons.iter().map(|i| format!("s{i}")).collect();
             let p = price(discount, &tts, &addons, &lines).unwrap();
-            let sum = |f: fn(&PricedLine) -> Money| p.lines.iter().map(|l| f(l).cents()).sum::<i64>();
-            prop_assert_eq!(sum(|l| l.discount), p.discount.cents());
-            prop_assert_eq!(sum(|l| l.line_total), p.subtotal.cents());
-            prop_assert_eq!(p.total.cents(), p.subtotal.cents() - p.discount.cents());
-            for (line, input) in p.lines.iter().zip(&lines) {
-                prop_assert!(line.discount.cents() <= line.line_total.cents());
-                prop_assert_eq!(line.total.cents(), line.line_total.cents() - line.discount.cents());
-                prop_assert!(line.total.cents() >= 0);
-                if !qualifies(&input.item, &tts, &addons) {
-                    prop_assert_eq!(line.discount, Money::ZERO);
+            check_invariants(&p, &lines, discount, &tts, &addons)?;
+        }
+
+        #[test]
+        fn never_panics_and_errors_only_on_lines(
+            lines in prop::collection::vec(arb_extreme_line(), 0..4),
+            discount in arb_discount(),
+            restrict in any::<bool>(),
+        ) {
+            let set: Vec<String> = if restrict { vec!["s".into()] } else { vec![] };
+            let line_ok = |l: &PriceLine| {
+                l.quantity > 0 && i128::from(l.unit_price.cents()) * i128::from(l.quantity) <= i128::from(MAX_CENTS)
+            };
+            let subtotal: i128 = lines.iter().map(|l| i128::from(l.unit_price.cents()) * i128::from(l.quantity)).sum();
+            match price(discount, &set, &[], &lines) {
+                Ok(p) => {
+                    prop_assert!(lines.iter().all(line_ok) && subtotal <= i128::from(MAX_CENTS));
+                    check_invariants(&p, &lines, discount, &set, &[])?;
                 }
-            }
-            if let DiscountSpec::FixedAmount(value) = discount {
-                let qualifying: i64 = p.lines.iter().zip(&lines)
-                    .filter(|(_, input)| qualifies(&input.item, &tts, &addons))
-                    .map(|(l, _)| l.line_total.cents())
-                    .sum();
-                prop_assert_eq!(p.discount.cents(), value.cents().min(qualifying));
+                Err(e) => {
+                    prop_assert_eq!(e.field, "lines");
+                    prop_assert!(!lines.iter().all(line_ok) || subtotal > i128::from(MAX_CENTS));
+                }
             }
         }
     }
