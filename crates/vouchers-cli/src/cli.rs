@@ -68,6 +68,11 @@ pub enum Command {
     Release(ReleaseArgs),
     /// Usage per batch and per prefix: issued, active, fully used, uses consumed and left.
     Usage(UsageArgs),
+    /// Run the HTTP API (see the README's "HTTP API" section).
+    Serve(crate::commands::serve::ServeArgs),
+    /// Create, list and revoke API tokens.
+    #[command(subcommand)]
+    Token(crate::commands::token::TokenCommand),
 }
 
 #[derive(Debug, Subcommand)]

@@ -59,6 +59,23 @@ pub enum VoucherError {
         /// The code asked for.
         code: String,
     },
+    /// No batch with this id in the conference.
+    #[error("batch {id} not found in conference {conference:?}")]
+    BatchNotFound {
+        /// The conference's slug.
+        conference: String,
+        /// The batch id asked for.
+        id: i64,
+    },
+    /// No unrevoked token with this id.
+    #[error("no active token with id {0}")]
+    TokenNotFound(i64),
+    /// An idempotency key was sent again with a different request.
+    #[error("Idempotency-Key {key:?} was already used with a different request body")]
+    IdempotencyKeyReused {
+        /// The key.
+        key: String,
+    },
     /// The voucher exists but cannot be redeemed now; nothing changed.
     #[error("voucher {code:?} cannot be redeemed: {}", reason.message())]
     NotRedeemable {
@@ -101,7 +118,11 @@ impl VoucherError {
             VoucherError::Invalid(_) => "invalid_input",
             VoucherError::CodeSpaceExhausted { .. } => "code_space_exhausted",
             VoucherError::CodeConflict => "code_conflict",
-            VoucherError::ConferenceNotFound(_) | VoucherError::VoucherNotFound { .. } => "not_found",
+            VoucherError::ConferenceNotFound(_)
+            | VoucherError::VoucherNotFound { .. }
+            | VoucherError::BatchNotFound { .. }
+            | VoucherError::TokenNotFound(_) => "not_found",
+            VoucherError::IdempotencyKeyReused { .. } => "idempotency_key_reused",
             VoucherError::UnknownTicketType { .. } => "unknown_ticket_type",
             VoucherError::UnknownAddon { .. } => "unknown_addon",
             VoucherError::Duplicate { .. } => "duplicate",
@@ -118,6 +139,7 @@ impl VoucherError {
             VoucherError::UnknownTicketType { .. } => Some("applicable_ticket_types"),
             VoucherError::UnknownAddon { .. } => Some("applicable_addons"),
             VoucherError::Duplicate { field, .. } => Some(field),
+            VoucherError::IdempotencyKeyReused { .. } => Some("Idempotency-Key"),
             _ => None,
         }
     }
@@ -132,6 +154,9 @@ impl VoucherError {
                 | VoucherError::UnknownAddon { .. }
                 | VoucherError::ConferenceNotFound(_)
                 | VoucherError::VoucherNotFound { .. }
+                | VoucherError::BatchNotFound { .. }
+                | VoucherError::TokenNotFound(_)
+                | VoucherError::IdempotencyKeyReused { .. }
                 | VoucherError::Duplicate { .. }
         )
     }

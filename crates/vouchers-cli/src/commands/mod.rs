@@ -2,6 +2,8 @@
 
 mod catalog;
 mod checkout;
+pub mod serve;
+pub mod token;
 mod vouchers;
 
 use std::sync::Arc;
@@ -30,6 +32,8 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
         Command::Redeem(args) => checkout::redeem(store.as_ref(), args, format).await,
         Command::Release(args) => checkout::release(store.as_ref(), args, format).await,
         Command::Usage(args) => checkout::usage(store.as_ref(), args, format).await,
+        Command::Serve(args) => serve::run(Arc::clone(&store), args, cli.max_batch).await,
+        Command::Token(command) => token::run(store.as_ref(), command, format).await,
     };
     store.close().await;
     result

@@ -1,6 +1,6 @@
 //! Conferences and what they sell: ticket types and add-ons.
 
-use chrono::{DateTime, NaiveDate, Utc};
+use chrono::{DateTime, Datelike, NaiveDate, Utc};
 use chrono_tz::Tz;
 use serde::Serialize;
 
@@ -9,6 +9,7 @@ use super::{InvalidInput, Money, Name, Slug};
 
 /// A conference as stored.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Conference {
     /// Internal id; URLs and the CLI use the slug.
     #[serde(skip)]
@@ -23,6 +24,7 @@ pub struct Conference {
     pub end_date: NaiveDate,
     /// IANA time zone used to read and show local times.
     #[serde(serialize_with = "tz_name")]
+    #[cfg_attr(feature = "openapi", schema(value_type = String, example = "America/New_York"))]
     pub timezone: Tz,
     /// When it was created.
     #[serde(serialize_with = "rfc3339")]
@@ -80,12 +82,18 @@ pub(crate) fn parse_timezone(field: &'static str, value: &str) -> Result<Tz, Inv
 }
 
 fn parse_date(field: &'static str, value: &str) -> Result<NaiveDate, InvalidInput> {
-    NaiveDate::parse_from_str(value.trim(), "%Y-%m-%d")
-        .map_err(|_| InvalidInput::new(field, format!("{field} must be a date YYYY-MM-DD, got {value:?}")))
+    let bad = || InvalidInput::new(field, format!("{field} must be a date YYYY-MM-DD, got {value:?}"));
+    let date = NaiveDate::parse_from_str(value.trim(), "%Y-%m-%d").map_err(|_| bad())?;
+    // chrono reads signed six-digit years that PostgreSQL's date cannot hold.
+    if !(1..=9999).contains(&date.year()) {
+        return Err(bad());
+    }
+    Ok(date)
 }
 
 /// A ticket type of a conference.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct TicketType {
     /// Internal id.
     #[serde(skip)]
@@ -131,6 +139,7 @@ impl NewTicketType {
 
 /// An add-on of a conference (a T-shirt, a tutorial, the dinner).
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct AddOn {
     /// Internal id.
     #[serde(skip)]
@@ -182,6 +191,8 @@ mod tests {
         let bad_order = NewConference::parse("p", "P", "2027-05-14", "2027-05-13", "UTC").unwrap_err();
         assert_eq!(bad_order.field, "end_date");
         let bad_date = NewConference::parse("p", "P", "14/05/2027", "2027-05-13", "UTC").unwrap_err();
+        assert_eq!(bad_date.field, "start_date");
+        let bad_date = NewConference::parse("p", "P", "-10000-05-14", "2027-05-13", "UTC").unwrap_err();
         assert_eq!(bad_date.field, "start_date");
     }
 

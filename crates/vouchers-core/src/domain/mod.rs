@@ -8,6 +8,7 @@ mod pricing;
 mod redemption;
 mod text;
 mod time;
+mod token;
 mod voucher;
 
 pub use catalog::{AddOn, Conference, NewAddOn, NewConference, NewTicketType, TicketType};
@@ -17,6 +18,7 @@ pub use pricing::{price, qualifies, LineItem, PriceLine, PricedLine, Pricing};
 pub use redemption::{unlocked_ticket_types, validity, InvalidReason};
 pub use text::{Name, Slug};
 pub use time::{ValidityWindow, When};
+pub use token::{ApiToken, Scope, TokenSecret};
 pub use voucher::{format_rfc3339, Batch, Voucher};
 
 /// A rule broken by an input value: which field, and a message that names the field and the rule.

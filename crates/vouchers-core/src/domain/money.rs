@@ -88,8 +88,25 @@ impl Serialize for Money {
     }
 }
 
+/// In the OpenAPI document an amount is a decimal string with 2 decimals (`"25.00"`).
+#[cfg(feature = "openapi")]
+impl utoipa::PartialSchema for Money {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        utoipa::openapi::ObjectBuilder::new()
+            .schema_type(utoipa::openapi::schema::Type::String)
+            .pattern(Some(r"^[0-9]{1,8}\.[0-9]{2}$"))
+            .description(Some("An exact amount or percentage with 2 decimals, as a string."))
+            .examples([serde_json::json!("25.00")])
+            .into()
+    }
+}
+
+#[cfg(feature = "openapi")]
+impl utoipa::ToSchema for Money {}
+
 /// What kind of discount a voucher gives (`Voucher.VoucherType` in the original).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum VoucherType {
     /// The covered items cost nothing; the discount value is ignored.

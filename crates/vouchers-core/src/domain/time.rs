@@ -7,7 +7,7 @@
 use std::fmt;
 use std::str::FromStr;
 
-use chrono::{DateTime, LocalResult, NaiveDateTime, SubsecRound, TimeZone, Utc};
+use chrono::{DateTime, Datelike, LocalResult, NaiveDateTime, SubsecRound, TimeZone, Utc};
 use chrono_tz::Tz;
 
 use super::InvalidInput;
@@ -70,6 +70,11 @@ impl When {
                 }
             },
         };
+        // Both databases must hold it (PostgreSQL's timestamptz stops at 4713 BC; a signed
+        // six-digit year parses as a local time), and people mean years 1 to 9999.
+        if !(1..=9999).contains(&instant.year()) {
+            return Err(InvalidInput::new(field, format!("{field} must be between the years 1 and 9999, got {self}")));
+        }
         // Both databases keep microseconds; round here so what we return is what is stored.
         Ok(instant.trunc_subsecs(6))
     }
@@ -156,6 +161,8 @@ mod tests {
         assert_eq!(When::parse("valid_until", "tomorrow").unwrap_err().field, "valid_until");
         let skipped = When::parse("valid_from", "2027-03-14T02:30").unwrap();
         assert!(skipped.resolve("valid_from", ny).unwrap_err().message.contains("does not exist"));
+        let far = When::parse("valid_from", "-200000-01-01T00:00").unwrap();
+        assert!(far.resolve("valid_from", ny).unwrap_err().message.contains("between the years"));
         let repeated = When::parse("valid_from", "2027-11-07T01:30").unwrap();
         assert!(repeated.resolve("valid_from", ny).unwrap_err().message.contains("twice"));
     }

@@ -8,6 +8,7 @@ use super::{Money, VoucherType};
 /// A voucher as stored, with its restrictions spelled out as slugs. Its JSON form has exactly
 /// the keys of the CLI and API contract (no `updated_at`).
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Voucher {
     /// Database id.
     pub id: i64,
@@ -50,6 +51,7 @@ pub struct Voucher {
 /// One `generate` call: its configuration, recorded so the batch can be listed, exported or
 /// deactivated as a whole.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Batch {
     /// Database id.
     pub id: i64,
@@ -91,7 +93,7 @@ pub(crate) fn rfc3339<S: Serializer>(t: &DateTime<Utc>, s: S) -> Result<S::Ok, S
     s.serialize_str(&format_rfc3339(t))
 }
 
-fn rfc3339_opt<S: Serializer>(t: &Option<DateTime<Utc>>, s: S) -> Result<S::Ok, S::Error> {
+pub(crate) fn rfc3339_opt<S: Serializer>(t: &Option<DateTime<Utc>>, s: S) -> Result<S::Ok, S::Error> {
     match t {
         Some(t) => rfc3339(t, s),
         None => s.serialize_none(),

@@ -15,10 +15,10 @@ use std::collections::{HashMap, HashSet};
 use rust_decimal::Decimal;
 
 use super::codegen::{CodeSource, OsCodeSource};
-use super::terms::RawTerms;
+use super::terms::{CheckedTerms, RawTerms};
 use super::Limits;
 use crate::domain::{Batch, Prefix, Voucher, VoucherCode, VoucherType, When, CODE_SUFFIX_LEN};
-use crate::store::{NewBatch, Store};
+use crate::store::{NewBatch, Store, StoreTx};
 use crate::VoucherError;
 
 /// Attempts per code before giving up (the original's budget).
@@ -85,7 +85,9 @@ impl VoucherBulkConfig {
 }
 
 /// What one `generate` call created: the batch record and its vouchers in generation order.
-#[derive(Debug, Clone, PartialEq)]
+/// Its JSON form is the API's bulk response, `{"batch": {...}, "vouchers": [...]}`.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct GeneratedBatch {
     /// The batch row.
     pub batch: Batch,
@@ -143,24 +145,53 @@ pub(crate) async fn generate_with(
     source: &mut dyn CodeSource,
     sink: &mut VoucherSink<'_>,
 ) -> Result<Batch, VoucherError> {
-    if config.count < 1 || config.count > limits.max_batch {
-        return Err(VoucherError::InvalidCount { count: config.count, max: limits.max_batch });
-    }
-    let prefix = Prefix::parse(&config.prefix)?;
-    let terms = RawTerms {
-        voucher_type: config.voucher_type,
-        discount_value: config.discount_value,
-        max_uses: config.max_uses,
-        valid_from: config.valid_from,
-        valid_until: config.valid_until,
-        unlocks_hidden_tickets: config.unlocks_hidden_tickets,
-        applicable_ticket_types: config.applicable_ticket_types.as_deref(),
-        applicable_addons: config.applicable_addons.as_deref(),
-    }
-    .check()?;
-
+    let checked = CheckedConfig::check(limits, config)?;
     let mut tx = store.begin().await?;
-    let (conference, resolved) = terms.resolve(tx.as_mut(), &config.conference).await?;
+    let batch = generate_in_tx(tx.as_mut(), &checked, source, sink).await?;
+    tx.commit().await.map_err(conflict_or_store)?;
+    Ok(batch)
+}
+
+/// A configuration whose rules that need no database have been checked.
+pub(crate) struct CheckedConfig<'a> {
+    pub(crate) config: &'a VoucherBulkConfig,
+    prefix: Prefix,
+    terms: CheckedTerms<'a>,
+}
+
+impl<'a> CheckedConfig<'a> {
+    /// Checks the count bound, the prefix and the terms, before any transaction starts.
+    pub(crate) fn check(limits: &Limits, config: &'a VoucherBulkConfig) -> Result<Self, VoucherError> {
+        if config.count < 1 || config.count > limits.max_batch {
+            return Err(VoucherError::InvalidCount { count: config.count, max: limits.max_batch });
+        }
+        let prefix = Prefix::parse(&config.prefix)?;
+        let terms = RawTerms {
+            voucher_type: config.voucher_type,
+            discount_value: config.discount_value,
+            max_uses: config.max_uses,
+            valid_from: config.valid_from,
+            valid_until: config.valid_until,
+            unlocks_hidden_tickets: config.unlocks_hidden_tickets,
+            applicable_ticket_types: config.applicable_ticket_types.as_deref(),
+            applicable_addons: config.applicable_addons.as_deref(),
+        }
+        .check()?;
+        Ok(Self { config, prefix, terms })
+    }
+}
+
+/// The generation inside a transaction the caller opened and will commit: batch row, vouchers
+/// and restriction links. The caller may write more in the same transaction (an idempotency
+/// record) before it commits.
+pub(crate) async fn generate_in_tx(
+    tx: &mut dyn StoreTx,
+    checked: &CheckedConfig<'_>,
+    source: &mut dyn CodeSource,
+    sink: &mut VoucherSink<'_>,
+) -> Result<Batch, VoucherError> {
+    let CheckedConfig { config, prefix, terms } = checked;
+    let (conference, resolved) = terms.resolve(&mut *tx, &config.conference).await?;
     let mut template = resolved.template;
     let batch_id =
         tx.insert_batch(&NewBatch { prefix: prefix.as_str(), count: config.count, template: &template }).await?;
@@ -190,11 +221,10 @@ pub(crate) async fn generate_with(
     while remaining > 0 {
         let size = remaining.min(CHUNK);
         remaining -= size;
-        let created = insert_chunk(tx.as_mut(), &template, &prefix, size, source).await?;
+        let created = insert_chunk(&mut *tx, &template, prefix, size, source).await?;
         let chunk: Vec<Voucher> = created.into_iter().map(|(id, code)| voucher(id, code)).collect();
         sink(&chunk)?;
     }
-    tx.commit().await.map_err(conflict_or_store)?;
 
     Ok(Batch {
         id: batch_id,
@@ -213,7 +243,9 @@ pub(crate) async fn generate_with(
     })
 }
 
-fn conflict_or_store(error: crate::store::StoreError) -> VoucherError {
+/// A lost race that cannot be waited out is [`VoucherError::CodeConflict`]; anything else stays
+/// a store error.
+pub(crate) fn conflict_or_store(error: crate::store::StoreError) -> VoucherError {
     match error {
         crate::store::StoreError::Conflict(_) => VoucherError::CodeConflict,
         other => VoucherError::Store(other),

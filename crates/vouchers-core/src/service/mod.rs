@@ -6,8 +6,11 @@ pub mod catalog;
 pub mod checkout;
 pub mod codegen;
 pub mod generate;
+pub mod idempotent;
+pub mod manage;
 pub mod query;
 mod terms;
+pub mod tokens;
 
 use chrono::{DateTime, SubsecRound, Utc};
 

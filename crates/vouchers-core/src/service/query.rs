@@ -31,3 +31,24 @@ pub async fn batch(store: &dyn Store, conference_slug: &str, id: i64) -> Result<
     let conference = conference(store, conference_slug).await?;
     Ok(store.batch(&conference, id).await?)
 }
+
+/// The conference's batches with an id above `after_id`, by id, at most `limit`.
+pub async fn list_batches(
+    store: &dyn Store,
+    conference_slug: &str,
+    after_id: i64,
+    limit: i64,
+) -> Result<Vec<Batch>, VoucherError> {
+    let conference = conference(store, conference_slug).await?;
+    Ok(store.batches(&conference, after_id, limit).await?)
+}
+
+/// Like [`show_voucher`], for a code taken from a URL: text that is not shaped like a code names
+/// no voucher, so it is [`VoucherError::VoucherNotFound`] rather than invalid input.
+pub async fn find_voucher(store: &dyn Store, conference_slug: &str, code: &str) -> Result<Voucher, VoucherError> {
+    let conference = conference(store, conference_slug).await?;
+    let not_found =
+        || VoucherError::VoucherNotFound { conference: conference.slug.clone(), code: code.trim().to_owned() };
+    let code = VoucherCode::parse_lookup(code).map_err(|_| not_found())?;
+    store.voucher_by_code(&conference, code.as_str()).await?.ok_or_else(not_found)
+}

@@ -3,7 +3,7 @@
 
 use rust_decimal::Decimal;
 
-use crate::domain::{Conference, DiscountSpec, InvalidInput, ValidityWindow, VoucherType, When};
+use crate::domain::{Conference, DiscountSpec, InvalidInput, Slug, ValidityWindow, VoucherType, When};
 use crate::store::{StoreTx, VoucherTemplate};
 use crate::VoucherError;
 
@@ -69,6 +69,15 @@ impl CheckedTerms<'_> {
 
         let ticket_types = distinct(self.raw.applicable_ticket_types);
         let addons = distinct(self.raw.applicable_addons);
+        // A value that is not even a slug names nothing; refuse it before it reaches the database
+        // (PostgreSQL rejects text with NUL bytes as an error, not as "no such row").
+        let not_slug = |slugs: &[String]| slugs.iter().find(|s| Slug::parse("slug", s).is_err()).cloned();
+        if let Some(slug) = not_slug(&ticket_types) {
+            return Err(VoucherError::UnknownTicketType { conference: conference.slug.clone(), slug });
+        }
+        if let Some(slug) = not_slug(&addons) {
+            return Err(VoucherError::UnknownAddon { conference: conference.slug.clone(), slug });
+        }
         let (tt_ids, addon_ids) = if ticket_types.is_empty() && addons.is_empty() {
             (Vec::new(), Vec::new())
         } else {

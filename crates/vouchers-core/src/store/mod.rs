@@ -14,7 +14,8 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
 use crate::domain::{
-    AddOn, Batch, Conference, DiscountSpec, NewAddOn, NewConference, NewTicketType, TicketType, ValidityWindow, Voucher,
+    AddOn, ApiToken, Batch, Conference, DiscountSpec, NewAddOn, NewConference, NewTicketType, Scope, TicketType,
+    ValidityWindow, Voucher,
 };
 
 mod postgres;
@@ -259,6 +260,73 @@ pub struct VoucherFilter {
     pub limit: Option<i64>,
 }
 
+/// A token row to insert: only the hash of its secret.
+#[derive(Clone, PartialEq, Eq)]
+pub struct NewToken<'a> {
+    /// Hex SHA-256 of the secret.
+    pub hash: &'a str,
+    /// What it may do.
+    pub scope: Scope,
+    /// The conference it is bound to (`None` for admin).
+    pub conference_id: Option<i64>,
+    /// A label for people.
+    pub name: Option<&'a str>,
+}
+
+impl fmt::Debug for NewToken<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // The hash is not the secret, but there is no reason to log it either.
+        f.debug_struct("NewToken")
+            .field("scope", &self.scope)
+            .field("conference_id", &self.conference_id)
+            .field("name", &self.name)
+            .finish_non_exhaustive()
+    }
+}
+
+/// An idempotency key found or claimed by [`StoreTx::claim_idempotency_key`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum IdempotencyClaim {
+    /// The key is new; this transaction holds it until it commits or rolls back.
+    New,
+    /// The key was used by a committed request.
+    Existing {
+        /// Fingerprint of that request.
+        request_hash: String,
+        /// Its HTTP status.
+        status: u16,
+        /// Its response body.
+        response: String,
+    },
+}
+
+/// The fields of a voucher that an update checks, read under a row lock.
+#[derive(Debug, Clone, PartialEq)]
+pub struct VoucherState {
+    /// Database id.
+    pub id: i64,
+    /// Uses allowed.
+    pub max_uses: i64,
+    /// Uses consumed.
+    pub times_used: i64,
+    /// Can be used at all.
+    pub is_active: bool,
+    /// Validity window.
+    pub window: ValidityWindow,
+}
+
+/// New values for a voucher's changeable fields (all written; the service fills in the ones the
+/// caller left alone from [`VoucherState`]).
+#[derive(Debug, Clone, PartialEq)]
+pub struct VoucherChange {
+    /// Can be used at all.
+    pub is_active: bool,
+    /// Uses allowed, at least `times_used` and 1.
+    pub max_uses: i64,
+    /// Validity window.
+    pub window: ValidityWindow,
+}
+
 /// Reads, and the way into a write transaction.
 #[async_trait]
 pub trait Store: Send + Sync + 'static {
@@ -280,8 +348,17 @@ pub trait Store: Send + Sync + 'static {
     async fn voucher_by_code(&self, conference: &Conference, code: &str) -> Result<Option<Voucher>, StoreError>;
     /// A batch of the conference.
     async fn batch(&self, conference: &Conference, id: i64) -> Result<Option<Batch>, StoreError>;
+    /// The conference's batches with an id above `after_id`, by id, at most `limit`.
+    async fn batches(&self, conference: &Conference, after_id: i64, limit: i64) -> Result<Vec<Batch>, StoreError>;
     /// Voucher counts per batch (vouchers added by hand form one group with no batch).
     async fn usage(&self, conference: &Conference) -> Result<Vec<UsageRow>, StoreError>;
+    /// The unrevoked token whose secret hashes to `hash` (hex SHA-256), found through the unique
+    /// index on the hash: no secret is compared byte by byte.
+    async fn token_by_hash(&self, hash: &str) -> Result<Option<ApiToken>, StoreError>;
+    /// Every token, revoked ones included, by id.
+    async fn tokens(&self) -> Result<Vec<ApiToken>, StoreError>;
+    /// Succeeds when the database answers a `SELECT 1`.
+    async fn ping(&self) -> Result<(), StoreError>;
     /// Waits for open connections to close.
     async fn close(&self);
 }
@@ -356,6 +433,41 @@ pub trait StoreTx: Send {
         order_ref: &str,
         now: DateTime<Utc>,
     ) -> Result<bool, StoreError>;
+    /// Inserts a token and returns its id.
+    async fn insert_token(&mut self, new: &NewToken<'_>, now: DateTime<Utc>) -> Result<i64, StoreError>;
+    /// Marks a token revoked. Returns false when no unrevoked token has this id.
+    async fn revoke_token(&mut self, id: i64, now: DateTime<Utc>) -> Result<bool, StoreError>;
+    /// Claims an idempotency key of the conference for this transaction (inserting it with an
+    /// empty response, filled in by [`StoreTx::record_idempotent_response`]) or returns the
+    /// committed request that used it. A concurrent claim of the same key waits until the
+    /// other transaction ends (PostgreSQL: the unique index; SQLite: the write lock).
+    async fn claim_idempotency_key(
+        &mut self,
+        conference_id: i64,
+        key: &str,
+        request_hash: &str,
+        now: DateTime<Utc>,
+    ) -> Result<IdempotencyClaim, StoreError>;
+    /// Stores the response of the request holding a claimed key.
+    async fn record_idempotent_response(
+        &mut self,
+        conference_id: i64,
+        key: &str,
+        status: u16,
+        response: &str,
+    ) -> Result<(), StoreError>;
+    /// The voucher with this code (ignoring ASCII case), locked until the transaction ends.
+    async fn lock_voucher(&mut self, conference_id: i64, code: &str) -> Result<Option<VoucherState>, StoreError>;
+    /// Writes a voucher's changeable fields.
+    async fn update_voucher(&mut self, id: i64, change: &VoucherChange, now: DateTime<Utc>) -> Result<(), StoreError>;
+    /// Deactivates every active voucher of a batch with one UPDATE; `None` when the conference
+    /// has no such batch, otherwise how many vouchers were deactivated.
+    async fn deactivate_batch(
+        &mut self,
+        conference_id: i64,
+        batch_id: i64,
+        now: DateTime<Utc>,
+    ) -> Result<Option<u64>, StoreError>;
     /// Makes everything durable.
     async fn commit(self: Box<Self>) -> Result<(), StoreError>;
 }

@@ -16,12 +16,13 @@ use sqlx::postgres::{PgConnectOptions, PgPoolOptions, PgRow};
 use sqlx::{Connection, Executor, PgConnection, PgPool, Postgres, Row, Transaction};
 
 use super::{
-    group_restrictions, like_prefix, restriction_key, Backend, DatabaseUrl, NewBatch, RedemptionClaim, RestrictionIds,
-    Store, StoreError, StoreTx, UsageRow, VoucherFilter, VoucherTemplate,
+    group_restrictions, like_prefix, restriction_key, Backend, DatabaseUrl, IdempotencyClaim, NewBatch, NewToken,
+    RedemptionClaim, RestrictionIds, Store, StoreError, StoreTx, UsageRow, VoucherChange, VoucherFilter, VoucherState,
+    VoucherTemplate,
 };
 use crate::domain::{
-    AddOn, Batch, Conference, DiscountSpec, Money, NewAddOn, NewConference, NewTicketType, TicketType, Voucher,
-    VoucherType,
+    AddOn, ApiToken, Batch, Conference, DiscountSpec, Money, NewAddOn, NewConference, NewTicketType, TicketType,
+    ValidityWindow, Voucher, VoucherType,
 };
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
@@ -81,10 +82,19 @@ fn conference_row(row: &PgRow) -> Result<Conference, StoreError> {
 
 const CONFERENCE_COLUMNS: &str = "id, slug, name, start_date, end_date, timezone, created_at";
 
+/// PostgreSQL text cannot hold NUL: a value with one matches no row (and binding it would be an
+/// error, not an empty answer).
+fn has_nul(text: &str) -> bool {
+    text.contains('\0')
+}
+
 async fn conference_by_slug<'e, E: Executor<'e, Database = Postgres>>(
     e: E,
     slug: &str,
 ) -> Result<Option<Conference>, StoreError> {
+    if has_nul(slug) {
+        return Ok(None);
+    }
     let sql = format!("SELECT {CONFERENCE_COLUMNS} FROM conference WHERE slug = $1");
     let row = sqlx::query(&sql).bind(slug).fetch_optional(e).await?;
     row.as_ref().map(conference_row).transpose()
@@ -176,6 +186,52 @@ async fn vouchers_from_rows(
         .collect()
 }
 
+/// Turns batch rows into batches, filling in their restriction slugs.
+async fn batches_from_rows(pool: &PgPool, conference: &Conference, rows: Vec<PgRow>) -> Result<Vec<Batch>, StoreError> {
+    let mut set_ids: Vec<i64> =
+        rows.iter().filter_map(|r| r.try_get::<Option<i64>, _>("restriction_set_id").ok().flatten()).collect();
+    set_ids.sort_unstable();
+    set_ids.dedup();
+    let sets = restriction_slugs(pool, &set_ids).await?;
+    rows.iter()
+        .map(|row| {
+            let set_id: Option<i64> = row.try_get("restriction_set_id")?;
+            let (ticket_types, addons) = set_id.and_then(|id| sets.get(&id)).cloned().unwrap_or_default();
+            Ok(Batch {
+                id: row.try_get("id")?,
+                conference: conference.slug.clone(),
+                prefix: row.try_get("prefix")?,
+                count: row.try_get("count")?,
+                voucher_type: voucher_type(row.try_get("voucher_type")?)?,
+                discount_value: money(row.try_get("discount_value")?),
+                max_uses: row.try_get("max_uses")?,
+                valid_from: row.try_get("valid_from")?,
+                valid_until: row.try_get("valid_until")?,
+                unlocks_hidden_tickets: row.try_get("unlocks_hidden_tickets")?,
+                applicable_ticket_types: ticket_types,
+                applicable_addons: addons,
+                created_at: row.try_get("created_at")?,
+            })
+        })
+        .collect()
+}
+
+const TOKEN_SELECT: &str = "SELECT t.id, t.scope, t.conference_id, c.slug AS conference, t.name, t.created_at, \
+     t.revoked_at FROM api_token t LEFT JOIN conference c ON c.id = t.conference_id";
+
+fn token_row(row: &PgRow) -> Result<ApiToken, StoreError> {
+    let scope: String = row.try_get("scope")?;
+    Ok(ApiToken {
+        id: row.try_get("id")?,
+        scope: scope.parse().map_err(|_| StoreError::Corrupt(format!("scope {scope:?}")))?,
+        conference_id: row.try_get("conference_id")?,
+        conference: row.try_get("conference")?,
+        name: row.try_get("name")?,
+        created_at: row.try_get("created_at")?,
+        revoked_at: row.try_get("revoked_at")?,
+    })
+}
+
 #[async_trait]
 impl Store for PostgresStore {
     fn backend(&self) -> Backend {
@@ -217,6 +273,9 @@ impl Store for PostgresStore {
     }
 
     async fn vouchers(&self, conference: &Conference, filter: &VoucherFilter) -> Result<Vec<Voucher>, StoreError> {
+        if filter.prefix.as_deref().is_some_and(has_nul) {
+            return Ok(Vec::new());
+        }
         let sql = format!(
             "SELECT {VOUCHER_COLUMNS} FROM voucher
               WHERE conference_id = $1
@@ -240,39 +299,50 @@ impl Store for PostgresStore {
     }
 
     async fn voucher_by_code(&self, conference: &Conference, code: &str) -> Result<Option<Voucher>, StoreError> {
+        if has_nul(code) {
+            return Ok(None);
+        }
         let sql = format!("SELECT {VOUCHER_COLUMNS} FROM voucher WHERE conference_id = $1 AND lower(code) = lower($2)");
         let rows = sqlx::query(&sql).bind(conference.id).bind(code).fetch_all(&self.pool).await?;
         Ok(vouchers_from_rows(&self.pool, conference, rows).await?.pop())
     }
 
     async fn batch(&self, conference: &Conference, id: i64) -> Result<Option<Batch>, StoreError> {
-        let Some(row) = sqlx::query("SELECT * FROM voucher_batch WHERE conference_id = $1 AND id = $2")
+        let rows = sqlx::query("SELECT * FROM voucher_batch WHERE conference_id = $1 AND id = $2")
             .bind(conference.id)
             .bind(id)
-            .fetch_optional(&self.pool)
-            .await?
-        else {
+            .fetch_all(&self.pool)
+            .await?;
+        Ok(batches_from_rows(&self.pool, conference, rows).await?.pop())
+    }
+
+    async fn batches(&self, conference: &Conference, after_id: i64, limit: i64) -> Result<Vec<Batch>, StoreError> {
+        let rows = sqlx::query("SELECT * FROM voucher_batch WHERE conference_id = $1 AND id > $2 ORDER BY id LIMIT $3")
+            .bind(conference.id)
+            .bind(after_id)
+            .bind(limit)
+            .fetch_all(&self.pool)
+            .await?;
+        batches_from_rows(&self.pool, conference, rows).await
+    }
+
+    async fn token_by_hash(&self, hash: &str) -> Result<Option<ApiToken>, StoreError> {
+        if has_nul(hash) {
             return Ok(None);
-        };
-        let set_id: Option<i64> = row.try_get("restriction_set_id")?;
-        let sets = restriction_slugs(&self.pool, set_id.as_slice()).await?;
-        let (ticket_types, addons) = set_id.and_then(|id| sets.get(&id)).cloned().unwrap_or_default();
-        let kind = voucher_type(row.try_get("voucher_type")?)?;
-        Ok(Some(Batch {
-            id: row.try_get("id")?,
-            conference: conference.slug.clone(),
-            prefix: row.try_get("prefix")?,
-            count: row.try_get("count")?,
-            voucher_type: kind,
-            discount_value: money(row.try_get("discount_value")?),
-            max_uses: row.try_get("max_uses")?,
-            valid_from: row.try_get("valid_from")?,
-            valid_until: row.try_get("valid_until")?,
-            unlocks_hidden_tickets: row.try_get("unlocks_hidden_tickets")?,
-            applicable_ticket_types: ticket_types,
-            applicable_addons: addons,
-            created_at: row.try_get("created_at")?,
-        }))
+        }
+        let sql = format!("{TOKEN_SELECT} WHERE t.token_hash = $1 AND t.revoked_at IS NULL");
+        let row = sqlx::query(&sql).bind(hash).fetch_optional(&self.pool).await?;
+        row.as_ref().map(token_row).transpose()
+    }
+
+    async fn tokens(&self) -> Result<Vec<ApiToken>, StoreError> {
+        let sql = format!("{TOKEN_SELECT} ORDER BY t.id");
+        sqlx::query(&sql).fetch_all(&self.pool).await?.iter().map(token_row).collect()
+    }
+
+    async fn ping(&self) -> Result<(), StoreError> {
+        sqlx::query("SELECT 1").execute(&self.pool).await?;
+        Ok(())
     }
 
     async fn usage(&self, conference: &Conference) -> Result<Vec<UsageRow>, StoreError> {
@@ -595,6 +665,149 @@ impl StoreTx for PostgresTx {
             .execute(&mut *self.tx)
             .await?;
         Ok(true)
+    }
+
+    async fn insert_token(&mut self, new: &NewToken<'_>, now: DateTime<Utc>) -> Result<i64, StoreError> {
+        Ok(sqlx::query_scalar(
+            "INSERT INTO api_token (token_hash, scope, conference_id, name, created_at) VALUES ($1, $2, $3, $4, $5)
+             RETURNING id",
+        )
+        .bind(new.hash)
+        .bind(new.scope.as_str())
+        .bind(new.conference_id)
+        .bind(new.name)
+        .bind(now)
+        .fetch_one(&mut *self.tx)
+        .await?)
+    }
+
+    async fn revoke_token(&mut self, id: i64, now: DateTime<Utc>) -> Result<bool, StoreError> {
+        let revoked = sqlx::query("UPDATE api_token SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL")
+            .bind(now)
+            .bind(id)
+            .execute(&mut *self.tx)
+            .await?
+            .rows_affected();
+        Ok(revoked == 1)
+    }
+
+    async fn claim_idempotency_key(
+        &mut self,
+        conference_id: i64,
+        key: &str,
+        request_hash: &str,
+        now: DateTime<Utc>,
+    ) -> Result<IdempotencyClaim, StoreError> {
+        // A concurrent claim of the same key waits here on the unique index until the other
+        // transaction ends; if it committed, DO NOTHING applies and the SELECT (a new snapshot)
+        // reads its stored response.
+        let created: Option<i64> = sqlx::query_scalar(
+            "INSERT INTO idempotency_key (conference_id, key, request_hash, status, response, created_at)
+             VALUES ($1, $2, $3, 0, '', $4) ON CONFLICT (conference_id, key) DO NOTHING RETURNING id",
+        )
+        .bind(conference_id)
+        .bind(key)
+        .bind(request_hash)
+        .bind(now)
+        .fetch_optional(&mut *self.tx)
+        .await?;
+        if created.is_some() {
+            return Ok(IdempotencyClaim::New);
+        }
+        let (request_hash, status, response): (String, i32, String) = sqlx::query_as(
+            "SELECT request_hash, status, response FROM idempotency_key WHERE conference_id = $1 AND key = $2",
+        )
+        .bind(conference_id)
+        .bind(key)
+        .fetch_one(&mut *self.tx)
+        .await?;
+        let status = u16::try_from(status).map_err(|_| StoreError::Corrupt(format!("status {status}")))?;
+        Ok(IdempotencyClaim::Existing { request_hash, status, response })
+    }
+
+    async fn record_idempotent_response(
+        &mut self,
+        conference_id: i64,
+        key: &str,
+        status: u16,
+        response: &str,
+    ) -> Result<(), StoreError> {
+        sqlx::query("UPDATE idempotency_key SET status = $1, response = $2 WHERE conference_id = $3 AND key = $4")
+            .bind(i32::from(status))
+            .bind(response)
+            .bind(conference_id)
+            .bind(key)
+            .execute(&mut *self.tx)
+            .await?;
+        Ok(())
+    }
+
+    async fn lock_voucher(&mut self, conference_id: i64, code: &str) -> Result<Option<VoucherState>, StoreError> {
+        if has_nul(code) {
+            return Ok(None);
+        }
+        let row = sqlx::query(
+            "SELECT id, max_uses, times_used, is_active, valid_from, valid_until FROM voucher
+              WHERE conference_id = $1 AND lower(code) = lower($2) FOR UPDATE",
+        )
+        .bind(conference_id)
+        .bind(code)
+        .fetch_optional(&mut *self.tx)
+        .await?;
+        let Some(row) = row else { return Ok(None) };
+        let window = ValidityWindow::new(row.try_get("valid_from")?, row.try_get("valid_until")?)
+            .map_err(|e| StoreError::Corrupt(e.message))?;
+        Ok(Some(VoucherState {
+            id: row.try_get("id")?,
+            max_uses: row.try_get("max_uses")?,
+            times_used: row.try_get("times_used")?,
+            is_active: row.try_get("is_active")?,
+            window,
+        }))
+    }
+
+    async fn update_voucher(&mut self, id: i64, change: &VoucherChange, now: DateTime<Utc>) -> Result<(), StoreError> {
+        sqlx::query(
+            "UPDATE voucher SET is_active = $1, max_uses = $2, valid_from = $3, valid_until = $4, updated_at = $5
+              WHERE id = $6",
+        )
+        .bind(change.is_active)
+        .bind(change.max_uses)
+        .bind(change.window.from())
+        .bind(change.window.until())
+        .bind(now)
+        .bind(id)
+        .execute(&mut *self.tx)
+        .await?;
+        Ok(())
+    }
+
+    async fn deactivate_batch(
+        &mut self,
+        conference_id: i64,
+        batch_id: i64,
+        now: DateTime<Utc>,
+    ) -> Result<Option<u64>, StoreError> {
+        let exists: Option<i64> =
+            sqlx::query_scalar("SELECT id FROM voucher_batch WHERE conference_id = $1 AND id = $2")
+                .bind(conference_id)
+                .bind(batch_id)
+                .fetch_optional(&mut *self.tx)
+                .await?;
+        if exists.is_none() {
+            return Ok(None);
+        }
+        let deactivated = sqlx::query(
+            "UPDATE voucher SET is_active = false, updated_at = $1
+              WHERE batch_id = $2 AND conference_id = $3 AND is_active",
+        )
+        .bind(now)
+        .bind(batch_id)
+        .bind(conference_id)
+        .execute(&mut *self.tx)
+        .await?
+        .rows_affected();
+        Ok(Some(deactivated))
     }
 
     async fn commit(self: Box<Self>) -> Result<(), StoreError> {

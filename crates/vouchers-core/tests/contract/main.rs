@@ -26,6 +26,7 @@ macro_rules! both_backends {
 }
 
 mod add;
+mod api;
 mod catalog;
 mod checkout;
 mod collisions;

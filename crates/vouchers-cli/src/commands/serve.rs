@@ -1,0 +1,77 @@
+//! `vouchers serve`: the HTTP API on one address, until SIGTERM or SIGINT (Ctrl-C); requests in
+//! flight are finished before the process exits.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context;
+use clap::{Args, ValueEnum};
+use vouchers_core::{Limits, Store};
+use vouchers_http::{AppState, Settings};
+
+use crate::error::CliError;
+
+/// How logs are written on stderr.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LogFormat {
+    /// One line per event for people.
+    Text,
+    /// One JSON object per event, for log collectors.
+    Json,
+}
+
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// Address to listen on (port 0: any free port; the address is printed on stdout).
+    #[arg(long, env = "VOUCHERS_LISTEN", default_value = "127.0.0.1:8000")]
+    pub listen: SocketAddr,
+    /// Largest request body in bytes (larger: 413).
+    #[arg(long, env = "VOUCHERS_BODY_LIMIT", default_value_t = 1024 * 1024)]
+    pub body_limit: usize,
+    /// Seconds a request may take before its response starts (longer: 503, rolled back).
+    #[arg(long, env = "VOUCHERS_REQUEST_TIMEOUT", default_value_t = 30)]
+    pub request_timeout: u64,
+    /// Log format on stderr: text or json. Each request is logged with its id (x-request-id).
+    #[arg(long, value_enum, env = "VOUCHERS_LOG_FORMAT", default_value = "text")]
+    pub log_format: LogFormat,
+}
+
+/// Completes on SIGTERM or SIGINT.
+async fn shutdown_signal() {
+    let interrupt = async {
+        if tokio::signal::ctrl_c().await.is_err() {
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = interrupt => {}
+        () = terminate => {}
+    }
+    tracing::info!("shutdown signal received; finishing requests in flight");
+}
+
+pub async fn run(store: Arc<dyn Store>, args: ServeArgs, max_batch: i64) -> Result<(), CliError> {
+    let listener = tokio::net::TcpListener::bind(args.listen)
+        .await
+        .with_context(|| format!("listening on {}", args.listen))
+        .map_err(CliError::Failure)?;
+    let address = listener.local_addr().context("reading the bound address").map_err(CliError::Failure)?;
+    // On stdout, alone, so scripts and tests that asked for port 0 learn the port.
+    println!("listening on http://{address}");
+    let settings =
+        Settings { body_limit: args.body_limit, request_timeout: Duration::from_secs(args.request_timeout.max(1)) };
+    let state = AppState { store, limits: Limits { max_batch }, settings };
+    vouchers_http::serve(listener, state, shutdown_signal()).await.context("serving HTTP").map_err(CliError::Failure)
+}

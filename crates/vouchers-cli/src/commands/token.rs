@@ -1,0 +1,115 @@
+//! `vouchers token create|list|revoke`: API tokens. A token's secret is printed once, when it is
+//! created; only its hash is stored.
+
+use clap::Subcommand;
+use serde::Serialize;
+use vouchers_core::domain::{format_rfc3339, Scope};
+use vouchers_core::service::tokens;
+use vouchers_core::Store;
+
+use crate::cli::Format;
+use crate::error::CliError;
+use crate::output;
+
+#[derive(Debug, Subcommand)]
+pub enum TokenCommand {
+    /// Create a token and print its secret (shown only this once).
+    Create {
+        /// admin (every conference, may create conferences), manage (one conference, everything
+        /// but redeeming) or checkout (one conference, check and redeem only).
+        #[arg(long, value_parser = ["admin", "manage", "checkout"])]
+        scope: String,
+        /// The conference a manage or checkout token is for (none for admin).
+        #[arg(long)]
+        conference: Option<String>,
+        /// A label for people, e.g. "registration desk".
+        #[arg(long)]
+        name: Option<String>,
+    },
+    /// List tokens (never their secrets).
+    List,
+    /// Revoke a token: it stops working at once.
+    Revoke {
+        /// The token's id, from `token list`.
+        id: i64,
+    },
+}
+
+/// What `token create --format json` prints, exactly.
+#[derive(Serialize)]
+struct Created<'a> {
+    token: &'a str,
+    scope: Scope,
+    conference: Option<&'a str>,
+    name: Option<&'a str>,
+}
+
+pub async fn run(store: &dyn Store, command: TokenCommand, format: Format) -> Result<(), CliError> {
+    match command {
+        TokenCommand::Create { scope, conference, name } => {
+            let scope: Scope = scope.parse()?;
+            let created = tokens::create_token(store, scope, conference.as_deref(), name.as_deref()).await?;
+            let t = &created.token;
+            let shown = Created {
+                token: created.secret.expose(),
+                scope: t.scope,
+                conference: t.conference.as_deref(),
+                name: t.name.as_deref(),
+            };
+            match format {
+                Format::Json => output::json(&shown),
+                Format::Csv => output::csv(
+                    &["token", "scope", "conference", "name"],
+                    &[vec![
+                        shown.token.to_owned(),
+                        shown.scope.to_string(),
+                        shown.conference.unwrap_or_default().to_owned(),
+                        shown.name.unwrap_or_default().to_owned(),
+                    ]],
+                ),
+                Format::Table => {
+                    println!("{}", shown.token);
+                    eprintln!(
+                        "token {} ({} scope{}) created; this is the only time its secret is shown",
+                        t.id,
+                        t.scope,
+                        t.conference.as_deref().map(|c| format!(", conference {c}")).unwrap_or_default()
+                    );
+                    Ok(())
+                }
+            }
+        }
+        TokenCommand::List => {
+            let all = tokens::list_tokens(store).await?;
+            let header = ["id", "scope", "conference", "name", "created_at", "revoked_at"];
+            let rows: Vec<Vec<String>> = all
+                .iter()
+                .map(|t| {
+                    vec![
+                        t.id.to_string(),
+                        t.scope.to_string(),
+                        t.conference.clone().unwrap_or_default(),
+                        t.name.clone().unwrap_or_default(),
+                        format_rfc3339(&t.created_at),
+                        t.revoked_at.as_ref().map(format_rfc3339).unwrap_or_default(),
+                    ]
+                })
+                .collect();
+            match format {
+                Format::Json => output::json(&all),
+                Format::Csv => output::csv(&header, &rows),
+                Format::Table => Ok(output::table(&header, &rows)?),
+            }
+        }
+        TokenCommand::Revoke { id } => {
+            tokens::revoke_token(store, id).await?;
+            match format {
+                Format::Json => output::json(&serde_json::json!({"id": id, "revoked": true})),
+                _ => {
+                    eprintln!("token {id} revoked");
+                    Ok(())
+                }
+            }
+        }
+    }
+}

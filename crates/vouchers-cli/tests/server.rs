@@ -1,0 +1,270 @@
+//! `vouchers serve` and `vouchers token`, run as an operator runs them: real processes, real
+//! sockets, a plain HTTP client.
+#![allow(clippy::unwrap_used, missing_docs)]
+
+use std::collections::HashSet;
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Child, Command, ExitStatus, Output, Stdio};
+
+use serde_json::{json, Value};
+
+const BIN: &str = env!("CARGO_BIN_EXE_vouchers");
+
+fn vouchers(database: &str, args: &[&str]) -> Output {
+    Command::new(BIN).args(args).env("VOUCHERS_DATABASE_URL", database).env_remove("VOUCHERS_LISTEN").output().unwrap()
+}
+
+fn ok(output: Output) -> String {
+    assert!(output.status.success(), "failed: {}", String::from_utf8_lossy(&output.stderr));
+    String::from_utf8(output.stdout).unwrap()
+}
+
+/// A `vouchers serve` process on a free port; its logs go to a file.
+struct Server {
+    child: Child,
+    base: String,
+    log: std::path::PathBuf,
+}
+
+impl Server {
+    fn start(database: &str, log: &Path) -> Server {
+        let mut child = Command::new(BIN)
+            .args(["serve", "--listen", "127.0.0.1:0"])
+            .env("VOUCHERS_DATABASE_URL", database)
+            .env("VOUCHERS_LOG", "info")
+            .stdout(Stdio::piped())
+            .stderr(std::fs::File::create(log).unwrap())
+            .spawn()
+            .unwrap();
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
+        let base =
+            line.trim().strip_prefix("listening on ").unwrap_or_else(|| panic!("no address: {line:?}")).to_owned();
+        Server { child, base, log: log.to_owned() }
+    }
+
+    /// SIGTERM, then the exit status.
+    fn stop(mut self) -> ExitStatus {
+        let status = Command::new("kill").args(["-TERM", &self.child.id().to_string()]).status().unwrap();
+        assert!(status.success());
+        self.child.wait().unwrap()
+    }
+
+    fn logs(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap()
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        if matches!(self.child.try_wait(), Ok(None)) {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+    }
+}
+
+#[test]
+fn tokens_are_created_once_listed_without_secrets_and_revoked() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = format!("sqlite://{}", dir.path().join("v.db").display());
+    ok(vouchers(
+        &db,
+        &[
+            "conference",
+            "create",
+            "--slug",
+            "pycon",
+            "--name",
+            "PyCon",
+            "--start-date",
+            "2027-05-14",
+            "--end-date",
+            "2027-05-22",
+            "--timezone",
+            "UTC",
+        ],
+    ));
+    let admin: Value =
+        serde_json::from_str(&ok(vouchers(&db, &["token", "create", "--scope", "admin", "--format", "json"]))).unwrap();
+    let keys: Vec<&String> = admin.as_object().unwrap().keys().collect();
+    assert_eq!(keys, ["conference", "name", "scope", "token"]);
+    assert_eq!(
+        (admin["scope"].as_str(), &admin["conference"], &admin["name"]),
+        (Some("admin"), &json!(null), &json!(null))
+    );
+    let secret = admin["token"].as_str().unwrap();
+    assert!(secret.starts_with("vch_") && secret.len() == 4 + 43, "{secret}");
+
+    let manage: Value = serde_json::from_str(&ok(vouchers(
+        &db,
+        &["token", "create", "--conference", "pycon", "--scope", "manage", "--name", "desk", "--format", "json"],
+    )))
+    .unwrap();
+    assert_eq!(manage, json!({"token": manage["token"], "scope": "manage", "conference": "pycon", "name": "desk"}));
+    let manage_secret = manage["token"].as_str().unwrap().to_owned();
+
+    let refused = vouchers(&db, &["token", "create", "--scope", "manage"]);
+    assert_eq!(refused.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("--conference"));
+    let refused = vouchers(&db, &["token", "create", "--scope", "admin", "--conference", "pycon"]);
+    assert_eq!(refused.status.code(), Some(2));
+    assert_eq!(
+        vouchers(&db, &["token", "create", "--scope", "checkout", "--conference", "nope"]).status.code(),
+        Some(2)
+    );
+
+    let list = ok(vouchers(&db, &["token", "list", "--format", "json"]));
+    let listed: Value = serde_json::from_str(&list).unwrap();
+    assert_eq!(listed.as_array().unwrap().len(), 2);
+    assert!(!list.contains(secret) && !list.contains(&manage_secret), "token list never shows a secret");
+    let table = ok(vouchers(&db, &["token", "list"]));
+    assert!(table.starts_with("id") && table.contains("desk") && !table.contains(&manage_secret), "{table}");
+
+    // The server accepts the token until it is revoked; its logs never show it.
+    let server = Server::start(&db, &dir.path().join("serve.log"));
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let client = reqwest::Client::new();
+    let get = |token: String| {
+        let request = client.get(format!("{}/api/v1/conferences/pycon", server.base)).bearer_auth(token);
+        runtime.block_on(async { request.send().await.unwrap().status().as_u16() })
+    };
+    assert_eq!(get(manage_secret.clone()), 200);
+    let id = listed[1]["id"].to_string();
+    ok(vouchers(&db, &["token", "revoke", &id]));
+    assert_eq!(get(manage_secret.clone()), 401, "a revoked token stops working at once");
+    assert_eq!(vouchers(&db, &["token", "revoke", &id]).status.code(), Some(2), "revoking twice is not found");
+
+    let logs = server.logs();
+    let status = server.stop();
+    assert!(status.success(), "SIGTERM is a clean shutdown: {status:?}");
+    assert!(logs.contains("request_id"), "{logs}");
+    assert!(!logs.contains(&manage_secret) && !logs.contains(secret), "a token in the logs: {logs}");
+}
+
+mod postgres {
+    use super::*;
+
+    /// An empty PostgreSQL database (no migrations yet), dropped at the end.
+    struct EmptyDb {
+        admin_url: String,
+        name: String,
+        url: String,
+    }
+
+    impl EmptyDb {
+        async fn create() -> Self {
+            use sqlx::{Connection, Executor};
+            let admin_url = std::env::var("VOUCHERS_TEST_POSTGRES_URL").expect("VOUCHERS_TEST_POSTGRES_URL");
+            let name = format!("vouchers_serve_{}_{}", std::process::id(), rand_suffix());
+            let mut admin = sqlx::PgConnection::connect(&admin_url).await.unwrap();
+            admin.execute(format!("CREATE DATABASE {name}").as_str()).await.unwrap();
+            let mut url = url::Url::parse(&admin_url).unwrap();
+            url.set_path(&name);
+            Self { admin_url, name, url: url.to_string() }
+        }
+
+        async fn drop_now(&self) {
+            use sqlx::{Connection, Executor};
+            let mut admin = sqlx::PgConnection::connect(&self.admin_url).await.unwrap();
+            admin.execute(format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name).as_str()).await.unwrap();
+        }
+    }
+
+    fn rand_suffix() -> u64 {
+        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos() as u64 % 1_000_000_007
+    }
+
+    /// Two instances started at once on one new database (both migrate), then 8 concurrent bulk
+    /// requests each with the same prefix: all succeed and no code repeats.
+    #[test]
+    fn two_servers_share_one_database() {
+        let runtime = tokio::runtime::Runtime::new().unwrap();
+        let db = runtime.block_on(EmptyDb::create());
+        let dir = tempfile::tempdir().unwrap();
+        let (a, b) = std::thread::scope(|s| {
+            let a = s.spawn(|| Server::start(&db.url, &dir.path().join("a.log")));
+            let b = s.spawn(|| Server::start(&db.url, &dir.path().join("b.log")));
+            (a.join().unwrap(), b.join().unwrap())
+        });
+        ok(vouchers(
+            &db.url,
+            &[
+                "conference",
+                "create",
+                "--slug",
+                "pycon",
+                "--name",
+                "PyCon",
+                "--start-date",
+                "2027-05-14",
+                "--end-date",
+                "2027-05-22",
+                "--timezone",
+                "UTC",
+            ],
+        ));
+        let token: Value = serde_json::from_str(&ok(vouchers(
+            &db.url,
+            &["token", "create", "--scope", "manage", "--conference", "pycon", "--format", "json"],
+        )))
+        .unwrap();
+        let token = token["token"].as_str().unwrap().to_owned();
+
+        let client = reqwest::Client::new();
+        let body = json!({"prefix": "DUO-", "count": 500, "voucher_type": "percentage", "discount_value": "10"});
+        let codes: Vec<String> = runtime.block_on(async {
+            let requests = (0..16).map(|i| {
+                let base = if i % 2 == 0 { &a.base } else { &b.base };
+                client
+                    .post(format!("{base}/api/v1/conferences/pycon/vouchers/bulk"))
+                    .bearer_auth(&token)
+                    .json(&body)
+                    .send()
+            });
+            let mut codes = Vec::new();
+            for response in futures::future::join_all(requests).await {
+                let response = response.unwrap();
+                let status = response.status().as_u16();
+                let out: Value = response.json().await.unwrap();
+                assert_eq!(status, 201, "{out}");
+                codes
+                    .extend(out["vouchers"].as_array().unwrap().iter().map(|v| v["code"].as_str().unwrap().to_owned()));
+            }
+            codes
+        });
+        assert_eq!(codes.len(), 8_000);
+        let distinct: HashSet<String> = codes.iter().map(|c| c.to_ascii_uppercase()).collect();
+        assert_eq!(distinct.len(), 8_000, "no duplicate code across both instances");
+
+        // The same idempotency key sent to both instances at once makes one batch.
+        let replies: Vec<Value> = runtime.block_on(async {
+            let requests = [&a.base, &b.base].map(|base| {
+                client
+                    .post(format!("{base}/api/v1/conferences/pycon/vouchers/bulk"))
+                    .bearer_auth(&token)
+                    .header("Idempotency-Key", "both-instances")
+                    .json(&json!({"prefix": "ONCE-", "count": 50, "voucher_type": "comp"}))
+                    .send()
+            });
+            let mut replies = Vec::new();
+            for response in futures::future::join_all(requests).await {
+                let response = response.unwrap();
+                assert_eq!(response.status().as_u16(), 201);
+                replies.push(response.json().await.unwrap());
+            }
+            replies
+        });
+        assert_eq!(replies[0], replies[1]);
+        let batches: Value = runtime.block_on(async {
+            let url = format!("{}/api/v1/conferences/pycon/batches?limit=1000", b.base);
+            client.get(url).bearer_auth(&token).send().await.unwrap().json().await.unwrap()
+        });
+        assert_eq!(batches["items"].as_array().unwrap().len(), 17);
+
+        assert!(a.stop().success());
+        assert!(b.stop().success());
+        runtime.block_on(db.drop_now());
+    }
+}

@@ -1,0 +1,162 @@
+//! Bulk generation with an idempotency key: a retry of the same request (a client whose
+//! connection dropped after the commit) gets the first response instead of a second batch.
+//!
+//! The key is claimed first inside the batch's own transaction and its response is stored in
+//! that same transaction, so a key exists exactly when its batch does. A concurrent duplicate
+//! waits on the key's unique index until the first commits, then reads the stored response.
+
+use std::fmt::Write as _;
+
+use sha2::{Digest, Sha256};
+
+use super::codegen::OsCodeSource;
+use super::generate::{conflict_or_store, generate_in_tx, CheckedConfig, GeneratedBatch};
+use super::Limits;
+use crate::domain::{InvalidInput, Voucher};
+use crate::store::{IdempotencyClaim, Store, StoreError};
+use crate::{VoucherBulkConfig, VoucherError};
+
+/// The longest key accepted.
+const KEY_MAX: usize = 255;
+
+/// The status stored with a first response: a batch was created (HTTP 201).
+pub const CREATED: u16 = 201;
+
+/// A client-chosen key naming one logical request: 1 to 255 visible ASCII characters.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IdempotencyKey(String);
+
+impl IdempotencyKey {
+    /// Checks a key as sent in the `Idempotency-Key` header.
+    pub fn parse(value: &str) -> Result<Self, InvalidInput> {
+        const FIELD: &str = "Idempotency-Key";
+        let len = value.len();
+        if len == 0 || len > KEY_MAX {
+            return Err(InvalidInput::new(
+                FIELD,
+                format!("Idempotency-Key must be 1 to {KEY_MAX} characters, got {len}"),
+            ));
+        }
+        if !value.bytes().all(|b| b.is_ascii_graphic()) {
+            return Err(InvalidInput::new(FIELD, "Idempotency-Key may contain only visible ASCII characters"));
+        }
+        Ok(Self(value.to_owned()))
+    }
+
+    /// The key.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// A stored or fresh response to a bulk request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IdempotentResponse {
+    /// The status of the first response.
+    pub status: u16,
+    /// Its JSON body: `{"batch": {...}, "vouchers": [...]}`.
+    pub body: String,
+    /// True when this answers a retry from the stored first response (nothing was created).
+    pub replayed: bool,
+}
+
+/// A fingerprint of what the request asks for, so that the same key with a different request
+/// can be refused. Restrictions are sets (order and repeats do not matter); amounts compare by
+/// value (`25` and `25.00` are the same request).
+pub fn request_fingerprint(config: &VoucherBulkConfig) -> String {
+    fn set(slugs: &Option<Vec<String>>) -> Vec<&str> {
+        let mut slugs: Vec<&str> = slugs.as_deref().unwrap_or_default().iter().map(|s| s.trim()).collect();
+        slugs.sort_unstable();
+        slugs.dedup();
+        slugs
+    }
+    let canonical = serde_json::json!({
+        "prefix": config.prefix,
+        "count": config.count,
+        "voucher_type": config.voucher_type.as_str(),
+        "discount_value": config.discount_value.map(|d| d.normalize().to_string()),
+        "max_uses": config.max_uses,
+        "valid_from": config.valid_from.map(|w| w.to_string()),
+        "valid_until": config.valid_until.map(|w| w.to_string()),
+        "unlocks_hidden_tickets": config.unlocks_hidden_tickets,
+        "applicable_ticket_types": set(&config.applicable_ticket_types),
+        "applicable_addons": set(&config.applicable_addons),
+    });
+    let digest = Sha256::digest(canonical.to_string().as_bytes());
+    digest.iter().fold(String::with_capacity(64), |mut hex, b| {
+        let _ = write!(hex, "{b:02x}");
+        hex
+    })
+}
+
+/// [`crate::generate_voucher_codes`] under an idempotency key of the conference.
+///
+/// # Errors
+/// Those of [`crate::generate_voucher_codes`], and [`VoucherError::IdempotencyKeyReused`] when
+/// the key was used before with a different request.
+pub async fn generate_voucher_codes_idempotent(
+    store: &dyn Store,
+    limits: &Limits,
+    config: &VoucherBulkConfig,
+    key: &IdempotencyKey,
+) -> Result<IdempotentResponse, VoucherError> {
+    let checked = CheckedConfig::check(limits, config)?;
+    let fingerprint = request_fingerprint(config);
+
+    let mut tx = store.begin().await?;
+    let conference = tx
+        .conference(&config.conference)
+        .await?
+        .ok_or_else(|| VoucherError::ConferenceNotFound(config.conference.clone()))?;
+    let claim = tx
+        .claim_idempotency_key(conference.id, key.as_str(), &fingerprint, super::now())
+        .await
+        .map_err(conflict_or_store)?;
+    if let IdempotencyClaim::Existing { request_hash, status, response } = claim {
+        if request_hash != fingerprint {
+            return Err(VoucherError::IdempotencyKeyReused { key: key.as_str().to_owned() });
+        }
+        return Ok(IdempotentResponse { status, body: response, replayed: true });
+    }
+
+    let mut vouchers: Vec<Voucher> = Vec::new();
+    let batch = generate_in_tx(tx.as_mut(), &checked, &mut OsCodeSource::new(), &mut |chunk: &[Voucher]| {
+        vouchers.extend_from_slice(chunk);
+        Ok(())
+    })
+    .await?;
+    let body = serde_json::to_string(&GeneratedBatch { batch, vouchers })
+        .map_err(|e| VoucherError::Store(StoreError::Corrupt(format!("response does not serialize: {e}"))))?;
+    tx.record_idempotent_response(conference.id, key.as_str(), CREATED, &body).await.map_err(conflict_or_store)?;
+    tx.commit().await.map_err(conflict_or_store)?;
+    Ok(IdempotentResponse { status: CREATED, body, replayed: false })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::VoucherType;
+    use rust_decimal::Decimal;
+
+    #[test]
+    fn keys_are_checked() {
+        assert!(IdempotencyKey::parse("retry-7f3a").is_ok());
+        assert_eq!(IdempotencyKey::parse("").unwrap_err().field, "Idempotency-Key");
+        assert!(IdempotencyKey::parse("a b").is_err());
+        assert!(IdempotencyKey::parse(&"k".repeat(256)).is_err());
+    }
+
+    #[test]
+    fn fingerprints_compare_meaning_not_spelling() {
+        let a = VoucherBulkConfig::new("c", "P-", 5, VoucherType::Percentage, Decimal::new(25, 0));
+        let mut b = VoucherBulkConfig::new("c", "P-", 5, VoucherType::Percentage, Decimal::new(2500, 2));
+        assert_eq!(request_fingerprint(&a), request_fingerprint(&b));
+        b.count = 6;
+        assert_ne!(request_fingerprint(&a), request_fingerprint(&b));
+        let mut c = a.clone();
+        c.applicable_addons = Some(vec!["x".into(), "y".into()]);
+        let mut d = a.clone();
+        d.applicable_addons = Some(vec!["y".into(), "x".into(), "x".into()]);
+        assert_eq!(request_fingerprint(&c), request_fingerprint(&d));
+    }
+}

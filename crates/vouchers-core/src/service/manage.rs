@@ -1,0 +1,92 @@
+//! Changing what exists: one voucher's state, uses and window; a whole batch deactivated. Each
+//! change runs in one transaction, holding the rows it checks.
+
+use crate::domain::{Batch, InvalidInput, ValidityWindow, Voucher, VoucherCode, When};
+use crate::store::{Store, VoucherChange};
+use crate::VoucherError;
+
+/// What to change on a voucher; `None` leaves a field as it is. For the window bounds,
+/// `Some(None)` removes the bound.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct VoucherUpdate {
+    /// Activate or deactivate.
+    pub is_active: Option<bool>,
+    /// New number of uses allowed: at least 1 and at least the uses already consumed.
+    pub max_uses: Option<i64>,
+    /// New start of the validity window.
+    pub valid_from: Option<Option<When>>,
+    /// New end of the validity window.
+    pub valid_until: Option<Option<When>>,
+}
+
+/// Applies `update` to the voucher with this code (ignoring ASCII case and surrounding spaces)
+/// and returns it as stored afterwards.
+///
+/// # Errors
+/// [`VoucherError::ConferenceNotFound`], [`VoucherError::VoucherNotFound`], or
+/// [`VoucherError::Invalid`] naming `max_uses`, `valid_from` or `valid_until`.
+pub async fn update_voucher(
+    store: &dyn Store,
+    conference_slug: &str,
+    code: &str,
+    update: &VoucherUpdate,
+) -> Result<Voucher, VoucherError> {
+    let not_found =
+        || VoucherError::VoucherNotFound { conference: conference_slug.to_owned(), code: code.trim().to_owned() };
+    // Something that is not shaped like a code names no voucher.
+    let code = VoucherCode::parse_lookup(code).map_err(|_| not_found())?;
+    if let Some(max_uses) = update.max_uses {
+        if max_uses < 1 {
+            return Err(InvalidInput::new("max_uses", format!("max_uses must be at least 1, got {max_uses}")).into());
+        }
+    }
+
+    let mut tx = store.begin().await?;
+    let conference = tx
+        .conference(conference_slug)
+        .await?
+        .ok_or_else(|| VoucherError::ConferenceNotFound(conference_slug.to_owned()))?;
+    let current = tx.lock_voucher(conference.id, code.as_str()).await?.ok_or_else(not_found)?;
+    let max_uses = update.max_uses.unwrap_or(current.max_uses);
+    if max_uses < current.times_used {
+        return Err(InvalidInput::new(
+            "max_uses",
+            format!("max_uses must be at least the {} uses already consumed, got {max_uses}", current.times_used),
+        )
+        .into());
+    }
+    let bound = |given: Option<Option<When>>, field: &'static str, stored| match given {
+        Some(Some(when)) => when.resolve(field, conference.timezone).map(Some),
+        Some(None) => Ok(None),
+        None => Ok(stored),
+    };
+    let from = bound(update.valid_from, "valid_from", current.window.from())?;
+    let until = bound(update.valid_until, "valid_until", current.window.until())?;
+    let change = VoucherChange {
+        is_active: update.is_active.unwrap_or(current.is_active),
+        max_uses,
+        window: ValidityWindow::new(from, until)?,
+    };
+    tx.update_voucher(current.id, &change, super::now()).await?;
+    tx.commit().await?;
+    store.voucher_by_code(&conference, code.as_str()).await?.ok_or_else(not_found)
+}
+
+/// Deactivates every voucher of a batch in one transaction (one UPDATE). Returns the batch and
+/// how many vouchers were active before.
+pub async fn deactivate_batch(
+    store: &dyn Store,
+    conference_slug: &str,
+    batch_id: i64,
+) -> Result<(Batch, u64), VoucherError> {
+    let not_found = || VoucherError::BatchNotFound { conference: conference_slug.to_owned(), id: batch_id };
+    let mut tx = store.begin().await?;
+    let conference = tx
+        .conference(conference_slug)
+        .await?
+        .ok_or_else(|| VoucherError::ConferenceNotFound(conference_slug.to_owned()))?;
+    let deactivated = tx.deactivate_batch(conference.id, batch_id, super::now()).await?.ok_or_else(not_found)?;
+    tx.commit().await?;
+    let batch = store.batch(&conference, batch_id).await?.ok_or_else(not_found)?;
+    Ok((batch, deactivated))
+}

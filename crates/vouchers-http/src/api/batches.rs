@@ -1,0 +1,112 @@
+//! Batches of a conference: list, show, deactivate all of a batch's vouchers.
+
+use axum::extract::State;
+use axum::Json;
+use serde::Serialize;
+use utoipa::ToSchema;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+use vouchers_core::domain::Batch;
+use vouchers_core::service::{manage, query};
+use vouchers_core::VoucherError;
+
+use crate::auth::Principal;
+use crate::error::{ApiError, ErrorResponses};
+use crate::extract::{ApiPath, ApiQuery};
+use crate::pagination::{page, Page, PageParams, Position};
+use crate::AppState;
+
+pub(crate) fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(list)).routes(routes!(show)).routes(routes!(deactivate))
+}
+
+/// The answer to a deactivation.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Deactivated {
+    /// The batch.
+    pub batch: Batch,
+    /// How many of its vouchers were active and are not any more.
+    pub deactivated: u64,
+}
+
+/// A batch id from the path; text that is not an id names no batch.
+fn batch_id(conference: &str, id: &str) -> Result<i64, ApiError> {
+    id.parse::<i64>()
+        .map_err(|_| VoucherError::BatchNotFound { conference: conference.to_owned(), id: 0 }.into())
+        .and_then(|n| {
+            if n > 0 {
+                Ok(n)
+            } else {
+                Err(VoucherError::BatchNotFound { conference: conference.to_owned(), id: n }.into())
+            }
+        })
+}
+
+/// The conference's batches, in creation order.
+#[utoipa::path(
+    get,
+    path = "/api/v1/conferences/{conf}/batches",
+    tag = "batches",
+    params(("conf" = String, Path, description = "The conference's slug", example = "pycon"), PageParams),
+    responses((status = 200, description = "A page of batches", body = Page<Batch>), ErrorResponses),
+    security(("bearer" = []))
+)]
+async fn list(
+    State(state): State<AppState>,
+    principal: Principal,
+    ApiPath(conf): ApiPath<String>,
+    ApiQuery(params): ApiQuery<PageParams>,
+) -> Result<Json<Page<Batch>>, ApiError> {
+    let conference = principal.manage_conference(&state, &conf).await?;
+    let (limit, after) = (params.limit()?, params.after_id()?);
+    let batches = query::list_batches(state.store.as_ref(), &conference.slug, after, limit + 1).await?;
+    Ok(Json(page(batches, limit, |b| Position::Id(b.id))))
+}
+
+/// One batch.
+#[utoipa::path(
+    get,
+    path = "/api/v1/conferences/{conf}/batches/{id}",
+    tag = "batches",
+    params(
+        ("conf" = String, Path, description = "The conference's slug", example = "pycon"),
+        ("id" = i64, Path, description = "The batch id", example = 1),
+    ),
+    responses((status = 200, description = "The batch", body = Batch), ErrorResponses),
+    security(("bearer" = []))
+)]
+async fn show(
+    State(state): State<AppState>,
+    principal: Principal,
+    ApiPath((conf, id)): ApiPath<(String, String)>,
+) -> Result<Json<Batch>, ApiError> {
+    let conference = principal.manage_conference(&state, &conf).await?;
+    let id = batch_id(&conference.slug, &id)?;
+    let batch = query::batch(state.store.as_ref(), &conference.slug, id)
+        .await?
+        .ok_or(VoucherError::BatchNotFound { conference: conference.slug, id })?;
+    Ok(Json(batch))
+}
+
+/// Deactivates every voucher of the batch, in one transaction.
+#[utoipa::path(
+    post,
+    path = "/api/v1/conferences/{conf}/batches/{id}/deactivate",
+    tag = "batches",
+    params(
+        ("conf" = String, Path, description = "The conference's slug", example = "pycon"),
+        ("id" = i64, Path, description = "The batch id", example = 1),
+    ),
+    responses((status = 200, description = "The batch and how many vouchers were deactivated", body = Deactivated), ErrorResponses),
+    security(("bearer" = []))
+)]
+async fn deactivate(
+    State(state): State<AppState>,
+    principal: Principal,
+    ApiPath((conf, id)): ApiPath<(String, String)>,
+) -> Result<Json<Deactivated>, ApiError> {
+    let conference = principal.manage_conference(&state, &conf).await?;
+    let id = batch_id(&conference.slug, &id)?;
+    let (batch, deactivated) = manage::deactivate_batch(state.store.as_ref(), &conference.slug, id).await?;
+    Ok(Json(Deactivated { batch, deactivated }))
+}

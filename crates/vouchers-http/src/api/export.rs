@@ -1,0 +1,201 @@
+//! `GET /conferences/{conf}/vouchers/export?format=csv[&batch=ID]`: every voucher as CSV,
+//! streamed page by page from the store (memory stays flat), safe to open in a spreadsheet.
+
+use std::sync::Arc;
+
+use axum::body::{Body, Bytes};
+use axum::extract::State;
+use axum::http::header::{CONTENT_DISPOSITION, CONTENT_TYPE};
+use axum::http::HeaderValue;
+use axum::response::{IntoResponse, Response};
+use serde::Deserialize;
+use utoipa::IntoParams;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+use vouchers_core::domain::{format_rfc3339, Conference, Voucher};
+use vouchers_core::store::{Store, VoucherFilter};
+
+use crate::auth::Principal;
+use crate::error::{cause_chain, ApiError, ErrorResponses};
+use crate::extract::{ApiPath, ApiQuery};
+use crate::AppState;
+
+pub(crate) fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(export))
+}
+
+/// Vouchers read from the store per round trip.
+const PAGE: i64 = 1000;
+
+/// The columns: the JSON keys of a voucher, lists joined with `;`.
+const COLUMNS: [&str; 15] = [
+    "id",
+    "conference",
+    "code",
+    "voucher_type",
+    "discount_value",
+    "max_uses",
+    "times_used",
+    "valid_from",
+    "valid_until",
+    "unlocks_hidden_tickets",
+    "is_active",
+    "applicable_ticket_types",
+    "applicable_addons",
+    "batch_id",
+    "created_at",
+];
+
+/// What to export.
+#[derive(Debug, Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ExportParams {
+    /// `csv` (the only format, and the default).
+    #[param(example = "csv")]
+    pub format: Option<String>,
+    /// Only vouchers of this batch.
+    pub batch: Option<i64>,
+}
+
+/// A cell a spreadsheet will not read as a formula: text starting with `=`, `+`, `-`, `@`, a
+/// tab or a carriage return gets a leading `'`.
+pub(crate) fn spreadsheet_safe(cell: String) -> String {
+    if cell.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+        format!("'{cell}")
+    } else {
+        cell
+    }
+}
+
+fn row(v: &Voucher) -> [String; 15] {
+    let time = |t: &Option<chrono::DateTime<chrono::Utc>>| t.as_ref().map(format_rfc3339).unwrap_or_default();
+    [
+        v.id.to_string(),
+        v.conference.clone(),
+        v.code.clone(),
+        v.voucher_type.to_string(),
+        v.discount_value.to_string(),
+        v.max_uses.to_string(),
+        v.times_used.to_string(),
+        time(&v.valid_from),
+        time(&v.valid_until),
+        v.unlocks_hidden_tickets.to_string(),
+        v.is_active.to_string(),
+        v.applicable_ticket_types.join(";"),
+        v.applicable_addons.join(";"),
+        v.batch_id.map(|b| b.to_string()).unwrap_or_default(),
+        format_rfc3339(&v.created_at),
+    ]
+}
+
+fn csv_chunk(header: bool, vouchers: &[Voucher]) -> Result<Bytes, csv::Error> {
+    let mut writer = csv::Writer::from_writer(Vec::with_capacity(vouchers.len() * 160 + 200));
+    if header {
+        writer.write_record(COLUMNS)?;
+    }
+    for v in vouchers {
+        writer.write_record(row(v).map(spreadsheet_safe))?;
+    }
+    writer.into_inner().map(Bytes::from).map_err(|e| csv::Error::from(e.into_error()))
+}
+
+/// Where the stream is: after which id, and whether the header went out.
+struct Cursor {
+    store: Arc<dyn Store>,
+    conference: Conference,
+    batch: Option<i64>,
+    after_id: i64,
+    header_sent: bool,
+    done: bool,
+}
+
+async fn next_chunk(mut cursor: Cursor) -> Option<(Result<Bytes, std::io::Error>, Cursor)> {
+    if cursor.done {
+        return None;
+    }
+    let filter = VoucherFilter {
+        batch_id: cursor.batch,
+        after_id: Some(cursor.after_id),
+        limit: Some(PAGE),
+        ..VoucherFilter::default()
+    };
+    let page = match cursor.store.vouchers(&cursor.conference, &filter).await {
+        Ok(page) => page,
+        Err(e) => {
+            // The status line is already sent: log, and cut the body short so the client sees
+            // an incomplete transfer rather than a silently truncated file.
+            tracing::error!(error = %cause_chain(&e), "export failed while streaming");
+            cursor.done = true;
+            return Some((Err(std::io::Error::other("export failed")), cursor));
+        }
+    };
+    cursor.done = page.len() < usize::try_from(PAGE).unwrap_or(usize::MAX);
+    if page.is_empty() && cursor.header_sent {
+        return None;
+    }
+    let chunk = csv_chunk(!cursor.header_sent, &page).map_err(std::io::Error::other);
+    cursor.header_sent = true;
+    if let Some(last) = page.last() {
+        cursor.after_id = last.id;
+    }
+    Some((chunk, cursor))
+}
+
+/// Every voucher of the conference (or of one batch) as CSV, streamed.
+#[utoipa::path(
+    get,
+    path = "/api/v1/conferences/{conf}/vouchers/export",
+    tag = "vouchers",
+    params(("conf" = String, Path, description = "The conference's slug", example = "pycon"), ExportParams),
+    responses(
+        (status = 200, description = "CSV with a header row; cells never start with = + - @", content_type = "text/csv", body = String),
+        ErrorResponses,
+    ),
+    security(("bearer" = []))
+)]
+async fn export(
+    State(state): State<AppState>,
+    principal: Principal,
+    ApiPath(conf): ApiPath<String>,
+    ApiQuery(params): ApiQuery<ExportParams>,
+) -> Result<Response, ApiError> {
+    let conference = principal.manage_conference(&state, &conf).await?;
+    if let Some(format) = params.format.as_deref().filter(|f| *f != "csv") {
+        return Err(ApiError::invalid("format", format!("format must be csv, got {format:?}")));
+    }
+    let filename = match params.batch {
+        Some(batch) => format!("attachment; filename=\"{}-batch-{batch}.csv\"", conference.slug),
+        None => format!("attachment; filename=\"{}-vouchers.csv\"", conference.slug),
+    };
+    let cursor = Cursor {
+        store: state.store.clone(),
+        conference,
+        batch: params.batch,
+        after_id: 0,
+        header_sent: false,
+        done: false,
+    };
+    let body = Body::from_stream(futures::stream::unfold(cursor, next_chunk));
+    let mut response = body.into_response();
+    let headers = response.headers_mut();
+    headers.insert(CONTENT_TYPE, HeaderValue::from_static("text/csv; charset=utf-8"));
+    // The slug is a-z, 0-9 and '-', so the header value is always valid.
+    if let Ok(value) = HeaderValue::from_str(&filename) {
+        headers.insert(CONTENT_DISPOSITION, value);
+    }
+    Ok(response)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn formula_cells_are_defused() {
+        for bad in ["=1+1", "+1", "-1", "@SUM(A1)", "\tx"] {
+            assert!(spreadsheet_safe(bad.to_owned()).starts_with('\''), "{bad}");
+        }
+        assert_eq!(spreadsheet_safe("SPEAKER-AB12".to_owned()), "SPEAKER-AB12");
+        assert_eq!(spreadsheet_safe(String::new()), "");
+    }
+}

@@ -1,0 +1,24 @@
+//! The routes, one module per resource. Each handler parses, checks the token's scope, calls one
+//! use case and renders; the rules live in `vouchers-core`.
+
+pub(crate) mod batches;
+pub(crate) mod catalog;
+pub(crate) mod conferences;
+pub(crate) mod export;
+pub(crate) mod health;
+pub(crate) mod vouchers;
+
+use utoipa_axum::router::OpenApiRouter;
+
+use crate::AppState;
+
+/// Every documented route, with its place in the OpenAPI document.
+pub(crate) fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .merge(health::routes())
+        .merge(conferences::routes())
+        .merge(catalog::routes())
+        .merge(export::routes())
+        .merge(vouchers::routes())
+        .merge(batches::routes())
+}

@@ -1,0 +1,338 @@
+//! Vouchers of a conference: add one, generate a batch (`/bulk`, optionally idempotent), list,
+//! show and change one.
+
+use axum::extract::State;
+use axum::http::header::CONTENT_TYPE;
+use axum::http::{HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use serde::{Deserialize, Deserializer};
+use utoipa::{IntoParams, ToSchema};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+use vouchers_core::domain::{InvalidInput, Voucher, VoucherCode, VoucherType, When};
+use vouchers_core::service::add::{add_voucher, AddVoucher};
+use vouchers_core::service::idempotent::{generate_voucher_codes_idempotent, IdempotencyKey};
+use vouchers_core::service::manage::{update_voucher, VoucherUpdate};
+use vouchers_core::service::query;
+use vouchers_core::store::VoucherFilter;
+use vouchers_core::{generate_voucher_codes, GeneratedBatch, VoucherBulkConfig, VoucherError};
+
+use crate::auth::Principal;
+use crate::error::{ApiError, ErrorResponses};
+use crate::extract::{ApiJson, ApiPath, ApiQuery, DecimalInput};
+use crate::pagination::{page, Page, PageParams, Position};
+use crate::AppState;
+
+pub(crate) fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(add, list)).routes(routes!(bulk)).routes(routes!(show, patch))
+}
+
+fn one() -> i64 {
+    1
+}
+
+/// Deserializes a present field (even `null`) as `Some`, so that `null` can mean "remove".
+fn present<'de, D: Deserializer<'de>, T: Deserialize<'de>>(deserializer: D) -> Result<Option<T>, D::Error> {
+    T::deserialize(deserializer).map(Some)
+}
+
+fn when(field: &'static str, value: Option<&str>) -> Result<Option<When>, VoucherError> {
+    Ok(value.map(|v| When::parse(field, v)).transpose()?)
+}
+
+/// One voucher with a code you choose.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AddVoucherRequest {
+    /// 1-100 characters of A-Z a-z 0-9 - _ . starting with a letter or digit.
+    #[schema(example = "PYCON-KEYNOTE")]
+    pub code: String,
+    /// comp, percentage or fixed_amount.
+    pub voucher_type: VoucherType,
+    /// Percentage (0-100) or amount; required unless comp.
+    #[serde(default)]
+    pub discount_value: Option<DecimalInput>,
+    /// Uses allowed (default 1).
+    #[serde(default = "one")]
+    #[schema(default = 1)]
+    pub max_uses: i64,
+    /// Start of the validity window: RFC 3339, or YYYY-MM-DDTHH:MM in the conference's time zone.
+    #[serde(default)]
+    pub valid_from: Option<String>,
+    /// End of the validity window (inclusive), same forms.
+    #[serde(default)]
+    pub valid_until: Option<String>,
+    /// Reveal the conference's hidden ticket types.
+    #[serde(default)]
+    pub unlocks_hidden_tickets: bool,
+    /// Ticket type slugs it applies to; empty: all.
+    #[serde(default)]
+    pub applicable_ticket_types: Vec<String>,
+    /// Add-on slugs it applies to; empty: all.
+    #[serde(default)]
+    pub applicable_addons: Vec<String>,
+}
+
+/// The seed's `VoucherBulkConfig`, as JSON.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct BulkRequest {
+    /// Text in front of every code: at most 20 characters of A-Z a-z 0-9 - _ .
+    #[serde(default)]
+    #[schema(example = "SPONSOR-")]
+    pub prefix: String,
+    /// How many codes, 1 to 500 (the server's batch limit).
+    #[schema(example = 20)]
+    pub count: i64,
+    /// comp, percentage or fixed_amount.
+    pub voucher_type: VoucherType,
+    /// Percentage (0-100) or amount; required unless comp.
+    #[serde(default)]
+    pub discount_value: Option<DecimalInput>,
+    /// Uses per voucher (default 1).
+    #[serde(default = "one")]
+    #[schema(default = 1)]
+    pub max_uses: i64,
+    /// Start of the validity window: RFC 3339, or YYYY-MM-DDTHH:MM in the conference's time zone.
+    #[serde(default)]
+    pub valid_from: Option<String>,
+    /// End of the validity window (inclusive), same forms.
+    #[serde(default)]
+    pub valid_until: Option<String>,
+    /// Reveal the conference's hidden ticket types.
+    #[serde(default)]
+    pub unlocks_hidden_tickets: bool,
+    /// Ticket type slugs the vouchers apply to; absent or empty: all.
+    #[serde(default)]
+    pub applicable_ticket_types: Option<Vec<String>>,
+    /// Add-on slugs the vouchers apply to; absent or empty: all.
+    #[serde(default)]
+    pub applicable_addons: Option<Vec<String>>,
+}
+
+/// Changes to one voucher; absent fields stay as they are.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct VoucherPatch {
+    /// Activate or deactivate.
+    #[serde(default)]
+    pub is_active: Option<bool>,
+    /// Uses allowed: at least 1 and at least the uses consumed.
+    #[serde(default)]
+    pub max_uses: Option<i64>,
+    /// New start of the window; `null` removes it.
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<String>)]
+    pub valid_from: Option<Option<String>>,
+    /// New end of the window; `null` removes it.
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<String>)]
+    pub valid_until: Option<Option<String>>,
+}
+
+/// Filters and paging of the voucher list.
+#[derive(Debug, Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct VoucherListParams {
+    /// Only codes starting with this text, ignoring case.
+    pub prefix: Option<String>,
+    /// Only vouchers of this batch.
+    pub batch: Option<i64>,
+    /// Only active (true) or inactive (false) vouchers.
+    pub active: Option<bool>,
+    /// Items per page, 1 to 1000 (default 100).
+    #[param(minimum = 1, maximum = 1000)]
+    pub limit: Option<i64>,
+    /// The `next_cursor` of the previous page.
+    pub cursor: Option<String>,
+}
+
+/// A `prefix` filter: empty means none; otherwise text of the code alphabet.
+pub(crate) fn prefix_filter(prefix: Option<String>) -> Result<Option<String>, ApiError> {
+    match prefix.as_deref().map(str::trim) {
+        None | Some("") => Ok(None),
+        Some(p) => VoucherCode::parse(p)
+            .map(|_| Some(p.to_owned()))
+            .map_err(|e| ApiError::invalid("prefix", e.message.replacen("code", "prefix", 1))),
+    }
+}
+
+/// Adds one voucher with a chosen code.
+#[utoipa::path(
+    post,
+    path = "/api/v1/conferences/{conf}/vouchers",
+    tag = "vouchers",
+    params(("conf" = String, Path, description = "The conference's slug", example = "pycon")),
+    request_body = AddVoucherRequest,
+    responses((status = 201, description = "Created", body = Voucher), ErrorResponses),
+    security(("bearer" = []))
+)]
+async fn add(
+    State(state): State<AppState>,
+    principal: Principal,
+    ApiPath(conf): ApiPath<String>,
+    ApiJson(body): ApiJson<AddVoucherRequest>,
+) -> Result<(StatusCode, Json<Voucher>), ApiError> {
+    let conference = principal.manage_conference(&state, &conf).await?;
+    let request = AddVoucher {
+        conference: conference.slug,
+        code: body.code,
+        voucher_type: body.voucher_type,
+        discount_value: body.discount_value.map(|d| d.0),
+        max_uses: body.max_uses,
+        valid_from: when("valid_from", body.valid_from.as_deref())?,
+        valid_until: when("valid_until", body.valid_until.as_deref())?,
+        unlocks_hidden_tickets: body.unlocks_hidden_tickets,
+        applicable_ticket_types: body.applicable_ticket_types,
+        applicable_addons: body.applicable_addons,
+    };
+    let voucher = add_voucher(state.store.as_ref(), &request).await?;
+    Ok((StatusCode::CREATED, Json(voucher)))
+}
+
+/// Generates a batch of random codes in one transaction. With an `Idempotency-Key`, a retry of
+/// the same request answers the first response (header `Idempotent-Replayed: true`) instead of
+/// creating a second batch; the same key with a different body is a 422.
+#[utoipa::path(
+    post,
+    path = "/api/v1/conferences/{conf}/vouchers/bulk",
+    tag = "vouchers",
+    params(
+        ("conf" = String, Path, description = "The conference's slug", example = "pycon"),
+        ("Idempotency-Key" = Option<String>, Header, description = "1-255 visible ASCII characters naming this request; retries with the same key and body get the first response"),
+    ),
+    request_body = BulkRequest,
+    responses((status = 201, description = "The batch and its vouchers", body = GeneratedBatch), ErrorResponses),
+    security(("bearer" = []))
+)]
+async fn bulk(
+    State(state): State<AppState>,
+    principal: Principal,
+    ApiPath(conf): ApiPath<String>,
+    headers: HeaderMap,
+    ApiJson(body): ApiJson<BulkRequest>,
+) -> Result<Response, ApiError> {
+    let conference = principal.manage_conference(&state, &conf).await?;
+    let key = match headers.get("idempotency-key") {
+        None => None,
+        Some(value) => {
+            let text = value.to_str().map_err(|_| {
+                VoucherError::from(InvalidInput::new("Idempotency-Key", "Idempotency-Key must be visible ASCII"))
+            })?;
+            Some(IdempotencyKey::parse(text).map_err(VoucherError::from)?)
+        }
+    };
+    let config = VoucherBulkConfig {
+        conference: conference.slug,
+        prefix: body.prefix,
+        count: body.count,
+        voucher_type: body.voucher_type,
+        discount_value: body.discount_value.map(|d| d.0),
+        max_uses: body.max_uses,
+        valid_from: when("valid_from", body.valid_from.as_deref())?,
+        valid_until: when("valid_until", body.valid_until.as_deref())?,
+        unlocks_hidden_tickets: body.unlocks_hidden_tickets,
+        applicable_ticket_types: body.applicable_ticket_types,
+        applicable_addons: body.applicable_addons,
+    };
+    let store = state.store.as_ref();
+    let Some(key) = key else {
+        let generated = generate_voucher_codes(store, &state.limits, &config).await?;
+        return Ok((StatusCode::CREATED, Json(generated)).into_response());
+    };
+    let answer = generate_voucher_codes_idempotent(store, &state.limits, &config, &key).await?;
+    let status = StatusCode::from_u16(answer.status).unwrap_or(StatusCode::CREATED);
+    let mut response =
+        (status, [(CONTENT_TYPE, HeaderValue::from_static("application/json"))], answer.body).into_response();
+    if answer.replayed {
+        response.headers_mut().insert("idempotent-replayed", HeaderValue::from_static("true"));
+    }
+    Ok(response)
+}
+
+/// The conference's vouchers, in creation order.
+#[utoipa::path(
+    get,
+    path = "/api/v1/conferences/{conf}/vouchers",
+    tag = "vouchers",
+    params(("conf" = String, Path, description = "The conference's slug", example = "pycon"), VoucherListParams),
+    responses((status = 200, description = "A page of vouchers", body = Page<Voucher>), ErrorResponses),
+    security(("bearer" = []))
+)]
+async fn list(
+    State(state): State<AppState>,
+    principal: Principal,
+    ApiPath(conf): ApiPath<String>,
+    ApiQuery(params): ApiQuery<VoucherListParams>,
+) -> Result<Json<Page<Voucher>>, ApiError> {
+    let conference = principal.manage_conference(&state, &conf).await?;
+    let paging = PageParams { limit: params.limit, cursor: params.cursor };
+    let limit = paging.limit()?;
+    let filter = VoucherFilter {
+        prefix: prefix_filter(params.prefix)?,
+        batch_id: params.batch,
+        active: params.active,
+        after_id: Some(paging.after_id()?),
+        limit: Some(limit + 1),
+    };
+    let vouchers = query::list_vouchers(state.store.as_ref(), &conference.slug, &filter).await?;
+    Ok(Json(page(vouchers, limit, |v| Position::Id(v.id))))
+}
+
+/// One voucher; the code is matched ignoring case.
+#[utoipa::path(
+    get,
+    path = "/api/v1/conferences/{conf}/vouchers/{code}",
+    tag = "vouchers",
+    params(
+        ("conf" = String, Path, description = "The conference's slug", example = "pycon"),
+        ("code" = String, Path, description = "The code, any case", example = "PYCON-KEYNOTE"),
+    ),
+    responses((status = 200, description = "The voucher", body = Voucher), ErrorResponses),
+    security(("bearer" = []))
+)]
+async fn show(
+    State(state): State<AppState>,
+    principal: Principal,
+    ApiPath((conf, code)): ApiPath<(String, String)>,
+) -> Result<Json<Voucher>, ApiError> {
+    let conference = principal.manage_conference(&state, &conf).await?;
+    Ok(Json(query::find_voucher(state.store.as_ref(), &conference.slug, &code).await?))
+}
+
+/// Changes `is_active`, `max_uses` or the validity window of one voucher, in one transaction.
+#[utoipa::path(
+    patch,
+    path = "/api/v1/conferences/{conf}/vouchers/{code}",
+    tag = "vouchers",
+    params(
+        ("conf" = String, Path, description = "The conference's slug", example = "pycon"),
+        ("code" = String, Path, description = "The code, any case", example = "PYCON-KEYNOTE"),
+    ),
+    request_body = VoucherPatch,
+    responses((status = 200, description = "The voucher as changed", body = Voucher), ErrorResponses),
+    security(("bearer" = []))
+)]
+async fn patch(
+    State(state): State<AppState>,
+    principal: Principal,
+    ApiPath((conf, code)): ApiPath<(String, String)>,
+    ApiJson(body): ApiJson<VoucherPatch>,
+) -> Result<Json<Voucher>, ApiError> {
+    let conference = principal.manage_conference(&state, &conf).await?;
+    let bound = |field: &'static str, value: Option<Option<String>>| -> Result<Option<Option<When>>, VoucherError> {
+        Ok(match value {
+            None => None,
+            Some(None) => Some(None),
+            Some(Some(text)) => Some(Some(When::parse(field, &text)?)),
+        })
+    };
+    let update = VoucherUpdate {
+        is_active: body.is_active,
+        max_uses: body.max_uses,
+        valid_from: bound("valid_from", body.valid_from)?,
+        valid_until: bound("valid_until", body.valid_until)?,
+    };
+    Ok(Json(update_voucher(state.store.as_ref(), &conference.slug, &code, &update).await?))
+}

@@ -1,0 +1,68 @@
+//! Who is calling: the bearer token of the request, looked up by its hash, and what its scope
+//! allows. Missing or unknown token: 401. Wrong scope: 403. Another conference's resources: the
+//! same 404 as a conference that does not exist, so a token cannot probe for slugs.
+
+use axum::extract::FromRequestParts;
+use axum::http::header::AUTHORIZATION;
+use axum::http::request::Parts;
+use vouchers_core::domain::{Conference, Scope, TokenSecret};
+use vouchers_core::service::{catalog, tokens};
+use vouchers_core::VoucherError;
+
+use crate::error::ApiError;
+use crate::AppState;
+
+/// The authenticated caller.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Principal {
+    /// The token's id (for logs; never the secret).
+    pub token_id: i64,
+    /// What it may do.
+    pub scope: Scope,
+    /// The conference it is bound to (`None` for admin).
+    pub conference_id: Option<i64>,
+}
+
+/// The secret of an `Authorization: Bearer ...` header, if there is one.
+fn bearer(parts: &Parts) -> Option<TokenSecret> {
+    let value = parts.headers.get(AUTHORIZATION)?.to_str().ok()?;
+    let (scheme, secret) = value.trim().split_once(' ')?;
+    let secret = secret.trim();
+    (scheme.eq_ignore_ascii_case("bearer") && !secret.is_empty()).then(|| TokenSecret::new(secret))
+}
+
+impl FromRequestParts<AppState> for Principal {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        let secret = bearer(parts).ok_or(ApiError::Unauthorized)?;
+        let token = tokens::authenticate(state.store.as_ref(), &secret).await?.ok_or(ApiError::Unauthorized)?;
+        tracing::debug!(token_id = token.id, scope = %token.scope, "authenticated");
+        Ok(Principal { token_id: token.id, scope: token.scope, conference_id: token.conference_id })
+    }
+}
+
+impl Principal {
+    /// Only admin tokens may do this (create conferences).
+    pub fn require_admin(&self) -> Result<(), ApiError> {
+        match self.scope {
+            Scope::Admin => Ok(()),
+            Scope::Manage | Scope::Checkout => Err(ApiError::Forbidden),
+        }
+    }
+
+    /// The conference `slug`, for a request that manages it (everything of issue #4): admin
+    /// tokens anywhere, manage tokens in their own conference. Checkout tokens get 403 whatever
+    /// the slug; a manage token asking for another conference gets the 404 of a missing one.
+    pub async fn manage_conference(&self, state: &AppState, slug: &str) -> Result<Conference, ApiError> {
+        if self.scope == Scope::Checkout {
+            return Err(ApiError::Forbidden);
+        }
+        let conference = catalog::conference(state.store.as_ref(), slug).await?;
+        match self.scope {
+            Scope::Admin => Ok(conference),
+            _ if self.conference_id == Some(conference.id) => Ok(conference),
+            _ => Err(VoucherError::ConferenceNotFound(slug.to_owned()).into()),
+        }
+    }
+}

@@ -1,0 +1,224 @@
+//! The one HTTP error type. Every error answers `{"error": {"code", "message", "field"}}`; the
+//! status comes from one match in [`ApiError::status`]. A 4xx tells the caller what to fix; a 5xx
+//! logs the cause chain and says nothing internal.
+
+use std::error::Error as StdError;
+
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use serde::Serialize;
+use utoipa::openapi::{RefOr, ResponseBuilder, ResponsesBuilder};
+use utoipa::{PartialSchema, ToSchema};
+use vouchers_core::store::StoreError;
+use vouchers_core::VoucherError;
+
+/// Why a request failed.
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    /// A use case refused or failed.
+    #[error(transparent)]
+    Voucher(#[from] VoucherError),
+    /// No token, or one that is unknown or revoked.
+    #[error("a valid bearer token is required (Authorization: Bearer TOKEN)")]
+    Unauthorized,
+    /// The token's scope does not allow this.
+    #[error("this token's scope does not allow this request")]
+    Forbidden,
+    /// No route matches the path.
+    #[error("no such resource")]
+    RouteNotFound,
+    /// The route exists, the method does not.
+    #[error("method not allowed on this resource")]
+    MethodNotAllowed,
+    /// The body is not JSON (or not the JSON of any value).
+    #[error("malformed JSON body: {0}")]
+    MalformedJson(String),
+    /// The body is JSON of the wrong shape, or a parameter is wrong; names the field.
+    #[error("{message}")]
+    Invalid {
+        /// The field or parameter at fault (`None` for the body as a whole).
+        field: Option<String>,
+        /// What is wrong.
+        message: String,
+    },
+    /// The body is not `application/json`.
+    #[error("the body must be JSON (Content-Type: application/json)")]
+    UnsupportedMediaType,
+    /// The body is larger than the limit.
+    #[error("the request body is larger than {limit} bytes")]
+    PayloadTooLarge {
+        /// The limit in force.
+        limit: usize,
+    },
+    /// The request took longer than the server allows; nothing it started was committed.
+    #[error("the request took too long and was cancelled")]
+    Timeout,
+    /// The database does not answer.
+    #[error("the database is not reachable")]
+    NotReady(#[source] StoreError),
+    /// A handler panicked (a bug); caught so the process keeps serving.
+    #[error("a handler panicked: {0}")]
+    Panic(String),
+}
+
+impl ApiError {
+    /// The HTTP status of each error: the only place statuses are chosen.
+    pub fn status(&self) -> StatusCode {
+        match self {
+            ApiError::Voucher(e) => match e {
+                VoucherError::InvalidCount { .. }
+                | VoucherError::Invalid(_)
+                | VoucherError::UnknownTicketType { .. }
+                | VoucherError::UnknownAddon { .. }
+                | VoucherError::CodeSpaceExhausted { .. }
+                | VoucherError::IdempotencyKeyReused { .. }
+                | VoucherError::NotRedeemable { .. } => StatusCode::UNPROCESSABLE_ENTITY,
+                VoucherError::ConferenceNotFound(_)
+                | VoucherError::VoucherNotFound { .. }
+                | VoucherError::BatchNotFound { .. }
+                | VoucherError::TokenNotFound(_) => StatusCode::NOT_FOUND,
+                VoucherError::Duplicate { .. }
+                | VoucherError::CodeConflict
+                | VoucherError::Store(StoreError::Conflict(_) | StoreError::UniqueViolation { .. }) => {
+                    StatusCode::CONFLICT
+                }
+                VoucherError::Random(_) | VoucherError::Sink(_) | VoucherError::Store(_) => {
+                    StatusCode::INTERNAL_SERVER_ERROR
+                }
+            },
+            ApiError::Unauthorized => StatusCode::UNAUTHORIZED,
+            ApiError::Forbidden => StatusCode::FORBIDDEN,
+            ApiError::RouteNotFound => StatusCode::NOT_FOUND,
+            ApiError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
+            ApiError::MalformedJson(_) => StatusCode::BAD_REQUEST,
+            ApiError::Invalid { .. } => StatusCode::UNPROCESSABLE_ENTITY,
+            ApiError::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            ApiError::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+            ApiError::Timeout | ApiError::NotReady(_) => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::Panic(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    /// The machine-readable `error.code`.
+    fn code(&self) -> &'static str {
+        match self {
+            ApiError::Voucher(VoucherError::Store(StoreError::Conflict(_))) => "code_conflict",
+            ApiError::Voucher(VoucherError::Store(StoreError::UniqueViolation { .. })) => "duplicate",
+            ApiError::Voucher(e) => e.code(),
+            ApiError::Unauthorized => "unauthorized",
+            ApiError::Forbidden => "forbidden",
+            ApiError::RouteNotFound => "not_found",
+            ApiError::MethodNotAllowed => "method_not_allowed",
+            ApiError::MalformedJson(_) => "malformed_json",
+            ApiError::Invalid { .. } => "invalid_input",
+            ApiError::UnsupportedMediaType => "unsupported_media_type",
+            ApiError::PayloadTooLarge { .. } => "payload_too_large",
+            ApiError::Timeout => "timeout",
+            ApiError::NotReady(_) => "not_ready",
+            ApiError::Panic(_) => "internal",
+        }
+    }
+
+    fn field(&self) -> Option<String> {
+        match self {
+            ApiError::Voucher(e) => e.field().map(str::to_owned),
+            ApiError::Invalid { field, .. } => field.clone(),
+            _ => None,
+        }
+    }
+
+    /// An invalid parameter or body field.
+    pub fn invalid(field: impl Into<String>, message: impl Into<String>) -> Self {
+        ApiError::Invalid { field: Some(field.into()), message: message.into() }
+    }
+}
+
+/// `error` then each `source`, joined with `: ` (skipping a cause its parent already repeats).
+pub(crate) fn cause_chain(error: &dyn StdError) -> String {
+    let mut shown = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        let text = cause.to_string();
+        if !shown.ends_with(&text) {
+            shown.push_str(": ");
+            shown.push_str(&text);
+        }
+        source = cause.source();
+    }
+    shown
+}
+
+/// The body of every error response.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ErrorBody {
+    /// What went wrong.
+    pub error: ErrorDetail,
+}
+
+/// What went wrong, for a program (`code`, `field`) and for a person (`message`).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ErrorDetail {
+    /// A stable machine-readable code: `invalid_count`, `invalid_input`, `malformed_json`,
+    /// `unauthorized`, `forbidden`, `not_found`, `duplicate`, `payload_too_large`, `internal`, ...
+    #[schema(example = "invalid_count")]
+    pub code: String,
+    /// A sentence naming the field and the rule; generic for server faults.
+    #[schema(example = "count must be between 1 and 500, got 501")]
+    pub message: String,
+    /// The input field or parameter at fault, if any.
+    #[schema(example = "count")]
+    pub field: Option<String>,
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let status = self.status();
+        let message = if status.is_server_error() && status != StatusCode::SERVICE_UNAVAILABLE {
+            tracing::error!(status = status.as_u16(), error = %cause_chain(&self), "request failed");
+            "internal server error; the server log has the details".to_owned()
+        } else {
+            if status == StatusCode::SERVICE_UNAVAILABLE {
+                tracing::warn!(error = %cause_chain(&self), "service unavailable");
+            }
+            self.to_string()
+        };
+        let body = ErrorBody { error: ErrorDetail { code: self.code().to_owned(), message, field: self.field() } };
+        let mut response = (status, Json(body)).into_response();
+        if status == StatusCode::UNAUTHORIZED {
+            response.headers_mut().insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+        }
+        response
+    }
+}
+
+/// The error responses every authenticated route may give, for the OpenAPI document.
+pub struct ErrorResponses;
+
+impl utoipa::IntoResponses for ErrorResponses {
+    fn responses() -> std::collections::BTreeMap<String, RefOr<utoipa::openapi::response::Response>> {
+        let error = |description: &str| {
+            ResponseBuilder::new()
+                .description(description)
+                .content(
+                    "application/json",
+                    utoipa::openapi::ContentBuilder::new().schema(Some(ErrorBody::schema())).build(),
+                )
+                .build()
+        };
+        ResponsesBuilder::new()
+            .response("400", error("Malformed JSON body"))
+            .response("401", error("Missing, unknown or revoked token"))
+            .response("403", error("The token's scope does not allow this"))
+            .response("404", error("No such conference (or not this token's), voucher or batch"))
+            .response("405", error("Method not allowed"))
+            .response("409", error("Duplicate slug or code, or a concurrent write that could not be waited out"))
+            .response("413", error("Body larger than the limit (1 MiB by default)"))
+            .response("415", error("Body is not application/json"))
+            .response("422", error("Validation failed; `field` names the input"))
+            .response("500", error("Server fault; the body says nothing internal"))
+            .response("503", error("Timed out, or the database is unreachable"))
+            .build()
+            .into()
+    }
+}

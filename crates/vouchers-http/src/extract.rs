@@ -1,0 +1,189 @@
+//! Extractors that answer in the API's error shape: a JSON body (malformed: 400; wrong shape:
+//! 422 naming the field; too large: 413), query parameters (422 naming the parameter) and path
+//! segments (a segment that cannot name anything: 404). Also [`DecimalInput`], an exact decimal
+//! given as a JSON string or number.
+
+use axum::body::Bytes;
+use axum::extract::{FromRequest, FromRequestParts, Path, Request};
+use axum::http::header::CONTENT_TYPE;
+use axum::http::request::Parts;
+use axum::http::StatusCode;
+use rust_decimal::Decimal;
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Deserializer};
+use serde_json::value::RawValue;
+use utoipa::openapi::schema::{ObjectBuilder, OneOfBuilder, Schema, Type};
+use utoipa::openapi::RefOr;
+use vouchers_core::domain::parse_decimal;
+
+use crate::error::ApiError;
+use crate::AppState;
+
+/// A JSON request body, parsed without ever going through a float.
+#[derive(Debug, Clone)]
+pub struct ApiJson<T>(pub T);
+
+fn is_json(content_type: &str) -> bool {
+    let mime = content_type.split(';').next().unwrap_or_default().trim().to_ascii_lowercase();
+    mime == "application/json" || (mime.starts_with("application/") && mime.ends_with("+json"))
+}
+
+/// Parses `bytes` as `T`: syntax errors are 400, shape errors 422 with the JSON path as `field`.
+pub(crate) fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
+    let mut deserializer = serde_json::Deserializer::from_slice(bytes);
+    let value: T = serde_path_to_error::deserialize(&mut deserializer).map_err(|error| {
+        let path = error.path().to_string();
+        let inner = error.into_inner();
+        match inner.classify() {
+            serde_json::error::Category::Data => {
+                let field = (path != ".").then_some(path);
+                let message = match &field {
+                    Some(field) => format!("{field}: {inner}"),
+                    None => inner.to_string(),
+                };
+                ApiError::Invalid { field, message }
+            }
+            _ => ApiError::MalformedJson(inner.to_string()),
+        }
+    })?;
+    deserializer.end().map_err(|e| ApiError::MalformedJson(e.to_string()))?;
+    Ok(value)
+}
+
+impl<T: DeserializeOwned> FromRequest<AppState> for ApiJson<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &AppState) -> Result<Self, Self::Rejection> {
+        let content_type = req.headers().get(CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or_default();
+        if !is_json(content_type) {
+            return Err(ApiError::UnsupportedMediaType);
+        }
+        let bytes = Bytes::from_request(req, state).await.map_err(|rejection| {
+            if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
+                ApiError::PayloadTooLarge { limit: state.settings.body_limit }
+            } else {
+                ApiError::MalformedJson(rejection.body_text())
+            }
+        })?;
+        parse_json(&bytes).map(ApiJson)
+    }
+}
+
+/// Query parameters; a wrong one is 422 naming it.
+#[derive(Debug, Clone)]
+pub struct ApiQuery<T>(pub T);
+
+impl<T: DeserializeOwned, S: Send + Sync> FromRequestParts<S> for ApiQuery<T> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        let query = parts.uri.query().unwrap_or_default();
+        let deserializer = serde_urlencoded::Deserializer::new(form_urlencoded::parse(query.as_bytes()));
+        serde_path_to_error::deserialize(deserializer).map(ApiQuery).map_err(|error| {
+            let path = error.path().to_string();
+            let field = (path != ".").then_some(path);
+            let inner = error.into_inner();
+            let message = match &field {
+                Some(field) => format!("query parameter {field}: {inner}"),
+                None => format!("query parameters: {inner}"),
+            };
+            ApiError::Invalid { field, message }
+        })
+    }
+}
+
+/// Path segments. A segment that does not decode names nothing: 404.
+#[derive(Debug, Clone)]
+pub struct ApiPath<T>(pub T);
+
+impl<T: DeserializeOwned + Send, S: Send + Sync> FromRequestParts<S> for ApiPath<T> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        Path::<T>::from_request_parts(parts, state).await.map(|Path(value)| ApiPath(value)).map_err(|rejection| {
+            tracing::debug!(%rejection, "path segment does not decode");
+            ApiError::RouteNotFound
+        })
+    }
+}
+
+/// An exact decimal given as a JSON string (`"25.00"`) or a JSON number (`25.00`). A number is
+/// read from its literal text, never through a float; exponents are refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DecimalInput(pub Decimal);
+
+impl DecimalInput {
+    /// Parses the raw JSON text of a string or number for `field`.
+    fn from_raw(field: &'static str, raw: &str) -> Result<Self, String> {
+        let text = if raw.starts_with('"') {
+            serde_json::from_str::<String>(raw).map_err(|e| e.to_string())?
+        } else if raw.starts_with(|c: char| c == '-' || c.is_ascii_digit()) {
+            raw.to_owned()
+        } else {
+            return Err(format!("{field} must be a decimal number or a string holding one, got {raw}"));
+        };
+        parse_decimal(field, &text).map(DecimalInput).map_err(|e| e.message)
+    }
+}
+
+impl<'de> Deserialize<'de> for DecimalInput {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let raw = Box::<RawValue>::deserialize(deserializer)?;
+        DecimalInput::from_raw("discount_value", raw.get()).map_err(serde::de::Error::custom)
+    }
+}
+
+impl utoipa::PartialSchema for DecimalInput {
+    fn schema() -> RefOr<Schema> {
+        OneOfBuilder::new()
+            .item(
+                ObjectBuilder::new()
+                    .schema_type(Type::String)
+                    .pattern(Some(r"^-?[0-9]+(\.[0-9]+)?$"))
+                    .examples([serde_json::json!("25.00")]),
+            )
+            .item(ObjectBuilder::new().schema_type(Type::Number).examples([serde_json::json!(25)]))
+            .description(Some(
+                "An exact decimal, as a string (\"25.00\") or a JSON number (25.00); never read as a float.",
+            ))
+            .into()
+    }
+}
+
+impl utoipa::ToSchema for DecimalInput {}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Debug, Deserialize)]
+    struct Body {
+        #[allow(dead_code)]
+        count: i64,
+        discount_value: Option<DecimalInput>,
+    }
+
+    #[test]
+    fn decimals_are_exact_from_strings_and_numbers() {
+        let b: Body = parse_json(br#"{"count": 1, "discount_value": 0.1}"#).unwrap();
+        assert_eq!(b.discount_value.unwrap().0.to_string(), "0.1");
+        let b: Body = parse_json(br#"{"count": 1, "discount_value": "25.00"}"#).unwrap();
+        assert_eq!(b.discount_value.unwrap().0.to_string(), "25.00");
+        let b: Body = parse_json(br#"{"count": 1, "discount_value": 12345678.99}"#).unwrap();
+        assert_eq!(b.discount_value.unwrap().0.to_string(), "12345678.99");
+        let b: Body = parse_json(br#"{"count": 1, "discount_value": null}"#).unwrap();
+        assert!(b.discount_value.is_none());
+        let e = parse_json::<Body>(br#"{"count": 1, "discount_value": 1e3}"#).unwrap_err();
+        assert!(matches!(e, ApiError::Invalid { field: Some(ref f), .. } if f == "discount_value"), "{e:?}");
+        let e = parse_json::<Body>(br#"{"count": 1, "discount_value": true}"#).unwrap_err();
+        assert!(matches!(e, ApiError::Invalid { .. }), "{e:?}");
+    }
+
+    #[test]
+    fn syntax_is_400_and_shape_is_422_with_the_field() {
+        assert!(matches!(parse_json::<Body>(b"{\"count\": "), Err(ApiError::MalformedJson(_))));
+        assert!(matches!(parse_json::<Body>(br#"{"count": 1} x"#), Err(ApiError::MalformedJson(_))));
+        let e = parse_json::<Body>(br#"{"count": "many"}"#).unwrap_err();
+        assert!(matches!(e, ApiError::Invalid { field: Some(ref f), .. } if f == "count"), "{e:?}");
+    }
+}

@@ -1,0 +1,186 @@
+//! The voucher service over HTTP.
+//!
+//! [`router`] builds the whole API for a store (tests call it in process); [`serve`] runs it on a
+//! listener until a shutdown signal, finishing the requests in flight. Routes live in `api/`, one
+//! module per resource, and are documented with `utoipa` as they are registered, so the OpenAPI
+//! document at `GET /api/v1/openapi.json` is generated from the same definitions that route.
+//!
+//! - [`auth`] knows bearer tokens and what each scope may do;
+//! - [`error`] has the one error type and its JSON shape;
+//! - [`extract`] has body, query and path extractors that answer in that shape;
+//! - [`pagination`] has the cursors.
+
+mod api;
+pub mod auth;
+pub mod error;
+pub mod extract;
+pub mod pagination;
+
+use std::any::Any;
+use std::future::Future;
+use std::sync::{Arc, OnceLock};
+use std::time::Duration;
+
+use axum::extract::{DefaultBodyLimit, Request, State};
+use axum::http::header::CONTENT_TYPE;
+use axum::http::HeaderValue;
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::Router;
+use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::trace::{DefaultOnResponse, TraceLayer};
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::OpenApi;
+use utoipa_axum::router::OpenApiRouter;
+use vouchers_core::{Limits, Store};
+
+pub use error::ApiError;
+
+/// Limits of the HTTP layer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Settings {
+    /// The largest request body accepted (larger: 413).
+    pub body_limit: usize,
+    /// How long a request may take until its response starts (longer: 503, and whatever it
+    /// started is rolled back).
+    pub request_timeout: Duration,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Self { body_limit: 1024 * 1024, request_timeout: Duration::from_secs(30) }
+    }
+}
+
+/// What every handler shares.
+#[derive(Clone)]
+pub struct AppState {
+    /// The database.
+    pub store: Arc<dyn Store>,
+    /// Operator limits of the use cases (largest batch).
+    pub limits: Limits,
+    /// Limits of the HTTP layer.
+    pub settings: Settings,
+}
+
+impl AppState {
+    /// State with the default HTTP settings.
+    pub fn new(store: Arc<dyn Store>, limits: Limits) -> Self {
+        Self { store, limits, settings: Settings::default() }
+    }
+}
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "vouchers",
+        description = "Voucher codes for conferences. Every error answers {\"error\": {\"code\", \"message\", \"field\"}}."
+    ),
+    modifiers(&BearerAuth),
+    tags(
+        (name = "conferences", description = "Conferences (creating one needs an admin token)"),
+        (name = "catalogue", description = "Ticket types and add-ons"),
+        (name = "vouchers", description = "Vouchers: add, generate in bulk, list, change, export"),
+        (name = "batches", description = "Generated batches"),
+        (name = "health", description = "Liveness and readiness, no token"),
+    )
+)]
+struct ApiDoc;
+
+/// Declares the `bearer` security scheme the routes refer to.
+struct BearerAuth;
+
+impl utoipa::Modify for BearerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .description(Some("A token from `vouchers token create`"))
+                    .build(),
+            ),
+        );
+    }
+}
+
+/// The document of this very route.
+#[utoipa::path(
+    get,
+    path = "/api/v1/openapi.json",
+    tag = "health",
+    responses((status = 200, description = "This OpenAPI 3.1 document", body = Object))
+)]
+async fn openapi_json() -> Response {
+    ([(CONTENT_TYPE, HeaderValue::from_static("application/json"))], openapi_text()).into_response()
+}
+
+fn documented_routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::with_openapi(ApiDoc::openapi()).merge(api::routes()).routes(utoipa_axum::routes!(openapi_json))
+}
+
+/// The OpenAPI 3.1 document of every route, generated from the handlers' definitions.
+pub fn openapi() -> utoipa::openapi::OpenApi {
+    documented_routes().into_openapi()
+}
+
+/// The document as served, built once.
+fn openapi_text() -> &'static str {
+    static TEXT: OnceLock<String> = OnceLock::new();
+    TEXT.get_or_init(|| openapi().to_pretty_json().unwrap_or_else(|_| "{}".to_owned()))
+}
+
+/// Cancels a request whose response has not started within the configured time.
+async fn request_timeout(State(state): State<AppState>, request: Request, next: Next) -> Response {
+    match tokio::time::timeout(state.settings.request_timeout, next.run(request)).await {
+        Ok(response) => response,
+        Err(_) => ApiError::Timeout.into_response(),
+    }
+}
+
+fn panic_response(panic: Box<dyn Any + Send + 'static>) -> Response {
+    let message = panic
+        .downcast_ref::<String>()
+        .cloned()
+        .or_else(|| panic.downcast_ref::<&str>().map(|s| (*s).to_owned()))
+        .unwrap_or_default();
+    ApiError::Panic(message).into_response()
+}
+
+/// The whole API: routes, error fallbacks, body limit, timeout, panic guard, request ids and
+/// request logs (method, path, status, latency and request id; never a header, so never a token).
+pub fn router(state: AppState) -> Router {
+    let (routes, _) = documented_routes().split_for_parts();
+    routes
+        .fallback(|| async { ApiError::RouteNotFound })
+        .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
+        .layer(DefaultBodyLimit::max(state.settings.body_limit))
+        .layer(middleware::from_fn_with_state(state.clone(), request_timeout))
+        .layer(CatchPanicLayer::custom(panic_response))
+        .layer(PropagateRequestIdLayer::x_request_id())
+        .layer(
+            TraceLayer::new_for_http()
+                .make_span_with(|request: &Request| {
+                    let id = request.headers().get("x-request-id").and_then(|v| v.to_str().ok()).unwrap_or("-");
+                    tracing::info_span!("request", request_id = %id, method = %request.method(), path = %request.uri().path())
+                })
+                .on_response(DefaultOnResponse::new().level(tracing::Level::INFO)),
+        )
+        .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
+        .with_state(state)
+}
+
+/// Serves [`router`] on `listener` until `shutdown` completes, then stops accepting connections
+/// and waits for the requests in flight to finish.
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    state: AppState,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    tracing::info!(address = %listener.local_addr()?, "listening");
+    axum::serve(listener, router(state)).with_graceful_shutdown(shutdown).await?;
+    tracing::info!("stopped");
+    Ok(())
+}

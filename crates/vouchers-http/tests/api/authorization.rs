@@ -1,0 +1,144 @@
+//! The authorization matrix: every route x {no token, bad token, revoked token, admin, manage,
+//! checkout, another conference's manage token}.
+
+use axum::body::Body;
+use axum::http::{Method, StatusCode};
+use serde_json::{json, Value};
+use vouchers_core::service::tokens;
+
+use crate::support::*;
+
+/// A route of issue #4, as the OpenAPI document spells it.
+pub struct Route {
+    pub method: &'static str,
+    pub template: &'static str,
+}
+
+/// Every authenticated route.
+pub const ROUTES: [Route; 15] = [
+    Route { method: "POST", template: "/api/v1/conferences" },
+    Route { method: "GET", template: "/api/v1/conferences/{conf}" },
+    Route { method: "POST", template: "/api/v1/conferences/{conf}/ticket-types" },
+    Route { method: "GET", template: "/api/v1/conferences/{conf}/ticket-types" },
+    Route { method: "POST", template: "/api/v1/conferences/{conf}/addons" },
+    Route { method: "GET", template: "/api/v1/conferences/{conf}/addons" },
+    Route { method: "POST", template: "/api/v1/conferences/{conf}/vouchers" },
+    Route { method: "GET", template: "/api/v1/conferences/{conf}/vouchers" },
+    Route { method: "POST", template: "/api/v1/conferences/{conf}/vouchers/bulk" },
+    Route { method: "GET", template: "/api/v1/conferences/{conf}/vouchers/export" },
+    Route { method: "GET", template: "/api/v1/conferences/{conf}/vouchers/{code}" },
+    Route { method: "PATCH", template: "/api/v1/conferences/{conf}/vouchers/{code}" },
+    Route { method: "GET", template: "/api/v1/conferences/{conf}/batches" },
+    Route { method: "GET", template: "/api/v1/conferences/{conf}/batches/{id}" },
+    Route { method: "POST", template: "/api/v1/conferences/{conf}/batches/{id}/deactivate" },
+];
+
+/// A valid body for each route (a fresh slug or code per call, so successes never collide).
+fn body_for(template: &str, method: &str, n: usize) -> Option<Value> {
+    match (method, template.rsplit('/').next().unwrap_or_default()) {
+        ("POST", "conferences") => Some(conference_body(&format!("conf-{n}"))),
+        ("POST", "ticket-types") => Some(json!({"slug": format!("tt-{n}"), "name": "T", "price": "1.00"})),
+        ("POST", "addons") => Some(json!({"slug": format!("ad-{n}"), "name": "A", "price": "1.00"})),
+        ("POST", "vouchers") => Some(json!({"code": format!("CODE-{n}"), "voucher_type": "comp"})),
+        ("POST", "bulk") => Some(json!({"prefix": "M-", "count": 2, "voucher_type": "comp"})),
+        ("PATCH", _) => Some(json!({"max_uses": 2})),
+        _ => None,
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Caller {
+    NoToken,
+    BadToken,
+    Revoked,
+    Admin,
+    Manage,
+    Checkout,
+    OtherManage,
+}
+
+/// What each caller gets on `pycon`'s resources.
+fn expected(route: &Route, caller: Caller) -> StatusCode {
+    let creates_conference = route.template == "/api/v1/conferences";
+    let success = match route.method {
+        "POST" if !route.template.ends_with("deactivate") => StatusCode::CREATED,
+        _ => StatusCode::OK,
+    };
+    match caller {
+        Caller::NoToken | Caller::BadToken | Caller::Revoked => StatusCode::UNAUTHORIZED,
+        Caller::Checkout => StatusCode::FORBIDDEN,
+        Caller::Admin => success,
+        Caller::Manage if creates_conference => StatusCode::FORBIDDEN,
+        Caller::Manage => success,
+        Caller::OtherManage if creates_conference => StatusCode::FORBIDDEN,
+        Caller::OtherManage => StatusCode::NOT_FOUND,
+    }
+}
+
+async fn every_route_by_every_caller(app: TestApp) {
+    let generated = app.generate("MATRIX-", 1).await;
+    let code = generated["vouchers"][0]["code"].as_str().unwrap().to_owned();
+    let batch = generated["batch"]["id"].to_string();
+    let revoked = tokens::create_token(&*app.db.store, vouchers_core::domain::Scope::Admin, None, None).await.unwrap();
+    tokens::revoke_token(&*app.db.store, revoked.token.id).await.unwrap();
+    let revoked = revoked.secret.expose().to_owned();
+
+    let callers = [
+        (Caller::NoToken, None),
+        (Caller::BadToken, Some("vch_not-a-real-token".to_owned())),
+        (Caller::Revoked, Some(revoked)),
+        (Caller::Admin, Some(app.admin.clone())),
+        (Caller::Manage, Some(app.manage.clone())),
+        (Caller::Checkout, Some(app.checkout.clone())),
+        (Caller::OtherManage, Some(app.other_manage.clone())),
+    ];
+    let mut n = 0;
+    let mut failures = Vec::new();
+    for route in &ROUTES {
+        for (caller, token) in &callers {
+            n += 1;
+            let uri = route.template.replace("{conf}", CONF).replace("{code}", &code).replace("{id}", &batch);
+            let body = body_for(route.template, route.method, n).map(|b| Body::from(b.to_string()));
+            let method = Method::from_bytes(route.method.as_bytes()).unwrap();
+            let response = app.send(method, &uri, token.as_deref(), body, &[]).await;
+            let want = expected(route, *caller);
+            if response.status != want {
+                failures.push(format!(
+                    "{} {} as {caller:?}: {} (want {want}): {}",
+                    route.method,
+                    uri,
+                    response.status,
+                    response.text()
+                ));
+            }
+            if !response.status.is_success() {
+                response.error(response.status);
+            }
+            if response.status == StatusCode::UNAUTHORIZED {
+                assert_eq!(response.headers["www-authenticate"], "Bearer");
+            }
+        }
+    }
+    assert!(failures.is_empty(), "authorization matrix:\n{}", failures.join("\n"));
+}
+
+/// Another conference's resources answer exactly like a conference that does not exist.
+async fn other_conferences_look_like_missing_ones(app: TestApp) {
+    let theirs = app.get_vouchers(&app.other_manage, CONF, "").await;
+    let missing = app.get_vouchers(&app.other_manage, "no-such-conf", "").await;
+    assert_eq!(theirs.status, StatusCode::NOT_FOUND);
+    assert_eq!(theirs.json()["error"]["code"], missing.json()["error"]["code"]);
+    assert_eq!(
+        theirs.json()["error"]["message"].as_str().unwrap().replace(CONF, "X"),
+        missing.json()["error"]["message"].as_str().unwrap().replace("no-such-conf", "X")
+    );
+    // Checkout tokens get 403 whether or not the conference exists: no probing either.
+    assert_eq!(app.get_vouchers(&app.checkout, "no-such-conf", "").await.status, StatusCode::FORBIDDEN);
+    // A malformed Authorization header is a missing token.
+    for header in ["Basic abc", "Bearer", "Bearer ", "vch_x"] {
+        let r = app.send(Method::GET, "/api/v1/conferences/pycon", None, None, &[("authorization", header)]).await;
+        assert_eq!(r.error(StatusCode::UNAUTHORIZED)["code"], "unauthorized", "{header}");
+    }
+}
+
+both_backends!(every_route_by_every_caller, other_conferences_look_like_missing_ones);
