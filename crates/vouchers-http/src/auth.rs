@@ -51,11 +51,11 @@ impl Principal {
         }
     }
 
-    /// The conference `slug`, for a request that manages it (everything of issue #4): admin
-    /// tokens anywhere, manage tokens in their own conference. Checkout tokens get 403 whatever
-    /// the slug; a manage token asking for another conference gets the 404 of a missing one.
-    pub async fn manage_conference(&self, state: &AppState, slug: &str) -> Result<Conference, ApiError> {
-        if self.scope == Scope::Checkout {
+    /// The conference `slug`, for a request that tokens of `scopes` (and admin tokens) may make
+    /// in their own conference. Other scopes get 403 whatever the slug; another conference's
+    /// token gets the 404 of a missing conference.
+    pub async fn conference_for(&self, state: &AppState, slug: &str, scopes: &[Scope]) -> Result<Conference, ApiError> {
+        if self.scope != Scope::Admin && !scopes.contains(&self.scope) {
             return Err(ApiError::Forbidden);
         }
         let conference = catalog::conference(state.store.as_ref(), slug).await?;
@@ -64,5 +64,12 @@ impl Principal {
             _ if self.conference_id == Some(conference.id) => Ok(conference),
             _ => Err(VoucherError::ConferenceNotFound(slug.to_owned()).into()),
         }
+    }
+
+    /// The conference `slug`, for a request that manages it (everything of issue #4): admin
+    /// tokens anywhere, manage tokens in their own conference. Checkout tokens get 403 whatever
+    /// the slug; a manage token asking for another conference gets the 404 of a missing one.
+    pub async fn manage_conference(&self, state: &AppState, slug: &str) -> Result<Conference, ApiError> {
+        self.conference_for(state, slug, &[Scope::Manage]).await
     }
 }

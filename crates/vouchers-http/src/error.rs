@@ -57,6 +57,12 @@ pub enum ApiError {
     /// The database does not answer.
     #[error("the database is not reachable")]
     NotReady(#[source] StoreError),
+    /// This caller (token and address) failed too many code lookups in the last minute.
+    #[error("too many unknown codes from this client; retry after {} seconds", retry_after.as_secs().max(1))]
+    TooManyFailedLookups {
+        /// How long until the oldest failure leaves the window.
+        retry_after: std::time::Duration,
+    },
     /// A handler panicked (a bug); caught so the process keeps serving.
     #[error("a handler panicked: {0}")]
     Panic(String),
@@ -72,13 +78,13 @@ impl ApiError {
                 | VoucherError::UnknownTicketType { .. }
                 | VoucherError::UnknownAddon { .. }
                 | VoucherError::CodeSpaceExhausted { .. }
-                | VoucherError::IdempotencyKeyReused { .. }
-                | VoucherError::NotRedeemable { .. } => StatusCode::UNPROCESSABLE_ENTITY,
+                | VoucherError::IdempotencyKeyReused { .. } => StatusCode::UNPROCESSABLE_ENTITY,
                 VoucherError::ConferenceNotFound(_)
                 | VoucherError::VoucherNotFound { .. }
                 | VoucherError::BatchNotFound { .. }
                 | VoucherError::TokenNotFound(_) => StatusCode::NOT_FOUND,
                 VoucherError::Duplicate { .. }
+                | VoucherError::NotRedeemable { .. }
                 | VoucherError::CodeConflict
                 | VoucherError::Store(StoreError::Conflict(_) | StoreError::UniqueViolation { .. }) => {
                     StatusCode::CONFLICT
@@ -88,6 +94,7 @@ impl ApiError {
                 }
             },
             ApiError::Unauthorized => StatusCode::UNAUTHORIZED,
+            ApiError::TooManyFailedLookups { .. } => StatusCode::TOO_MANY_REQUESTS,
             ApiError::Forbidden => StatusCode::FORBIDDEN,
             ApiError::RouteNotFound => StatusCode::NOT_FOUND,
             ApiError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
@@ -107,6 +114,7 @@ impl ApiError {
             ApiError::Voucher(VoucherError::Store(StoreError::UniqueViolation { .. })) => "duplicate",
             ApiError::Voucher(e) => e.code(),
             ApiError::Unauthorized => "unauthorized",
+            ApiError::TooManyFailedLookups { .. } => "rate_limited",
             ApiError::Forbidden => "forbidden",
             ApiError::RouteNotFound => "not_found",
             ApiError::MethodNotAllowed => "method_not_allowed",
@@ -185,6 +193,13 @@ impl IntoResponse for ApiError {
         };
         let body = ErrorBody { error: ErrorDetail { code: self.code().to_owned(), message, field: self.field() } };
         let mut response = (status, Json(body)).into_response();
+        if let ApiError::TooManyFailedLookups { retry_after } = &self {
+            // Whole seconds, rounded up: a client that waits this long is let through.
+            let seconds = retry_after.as_secs() + u64::from(retry_after.subsec_nanos() > 0);
+            if let Ok(value) = HeaderValue::from_str(&seconds.max(1).to_string()) {
+                response.headers_mut().insert(header::RETRY_AFTER, value);
+            }
+        }
         if status == StatusCode::UNAUTHORIZED {
             response.headers_mut().insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
         }
@@ -212,10 +227,11 @@ impl utoipa::IntoResponses for ErrorResponses {
             .response("403", error("The token's scope does not allow this"))
             .response("404", error("No such conference (or not this token's), voucher or batch"))
             .response("405", error("Method not allowed"))
-            .response("409", error("Duplicate slug or code, or a concurrent write that could not be waited out"))
+            .response("409", error("Duplicate slug or code, a code that cannot be redeemed now (the code says why), or a concurrent write that could not be waited out"))
             .response("413", error("Body larger than the limit (1 MiB by default)"))
             .response("415", error("Body is not application/json"))
             .response("422", error("Validation failed; `field` names the input"))
+            .response("429", error("Too many unknown codes from this token and address; see Retry-After"))
             .response("500", error("Server fault; the body says nothing internal"))
             .response("503", error("Timed out, or the database is unreachable"))
             .build()

@@ -14,6 +14,7 @@ mod api;
 pub mod auth;
 pub mod error;
 pub mod extract;
+pub mod limiter;
 pub mod pagination;
 
 use std::any::Any;
@@ -45,11 +46,22 @@ pub struct Settings {
     /// How long a request may take until its response starts (longer: 503, and whatever it
     /// started is rolled back).
     pub request_timeout: Duration,
+    /// Failed code lookups (`not_found`) allowed per token and client address per minute at
+    /// check, redeem and release; then 429 until the oldest leaves the minute. 0: no limit.
+    pub failed_lookups_per_minute: u32,
+    /// Take the client address from the last `X-Forwarded-For` entry (the one the load balancer
+    /// in front appended) instead of the TCP peer. Only behind a proxy that sets it.
+    pub trust_forwarded_for: bool,
 }
 
 impl Default for Settings {
     fn default() -> Self {
-        Self { body_limit: 1024 * 1024, request_timeout: Duration::from_secs(30) }
+        Self {
+            body_limit: 1024 * 1024,
+            request_timeout: Duration::from_secs(30),
+            failed_lookups_per_minute: 10,
+            trust_forwarded_for: false,
+        }
     }
 }
 
@@ -62,12 +74,20 @@ pub struct AppState {
     pub limits: Limits,
     /// Limits of the HTTP layer.
     pub settings: Settings,
+    /// Failed code lookups per caller (guessing protection).
+    pub limiter: Arc<limiter::FailureLimiter>,
 }
 
 impl AppState {
     /// State with the default HTTP settings.
     pub fn new(store: Arc<dyn Store>, limits: Limits) -> Self {
-        Self { store, limits, settings: Settings::default() }
+        Self::with_settings(store, limits, Settings::default())
+    }
+
+    /// State with these HTTP settings.
+    pub fn with_settings(store: Arc<dyn Store>, limits: Limits, settings: Settings) -> Self {
+        let limiter = Arc::new(limiter::FailureLimiter::new(settings.failed_lookups_per_minute));
+        Self { store, limits, settings, limiter }
     }
 }
 
@@ -83,6 +103,7 @@ impl AppState {
         (name = "catalogue", description = "Ticket types and add-ons"),
         (name = "vouchers", description = "Vouchers: add, generate in bulk, list, change, export"),
         (name = "batches", description = "Generated batches"),
+        (name = "checkout", description = "Check, redeem and release codes at checkout; the usage report"),
         (name = "health", description = "Liveness and readiness, no token"),
     )
 )]
@@ -180,7 +201,9 @@ pub async fn serve(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     tracing::info!(address = %listener.local_addr()?, "listening");
-    axum::serve(listener, router(state)).with_graceful_shutdown(shutdown).await?;
+    axum::serve(listener, router(state).into_make_service_with_connect_info::<std::net::SocketAddr>())
+        .with_graceful_shutdown(shutdown)
+        .await?;
     tracing::info!("stopped");
     Ok(())
 }

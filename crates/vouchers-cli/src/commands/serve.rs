@@ -32,6 +32,13 @@ pub struct ServeArgs {
     /// Seconds a request may take before its response starts (longer: 503, rolled back).
     #[arg(long, env = "VOUCHERS_REQUEST_TIMEOUT", default_value_t = 30)]
     pub request_timeout: u64,
+    /// Unknown codes a token may try per minute from one client address at check, redeem and
+    /// release before getting 429 (0: no limit).
+    #[arg(long, env = "VOUCHERS_FAILED_LOOKUPS_PER_MINUTE", default_value_t = 10)]
+    pub failed_lookups_per_minute: u32,
+    /// Behind a load balancer: take the client address from the last X-Forwarded-For entry.
+    #[arg(long, env = "VOUCHERS_TRUST_FORWARDED_FOR")]
+    pub trust_forwarded_for: bool,
     /// Log format on stderr: text or json. Each request is logged with its id (x-request-id).
     #[arg(long, value_enum, env = "VOUCHERS_LOG_FORMAT", default_value = "text")]
     pub log_format: LogFormat,
@@ -70,8 +77,12 @@ pub async fn run(store: Arc<dyn Store>, args: ServeArgs, max_batch: i64) -> Resu
     let address = listener.local_addr().context("reading the bound address").map_err(CliError::Failure)?;
     // On stdout, alone, so scripts and tests that asked for port 0 learn the port.
     println!("listening on http://{address}");
-    let settings =
-        Settings { body_limit: args.body_limit, request_timeout: Duration::from_secs(args.request_timeout.max(1)) };
-    let state = AppState { store, limits: Limits { max_batch }, settings };
+    let settings = Settings {
+        body_limit: args.body_limit,
+        request_timeout: Duration::from_secs(args.request_timeout.max(1)),
+        failed_lookups_per_minute: args.failed_lookups_per_minute,
+        trust_forwarded_for: args.trust_forwarded_for,
+    };
+    let state = AppState::with_settings(store, Limits { max_batch }, settings);
     vouchers_http::serve(listener, state, shutdown_signal()).await.context("serving HTTP").map_err(CliError::Failure)
 }

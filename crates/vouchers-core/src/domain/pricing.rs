@@ -70,8 +70,37 @@ impl Serialize for PricedLine {
     }
 }
 
+/// In the OpenAPI document: `ticket_type` or `addon`, then the quantity and the amounts.
+#[cfg(feature = "openapi")]
+impl utoipa::PartialSchema for PricedLine {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        use utoipa::openapi::schema::Type;
+        use utoipa::openapi::ObjectBuilder;
+        let text = |description: &str| ObjectBuilder::new().schema_type(Type::String).description(Some(description));
+        ObjectBuilder::new()
+            .description(Some("A priced cart line: exactly one of `ticket_type` and `addon`."))
+            .property("ticket_type", text("The ticket type's slug"))
+            .property("addon", text("The add-on's slug"))
+            .property("quantity", ObjectBuilder::new().schema_type(Type::Integer).minimum(Some(1)))
+            .required("quantity")
+            .property("unit_price", Money::schema())
+            .required("unit_price")
+            .property("line_total", Money::schema())
+            .required("line_total")
+            .property("discount", Money::schema())
+            .required("discount")
+            .property("total", Money::schema())
+            .required("total")
+            .into()
+    }
+}
+
+#[cfg(feature = "openapi")]
+impl utoipa::ToSchema for PricedLine {}
+
 /// A priced cart.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Pricing {
     /// The lines, in the order given.
     pub lines: Vec<PricedLine>,

@@ -10,6 +10,7 @@ use super::{TicketType, Voucher};
 /// Why a code cannot be used right now: the `reason` of a failed check, and the error code of a
 /// refused redemption.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum InvalidReason {
     /// No voucher with this code in the conference.

@@ -34,6 +34,7 @@ pub struct CartLine {
 
 /// The answer to a check: valid or not and why, what the code unlocks, the priced cart.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct CheckResult {
     /// The code can be redeemed now.
     pub valid: bool,
@@ -66,6 +67,7 @@ struct RedeemResponse<'a> {
 
 /// The answer to a release.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Release {
     /// True when a use was given back; false when the order had no unreleased redemption.
     pub released: bool,
@@ -75,6 +77,7 @@ pub struct Release {
 
 /// Counts of one group of vouchers (a batch, a prefix, or the whole conference).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct UsageCounts {
     /// Vouchers issued.
     pub issued: i64,
@@ -100,6 +103,7 @@ impl UsageCounts {
 
 /// Usage of one batch.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct BatchUsage {
     /// The batch (`null`: vouchers added by hand).
     pub batch_id: Option<i64>,
@@ -112,6 +116,7 @@ pub struct BatchUsage {
 
 /// Usage of all batches sharing a prefix.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct PrefixUsage {
     /// The prefix (`null` for vouchers added by hand).
     pub prefix: Option<String>,
@@ -124,6 +129,7 @@ pub struct PrefixUsage {
 
 /// The usage report of a conference.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct UsageReport {
     /// The conference's slug.
     pub conference: String,

@@ -3,6 +3,7 @@
 
 pub(crate) mod batches;
 pub(crate) mod catalog;
+pub(crate) mod checkout;
 pub(crate) mod conferences;
 pub(crate) mod export;
 pub(crate) mod health;
@@ -21,4 +22,5 @@ pub(crate) fn routes() -> OpenApiRouter<AppState> {
         .merge(export::routes())
         .merge(vouchers::routes())
         .merge(batches::routes())
+        .merge(checkout::routes())
 }

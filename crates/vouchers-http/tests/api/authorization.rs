@@ -1,4 +1,4 @@
-//! The authorization matrix: every route x {no token, bad token, revoked token, admin, manage,
+//! The authorization matrix (issues #4 and #5): every route x {no token, bad token, revoked token, admin, manage,
 //! checkout, another conference's manage token}.
 
 use axum::body::Body;
@@ -15,7 +15,7 @@ pub struct Route {
 }
 
 /// Every authenticated route.
-pub const ROUTES: [Route; 15] = [
+pub const ROUTES: [Route; 19] = [
     Route { method: "POST", template: "/api/v1/conferences" },
     Route { method: "GET", template: "/api/v1/conferences/{conf}" },
     Route { method: "POST", template: "/api/v1/conferences/{conf}/ticket-types" },
@@ -28,13 +28,18 @@ pub const ROUTES: [Route; 15] = [
     Route { method: "GET", template: "/api/v1/conferences/{conf}/vouchers/export" },
     Route { method: "GET", template: "/api/v1/conferences/{conf}/vouchers/{code}" },
     Route { method: "PATCH", template: "/api/v1/conferences/{conf}/vouchers/{code}" },
+    // Before the batch routes: deactivating the batch would make redeeming refuse.
+    Route { method: "POST", template: "/api/v1/conferences/{conf}/vouchers/check" },
+    Route { method: "POST", template: "/api/v1/conferences/{conf}/vouchers/redeem" },
+    Route { method: "POST", template: "/api/v1/conferences/{conf}/vouchers/release" },
+    Route { method: "GET", template: "/api/v1/conferences/{conf}/usage" },
     Route { method: "GET", template: "/api/v1/conferences/{conf}/batches" },
     Route { method: "GET", template: "/api/v1/conferences/{conf}/batches/{id}" },
     Route { method: "POST", template: "/api/v1/conferences/{conf}/batches/{id}/deactivate" },
 ];
 
 /// A valid body for each route (a fresh slug or code per call, so successes never collide).
-fn body_for(template: &str, method: &str, n: usize) -> Option<Value> {
+fn body_for(template: &str, method: &str, n: usize, code: &str) -> Option<Value> {
     match (method, template.rsplit('/').next().unwrap_or_default()) {
         ("POST", "conferences") => Some(conference_body(&format!("conf-{n}"))),
         ("POST", "ticket-types") => Some(json!({"slug": format!("tt-{n}"), "name": "T", "price": "1.00"})),
@@ -42,6 +47,10 @@ fn body_for(template: &str, method: &str, n: usize) -> Option<Value> {
         ("POST", "vouchers") => Some(json!({"code": format!("CODE-{n}"), "voucher_type": "comp"})),
         ("POST", "bulk") => Some(json!({"prefix": "M-", "count": 2, "voucher_type": "comp"})),
         ("PATCH", _) => Some(json!({"max_uses": 2})),
+        ("POST", "check") => Some(json!({"code": code})),
+        // One order for every caller: the second success replays the first.
+        ("POST", "redeem") => Some(json!({"code": code, "order_ref": "matrix-order"})),
+        ("POST", "release") => Some(json!({"code": code, "order_ref": "never-redeemed"})),
         _ => None,
     }
 }
@@ -60,13 +69,19 @@ enum Caller {
 /// What each caller gets on `pycon`'s resources.
 fn expected(route: &Route, caller: Caller) -> StatusCode {
     let creates_conference = route.template == "/api/v1/conferences";
+    let last = route.template.rsplit('/').next().unwrap_or_default();
+    let checkout_route = matches!(last, "check" | "redeem" | "release");
     let success = match route.method {
-        "POST" if !route.template.ends_with("deactivate") => StatusCode::CREATED,
+        "POST" if !route.template.ends_with("deactivate") && !checkout_route => StatusCode::CREATED,
         _ => StatusCode::OK,
     };
     match caller {
         Caller::NoToken | Caller::BadToken | Caller::Revoked => StatusCode::UNAUTHORIZED,
+        // Checkout tokens check, redeem and release; nothing else.
+        Caller::Checkout if checkout_route => success,
         Caller::Checkout => StatusCode::FORBIDDEN,
+        // Manage tokens do everything in their conference but redeem.
+        Caller::Manage | Caller::OtherManage if last == "redeem" => StatusCode::FORBIDDEN,
         Caller::Admin => success,
         Caller::Manage if creates_conference => StatusCode::FORBIDDEN,
         Caller::Manage => success,
@@ -98,7 +113,7 @@ async fn every_route_by_every_caller(app: TestApp) {
         for (caller, token) in &callers {
             n += 1;
             let uri = route.template.replace("{conf}", CONF).replace("{code}", &code).replace("{id}", &batch);
-            let body = body_for(route.template, route.method, n).map(|b| Body::from(b.to_string()));
+            let body = body_for(route.template, route.method, n, &code).map(|b| Body::from(b.to_string()));
             let method = Method::from_bytes(route.method.as_bytes()).unwrap();
             let response = app.send(method, &uri, token.as_deref(), body, &[]).await;
             let want = expected(route, *caller);

@@ -31,6 +31,7 @@ macro_rules! both_backends {
 mod authorization;
 mod batches;
 mod catalog;
+mod checkout;
 mod conferences;
 mod errors;
 mod export;

@@ -212,6 +212,22 @@ impl TestApp {
             .await
     }
 
+    pub async fn post_vouchers_check(&self, token: &str, conf: &str, body: &Value) -> TestResponse {
+        self.post(&format!("/api/v1/conferences/{conf}/vouchers/check"), token, body).await
+    }
+
+    pub async fn post_vouchers_redeem(&self, token: &str, conf: &str, body: &Value) -> TestResponse {
+        self.post(&format!("/api/v1/conferences/{conf}/vouchers/redeem"), token, body).await
+    }
+
+    pub async fn post_vouchers_release(&self, token: &str, conf: &str, body: &Value) -> TestResponse {
+        self.post(&format!("/api/v1/conferences/{conf}/vouchers/release"), token, body).await
+    }
+
+    pub async fn get_usage(&self, token: &str, conf: &str) -> TestResponse {
+        self.get(&format!("/api/v1/conferences/{conf}/usage"), token).await
+    }
+
     /// Generates `count` 25 % vouchers with `prefix` in `pycon` as admin; returns the body.
     pub async fn generate(&self, prefix: &str, count: i64) -> Value {
         let body = json!({"prefix": prefix, "count": count, "voucher_type": "percentage", "discount_value": "25"});

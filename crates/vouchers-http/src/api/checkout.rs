@@ -1,0 +1,273 @@
+//! Checkout: check a code, redeem it for an order, release an order's use; and the usage
+//! report. Check, redeem and release count unknown codes against the caller's guessing limit.
+
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+
+use axum::extract::{ConnectInfo, FromRequestParts, State};
+use axum::http::request::Parts;
+use axum::http::HeaderMap;
+use axum::Json;
+use chrono::{SubsecRound, Utc};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+use vouchers_core::domain::{Conference, LineItem, Pricing, Scope, Voucher};
+use vouchers_core::service::checkout::{self, CartLine, CheckResult, Release, UsageReport};
+use vouchers_core::VoucherError;
+
+use crate::auth::Principal;
+use crate::error::{ApiError, ErrorResponses};
+use crate::extract::{ApiJson, ApiPath};
+use crate::limiter::CallerKey;
+use crate::AppState;
+
+pub(crate) fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(check)).routes(routes!(redeem)).routes(routes!(release)).routes(routes!(usage))
+}
+
+/// A cart line: a ticket type or an add-on, and how many.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct LineRequest {
+    /// A ticket type's slug (give this or `addon`).
+    #[serde(default)]
+    pub ticket_type: Option<String>,
+    /// An add-on's slug (give this or `ticket_type`).
+    #[serde(default)]
+    pub addon: Option<String>,
+    /// How many, 1 to 10,000 (default 1).
+    #[serde(default = "one")]
+    #[schema(minimum = 1, maximum = 10000, default = 1)]
+    pub quantity: u32,
+}
+
+fn one() -> u32 {
+    1
+}
+
+fn cart(lines: &[LineRequest]) -> Result<Vec<CartLine>, ApiError> {
+    lines
+        .iter()
+        .enumerate()
+        .map(|(i, line)| {
+            let item = match (&line.ticket_type, &line.addon) {
+                (Some(slug), None) => LineItem::TicketType(slug.clone()),
+                (None, Some(slug)) => LineItem::AddOn(slug.clone()),
+                _ => {
+                    return Err(ApiError::invalid(
+                        format!("lines[{i}]"),
+                        "each line needs exactly one of ticket_type and addon",
+                    ))
+                }
+            };
+            if !(1..=10_000).contains(&line.quantity) {
+                return Err(ApiError::invalid(format!("lines[{i}].quantity"), "quantity must be from 1 to 10000"));
+            }
+            Ok(CartLine { item, quantity: line.quantity })
+        })
+        .collect()
+}
+
+/// A code to check, with an optional cart to price.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CheckRequest {
+    /// The code as the attendee typed it (case and surrounding spaces do not matter).
+    #[schema(example = "SPEAKER-AB12CD34")]
+    pub code: String,
+    /// The cart.
+    #[serde(default)]
+    pub lines: Vec<LineRequest>,
+}
+
+/// A redemption for an order.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RedeemRequest {
+    /// The code.
+    pub code: String,
+    /// The order this use belongs to (1-200 characters); the same order again replays the first
+    /// answer.
+    #[schema(example = "ORDER-1001")]
+    pub order_ref: String,
+    /// The cart, to answer with its pricing.
+    #[serde(default)]
+    pub lines: Option<Vec<LineRequest>>,
+}
+
+/// A release of an order's use.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ReleaseRequest {
+    /// The code.
+    pub code: String,
+    /// The cancelled or expired order.
+    pub order_ref: String,
+}
+
+/// The answer to a redemption (replayed as it was for a retry of the same order).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct RedeemResponse {
+    /// Always true.
+    pub redeemed: bool,
+    /// The order.
+    pub order_ref: String,
+    /// The voucher just after this redemption.
+    pub voucher: Voucher,
+    /// The cart priced, when `lines` were sent.
+    pub pricing: Option<Pricing>,
+}
+
+/// The TCP peer, when the server was started with connect info (not for in-process calls).
+pub(crate) struct Peer(Option<SocketAddr>);
+
+impl<S: Send + Sync> FromRequestParts<S> for Peer {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        Ok(Peer(parts.extensions.get::<ConnectInfo<SocketAddr>>().map(|c| c.0)))
+    }
+}
+
+/// Who is counted by the guessing limit: the token and the client's address.
+fn caller(state: &AppState, principal: &Principal, headers: &HeaderMap, peer: Option<SocketAddr>) -> CallerKey {
+    let forwarded = state
+        .settings
+        .trust_forwarded_for
+        .then(|| headers.get("x-forwarded-for")?.to_str().ok()?.rsplit(',').next()?.trim().parse::<IpAddr>().ok())
+        .flatten();
+    let address = forwarded.or(peer.map(|p| p.ip())).unwrap_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED));
+    (principal.token_id, address)
+}
+
+/// Refuses a caller that has used up its failed lookups.
+fn ensure_allowed(state: &AppState, key: CallerKey) -> Result<(), ApiError> {
+    state.limiter.check(key).map_err(|retry_after| ApiError::TooManyFailedLookups { retry_after })
+}
+
+async fn checkout_conference(
+    state: &AppState,
+    principal: &Principal,
+    conf: &str,
+    scopes: &[Scope],
+) -> Result<Conference, ApiError> {
+    principal.conference_for(state, conf, scopes).await
+}
+
+fn now() -> chrono::DateTime<Utc> {
+    Utc::now().trunc_subsecs(6)
+}
+
+/// Counts an unknown code against the caller before passing the error on.
+fn count_not_found(state: &AppState, key: CallerKey, error: VoucherError) -> ApiError {
+    if matches!(error, VoucherError::VoucherNotFound { .. }) {
+        state.limiter.record_failure(key);
+    }
+    error.into()
+}
+
+#[utoipa::path(
+    post,
+    path = "/api/v1/conferences/{conf}/vouchers/check",
+    tag = "checkout",
+    params(("conf" = String, Path, description = "The conference's slug", example = "pycon")),
+    request_body = CheckRequest,
+    responses((status = 200, description = "Valid or not (and why), what it unlocks, the cart priced", body = CheckResult), ErrorResponses),
+    security(("bearer" = []))
+)]
+async fn check(
+    State(state): State<AppState>,
+    principal: Principal,
+    Peer(peer): Peer,
+    headers: HeaderMap,
+    ApiPath(conf): ApiPath<String>,
+    ApiJson(body): ApiJson<CheckRequest>,
+) -> Result<Json<CheckResult>, ApiError> {
+    let conference = checkout_conference(&state, &principal, &conf, &[Scope::Checkout, Scope::Manage]).await?;
+    let key = caller(&state, &principal, &headers, peer);
+    ensure_allowed(&state, key)?;
+    let lines = cart(&body.lines)?;
+    let result = checkout::check_voucher(state.store.as_ref(), &conference.slug, &body.code, &lines, now()).await?;
+    if result.voucher.is_none() {
+        state.limiter.record_failure(key);
+    }
+    Ok(Json(result))
+}
+
+#[utoipa::path(
+    post,
+    path = "/api/v1/conferences/{conf}/vouchers/redeem",
+    tag = "checkout",
+    params(("conf" = String, Path, description = "The conference's slug", example = "pycon")),
+    request_body = RedeemRequest,
+    responses((status = 200, description = "Redeemed (or this order's first answer, replayed)", body = RedeemResponse), ErrorResponses),
+    security(("bearer" = []))
+)]
+async fn redeem(
+    State(state): State<AppState>,
+    principal: Principal,
+    Peer(peer): Peer,
+    headers: HeaderMap,
+    ApiPath(conf): ApiPath<String>,
+    ApiJson(body): ApiJson<RedeemRequest>,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    let conference = checkout_conference(&state, &principal, &conf, &[Scope::Checkout]).await?;
+    let key = caller(&state, &principal, &headers, peer);
+    ensure_allowed(&state, key)?;
+    let lines = body.lines.as_deref().map(cart).transpose()?;
+    let redemption = checkout::redeem_voucher(
+        state.store.as_ref(),
+        &conference.slug,
+        &body.code,
+        &body.order_ref,
+        lines.as_deref(),
+        now(),
+    )
+    .await
+    .map_err(|e| count_not_found(&state, key, e))?;
+    Ok(Json(redemption.response))
+}
+
+#[utoipa::path(
+    post,
+    path = "/api/v1/conferences/{conf}/vouchers/release",
+    tag = "checkout",
+    params(("conf" = String, Path, description = "The conference's slug", example = "pycon")),
+    request_body = ReleaseRequest,
+    responses((status = 200, description = "Whether a use was given back, and the voucher", body = Release), ErrorResponses),
+    security(("bearer" = []))
+)]
+async fn release(
+    State(state): State<AppState>,
+    principal: Principal,
+    Peer(peer): Peer,
+    headers: HeaderMap,
+    ApiPath(conf): ApiPath<String>,
+    ApiJson(body): ApiJson<ReleaseRequest>,
+) -> Result<Json<Release>, ApiError> {
+    let conference = checkout_conference(&state, &principal, &conf, &[Scope::Checkout, Scope::Manage]).await?;
+    let key = caller(&state, &principal, &headers, peer);
+    ensure_allowed(&state, key)?;
+    let release = checkout::release_voucher(state.store.as_ref(), &conference.slug, &body.code, &body.order_ref, now())
+        .await
+        .map_err(|e| count_not_found(&state, key, e))?;
+    Ok(Json(release))
+}
+
+#[utoipa::path(
+    get,
+    path = "/api/v1/conferences/{conf}/usage",
+    tag = "checkout",
+    params(("conf" = String, Path, description = "The conference's slug", example = "pycon")),
+    responses((status = 200, description = "Per batch and per prefix: issued, active, fully used, uses consumed and left", body = UsageReport), ErrorResponses),
+    security(("bearer" = []))
+)]
+async fn usage(
+    State(state): State<AppState>,
+    principal: Principal,
+    ApiPath(conf): ApiPath<String>,
+) -> Result<Json<UsageReport>, ApiError> {
+    let conference = principal.manage_conference(&state, &conf).await?;
+    Ok(Json(checkout::usage_report(state.store.as_ref(), &conference.slug).await?))
+}

@@ -1,0 +1,114 @@
+//! Check, redeem, release and usage over HTTP, and the guessing limit.
+
+use axum::http::StatusCode;
+use serde_json::{json, Value};
+
+use crate::support::*;
+
+/// A voucher with `max_uses` uses, 50 % off, unlocking the hidden `student` ticket type.
+async fn student_code(app: &TestApp, code: &str, max_uses: i64) {
+    let body = json!({"code": code, "voucher_type": "percentage", "discount_value": "50", "max_uses": max_uses,
+                      "unlocks_hidden_tickets": true, "applicable_ticket_types": ["student"]});
+    app.post_vouchers(&app.manage, CONF, &body).await.ok(StatusCode::CREATED);
+}
+
+async fn check_redeem_release_and_usage(app: TestApp) {
+    student_code(&app, "STUDENT-1", 1).await;
+    let cart = json!([{"ticket_type": "student"}, {"addon": "tshirt", "quantity": 2}]);
+
+    let check = app.post_vouchers_check(&app.checkout, CONF, &json!({"code": " student-1 ", "lines": cart})).await;
+    let check = check.ok(StatusCode::OK);
+    assert_eq!((check["valid"].as_bool(), check["reason"].clone()), (Some(true), Value::Null));
+    assert_eq!(check["voucher"]["code"], "STUDENT-1");
+    assert_eq!(check["unlocked_ticket_types"], json!(["student"]));
+    // student 100.00 at 50 %, two T-shirts at 25.00 (the add-on set is empty: all add-ons).
+    assert_eq!(check["pricing"]["subtotal"], "150.00");
+    assert_eq!(check["pricing"]["discount"], "75.00");
+    assert_eq!(check["pricing"]["total"], "75.00");
+    assert_eq!(
+        check["pricing"]["lines"][1],
+        json!({"addon": "tshirt", "quantity": 2, "unit_price": "25.00",
+        "line_total": "50.00", "discount": "25.00", "total": "25.00"})
+    );
+
+    let missing = app.post_vouchers_check(&app.checkout, CONF, &json!({"code": "NOPE"})).await.ok(StatusCode::OK);
+    assert_eq!(
+        missing,
+        json!({"valid": false, "reason": "not_found", "voucher": null, "unlocked_ticket_types": [],
+        "pricing": {"lines": [], "subtotal": "0.00", "discount": "0.00", "total": "0.00"}})
+    );
+
+    let redeem = |order: &'static str| {
+        let body = json!({"code": "student-1", "order_ref": order, "lines": [{"ticket_type": "student"}]});
+        let app = &app;
+        async move { app.post_vouchers_redeem(&app.checkout, CONF, &body).await }
+    };
+    let first = redeem("ORDER-1").await.ok(StatusCode::OK);
+    assert_eq!((first["redeemed"].as_bool(), first["order_ref"].as_str()), (Some(true), Some("ORDER-1")));
+    assert_eq!(first["voucher"]["times_used"], 1);
+    assert_eq!(first["pricing"]["total"], "50.00");
+    assert_eq!(redeem("ORDER-1").await.ok(StatusCode::OK), first, "a retry replays the first answer");
+    let refused = redeem("ORDER-2").await.error(StatusCode::CONFLICT);
+    assert_eq!(refused["code"], "used_up");
+
+    let release = |order: &'static str| {
+        let app = &app;
+        async move {
+            app.post_vouchers_release(&app.checkout, CONF, &json!({"code": "STUDENT-1", "order_ref": order})).await
+        }
+    };
+    let released = release("ORDER-1").await.ok(StatusCode::OK);
+    assert_eq!((released["released"].as_bool(), released["voucher"]["times_used"].as_i64()), (Some(true), Some(0)));
+    assert_eq!(release("ORDER-1").await.ok(StatusCode::OK)["released"], false);
+    assert_eq!(redeem("ORDER-2").await.ok(StatusCode::OK)["voucher"]["times_used"], 1);
+
+    let usage = app.get_usage(&app.manage, CONF).await.ok(StatusCode::OK);
+    assert_eq!(usage["total"], json!({"issued": 1, "active": 1, "fully_used": 1, "uses_consumed": 1, "uses_left": 0}));
+    assert_eq!(usage["batches"][0]["batch_id"], Value::Null);
+
+    // Refusals say why; unknown codes are 404; bad lines name the field.
+    app.patch_voucher(&app.manage, CONF, "STUDENT-1", &json!({"is_active": false})).await.ok(StatusCode::OK);
+    let body = json!({"code": "STUDENT-1", "order_ref": "ORDER-3"});
+    assert_eq!(
+        app.post_vouchers_redeem(&app.checkout, CONF, &body).await.error(StatusCode::CONFLICT)["code"],
+        "inactive"
+    );
+    let body = json!({"code": "NOPE", "order_ref": "ORDER-3"});
+    assert_eq!(
+        app.post_vouchers_redeem(&app.checkout, CONF, &body).await.error(StatusCode::NOT_FOUND)["code"],
+        "not_found"
+    );
+    let body = json!({"code": "STUDENT-1", "lines": [{"ticket_type": "student", "addon": "tshirt"}]});
+    let error = app.post_vouchers_check(&app.checkout, CONF, &body).await.error(StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(error["field"], "lines[0]");
+    let body = json!({"code": "STUDENT-1", "lines": [{"ticket_type": "nope"}]});
+    assert_eq!(
+        app.post_vouchers_check(&app.checkout, CONF, &body).await.error(StatusCode::UNPROCESSABLE_ENTITY)["field"],
+        "lines"
+    );
+}
+
+async fn unknown_codes_are_rate_limited_per_caller(app: TestApp) {
+    student_code(&app, "STUDENT-2", 5).await;
+    for i in 0..10 {
+        let body = json!({"code": format!("GUESS-{i}")});
+        let r = app.post_vouchers_check(&app.checkout, CONF, &body).await.ok(StatusCode::OK);
+        assert_eq!(r["reason"], "not_found");
+    }
+    // The 11th request from this token and address is refused, whatever the code.
+    let limited = app.post_vouchers_check(&app.checkout, CONF, &json!({"code": "GUESS-10"})).await;
+    assert_eq!(limited.error(StatusCode::TOO_MANY_REQUESTS)["code"], "rate_limited");
+    let retry_after: u64 = limited.headers["retry-after"].to_str().unwrap().parse().unwrap();
+    assert!((1..=60).contains(&retry_after), "{retry_after}");
+    let body = json!({"code": "STUDENT-2", "order_ref": "o-1"});
+    app.post_vouchers_redeem(&app.checkout, CONF, &body).await.error(StatusCode::TOO_MANY_REQUESTS);
+    // Someone else's bad guesses never refuse a valid code: another token is unaffected.
+    let other = app.post_vouchers_check(&app.manage, CONF, &json!({"code": "student-2"})).await.ok(StatusCode::OK);
+    assert_eq!(other["valid"], true);
+    // Valid lookups do not count.
+    for _ in 0..15 {
+        app.post_vouchers_check(&app.manage, CONF, &json!({"code": "STUDENT-2"})).await.ok(StatusCode::OK);
+    }
+}
+
+both_backends!(check_redeem_release_and_usage, unknown_codes_are_rate_limited_per_caller);
