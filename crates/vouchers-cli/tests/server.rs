@@ -267,4 +267,100 @@ mod postgres {
         assert!(b.stop().success());
         runtime.block_on(db.drop_now());
     }
+
+    /// Redemption races through HTTP with two instances on one database: the same figures as the
+    /// contract suite's in-process races.
+    #[test]
+    fn two_servers_race_redemptions() {
+        let runtime = tokio::runtime::Runtime::new().unwrap();
+        let db = runtime.block_on(EmptyDb::create());
+        let dir = tempfile::tempdir().unwrap();
+        let a = Server::start(&db.url, &dir.path().join("a.log"));
+        let b = Server::start(&db.url, &dir.path().join("b.log"));
+        let create = [
+            "conference",
+            "create",
+            "--slug",
+            "pycon",
+            "--name",
+            "PyCon",
+            "--start-date",
+            "2027-05-14",
+            "--end-date",
+            "2027-05-22",
+            "--timezone",
+            "UTC",
+        ];
+        ok(vouchers(&db.url, &create));
+        let token = |scope: &str| -> String {
+            let args = ["token", "create", "--scope", scope, "--conference", "pycon", "--format", "json"];
+            let created: Value = serde_json::from_str(&ok(vouchers(&db.url, &args))).unwrap();
+            created["token"].as_str().unwrap().to_owned()
+        };
+        let (checkout, manage) = (token("checkout"), token("manage"));
+        let add = |code: &str, max_uses: &str| {
+            ok(vouchers(
+                &db.url,
+                &["add", "--conference", "pycon", "--code", code, "--type", "comp", "--max-uses", max_uses],
+            ));
+        };
+        let client = reqwest::Client::new();
+        // `n` concurrent redemptions of `code`, alternating between the two instances.
+        let race = |code: &str, n: usize, same_order: bool| -> Vec<(u16, Value)> {
+            runtime.block_on(async {
+                let requests = (0..n).map(|i| {
+                    let base = if i % 2 == 0 { &a.base } else { &b.base };
+                    let order = if same_order { "order-retry".to_owned() } else { format!("order-{i}") };
+                    client
+                        .post(format!("{base}/api/v1/conferences/pycon/vouchers/redeem"))
+                        .bearer_auth(&checkout)
+                        .json(&json!({"code": code, "order_ref": order}))
+                        .send()
+                });
+                let mut answers = Vec::new();
+                for response in futures::future::join_all(requests).await {
+                    let response = response.unwrap();
+                    answers.push((response.status().as_u16(), response.json().await.unwrap()));
+                }
+                answers
+            })
+        };
+        let times_used = |code: &str| -> i64 {
+            runtime.block_on(async {
+                let url = format!("{}/api/v1/conferences/pycon/vouchers/{code}", a.base);
+                let v: Value = client.get(url).bearer_auth(&manage).send().await.unwrap().json().await.unwrap();
+                v["times_used"].as_i64().unwrap()
+            })
+        };
+
+        for round in 0..3 {
+            let code = format!("SINGLE-{round}");
+            add(&code, "1");
+            let answers = race(&code, 32, false);
+            assert_eq!(answers.iter().filter(|(s, _)| *s == 200).count(), 1, "round {round}");
+            let refused: Vec<_> = answers.iter().filter(|(s, _)| *s == 409).collect();
+            assert_eq!(refused.len(), 31, "round {round}: {answers:?}");
+            assert!(refused.iter().all(|(_, body)| body["error"]["code"] == "used_up"));
+            assert_eq!(times_used(&code), 1);
+        }
+        for round in 0..2 {
+            let code = format!("FIVE-{round}");
+            add(&code, "5");
+            let answers = race(&code, 50, false);
+            assert_eq!(answers.iter().filter(|(s, _)| *s == 200).count(), 5, "round {round}");
+            assert_eq!(answers.iter().filter(|(s, _)| *s == 409).count(), 45, "round {round}");
+            assert_eq!(times_used(&code), 5);
+        }
+        for round in 0..3 {
+            let code = format!("RETRY-{round}");
+            add(&code, "3");
+            let answers = race(&code, 10, true);
+            assert!(answers.iter().all(|(s, body)| *s == 200 && *body == answers[0].1), "round {round}: {answers:?}");
+            assert_eq!(times_used(&code), 1, "one use for ten retries of one order");
+        }
+
+        assert!(a.stop().success());
+        assert!(b.stop().success());
+        runtime.block_on(db.drop_now());
+    }
 }
