@@ -58,7 +58,7 @@ pub enum ApiError {
     #[error("the database is not reachable")]
     NotReady(#[source] StoreError),
     /// This caller (token and address) failed too many code lookups in the last minute.
-    #[error("too many unknown codes from this client; retry after {} seconds", retry_after.as_secs().max(1))]
+    #[error("too many unknown codes from this client; retry after {} seconds", whole_seconds(*retry_after))]
     TooManyFailedLookups {
         /// How long until the oldest failure leaves the window.
         retry_after: std::time::Duration,
@@ -142,6 +142,11 @@ impl ApiError {
     }
 }
 
+/// Whole seconds, rounded up and at least 1: a client that waits this long is let through.
+fn whole_seconds(wait: std::time::Duration) -> u64 {
+    (wait.as_secs() + u64::from(wait.subsec_nanos() > 0)).max(1)
+}
+
 /// `error` then each `source`, joined with `: ` (skipping a cause its parent already repeats).
 pub(crate) fn cause_chain(error: &dyn StdError) -> String {
     let mut shown = error.to_string();
@@ -194,9 +199,7 @@ impl IntoResponse for ApiError {
         let body = ErrorBody { error: ErrorDetail { code: self.code().to_owned(), message, field: self.field() } };
         let mut response = (status, Json(body)).into_response();
         if let ApiError::TooManyFailedLookups { retry_after } = &self {
-            // Whole seconds, rounded up: a client that waits this long is let through.
-            let seconds = retry_after.as_secs() + u64::from(retry_after.subsec_nanos() > 0);
-            if let Ok(value) = HeaderValue::from_str(&seconds.max(1).to_string()) {
+            if let Ok(value) = HeaderValue::from_str(&whole_seconds(*retry_after).to_string()) {
                 response.headers_mut().insert(header::RETRY_AFTER, value);
             }
         }
