@@ -92,47 +92,8 @@ pub fn addons(items: &[AddOn], format: Format) -> Result<(), CliError> {
     })
 }
 
-/// The CSV columns: the JSON keys, lists joined with `;`.
-const VOUCHER_COLUMNS: [&str; 15] = [
-    "id",
-    "conference",
-    "code",
-    "voucher_type",
-    "discount_value",
-    "max_uses",
-    "times_used",
-    "valid_from",
-    "valid_until",
-    "unlocks_hidden_tickets",
-    "is_active",
-    "applicable_ticket_types",
-    "applicable_addons",
-    "batch_id",
-    "created_at",
-];
-
 fn opt_time(t: Option<chrono::DateTime<chrono::Utc>>) -> String {
     t.as_ref().map(format_rfc3339).unwrap_or_default()
-}
-
-fn voucher_csv_row(v: &Voucher) -> Vec<String> {
-    vec![
-        v.id.to_string(),
-        v.conference.clone(),
-        v.code.clone(),
-        v.voucher_type.to_string(),
-        v.discount_value.to_string(),
-        v.max_uses.to_string(),
-        v.times_used.to_string(),
-        opt_time(v.valid_from),
-        opt_time(v.valid_until),
-        v.unlocks_hidden_tickets.to_string(),
-        v.is_active.to_string(),
-        v.applicable_ticket_types.join(";"),
-        v.applicable_addons.join(";"),
-        v.batch_id.map(|b| b.to_string()).unwrap_or_default(),
-        format_rfc3339(&v.created_at),
-    ]
 }
 
 const VOUCHER_TABLE: [&str; 8] =
@@ -169,7 +130,7 @@ fn voucher_table_row(v: &Voucher) -> Vec<String> {
 pub fn vouchers(items: &[Voucher], format: Format) -> Result<(), CliError> {
     match format {
         Format::Json => json(items),
-        Format::Csv => csv(&VOUCHER_COLUMNS, &items.iter().map(voucher_csv_row).collect::<Vec<_>>()),
+        Format::Csv => csv(&Voucher::CSV_COLUMNS, &items.iter().map(|v| v.csv_record().to_vec()).collect::<Vec<_>>()),
         Format::Table => Ok(table(&VOUCHER_TABLE, &items.iter().map(voucher_table_row).collect::<Vec<_>>())?),
     }
 }
@@ -221,7 +182,7 @@ impl VoucherFile {
         let mut file = Self { path: path.to_owned(), format, out: io::BufWriter::new(temp), written: 0 };
         match format {
             Format::Csv => {
-                let header = VOUCHER_COLUMNS.join(",");
+                let header = Voucher::CSV_COLUMNS.join(",");
                 writeln!(file.out, "{header}")?;
             }
             _ => file.out.write_all(b"[")?,
@@ -237,7 +198,7 @@ impl VoucherFile {
                     // The csv crate quotes what needs quoting; one small writer per row keeps
                     // the shared BufWriter in charge of buffering.
                     let mut row = csv::WriterBuilder::new().has_headers(false).from_writer(Vec::with_capacity(256));
-                    row.write_record(voucher_csv_row(v)).map_err(|e| io::Error::other(e.to_string()))?;
+                    row.write_record(v.csv_record()).map_err(|e| io::Error::other(e.to_string()))?;
                     let bytes = row.into_inner().map_err(|e| io::Error::other(e.to_string()))?;
                     self.out.write_all(&bytes)?;
                 }

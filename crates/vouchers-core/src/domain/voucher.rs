@@ -48,6 +48,50 @@ pub struct Voucher {
     pub updated_at: DateTime<Utc>,
 }
 
+impl Voucher {
+    /// The CSV columns of a voucher: its JSON keys, in the same order.
+    pub const CSV_COLUMNS: [&'static str; 15] = [
+        "id",
+        "conference",
+        "code",
+        "voucher_type",
+        "discount_value",
+        "max_uses",
+        "times_used",
+        "valid_from",
+        "valid_until",
+        "unlocks_hidden_tickets",
+        "is_active",
+        "applicable_ticket_types",
+        "applicable_addons",
+        "batch_id",
+        "created_at",
+    ];
+
+    /// The voucher as one CSV record under [`Voucher::CSV_COLUMNS`]: times in RFC 3339 UTC,
+    /// empty for none; lists joined with `;`.
+    pub fn csv_record(&self) -> [String; 15] {
+        let time = |t: &Option<DateTime<Utc>>| t.as_ref().map(format_rfc3339).unwrap_or_default();
+        [
+            self.id.to_string(),
+            self.conference.clone(),
+            self.code.clone(),
+            self.voucher_type.to_string(),
+            self.discount_value.to_string(),
+            self.max_uses.to_string(),
+            self.times_used.to_string(),
+            time(&self.valid_from),
+            time(&self.valid_until),
+            self.unlocks_hidden_tickets.to_string(),
+            self.is_active.to_string(),
+            self.applicable_ticket_types.join(";"),
+            self.applicable_addons.join(";"),
+            self.batch_id.map(|b| b.to_string()).unwrap_or_default(),
+            format_rfc3339(&self.created_at),
+        ]
+    }
+}
+
 /// One `generate` call: its configuration, recorded so the batch can be listed, exported or
 /// deactivated as a whole.
 #[derive(Debug, Clone, PartialEq, Serialize)]

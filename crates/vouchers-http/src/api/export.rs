@@ -12,7 +12,7 @@ use serde::Deserialize;
 use utoipa::IntoParams;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
-use vouchers_core::domain::{format_rfc3339, Conference, Voucher};
+use vouchers_core::domain::{Conference, Voucher};
 use vouchers_core::store::{Store, VoucherFilter};
 
 use crate::auth::Principal;
@@ -26,25 +26,6 @@ pub(crate) fn routes() -> OpenApiRouter<AppState> {
 
 /// Vouchers read from the store per round trip.
 const PAGE: i64 = 1000;
-
-/// The columns: the JSON keys of a voucher, lists joined with `;`.
-const COLUMNS: [&str; 15] = [
-    "id",
-    "conference",
-    "code",
-    "voucher_type",
-    "discount_value",
-    "max_uses",
-    "times_used",
-    "valid_from",
-    "valid_until",
-    "unlocks_hidden_tickets",
-    "is_active",
-    "applicable_ticket_types",
-    "applicable_addons",
-    "batch_id",
-    "created_at",
-];
 
 /// What to export.
 #[derive(Debug, Default, Deserialize, IntoParams)]
@@ -67,34 +48,13 @@ pub(crate) fn spreadsheet_safe(cell: String) -> String {
     }
 }
 
-fn row(v: &Voucher) -> [String; 15] {
-    let time = |t: &Option<chrono::DateTime<chrono::Utc>>| t.as_ref().map(format_rfc3339).unwrap_or_default();
-    [
-        v.id.to_string(),
-        v.conference.clone(),
-        v.code.clone(),
-        v.voucher_type.to_string(),
-        v.discount_value.to_string(),
-        v.max_uses.to_string(),
-        v.times_used.to_string(),
-        time(&v.valid_from),
-        time(&v.valid_until),
-        v.unlocks_hidden_tickets.to_string(),
-        v.is_active.to_string(),
-        v.applicable_ticket_types.join(";"),
-        v.applicable_addons.join(";"),
-        v.batch_id.map(|b| b.to_string()).unwrap_or_default(),
-        format_rfc3339(&v.created_at),
-    ]
-}
-
 fn csv_chunk(header: bool, vouchers: &[Voucher]) -> Result<Bytes, csv::Error> {
     let mut writer = csv::Writer::from_writer(Vec::with_capacity(vouchers.len() * 160 + 200));
     if header {
-        writer.write_record(COLUMNS)?;
+        writer.write_record(Voucher::CSV_COLUMNS)?;
     }
     for v in vouchers {
-        writer.write_record(row(v).map(spreadsheet_safe))?;
+        writer.write_record(v.csv_record().map(spreadsheet_safe))?;
     }
     writer.into_inner().map(Bytes::from).map_err(|e| csv::Error::from(e.into_error()))
 }
