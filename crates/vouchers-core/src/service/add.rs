@@ -74,8 +74,7 @@ pub async fn add_voucher(store: &dyn Store, request: &AddVoucher) -> Result<Vouc
 
     let mut tx = store.begin().await?;
     let (conference, resolved) = terms.resolve(tx.as_mut(), &request.conference).await?;
-    let template = resolved.template;
-    let inserted = tx.insert_vouchers(&template, &[code.as_str().to_owned()]).await?;
+    let inserted = tx.insert_vouchers(&resolved.template, &[code.as_str().to_owned()]).await?;
     let Some((id, stored_code)) = inserted.into_iter().next() else {
         return Err(VoucherError::Duplicate {
             what: "voucher code",
@@ -85,22 +84,5 @@ pub async fn add_voucher(store: &dyn Store, request: &AddVoucher) -> Result<Vouc
         });
     };
     tx.commit().await?;
-    Ok(Voucher {
-        id,
-        conference: conference.slug,
-        code: stored_code,
-        voucher_type: template.discount.voucher_type(),
-        discount_value: template.discount.value(),
-        max_uses: template.max_uses,
-        times_used: 0,
-        valid_from: template.window.from(),
-        valid_until: template.window.until(),
-        unlocks_hidden_tickets: template.unlocks_hidden_tickets,
-        is_active: true,
-        applicable_ticket_types: resolved.ticket_types,
-        applicable_addons: resolved.addons,
-        batch_id: None,
-        created_at: template.created_at,
-        updated_at: template.created_at,
-    })
+    Ok(resolved.voucher(&conference.slug, id, stored_code))
 }

@@ -192,37 +192,21 @@ pub(crate) async fn generate_in_tx(
 ) -> Result<Batch, VoucherError> {
     let CheckedConfig { config, prefix, terms } = checked;
     let (conference, resolved) = terms.resolve(&mut *tx, &config.conference).await?;
-    let mut template = resolved.template;
-    let batch_id =
-        tx.insert_batch(&NewBatch { prefix: prefix.as_str(), count: config.count, template: &template }).await?;
-    template.batch_id = Some(batch_id);
-
-    let voucher = |id: i64, code: String| Voucher {
-        id,
-        conference: conference.slug.clone(),
-        code,
-        voucher_type: template.discount.voucher_type(),
-        discount_value: template.discount.value(),
-        max_uses: template.max_uses,
-        times_used: 0,
-        valid_from: template.window.from(),
-        valid_until: template.window.until(),
-        unlocks_hidden_tickets: template.unlocks_hidden_tickets,
-        is_active: true,
-        applicable_ticket_types: resolved.ticket_types.clone(),
-        applicable_addons: resolved.addons.clone(),
-        batch_id: Some(batch_id),
-        created_at: template.created_at,
-        updated_at: template.created_at,
-    };
+    let mut resolved = resolved;
+    let batch_id = tx
+        .insert_batch(&NewBatch { prefix: prefix.as_str(), count: config.count, template: &resolved.template })
+        .await?;
+    resolved.template.batch_id = Some(batch_id);
+    let template = &resolved.template;
 
     // `count` is at most `max_batch`, an operator setting that fits in memory as a usize.
     let mut remaining = usize::try_from(config.count).unwrap_or(usize::MAX);
     while remaining > 0 {
         let size = remaining.min(CHUNK);
         remaining -= size;
-        let created = insert_chunk(&mut *tx, &template, prefix, size, source).await?;
-        let chunk: Vec<Voucher> = created.into_iter().map(|(id, code)| voucher(id, code)).collect();
+        let created = insert_chunk(&mut *tx, template, prefix, size, source).await?;
+        let chunk: Vec<Voucher> =
+            created.into_iter().map(|(id, code)| resolved.voucher(&conference.slug, id, code)).collect();
         sink(&chunk)?;
     }
 

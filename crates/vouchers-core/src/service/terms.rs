@@ -3,7 +3,7 @@
 
 use rust_decimal::Decimal;
 
-use crate::domain::{Conference, DiscountSpec, InvalidInput, Slug, ValidityWindow, VoucherType, When};
+use crate::domain::{Conference, DiscountSpec, InvalidInput, Slug, ValidityWindow, Voucher, VoucherType, When};
 use crate::store::{StoreTx, VoucherTemplate};
 use crate::VoucherError;
 
@@ -43,6 +43,31 @@ pub(crate) struct ResolvedTerms {
     pub template: VoucherTemplate,
     pub ticket_types: Vec<String>,
     pub addons: Vec<String>,
+}
+
+impl ResolvedTerms {
+    /// A voucher just inserted with these terms (as stored: nothing used yet, active).
+    pub fn voucher(&self, conference: &str, id: i64, code: String) -> Voucher {
+        let t = &self.template;
+        Voucher {
+            id,
+            conference: conference.to_owned(),
+            code,
+            voucher_type: t.discount.voucher_type(),
+            discount_value: t.discount.value(),
+            max_uses: t.max_uses,
+            times_used: 0,
+            valid_from: t.window.from(),
+            valid_until: t.window.until(),
+            unlocks_hidden_tickets: t.unlocks_hidden_tickets,
+            is_active: true,
+            applicable_ticket_types: self.ticket_types.clone(),
+            applicable_addons: self.addons.clone(),
+            batch_id: t.batch_id,
+            created_at: t.created_at,
+            updated_at: t.created_at,
+        }
+    }
 }
 
 /// Sorted, distinct slugs; `None` and an empty list both mean "applies to all".
