@@ -58,7 +58,7 @@ async fn race(
 async fn concurrent_redemptions_of_a_single_use_code(db: TestDb) {
     fixture(db.store.as_ref()).await;
     let raw = Raw::connect(&db).await;
-    for round in 0..5 {
+    for round in 0..10 {
         let code = format!("SINGLE-{round}");
         voucher(db.store.as_ref(), &code, 1).await;
         let results = race(db.store.clone(), &code, 32, |i| format!("order-{i}")).await;
@@ -74,7 +74,7 @@ async fn concurrent_redemptions_of_a_single_use_code(db: TestDb) {
 
 async fn concurrent_redemptions_of_a_five_use_code(db: TestDb) {
     fixture(db.store.as_ref()).await;
-    for round in 0..3 {
+    for round in 0..6 {
         let code = format!("FIVE-{round}");
         voucher(db.store.as_ref(), &code, 5).await;
         let results = race(db.store.clone(), &code, 50, |i| format!("order-{i}")).await;
@@ -88,7 +88,7 @@ async fn concurrent_redemptions_of_a_five_use_code(db: TestDb) {
 async fn concurrent_retries_of_one_order(db: TestDb) {
     fixture(db.store.as_ref()).await;
     let raw = Raw::connect(&db).await;
-    for round in 0..5 {
+    for round in 0..10 {
         let code = format!("RETRY-{round}");
         voucher(db.store.as_ref(), &code, 3).await;
         let results = race(db.store.clone(), &code, 10, |_| "order-42".to_owned()).await;
