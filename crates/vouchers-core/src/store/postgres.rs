@@ -56,11 +56,10 @@ impl PostgresStore {
     }
 }
 
-fn money(value: Decimal) -> Money {
-    let mut exact = value;
-    exact.rescale(2);
-    // Stored values were checked on the way in; numeric(10,2) keeps them in range.
-    Money::parse("stored amount", exact).unwrap_or(Money::ZERO)
+/// A stored amount; numeric(10,2) and the CHECK (>= 0) keep it in range, so a failure here
+/// means a hand-edited database, reported rather than read as zero.
+fn money(value: Decimal) -> Result<Money, StoreError> {
+    Money::parse("stored amount", value).map_err(|e| StoreError::Corrupt(e.message))
 }
 
 fn voucher_type(value: &str) -> Result<VoucherType, StoreError> {
@@ -106,7 +105,7 @@ fn ticket_type_row(conference: &Conference, row: &PgRow) -> Result<TicketType, S
         conference: conference.slug.clone(),
         slug: row.try_get("slug")?,
         name: row.try_get("name")?,
-        price: money(row.try_get("price")?),
+        price: money(row.try_get("price")?)?,
         requires_voucher: row.try_get("requires_voucher")?,
         is_active: row.try_get("is_active")?,
     })
@@ -118,7 +117,7 @@ fn addon_row(conference: &Conference, row: &PgRow) -> Result<AddOn, StoreError> 
         conference: conference.slug.clone(),
         slug: row.try_get("slug")?,
         name: row.try_get("name")?,
-        price: money(row.try_get("price")?),
+        price: money(row.try_get("price")?)?,
         is_active: row.try_get("is_active")?,
     })
 }
@@ -203,7 +202,7 @@ async fn batches_from_rows(pool: &PgPool, conference: &Conference, rows: Vec<PgR
                 prefix: row.try_get("prefix")?,
                 count: row.try_get("count")?,
                 voucher_type: voucher_type(row.try_get("voucher_type")?)?,
-                discount_value: money(row.try_get("discount_value")?),
+                discount_value: money(row.try_get("discount_value")?)?,
                 max_uses: row.try_get("max_uses")?,
                 valid_from: row.try_get("valid_from")?,
                 valid_until: row.try_get("valid_until")?,
