@@ -148,9 +148,17 @@ pub fn voucher(item: &Voucher, format: Format) -> Result<(), CliError> {
 /// batch; dropped unfinished, it leaves nothing behind.
 pub struct VoucherFile {
     path: std::path::PathBuf,
-    format: Format,
-    out: io::BufWriter<tempfile::NamedTempFile>,
-    written: usize,
+    out: FileOut,
+}
+
+/// The open document: a CSV writer, or a JSON array being written (and how many items so far).
+enum FileOut {
+    Csv(csv::Writer<io::BufWriter<tempfile::NamedTempFile>>),
+    Json { out: io::BufWriter<tempfile::NamedTempFile>, written: usize },
+}
+
+fn csv_error(e: csv::Error) -> io::Error {
+    io::Error::other(e.to_string())
 }
 
 impl VoucherFile {
@@ -171,7 +179,7 @@ impl VoucherFile {
         }
     }
 
-    /// Opens a temporary file in the target's folder.
+    /// Opens a temporary file in the target's folder and writes the CSV header or the `[`.
     pub fn create(path: &std::path::Path, format: Format) -> Result<Self, CliError> {
         let dir = match path.parent() {
             Some(parent) if !parent.as_os_str().is_empty() => parent,
@@ -179,45 +187,51 @@ impl VoucherFile {
         };
         let temp = tempfile::NamedTempFile::new_in(dir)
             .map_err(|e| CliError::Input(format!("--output: cannot write in {}: {e}", dir.display())))?;
-        let mut file = Self { path: path.to_owned(), format, out: io::BufWriter::new(temp), written: 0 };
-        match format {
+        let buffered = io::BufWriter::new(temp);
+        let out = match format {
             Format::Csv => {
-                let header = Voucher::CSV_COLUMNS.join(",");
-                writeln!(file.out, "{header}")?;
+                let mut writer = csv::Writer::from_writer(buffered);
+                writer.write_record(Voucher::CSV_COLUMNS).map_err(csv_error)?;
+                FileOut::Csv(writer)
             }
-            _ => file.out.write_all(b"[")?,
-        }
-        Ok(file)
+            _ => {
+                let mut out = buffered;
+                out.write_all(b"[")?;
+                FileOut::Json { out, written: 0 }
+            }
+        };
+        Ok(Self { path: path.to_owned(), out })
     }
 
     /// Appends vouchers.
     pub fn write(&mut self, vouchers: &[Voucher]) -> io::Result<()> {
-        for v in vouchers {
-            match self.format {
-                Format::Csv => {
-                    // The csv crate quotes what needs quoting; one small writer per row keeps
-                    // the shared BufWriter in charge of buffering.
-                    let mut row = csv::WriterBuilder::new().has_headers(false).from_writer(Vec::with_capacity(256));
-                    row.write_record(v.csv_record()).map_err(|e| io::Error::other(e.to_string()))?;
-                    let bytes = row.into_inner().map_err(|e| io::Error::other(e.to_string()))?;
-                    self.out.write_all(&bytes)?;
-                }
-                _ => {
-                    self.out.write_all(if self.written == 0 { b"\n  " } else { b",\n  " })?;
-                    serde_json::to_writer(&mut self.out, v)?;
+        match &mut self.out {
+            FileOut::Csv(writer) => {
+                for v in vouchers {
+                    writer.write_record(v.csv_record()).map_err(csv_error)?;
                 }
             }
-            self.written += 1;
+            FileOut::Json { out, written } => {
+                for v in vouchers {
+                    out.write_all(if *written == 0 { b"\n  " } else { b",\n  " })?;
+                    serde_json::to_writer(&mut *out, v)?;
+                    *written += 1;
+                }
+            }
         }
         Ok(())
     }
 
     /// Closes the document, makes it durable and moves it into place.
-    pub fn finish(mut self) -> Result<(), CliError> {
-        if self.format == Format::Json {
-            self.out.write_all(if self.written == 0 { b"]\n" } else { b"\n]\n" })?;
-        }
-        let temp = self.out.into_inner().map_err(|e| e.into_error())?;
+    pub fn finish(self) -> Result<(), CliError> {
+        let buffered = match self.out {
+            FileOut::Csv(writer) => writer.into_inner().map_err(|e| e.into_error())?,
+            FileOut::Json { mut out, written } => {
+                out.write_all(if written == 0 { b"]\n" } else { b"\n]\n" })?;
+                out
+            }
+        };
+        let temp = buffered.into_inner().map_err(|e| e.into_error())?;
         temp.as_file().sync_all()?;
         temp.persist(&self.path).map_err(|e| e.error)?;
         Ok(())
