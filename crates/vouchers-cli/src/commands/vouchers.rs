@@ -127,7 +127,9 @@ fn progress_bar(count: i64) -> Option<indicatif::ProgressBar> {
         Some(u64::try_from(count).unwrap_or(0)),
         indicatif::ProgressDrawTarget::stderr(),
     );
-    if let Ok(style) = indicatif::ProgressStyle::with_template("{bar:40} {pos}/{len} vouchers, {elapsed} elapsed, {eta} left") {
+    if let Ok(style) =
+        indicatif::ProgressStyle::with_template("{bar:40} {pos}/{len} vouchers, {elapsed} elapsed, {eta} left")
+    {
         bar.set_style(style);
     }
     Some(bar)
