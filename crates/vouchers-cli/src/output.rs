@@ -153,7 +153,8 @@ pub struct VoucherFile {
 
 /// The open document: a CSV writer, or a JSON array being written (and how many items so far).
 enum FileOut {
-    Csv(csv::Writer<io::BufWriter<tempfile::NamedTempFile>>),
+    // Boxed: the CSV writer carries its own state (about 400 bytes); one per file.
+    Csv(Box<csv::Writer<io::BufWriter<tempfile::NamedTempFile>>>),
     Json { out: io::BufWriter<tempfile::NamedTempFile>, written: usize },
 }
 
@@ -192,7 +193,7 @@ impl VoucherFile {
             Format::Csv => {
                 let mut writer = csv::Writer::from_writer(buffered);
                 writer.write_record(Voucher::CSV_COLUMNS).map_err(csv_error)?;
-                FileOut::Csv(writer)
+                FileOut::Csv(Box::new(writer))
             }
             _ => {
                 let mut out = buffered;
@@ -225,7 +226,7 @@ impl VoucherFile {
     /// Closes the document, makes it durable and moves it into place.
     pub fn finish(self) -> Result<(), CliError> {
         let buffered = match self.out {
-            FileOut::Csv(writer) => writer.into_inner().map_err(|e| e.into_error())?,
+            FileOut::Csv(writer) => (*writer).into_inner().map_err(|e| e.into_error())?,
             FileOut::Json { mut out, written } => {
                 out.write_all(if written == 0 { b"]\n" } else { b"\n]\n" })?;
                 out
