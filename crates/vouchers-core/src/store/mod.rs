@@ -491,11 +491,31 @@ pub(crate) fn like_prefix(text: &str) -> String {
     pattern
 }
 
+/// Restriction slugs per set id: (ticket types, add-ons), each sorted.
+pub(crate) type RestrictionSets = std::collections::HashMap<i64, (Vec<String>, Vec<String>)>;
+
+/// The distinct `restriction_set_id`s of voucher or batch rows, to read their slugs in one query.
+pub(crate) fn set_ids_of<R>(rows: &[R]) -> Vec<i64>
+where
+    R: sqlx::Row,
+    for<'r> Option<i64>: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+    for<'a> &'a str: sqlx::ColumnIndex<R>,
+{
+    let mut ids: Vec<i64> =
+        rows.iter().filter_map(|r| r.try_get::<Option<i64>, _>("restriction_set_id").ok().flatten()).collect();
+    ids.sort_unstable();
+    ids.dedup();
+    ids
+}
+
+/// The (ticket types, add-ons) of a row's restriction set; none for no set.
+pub(crate) fn restrictions_of(sets: &RestrictionSets, set_id: Option<i64>) -> (Vec<String>, Vec<String>) {
+    set_id.and_then(|id| sets.get(&id)).cloned().unwrap_or_default()
+}
+
 /// Restriction slugs per set id, as both backends read them: `(set id, is_addon, slug)` rows.
-pub(crate) fn group_restrictions(
-    rows: impl IntoIterator<Item = (i64, bool, String)>,
-) -> std::collections::HashMap<i64, (Vec<String>, Vec<String>)> {
-    let mut sets: std::collections::HashMap<i64, (Vec<String>, Vec<String>)> = std::collections::HashMap::new();
+pub(crate) fn group_restrictions(rows: impl IntoIterator<Item = (i64, bool, String)>) -> RestrictionSets {
+    let mut sets = RestrictionSets::new();
     for (set_id, is_addon, slug) in rows {
         let entry = sets.entry(set_id).or_default();
         if is_addon {

@@ -16,9 +16,9 @@ use sqlx::postgres::{PgConnectOptions, PgPoolOptions, PgRow};
 use sqlx::{Connection, Executor, PgConnection, PgPool, Postgres, Row, Transaction};
 
 use super::{
-    group_restrictions, like_prefix, restriction_key, Backend, DatabaseUrl, IdempotencyClaim, NewBatch, NewToken,
-    RedemptionClaim, RestrictionIds, Store, StoreError, StoreTx, UsageRow, VoucherChange, VoucherFilter, VoucherState,
-    VoucherTemplate,
+    group_restrictions, like_prefix, restriction_key, restrictions_of, set_ids_of, Backend, DatabaseUrl,
+    IdempotencyClaim, NewBatch, NewToken, RedemptionClaim, RestrictionIds, RestrictionSets, Store, StoreError, StoreTx,
+    UsageRow, VoucherChange, VoucherFilter, VoucherState, VoucherTemplate,
 };
 use crate::domain::{
     AddOn, ApiToken, Batch, Conference, DiscountSpec, Money, NewAddOn, NewConference, NewTicketType, TicketType,
@@ -128,7 +128,7 @@ const VOUCHER_COLUMNS: &str = "id, code, voucher_type, discount_value, max_uses,
 async fn restriction_slugs<'e, E: Executor<'e, Database = Postgres>>(
     e: E,
     set_ids: &[i64],
-) -> Result<std::collections::HashMap<i64, (Vec<String>, Vec<String>)>, StoreError> {
+) -> Result<RestrictionSets, StoreError> {
     if set_ids.is_empty() {
         return Ok(Default::default());
     }
@@ -152,15 +152,10 @@ async fn vouchers_from_rows(
     conference: &Conference,
     rows: Vec<PgRow>,
 ) -> Result<Vec<Voucher>, StoreError> {
-    let mut set_ids: Vec<i64> =
-        rows.iter().filter_map(|r| r.try_get::<Option<i64>, _>("restriction_set_id").ok().flatten()).collect();
-    set_ids.sort_unstable();
-    set_ids.dedup();
-    let sets = restriction_slugs(pool, &set_ids).await?;
+    let sets = restriction_slugs(pool, &set_ids_of(&rows)).await?;
     rows.iter()
         .map(|row| {
-            let set_id: Option<i64> = row.try_get("restriction_set_id")?;
-            let (ticket_types, addons) = set_id.and_then(|id| sets.get(&id)).cloned().unwrap_or_default();
+            let (ticket_types, addons) = restrictions_of(&sets, row.try_get("restriction_set_id")?);
             let kind = voucher_type(row.try_get("voucher_type")?)?;
             let discount = DiscountSpec::from_stored(kind, row.try_get("discount_value")?);
             Ok(Voucher {
@@ -187,15 +182,10 @@ async fn vouchers_from_rows(
 
 /// Turns batch rows into batches, filling in their restriction slugs.
 async fn batches_from_rows(pool: &PgPool, conference: &Conference, rows: Vec<PgRow>) -> Result<Vec<Batch>, StoreError> {
-    let mut set_ids: Vec<i64> =
-        rows.iter().filter_map(|r| r.try_get::<Option<i64>, _>("restriction_set_id").ok().flatten()).collect();
-    set_ids.sort_unstable();
-    set_ids.dedup();
-    let sets = restriction_slugs(pool, &set_ids).await?;
+    let sets = restriction_slugs(pool, &set_ids_of(&rows)).await?;
     rows.iter()
         .map(|row| {
-            let set_id: Option<i64> = row.try_get("restriction_set_id")?;
-            let (ticket_types, addons) = set_id.and_then(|id| sets.get(&id)).cloned().unwrap_or_default();
+            let (ticket_types, addons) = restrictions_of(&sets, row.try_get("restriction_set_id")?);
             Ok(Batch {
                 id: row.try_get("id")?,
                 conference: conference.slug.clone(),
