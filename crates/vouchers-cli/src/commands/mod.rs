@@ -1,10 +1,22 @@
-//! One module per subcommand: parse the flags into a request, call the use case, render.
+//! One module per subcommand (or group of subcommands), each holding its clap arguments and its
+//! `run`: parse the flags into a request, call the use case, render. `terms` and `cart` hold the
+//! arguments several commands share.
 
-mod catalog;
-mod checkout;
+pub mod add;
+pub mod addon;
+pub mod cart;
+pub mod check;
+pub mod conference;
+pub mod generate;
+pub mod list;
+pub mod redeem;
+pub mod release;
 pub mod serve;
+pub mod show;
+pub mod terms;
+pub mod ticket_type;
 pub mod token;
-mod vouchers;
+pub mod usage;
 
 use std::sync::Arc;
 
@@ -21,17 +33,17 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
         connect(&url).await.with_context(|| format!("opening the database {url}")).map_err(CliError::Failure)?;
     let format = cli.format.unwrap_or(Format::Table);
     let result = match cli.command {
-        Command::Conference(command) => catalog::conference(store.as_ref(), command, format).await,
-        Command::TicketType(command) => catalog::ticket_type(store.as_ref(), command, format).await,
-        Command::Addon(command) => catalog::addon(store.as_ref(), command, format).await,
-        Command::Add(args) => vouchers::add(store.as_ref(), args, format).await,
-        Command::Generate(args) => vouchers::generate(store.as_ref(), args, cli.max_batch, cli.format).await,
-        Command::List(args) => vouchers::list(store.as_ref(), args, format).await,
-        Command::Show(args) => vouchers::show(store.as_ref(), args, format).await,
-        Command::Check(args) => checkout::check(store.as_ref(), args, format).await,
-        Command::Redeem(args) => checkout::redeem(store.as_ref(), args, format).await,
-        Command::Release(args) => checkout::release(store.as_ref(), args, format).await,
-        Command::Usage(args) => checkout::usage(store.as_ref(), args, format).await,
+        Command::Conference(command) => conference::run(store.as_ref(), command, format).await,
+        Command::TicketType(command) => ticket_type::run(store.as_ref(), command, format).await,
+        Command::Addon(command) => addon::run(store.as_ref(), command, format).await,
+        Command::Add(args) => add::run(store.as_ref(), args, format).await,
+        Command::Generate(args) => generate::run(store.as_ref(), args, cli.max_batch, cli.format).await,
+        Command::List(args) => list::run(store.as_ref(), args, format).await,
+        Command::Show(args) => show::run(store.as_ref(), args, format).await,
+        Command::Check(args) => check::run(store.as_ref(), args, format).await,
+        Command::Redeem(args) => redeem::run(store.as_ref(), args, format).await,
+        Command::Release(args) => release::run(store.as_ref(), args, format).await,
+        Command::Usage(args) => usage::run(store.as_ref(), args, format).await,
         Command::Serve(args) => serve::run(Arc::clone(&store), args, cli.max_batch).await,
         Command::Token(command) => token::run(store.as_ref(), command, format).await,
     };

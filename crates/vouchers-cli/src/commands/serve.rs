@@ -21,6 +21,7 @@ pub enum LogFormat {
     Json,
 }
 
+/// The arguments of `serve`.
 #[derive(Debug, Args)]
 pub struct ServeArgs {
     /// Address to listen on (port 0: any free port; the address is printed on stdout).
@@ -69,6 +70,7 @@ async fn shutdown_signal() {
     tracing::info!("shutdown signal received; finishing requests in flight");
 }
 
+/// Serves until a shutdown signal, then returns once the requests in flight are answered.
 pub async fn run(store: Arc<dyn Store>, args: ServeArgs, max_batch: i64) -> Result<(), CliError> {
     let listener = tokio::net::TcpListener::bind(args.listen)
         .await

@@ -11,6 +11,7 @@ use crate::cli::Format;
 use crate::error::CliError;
 use crate::output;
 
+/// `token create`, `token list` and `token revoke`.
 #[derive(Debug, Subcommand)]
 pub enum TokenCommand {
     /// Create a token and print its secret (shown only this once).
@@ -44,6 +45,7 @@ struct Created<'a> {
     name: Option<&'a str>,
 }
 
+/// Creates, lists or revokes tokens.
 pub async fn run(store: &dyn Store, command: TokenCommand, format: Format) -> Result<(), CliError> {
     match command {
         TokenCommand::Create { scope, conference, name } => {

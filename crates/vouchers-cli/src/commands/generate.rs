@@ -1,65 +1,44 @@
-//! `add`, `generate`, `list` and `show`.
+//! `vouchers generate`: a batch of unique random codes in one transaction, printed or streamed
+//! into a file.
 
-use rust_decimal::Decimal;
+use std::path::PathBuf;
+
+use clap::Args;
 use vouchers_core::domain::Voucher;
-use vouchers_core::domain::{VoucherType, When};
-use vouchers_core::service::add::{add_voucher, AddVoucher};
 use vouchers_core::service::generate::generate_voucher_codes_streaming;
-use vouchers_core::service::query;
-use vouchers_core::store::VoucherFilter;
 use vouchers_core::{generate_voucher_codes, Limits, Store, VoucherBulkConfig, VoucherError};
 
-use crate::cli::{AddArgs, Format, GenerateArgs, ListArgs, ShowArgs, TermsArgs};
+use super::terms::TermsArgs;
+use crate::cli::Format;
 use crate::error::CliError;
 use crate::output::{self, VoucherFile};
 
-/// The flags shared by `add` and `generate`, parsed.
-struct Terms {
-    voucher_type: VoucherType,
-    discount_value: Option<Decimal>,
-    valid_from: Option<When>,
-    valid_until: Option<When>,
+/// The arguments of `generate`.
+#[derive(Debug, Args)]
+pub struct GenerateArgs {
+    /// Text in front of every code: at most 20 characters of A-Z a-z 0-9 - _ .
+    #[arg(long, default_value = "")]
+    pub prefix: String,
+    /// How many codes (1 to --max-batch).
+    #[arg(long, allow_negative_numbers = true)]
+    pub count: i64,
+    /// Write the vouchers to FILE instead of stdout, streamed as they are created (CSV or JSON,
+    /// from the extension or --format). The file appears only once the batch is committed.
+    #[arg(long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+    #[command(flatten)]
+    pub terms: TermsArgs,
 }
 
-fn parse_terms(args: &TermsArgs) -> Result<Terms, CliError> {
-    Ok(Terms {
-        voucher_type: args.voucher_type.parse()?,
-        discount_value: args
-            .discount
-            .as_deref()
-            .map(|d| vouchers_core::domain::parse_decimal("discount_value", d))
-            .transpose()?,
-        valid_from: args.valid_from.as_deref().map(|v| When::parse("valid_from", v)).transpose()?,
-        valid_until: args.valid_until.as_deref().map(|v| When::parse("valid_until", v)).transpose()?,
-    })
-}
-
-pub async fn add(store: &dyn Store, args: AddArgs, format: Format) -> Result<(), CliError> {
-    let terms = parse_terms(&args.terms)?;
-    let t = args.terms;
-    let request = AddVoucher {
-        conference: t.conference,
-        code: args.code,
-        voucher_type: terms.voucher_type,
-        discount_value: terms.discount_value,
-        max_uses: t.max_uses,
-        valid_from: terms.valid_from,
-        valid_until: terms.valid_until,
-        unlocks_hidden_tickets: t.unlocks_hidden_tickets,
-        applicable_ticket_types: t.ticket_types,
-        applicable_addons: t.addons,
-    };
-    let voucher = add_voucher(store, &request).await?;
-    output::voucher(&voucher, format)
-}
-
-pub async fn generate(
+/// Generates the batch and prints it, or writes it to `--output`. `format` is `--format` as
+/// given: with `--output` its absence means "from the file's extension".
+pub async fn run(
     store: &dyn Store,
     args: GenerateArgs,
     max_batch: i64,
     format: Option<Format>,
 ) -> Result<(), CliError> {
-    let terms = parse_terms(&args.terms)?;
+    let terms = args.terms.terms()?;
     let t = args.terms;
     let config = VoucherBulkConfig {
         conference: t.conference,
@@ -133,15 +112,4 @@ fn progress_bar(count: i64) -> Option<indicatif::ProgressBar> {
         bar.set_style(style);
     }
     Some(bar)
-}
-
-pub async fn list(store: &dyn Store, args: ListArgs, format: Format) -> Result<(), CliError> {
-    let filter = VoucherFilter { prefix: args.prefix, batch_id: args.batch, ..VoucherFilter::default() };
-    let vouchers = query::list_vouchers(store, &args.conference, &filter).await?;
-    output::vouchers(&vouchers, format)
-}
-
-pub async fn show(store: &dyn Store, args: ShowArgs, format: Format) -> Result<(), CliError> {
-    let voucher = query::show_voucher(store, &args.conference, &args.code).await?;
-    output::voucher(&voucher, format)
 }

@@ -1,0 +1,47 @@
+//! `vouchers conference create|list`: the conferences everything else belongs to.
+
+use clap::Subcommand;
+use vouchers_core::domain::NewConference;
+use vouchers_core::service::catalog;
+use vouchers_core::Store;
+
+use crate::cli::Format;
+use crate::error::CliError;
+use crate::output;
+
+/// `conference create` and `conference list`.
+#[derive(Debug, Subcommand)]
+pub enum ConferenceCommand {
+    /// Create a conference.
+    Create {
+        /// Unique identifier: a-z, 0-9 and '-'.
+        #[arg(long)]
+        slug: String,
+        /// Display name.
+        #[arg(long)]
+        name: String,
+        /// First day, YYYY-MM-DD.
+        #[arg(long)]
+        start_date: String,
+        /// Last day, YYYY-MM-DD.
+        #[arg(long)]
+        end_date: String,
+        /// IANA time zone, e.g. America/New_York; local times are read in it.
+        #[arg(long)]
+        timezone: String,
+    },
+    /// List conferences.
+    List,
+}
+
+/// Creates or lists conferences.
+pub async fn run(store: &dyn Store, command: ConferenceCommand, format: Format) -> Result<(), CliError> {
+    match command {
+        ConferenceCommand::Create { slug, name, start_date, end_date, timezone } => {
+            let new = NewConference::parse(&slug, &name, &start_date, &end_date, &timezone)?;
+            let created = catalog::create_conference(store, &new).await?;
+            output::conferences(std::slice::from_ref(&created), format)
+        }
+        ConferenceCommand::List => output::conferences(&catalog::list_conferences(store).await?, format),
+    }
+}

@@ -1,0 +1,40 @@
+//! `vouchers release`: give back the use a cancelled or expired order consumed. JSON output is
+//! the same JSON the HTTP API answers.
+
+use chrono::{SubsecRound, Utc};
+use clap::Args;
+use vouchers_core::service::checkout;
+use vouchers_core::Store;
+
+use crate::cli::Format;
+use crate::error::CliError;
+use crate::output;
+
+/// The arguments of `release`.
+#[derive(Debug, Args)]
+pub struct ReleaseArgs {
+    /// The conference's slug.
+    #[arg(long)]
+    pub conference: String,
+    /// The cancelled or expired order.
+    #[arg(long)]
+    pub order_ref: String,
+    /// The code.
+    pub code: String,
+}
+
+/// Releases the order's use, if it holds one, and says which happened.
+pub async fn run(store: &dyn Store, args: ReleaseArgs, format: Format) -> Result<(), CliError> {
+    let now = Utc::now().trunc_subsecs(6);
+    let release = checkout::release_voucher(store, &args.conference, &args.code, &args.order_ref, now).await?;
+    if format == Format::Json {
+        return output::json(&release);
+    }
+    let v = &release.voucher;
+    if release.released {
+        println!("released: {} has {} of {} uses taken", v.code, v.times_used, v.max_uses);
+    } else {
+        println!("nothing to release: order {} holds no use of {}", args.order_ref, v.code);
+    }
+    Ok(())
+}

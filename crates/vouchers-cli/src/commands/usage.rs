@@ -1,0 +1,64 @@
+//! `vouchers usage`: an organizer's report of uses per batch, per prefix and in total. JSON
+//! output is the same JSON the HTTP API answers.
+
+use clap::Args;
+use vouchers_core::service::checkout::{self, UsageCounts};
+use vouchers_core::Store;
+
+use crate::cli::Format;
+use crate::error::CliError;
+use crate::output;
+
+/// The arguments of `usage`.
+#[derive(Debug, Args)]
+pub struct UsageArgs {
+    /// The conference's slug.
+    #[arg(long)]
+    pub conference: String,
+}
+
+/// Prints the report: one row per batch, one per prefix, then the total.
+pub async fn run(store: &dyn Store, args: UsageArgs, format: Format) -> Result<(), CliError> {
+    let report = checkout::usage_report(store, &args.conference).await?;
+    if format == Format::Json {
+        return output::json(&report);
+    }
+    let counts = |c: &UsageCounts| {
+        vec![
+            c.issued.to_string(),
+            c.active.to_string(),
+            c.fully_used.to_string(),
+            c.uses_consumed.to_string(),
+            c.uses_left.to_string(),
+        ]
+    };
+    let header = ["batch", "prefix", "issued", "active", "fully_used", "uses_consumed", "uses_left"];
+    let mut rows: Vec<Vec<String>> = report
+        .batches
+        .iter()
+        .map(|b| {
+            let mut row = vec![
+                b.batch_id.map_or_else(|| "by hand".to_owned(), |id| id.to_string()),
+                b.prefix.clone().unwrap_or_else(|| "-".to_owned()),
+            ];
+            row.extend(counts(&b.counts));
+            row
+        })
+        .collect();
+    for p in &report.prefixes {
+        let label = match &p.prefix {
+            Some(_) => format!("prefix total ({} batches)", p.batches),
+            None => "by hand total".to_owned(),
+        };
+        let mut row = vec![label, p.prefix.clone().unwrap_or_else(|| "-".to_owned())];
+        row.extend(counts(&p.counts));
+        rows.push(row);
+    }
+    let mut total = vec!["total".to_owned(), String::new()];
+    total.extend(counts(&report.total));
+    rows.push(total);
+    if format == Format::Csv {
+        return output::csv(&header, &rows);
+    }
+    Ok(output::table(&header, &rows)?)
+}
