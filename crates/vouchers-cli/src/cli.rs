@@ -6,6 +6,10 @@ use clap::{Parser, Subcommand, ValueEnum};
 
 use crate::commands;
 
+/// The largest `--max-batch` accepted: ten million codes, far beyond any conference, still a
+/// batch one transaction and one process handle.
+pub const MAX_BATCH_BOUND: i64 = 10_000_000;
+
 /// Voucher codes for conferences: comp tickets for speakers, discount codes for sponsors,
 /// access codes that unlock hidden ticket types.
 #[derive(Debug, Parser)]
@@ -22,7 +26,14 @@ pub struct Cli {
     pub database: vouchers_core::DatabaseUrl,
 
     /// Largest batch `generate` accepts.
-    #[arg(long, env = "VOUCHERS_MAX_BATCH", default_value_t = 500, global = true)]
+    #[arg(
+        long,
+        env = "VOUCHERS_MAX_BATCH",
+        default_value_t = 500,
+        global = true,
+        value_parser = clap::value_parser!(i64).range(1..=MAX_BATCH_BOUND),
+        allow_negative_numbers = true
+    )]
     pub max_batch: i64,
 
     /// Output format: table (the default), csv or json. With `generate --output FILE` the

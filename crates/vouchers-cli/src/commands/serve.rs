@@ -12,6 +12,12 @@ use vouchers_http::{AppState, Settings};
 
 use crate::error::CliError;
 
+/// `--body-limit`, in bytes: from 1 KiB (a voucher request fits) to 1 GiB.
+pub const BODY_LIMIT_BOUNDS: std::ops::RangeInclusive<u64> = 1024..=1024 * 1024 * 1024;
+
+/// `--request-timeout`, in seconds: from one second to one hour.
+pub const REQUEST_TIMEOUT_BOUNDS: std::ops::RangeInclusive<u64> = 1..=3600;
+
 /// How logs are written on stderr.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum LogFormat {
@@ -28,10 +34,20 @@ pub struct ServeArgs {
     #[arg(long, env = "VOUCHERS_LISTEN", default_value = "127.0.0.1:8000")]
     pub listen: SocketAddr,
     /// Largest request body in bytes (larger: 413).
-    #[arg(long, env = "VOUCHERS_BODY_LIMIT", default_value_t = 1024 * 1024)]
+    #[arg(
+        long,
+        env = "VOUCHERS_BODY_LIMIT",
+        default_value_t = 1024 * 1024,
+        value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(BODY_LIMIT_BOUNDS)
+    )]
     pub body_limit: usize,
     /// Seconds a request may take before its response starts (longer: 503, rolled back).
-    #[arg(long, env = "VOUCHERS_REQUEST_TIMEOUT", default_value_t = 30)]
+    #[arg(
+        long,
+        env = "VOUCHERS_REQUEST_TIMEOUT",
+        default_value_t = 30,
+        value_parser = clap::value_parser!(u64).range(REQUEST_TIMEOUT_BOUNDS)
+    )]
     pub request_timeout: u64,
     /// Unknown codes a token may try per minute from one client address at check, redeem and
     /// release before getting 429 (0: no limit).
@@ -81,7 +97,7 @@ pub async fn run(store: Arc<dyn Store>, args: ServeArgs, max_batch: i64) -> Resu
     println!("listening on http://{address}");
     let settings = Settings {
         body_limit: args.body_limit,
-        request_timeout: Duration::from_secs(args.request_timeout.max(1)),
+        request_timeout: Duration::from_secs(args.request_timeout),
         failed_lookups_per_minute: args.failed_lookups_per_minute,
         trust_forwarded_for: args.trust_forwarded_for,
     };

@@ -1,7 +1,7 @@
 //! `vouchers token create|list|revoke`: API tokens. A token's secret is printed once, when it is
 //! created; only its hash is stored.
 
-use clap::Subcommand;
+use clap::{Subcommand, ValueEnum};
 use serde::Serialize;
 use vouchers_core::domain::{format_rfc3339, Scope};
 use vouchers_core::service::tokens;
@@ -18,8 +18,8 @@ pub enum TokenCommand {
     Create {
         /// admin (every conference, may create conferences), manage (one conference, everything
         /// but redeeming) or checkout (one conference, check and redeem only).
-        #[arg(long, value_parser = ["admin", "manage", "checkout"])]
-        scope: String,
+        #[arg(long, value_enum)]
+        scope: ScopeArg,
         /// The conference a manage or checkout token is for (none for admin).
         #[arg(long)]
         conference: Option<String>,
@@ -36,6 +36,29 @@ pub enum TokenCommand {
     },
 }
 
+/// `token create --scope`: what a token may do, as the command line spells it.
+// The variants carry no doc comments on purpose: clap would list them in `--help`, which the
+// `--scope` help already explains in one sentence.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ScopeArg {
+    // Every conference, may create conferences.
+    Admin,
+    // One conference, everything but redeeming.
+    Manage,
+    // One conference, check and redeem only.
+    Checkout,
+}
+
+impl From<ScopeArg> for Scope {
+    fn from(scope: ScopeArg) -> Self {
+        match scope {
+            ScopeArg::Admin => Scope::Admin,
+            ScopeArg::Manage => Scope::Manage,
+            ScopeArg::Checkout => Scope::Checkout,
+        }
+    }
+}
+
 /// What `token create --format json` prints, exactly.
 #[derive(Serialize)]
 struct Created<'a> {
@@ -49,8 +72,7 @@ struct Created<'a> {
 pub async fn run(store: &dyn Store, command: TokenCommand, format: Format) -> Result<(), CliError> {
     match command {
         TokenCommand::Create { scope, conference, name } => {
-            let scope: Scope = scope.parse()?;
-            let created = tokens::create_token(store, scope, conference.as_deref(), name.as_deref()).await?;
+            let created = tokens::create_token(store, scope.into(), conference.as_deref(), name.as_deref()).await?;
             let t = &created.token;
             let shown = Created {
                 token: created.secret.expose(),
