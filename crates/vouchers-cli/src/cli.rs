@@ -26,11 +26,14 @@ pub struct Cli {
     pub database: vouchers_core::DatabaseUrl,
 
     /// Largest batch `generate` accepts.
+    // hide_env_values: the help reads `[env: VOUCHERS_MAX_BATCH]`, not `VOUCHERS_MAX_BATCH=` with
+    // nothing after it when the variable is unset; the default is shown on the next line.
     #[arg(
         long,
         env = "VOUCHERS_MAX_BATCH",
         default_value_t = 500,
         global = true,
+        hide_env_values = true,
         value_parser = clap::value_parser!(i64).range(1..=MAX_BATCH_BOUND),
         allow_negative_numbers = true
     )]
