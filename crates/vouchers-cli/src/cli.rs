@@ -94,3 +94,72 @@ pub enum Command {
     #[command(subcommand)]
     Token(commands::token::TokenCommand),
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use clap::error::ErrorKind;
+    use clap::{CommandFactory, Parser};
+
+    use super::{Cli, Command};
+    use crate::commands::token::{ScopeArg, TokenCommand};
+
+    /// The refusal of `args`, checked to be a usage error (exit status 2) naming `flag`.
+    #[track_caller]
+    fn refused(args: &[&str], kind: ErrorKind, flag: &str) {
+        let err = Cli::try_parse_from(args).unwrap_err();
+        assert_eq!(err.kind(), kind, "{args:?}: {err}");
+        assert_eq!(err.exit_code(), 2, "{args:?}");
+        assert!(err.to_string().contains(flag), "{args:?}: {flag} not named in {err}");
+    }
+
+    #[test]
+    fn the_command_line_is_well_formed() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn max_batch_out_of_range_is_refused() {
+        refused(
+            &["vouchers", "--max-batch", "0", "list", "--conference", "x"],
+            ErrorKind::ValueValidation,
+            "--max-batch",
+        );
+        refused(
+            &["vouchers", "--max-batch", "-1", "list", "--conference", "x"],
+            ErrorKind::ValueValidation,
+            "--max-batch",
+        );
+        refused(
+            &["vouchers", "list", "--conference", "x", "--max-batch", "10000001"],
+            ErrorKind::ValueValidation,
+            "--max-batch",
+        );
+        let cli = Cli::try_parse_from(["vouchers", "--max-batch", "10000000", "list", "--conference", "x"]).unwrap();
+        assert_eq!(cli.max_batch, 10_000_000);
+    }
+
+    #[test]
+    fn serve_limits_out_of_range_are_refused() {
+        refused(&["vouchers", "serve", "--request-timeout", "0"], ErrorKind::ValueValidation, "--request-timeout");
+        refused(&["vouchers", "serve", "--request-timeout", "3601"], ErrorKind::ValueValidation, "--request-timeout");
+        refused(&["vouchers", "serve", "--body-limit", "1023"], ErrorKind::ValueValidation, "--body-limit");
+        refused(&["vouchers", "serve", "--body-limit", "1073741825"], ErrorKind::ValueValidation, "--body-limit");
+        let cli =
+            Cli::try_parse_from(["vouchers", "serve", "--request-timeout", "3600", "--body-limit", "1024"]).unwrap();
+        let Command::Serve(args) = cli.command else { panic!("not serve: {:?}", cli.command) };
+        assert_eq!((args.request_timeout, args.body_limit), (3600, 1024));
+    }
+
+    #[test]
+    fn an_unknown_token_scope_is_refused() {
+        refused(&["vouchers", "token", "create", "--scope", "root"], ErrorKind::InvalidValue, "--scope");
+        let cli = Cli::try_parse_from(["vouchers", "token", "create", "--scope", "checkout"]).unwrap();
+        let Command::Token(TokenCommand::Create { scope, .. }) = cli.command else {
+            panic!("not token create: {:?}", cli.command)
+        };
+        assert_eq!(scope, ScopeArg::Checkout);
+        assert_eq!(vouchers_core::domain::Scope::from(scope), vouchers_core::domain::Scope::Checkout);
+    }
+}
