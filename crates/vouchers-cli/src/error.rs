@@ -15,6 +15,7 @@ pub enum CliError {
 }
 
 impl CliError {
+    /// The process exit status for this error: 2 for invalid input, 1 for anything else.
     pub fn exit_code(&self) -> u8 {
         match self {
             CliError::Input(_) => 2,

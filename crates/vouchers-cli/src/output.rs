@@ -29,6 +29,7 @@ pub fn table(header: &[&str], rows: &[Vec<String>]) -> io::Result<()> {
     Ok(())
 }
 
+/// Prints a value as pretty JSON, alone on stdout.
 pub fn json<T: Serialize + ?Sized>(value: &T) -> Result<(), CliError> {
     let mut out = io::BufWriter::new(io::stdout().lock());
     serde_json::to_writer_pretty(&mut out, value).map_err(io::Error::from)?;
@@ -37,6 +38,7 @@ pub fn json<T: Serialize + ?Sized>(value: &T) -> Result<(), CliError> {
     Ok(())
 }
 
+/// Prints rows as CSV under a header row.
 pub fn csv(header: &[&str], rows: &[Vec<String>]) -> Result<(), CliError> {
     let mut writer = csv::Writer::from_writer(io::stdout().lock());
     let to_io = |e: csv::Error| io::Error::other(e.to_string());
@@ -61,6 +63,7 @@ fn render<T: Serialize>(
     }
 }
 
+/// Conferences: a JSON array, CSV rows or a table.
 pub fn conferences(items: &[Conference], format: Format) -> Result<(), CliError> {
     render(items, format, &["slug", "name", "start_date", "end_date", "timezone"], |c| {
         vec![
@@ -73,6 +76,7 @@ pub fn conferences(items: &[Conference], format: Format) -> Result<(), CliError>
     })
 }
 
+/// Ticket types: a JSON array, CSV rows or a table.
 pub fn ticket_types(items: &[TicketType], format: Format) -> Result<(), CliError> {
     render(items, format, &["conference", "slug", "name", "price", "requires_voucher", "is_active"], |t| {
         vec![
@@ -86,6 +90,7 @@ pub fn ticket_types(items: &[TicketType], format: Format) -> Result<(), CliError
     })
 }
 
+/// Add-ons: a JSON array, CSV rows or a table.
 pub fn addons(items: &[AddOn], format: Format) -> Result<(), CliError> {
     render(items, format, &["conference", "slug", "name", "price", "is_active"], |a| {
         vec![a.conference.clone(), a.slug.clone(), a.name.clone(), a.price.to_string(), a.is_active.to_string()]
