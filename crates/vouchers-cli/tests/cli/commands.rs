@@ -1,36 +1,11 @@
-//! The `vouchers` binary, run as a user runs it: flags in, text out, exit status.
-#![allow(clippy::unwrap_used, missing_docs)]
+//! The organizer's and the checkout's commands, run as a user runs them: flags in, text out,
+//! exit status.
 
 use std::path::Path;
-use std::process::{Command, Output};
 
 use serde_json::Value;
 
-const BIN: &str = env!("CARGO_BIN_EXE_vouchers");
-
-/// Runs `vouchers` in `dir` with `args` (no inherited database settings).
-fn vouchers(dir: &Path, database: Option<&str>, args: &[&str]) -> Output {
-    let mut command = Command::new(BIN);
-    command.current_dir(dir).args(args).env_remove("VOUCHERS_DATABASE_URL").env_remove("VOUCHERS_MAX_BATCH");
-    if let Some(url) = database {
-        command.env("VOUCHERS_DATABASE_URL", url);
-    }
-    let output = command.output().unwrap();
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(!stderr.contains("panicked") && !stderr.contains("RUST_BACKTRACE"), "panic: {stderr}");
-    output
-}
-
-fn ok(output: Output) -> String {
-    assert!(output.status.success(), "failed: {}", String::from_utf8_lossy(&output.stderr));
-    String::from_utf8(output.stdout).unwrap()
-}
-
-fn input_error(output: Output) -> String {
-    assert_eq!(output.status.code(), Some(2), "stderr: {}", String::from_utf8_lossy(&output.stderr));
-    assert!(output.stdout.is_empty(), "nothing on stdout for an error");
-    String::from_utf8(output.stderr).unwrap()
-}
+use crate::support::{command, input_error, ok, run, vouchers};
 
 /// A conference with two ticket types (one hidden) and an add-on.
 fn catalogue(dir: &Path, db: Option<&str>) {
@@ -332,10 +307,15 @@ mod sqlite {
             ],
         ));
         assert_eq!(serde_json::from_str::<Vec<Value>>(&out).unwrap().len(), 600);
-        let mut command = Command::new(BIN);
-        command.current_dir(d).env("VOUCHERS_MAX_BATCH", "700");
-        let output =
-            command.args(["generate", "--conference", "pycon", "--count", "701", "--type", "comp"]).output().unwrap();
+        let output = run(command(d, None).env("VOUCHERS_MAX_BATCH", "700").args([
+            "generate",
+            "--conference",
+            "pycon",
+            "--count",
+            "701",
+            "--type",
+            "comp",
+        ]));
         assert_eq!(output.status.code(), Some(2));
         assert!(String::from_utf8_lossy(&output.stderr).contains("count must be between 1 and 700, got 701"));
     }

@@ -1,24 +1,14 @@
 //! `vouchers serve` and `vouchers token`, run as an operator runs them: real processes, real
 //! sockets, a plain HTTP client.
-#![allow(clippy::unwrap_used, missing_docs)]
 
 use std::collections::HashSet;
 use std::io::{BufRead, BufReader};
 use std::path::Path;
-use std::process::{Child, Command, ExitStatus, Output, Stdio};
+use std::process::{Child, Command, ExitStatus, Stdio};
 
 use serde_json::{json, Value};
 
-const BIN: &str = env!("CARGO_BIN_EXE_vouchers");
-
-fn vouchers(database: &str, args: &[&str]) -> Output {
-    Command::new(BIN).args(args).env("VOUCHERS_DATABASE_URL", database).env_remove("VOUCHERS_LISTEN").output().unwrap()
-}
-
-fn ok(output: Output) -> String {
-    assert!(output.status.success(), "failed: {}", String::from_utf8_lossy(&output.stderr));
-    String::from_utf8(output.stdout).unwrap()
-}
+use crate::support::{command, ok, vouchers};
 
 /// A `vouchers serve` process on a free port; its logs go to a file.
 struct Server {
@@ -28,23 +18,27 @@ struct Server {
 }
 
 impl Server {
-    fn start(database: &str, log: &Path) -> Server {
-        let mut child = Command::new(BIN)
+    /// Starts `vouchers serve` in `dir` against `database`, logging to `dir/log`, and waits for
+    /// the address it prints once it listens.
+    #[track_caller]
+    fn start(dir: &Path, database: &str, log: &str) -> Server {
+        let log = dir.join(log);
+        let mut child = command(dir, Some(database))
             .args(["serve", "--listen", "127.0.0.1:0"])
-            .env("VOUCHERS_DATABASE_URL", database)
             .env("VOUCHERS_LOG", "info")
             .stdout(Stdio::piped())
-            .stderr(std::fs::File::create(log).unwrap())
+            .stderr(std::fs::File::create(&log).unwrap())
             .spawn()
             .unwrap();
         let mut line = String::new();
         BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
         let base =
             line.trim().strip_prefix("listening on ").unwrap_or_else(|| panic!("no address: {line:?}")).to_owned();
-        Server { child, base, log: log.to_owned() }
+        Server { child, base, log }
     }
 
     /// SIGTERM, then the exit status.
+    #[track_caller]
     fn stop(mut self) -> ExitStatus {
         let status = Command::new("kill").args(["-TERM", &self.child.id().to_string()]).status().unwrap();
         assert!(status.success());
@@ -68,9 +62,11 @@ impl Drop for Server {
 #[test]
 fn tokens_are_created_once_listed_without_secrets_and_revoked() {
     let dir = tempfile::tempdir().unwrap();
-    let db = format!("sqlite://{}", dir.path().join("v.db").display());
+    let d = dir.path();
+    let db = format!("sqlite://{}", d.join("v.db").display());
     ok(vouchers(
-        &db,
+        d,
+        Some(&db),
         &[
             "conference",
             "create",
@@ -87,7 +83,8 @@ fn tokens_are_created_once_listed_without_secrets_and_revoked() {
         ],
     ));
     let admin: Value =
-        serde_json::from_str(&ok(vouchers(&db, &["token", "create", "--scope", "admin", "--format", "json"]))).unwrap();
+        serde_json::from_str(&ok(vouchers(d, Some(&db), &["token", "create", "--scope", "admin", "--format", "json"])))
+            .unwrap();
     let keys: Vec<&String> = admin.as_object().unwrap().keys().collect();
     assert_eq!(keys, ["conference", "name", "scope", "token"]);
     assert_eq!(
@@ -98,32 +95,33 @@ fn tokens_are_created_once_listed_without_secrets_and_revoked() {
     assert!(secret.starts_with("vch_") && secret.len() == 4 + 43, "{secret}");
 
     let manage: Value = serde_json::from_str(&ok(vouchers(
-        &db,
+        d,
+        Some(&db),
         &["token", "create", "--conference", "pycon", "--scope", "manage", "--name", "desk", "--format", "json"],
     )))
     .unwrap();
     assert_eq!(manage, json!({"token": manage["token"], "scope": "manage", "conference": "pycon", "name": "desk"}));
     let manage_secret = manage["token"].as_str().unwrap().to_owned();
 
-    let refused = vouchers(&db, &["token", "create", "--scope", "manage"]);
+    let refused = vouchers(d, Some(&db), &["token", "create", "--scope", "manage"]);
     assert_eq!(refused.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&refused.stderr).contains("--conference"));
-    let refused = vouchers(&db, &["token", "create", "--scope", "admin", "--conference", "pycon"]);
+    let refused = vouchers(d, Some(&db), &["token", "create", "--scope", "admin", "--conference", "pycon"]);
     assert_eq!(refused.status.code(), Some(2));
     assert_eq!(
-        vouchers(&db, &["token", "create", "--scope", "checkout", "--conference", "nope"]).status.code(),
+        vouchers(d, Some(&db), &["token", "create", "--scope", "checkout", "--conference", "nope"]).status.code(),
         Some(2)
     );
 
-    let list = ok(vouchers(&db, &["token", "list", "--format", "json"]));
+    let list = ok(vouchers(d, Some(&db), &["token", "list", "--format", "json"]));
     let listed: Value = serde_json::from_str(&list).unwrap();
     assert_eq!(listed.as_array().unwrap().len(), 2);
     assert!(!list.contains(secret) && !list.contains(&manage_secret), "token list never shows a secret");
-    let table = ok(vouchers(&db, &["token", "list"]));
+    let table = ok(vouchers(d, Some(&db), &["token", "list"]));
     assert!(table.starts_with("id") && table.contains("desk") && !table.contains(&manage_secret), "{table}");
 
     // The server accepts the token until it is revoked; its logs never show it.
-    let server = Server::start(&db, &dir.path().join("serve.log"));
+    let server = Server::start(d, &db, "serve.log");
     let runtime = tokio::runtime::Runtime::new().unwrap();
     let client = reqwest::Client::new();
     let get = |token: String| {
@@ -132,9 +130,9 @@ fn tokens_are_created_once_listed_without_secrets_and_revoked() {
     };
     assert_eq!(get(manage_secret.clone()), 200);
     let id = listed[1]["id"].to_string();
-    ok(vouchers(&db, &["token", "revoke", &id]));
+    ok(vouchers(d, Some(&db), &["token", "revoke", &id]));
     assert_eq!(get(manage_secret.clone()), 401, "a revoked token stops working at once");
-    assert_eq!(vouchers(&db, &["token", "revoke", &id]).status.code(), Some(2), "revoking twice is not found");
+    assert_eq!(vouchers(d, Some(&db), &["token", "revoke", &id]).status.code(), Some(2), "revoking twice is not found");
 
     let logs = server.logs();
     let status = server.stop();
@@ -184,12 +182,13 @@ mod postgres {
         let db = runtime.block_on(EmptyDb::create());
         let dir = tempfile::tempdir().unwrap();
         let (a, b) = std::thread::scope(|s| {
-            let a = s.spawn(|| Server::start(&db.url, &dir.path().join("a.log")));
-            let b = s.spawn(|| Server::start(&db.url, &dir.path().join("b.log")));
+            let a = s.spawn(|| Server::start(dir.path(), &db.url, "a.log"));
+            let b = s.spawn(|| Server::start(dir.path(), &db.url, "b.log"));
             (a.join().unwrap(), b.join().unwrap())
         });
         ok(vouchers(
-            &db.url,
+            dir.path(),
+            Some(&db.url),
             &[
                 "conference",
                 "create",
@@ -206,7 +205,8 @@ mod postgres {
             ],
         ));
         let token: Value = serde_json::from_str(&ok(vouchers(
-            &db.url,
+            dir.path(),
+            Some(&db.url),
             &["token", "create", "--scope", "manage", "--conference", "pycon", "--format", "json"],
         )))
         .unwrap();
@@ -275,8 +275,8 @@ mod postgres {
         let runtime = tokio::runtime::Runtime::new().unwrap();
         let db = runtime.block_on(EmptyDb::create());
         let dir = tempfile::tempdir().unwrap();
-        let a = Server::start(&db.url, &dir.path().join("a.log"));
-        let b = Server::start(&db.url, &dir.path().join("b.log"));
+        let a = Server::start(dir.path(), &db.url, "a.log");
+        let b = Server::start(dir.path(), &db.url, "b.log");
         let create = [
             "conference",
             "create",
@@ -291,16 +291,17 @@ mod postgres {
             "--timezone",
             "UTC",
         ];
-        ok(vouchers(&db.url, &create));
+        ok(vouchers(dir.path(), Some(&db.url), &create));
         let token = |scope: &str| -> String {
             let args = ["token", "create", "--scope", scope, "--conference", "pycon", "--format", "json"];
-            let created: Value = serde_json::from_str(&ok(vouchers(&db.url, &args))).unwrap();
+            let created: Value = serde_json::from_str(&ok(vouchers(dir.path(), Some(&db.url), &args))).unwrap();
             created["token"].as_str().unwrap().to_owned()
         };
         let (checkout, manage) = (token("checkout"), token("manage"));
         let add = |code: &str, max_uses: &str| {
             ok(vouchers(
-                &db.url,
+                dir.path(),
+                Some(&db.url),
                 &["add", "--conference", "pycon", "--code", code, "--type", "comp", "--max-uses", max_uses],
             ));
         };

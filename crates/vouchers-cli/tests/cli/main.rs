@@ -1,0 +1,13 @@
+//! The `vouchers` binary run as its users run it, in one test binary: real processes, flags in,
+//! text out, exit status; `serve` on a real socket with a plain HTTP client.
+//!
+//! - `support`: running the binary without inheriting settings, and reading its answer;
+//! - `commands`: the organizer's and the checkout's commands, on SQLite and PostgreSQL;
+//! - `server`: `token` and `serve` as an operator runs them.
+//!
+//! The PostgreSQL tests live in modules named `postgres`, so `--skip postgres::` skips them.
+#![allow(clippy::unwrap_used, missing_docs)]
+
+mod commands;
+mod server;
+mod support;

@@ -1,0 +1,56 @@
+//! What the tests share: one way to run `vouchers` (in a folder, against a database, without
+//! the caller's settings) and the checks on its answer.
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+/// The binary under test.
+pub const BIN: &str = env!("CARGO_BIN_EXE_vouchers");
+
+/// Settings `vouchers` reads from the environment that no test may inherit from its caller.
+const NOT_INHERITED: [&str; 3] = ["VOUCHERS_DATABASE_URL", "VOUCHERS_MAX_BATCH", "VOUCHERS_LISTEN"];
+
+/// `vouchers` run in `dir` against `database` (none: the default, `./vouchers.db` in `dir`),
+/// with none of [`NOT_INHERITED`] taken from the caller. Add arguments and environment, then
+/// [`run`] it or spawn it.
+pub fn command(dir: &Path, database: Option<&str>) -> Command {
+    let mut command = Command::new(BIN);
+    command.current_dir(dir);
+    for name in NOT_INHERITED {
+        command.env_remove(name);
+    }
+    if let Some(url) = database {
+        command.env("VOUCHERS_DATABASE_URL", url);
+    }
+    command
+}
+
+/// Runs `command` to its end; a panic in `vouchers` fails the test.
+#[track_caller]
+pub fn run(command: &mut Command) -> Output {
+    let output = command.output().unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(!stderr.contains("panicked") && !stderr.contains("RUST_BACKTRACE"), "panic: {stderr}");
+    output
+}
+
+/// Runs `vouchers ARGS` in `dir` against `database` (see [`command`]).
+#[track_caller]
+pub fn vouchers(dir: &Path, database: Option<&str>, args: &[&str]) -> Output {
+    run(command(dir, database).args(args))
+}
+
+/// A success: its stdout.
+#[track_caller]
+pub fn ok(output: Output) -> String {
+    assert!(output.status.success(), "failed: {}", String::from_utf8_lossy(&output.stderr));
+    String::from_utf8(output.stdout).unwrap()
+}
+
+/// Invalid input (exit status 2, nothing on stdout): its stderr.
+#[track_caller]
+pub fn input_error(output: Output) -> String {
+    assert_eq!(output.status.code(), Some(2), "stderr: {}", String::from_utf8_lossy(&output.stderr));
+    assert!(output.stdout.is_empty(), "nothing on stdout for an error");
+    String::from_utf8(output.stderr).unwrap()
+}
