@@ -9,8 +9,9 @@ use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 use vouchers_core::domain::{Conference, NewAddOn, NewConference, NewTicketType, Voucher, VoucherType};
 use vouchers_core::service::catalog;
-use vouchers_core::service::generate::{generate_voucher_codes, generate_voucher_codes_streaming};
-use vouchers_core::{Limits, Store, VoucherBulkConfig};
+use vouchers_core::{
+    generate_voucher_codes, generate_voucher_codes_with, GenerateOptions, Limits, Store, VoucherBulkConfig,
+};
 
 use crate::db::BenchDb;
 
@@ -156,11 +157,12 @@ pub async fn run_case(db: &str, case: &str, reps: usize, postgres_url: &str) -> 
             let mut sink = |chunk: &[Voucher]| {
                 created += chunk.len();
                 for v in chunk {
-                    writeln!(out, "{}", v.code).map_err(|e| vouchers_core::VoucherError::Random(e.to_string()))?;
+                    writeln!(out, "{}", v.code)?;
                 }
                 Ok(())
             };
-            let batch = generate_voucher_codes_streaming(store, &limits, &config, &mut sink).await?;
+            let options = GenerateOptions { sink: Some(&mut sink), ..GenerateOptions::default() };
+            let batch = generate_voucher_codes_with(store, &limits, &config, options).await?.generated.batch;
             out.flush()?;
             (batch.id, created)
         } else {

@@ -2,7 +2,6 @@
 
 use std::fmt;
 
-use vouchers_core::store::StoreError;
 use vouchers_core::VoucherError;
 
 /// A failed command.
@@ -69,12 +68,6 @@ impl From<VoucherError> for CliError {
             };
             return CliError::Input(message);
         }
-        CliError::Failure(anyhow::Error::new(error))
-    }
-}
-
-impl From<StoreError> for CliError {
-    fn from(error: StoreError) -> Self {
         CliError::Failure(anyhow::Error::new(error))
     }
 }

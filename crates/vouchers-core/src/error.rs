@@ -1,8 +1,13 @@
 //! The errors a use case can return. Each variant is something a caller can act on; the CLI and
-//! the HTTP API map them to exit codes and statuses in one place each.
+//! the HTTP API map them to exit codes and statuses in one place each, and neither looks at a
+//! [`StoreError`]: the one `From<StoreError>` below decides what a database failure means to a
+//! caller.
 
 use crate::domain::InvalidInput;
 use crate::store::StoreError;
+
+/// A cause kept for the log: the error a source of randomness or a caller's sink returned.
+pub type Cause = Box<dyn std::error::Error + Send + Sync + 'static>;
 
 /// Why a use case refused or failed. Nothing is written when one is returned.
 #[derive(Debug, thiserror::Error)]
@@ -18,8 +23,8 @@ pub enum VoucherError {
     /// Any other input that breaks a rule; the message names the field and the rule.
     #[error(transparent)]
     Invalid(#[from] InvalidInput),
-    /// One code of the batch could not be made unique within its attempt budget (the original's
-    /// `RuntimeError`).
+    /// One code of the batch could not be made unique within its attempt budget (the Django
+    /// service this port started from raised `RuntimeError` with the same message).
     #[error("Failed to generate a unique voucher code with prefix '{prefix}' after {attempts} attempts")]
     CodeSpaceExhausted {
         /// The batch's prefix.
@@ -27,11 +32,12 @@ pub enum VoucherError {
         /// Attempts spent on the code that failed.
         attempts: u32,
     },
-    /// Another transaction holding the same codes could not be waited out (PostgreSQL deadlock
+    /// Another transaction holding the same rows could not be waited out (PostgreSQL deadlock
     /// or serialization failure, SQLite lock timeout): nothing was written, the call may be
-    /// retried (the original's `IntegrityError`, which we only raise when waiting cannot help).
+    /// retried. (The Django service raised `IntegrityError` on any duplicate; this is raised only
+    /// when waiting cannot help.)
     #[error("a concurrent write conflicted with this one and it was rolled back; retry")]
-    CodeConflict,
+    CodeConflict(#[source] StoreError),
     /// No conference with this slug.
     #[error("conference {0:?} not found")]
     ConferenceNotFound(String),
@@ -96,16 +102,38 @@ pub enum VoucherError {
         /// ` in conference "x"` where the uniqueness is per conference.
         scope: String,
     },
-    /// The operating system's random generator failed.
-    #[error("the operating system's random generator failed: {0}")]
-    Random(String),
+    /// A unique index refused a row that no rule of the use case expected to collide (a race
+    /// with a concurrent write of the same value); nothing was written.
+    #[error("a concurrent write created the same unique value; nothing was written, retry")]
+    UniqueViolation(#[source] StoreError),
+    /// The source of random codes failed (the operating system's generator).
+    #[error("the random generator failed")]
+    Random(#[source] Cause),
     /// The caller's sink for streamed vouchers failed (e.g. the output file could not be
     /// written); the batch was rolled back.
-    #[error("writing the generated vouchers failed: {0}")]
-    Sink(String),
+    #[error("writing the generated vouchers failed")]
+    Sink(#[source] std::io::Error),
+    /// An answer to be stored for replay could not be encoded, or a stored one could not be
+    /// decoded; nothing was written.
+    #[error("a stored answer could not be encoded or decoded")]
+    StoredAnswer(#[source] serde_json::Error),
     /// The database failed; the cause is kept for the log, not for the user.
-    #[error(transparent)]
-    Store(#[from] StoreError),
+    #[error("the database failed")]
+    Database(#[source] StoreError),
+}
+
+/// The one place a database failure becomes a use-case error. A lost race that cannot be waited
+/// out is [`VoucherError::CodeConflict`]; an unexpected unique violation is
+/// [`VoucherError::UniqueViolation`]; anything else is [`VoucherError::Database`]. Use cases that
+/// expect a unique violation (a taken slug) map it to [`VoucherError::Duplicate`] first.
+impl From<StoreError> for VoucherError {
+    fn from(error: StoreError) -> Self {
+        match error {
+            StoreError::Conflict(_) => VoucherError::CodeConflict(error),
+            StoreError::UniqueViolation { .. } => VoucherError::UniqueViolation(error),
+            other => VoucherError::Database(other),
+        }
+    }
 }
 
 impl VoucherError {
@@ -117,7 +145,7 @@ impl VoucherError {
             VoucherError::NotRedeemable { reason, .. } => reason.as_str(),
             VoucherError::Invalid(_) => "invalid_input",
             VoucherError::CodeSpaceExhausted { .. } => "code_space_exhausted",
-            VoucherError::CodeConflict => "code_conflict",
+            VoucherError::CodeConflict(_) => "code_conflict",
             VoucherError::ConferenceNotFound(_)
             | VoucherError::VoucherNotFound { .. }
             | VoucherError::BatchNotFound { .. }
@@ -125,8 +153,11 @@ impl VoucherError {
             VoucherError::IdempotencyKeyReused { .. } => "idempotency_key_reused",
             VoucherError::UnknownTicketType { .. } => "unknown_ticket_type",
             VoucherError::UnknownAddon { .. } => "unknown_addon",
-            VoucherError::Duplicate { .. } => "duplicate",
-            VoucherError::Random(_) | VoucherError::Sink(_) | VoucherError::Store(_) => "internal",
+            VoucherError::Duplicate { .. } | VoucherError::UniqueViolation(_) => "duplicate",
+            VoucherError::Random(_)
+            | VoucherError::Sink(_)
+            | VoucherError::StoredAnswer(_)
+            | VoucherError::Database(_) => "internal",
         }
     }
 

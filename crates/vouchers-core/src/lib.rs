@@ -2,13 +2,15 @@
 //!
 //! - [`domain`]: checked value types (a [`domain::Prefix`] or a [`domain::Money`] is valid by
 //!   construction). No I/O.
-//! - [`service`]: one module per use case (`generate`, `add`, `catalog`, `query`); each write runs
-//!   in one database transaction.
+//! - [`service`]: one module per use case (`generate`, `add`, `catalog`, `query`, `checkout`,
+//!   `manage`, `tokens`); each write runs in one database transaction. They return typed answers
+//!   and [`VoucherError`], never a database error.
 //! - [`store`]: the only place that writes SQL, with a SQLite and a PostgreSQL implementation of
 //!   one narrow [`store::Store`] trait.
 //!
 //! The heart is [`service::generate::generate_voucher_codes`], a port of the Django
-//! `voucher_service` module, with [`service::generate::VoucherBulkConfig`] as its configuration.
+//! `voucher_service` module (`django_program.registration.services.voucher_service`), with
+//! [`service::generate::VoucherBulkConfig`] as its configuration.
 
 pub mod domain;
 pub mod error;
@@ -16,6 +18,8 @@ pub mod service;
 pub mod store;
 
 pub use error::VoucherError;
-pub use service::generate::{generate_voucher_codes, GeneratedBatch, VoucherBulkConfig};
-pub use service::Limits;
-pub use store::{connect, DatabaseUrl, Store};
+pub use service::generate::{
+    generate_voucher_codes, generate_voucher_codes_with, GenerateOptions, Generated, GeneratedBatch, VoucherBulkConfig,
+};
+pub use service::{connect, now, Limits};
+pub use store::{DatabaseUrl, Store};

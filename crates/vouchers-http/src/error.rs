@@ -10,7 +10,6 @@ use axum::Json;
 use serde::Serialize;
 use utoipa::openapi::{RefOr, ResponseBuilder, ResponsesBuilder};
 use utoipa::{PartialSchema, ToSchema};
-use vouchers_core::store::StoreError;
 use vouchers_core::VoucherError;
 
 /// Why a request failed.
@@ -56,7 +55,7 @@ pub enum ApiError {
     Timeout,
     /// The database does not answer.
     #[error("the database is not reachable")]
-    NotReady(#[source] StoreError),
+    NotReady(#[source] VoucherError),
     /// This caller (token and address) failed too many code lookups in the last minute.
     #[error("too many unknown codes from this client; retry after {} seconds", whole_seconds(*retry_after))]
     TooManyFailedLookups {
@@ -85,13 +84,12 @@ impl ApiError {
                 | VoucherError::TokenNotFound(_) => StatusCode::NOT_FOUND,
                 VoucherError::Duplicate { .. }
                 | VoucherError::NotRedeemable { .. }
-                | VoucherError::CodeConflict
-                | VoucherError::Store(StoreError::Conflict(_) | StoreError::UniqueViolation { .. }) => {
-                    StatusCode::CONFLICT
-                }
-                VoucherError::Random(_) | VoucherError::Sink(_) | VoucherError::Store(_) => {
-                    StatusCode::INTERNAL_SERVER_ERROR
-                }
+                | VoucherError::CodeConflict(_)
+                | VoucherError::UniqueViolation(_) => StatusCode::CONFLICT,
+                VoucherError::Random(_)
+                | VoucherError::Sink(_)
+                | VoucherError::StoredAnswer(_)
+                | VoucherError::Database(_) => StatusCode::INTERNAL_SERVER_ERROR,
             },
             ApiError::Unauthorized => StatusCode::UNAUTHORIZED,
             ApiError::TooManyFailedLookups { .. } => StatusCode::TOO_MANY_REQUESTS,
@@ -110,8 +108,6 @@ impl ApiError {
     /// The machine-readable `error.code`.
     fn code(&self) -> &'static str {
         match self {
-            ApiError::Voucher(VoucherError::Store(StoreError::Conflict(_))) => "code_conflict",
-            ApiError::Voucher(VoucherError::Store(StoreError::UniqueViolation { .. })) => "duplicate",
             ApiError::Voucher(e) => e.code(),
             ApiError::Unauthorized => "unauthorized",
             ApiError::TooManyFailedLookups { .. } => "rate_limited",

@@ -2,7 +2,7 @@
 //! commands, and their parsing into cart lines.
 
 use clap::Args;
-use vouchers_core::domain::{InvalidInput, LineItem};
+use vouchers_core::domain::{InvalidInput, LineItem, Quantity};
 use vouchers_core::service::checkout::CartLine;
 
 use crate::error::CliError;
@@ -27,14 +27,17 @@ impl CartArgs {
     }
 }
 
-/// `SLUG` or `SLUG=QUANTITY` (quantity 1 to 10,000).
+/// `SLUG` or `SLUG=QUANTITY` (the quantity's range is [`Quantity`]'s).
 fn cart_line(flag: &'static str, value: &str, item: fn(String) -> LineItem) -> Result<CartLine, CliError> {
     let (slug, quantity) = match value.split_once('=') {
-        Some((slug, qty)) => (slug, qty.trim().parse::<u32>().ok().filter(|q| (1..=10_000).contains(q))),
-        None => (value, Some(1)),
+        Some((slug, qty)) => {
+            let qty = qty.trim().parse::<i64>().ok().map(Quantity::new).and_then(Result::ok);
+            (slug, qty)
+        }
+        None => (value, Some(Quantity::ONE)),
     };
     let quantity = quantity.ok_or_else(|| {
-        InvalidInput::new(flag, format!("the quantity in {value:?} must be a whole number from 1 to 10000"))
+        InvalidInput::new(flag, format!("the quantity in {value:?} must be a whole number from 1 to {}", Quantity::MAX))
     })?;
     Ok(CartLine { item: item(slug.trim().to_owned()), quantity })
 }

@@ -1,7 +1,6 @@
 //! `vouchers check`: whether a code is valid at checkout, what it unlocks, the cart priced. JSON
 //! output is the same JSON the HTTP API answers.
 
-use chrono::{SubsecRound, Utc};
 use clap::Args;
 use vouchers_core::service::checkout;
 use vouchers_core::Store;
@@ -26,8 +25,7 @@ pub struct CheckArgs {
 /// Checks the code (consuming nothing) and prints the verdict.
 pub async fn run(store: &dyn Store, args: CheckArgs, format: Format) -> Result<(), CliError> {
     let lines = args.cart.lines()?;
-    let result =
-        checkout::check_voucher(store, &args.conference, &args.code, &lines, Utc::now().trunc_subsecs(6)).await?;
+    let result = checkout::check_voucher(store, &args.conference, &args.code, &lines, vouchers_core::now()).await?;
     if format == Format::Json {
         return output::json(&result);
     }

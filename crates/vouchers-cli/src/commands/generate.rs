@@ -5,8 +5,9 @@ use std::path::PathBuf;
 
 use clap::Args;
 use vouchers_core::domain::Voucher;
-use vouchers_core::service::generate::generate_voucher_codes_streaming;
-use vouchers_core::{generate_voucher_codes, Limits, Store, VoucherBulkConfig, VoucherError};
+use vouchers_core::{
+    generate_voucher_codes, generate_voucher_codes_with, GenerateOptions, Limits, Store, VoucherBulkConfig,
+};
 
 use super::terms::TermsArgs;
 use crate::cli::Format;
@@ -71,17 +72,18 @@ pub async fn run(
     let mut file = VoucherFile::create(&path, VoucherFile::format_for(&path, format)?)?;
     let progress = progress_bar(config.count);
     let mut sink = |chunk: &[Voucher]| {
-        file.write(chunk).map_err(|e| VoucherError::Sink(e.to_string()))?;
+        file.write(chunk)?;
         if let Some(bar) = &progress {
             bar.inc(chunk.len() as u64);
         }
         Ok(())
     };
-    let batch = generate_voucher_codes_streaming(store, &limits, &config, &mut sink).await;
+    let options = GenerateOptions { sink: Some(&mut sink), ..GenerateOptions::default() };
+    let generated = generate_voucher_codes_with(store, &limits, &config, options).await;
     if let Some(bar) = &progress {
         bar.finish_and_clear();
     }
-    let batch = batch?;
+    let batch = generated?.generated.batch;
     file.finish()?;
     eprintln!(
         "batch {}: {} vouchers created in conference {}, written to {}",

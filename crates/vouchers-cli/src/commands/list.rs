@@ -1,6 +1,7 @@
 //! `vouchers list`: a conference's vouchers, optionally by prefix or batch.
 
 use clap::Args;
+use vouchers_core::domain::CodePrefix;
 use vouchers_core::service::query;
 use vouchers_core::store::VoucherFilter;
 use vouchers_core::Store;
@@ -25,7 +26,8 @@ pub struct ListArgs {
 
 /// Lists the matching vouchers.
 pub async fn run(store: &dyn Store, args: ListArgs, format: Format) -> Result<(), CliError> {
-    let filter = VoucherFilter { prefix: args.prefix, batch_id: args.batch, ..VoucherFilter::default() };
+    let prefix = args.prefix.as_deref().map(CodePrefix::parse).transpose()?.flatten();
+    let filter = VoucherFilter { prefix, batch_id: args.batch, ..VoucherFilter::default() };
     let vouchers = query::list_vouchers(store, &args.conference, &filter).await?;
     output::vouchers(&vouchers, format)
 }

@@ -21,7 +21,7 @@ pub mod usage;
 use std::sync::Arc;
 
 use anyhow::Context;
-use vouchers_core::store::{connect, Store};
+use vouchers_core::{connect, Store};
 
 use crate::cli::{Cli, Command, Format};
 use crate::error::CliError;

@@ -1,8 +1,8 @@
 //! `vouchers redeem`: consume one use of a code for an order; the same order again replays the
 //! first answer. JSON output is the same JSON the HTTP API answers.
 
-use chrono::{SubsecRound, Utc};
 use clap::Args;
+use vouchers_core::domain::OrderRef;
 use vouchers_core::service::checkout;
 use vouchers_core::Store;
 
@@ -30,23 +30,24 @@ pub struct RedeemArgs {
 pub async fn run(store: &dyn Store, args: RedeemArgs, format: Format) -> Result<(), CliError> {
     let lines = args.cart.lines()?;
     let lines = (!lines.is_empty()).then_some(lines);
-    let now = Utc::now().trunc_subsecs(6);
+    let order = OrderRef::parse(&args.order_ref)?;
+    let now = vouchers_core::now();
     let redemption =
-        checkout::redeem_voucher(store, &args.conference, &args.code, &args.order_ref, lines.as_deref(), now).await?;
+        checkout::redeem_voucher(store, &args.conference, &args.code, &order, lines.as_deref(), now).await?;
+    let r = &redemption.answer;
     if format == Format::Json {
-        return output::json(&redemption.response);
+        return output::json(r);
     }
-    let r = &redemption.response;
     println!(
         "redeemed {} for order {}: {} of {} uses taken{}",
-        r["voucher"]["code"].as_str().unwrap_or_default(),
-        r["order_ref"].as_str().unwrap_or_default(),
-        r["voucher"]["times_used"],
-        r["voucher"]["max_uses"],
+        r.voucher.code,
+        r.order_ref,
+        r.voucher.times_used,
+        r.voucher.max_uses,
         if redemption.replayed { " (this order was redeemed before; nothing more consumed)" } else { "" }
     );
-    if let Some(total) = r["pricing"]["total"].as_str() {
-        println!("discount {}, total {total}", r["pricing"]["discount"].as_str().unwrap_or_default());
+    if let Some(pricing) = &r.pricing {
+        println!("discount {}, total {}", pricing.discount, pricing.total);
     }
     Ok(())
 }

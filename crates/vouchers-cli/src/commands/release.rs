@@ -1,8 +1,8 @@
 //! `vouchers release`: give back the use a cancelled or expired order consumed. JSON output is
 //! the same JSON the HTTP API answers.
 
-use chrono::{SubsecRound, Utc};
 use clap::Args;
+use vouchers_core::domain::OrderRef;
 use vouchers_core::service::checkout;
 use vouchers_core::Store;
 
@@ -25,8 +25,9 @@ pub struct ReleaseArgs {
 
 /// Releases the order's use, if it holds one, and says which happened.
 pub async fn run(store: &dyn Store, args: ReleaseArgs, format: Format) -> Result<(), CliError> {
-    let now = Utc::now().trunc_subsecs(6);
-    let release = checkout::release_voucher(store, &args.conference, &args.code, &args.order_ref, now).await?;
+    let now = vouchers_core::now();
+    let order = OrderRef::parse(&args.order_ref)?;
+    let release = checkout::release_voucher(store, &args.conference, &args.code, &order, now).await?;
     if format == Format::Json {
         return output::json(&release);
     }

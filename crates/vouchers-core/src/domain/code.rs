@@ -70,6 +70,35 @@ impl fmt::Display for Prefix {
     }
 }
 
+/// A search for codes by their beginning (`SPONSOR-`), matched ignoring ASCII case: at most 100
+/// characters of the code alphabet, starting with a letter or a digit. Empty text is no filter.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CodePrefix(String);
+
+impl CodePrefix {
+    /// Checks a filter as given; `None` for empty (or blank) text.
+    pub fn parse(value: &str) -> Result<Option<Self>, InvalidInput> {
+        let trimmed = value.trim();
+        if trimmed.is_empty() {
+            return Ok(None);
+        }
+        let len = trimmed.chars().count();
+        if len > CODE_MAX {
+            return Err(InvalidInput::new(
+                "prefix",
+                format!("prefix must be at most {CODE_MAX} characters, got {len}"),
+            ));
+        }
+        check_chars("prefix", trimmed)?;
+        Ok(Some(Self(trimmed.to_owned())))
+    }
+
+    /// The text codes must start with.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
 /// A complete voucher code: 1 to 100 characters of the code alphabet, starting with a letter or a
 /// digit. Codes compare ignoring ASCII case in the database.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -143,6 +172,18 @@ mod tests {
         assert!(VoucherCode::parse("_X").is_err());
         assert!(VoucherCode::parse("a/b").is_err());
         assert_eq!(VoucherCode::parse_lookup("  speaker-ab12  ").unwrap().as_str(), "speaker-ab12");
+    }
+
+    #[test]
+    fn code_prefix_filter_rules() {
+        assert_eq!(CodePrefix::parse("").unwrap(), None);
+        assert_eq!(CodePrefix::parse("  ").unwrap(), None);
+        assert_eq!(CodePrefix::parse(" sponsor- ").unwrap().unwrap().as_str(), "sponsor-");
+        let bad = CodePrefix::parse("-X").unwrap_err();
+        assert_eq!(bad.field, "prefix");
+        assert!(bad.message.starts_with("prefix must start with"), "{}", bad.message);
+        assert!(CodePrefix::parse("a%").is_err());
+        assert!(CodePrefix::parse(&"A".repeat(101)).unwrap_err().message.contains("at most 100"));
     }
 
     #[test]

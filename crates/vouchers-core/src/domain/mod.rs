@@ -12,14 +12,14 @@ mod token;
 mod voucher;
 
 pub use catalog::{AddOn, Conference, NewAddOn, NewConference, NewTicketType, TicketType};
-pub use code::{Prefix, VoucherCode, CODE_ALPHABET, CODE_SUFFIX_LEN};
+pub use code::{CodePrefix, Prefix, VoucherCode, CODE_ALPHABET, CODE_SUFFIX_LEN};
 pub use money::{parse_decimal, DiscountSpec, Money, VoucherType};
-pub use pricing::{price, qualifies, LineItem, PriceLine, PricedLine, Pricing};
-pub use redemption::{unlocked_ticket_types, validity, InvalidReason};
+pub use pricing::{price, qualifies, LineItem, PriceLine, PricedLine, Pricing, Quantity};
+pub use redemption::{unlocked_ticket_types, validity, InvalidReason, OrderRef};
 pub use text::{Name, Slug};
 pub use time::{ValidityWindow, When};
 pub use token::{ApiToken, Scope, TokenSecret};
-pub use voucher::{format_rfc3339, Batch, Voucher};
+pub use voucher::{format_rfc3339, Batch, MaxUses, Voucher};
 
 /// A rule broken by an input value: which field, and a message that names the field and the rule.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

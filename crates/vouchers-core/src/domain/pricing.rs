@@ -10,12 +10,36 @@
 
 use rust_decimal::Decimal;
 use serde::ser::SerializeMap;
-use serde::{Serialize, Serializer};
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use super::{DiscountSpec, InvalidInput, Money};
 
 /// The largest amount a line or a cart may reach: 8 integer digits.
 const MAX_CENTS: i64 = 9_999_999_999;
+
+/// How many of one cart line: 1 to 10,000.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Quantity(u32);
+
+impl Quantity {
+    /// The largest quantity of one line.
+    pub const MAX: u32 = 10_000;
+
+    /// One of a kind.
+    pub const ONE: Quantity = Quantity(1);
+
+    /// Checks a quantity: 1 to [`Quantity::MAX`].
+    pub fn new(value: i64) -> Result<Self, InvalidInput> {
+        u32::try_from(value).ok().filter(|q| (1..=Self::MAX).contains(q)).map(Self).ok_or_else(|| {
+            InvalidInput::new("quantity", format!("quantity must be from 1 to {}, got {value}", Self::MAX))
+        })
+    }
+
+    /// The quantity.
+    pub fn get(self) -> u32 {
+        self.0
+    }
+}
 
 /// What a cart line buys.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -70,6 +94,37 @@ impl Serialize for PricedLine {
     }
 }
 
+/// Reads back what [`Serialize`] wrote (a stored answer replayed).
+impl<'de> Deserialize<'de> for PricedLine {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        #[serde(deny_unknown_fields)]
+        struct Stored {
+            ticket_type: Option<String>,
+            addon: Option<String>,
+            quantity: u32,
+            unit_price: Money,
+            line_total: Money,
+            discount: Money,
+            total: Money,
+        }
+        let s = Stored::deserialize(deserializer)?;
+        let item = match (s.ticket_type, s.addon) {
+            (Some(slug), None) => LineItem::TicketType(slug),
+            (None, Some(slug)) => LineItem::AddOn(slug),
+            _ => return Err(serde::de::Error::custom("a priced line has exactly one of ticket_type and addon")),
+        };
+        Ok(PricedLine {
+            item,
+            quantity: s.quantity,
+            unit_price: s.unit_price,
+            line_total: s.line_total,
+            discount: s.discount,
+            total: s.total,
+        })
+    }
+}
+
 /// In the OpenAPI document: `ticket_type` or `addon`, then the quantity and the amounts.
 #[cfg(feature = "openapi")]
 impl utoipa::PartialSchema for PricedLine {
@@ -99,7 +154,7 @@ impl utoipa::PartialSchema for PricedLine {
 impl utoipa::ToSchema for PricedLine {}
 
 /// A priced cart.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Pricing {
     /// The lines, in the order given.

@@ -3,13 +3,51 @@
 use std::fmt;
 
 use chrono::{DateTime, Utc};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
-use super::{TicketType, Voucher};
+use super::{InvalidInput, TicketType, Voucher};
+
+/// The order a redemption belongs to, as the checkout names it: 1 to 200 characters, no control
+/// characters, surrounding whitespace ignored. Redeeming the same order again replays the first
+/// answer, so the reference is what makes a retry safe.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct OrderRef(String);
+
+impl OrderRef {
+    /// The longest order reference accepted.
+    pub const MAX_CHARS: usize = 200;
+
+    /// Checks an order reference.
+    pub fn parse(value: &str) -> Result<Self, InvalidInput> {
+        let trimmed = value.trim();
+        let len = trimmed.chars().count();
+        if len == 0 || len > Self::MAX_CHARS {
+            return Err(InvalidInput::new(
+                "order_ref",
+                format!("order_ref must be 1 to {} characters, got {len}", Self::MAX_CHARS),
+            ));
+        }
+        if trimmed.chars().any(char::is_control) {
+            return Err(InvalidInput::new("order_ref", "order_ref must not contain control characters"));
+        }
+        Ok(Self(trimmed.to_owned()))
+    }
+
+    /// The reference as stored.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for OrderRef {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
 
 /// Why a code cannot be used right now: the `reason` of a failed check, and the error code of a
 /// refused redemption.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum InvalidReason {
@@ -111,7 +149,6 @@ mod tests {
             applicable_addons: vec![],
             batch_id: None,
             created_at: t,
-            updated_at: t,
         }
     }
 

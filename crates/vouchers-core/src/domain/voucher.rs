@@ -1,13 +1,36 @@
 //! Vouchers and the batches they come from, as the service returns them.
 
 use chrono::{DateTime, SecondsFormat, Utc};
-use serde::{Serialize, Serializer};
+use serde::{Deserialize, Serialize, Serializer};
 
-use super::{Money, VoucherType};
+use super::{InvalidInput, Money, VoucherType};
+
+/// How many times a voucher can be redeemed: at least 1.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct MaxUses(i64);
+
+impl MaxUses {
+    /// One use: the default of every voucher.
+    pub const ONE: MaxUses = MaxUses(1);
+
+    /// Checks a number of uses.
+    pub fn new(value: i64) -> Result<Self, InvalidInput> {
+        if value < 1 {
+            return Err(InvalidInput::new("max_uses", format!("max_uses must be at least 1, got {value}")));
+        }
+        Ok(Self(value))
+    }
+
+    /// The number of uses.
+    pub fn get(self) -> i64 {
+        self.0
+    }
+}
 
 /// A voucher as stored, with its restrictions spelled out as slugs. Its JSON form has exactly
-/// the keys of the CLI and API contract (no `updated_at`).
-#[derive(Debug, Clone, PartialEq, Serialize)]
+/// the keys of the CLI and API contract, and it reads back from that JSON unchanged (a stored
+/// answer replayed).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Voucher {
     /// Database id.
@@ -43,9 +66,6 @@ pub struct Voucher {
     /// Creation time.
     #[serde(serialize_with = "rfc3339")]
     pub created_at: DateTime<Utc>,
-    /// Last change.
-    #[serde(skip)]
-    pub updated_at: DateTime<Utc>,
 }
 
 impl Voucher {
@@ -94,7 +114,7 @@ impl Voucher {
 
 /// One `generate` call: its configuration, recorded so the batch can be listed, exported or
 /// deactivated as a whole.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Batch {
     /// Database id.

@@ -9,19 +9,16 @@
 use std::collections::BTreeMap;
 
 use chrono::{DateTime, Utc};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::domain::{
     price, unlocked_ticket_types, validity, Conference, DiscountSpec, InvalidInput, InvalidReason, LineItem, Money,
-    PriceLine, Pricing, Voucher, VoucherCode,
+    OrderRef, PriceLine, Pricing, Quantity, Voucher, VoucherCode,
 };
-use crate::store::{RedemptionClaim, Store, StoreError, UsageRow};
+use crate::store::{RedemptionClaim, Store, UsageRow};
 use crate::VoucherError;
 
 use super::catalog::conference;
-
-/// The longest order reference accepted.
-const ORDER_REF_MAX: usize = 200;
 
 /// A line of a cart as the checkout sends it: a ticket type or an add-on, and a quantity.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -29,7 +26,7 @@ pub struct CartLine {
     /// What is bought.
     pub item: LineItem,
     /// How many.
-    pub quantity: u32,
+    pub quantity: Quantity,
 }
 
 /// The answer to a check: valid or not and why, what the code unlocks, the priced cart.
@@ -48,21 +45,28 @@ pub struct CheckResult {
     pub pricing: Pricing,
 }
 
-/// The answer to a redemption: the first answer for this order, replayed on retries.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Redemption {
-    /// The JSON body: `{"redeemed": true, "order_ref", "voucher", "pricing"}`.
-    pub response: serde_json::Value,
-    /// True when this is a retry answered from the stored first result (nothing consumed).
-    pub replayed: bool,
+/// What a redemption answers: `{"redeemed": true, "order_ref", "voucher", "pricing"}`. The first
+/// answer for an order is stored with it and replayed, field for field, on every retry.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Redeemed {
+    /// Always true.
+    pub redeemed: bool,
+    /// The order.
+    pub order_ref: String,
+    /// The voucher just after this redemption.
+    pub voucher: Voucher,
+    /// The cart priced, when a cart was given.
+    pub pricing: Option<Pricing>,
 }
 
-#[derive(Serialize)]
-struct RedeemResponse<'a> {
-    redeemed: bool,
-    order_ref: &'a str,
-    voucher: &'a Voucher,
-    pricing: Option<&'a Pricing>,
+/// A redemption's answer, and whether it is a replay.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Redemption {
+    /// The answer: the first one for this order.
+    pub answer: Redeemed,
+    /// True when this is a retry answered from the stored first answer (nothing consumed).
+    pub replayed: bool,
 }
 
 /// The answer to a release.
@@ -141,21 +145,6 @@ pub struct UsageReport {
     pub total: UsageCounts,
 }
 
-fn order_ref(value: &str) -> Result<String, InvalidInput> {
-    let trimmed = value.trim();
-    let len = trimmed.chars().count();
-    if len == 0 || len > ORDER_REF_MAX {
-        return Err(InvalidInput::new(
-            "order_ref",
-            format!("order_ref must be 1 to {ORDER_REF_MAX} characters, got {len}"),
-        ));
-    }
-    if trimmed.chars().any(char::is_control) {
-        return Err(InvalidInput::new("order_ref", "order_ref must not contain control characters"));
-    }
-    Ok(trimmed.to_owned())
-}
-
 /// Prices `lines` at catalogue prices. A hidden ticket type is refused unless `unlocked` holds it.
 async fn price_cart(
     store: &dyn Store,
@@ -201,7 +190,7 @@ async fn price_cart(
                     .price
             }
         };
-        priced.push(PriceLine { item: line.item.clone(), quantity: line.quantity, unit_price });
+        priced.push(PriceLine { item: line.item.clone(), quantity: line.quantity.get(), unit_price });
     }
     let (spec, ticket_set, addon_set): (DiscountSpec, &[String], &[String]) = match discount {
         Some(v) => (
@@ -255,11 +244,10 @@ pub async fn redeem_voucher(
     store: &dyn Store,
     conference_slug: &str,
     code: &str,
-    order_ref_input: &str,
+    order: &OrderRef,
     lines: Option<&[CartLine]>,
     now: DateTime<Utc>,
 ) -> Result<Redemption, VoucherError> {
-    let order = order_ref(order_ref_input)?;
     let conference = conference(store, conference_slug).await?;
     let not_found =
         || VoucherError::VoucherNotFound { conference: conference.slug.clone(), code: code.trim().to_owned() };
@@ -276,11 +264,10 @@ pub async fn redeem_voucher(
     };
 
     let mut tx = store.begin().await?;
-    let redemption_id = match tx.claim_redemption(voucher.id, &order, now).await? {
+    let redemption_id = match tx.claim_redemption(voucher.id, order.as_str(), now).await? {
         RedemptionClaim::Existing { released: false, response, .. } => {
-            let response = serde_json::from_str(&response)
-                .map_err(|e| VoucherError::Store(StoreError::Corrupt(format!("stored redemption: {e}"))))?;
-            return Ok(Redemption { response, replayed: true });
+            let answer = serde_json::from_str(&response).map_err(VoucherError::StoredAnswer)?;
+            return Ok(Redemption { answer, replayed: true });
         }
         RedemptionClaim::Existing { id, released: true, .. } | RedemptionClaim::New(id) => id,
     };
@@ -293,17 +280,11 @@ pub async fn redeem_voucher(
     }
     let mut redeemed = voucher;
     redeemed.times_used += 1;
-    redeemed.updated_at = now;
-    let response = serde_json::to_value(RedeemResponse {
-        redeemed: true,
-        order_ref: &order,
-        voucher: &redeemed,
-        pricing: pricing.as_ref(),
-    })
-    .map_err(|e| VoucherError::Store(StoreError::Corrupt(e.to_string())))?;
-    tx.record_redemption(redemption_id, &response.to_string(), now).await?;
+    let answer = Redeemed { redeemed: true, order_ref: order.as_str().to_owned(), voucher: redeemed, pricing };
+    let stored = serde_json::to_string(&answer).map_err(VoucherError::StoredAnswer)?;
+    tx.record_redemption(redemption_id, &stored, now).await?;
     tx.commit().await?;
-    Ok(Redemption { response, replayed: false })
+    Ok(Redemption { answer, replayed: false })
 }
 
 /// Gives back the use an order consumed, once. Releasing twice, or an order never redeemed,
@@ -312,16 +293,15 @@ pub async fn release_voucher(
     store: &dyn Store,
     conference_slug: &str,
     code: &str,
-    order_ref_input: &str,
+    order: &OrderRef,
     now: DateTime<Utc>,
 ) -> Result<Release, VoucherError> {
-    let order = order_ref(order_ref_input)?;
     let conference = conference(store, conference_slug).await?;
     let not_found =
         || VoucherError::VoucherNotFound { conference: conference.slug.clone(), code: code.trim().to_owned() };
     let voucher = find(store, &conference, code).await?.ok_or_else(not_found)?;
     let mut tx = store.begin().await?;
-    let released = tx.release_redemption(voucher.id, &order, now).await?;
+    let released = tx.release_redemption(voucher.id, order.as_str(), now).await?;
     tx.commit().await?;
     let voucher = store.voucher_by_code(&conference, &voucher.code).await?.ok_or_else(not_found)?;
     Ok(Release { released, voucher })

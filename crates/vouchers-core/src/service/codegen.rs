@@ -37,7 +37,7 @@ impl OsCodeSource {
 
     fn next_byte(&mut self) -> Result<u8, VoucherError> {
         if self.pos == self.buf.len() {
-            OsRng.try_fill_bytes(&mut self.buf).map_err(|e| VoucherError::Random(e.to_string()))?;
+            OsRng.try_fill_bytes(&mut self.buf).map_err(|e| VoucherError::Random(Box::new(e)))?;
             self.pos = 0;
         }
         let byte = self.buf[self.pos];

@@ -1,6 +1,7 @@
-//! Bulk generation: the seed's `generate_voucher_codes(config)`.
+//! Bulk generation: `generate_voucher_codes(config)`, ported from the Django `voucher_service`
+//! module (the README's "The rules" section lists what it keeps).
 //!
-//! Differences from the original, each closing a gap it documents:
+//! Differences from that service, each closing a gap it documents:
 //! - existing codes are never loaded; the unique index decides, inside the transaction, and a
 //!   code it refuses is replaced by a fresh one (so two organizers generating with the same
 //!   prefix at once both succeed);
@@ -15,21 +16,22 @@ use std::collections::{HashMap, HashSet};
 use rust_decimal::Decimal;
 
 use super::codegen::{CodeSource, OsCodeSource};
+use super::idempotent::{self, IdempotencyKey};
 use super::terms::{CheckedTerms, RawTerms};
 use super::Limits;
 use crate::domain::{Batch, Prefix, Voucher, VoucherCode, VoucherType, When, CODE_SUFFIX_LEN};
 use crate::store::{NewBatch, Store, StoreTx};
 use crate::VoucherError;
 
-/// Attempts per code before giving up (the original's budget).
+/// Attempts per code before giving up (the Django service's budget).
 pub const MAX_ATTEMPTS: u32 = 100;
 
 /// Codes inserted per statement. Large batches go in several statements inside the same
 /// transaction, so memory stays flat however many codes are asked for.
 const CHUNK: usize = 10_000;
 
-/// Configuration for a bulk voucher generation request: the seed's `VoucherBulkConfig`, with the
-/// same fields and defaults. Construct with [`VoucherBulkConfig::new`] and set the optional
+/// Configuration for a bulk voucher generation request: the Django service's
+/// `VoucherBulkConfig`, with the same fields and defaults. Construct with [`VoucherBulkConfig::new`] and set the optional
 /// fields directly.
 #[derive(Debug, Clone, PartialEq)]
 pub struct VoucherBulkConfig {
@@ -59,7 +61,7 @@ pub struct VoucherBulkConfig {
 }
 
 impl VoucherBulkConfig {
-    /// The seed's constructor: the required fields, with `max_uses = 1`, no validity window,
+    /// The Django service's constructor: the required fields, with `max_uses = 1`, no validity window,
     /// `unlocks_hidden_tickets = false` and no restrictions.
     pub fn new(
         conference: impl Into<String>,
@@ -85,22 +87,52 @@ impl VoucherBulkConfig {
 }
 
 /// What one `generate` call created: the batch record and its vouchers in generation order.
-/// Its JSON form is the API's bulk response, `{"batch": {...}, "vouchers": [...]}`.
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+/// Its JSON form is the API's bulk response, `{"batch": {...}, "vouchers": [...]}`, and what an
+/// idempotency key stores for replay.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct GeneratedBatch {
     /// The batch row.
     pub batch: Batch,
-    /// The vouchers, in generation order, with ids and restrictions.
+    /// The vouchers, in generation order, with ids and restrictions (empty when they went to a
+    /// [`GenerateOptions::sink`]).
     pub vouchers: Vec<Voucher>,
 }
 
 /// Receives the created vouchers chunk by chunk, before the commit (the call fails, and nothing
 /// is committed, if the sink fails).
-pub type VoucherSink<'a> = dyn FnMut(&[Voucher]) -> Result<(), VoucherError> + Send + 'a;
+pub type VoucherSink<'a> = dyn FnMut(&[Voucher]) -> std::io::Result<()> + Send + 'a;
+
+/// How [`generate_voucher_codes_with`] runs: where the vouchers go, and whether the call is
+/// safe to retry. The default collects the vouchers in the answer, with no key.
+#[derive(Default)]
+pub struct GenerateOptions<'a> {
+    /// Hands the vouchers over chunk by chunk instead of collecting them, so a batch of a million
+    /// codes never sits in memory. A replayed answer is handed over the same way.
+    pub sink: Option<&'a mut VoucherSink<'a>>,
+    /// A key naming this request within the conference: a retry with the same key and the same
+    /// configuration answers the first batch (nothing is created); with another configuration it
+    /// is [`VoucherError::IdempotencyKeyReused`]. The key is stored in the batch's own
+    /// transaction, so it exists exactly when its batch does.
+    pub idempotency_key: Option<&'a IdempotencyKey>,
+    /// Where the random suffixes come from (tests force collisions through it); the operating
+    /// system's CSPRNG when `None`.
+    #[cfg(any(test, feature = "testing"))]
+    pub code_source: Option<&'a mut dyn CodeSource>,
+}
+
+/// The answer of [`generate_voucher_codes_with`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct Generated {
+    /// The batch and, unless a sink took them, its vouchers.
+    pub generated: GeneratedBatch,
+    /// True when an idempotency key answered a retry from the first call's stored answer.
+    pub replayed: bool,
+}
 
 /// Generates `config.count` vouchers with cryptographically random codes, all sharing the same
-/// configuration, in one transaction.
+/// configuration, in one transaction. (The signature of the Django service this port started
+/// from; [`generate_voucher_codes_with`] takes options.)
 ///
 /// # Errors
 /// - [`VoucherError::InvalidCount`] if `count` is outside `1..=limits.max_batch`;
@@ -116,52 +148,95 @@ pub async fn generate_voucher_codes(
     limits: &Limits,
     config: &VoucherBulkConfig,
 ) -> Result<GeneratedBatch, VoucherError> {
-    let mut vouchers = Vec::with_capacity(usize::try_from(config.count).unwrap_or(0).min(CHUNK));
-    let batch = generate_with(store, limits, config, &mut OsCodeSource::new(), &mut |chunk: &[Voucher]| {
-        vouchers.extend_from_slice(chunk);
-        Ok(())
-    })
-    .await?;
-    Ok(GeneratedBatch { batch, vouchers })
+    Ok(generate_voucher_codes_with(store, limits, config, GenerateOptions::default()).await?.generated)
 }
 
-/// Like [`generate_voucher_codes`], but hands the vouchers to `sink` chunk by chunk instead of
-/// collecting them, so a batch of a million codes never sits in memory.
-pub async fn generate_voucher_codes_streaming(
+/// [`generate_voucher_codes`] with options: a sink for streaming, an idempotency key.
+///
+/// # Errors
+/// Those of [`generate_voucher_codes`]; [`VoucherError::Sink`] when the sink fails;
+/// [`VoucherError::IdempotencyKeyReused`] when the key was used with another configuration.
+pub async fn generate_voucher_codes_with(
     store: &dyn Store,
     limits: &Limits,
     config: &VoucherBulkConfig,
-    sink: &mut VoucherSink<'_>,
-) -> Result<Batch, VoucherError> {
-    generate_with(store, limits, config, &mut OsCodeSource::new(), sink).await
-}
-
-/// The generation itself, with the code source injected (tests force collisions through it; the
-/// public entry points always pass [`OsCodeSource`]).
-pub(crate) async fn generate_with(
-    store: &dyn Store,
-    limits: &Limits,
-    config: &VoucherBulkConfig,
-    source: &mut dyn CodeSource,
-    sink: &mut VoucherSink<'_>,
-) -> Result<Batch, VoucherError> {
+    options: GenerateOptions<'_>,
+) -> Result<Generated, VoucherError> {
     let checked = CheckedConfig::check(limits, config)?;
+    #[cfg(any(test, feature = "testing"))]
+    let GenerateOptions { mut sink, idempotency_key, code_source } = options;
+    #[cfg(not(any(test, feature = "testing")))]
+    let (GenerateOptions { mut sink, idempotency_key }, code_source) = (options, None::<&mut dyn CodeSource>);
+
     let mut tx = store.begin().await?;
-    let batch = generate_in_tx(tx.as_mut(), &checked, source, sink).await?;
-    tx.commit().await.map_err(conflict_or_store)?;
-    Ok(batch)
+    let key = match idempotency_key {
+        None => None,
+        Some(key) => match idempotent::claim(tx.as_mut(), config, key).await? {
+            idempotent::Claim::Replay(generated) => {
+                drop(tx);
+                return Ok(Generated { generated: hand_over(generated, sink)?, replayed: true });
+            }
+            idempotent::Claim::New(held) => Some(held),
+        },
+    };
+
+    // The vouchers are kept for the answer unless a sink takes them; an idempotency key keeps
+    // them anyway, for the stored answer.
+    let keep = sink.is_none() || key.is_some();
+    let mut vouchers: Vec<Voucher> = Vec::new();
+    if keep {
+        vouchers.reserve(usize::try_from(config.count).unwrap_or(0).min(CHUNK));
+    }
+    let mut os_source = OsCodeSource::new();
+    let source: &mut dyn CodeSource = match code_source {
+        Some(source) => source,
+        None => &mut os_source,
+    };
+    let mut collect = |chunk: &[Voucher]| -> Result<(), VoucherError> {
+        if let Some(sink) = sink.as_deref_mut() {
+            sink(chunk).map_err(VoucherError::Sink)?;
+        }
+        if keep {
+            vouchers.extend_from_slice(chunk);
+        }
+        Ok(())
+    };
+    let batch = generate_in_tx(tx.as_mut(), &checked, source, &mut collect).await?;
+    let mut generated = GeneratedBatch { batch, vouchers };
+    if let Some(held) = key {
+        held.record(tx.as_mut(), &generated).await?;
+    }
+    tx.commit().await?;
+    if sink.is_some() {
+        generated.vouchers = Vec::new();
+    }
+    Ok(Generated { generated, replayed: false })
+}
+
+/// A replayed answer: handed to the sink chunk by chunk when there is one, like a fresh batch.
+fn hand_over(
+    mut generated: GeneratedBatch,
+    sink: Option<&mut VoucherSink<'_>>,
+) -> Result<GeneratedBatch, VoucherError> {
+    if let Some(sink) = sink {
+        for chunk in generated.vouchers.chunks(CHUNK) {
+            sink(chunk).map_err(VoucherError::Sink)?;
+        }
+        generated.vouchers = Vec::new();
+    }
+    Ok(generated)
 }
 
 /// A configuration whose rules that need no database have been checked.
-pub(crate) struct CheckedConfig<'a> {
-    pub(crate) config: &'a VoucherBulkConfig,
+struct CheckedConfig<'a> {
+    config: &'a VoucherBulkConfig,
     prefix: Prefix,
     terms: CheckedTerms<'a>,
 }
 
 impl<'a> CheckedConfig<'a> {
     /// Checks the count bound, the prefix and the terms, before any transaction starts.
-    pub(crate) fn check(limits: &Limits, config: &'a VoucherBulkConfig) -> Result<Self, VoucherError> {
+    fn check(limits: &Limits, config: &'a VoucherBulkConfig) -> Result<Self, VoucherError> {
         if config.count < 1 || config.count > limits.max_batch {
             return Err(VoucherError::InvalidCount { count: config.count, max: limits.max_batch });
         }
@@ -184,11 +259,11 @@ impl<'a> CheckedConfig<'a> {
 /// The generation inside a transaction the caller opened and will commit: batch row, vouchers
 /// and restriction links. The caller may write more in the same transaction (an idempotency
 /// record) before it commits.
-pub(crate) async fn generate_in_tx(
+async fn generate_in_tx(
     tx: &mut dyn StoreTx,
     checked: &CheckedConfig<'_>,
     source: &mut dyn CodeSource,
-    sink: &mut VoucherSink<'_>,
+    sink: &mut (dyn FnMut(&[Voucher]) -> Result<(), VoucherError> + Send),
 ) -> Result<Batch, VoucherError> {
     let CheckedConfig { config, prefix, terms } = checked;
     let (conference, resolved) = terms.resolve(&mut *tx, &config.conference).await?;
@@ -225,15 +300,6 @@ pub(crate) async fn generate_in_tx(
         applicable_addons: resolved.addons,
         created_at: template.created_at,
     })
-}
-
-/// A lost race that cannot be waited out is [`VoucherError::CodeConflict`]; anything else stays
-/// a store error.
-pub(crate) fn conflict_or_store(error: crate::store::StoreError) -> VoucherError {
-    match error {
-        crate::store::StoreError::Conflict(_) => VoucherError::CodeConflict,
-        other => VoucherError::Store(other),
-    }
 }
 
 /// Inserts `size` fresh codes and returns `(id, code)` in generation order.
@@ -274,13 +340,8 @@ async fn insert_chunk(
             }
             candidates.push(VoucherCode::generated(prefix, &suffix).into_string());
         }
-        let inserted: HashMap<String, i64> = tx
-            .insert_vouchers(template, &candidates)
-            .await
-            .map_err(conflict_or_store)?
-            .into_iter()
-            .map(|(id, code)| (code, id))
-            .collect();
+        let inserted: HashMap<String, i64> =
+            tx.insert_vouchers(template, &candidates).await?.into_iter().map(|(id, code)| (code, id)).collect();
         let mut still_open = Vec::new();
         for (slot, code) in open.iter().zip(candidates) {
             match inserted.get(&code) {
@@ -294,21 +355,4 @@ async fn insert_chunk(
         open = still_open;
     }
     Ok(created.into_iter().flatten().collect())
-}
-
-#[cfg(any(test, feature = "testing"))]
-/// Test entry point: generation with an injected code source.
-pub async fn generate_with_source(
-    store: &dyn Store,
-    limits: &Limits,
-    config: &VoucherBulkConfig,
-    source: &mut dyn CodeSource,
-) -> Result<GeneratedBatch, VoucherError> {
-    let mut vouchers = Vec::new();
-    let batch = generate_with(store, limits, config, source, &mut |chunk: &[Voucher]| {
-        vouchers.extend_from_slice(chunk);
-        Ok(())
-    })
-    .await?;
-    Ok(GeneratedBatch { batch, vouchers })
 }

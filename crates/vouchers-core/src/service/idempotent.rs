@@ -1,26 +1,22 @@
-//! Bulk generation with an idempotency key: a retry of the same request (a client whose
-//! connection dropped after the commit) gets the first response instead of a second batch.
+//! Idempotency keys of bulk generation: a retry of the same request (a client whose connection
+//! dropped after the commit) gets the first answer instead of a second batch.
 //!
-//! The key is claimed first inside the batch's own transaction and its response is stored in
-//! that same transaction, so a key exists exactly when its batch does. A concurrent duplicate
-//! waits on the key's unique index until the first commits, then reads the stored response.
+//! [`super::generate::generate_voucher_codes_with`] claims the key first inside the batch's own
+//! transaction and stores its answer in that same transaction, so a key exists exactly when its
+//! batch does. A concurrent duplicate waits on the key's unique index until the first commits,
+//! then reads the stored answer.
 
 use std::fmt::Write as _;
 
 use sha2::{Digest, Sha256};
 
-use super::codegen::OsCodeSource;
-use super::generate::{conflict_or_store, generate_in_tx, CheckedConfig, GeneratedBatch};
-use super::Limits;
-use crate::domain::{InvalidInput, Voucher};
-use crate::store::{IdempotencyClaim, Store, StoreError};
+use super::generate::GeneratedBatch;
+use crate::domain::InvalidInput;
+use crate::store::{IdempotencyClaim, StoreTx};
 use crate::{VoucherBulkConfig, VoucherError};
 
 /// The longest key accepted.
 const KEY_MAX: usize = 255;
-
-/// The status stored with a first response: a batch was created (HTTP 201).
-pub const CREATED: u16 = 201;
 
 /// A client-chosen key naming one logical request: 1 to 255 visible ASCII characters.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -47,17 +43,6 @@ impl IdempotencyKey {
     pub fn as_str(&self) -> &str {
         &self.0
     }
-}
-
-/// A stored or fresh response to a bulk request.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct IdempotentResponse {
-    /// The status of the first response.
-    pub status: u16,
-    /// Its JSON body: `{"batch": {...}, "vouchers": [...]}`.
-    pub body: String,
-    /// True when this answers a retry from the stored first response (nothing was created).
-    pub replayed: bool,
 }
 
 /// A fingerprint of what the request asks for, so that the same key with a different request
@@ -89,47 +74,50 @@ pub fn request_fingerprint(config: &VoucherBulkConfig) -> String {
     })
 }
 
-/// [`crate::generate_voucher_codes`] under an idempotency key of the conference.
-///
-/// # Errors
-/// Those of [`crate::generate_voucher_codes`], and [`VoucherError::IdempotencyKeyReused`] when
-/// the key was used before with a different request.
-pub async fn generate_voucher_codes_idempotent(
-    store: &dyn Store,
-    limits: &Limits,
+/// What a key holds when a generation claims it.
+pub(super) enum Claim {
+    /// The key is new; this transaction holds it until it commits or rolls back.
+    New(HeldKey),
+    /// A committed request used the key with the same configuration: its answer.
+    Replay(GeneratedBatch),
+}
+
+/// A key claimed by the running transaction, to record its answer in.
+pub(super) struct HeldKey {
+    conference_id: i64,
+    key: String,
+}
+
+/// Claims `key` inside the generation's transaction, or reads the answer of the request that
+/// used it. A concurrent claim of the same key waits until the other transaction ends.
+pub(super) async fn claim(
+    tx: &mut dyn StoreTx,
     config: &VoucherBulkConfig,
     key: &IdempotencyKey,
-) -> Result<IdempotentResponse, VoucherError> {
-    let checked = CheckedConfig::check(limits, config)?;
+) -> Result<Claim, VoucherError> {
     let fingerprint = request_fingerprint(config);
-
-    let mut tx = store.begin().await?;
     let conference = tx
         .conference(&config.conference)
         .await?
         .ok_or_else(|| VoucherError::ConferenceNotFound(config.conference.clone()))?;
-    let claim = tx
-        .claim_idempotency_key(conference.id, key.as_str(), &fingerprint, super::now())
-        .await
-        .map_err(conflict_or_store)?;
-    if let IdempotencyClaim::Existing { request_hash, status, response } = claim {
-        if request_hash != fingerprint {
-            return Err(VoucherError::IdempotencyKeyReused { key: key.as_str().to_owned() });
+    match tx.claim_idempotency_key(conference.id, key.as_str(), &fingerprint, super::now()).await? {
+        IdempotencyClaim::New => Ok(Claim::New(HeldKey { conference_id: conference.id, key: key.as_str().to_owned() })),
+        IdempotencyClaim::Existing { request_hash, .. } if request_hash != fingerprint => {
+            Err(VoucherError::IdempotencyKeyReused { key: key.as_str().to_owned() })
         }
-        return Ok(IdempotentResponse { status, body: response, replayed: true });
+        IdempotencyClaim::Existing { response, .. } => {
+            Ok(Claim::Replay(serde_json::from_str(&response).map_err(VoucherError::StoredAnswer)?))
+        }
     }
+}
 
-    let mut vouchers: Vec<Voucher> = Vec::new();
-    let batch = generate_in_tx(tx.as_mut(), &checked, &mut OsCodeSource::new(), &mut |chunk: &[Voucher]| {
-        vouchers.extend_from_slice(chunk);
+impl HeldKey {
+    /// Stores the answer with the key, in the same transaction as the batch.
+    pub(super) async fn record(self, tx: &mut dyn StoreTx, answer: &GeneratedBatch) -> Result<(), VoucherError> {
+        let body = serde_json::to_string(answer).map_err(VoucherError::StoredAnswer)?;
+        tx.record_idempotent_response(self.conference_id, &self.key, &body).await?;
         Ok(())
-    })
-    .await?;
-    let body = serde_json::to_string(&GeneratedBatch { batch, vouchers })
-        .map_err(|e| VoucherError::Store(StoreError::Corrupt(format!("response does not serialize: {e}"))))?;
-    tx.record_idempotent_response(conference.id, key.as_str(), CREATED, &body).await.map_err(conflict_or_store)?;
-    tx.commit().await.map_err(conflict_or_store)?;
-    Ok(IdempotentResponse { status: CREATED, body, replayed: false })
+    }
 }
 
 #[cfg(test)]

@@ -1,7 +1,7 @@
 //! Changing what exists: one voucher's state, uses and window; a whole batch deactivated. Each
 //! change runs in one transaction, holding the rows it checks.
 
-use crate::domain::{Batch, InvalidInput, ValidityWindow, Voucher, VoucherCode, When};
+use crate::domain::{Batch, InvalidInput, MaxUses, ValidityWindow, Voucher, VoucherCode, When};
 use crate::store::{Store, VoucherChange};
 use crate::VoucherError;
 
@@ -11,8 +11,8 @@ use crate::VoucherError;
 pub struct VoucherUpdate {
     /// Activate or deactivate.
     pub is_active: Option<bool>,
-    /// New number of uses allowed: at least 1 and at least the uses already consumed.
-    pub max_uses: Option<i64>,
+    /// New number of uses allowed: at least the uses already consumed.
+    pub max_uses: Option<MaxUses>,
     /// New start of the validity window.
     pub valid_from: Option<Option<When>>,
     /// New end of the validity window.
@@ -35,11 +35,6 @@ pub async fn update_voucher(
         || VoucherError::VoucherNotFound { conference: conference_slug.to_owned(), code: code.trim().to_owned() };
     // Something that is not shaped like a code names no voucher.
     let code = VoucherCode::parse_lookup(code).map_err(|_| not_found())?;
-    if let Some(max_uses) = update.max_uses {
-        if max_uses < 1 {
-            return Err(InvalidInput::new("max_uses", format!("max_uses must be at least 1, got {max_uses}")).into());
-        }
-    }
 
     let mut tx = store.begin().await?;
     let conference = tx
@@ -47,7 +42,7 @@ pub async fn update_voucher(
         .await?
         .ok_or_else(|| VoucherError::ConferenceNotFound(conference_slug.to_owned()))?;
     let current = tx.lock_voucher(conference.id, code.as_str()).await?.ok_or_else(not_found)?;
-    let max_uses = update.max_uses.unwrap_or(current.max_uses);
+    let max_uses = update.max_uses.map_or(current.max_uses, MaxUses::get);
     if max_uses < current.times_used {
         return Err(InvalidInput::new(
             "max_uses",

@@ -12,7 +12,23 @@ pub mod query;
 mod terms;
 pub mod tokens;
 
+use std::sync::Arc;
+
 use chrono::{DateTime, SubsecRound, Utc};
+
+use crate::store::{self, DatabaseUrl, Store};
+use crate::VoucherError;
+
+/// Opens the database behind `url` (creating a SQLite file on first use) and applies the schema
+/// migrations; several processes may start at once.
+pub async fn connect(url: &DatabaseUrl) -> Result<Arc<dyn Store>, VoucherError> {
+    Ok(store::connect(url).await?)
+}
+
+/// Succeeds when the database answers: what a readiness probe asks.
+pub async fn ping(store: &dyn Store) -> Result<(), VoucherError> {
+    Ok(store.ping().await?)
+}
 
 /// Operator settings that bound what a request may ask for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -32,7 +48,8 @@ impl Default for Limits {
     }
 }
 
-/// The current time at the precision both databases store (microseconds).
-pub(crate) fn now() -> DateTime<Utc> {
+/// The clock every face and use case reads: the current time at the precision both databases
+/// store (microseconds), so an instant handed out equals the one read back.
+pub fn now() -> DateTime<Utc> {
     Utc::now().trunc_subsecs(6)
 }

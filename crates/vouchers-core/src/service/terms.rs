@@ -3,7 +3,7 @@
 
 use rust_decimal::Decimal;
 
-use crate::domain::{Conference, DiscountSpec, InvalidInput, Slug, ValidityWindow, Voucher, VoucherType, When};
+use crate::domain::{Conference, DiscountSpec, MaxUses, Slug, ValidityWindow, Voucher, VoucherType, When};
 use crate::store::{StoreTx, VoucherTemplate};
 use crate::VoucherError;
 
@@ -23,18 +23,15 @@ pub(crate) struct RawTerms<'a> {
 pub(crate) struct CheckedTerms<'a> {
     raw: RawTerms<'a>,
     discount: DiscountSpec,
+    max_uses: MaxUses,
 }
 
 impl<'a> RawTerms<'a> {
     /// Checks the rules that need no database.
     pub fn check(self) -> Result<CheckedTerms<'a>, VoucherError> {
         let discount = DiscountSpec::parse(self.voucher_type, self.discount_value)?;
-        if self.max_uses < 1 {
-            return Err(
-                InvalidInput::new("max_uses", format!("max_uses must be at least 1, got {}", self.max_uses)).into()
-            );
-        }
-        Ok(CheckedTerms { raw: self, discount })
+        let max_uses = MaxUses::new(self.max_uses)?;
+        Ok(CheckedTerms { raw: self, discount, max_uses })
     }
 }
 
@@ -65,7 +62,6 @@ impl ResolvedTerms {
             applicable_addons: self.addons.clone(),
             batch_id: t.batch_id,
             created_at: t.created_at,
-            updated_at: t.created_at,
         }
     }
 }
@@ -121,7 +117,7 @@ impl CheckedTerms<'_> {
         let template = VoucherTemplate {
             conference_id: conference.id,
             discount: self.discount,
-            max_uses: self.raw.max_uses,
+            max_uses: self.max_uses.get(),
             window,
             unlocks_hidden_tickets: self.raw.unlocks_hidden_tickets,
             restriction_set_id,

@@ -61,7 +61,7 @@ pub async fn create_token(
     let name = name.map(|n| Name::parse("name", n)).transpose()?;
 
     let mut bytes = [0u8; SECRET_BYTES];
-    OsRng.try_fill_bytes(&mut bytes).map_err(|e| VoucherError::Random(e.to_string()))?;
+    OsRng.try_fill_bytes(&mut bytes).map_err(|e| VoucherError::Random(Box::new(e)))?;
     let secret = TokenSecret::new(format!("{TOKEN_PREFIX}{}", URL_SAFE_NO_PAD.encode(bytes)));
     bytes.fill(0);
     let hash = token_hash(secret.expose());

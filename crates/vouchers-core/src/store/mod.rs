@@ -2,10 +2,19 @@
 //!
 //! [`Store`] is deliberately narrow: reads, and a write transaction ([`StoreTx`]) with the handful
 //! of bulk operations the use cases need. Rules (validation, code generation, retries) live in
-//! [`crate::service`], written once. Each backend keeps its native column types and its fastest
-//! bulk path: SQLite binds a batch's codes as one JSON array read by `json_each`, PostgreSQL as one
-//! `text[]` read by `UNNEST`; both insert with `ON CONFLICT DO NOTHING RETURNING`, so a colliding
-//! code is skipped by the unique index instead of aborting the transaction.
+//! [`crate::service`], written once.
+//!
+//! - `rows`: how a row becomes a record, written once for both backends over [`sqlx::Row`]; each
+//!   backend only says how it stores instants, amounts and dates.
+//! - `sqlite/` and `postgres/`: one folder per backend, each split into the store and its reads
+//!   (`mod.rs`), the write transaction (`tx.rs`) and the bulk insert of a chunk of codes
+//!   (`insert.rs`). Each keeps its native column types and its fastest bulk path: SQLite binds a
+//!   chunk's codes as one JSON array read by `json_each` and reads large chunks back as one JSON
+//!   row; PostgreSQL binds one `text[]` read by `UNNEST` and tries a plain INSERT inside a
+//!   savepoint before falling back to `ON CONFLICT DO NOTHING`. Either way a colliding code is
+//!   skipped by the unique index instead of aborting the transaction.
+//! - `error`: [`StoreError`], the kinds of database failure a use case tells apart.
+//! - `url`: [`DatabaseUrl`], which never shows its password.
 
 use std::fmt;
 use std::sync::Arc;
@@ -14,135 +23,22 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
 use crate::domain::{
-    AddOn, ApiToken, Batch, Conference, DiscountSpec, NewAddOn, NewConference, NewTicketType, Scope, TicketType,
-    ValidityWindow, Voucher,
+    AddOn, ApiToken, Batch, CodePrefix, Conference, DiscountSpec, NewAddOn, NewConference, NewTicketType, Scope,
+    TicketType, ValidityWindow, Voucher,
 };
 
+mod error;
 mod postgres;
+mod rows;
 mod sqlite;
 #[cfg(any(test, feature = "testing"))]
 pub mod testing;
+mod url;
 
+pub use error::StoreError;
 pub use postgres::PostgresStore;
 pub use sqlite::SqliteStore;
-
-/// A database failure, with the cause kept for logs.
-#[derive(Debug, thiserror::Error)]
-pub enum StoreError {
-    /// A unique index refused a row; `constraint` names the index.
-    #[error("unique constraint {constraint} violated")]
-    UniqueViolation {
-        /// The index or constraint name reported by the database.
-        constraint: String,
-    },
-    /// The transaction lost a race it cannot wait out (deadlock, serialization failure, lock
-    /// timeout) and was rolled back.
-    #[error("transaction conflict")]
-    Conflict(#[source] sqlx::Error),
-    /// Any other database error.
-    #[error("database error")]
-    Database(#[source] sqlx::Error),
-    /// Applying the schema migrations failed.
-    #[error("migration failed")]
-    Migrate(#[from] sqlx::migrate::MigrateError),
-    /// The database URL is not one we can use.
-    #[error("invalid database URL: {0}")]
-    Url(String),
-    /// A stored value does not decode (a bug or a hand-edited database).
-    #[error("stored data does not decode: {0}")]
-    Corrupt(String),
-}
-
-impl From<sqlx::Error> for StoreError {
-    fn from(error: sqlx::Error) -> Self {
-        if let sqlx::Error::Database(db) = &error {
-            if db.is_unique_violation() {
-                return StoreError::UniqueViolation { constraint: db.constraint().unwrap_or_default().to_owned() };
-            }
-            // SQLite: SQLITE_BUSY (5) and SQLITE_LOCKED (6), with their extended codes.
-            // PostgreSQL: serialization_failure, deadlock_detected, lock_not_available.
-            let code = db.code().unwrap_or_default();
-            let conflict = if db.try_downcast_ref::<sqlx::sqlite::SqliteError>().is_some() {
-                code.parse::<i32>().is_ok_and(|c| matches!(c & 0xff, 5 | 6))
-            } else {
-                matches!(code.as_ref(), "40001" | "40P01" | "55P03")
-            };
-            if conflict {
-                return StoreError::Conflict(error);
-            }
-        }
-        StoreError::Database(error)
-    }
-}
-
-/// Which database a store talks to.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Backend {
-    /// Embedded SQLite file.
-    Sqlite,
-    /// PostgreSQL server.
-    Postgres,
-}
-
-/// A database URL that never shows its password: `Debug` and `Display` print `***` in its place.
-#[derive(Clone, PartialEq, Eq)]
-pub struct DatabaseUrl(String);
-
-impl DatabaseUrl {
-    /// Wraps a URL such as `sqlite://vouchers.db` or `postgres://user:pw@host/db`.
-    pub fn new(url: impl Into<String>) -> Self {
-        Self(url.into())
-    }
-
-    /// The full URL, password included: only for handing to the driver.
-    pub fn expose(&self) -> &str {
-        &self.0
-    }
-
-    /// Which backend the scheme selects.
-    pub fn backend(&self) -> Result<Backend, StoreError> {
-        let scheme = self.0.split_once(':').map(|(s, _)| s).unwrap_or_default();
-        match scheme {
-            "sqlite" => Ok(Backend::Sqlite),
-            "postgres" | "postgresql" => Ok(Backend::Postgres),
-            _ => Err(StoreError::Url(format!("{self} has an unknown scheme; use sqlite://FILE or postgres://..."))),
-        }
-    }
-
-    /// The URL with any password replaced by `***`.
-    pub fn redacted(&self) -> String {
-        match url::Url::parse(&self.0) {
-            Ok(mut parsed) if parsed.password().is_some() => {
-                // set_password fails only for URLs that cannot have one, which this one does.
-                let _ = parsed.set_password(Some("***"));
-                parsed.to_string()
-            }
-            Ok(_) => self.0.clone(),
-            // Unparseable: show the scheme only, in case the rest holds a secret.
-            Err(_) => format!("{}://***", self.0.split("://").next().unwrap_or("?")),
-        }
-    }
-}
-
-impl std::str::FromStr for DatabaseUrl {
-    type Err = std::convert::Infallible;
-
-    fn from_str(url: &str) -> Result<Self, Self::Err> {
-        Ok(Self::new(url))
-    }
-}
-
-impl fmt::Debug for DatabaseUrl {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_tuple("DatabaseUrl").field(&self.redacted()).finish()
-    }
-}
-
-impl fmt::Display for DatabaseUrl {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.redacted())
-    }
-}
+pub use url::{Backend, DatabaseUrl};
 
 /// Opens the database behind `url`, creating a SQLite file on first use, and applies the schema
 /// migrations (safe when several processes start at once on PostgreSQL: they take an advisory
@@ -226,8 +122,9 @@ pub enum RedemptionClaim {
     },
 }
 
-/// Voucher counts of one batch, as [`Store::usage`] reads them.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// Voucher counts of one batch, as [`Store::usage`] reads them (both backends name the columns
+/// after the fields).
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
 pub struct UsageRow {
     /// The batch (`None`: vouchers added by hand).
     pub batch_id: Option<i64>,
@@ -249,7 +146,7 @@ pub struct UsageRow {
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct VoucherFilter {
     /// Only codes starting with this text, ignoring ASCII case.
-    pub prefix: Option<String>,
+    pub prefix: Option<CodePrefix>,
     /// Only vouchers of this batch.
     pub batch_id: Option<i64>,
     /// Only active (true) or inactive (false) vouchers.
@@ -293,9 +190,7 @@ pub enum IdempotencyClaim {
     Existing {
         /// Fingerprint of that request.
         request_hash: String,
-        /// Its HTTP status.
-        status: u16,
-        /// Its response body.
+        /// Its stored answer (JSON).
         response: String,
     },
 }
@@ -448,12 +343,11 @@ pub trait StoreTx: Send {
         request_hash: &str,
         now: DateTime<Utc>,
     ) -> Result<IdempotencyClaim, StoreError>;
-    /// Stores the response of the request holding a claimed key.
+    /// Stores the answer (JSON) of the request holding a claimed key.
     async fn record_idempotent_response(
         &mut self,
         conference_id: i64,
         key: &str,
-        status: u16,
         response: &str,
     ) -> Result<(), StoreError>;
     /// The voucher with this code (ignoring ASCII case), locked until the transaction ends.
@@ -470,85 +364,4 @@ pub trait StoreTx: Send {
     ) -> Result<Option<u64>, StoreError>;
     /// Makes everything durable.
     async fn commit(self: Box<Self>) -> Result<(), StoreError>;
-}
-
-/// The canonical key of a restriction set: equal sets get equal keys, so they can be shared.
-pub(crate) fn restriction_key(ticket_types: &[i64], addons: &[i64]) -> String {
-    let join = |ids: &[i64]| ids.iter().map(i64::to_string).collect::<Vec<_>>().join(",");
-    format!("t:{};a:{}", join(ticket_types), join(addons))
-}
-
-/// Escapes `%`, `_` and `\` so `text` matches literally in a `LIKE ... ESCAPE '\'` pattern.
-pub(crate) fn like_prefix(text: &str) -> String {
-    let mut pattern = String::with_capacity(text.len() + 1);
-    for c in text.chars() {
-        if matches!(c, '%' | '_' | '\\') {
-            pattern.push('\\');
-        }
-        pattern.push(c);
-    }
-    pattern.push('%');
-    pattern
-}
-
-/// Restriction slugs per set id: (ticket types, add-ons), each sorted.
-pub(crate) type RestrictionSets = std::collections::HashMap<i64, (Vec<String>, Vec<String>)>;
-
-/// The distinct `restriction_set_id`s of voucher or batch rows, to read their slugs in one query.
-pub(crate) fn set_ids_of<R>(rows: &[R]) -> Vec<i64>
-where
-    R: sqlx::Row,
-    for<'r> Option<i64>: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
-    for<'a> &'a str: sqlx::ColumnIndex<R>,
-{
-    let mut ids: Vec<i64> =
-        rows.iter().filter_map(|r| r.try_get::<Option<i64>, _>("restriction_set_id").ok().flatten()).collect();
-    ids.sort_unstable();
-    ids.dedup();
-    ids
-}
-
-/// The (ticket types, add-ons) of a row's restriction set; none for no set.
-pub(crate) fn restrictions_of(sets: &RestrictionSets, set_id: Option<i64>) -> (Vec<String>, Vec<String>) {
-    set_id.and_then(|id| sets.get(&id)).cloned().unwrap_or_default()
-}
-
-/// Restriction slugs per set id, as both backends read them: `(set id, is_addon, slug)` rows.
-pub(crate) fn group_restrictions(rows: impl IntoIterator<Item = (i64, bool, String)>) -> RestrictionSets {
-    let mut sets = RestrictionSets::new();
-    for (set_id, is_addon, slug) in rows {
-        let entry = sets.entry(set_id).or_default();
-        if is_addon {
-            entry.1.push(slug);
-        } else {
-            entry.0.push(slug);
-        }
-    }
-    for (ticket_types, addons) in sets.values_mut() {
-        ticket_types.sort();
-        addons.sort();
-    }
-    sets
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn urls_never_show_passwords() {
-        let url = DatabaseUrl::new("postgres://app:s3cret@db.example:5432/vouchers");
-        assert_eq!(url.to_string(), "postgres://app:***@db.example:5432/vouchers");
-        assert!(!format!("{url:?}").contains("s3cret"));
-        assert_eq!(url.backend().unwrap(), Backend::Postgres);
-        assert_eq!(DatabaseUrl::new("sqlite://vouchers.db").backend().unwrap(), Backend::Sqlite);
-        let bad = DatabaseUrl::new("mysql://u:s3cret@h/db").backend().unwrap_err().to_string();
-        assert!(bad.contains("unknown scheme") && !bad.contains("s3cret"), "{bad}");
-    }
-
-    #[test]
-    fn restriction_keys_are_canonical() {
-        assert_eq!(restriction_key(&[1, 2], &[7]), "t:1,2;a:7");
-        assert_eq!(restriction_key(&[], &[7]), "t:;a:7");
-    }
 }

@@ -4,13 +4,13 @@
 use std::sync::Arc;
 
 use tokio::sync::Barrier;
-use vouchers_core::domain::{Scope, TokenSecret, When};
-use vouchers_core::service::idempotent::{generate_voucher_codes_idempotent, IdempotencyKey};
+use vouchers_core::domain::{MaxUses, Scope, TokenSecret, When};
+use vouchers_core::service::idempotent::IdempotencyKey;
 use vouchers_core::service::manage::{deactivate_batch, update_voucher, VoucherUpdate};
 use vouchers_core::service::{query, tokens};
 use vouchers_core::store::testing::TestDb;
 use vouchers_core::store::VoucherFilter;
-use vouchers_core::{generate_voucher_codes, Limits, VoucherError};
+use vouchers_core::{generate_voucher_codes, generate_voucher_codes_with, GenerateOptions, Limits, VoucherError};
 
 use crate::support::*;
 
@@ -60,7 +60,8 @@ async fn idempotent_generation_replays_and_refuses_other_bodies(db: TestDb) {
             let (store, barrier, key) = (Arc::clone(&store), Arc::clone(&barrier), key.clone());
             tokio::spawn(async move {
                 barrier.wait().await;
-                generate_voucher_codes_idempotent(&*store, &Limits::default(), &restricted_config(100), &key).await
+                let options = GenerateOptions { idempotency_key: Some(&key), ..GenerateOptions::default() };
+                generate_voucher_codes_with(&*store, &Limits::default(), &restricted_config(100), options).await
             })
         })
         .collect();
@@ -69,13 +70,15 @@ async fn idempotent_generation_replays_and_refuses_other_bodies(db: TestDb) {
         answers.push(task.await.unwrap().unwrap());
     }
     assert_eq!(answers.iter().filter(|a| !a.replayed).count(), 1, "exactly one request generated");
-    assert!(answers.iter().all(|a| a.body == answers[0].body && a.status == 201));
+    assert!(answers.iter().all(|a| a.generated == answers[0].generated));
+    assert_eq!(answers[0].generated.vouchers.len(), 100, "a replay answers every voucher of the batch");
     let c = raw.counts().await;
     assert_eq!((c.voucher, c.voucher_batch), (100, 1));
 
     let mut other = restricted_config(100);
     other.prefix = "OTHER-".into();
-    let e = generate_voucher_codes_idempotent(&*db.store, &Limits::default(), &other, &key).await.unwrap_err();
+    let options = GenerateOptions { idempotency_key: Some(&key), ..GenerateOptions::default() };
+    let e = generate_voucher_codes_with(&*db.store, &Limits::default(), &other, options).await.unwrap_err();
     assert!(matches!(e, VoucherError::IdempotencyKeyReused { .. }), "{e:?}");
     assert_eq!(raw.counts().await.voucher_batch, 1);
 }
@@ -89,15 +92,14 @@ async fn vouchers_change_and_batches_deactivate(db: TestDb) {
     let code = first.vouchers[0].code.to_lowercase();
     let update = VoucherUpdate {
         is_active: Some(false),
-        max_uses: Some(4),
+        max_uses: Some(MaxUses::new(4).unwrap()),
         valid_from: Some(Some(When::parse("valid_from", "2027-05-14T09:00").unwrap())),
         valid_until: None,
     };
     let changed = update_voucher(store, CONF, &code, &update).await.unwrap();
     assert_eq!((changed.is_active, changed.max_uses), (false, 4));
     assert_eq!(changed.valid_from.unwrap().to_rfc3339(), "2027-05-14T13:00:00+00:00");
-    let bad = VoucherUpdate { max_uses: Some(0), ..VoucherUpdate::default() };
-    assert_eq!(update_voucher(store, CONF, &code, &bad).await.unwrap_err().field(), Some("max_uses"));
+    assert_eq!(MaxUses::new(0).unwrap_err().field, "max_uses", "max_uses below 1 cannot even be asked for");
     let bad = VoucherUpdate {
         valid_until: Some(Some(When::parse("valid_until", "2027-05-01T00:00:00Z").unwrap())),
         ..VoucherUpdate::default()

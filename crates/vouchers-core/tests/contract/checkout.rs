@@ -4,11 +4,9 @@
 use std::sync::Arc;
 
 use chrono::{DateTime, Duration, Utc};
-use vouchers_core::domain::{InvalidReason, LineItem, VoucherType, When};
+use vouchers_core::domain::{InvalidReason, LineItem, OrderRef, Quantity, VoucherType, When};
 use vouchers_core::service::add::{add_voucher, AddVoucher};
-use vouchers_core::service::checkout::{
-    check_voucher, redeem_voucher, release_voucher, usage_report, CartLine, Redemption,
-};
+use vouchers_core::service::checkout::{self, check_voucher, usage_report, CartLine, Redemption, Release};
 use vouchers_core::store::testing::TestDb;
 use vouchers_core::{generate_voucher_codes, Limits, Store, VoucherError};
 
@@ -16,6 +14,38 @@ use crate::support::*;
 
 fn now() -> DateTime<Utc> {
     Utc::now()
+}
+
+fn q(n: i64) -> Quantity {
+    Quantity::new(n).unwrap()
+}
+
+/// The redemption's answer as the JSON a client sees.
+fn json(redemption: &Redemption) -> serde_json::Value {
+    serde_json::to_value(&redemption.answer).unwrap()
+}
+
+/// Redeems with the order reference as a client sends it (checked as every face checks it).
+async fn redeem_voucher(
+    store: &dyn Store,
+    conference: &str,
+    code: &str,
+    order: &str,
+    lines: Option<&[CartLine]>,
+    at: DateTime<Utc>,
+) -> Result<Redemption, VoucherError> {
+    checkout::redeem_voucher(store, conference, code, &OrderRef::parse(order)?, lines, at).await
+}
+
+/// Releases with the order reference as a client sends it.
+async fn release_voucher(
+    store: &dyn Store,
+    conference: &str,
+    code: &str,
+    order: &str,
+    at: DateTime<Utc>,
+) -> Result<Release, VoucherError> {
+    checkout::release_voucher(store, conference, code, &OrderRef::parse(order)?, at).await
 }
 
 async fn voucher(store: &dyn Store, code: &str, max_uses: i64) {
@@ -42,7 +72,7 @@ async fn race(
             tokio::spawn(async move {
                 start.wait().await;
                 // Every other client sends a cart: pricing must not hold up the others.
-                let cart = [CartLine { item: LineItem::TicketType("individual".into()), quantity: 1 }];
+                let cart = [CartLine { item: LineItem::TicketType("individual".into()), quantity: q(1) }];
                 let lines = (i % 2 == 0).then_some(&cart[..]);
                 redeem_voucher(store.as_ref(), CONF, &code, &order(i), lines, now()).await
             })
@@ -94,10 +124,10 @@ async fn concurrent_retries_of_one_order(db: TestDb) {
         let results = race(db.store.clone(), &code, 10, |_| "order-42".to_owned()).await;
         let answers: Vec<Redemption> = results.into_iter().map(Result::unwrap).collect();
         assert_eq!(answers.iter().filter(|a| !a.replayed).count(), 1, "exactly one consumed a use");
-        assert!(answers.iter().all(|a| a.response == answers[0].response), "10 identical answers");
+        assert!(answers.iter().all(|a| a.answer == answers[0].answer), "10 identical answers");
         assert_eq!(answers.iter().filter(|a| a.replayed).count(), 9);
-        assert_eq!(answers[0].response["voucher"]["times_used"], 1);
-        assert_eq!(answers[0].response["order_ref"], "order-42");
+        assert_eq!(json(&answers[0])["voucher"]["times_used"], 1);
+        assert_eq!(json(&answers[0])["order_ref"], "order-42");
         let v = vouchers_core::service::query::show_voucher(db.store.as_ref(), CONF, &code).await.unwrap();
         assert_eq!(v.times_used, 1);
         let sql =
@@ -131,14 +161,14 @@ async fn release_gives_the_use_back_once(db: TestDb) {
     // that one is released.
     let second = redeem_voucher(store, CONF, "ONCE", "order-2", None, now()).await.unwrap();
     assert!(!second.replayed);
-    assert_eq!(second.response["voucher"]["times_used"], 1);
+    assert_eq!(json(&second)["voucher"]["times_used"], 1);
     assert!(release_voucher(store, CONF, "ONCE", "order-2", now()).await.unwrap().released);
     let re = redeem_voucher(store, CONF, "ONCE", "order-1", None, now()).await.unwrap();
     assert!(!re.replayed, "a released order redeems afresh");
-    assert_eq!(re.response["voucher"]["times_used"], 1);
+    assert_eq!(json(&re)["voucher"]["times_used"], 1);
     let replay = redeem_voucher(store, CONF, "ONCE", "order-1", None, now()).await.unwrap();
     assert!(replay.replayed);
-    assert_eq!(replay.response, re.response);
+    assert_eq!(replay.answer, re.answer);
 
     let err = release_voucher(store, CONF, "NOPE", "order-1", now()).await.unwrap_err();
     assert!(matches!(err, VoucherError::VoucherNotFound { .. }), "{err:?}");
@@ -189,10 +219,10 @@ async fn check_prices_and_unlocks(db: TestDb) {
     add_voucher(store, &request).await.unwrap();
 
     let lines = vec![
-        CartLine { item: LineItem::TicketType("individual".into()), quantity: 2 },
-        CartLine { item: LineItem::TicketType("corporate".into()), quantity: 1 },
-        CartLine { item: LineItem::AddOn("tshirt".into()), quantity: 1 },
-        CartLine { item: LineItem::AddOn("dinner".into()), quantity: 1 },
+        CartLine { item: LineItem::TicketType("individual".into()), quantity: q(2) },
+        CartLine { item: LineItem::TicketType("corporate".into()), quantity: q(1) },
+        CartLine { item: LineItem::AddOn("tshirt".into()), quantity: q(1) },
+        CartLine { item: LineItem::AddOn("dinner".into()), quantity: q(1) },
     ];
     let result = check_voucher(store, CONF, "  sponsor-1 ", &lines, now()).await.unwrap();
     assert!(result.valid);
@@ -211,7 +241,7 @@ async fn check_prices_and_unlocks(db: TestDb) {
     assert_eq!(json["pricing"]["lines"][3]["discount"], "0.00");
 
     // Not found: voucher null, full price, and a hidden ticket type cannot be bought.
-    let plain = vec![CartLine { item: LineItem::TicketType("individual".into()), quantity: 1 }];
+    let plain = vec![CartLine { item: LineItem::TicketType("individual".into()), quantity: q(1) }];
     let missing = check_voucher(store, CONF, "NOPE", &plain, now()).await.unwrap();
     assert_eq!(
         (missing.valid, missing.reason, missing.voucher.is_none()),
@@ -224,7 +254,7 @@ async fn check_prices_and_unlocks(db: TestDb) {
         store,
         CONF,
         "SPONSOR-1",
-        &[CartLine { item: LineItem::AddOn("nope".into()), quantity: 1 }],
+        &[CartLine { item: LineItem::AddOn("nope".into()), quantity: q(1) }],
         now(),
     )
     .await
@@ -249,13 +279,13 @@ async fn redeem_with_lines_answers_pricing(db: TestDb) {
     let mut request = AddVoucher::new(CONF, "TENOFF", VoucherType::FixedAmount, Some(dec("10")));
     request.max_uses = 2;
     add_voucher(store, &request).await.unwrap();
-    let lines = vec![CartLine { item: LineItem::AddOn("tshirt".into()), quantity: 1 }];
+    let lines = vec![CartLine { item: LineItem::AddOn("tshirt".into()), quantity: q(1) }];
     let r = redeem_voucher(store, CONF, "tenoff", "order-7", Some(&lines), now()).await.unwrap();
-    assert_eq!(r.response["redeemed"], true);
-    assert_eq!(r.response["pricing"]["discount"], "10.00");
-    assert_eq!(r.response["pricing"]["total"], "15.00");
+    assert_eq!(json(&r)["redeemed"], true);
+    assert_eq!(json(&r)["pricing"]["discount"], "10.00");
+    assert_eq!(json(&r)["pricing"]["total"], "15.00");
     let plain = redeem_voucher(store, CONF, "TENOFF", "order-8", None, now()).await.unwrap();
-    assert_eq!(plain.response["pricing"], serde_json::Value::Null);
+    assert_eq!(json(&plain)["pricing"], serde_json::Value::Null);
 }
 
 async fn usage_report_counts(db: TestDb) {

@@ -3,7 +3,6 @@
 use vouchers_core::domain::{CODE_ALPHABET, CODE_SUFFIX_LEN};
 use vouchers_core::service::add::add_voucher;
 use vouchers_core::service::codegen::{CodeSource, ScriptedCodeSource};
-use vouchers_core::service::generate::generate_with_source;
 use vouchers_core::service::query;
 use vouchers_core::store::testing::TestDb;
 use vouchers_core::store::VoucherFilter;
@@ -114,7 +113,7 @@ async fn failure_after_first_chunk_rolls_back(db: TestDb) {
     // The first chunk of 10,000 is inserted, the second fails half way.
     let mut source = FailingSource { drawn: 0, fail_after: 15_000 };
     let err = generate_with_source(store, &limits, &restricted_config(20_000), &mut source).await.unwrap_err();
-    assert!(matches!(err, VoucherError::Random(ref m) if m == "boom"), "{err:?}");
+    assert!(matches!(err, VoucherError::Random(ref m) if m.to_string() == "boom"), "{err:?}");
     assert_eq!(source.drawn, 15_000);
     assert_eq!(raw.counts().await, before, "a failed batch left rows behind");
 

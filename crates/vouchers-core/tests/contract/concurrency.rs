@@ -5,7 +5,6 @@ use std::sync::Arc;
 use tokio::sync::Barrier;
 use vouchers_core::service::add::add_voucher;
 use vouchers_core::service::codegen::ScriptedCodeSource;
-use vouchers_core::service::generate::generate_with_source;
 use vouchers_core::service::query;
 use vouchers_core::store::testing::TestDb;
 use vouchers_core::store::VoucherFilter;

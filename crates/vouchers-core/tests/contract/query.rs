@@ -2,7 +2,7 @@
 
 use std::collections::BTreeSet;
 
-use vouchers_core::domain::When;
+use vouchers_core::domain::{CodePrefix, When};
 use vouchers_core::service::add::add_voucher;
 use vouchers_core::service::query;
 use vouchers_core::store::testing::TestDb;
@@ -111,7 +111,7 @@ async fn show_and_list(db: TestDb) {
     let codes = |filter: VoucherFilter| async move {
         query::list_vouchers(store, CONF, &filter).await.unwrap().into_iter().map(|v| v.code).collect::<Vec<_>>()
     };
-    let prefix = |p: &str| VoucherFilter { prefix: Some(p.into()), ..Default::default() };
+    let prefix = |p: &str| VoucherFilter { prefix: CodePrefix::parse(p).unwrap(), ..Default::default() };
 
     // Prefix: case-insensitive, '_' and '%' literal, only this conference.
     assert_eq!(codes(prefix("A_")).await, ["A_X1", "a_x2"]);
@@ -120,9 +120,11 @@ async fn show_and_list(db: TestDb) {
     assert_eq!(codes(prefix("ab")).await, ["AB-3"]);
     assert_eq!(codes(prefix("a")).await, ["A_X1", "a_x2", "AB-3", "AXX4"]);
     assert_eq!(codes(prefix("B_")).await, ["B_1"]);
-    assert!(codes(prefix("%")).await.is_empty(), "'%' must match literally");
-    assert!(codes(prefix("_")).await.is_empty(), "'_' must match literally");
-    assert!(codes(prefix("A%")).await.is_empty(), "'%' must match literally");
+    // '%' is not in the code alphabet and '_' cannot start a code: such filters are refused before
+    // they reach the store (store::rows has the unit test of the LIKE escaping itself).
+    for refused in ["%", "_", "A%"] {
+        assert_eq!(CodePrefix::parse(refused).unwrap_err().field, "prefix", "{refused}");
+    }
     assert_eq!(codes(prefix("speaker-")).await.len(), 3);
     assert_eq!(codes(VoucherFilter::default()).await.len(), 8);
 
@@ -142,7 +144,7 @@ async fn show_and_list(db: TestDb) {
     assert_eq!(raw.execute("UPDATE voucher SET is_active = false WHERE code IN ('AXX4', 'A_OTHER')").await, 2);
     assert_eq!(codes(active(false)).await, ["AXX4"]);
     assert_eq!(codes(active(true)).await.len(), 7);
-    let active_a = VoucherFilter { prefix: Some("a".into()), active: Some(true), ..Default::default() };
+    let active_a = VoucherFilter { prefix: CodePrefix::parse("a").unwrap(), active: Some(true), ..Default::default() };
     assert_eq!(codes(active_a).await, ["A_X1", "a_x2", "AB-3"]);
     assert!(!query::show_voucher(store, CONF, "axx4").await.unwrap().is_active);
 }

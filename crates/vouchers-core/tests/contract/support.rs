@@ -6,11 +6,17 @@ use rust_decimal::Decimal;
 use sqlx::postgres::PgPoolOptions;
 use sqlx::sqlite::SqlitePoolOptions;
 use sqlx::{PgPool, SqlitePool};
-use vouchers_core::domain::{NewAddOn, NewConference, NewTicketType, VoucherType, CODE_ALPHABET, CODE_SUFFIX_LEN};
+use vouchers_core::domain::{
+    Batch, NewAddOn, NewConference, NewTicketType, VoucherType, CODE_ALPHABET, CODE_SUFFIX_LEN,
+};
 use vouchers_core::service::catalog;
+use vouchers_core::service::codegen::CodeSource;
+use vouchers_core::service::generate::VoucherSink;
 use vouchers_core::store::testing::TestDb;
 use vouchers_core::store::{Backend, Store};
-use vouchers_core::VoucherBulkConfig;
+use vouchers_core::{
+    generate_voucher_codes_with, GenerateOptions, GeneratedBatch, Limits, VoucherBulkConfig, VoucherError,
+};
 
 /// The main conference (America/New_York).
 pub const CONF: &str = "pycon";
@@ -24,6 +30,30 @@ pub const ADDONS: [&str; 2] = ["dinner", "tshirt"];
 pub const OTHER_TICKET_TYPE: &str = "sprint-pass";
 /// The prefix most tests generate with.
 pub const PREFIX: &str = "SPEAKER-";
+
+/// Generation with an injected code source (forced collisions, failures).
+pub async fn generate_with_source(
+    store: &dyn Store,
+    limits: &Limits,
+    config: &VoucherBulkConfig,
+    source: &mut dyn CodeSource,
+) -> Result<GeneratedBatch, VoucherError> {
+    let options = GenerateOptions { code_source: Some(source), ..GenerateOptions::default() };
+    Ok(generate_voucher_codes_with(store, limits, config, options).await?.generated)
+}
+
+/// Generation streamed to `sink`; the answer is the batch.
+pub async fn generate_streaming(
+    store: &dyn Store,
+    limits: &Limits,
+    config: &VoucherBulkConfig,
+    sink: &mut VoucherSink<'_>,
+) -> Result<Batch, VoucherError> {
+    let options = GenerateOptions { sink: Some(sink), ..GenerateOptions::default() };
+    let generated = generate_voucher_codes_with(store, limits, config, options).await?.generated;
+    assert!(generated.vouchers.is_empty(), "streamed vouchers are not collected too");
+    Ok(generated.batch)
+}
 
 /// Creates both conferences and their catalogue through the service.
 pub async fn fixture(store: &dyn Store) {

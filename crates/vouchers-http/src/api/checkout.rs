@@ -7,14 +7,13 @@ use axum::extract::{ConnectInfo, FromRequestParts, State};
 use axum::http::request::Parts;
 use axum::http::HeaderMap;
 use axum::Json;
-use chrono::{SubsecRound, Utc};
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
-use vouchers_core::domain::{Conference, LineItem, Pricing, Scope, Voucher};
-use vouchers_core::service::checkout::{self, CartLine, CheckResult, Release, UsageReport};
-use vouchers_core::VoucherError;
+use vouchers_core::domain::{Conference, LineItem, OrderRef, Quantity, Scope};
+use vouchers_core::service::checkout::{self, CartLine, CheckResult, Redeemed, Release, UsageReport};
+use vouchers_core::{now, VoucherError};
 
 use crate::auth::Principal;
 use crate::error::{ApiError, ErrorResponses};
@@ -39,10 +38,10 @@ pub struct LineRequest {
     /// How many, 1 to 10,000 (default 1).
     #[serde(default = "one")]
     #[schema(minimum = 1, maximum = 10000, default = 1)]
-    pub quantity: u32,
+    pub quantity: i64,
 }
 
-fn one() -> u32 {
+fn one() -> i64 {
     1
 }
 
@@ -61,10 +60,9 @@ fn cart(lines: &[LineRequest]) -> Result<Vec<CartLine>, ApiError> {
                     ))
                 }
             };
-            if !(1..=10_000).contains(&line.quantity) {
-                return Err(ApiError::invalid(format!("lines[{i}].quantity"), "quantity must be from 1 to 10000"));
-            }
-            Ok(CartLine { item, quantity: line.quantity })
+            let quantity = Quantity::new(line.quantity)
+                .map_err(|e| ApiError::invalid(format!("lines[{i}].quantity"), e.message))?;
+            Ok(CartLine { item, quantity })
         })
         .collect()
 }
@@ -106,19 +104,6 @@ pub struct ReleaseRequest {
     pub order_ref: String,
 }
 
-/// The answer to a redemption (replayed as it was for a retry of the same order).
-#[derive(Debug, Serialize, ToSchema)]
-pub struct RedeemResponse {
-    /// Always true.
-    pub redeemed: bool,
-    /// The order.
-    pub order_ref: String,
-    /// The voucher just after this redemption.
-    pub voucher: Voucher,
-    /// The cart priced, when `lines` were sent.
-    pub pricing: Option<Pricing>,
-}
-
 /// The TCP peer, when the server was started with connect info (not for in-process calls).
 pub(crate) struct Peer(Option<SocketAddr>);
 
@@ -153,10 +138,6 @@ async fn checkout_conference(
     scopes: &[Scope],
 ) -> Result<Conference, ApiError> {
     principal.conference_for(state, conf, scopes).await
-}
-
-fn now() -> chrono::DateTime<Utc> {
-    Utc::now().trunc_subsecs(6)
 }
 
 /// Counts an unknown code against the caller before passing the error on.
@@ -201,7 +182,7 @@ async fn check(
     tag = "checkout",
     params(("conf" = String, Path, description = "The conference's slug", example = "pycon")),
     request_body = RedeemRequest,
-    responses((status = 200, description = "Redeemed (or this order's first answer, replayed)", body = RedeemResponse), ErrorResponses),
+    responses((status = 200, description = "Redeemed (or this order's first answer, replayed)", body = Redeemed), ErrorResponses),
     security(("bearer" = []))
 )]
 async fn redeem(
@@ -211,22 +192,17 @@ async fn redeem(
     headers: HeaderMap,
     ApiPath(conf): ApiPath<String>,
     ApiJson(body): ApiJson<RedeemRequest>,
-) -> Result<Json<serde_json::Value>, ApiError> {
+) -> Result<Json<Redeemed>, ApiError> {
     let conference = checkout_conference(&state, &principal, &conf, &[Scope::Checkout]).await?;
     let key = caller(&state, &principal, &headers, peer);
     ensure_allowed(&state, key)?;
     let lines = body.lines.as_deref().map(cart).transpose()?;
-    let redemption = checkout::redeem_voucher(
-        state.store.as_ref(),
-        &conference.slug,
-        &body.code,
-        &body.order_ref,
-        lines.as_deref(),
-        now(),
-    )
-    .await
-    .map_err(|e| count_not_found(&state, key, e))?;
-    Ok(Json(redemption.response))
+    let order = OrderRef::parse(&body.order_ref).map_err(VoucherError::from)?;
+    let redemption =
+        checkout::redeem_voucher(state.store.as_ref(), &conference.slug, &body.code, &order, lines.as_deref(), now())
+            .await
+            .map_err(|e| count_not_found(&state, key, e))?;
+    Ok(Json(redemption.answer))
 }
 
 #[utoipa::path(
@@ -249,7 +225,8 @@ async fn release(
     let conference = checkout_conference(&state, &principal, &conf, &[Scope::Checkout, Scope::Manage]).await?;
     let key = caller(&state, &principal, &headers, peer);
     ensure_allowed(&state, key)?;
-    let release = checkout::release_voucher(state.store.as_ref(), &conference.slug, &body.code, &body.order_ref, now())
+    let order = OrderRef::parse(&body.order_ref).map_err(VoucherError::from)?;
+    let release = checkout::release_voucher(state.store.as_ref(), &conference.slug, &body.code, &order, now())
         .await
         .map_err(|e| count_not_found(&state, key, e))?;
     Ok(Json(release))

@@ -12,8 +12,10 @@ use serde::Deserialize;
 use utoipa::IntoParams;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
-use vouchers_core::domain::{Conference, Voucher};
-use vouchers_core::store::{Store, VoucherFilter};
+use vouchers_core::domain::Voucher;
+use vouchers_core::service::query;
+use vouchers_core::store::VoucherFilter;
+use vouchers_core::Store;
 
 use crate::auth::Principal;
 use crate::error::{cause_chain, ApiError, ErrorResponses};
@@ -62,7 +64,7 @@ fn csv_chunk(header: bool, vouchers: &[Voucher]) -> Result<Bytes, csv::Error> {
 /// Where the stream is: after which id, and whether the header went out.
 struct Cursor {
     store: Arc<dyn Store>,
-    conference: Conference,
+    conference: String,
     batch: Option<i64>,
     after_id: i64,
     header_sent: bool,
@@ -79,7 +81,7 @@ async fn next_chunk(mut cursor: Cursor) -> Option<(Result<Bytes, std::io::Error>
         limit: Some(PAGE),
         ..VoucherFilter::default()
     };
-    let page = match cursor.store.vouchers(&cursor.conference, &filter).await {
+    let page = match query::list_vouchers(cursor.store.as_ref(), &cursor.conference, &filter).await {
         Ok(page) => page,
         Err(e) => {
             // The status line is already sent: log, and cut the body short so the client sees
@@ -129,7 +131,7 @@ async fn export(
     };
     let cursor = Cursor {
         store: state.store.clone(),
-        conference,
+        conference: conference.slug,
         batch: params.batch,
         after_id: 0,
         header_sent: false,

@@ -39,6 +39,6 @@ async fn healthz() -> Json<Health> {
     )
 )]
 async fn readyz(State(state): State<AppState>) -> Result<Json<Health>, ApiError> {
-    state.store.ping().await.map_err(ApiError::NotReady)?;
+    vouchers_core::service::ping(state.store.as_ref()).await.map_err(ApiError::NotReady)?;
     Ok(Json(Health { status: "ready" }))
 }

@@ -2,7 +2,6 @@
 //! show and change one.
 
 use axum::extract::State;
-use axum::http::header::CONTENT_TYPE;
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
@@ -10,13 +9,13 @@ use serde::{Deserialize, Deserializer};
 use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
-use vouchers_core::domain::{InvalidInput, Voucher, VoucherCode, VoucherType, When};
+use vouchers_core::domain::{CodePrefix, InvalidInput, MaxUses, Voucher, VoucherType, When};
 use vouchers_core::service::add::{add_voucher, AddVoucher};
-use vouchers_core::service::idempotent::{generate_voucher_codes_idempotent, IdempotencyKey};
+use vouchers_core::service::idempotent::IdempotencyKey;
 use vouchers_core::service::manage::{update_voucher, VoucherUpdate};
 use vouchers_core::service::query;
 use vouchers_core::store::VoucherFilter;
-use vouchers_core::{generate_voucher_codes, GeneratedBatch, VoucherBulkConfig, VoucherError};
+use vouchers_core::{generate_voucher_codes_with, GenerateOptions, GeneratedBatch, VoucherBulkConfig, VoucherError};
 
 use crate::auth::Principal;
 use crate::error::{ApiError, ErrorResponses};
@@ -148,16 +147,6 @@ pub struct VoucherListParams {
     pub cursor: Option<String>,
 }
 
-/// A `prefix` filter: empty means none; otherwise text of the code alphabet.
-pub(crate) fn prefix_filter(prefix: Option<String>) -> Result<Option<String>, ApiError> {
-    match prefix.as_deref().map(str::trim) {
-        None | Some("") => Ok(None),
-        Some(p) => VoucherCode::parse(p)
-            .map(|_| Some(p.to_owned()))
-            .map_err(|e| ApiError::invalid("prefix", e.message.replacen("code", "prefix", 1))),
-    }
-}
-
 /// Adds one voucher with a chosen code.
 #[utoipa::path(
     post,
@@ -236,15 +225,9 @@ async fn bulk(
         applicable_ticket_types: body.applicable_ticket_types,
         applicable_addons: body.applicable_addons,
     };
-    let store = state.store.as_ref();
-    let Some(key) = key else {
-        let generated = generate_voucher_codes(store, &state.limits, &config).await?;
-        return Ok((StatusCode::CREATED, Json(generated)).into_response());
-    };
-    let answer = generate_voucher_codes_idempotent(store, &state.limits, &config, &key).await?;
-    let status = StatusCode::from_u16(answer.status).unwrap_or(StatusCode::CREATED);
-    let mut response =
-        (status, [(CONTENT_TYPE, HeaderValue::from_static("application/json"))], answer.body).into_response();
+    let options = GenerateOptions { idempotency_key: key.as_ref(), ..GenerateOptions::default() };
+    let answer = generate_voucher_codes_with(state.store.as_ref(), &state.limits, &config, options).await?;
+    let mut response = (StatusCode::CREATED, Json(answer.generated)).into_response();
     if answer.replayed {
         response.headers_mut().insert("idempotent-replayed", HeaderValue::from_static("true"));
     }
@@ -270,7 +253,7 @@ async fn list(
     let paging = PageParams { limit: params.limit, cursor: params.cursor };
     let limit = paging.limit()?;
     let filter = VoucherFilter {
-        prefix: prefix_filter(params.prefix)?,
+        prefix: params.prefix.as_deref().map(CodePrefix::parse).transpose().map_err(VoucherError::from)?.flatten(),
         batch_id: params.batch,
         active: params.active,
         after_id: Some(paging.after_id()?),
@@ -330,7 +313,7 @@ async fn patch(
     };
     let update = VoucherUpdate {
         is_active: body.is_active,
-        max_uses: body.max_uses,
+        max_uses: body.max_uses.map(MaxUses::new).transpose().map_err(VoucherError::from)?,
         valid_from: bound("valid_from", body.valid_from)?,
         valid_until: bound("valid_until", body.valid_until)?,
     };

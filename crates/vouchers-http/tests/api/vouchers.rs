@@ -231,7 +231,16 @@ async fn max_uses_cannot_drop_below_uses_consumed(app: TestApp) {
     app.patch_voucher(&app.manage, CONF, &code, &json!({"max_uses": 3})).await.ok(StatusCode::OK);
     let now = chrono::Utc::now();
     for order in ["order-1", "order-2"] {
-        vouchers_core::service::checkout::redeem_voucher(&*app.db.store, CONF, &code, order, None, now).await.unwrap();
+        vouchers_core::service::checkout::redeem_voucher(
+            &*app.db.store,
+            CONF,
+            &code,
+            &vouchers_core::domain::OrderRef::parse(order).unwrap(),
+            None,
+            now,
+        )
+        .await
+        .unwrap();
     }
     let e = app
         .patch_voucher(&app.manage, CONF, &code, &json!({"max_uses": 1}))

@@ -1,0 +1,54 @@
+//! What a database failure is, as the use cases see it: the one `From<sqlx::Error>` sorts the
+//! driver's errors into the few kinds a use case treats differently.
+
+/// A database failure, with the cause kept for logs.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// A unique index refused a row; `constraint` names the index.
+    #[error("unique constraint {constraint} violated")]
+    UniqueViolation {
+        /// The index or constraint name reported by the database.
+        constraint: String,
+    },
+    /// The transaction lost a race it cannot wait out (deadlock, serialization failure, lock
+    /// timeout) and was rolled back.
+    #[error("transaction conflict")]
+    Conflict(#[source] sqlx::Error),
+    /// Any other database error.
+    #[error("database error")]
+    Database(#[source] sqlx::Error),
+    /// Applying the schema migrations failed.
+    #[error("migration failed")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+    /// The database URL is not one we can use.
+    #[error("invalid database URL: {0}")]
+    Url(String),
+    /// A parameter could not be encoded as JSON (SQLite binds lists as JSON arrays).
+    #[error("a parameter could not be encoded as JSON")]
+    Encode(#[source] serde_json::Error),
+    /// A stored value does not decode (a bug or a hand-edited database).
+    #[error("stored data does not decode: {0}")]
+    Corrupt(String),
+}
+
+impl From<sqlx::Error> for StoreError {
+    fn from(error: sqlx::Error) -> Self {
+        if let sqlx::Error::Database(db) = &error {
+            if db.is_unique_violation() {
+                return StoreError::UniqueViolation { constraint: db.constraint().unwrap_or_default().to_owned() };
+            }
+            // SQLite: SQLITE_BUSY (5) and SQLITE_LOCKED (6), with their extended codes.
+            // PostgreSQL: serialization_failure, deadlock_detected, lock_not_available.
+            let code = db.code().unwrap_or_default();
+            let conflict = if db.try_downcast_ref::<sqlx::sqlite::SqliteError>().is_some() {
+                code.parse::<i32>().is_ok_and(|c| matches!(c & 0xff, 5 | 6))
+            } else {
+                matches!(code.as_ref(), "40001" | "40P01" | "55P03")
+            };
+            if conflict {
+                return StoreError::Conflict(error);
+            }
+        }
+        StoreError::Database(error)
+    }
+}

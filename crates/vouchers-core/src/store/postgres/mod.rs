@@ -1,0 +1,261 @@
+//! The PostgreSQL store: what a deployment with several service instances uses.
+//!
+//! Native types (`timestamptz`, `numeric(10,2)`, `date`, `boolean`). Migrations run under an
+//! advisory lock, so instances starting together apply each once. Write transactions run at READ
+//! COMMITTED; every rule a race could break is decided by a unique index or one conditional
+//! UPDATE, and a statement that meets a row held by a concurrent transaction waits for it.
+//!
+//! This file opens the store and answers the reads; `tx.rs` is the write transaction and
+//! `insert.rs` the bulk insert of a chunk of codes.
+
+mod insert;
+mod tx;
+
+use std::str::FromStr;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use chrono::{DateTime, NaiveDate, Utc};
+use rust_decimal::Decimal;
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions, PgRow};
+use sqlx::{Connection, Executor, PgConnection, PgPool, Postgres};
+
+use super::rows::{self, plain_columns, RestrictionSets, StoredRow, CONFERENCE_COLUMNS, TOKEN_SELECT};
+use super::{Backend, DatabaseUrl, Store, StoreError, StoreTx, UsageRow, VoucherFilter};
+use crate::domain::{AddOn, ApiToken, Batch, Conference, Money, TicketType, Voucher};
+
+static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
+
+/// The columns of a voucher, the amount renamed as the shared mapper reads it.
+const VOUCHER_COLUMNS: &str = "id, code, voucher_type, discount_value AS discount, max_uses, times_used, \
+     valid_from, valid_until, unlocks_hidden_tickets, is_active, restriction_set_id, batch_id, created_at";
+
+/// The columns of a batch, the amount renamed as the shared mapper reads it.
+const BATCH_COLUMNS: &str = "id, prefix, count, voucher_type, discount_value AS discount, max_uses, valid_from, \
+     valid_until, unlocks_hidden_tickets, restriction_set_id, created_at";
+
+/// The columns of a ticket type and of an add-on.
+const TICKET_TYPE_COLUMNS: &str = "id, slug, name, price, requires_voucher, is_active";
+const ADDON_COLUMNS: &str = "id, slug, name, price, is_active";
+
+/// PostgreSQL implementation of [`Store`].
+#[derive(Debug, Clone)]
+pub struct PostgresStore {
+    pool: PgPool,
+}
+
+impl PostgresStore {
+    /// Connects to the server named by a `postgres://` URL and migrates the database (under an
+    /// advisory lock, so instances starting together apply each migration once).
+    pub async fn connect(url: &DatabaseUrl) -> Result<Self, StoreError> {
+        let options = PgConnectOptions::from_str(url.expose()).map_err(|e| StoreError::Url(format!("{url}: {e}")))?;
+        // One direct connection first: an unreachable server or a refused login is reported at
+        // once with its real cause, instead of as a pool timeout.
+        let first = PgConnection::connect_with(&options).await?;
+        let _ = first.close().await;
+        let pool = PgPoolOptions::new()
+            .max_connections(16)
+            .acquire_timeout(Duration::from_secs(30))
+            .connect_lazy_with(options);
+        MIGRATOR.run(&pool).await?;
+        Ok(Self { pool })
+    }
+
+    /// The connection pool, for tools that measure the database itself (the benchmark's floor).
+    pub fn pool(&self) -> &PgPool {
+        &self.pool
+    }
+}
+
+impl StoredRow for PgRow {
+    plain_columns!();
+
+    fn instant(&self, column: &str) -> Result<DateTime<Utc>, StoreError> {
+        Ok(sqlx::Row::try_get(self, column)?)
+    }
+
+    fn opt_instant(&self, column: &str) -> Result<Option<DateTime<Utc>>, StoreError> {
+        Ok(sqlx::Row::try_get(self, column)?)
+    }
+
+    /// numeric(10,2) and the CHECK (>= 0) keep an amount in range, so a failure here means a
+    /// hand-edited database, reported rather than read as zero.
+    fn money(&self, column: &str) -> Result<Money, StoreError> {
+        let value: Decimal = sqlx::Row::try_get(self, column)?;
+        Money::parse("stored amount", value).map_err(|e| StoreError::Corrupt(format!("{column}: {}", e.message)))
+    }
+
+    fn date(&self, column: &str) -> Result<NaiveDate, StoreError> {
+        Ok(sqlx::Row::try_get(self, column)?)
+    }
+}
+
+/// PostgreSQL text cannot hold NUL: a value with one matches no row (and binding it would be an
+/// error, not an empty answer).
+fn has_nul(text: &str) -> bool {
+    text.contains('\0')
+}
+
+async fn conference_by_slug<'e, E: Executor<'e, Database = Postgres>>(
+    e: E,
+    slug: &str,
+) -> Result<Option<Conference>, StoreError> {
+    if has_nul(slug) {
+        return Ok(None);
+    }
+    let sql = format!("SELECT {CONFERENCE_COLUMNS} FROM conference WHERE slug = $1");
+    let row = sqlx::query(&sql).bind(slug).fetch_optional(e).await?;
+    row.as_ref().map(rows::conference).transpose()
+}
+
+/// Reads the slugs of the restriction sets of `found` rows in one query.
+async fn restriction_slugs(pool: &PgPool, found: &[PgRow]) -> Result<RestrictionSets, StoreError> {
+    let set_ids = rows::set_ids_of(found)?;
+    if set_ids.is_empty() {
+        return Ok(RestrictionSets::new());
+    }
+    let slugs: Vec<(i64, bool, String)> = sqlx::query_as(
+        "SELECT l.restriction_set_id, false, t.slug
+           FROM restriction_set_ticket_type l JOIN ticket_type t ON t.id = l.ticket_type_id
+          WHERE l.restriction_set_id = ANY($1)
+         UNION ALL
+         SELECT l.restriction_set_id, true, a.slug
+           FROM restriction_set_addon l JOIN addon a ON a.id = l.addon_id
+          WHERE l.restriction_set_id = ANY($1)",
+    )
+    .bind(&set_ids)
+    .fetch_all(pool)
+    .await?;
+    Ok(rows::group_restrictions(slugs))
+}
+
+#[async_trait]
+impl Store for PostgresStore {
+    fn backend(&self) -> Backend {
+        Backend::Postgres
+    }
+
+    async fn begin(&self) -> Result<Box<dyn StoreTx>, StoreError> {
+        Ok(Box::new(tx::PostgresTx::begin(&self.pool).await?))
+    }
+
+    async fn conference(&self, slug: &str) -> Result<Option<Conference>, StoreError> {
+        conference_by_slug(&self.pool, slug).await
+    }
+
+    async fn conferences(&self) -> Result<Vec<Conference>, StoreError> {
+        let sql = format!("SELECT {CONFERENCE_COLUMNS} FROM conference ORDER BY slug");
+        sqlx::query(&sql).fetch_all(&self.pool).await?.iter().map(rows::conference).collect()
+    }
+
+    async fn ticket_types(&self, conference: &Conference) -> Result<Vec<TicketType>, StoreError> {
+        let sql = format!("SELECT {TICKET_TYPE_COLUMNS} FROM ticket_type WHERE conference_id = $1 ORDER BY slug");
+        sqlx::query(&sql)
+            .bind(conference.id)
+            .fetch_all(&self.pool)
+            .await?
+            .iter()
+            .map(|r| rows::ticket_type(conference, r))
+            .collect()
+    }
+
+    async fn addons(&self, conference: &Conference) -> Result<Vec<AddOn>, StoreError> {
+        let sql = format!("SELECT {ADDON_COLUMNS} FROM addon WHERE conference_id = $1 ORDER BY slug");
+        sqlx::query(&sql)
+            .bind(conference.id)
+            .fetch_all(&self.pool)
+            .await?
+            .iter()
+            .map(|r| rows::addon(conference, r))
+            .collect()
+    }
+
+    async fn vouchers(&self, conference: &Conference, filter: &VoucherFilter) -> Result<Vec<Voucher>, StoreError> {
+        let sql = format!(
+            "SELECT {VOUCHER_COLUMNS} FROM voucher
+              WHERE conference_id = $1
+                AND ($2::text IS NULL OR lower(code) LIKE lower($2) ESCAPE '\\')
+                AND ($3::bigint IS NULL OR batch_id = $3)
+                AND ($4::boolean IS NULL OR is_active = $4)
+                AND id > $5
+              ORDER BY id
+              LIMIT $6"
+        );
+        let found = sqlx::query(&sql)
+            .bind(conference.id)
+            .bind(filter.prefix.as_ref().map(|p| rows::like_prefix(p.as_str())))
+            .bind(filter.batch_id)
+            .bind(filter.active)
+            .bind(filter.after_id.unwrap_or(0))
+            .bind(filter.limit)
+            .fetch_all(&self.pool)
+            .await?;
+        let sets = restriction_slugs(&self.pool, &found).await?;
+        found.iter().map(|r| rows::voucher(conference, &sets, r)).collect()
+    }
+
+    async fn voucher_by_code(&self, conference: &Conference, code: &str) -> Result<Option<Voucher>, StoreError> {
+        if has_nul(code) {
+            return Ok(None);
+        }
+        let sql = format!("SELECT {VOUCHER_COLUMNS} FROM voucher WHERE conference_id = $1 AND lower(code) = lower($2)");
+        let found = sqlx::query(&sql).bind(conference.id).bind(code).fetch_all(&self.pool).await?;
+        let sets = restriction_slugs(&self.pool, &found).await?;
+        found.first().map(|r| rows::voucher(conference, &sets, r)).transpose()
+    }
+
+    async fn batch(&self, conference: &Conference, id: i64) -> Result<Option<Batch>, StoreError> {
+        let sql = format!("SELECT {BATCH_COLUMNS} FROM voucher_batch WHERE conference_id = $1 AND id = $2");
+        let found = sqlx::query(&sql).bind(conference.id).bind(id).fetch_all(&self.pool).await?;
+        let sets = restriction_slugs(&self.pool, &found).await?;
+        found.first().map(|r| rows::batch(conference, &sets, r)).transpose()
+    }
+
+    async fn batches(&self, conference: &Conference, after_id: i64, limit: i64) -> Result<Vec<Batch>, StoreError> {
+        let sql = format!(
+            "SELECT {BATCH_COLUMNS} FROM voucher_batch WHERE conference_id = $1 AND id > $2 ORDER BY id LIMIT $3"
+        );
+        let found = sqlx::query(&sql).bind(conference.id).bind(after_id).bind(limit).fetch_all(&self.pool).await?;
+        let sets = restriction_slugs(&self.pool, &found).await?;
+        found.iter().map(|r| rows::batch(conference, &sets, r)).collect()
+    }
+
+    async fn usage(&self, conference: &Conference) -> Result<Vec<UsageRow>, StoreError> {
+        Ok(sqlx::query_as(
+            "SELECT v.batch_id, b.prefix, count(*) AS issued, count(*) FILTER (WHERE v.is_active) AS active,
+                    count(*) FILTER (WHERE v.times_used >= v.max_uses) AS fully_used,
+                    sum(v.times_used)::bigint AS uses_consumed,
+                    coalesce(sum(v.max_uses - v.times_used) FILTER (WHERE v.is_active), 0)::bigint AS uses_left
+               FROM voucher v LEFT JOIN voucher_batch b ON b.id = v.batch_id
+              WHERE v.conference_id = $1
+              GROUP BY v.batch_id, b.prefix
+              ORDER BY v.batch_id",
+        )
+        .bind(conference.id)
+        .fetch_all(&self.pool)
+        .await?)
+    }
+
+    async fn token_by_hash(&self, hash: &str) -> Result<Option<ApiToken>, StoreError> {
+        if has_nul(hash) {
+            return Ok(None);
+        }
+        let sql = format!("{TOKEN_SELECT} WHERE t.token_hash = $1 AND t.revoked_at IS NULL");
+        let row = sqlx::query(&sql).bind(hash).fetch_optional(&self.pool).await?;
+        row.as_ref().map(rows::token).transpose()
+    }
+
+    async fn tokens(&self) -> Result<Vec<ApiToken>, StoreError> {
+        let sql = format!("{TOKEN_SELECT} ORDER BY t.id");
+        sqlx::query(&sql).fetch_all(&self.pool).await?.iter().map(rows::token).collect()
+    }
+
+    async fn ping(&self) -> Result<(), StoreError> {
+        sqlx::query("SELECT 1").execute(&self.pool).await?;
+        Ok(())
+    }
+
+    async fn close(&self) {
+        self.pool.close().await;
+    }
+}

@@ -1,0 +1,387 @@
+//! The PostgreSQL write transaction: every write of a use case, inside one transaction.
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use sqlx::{PgPool, Postgres, Transaction};
+
+use super::{conference_by_slug, has_nul, insert, ADDON_COLUMNS, TICKET_TYPE_COLUMNS};
+use crate::domain::{AddOn, Conference, NewAddOn, NewConference, NewTicketType, TicketType};
+use crate::store::rows::{self, restriction_key, CONFERENCE_COLUMNS, VOUCHER_STATE_COLUMNS};
+use crate::store::{
+    IdempotencyClaim, NewBatch, NewToken, RedemptionClaim, RestrictionIds, StoreError, StoreTx, VoucherChange,
+    VoucherState, VoucherTemplate,
+};
+
+/// A PostgreSQL write transaction (READ COMMITTED).
+pub(super) struct PostgresTx {
+    tx: Transaction<'static, Postgres>,
+}
+
+impl PostgresTx {
+    /// Starts a write transaction.
+    pub(super) async fn begin(pool: &PgPool) -> Result<Self, StoreError> {
+        Ok(Self { tx: pool.begin().await? })
+    }
+}
+
+#[async_trait]
+impl StoreTx for PostgresTx {
+    async fn conference(&mut self, slug: &str) -> Result<Option<Conference>, StoreError> {
+        conference_by_slug(&mut *self.tx, slug).await
+    }
+
+    async fn insert_conference(&mut self, new: &NewConference, now: DateTime<Utc>) -> Result<Conference, StoreError> {
+        let sql = format!(
+            "INSERT INTO conference (slug, name, start_date, end_date, timezone, created_at)
+             VALUES ($1, $2, $3, $4, $5, $6) RETURNING {CONFERENCE_COLUMNS}"
+        );
+        let row = sqlx::query(&sql)
+            .bind(new.slug.as_str())
+            .bind(new.name.as_str())
+            .bind(new.start_date)
+            .bind(new.end_date)
+            .bind(new.timezone.name())
+            .bind(now)
+            .fetch_one(&mut *self.tx)
+            .await?;
+        rows::conference(&row)
+    }
+
+    async fn insert_ticket_type(
+        &mut self,
+        conference: &Conference,
+        new: &NewTicketType,
+    ) -> Result<TicketType, StoreError> {
+        let sql = format!(
+            "INSERT INTO ticket_type (conference_id, slug, name, price, requires_voucher)
+             VALUES ($1, $2, $3, $4, $5) RETURNING {TICKET_TYPE_COLUMNS}"
+        );
+        let row = sqlx::query(&sql)
+            .bind(conference.id)
+            .bind(new.slug.as_str())
+            .bind(new.name.as_str())
+            .bind(new.price.amount())
+            .bind(new.requires_voucher)
+            .fetch_one(&mut *self.tx)
+            .await?;
+        rows::ticket_type(conference, &row)
+    }
+
+    async fn insert_addon(&mut self, conference: &Conference, new: &NewAddOn) -> Result<AddOn, StoreError> {
+        let sql = format!(
+            "INSERT INTO addon (conference_id, slug, name, price) VALUES ($1, $2, $3, $4) RETURNING {ADDON_COLUMNS}"
+        );
+        let row = sqlx::query(&sql)
+            .bind(conference.id)
+            .bind(new.slug.as_str())
+            .bind(new.name.as_str())
+            .bind(new.price.amount())
+            .fetch_one(&mut *self.tx)
+            .await?;
+        rows::addon(conference, &row)
+    }
+
+    async fn restriction_ids(
+        &mut self,
+        conference_id: i64,
+        ticket_types: &[String],
+        addons: &[String],
+    ) -> Result<RestrictionIds, StoreError> {
+        let rows: Vec<(bool, i64, String)> = sqlx::query_as(
+            "SELECT false, id, slug FROM ticket_type WHERE conference_id = $1 AND slug = ANY($2)
+             UNION ALL
+             SELECT true, id, slug FROM addon WHERE conference_id = $1 AND slug = ANY($3)",
+        )
+        .bind(conference_id)
+        .bind(ticket_types)
+        .bind(addons)
+        .fetch_all(&mut *self.tx)
+        .await?;
+        Ok(RestrictionIds::from_rows(rows))
+    }
+
+    async fn restriction_set(
+        &mut self,
+        conference_id: i64,
+        ticket_types: &[i64],
+        addons: &[i64],
+    ) -> Result<i64, StoreError> {
+        let key = restriction_key(ticket_types, addons);
+        // One round trip: create the set and its link rows, or (the set exists) nothing. A
+        // concurrent transaction creating the same set makes the insert wait; if it commits, the
+        // insert does nothing and the SELECT below (a new snapshot) sees its row.
+        let created: Option<i64> = sqlx::query_scalar(
+            "WITH new_set AS (
+                 INSERT INTO restriction_set (conference_id, key) VALUES ($1, $2)
+                 ON CONFLICT (conference_id, key) DO NOTHING RETURNING id
+             ), ticket_types AS (
+                 INSERT INTO restriction_set_ticket_type (restriction_set_id, ticket_type_id)
+                 SELECT new_set.id, t FROM new_set, UNNEST($3::bigint[]) AS t
+             ), addons AS (
+                 INSERT INTO restriction_set_addon (restriction_set_id, addon_id)
+                 SELECT new_set.id, a FROM new_set, UNNEST($4::bigint[]) AS a
+             )
+             SELECT id FROM new_set",
+        )
+        .bind(conference_id)
+        .bind(&key)
+        .bind(ticket_types)
+        .bind(addons)
+        .fetch_optional(&mut *self.tx)
+        .await?;
+        match created {
+            Some(id) => Ok(id),
+            None => Ok(sqlx::query_scalar("SELECT id FROM restriction_set WHERE conference_id = $1 AND key = $2")
+                .bind(conference_id)
+                .bind(&key)
+                .fetch_one(&mut *self.tx)
+                .await?),
+        }
+    }
+
+    async fn insert_batch(&mut self, batch: &NewBatch<'_>) -> Result<i64, StoreError> {
+        let t = batch.template;
+        let id = sqlx::query_scalar(
+            "INSERT INTO voucher_batch (conference_id, prefix, count, voucher_type, discount_value, max_uses,
+                 valid_from, valid_until, unlocks_hidden_tickets, restriction_set_id, created_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING id",
+        )
+        .bind(t.conference_id)
+        .bind(batch.prefix)
+        .bind(batch.count)
+        .bind(t.discount.voucher_type().as_str())
+        .bind(t.discount.value().amount())
+        .bind(t.max_uses)
+        .bind(t.window.from())
+        .bind(t.window.until())
+        .bind(t.unlocks_hidden_tickets)
+        .bind(t.restriction_set_id)
+        .bind(t.created_at)
+        .fetch_one(&mut *self.tx)
+        .await?;
+        Ok(id)
+    }
+
+    async fn insert_vouchers(
+        &mut self,
+        template: &VoucherTemplate,
+        codes: &[String],
+    ) -> Result<Vec<(i64, String)>, StoreError> {
+        insert::insert_vouchers(&mut self.tx, template, codes).await
+    }
+
+    async fn claim_redemption(
+        &mut self,
+        voucher_id: i64,
+        order_ref: &str,
+        now: DateTime<Utc>,
+    ) -> Result<RedemptionClaim, StoreError> {
+        let created: Option<i64> = sqlx::query_scalar(
+            "INSERT INTO redemption (voucher_id, order_ref, redeemed_at, response) VALUES ($1, $2, $3, '')
+             ON CONFLICT (voucher_id, order_ref) DO NOTHING RETURNING id",
+        )
+        .bind(voucher_id)
+        .bind(order_ref)
+        .bind(now)
+        .fetch_optional(&mut *self.tx)
+        .await?;
+        if let Some(id) = created {
+            return Ok(RedemptionClaim::New(id));
+        }
+        let (id, released, response): (i64, bool, String) = sqlx::query_as(
+            "SELECT id, released_at IS NOT NULL, response FROM redemption WHERE voucher_id = $1 AND order_ref = $2
+             FOR UPDATE",
+        )
+        .bind(voucher_id)
+        .bind(order_ref)
+        .fetch_one(&mut *self.tx)
+        .await?;
+        Ok(RedemptionClaim::Existing { id, released, response })
+    }
+
+    async fn consume_use(&mut self, voucher_id: i64, now: DateTime<Utc>) -> Result<bool, StoreError> {
+        let updated = sqlx::query(
+            "UPDATE voucher SET times_used = times_used + 1, updated_at = $2
+              WHERE id = $1 AND is_active AND times_used < max_uses
+                AND (valid_from IS NULL OR valid_from <= $2) AND (valid_until IS NULL OR valid_until >= $2)",
+        )
+        .bind(voucher_id)
+        .bind(now)
+        .execute(&mut *self.tx)
+        .await?
+        .rows_affected();
+        Ok(updated == 1)
+    }
+
+    async fn record_redemption(
+        &mut self,
+        redemption_id: i64,
+        response: &str,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        sqlx::query("UPDATE redemption SET response = $1, redeemed_at = $2, released_at = NULL WHERE id = $3")
+            .bind(response)
+            .bind(now)
+            .bind(redemption_id)
+            .execute(&mut *self.tx)
+            .await?;
+        Ok(())
+    }
+
+    async fn release_redemption(
+        &mut self,
+        voucher_id: i64,
+        order_ref: &str,
+        now: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        let released = sqlx::query(
+            "UPDATE redemption SET released_at = $1 WHERE voucher_id = $2 AND order_ref = $3 AND released_at IS NULL",
+        )
+        .bind(now)
+        .bind(voucher_id)
+        .bind(order_ref)
+        .execute(&mut *self.tx)
+        .await?
+        .rows_affected();
+        if released == 0 {
+            return Ok(false);
+        }
+        sqlx::query("UPDATE voucher SET times_used = times_used - 1, updated_at = $1 WHERE id = $2 AND times_used > 0")
+            .bind(now)
+            .bind(voucher_id)
+            .execute(&mut *self.tx)
+            .await?;
+        Ok(true)
+    }
+
+    async fn insert_token(&mut self, new: &NewToken<'_>, now: DateTime<Utc>) -> Result<i64, StoreError> {
+        Ok(sqlx::query_scalar(
+            "INSERT INTO api_token (token_hash, scope, conference_id, name, created_at) VALUES ($1, $2, $3, $4, $5)
+             RETURNING id",
+        )
+        .bind(new.hash)
+        .bind(new.scope.as_str())
+        .bind(new.conference_id)
+        .bind(new.name)
+        .bind(now)
+        .fetch_one(&mut *self.tx)
+        .await?)
+    }
+
+    async fn revoke_token(&mut self, id: i64, now: DateTime<Utc>) -> Result<bool, StoreError> {
+        let revoked = sqlx::query("UPDATE api_token SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL")
+            .bind(now)
+            .bind(id)
+            .execute(&mut *self.tx)
+            .await?
+            .rows_affected();
+        Ok(revoked == 1)
+    }
+
+    async fn claim_idempotency_key(
+        &mut self,
+        conference_id: i64,
+        key: &str,
+        request_hash: &str,
+        now: DateTime<Utc>,
+    ) -> Result<IdempotencyClaim, StoreError> {
+        // A concurrent claim of the same key waits here on the unique index until the other
+        // transaction ends; if it committed, DO NOTHING applies and the SELECT (a new snapshot)
+        // reads its stored response.
+        let created: Option<i64> = sqlx::query_scalar(
+            "INSERT INTO idempotency_key (conference_id, key, request_hash, response, created_at)
+             VALUES ($1, $2, $3, '', $4) ON CONFLICT (conference_id, key) DO NOTHING RETURNING id",
+        )
+        .bind(conference_id)
+        .bind(key)
+        .bind(request_hash)
+        .bind(now)
+        .fetch_optional(&mut *self.tx)
+        .await?;
+        if created.is_some() {
+            return Ok(IdempotencyClaim::New);
+        }
+        let (request_hash, response): (String, String) =
+            sqlx::query_as("SELECT request_hash, response FROM idempotency_key WHERE conference_id = $1 AND key = $2")
+                .bind(conference_id)
+                .bind(key)
+                .fetch_one(&mut *self.tx)
+                .await?;
+        Ok(IdempotencyClaim::Existing { request_hash, response })
+    }
+
+    async fn record_idempotent_response(
+        &mut self,
+        conference_id: i64,
+        key: &str,
+        response: &str,
+    ) -> Result<(), StoreError> {
+        sqlx::query("UPDATE idempotency_key SET response = $1 WHERE conference_id = $2 AND key = $3")
+            .bind(response)
+            .bind(conference_id)
+            .bind(key)
+            .execute(&mut *self.tx)
+            .await?;
+        Ok(())
+    }
+
+    async fn lock_voucher(&mut self, conference_id: i64, code: &str) -> Result<Option<VoucherState>, StoreError> {
+        if has_nul(code) {
+            return Ok(None);
+        }
+        let sql = format!(
+            "SELECT {VOUCHER_STATE_COLUMNS} FROM voucher WHERE conference_id = $1 AND lower(code) = lower($2) FOR UPDATE"
+        );
+        let row = sqlx::query(&sql).bind(conference_id).bind(code).fetch_optional(&mut *self.tx).await?;
+        row.as_ref().map(rows::voucher_state).transpose()
+    }
+
+    async fn update_voucher(&mut self, id: i64, change: &VoucherChange, now: DateTime<Utc>) -> Result<(), StoreError> {
+        sqlx::query(
+            "UPDATE voucher SET is_active = $1, max_uses = $2, valid_from = $3, valid_until = $4, updated_at = $5
+              WHERE id = $6",
+        )
+        .bind(change.is_active)
+        .bind(change.max_uses)
+        .bind(change.window.from())
+        .bind(change.window.until())
+        .bind(now)
+        .bind(id)
+        .execute(&mut *self.tx)
+        .await?;
+        Ok(())
+    }
+
+    async fn deactivate_batch(
+        &mut self,
+        conference_id: i64,
+        batch_id: i64,
+        now: DateTime<Utc>,
+    ) -> Result<Option<u64>, StoreError> {
+        let exists: Option<i64> =
+            sqlx::query_scalar("SELECT id FROM voucher_batch WHERE conference_id = $1 AND id = $2")
+                .bind(conference_id)
+                .bind(batch_id)
+                .fetch_optional(&mut *self.tx)
+                .await?;
+        if exists.is_none() {
+            return Ok(None);
+        }
+        let deactivated = sqlx::query(
+            "UPDATE voucher SET is_active = false, updated_at = $1
+              WHERE batch_id = $2 AND conference_id = $3 AND is_active",
+        )
+        .bind(now)
+        .bind(batch_id)
+        .bind(conference_id)
+        .execute(&mut *self.tx)
+        .await?
+        .rows_affected();
+        Ok(Some(deactivated))
+    }
+
+    async fn commit(self: Box<Self>) -> Result<(), StoreError> {
+        self.tx.commit().await?;
+        Ok(())
+    }
+}

@@ -1,0 +1,265 @@
+//! How a row becomes a record, written once for both backends.
+//!
+//! The mappers are generic over [`StoredRow`], which each backend implements for its row type:
+//! the plain columns (integers, text, flags) decode the same way everywhere, and the backend says
+//! how it stores the three kinds that differ: instants (SQLite: microseconds since the epoch;
+//! PostgreSQL: `timestamptz`), amounts (SQLite: integer cents; PostgreSQL: `numeric(10,2)`) and
+//! dates (SQLite: `YYYY-MM-DD` text; PostgreSQL: `date`). Where a column's name differs between
+//! the backends (`price_cents`), the backend's SELECT renames it to the name used here (`price`).
+
+use std::collections::HashMap;
+
+use chrono::{DateTime, NaiveDate, Utc};
+
+use super::{StoreError, VoucherState};
+use crate::domain::{AddOn, ApiToken, Batch, Conference, DiscountSpec, Money, TicketType, ValidityWindow, Voucher};
+
+/// The columns of a conference, the same on both backends.
+pub(super) const CONFERENCE_COLUMNS: &str = "id, slug, name, start_date, end_date, timezone, created_at";
+
+/// Tokens with their conference's slug, the same on both backends.
+pub(super) const TOKEN_SELECT: &str = "SELECT t.id, t.scope, t.conference_id, c.slug AS conference, t.name, \
+     t.created_at, t.revoked_at FROM api_token t LEFT JOIN conference c ON c.id = t.conference_id";
+
+/// A row of either backend, read column by column.
+pub(super) trait StoredRow {
+    /// An integer column.
+    fn int(&self, column: &str) -> Result<i64, StoreError>;
+    /// A nullable integer column.
+    fn opt_int(&self, column: &str) -> Result<Option<i64>, StoreError>;
+    /// A text column.
+    fn text(&self, column: &str) -> Result<String, StoreError>;
+    /// A nullable text column.
+    fn opt_text(&self, column: &str) -> Result<Option<String>, StoreError>;
+    /// A boolean column.
+    fn flag(&self, column: &str) -> Result<bool, StoreError>;
+    /// An instant, as this backend stores it.
+    fn instant(&self, column: &str) -> Result<DateTime<Utc>, StoreError>;
+    /// A nullable instant.
+    fn opt_instant(&self, column: &str) -> Result<Option<DateTime<Utc>>, StoreError>;
+    /// An amount, as this backend stores it.
+    fn money(&self, column: &str) -> Result<Money, StoreError>;
+    /// A calendar date, as this backend stores it.
+    fn date(&self, column: &str) -> Result<NaiveDate, StoreError>;
+}
+
+/// Implements the [`StoredRow`] columns that decode the same way on every backend.
+macro_rules! plain_columns {
+    () => {
+        fn int(&self, column: &str) -> Result<i64, StoreError> {
+            Ok(sqlx::Row::try_get(self, column)?)
+        }
+        fn opt_int(&self, column: &str) -> Result<Option<i64>, StoreError> {
+            Ok(sqlx::Row::try_get(self, column)?)
+        }
+        fn text(&self, column: &str) -> Result<String, StoreError> {
+            Ok(sqlx::Row::try_get(self, column)?)
+        }
+        fn opt_text(&self, column: &str) -> Result<Option<String>, StoreError> {
+            Ok(sqlx::Row::try_get(self, column)?)
+        }
+        fn flag(&self, column: &str) -> Result<bool, StoreError> {
+            Ok(sqlx::Row::try_get(self, column)?)
+        }
+    };
+}
+pub(super) use plain_columns;
+
+/// Restriction slugs per set id: (ticket types, add-ons), each sorted.
+pub(super) type RestrictionSets = HashMap<i64, (Vec<String>, Vec<String>)>;
+
+/// A conference.
+pub(super) fn conference(row: &impl StoredRow) -> Result<Conference, StoreError> {
+    let timezone = row.text("timezone")?;
+    Ok(Conference {
+        id: row.int("id")?,
+        slug: row.text("slug")?,
+        name: row.text("name")?,
+        start_date: row.date("start_date")?,
+        end_date: row.date("end_date")?,
+        timezone: timezone.parse().map_err(|_| StoreError::Corrupt(format!("timezone {timezone:?}")))?,
+        created_at: row.instant("created_at")?,
+    })
+}
+
+/// A ticket type of `conference` (columns `id, slug, name, price, requires_voucher, is_active`).
+pub(super) fn ticket_type(conference: &Conference, row: &impl StoredRow) -> Result<TicketType, StoreError> {
+    Ok(TicketType {
+        id: row.int("id")?,
+        conference: conference.slug.clone(),
+        slug: row.text("slug")?,
+        name: row.text("name")?,
+        price: row.money("price")?,
+        requires_voucher: row.flag("requires_voucher")?,
+        is_active: row.flag("is_active")?,
+    })
+}
+
+/// An add-on of `conference` (columns `id, slug, name, price, is_active`).
+pub(super) fn addon(conference: &Conference, row: &impl StoredRow) -> Result<AddOn, StoreError> {
+    Ok(AddOn {
+        id: row.int("id")?,
+        conference: conference.slug.clone(),
+        slug: row.text("slug")?,
+        name: row.text("name")?,
+        price: row.money("price")?,
+        is_active: row.flag("is_active")?,
+    })
+}
+
+fn voucher_type(row: &impl StoredRow) -> Result<crate::domain::VoucherType, StoreError> {
+    let value = row.text("voucher_type")?;
+    value.parse().map_err(|_| StoreError::Corrupt(format!("voucher_type {value:?}")))
+}
+
+/// A voucher of `conference`, its restrictions looked up in `sets` (columns as
+/// [`crate::store::Store::vouchers`] selects them, the amount named `discount`).
+pub(super) fn voucher(
+    conference: &Conference,
+    sets: &RestrictionSets,
+    row: &impl StoredRow,
+) -> Result<Voucher, StoreError> {
+    let (ticket_types, addons) = restrictions_of(sets, row.opt_int("restriction_set_id")?);
+    let kind = voucher_type(row)?;
+    let discount = DiscountSpec::from_stored(kind, row.money("discount")?.amount());
+    Ok(Voucher {
+        id: row.int("id")?,
+        conference: conference.slug.clone(),
+        code: row.text("code")?,
+        voucher_type: kind,
+        discount_value: discount.value(),
+        max_uses: row.int("max_uses")?,
+        times_used: row.int("times_used")?,
+        valid_from: row.opt_instant("valid_from")?,
+        valid_until: row.opt_instant("valid_until")?,
+        unlocks_hidden_tickets: row.flag("unlocks_hidden_tickets")?,
+        is_active: row.flag("is_active")?,
+        applicable_ticket_types: ticket_types,
+        applicable_addons: addons,
+        batch_id: row.opt_int("batch_id")?,
+        created_at: row.instant("created_at")?,
+    })
+}
+
+/// A batch of `conference`, its restrictions looked up in `sets` (the amount named `discount`).
+pub(super) fn batch(
+    conference: &Conference,
+    sets: &RestrictionSets,
+    row: &impl StoredRow,
+) -> Result<Batch, StoreError> {
+    let (ticket_types, addons) = restrictions_of(sets, row.opt_int("restriction_set_id")?);
+    Ok(Batch {
+        id: row.int("id")?,
+        conference: conference.slug.clone(),
+        prefix: row.text("prefix")?,
+        count: row.int("count")?,
+        voucher_type: voucher_type(row)?,
+        discount_value: row.money("discount")?,
+        max_uses: row.int("max_uses")?,
+        valid_from: row.opt_instant("valid_from")?,
+        valid_until: row.opt_instant("valid_until")?,
+        unlocks_hidden_tickets: row.flag("unlocks_hidden_tickets")?,
+        applicable_ticket_types: ticket_types,
+        applicable_addons: addons,
+        created_at: row.instant("created_at")?,
+    })
+}
+
+/// An API token, as [`TOKEN_SELECT`] reads it.
+pub(super) fn token(row: &impl StoredRow) -> Result<ApiToken, StoreError> {
+    let scope = row.text("scope")?;
+    Ok(ApiToken {
+        id: row.int("id")?,
+        scope: scope.parse().map_err(|_| StoreError::Corrupt(format!("scope {scope:?}")))?,
+        conference_id: row.opt_int("conference_id")?,
+        conference: row.opt_text("conference")?,
+        name: row.opt_text("name")?,
+        created_at: row.instant("created_at")?,
+        revoked_at: row.opt_instant("revoked_at")?,
+    })
+}
+
+/// The columns of a voucher that an update checks.
+pub(super) const VOUCHER_STATE_COLUMNS: &str = "id, max_uses, times_used, is_active, valid_from, valid_until";
+
+/// The fields of a voucher that an update checks ([`VOUCHER_STATE_COLUMNS`]).
+pub(super) fn voucher_state(row: &impl StoredRow) -> Result<VoucherState, StoreError> {
+    let window = ValidityWindow::new(row.opt_instant("valid_from")?, row.opt_instant("valid_until")?)
+        .map_err(|e| StoreError::Corrupt(e.message))?;
+    Ok(VoucherState {
+        id: row.int("id")?,
+        max_uses: row.int("max_uses")?,
+        times_used: row.int("times_used")?,
+        is_active: row.flag("is_active")?,
+        window,
+    })
+}
+
+/// The canonical key of a restriction set: equal sets get equal keys, so they can be shared.
+pub(super) fn restriction_key(ticket_types: &[i64], addons: &[i64]) -> String {
+    let join = |ids: &[i64]| ids.iter().map(i64::to_string).collect::<Vec<_>>().join(",");
+    format!("t:{};a:{}", join(ticket_types), join(addons))
+}
+
+/// Escapes `%`, `_` and `\` so `text` matches literally in a `LIKE ... ESCAPE '\'` pattern.
+pub(super) fn like_prefix(text: &str) -> String {
+    let mut pattern = String::with_capacity(text.len() + 1);
+    for c in text.chars() {
+        if matches!(c, '%' | '_' | '\\') {
+            pattern.push('\\');
+        }
+        pattern.push(c);
+    }
+    pattern.push('%');
+    pattern
+}
+
+/// The distinct `restriction_set_id`s of voucher or batch rows, to read their slugs in one query.
+pub(super) fn set_ids_of(rows: &[impl StoredRow]) -> Result<Vec<i64>, StoreError> {
+    let mut ids = Vec::new();
+    for row in rows {
+        ids.extend(row.opt_int("restriction_set_id")?);
+    }
+    ids.sort_unstable();
+    ids.dedup();
+    Ok(ids)
+}
+
+/// The (ticket types, add-ons) of a row's restriction set; none for no set.
+fn restrictions_of(sets: &RestrictionSets, set_id: Option<i64>) -> (Vec<String>, Vec<String>) {
+    set_id.and_then(|id| sets.get(&id)).cloned().unwrap_or_default()
+}
+
+/// Restriction slugs per set id, as both backends read them: `(set id, is_addon, slug)` rows.
+pub(super) fn group_restrictions(rows: impl IntoIterator<Item = (i64, bool, String)>) -> RestrictionSets {
+    let mut sets = RestrictionSets::new();
+    for (set_id, is_addon, slug) in rows {
+        let entry = sets.entry(set_id).or_default();
+        if is_addon {
+            entry.1.push(slug);
+        } else {
+            entry.0.push(slug);
+        }
+    }
+    for (ticket_types, addons) in sets.values_mut() {
+        ticket_types.sort();
+        addons.sort();
+    }
+    sets
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn restriction_keys_are_canonical() {
+        assert_eq!(restriction_key(&[1, 2], &[7]), "t:1,2;a:7");
+        assert_eq!(restriction_key(&[], &[7]), "t:;a:7");
+    }
+
+    #[test]
+    fn like_prefix_escapes_wildcards() {
+        assert_eq!(like_prefix("a_b%c\\"), "a\\_b\\%c\\\\%");
+    }
+}

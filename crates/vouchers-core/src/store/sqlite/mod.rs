@@ -1,0 +1,260 @@
+//! The SQLite store: the embedded default, one file, created on first use.
+//!
+//! WAL journal (readers never wait for the writer), `synchronous = NORMAL` (a committed batch
+//! survives a crash of the process; in WAL mode only a power loss can take the last commits),
+//! a busy timeout so concurrent writers queue instead of failing, foreign keys on, and every write
+//! transaction opened with `BEGIN IMMEDIATE` so it holds the write lock from its first read.
+//! Instants are stored as microseconds since the epoch, amounts as cents, dates as text.
+//!
+//! This file opens the store and answers the reads; `tx.rs` is the write transaction and
+//! `insert.rs` the bulk insert of a chunk of codes.
+
+mod insert;
+mod tx;
+
+use std::str::FromStr;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use chrono::{DateTime, NaiveDate, Utc};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteRow, SqliteSynchronous};
+use sqlx::{Executor, Sqlite, SqlitePool};
+
+use super::rows::{self, plain_columns, RestrictionSets, StoredRow, CONFERENCE_COLUMNS, TOKEN_SELECT};
+use super::{Backend, DatabaseUrl, Store, StoreError, StoreTx, UsageRow, VoucherFilter};
+use crate::domain::{AddOn, ApiToken, Batch, Conference, Money, TicketType, Voucher};
+
+static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
+
+/// How long a writer waits for another writer's transaction before giving up.
+const BUSY_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// The columns of a voucher, the amount renamed as the shared mapper reads it.
+const VOUCHER_COLUMNS: &str = "id, code, voucher_type, discount_cents AS discount, max_uses, times_used, \
+     valid_from, valid_until, unlocks_hidden_tickets, is_active, restriction_set_id, batch_id, created_at";
+
+/// The columns of a batch, the amount renamed as the shared mapper reads it.
+const BATCH_COLUMNS: &str = "id, prefix, count, voucher_type, discount_cents AS discount, max_uses, valid_from, \
+     valid_until, unlocks_hidden_tickets, restriction_set_id, created_at";
+
+/// SQLite implementation of [`Store`].
+#[derive(Debug, Clone)]
+pub struct SqliteStore {
+    pool: SqlitePool,
+}
+
+impl SqliteStore {
+    /// Opens (creating if missing) the file named by a `sqlite://` URL and migrates it.
+    pub async fn connect(url: &DatabaseUrl) -> Result<Self, StoreError> {
+        let options = SqliteConnectOptions::from_str(url.expose())
+            .map_err(|e| StoreError::Url(format!("{url}: {e}")))?
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(SqliteSynchronous::Normal)
+            .busy_timeout(BUSY_TIMEOUT)
+            .foreign_keys(true);
+        let pool = SqlitePoolOptions::new().max_connections(8).connect_with(options).await?;
+        MIGRATOR.run(&pool).await?;
+        Ok(Self { pool })
+    }
+
+    /// The connection pool, for tools that measure the database itself (the benchmark's floor).
+    pub fn pool(&self) -> &SqlitePool {
+        &self.pool
+    }
+}
+
+/// An instant as SQLite stores it: microseconds since the epoch.
+fn micros(t: DateTime<Utc>) -> i64 {
+    t.timestamp_micros()
+}
+
+/// A list bound as one JSON array parameter (read by `json_each`).
+fn json_list<T: serde::Serialize>(items: &[T]) -> Result<String, StoreError> {
+    serde_json::to_string(items).map_err(StoreError::Encode)
+}
+
+impl StoredRow for SqliteRow {
+    plain_columns!();
+
+    fn instant(&self, column: &str) -> Result<DateTime<Utc>, StoreError> {
+        let value = self.int(column)?;
+        DateTime::from_timestamp_micros(value).ok_or_else(|| StoreError::Corrupt(format!("{column}: instant {value}")))
+    }
+
+    fn opt_instant(&self, column: &str) -> Result<Option<DateTime<Utc>>, StoreError> {
+        match self.opt_int(column)? {
+            None => Ok(None),
+            Some(value) => DateTime::from_timestamp_micros(value)
+                .map(Some)
+                .ok_or_else(|| StoreError::Corrupt(format!("{column}: instant {value}"))),
+        }
+    }
+
+    fn money(&self, column: &str) -> Result<Money, StoreError> {
+        Ok(Money::from_cents(self.int(column)?))
+    }
+
+    fn date(&self, column: &str) -> Result<NaiveDate, StoreError> {
+        let value = self.text(column)?;
+        NaiveDate::parse_from_str(&value, "%Y-%m-%d")
+            .map_err(|_| StoreError::Corrupt(format!("{column}: date {value:?}")))
+    }
+}
+
+async fn conference_by_slug<'e, E: Executor<'e, Database = Sqlite>>(
+    e: E,
+    slug: &str,
+) -> Result<Option<Conference>, StoreError> {
+    let sql = format!("SELECT {CONFERENCE_COLUMNS} FROM conference WHERE slug = ?");
+    let row = sqlx::query(&sql).bind(slug).fetch_optional(e).await?;
+    row.as_ref().map(rows::conference).transpose()
+}
+
+/// Reads the slugs of the given restriction sets in one query.
+async fn restriction_slugs(pool: &SqlitePool, rows: &[SqliteRow]) -> Result<RestrictionSets, StoreError> {
+    let set_ids = rows::set_ids_of(rows)?;
+    if set_ids.is_empty() {
+        return Ok(RestrictionSets::new());
+    }
+    let found: Vec<(i64, bool, String)> = sqlx::query_as(
+        "SELECT l.restriction_set_id, 0, t.slug
+           FROM restriction_set_ticket_type l JOIN ticket_type t ON t.id = l.ticket_type_id
+          WHERE l.restriction_set_id IN (SELECT value FROM json_each(?1))
+         UNION ALL
+         SELECT l.restriction_set_id, 1, a.slug
+           FROM restriction_set_addon l JOIN addon a ON a.id = l.addon_id
+          WHERE l.restriction_set_id IN (SELECT value FROM json_each(?1))",
+    )
+    .bind(json_list(&set_ids)?)
+    .fetch_all(pool)
+    .await?;
+    Ok(rows::group_restrictions(found))
+}
+
+#[async_trait]
+impl Store for SqliteStore {
+    fn backend(&self) -> Backend {
+        Backend::Sqlite
+    }
+
+    async fn begin(&self) -> Result<Box<dyn StoreTx>, StoreError> {
+        Ok(Box::new(tx::SqliteTx::begin(&self.pool).await?))
+    }
+
+    async fn conference(&self, slug: &str) -> Result<Option<Conference>, StoreError> {
+        conference_by_slug(&self.pool, slug).await
+    }
+
+    async fn conferences(&self) -> Result<Vec<Conference>, StoreError> {
+        let sql = format!("SELECT {CONFERENCE_COLUMNS} FROM conference ORDER BY slug");
+        sqlx::query(&sql).fetch_all(&self.pool).await?.iter().map(rows::conference).collect()
+    }
+
+    async fn ticket_types(&self, conference: &Conference) -> Result<Vec<TicketType>, StoreError> {
+        sqlx::query(
+            "SELECT id, slug, name, price_cents AS price, requires_voucher, is_active FROM ticket_type
+              WHERE conference_id = ? ORDER BY slug",
+        )
+        .bind(conference.id)
+        .fetch_all(&self.pool)
+        .await?
+        .iter()
+        .map(|r| rows::ticket_type(conference, r))
+        .collect()
+    }
+
+    async fn addons(&self, conference: &Conference) -> Result<Vec<AddOn>, StoreError> {
+        sqlx::query(
+            "SELECT id, slug, name, price_cents AS price, is_active FROM addon WHERE conference_id = ? ORDER BY slug",
+        )
+        .bind(conference.id)
+        .fetch_all(&self.pool)
+        .await?
+        .iter()
+        .map(|r| rows::addon(conference, r))
+        .collect()
+    }
+
+    async fn vouchers(&self, conference: &Conference, filter: &VoucherFilter) -> Result<Vec<Voucher>, StoreError> {
+        let sql = format!(
+            "SELECT {VOUCHER_COLUMNS} FROM voucher
+              WHERE conference_id = ?1
+                AND (?2 IS NULL OR code LIKE ?2 ESCAPE '\\')
+                AND (?3 IS NULL OR batch_id = ?3)
+                AND (?4 IS NULL OR is_active = ?4)
+                AND id > ?5
+              ORDER BY id
+              LIMIT ?6"
+        );
+        let found = sqlx::query(&sql)
+            .bind(conference.id)
+            .bind(filter.prefix.as_ref().map(|p| rows::like_prefix(p.as_str())))
+            .bind(filter.batch_id)
+            .bind(filter.active)
+            .bind(filter.after_id.unwrap_or(0))
+            .bind(filter.limit.unwrap_or(-1))
+            .fetch_all(&self.pool)
+            .await?;
+        let sets = restriction_slugs(&self.pool, &found).await?;
+        found.iter().map(|r| rows::voucher(conference, &sets, r)).collect()
+    }
+
+    async fn voucher_by_code(&self, conference: &Conference, code: &str) -> Result<Option<Voucher>, StoreError> {
+        // The column's NOCASE collation makes '=' ignore ASCII case, using the unique index.
+        let sql = format!("SELECT {VOUCHER_COLUMNS} FROM voucher WHERE conference_id = ? AND code = ?");
+        let found = sqlx::query(&sql).bind(conference.id).bind(code).fetch_all(&self.pool).await?;
+        let sets = restriction_slugs(&self.pool, &found).await?;
+        found.first().map(|r| rows::voucher(conference, &sets, r)).transpose()
+    }
+
+    async fn batch(&self, conference: &Conference, id: i64) -> Result<Option<Batch>, StoreError> {
+        let sql = format!("SELECT {BATCH_COLUMNS} FROM voucher_batch WHERE conference_id = ? AND id = ?");
+        let found = sqlx::query(&sql).bind(conference.id).bind(id).fetch_all(&self.pool).await?;
+        let sets = restriction_slugs(&self.pool, &found).await?;
+        found.first().map(|r| rows::batch(conference, &sets, r)).transpose()
+    }
+
+    async fn batches(&self, conference: &Conference, after_id: i64, limit: i64) -> Result<Vec<Batch>, StoreError> {
+        let sql =
+            format!("SELECT {BATCH_COLUMNS} FROM voucher_batch WHERE conference_id = ? AND id > ? ORDER BY id LIMIT ?");
+        let found = sqlx::query(&sql).bind(conference.id).bind(after_id).bind(limit).fetch_all(&self.pool).await?;
+        let sets = restriction_slugs(&self.pool, &found).await?;
+        found.iter().map(|r| rows::batch(conference, &sets, r)).collect()
+    }
+
+    async fn usage(&self, conference: &Conference) -> Result<Vec<UsageRow>, StoreError> {
+        Ok(sqlx::query_as(
+            "SELECT v.batch_id, b.prefix, count(*) AS issued, sum(v.is_active) AS active,
+                    sum(v.times_used >= v.max_uses) AS fully_used, sum(v.times_used) AS uses_consumed,
+                    sum(CASE WHEN v.is_active THEN v.max_uses - v.times_used ELSE 0 END) AS uses_left
+               FROM voucher v LEFT JOIN voucher_batch b ON b.id = v.batch_id
+              WHERE v.conference_id = ?
+              GROUP BY v.batch_id, b.prefix
+              ORDER BY v.batch_id",
+        )
+        .bind(conference.id)
+        .fetch_all(&self.pool)
+        .await?)
+    }
+
+    async fn token_by_hash(&self, hash: &str) -> Result<Option<ApiToken>, StoreError> {
+        let sql = format!("{TOKEN_SELECT} WHERE t.token_hash = ? AND t.revoked_at IS NULL");
+        let row = sqlx::query(&sql).bind(hash).fetch_optional(&self.pool).await?;
+        row.as_ref().map(rows::token).transpose()
+    }
+
+    async fn tokens(&self) -> Result<Vec<ApiToken>, StoreError> {
+        let sql = format!("{TOKEN_SELECT} ORDER BY t.id");
+        sqlx::query(&sql).fetch_all(&self.pool).await?.iter().map(rows::token).collect()
+    }
+
+    async fn ping(&self) -> Result<(), StoreError> {
+        sqlx::query("SELECT 1").execute(&self.pool).await?;
+        Ok(())
+    }
+
+    async fn close(&self) {
+        self.pool.close().await;
+    }
+}
