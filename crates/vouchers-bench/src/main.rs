@@ -1,5 +1,6 @@
 //! `vouchers-bench`: times `generate_voucher_codes` in process, on SQLite and PostgreSQL, next to
-//! a hand-written floor and (with `--compare-original`) the original Django service.
+//! a hand-written floor and (with `--compare-original`) the Django `voucher_service` this port
+//! started from (its harness is in `../shared/anchors/django-program/`).
 //!
 //! Each (database, case) runs in a fresh child process of this binary, so its peak RSS belongs to
 //! that case alone. The parent prints a table (or JSON with `--json`).

@@ -66,7 +66,7 @@ impl Principal {
         }
     }
 
-    /// The conference `slug`, for a request that manages it (everything of issue #4): admin
+    /// The conference `slug`, for a request that manages it (conferences, catalogue, vouchers, batches, export, usage): admin
     /// tokens anywhere, manage tokens in their own conference. Checkout tokens get 403 whatever
     /// the slug; a manage token asking for another conference gets the 404 of a missing one.
     pub async fn manage_conference(&self, state: &AppState, slug: &str) -> Result<Conference, ApiError> {

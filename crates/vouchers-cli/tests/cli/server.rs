@@ -144,51 +144,24 @@ fn tokens_are_created_once_listed_without_secrets_and_revoked() {
 mod postgres {
     use super::*;
 
-    /// An empty PostgreSQL database (no migrations yet), dropped at the end.
-    struct EmptyDb {
-        admin_url: String,
-        name: String,
-        url: String,
-    }
-
-    impl EmptyDb {
-        async fn create() -> Self {
-            use sqlx::{Connection, Executor};
-            let admin_url = std::env::var("VOUCHERS_TEST_POSTGRES_URL").expect("VOUCHERS_TEST_POSTGRES_URL");
-            let name = format!("vouchers_serve_{}_{}", std::process::id(), rand_suffix());
-            let mut admin = sqlx::PgConnection::connect(&admin_url).await.unwrap();
-            admin.execute(format!("CREATE DATABASE {name}").as_str()).await.unwrap();
-            let mut url = url::Url::parse(&admin_url).unwrap();
-            url.set_path(&name);
-            Self { admin_url, name, url: url.to_string() }
-        }
-
-        async fn drop_now(&self) {
-            use sqlx::{Connection, Executor};
-            let mut admin = sqlx::PgConnection::connect(&self.admin_url).await.unwrap();
-            admin.execute(format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name).as_str()).await.unwrap();
-        }
-    }
-
-    fn rand_suffix() -> u64 {
-        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos() as u64 % 1_000_000_007
-    }
+    use vouchers_core::store::testing::PgDatabase;
 
     /// Two instances started at once on one new database (both migrate), then 8 concurrent bulk
     /// requests each with the same prefix: all succeed and no code repeats.
     #[test]
     fn two_servers_share_one_database() {
         let runtime = tokio::runtime::Runtime::new().unwrap();
-        let db = runtime.block_on(EmptyDb::create());
+        let db = runtime.block_on(PgDatabase::create());
+        let url = db.url.expose();
         let dir = tempfile::tempdir().unwrap();
         let (a, b) = std::thread::scope(|s| {
-            let a = s.spawn(|| Server::start(dir.path(), &db.url, "a.log"));
-            let b = s.spawn(|| Server::start(dir.path(), &db.url, "b.log"));
+            let a = s.spawn(|| Server::start(dir.path(), url, "a.log"));
+            let b = s.spawn(|| Server::start(dir.path(), url, "b.log"));
             (a.join().unwrap(), b.join().unwrap())
         });
         ok(vouchers(
             dir.path(),
-            Some(&db.url),
+            Some(url),
             &[
                 "conference",
                 "create",
@@ -206,7 +179,7 @@ mod postgres {
         ));
         let token: Value = serde_json::from_str(&ok(vouchers(
             dir.path(),
-            Some(&db.url),
+            Some(url),
             &["token", "create", "--scope", "manage", "--conference", "pycon", "--format", "json"],
         )))
         .unwrap();
@@ -265,7 +238,6 @@ mod postgres {
 
         assert!(a.stop().success());
         assert!(b.stop().success());
-        runtime.block_on(db.drop_now());
     }
 
     /// Redemption races through HTTP with two instances on one database: the same figures as the
@@ -273,10 +245,11 @@ mod postgres {
     #[test]
     fn two_servers_race_redemptions() {
         let runtime = tokio::runtime::Runtime::new().unwrap();
-        let db = runtime.block_on(EmptyDb::create());
+        let db = runtime.block_on(PgDatabase::create());
+        let url = db.url.expose();
         let dir = tempfile::tempdir().unwrap();
-        let a = Server::start(dir.path(), &db.url, "a.log");
-        let b = Server::start(dir.path(), &db.url, "b.log");
+        let a = Server::start(dir.path(), url, "a.log");
+        let b = Server::start(dir.path(), url, "b.log");
         let create = [
             "conference",
             "create",
@@ -291,17 +264,17 @@ mod postgres {
             "--timezone",
             "UTC",
         ];
-        ok(vouchers(dir.path(), Some(&db.url), &create));
+        ok(vouchers(dir.path(), Some(url), &create));
         let token = |scope: &str| -> String {
             let args = ["token", "create", "--scope", scope, "--conference", "pycon", "--format", "json"];
-            let created: Value = serde_json::from_str(&ok(vouchers(dir.path(), Some(&db.url), &args))).unwrap();
+            let created: Value = serde_json::from_str(&ok(vouchers(dir.path(), Some(url), &args))).unwrap();
             created["token"].as_str().unwrap().to_owned()
         };
         let (checkout, manage) = (token("checkout"), token("manage"));
         let add = |code: &str, max_uses: &str| {
             ok(vouchers(
                 dir.path(),
-                Some(&db.url),
+                Some(url),
                 &["add", "--conference", "pycon", "--code", code, "--type", "comp", "--max-uses", max_uses],
             ));
         };
@@ -362,6 +335,5 @@ mod postgres {
 
         assert!(a.stop().success());
         assert!(b.stop().success());
-        runtime.block_on(db.drop_now());
     }
 }

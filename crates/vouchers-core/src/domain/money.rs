@@ -112,7 +112,7 @@ impl utoipa::PartialSchema for Money {
 #[cfg(feature = "openapi")]
 impl utoipa::ToSchema for Money {}
 
-/// What kind of discount a voucher gives (`Voucher.VoucherType` in the original).
+/// What kind of discount a voucher gives (`Voucher.VoucherType` in the Django service this port started from).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]

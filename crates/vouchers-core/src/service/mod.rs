@@ -38,7 +38,7 @@ pub struct Limits {
 }
 
 impl Limits {
-    /// The original service's bound.
+    /// The bound of the Django service this port started from (its `count` must be 1 to 500).
     pub const DEFAULT_MAX_BATCH: i64 = 500;
 }
 

@@ -43,7 +43,7 @@ async fn catalog_slugs(db: TestDb) {
     assert_duplicate(&err, "conference", CONF);
     assert_eq!(err.to_string(), "conference \"pycon\" already exists");
     assert_eq!(catalog::list_conferences(store).await.unwrap().len(), 2);
-    assert_eq!(catalog::conference(store, CONF).await.unwrap(), conference, "the original changed");
+    assert_eq!(catalog::conference(store, CONF).await.unwrap(), conference, "the stored conference changed");
 
     // Ticket type and add-on slugs are per conference.
     let individual = NewTicketType::parse("individual", "Individual again", "1", false).unwrap();

@@ -1,4 +1,4 @@
-//! Bulk generation: the happy path, the seed's defaults, shared restriction sets, count limits.
+//! Bulk generation: the happy path, `VoucherBulkConfig`'s defaults, shared restriction sets, count limits.
 
 use vouchers_core::domain::VoucherType;
 use vouchers_core::service::query;

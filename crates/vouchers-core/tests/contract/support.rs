@@ -92,7 +92,7 @@ pub fn dec(s: &str) -> Decimal {
     Decimal::from_str_exact(s).unwrap()
 }
 
-/// `count` 25 % vouchers with prefix `SPEAKER-` in the main conference, seed defaults otherwise.
+/// `count` 25 % vouchers with prefix `SPEAKER-` in the main conference, `VoucherBulkConfig::new`'s defaults otherwise.
 pub fn config(count: i64) -> VoucherBulkConfig {
     VoucherBulkConfig::new(CONF, PREFIX, count, VoucherType::Percentage, dec("25"))
 }

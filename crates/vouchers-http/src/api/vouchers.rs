@@ -73,7 +73,8 @@ pub struct AddVoucherRequest {
     pub applicable_addons: Vec<String>,
 }
 
-/// The seed's `VoucherBulkConfig`, as JSON.
+/// `VoucherBulkConfig` (the bulk generation's configuration, with the Django service's field
+/// names and defaults), as JSON.
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct BulkRequest {

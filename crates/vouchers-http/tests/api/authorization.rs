@@ -1,4 +1,4 @@
-//! The authorization matrix (issues #4 and #5): every route x {no token, bad token, revoked token, admin, manage,
+//! The authorization matrix of the API and checkout routes: every route x {no token, bad token, revoked token, admin, manage,
 //! checkout, another conference's manage token}.
 
 use axum::body::Body;
@@ -8,7 +8,7 @@ use vouchers_core::service::tokens;
 
 use crate::support::*;
 
-/// A route of issue #4, as the OpenAPI document spells it.
+/// A route, as the OpenAPI document spells it.
 pub struct Route {
     pub method: &'static str,
     pub template: &'static str,

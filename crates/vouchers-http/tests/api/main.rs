@@ -3,28 +3,11 @@
 //! (`...::postgres::name`, needs `VOUCHERS_TEST_POSTGRES_URL`).
 #![allow(clippy::unwrap_used, missing_docs)]
 
-/// Declares each listed `async fn name(app: TestApp)` of the calling module as two tests:
-/// `sqlite::name` and `postgres::name`, each on a fresh database with the fixture loaded.
+/// `vouchers_core::both_backends!` with a [`support::TestApp`] (fresh database, fixture loaded)
+/// as each test's argument, in scope for every module below.
 macro_rules! both_backends {
     ($($name:ident),+ $(,)?) => {
-        mod sqlite {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-                async fn $name() {
-                    let db = vouchers_core::store::testing::TestDb::sqlite().await;
-                    super::$name(crate::support::TestApp::new(db).await).await
-                }
-            )+
-        }
-        mod postgres {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-                async fn $name() {
-                    let db = vouchers_core::store::testing::TestDb::postgres().await;
-                    super::$name(crate::support::TestApp::new(db).await).await
-                }
-            )+
-        }
+        vouchers_core::both_backends!(with crate::support::TestApp::new; $($name),+);
     };
 }
 

@@ -28,16 +28,19 @@ pub struct TestResponse {
 
 impl TestResponse {
     /// The body as JSON (panics with the body text if it is not).
+    #[track_caller]
     pub fn json(&self) -> Value {
         serde_json::from_slice(&self.body)
             .unwrap_or_else(|e| panic!("not JSON ({e}): {}", String::from_utf8_lossy(&self.body)))
     }
 
+    #[track_caller]
     pub fn text(&self) -> String {
         String::from_utf8(self.body.clone()).unwrap()
     }
 
     /// Asserts the status and the error shape; returns `error`.
+    #[track_caller]
     pub fn error(&self, status: StatusCode) -> Value {
         assert_eq!(self.status, status, "body: {}", String::from_utf8_lossy(&self.body));
         let body = self.json();
@@ -49,6 +52,7 @@ impl TestResponse {
     }
 
     /// Asserts the status; returns the JSON body.
+    #[track_caller]
     pub fn ok(&self, status: StatusCode) -> Value {
         assert_eq!(self.status, status, "body: {}", String::from_utf8_lossy(&self.body));
         self.json()
