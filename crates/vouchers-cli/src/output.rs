@@ -4,7 +4,7 @@
 use std::io::{self, Write};
 
 use serde::Serialize;
-use vouchers_core::domain::{format_rfc3339, AddOn, Conference, TicketType, Voucher};
+use vouchers_core::domain::{format_rfc3339, spreadsheet_safe, AddOn, Conference, TicketType, Voucher};
 
 use crate::cli::Format;
 use crate::error::CliError;
@@ -38,13 +38,13 @@ pub fn json<T: Serialize + ?Sized>(value: &T) -> Result<(), CliError> {
     Ok(())
 }
 
-/// Prints rows as CSV under a header row.
+/// Prints rows as CSV under a header row, every cell safe to open in a spreadsheet.
 pub fn csv(header: &[&str], rows: &[Vec<String>]) -> Result<(), CliError> {
     let mut writer = csv::Writer::from_writer(io::stdout().lock());
     let to_io = |e: csv::Error| io::Error::other(e.to_string());
     writer.write_record(header).map_err(to_io)?;
     for row in rows {
-        writer.write_record(row).map_err(to_io)?;
+        writer.write_record(row.iter().map(|cell| spreadsheet_safe(cell.clone()))).map_err(to_io)?;
     }
     writer.flush()?;
     Ok(())
@@ -148,19 +148,27 @@ pub fn voucher(item: &Voucher, format: Format) -> Result<(), CliError> {
     }
 }
 
-/// Streams vouchers into a file as CSV or JSON. It writes to a temporary file beside the target
-/// and renames it into place in [`VoucherFile::finish`], so the file exists only for a committed
-/// batch; dropped unfinished, it leaves nothing behind.
+/// Streams vouchers into a file as CSV or JSON, so that nothing about the file can fail once the
+/// batch is committed. Everything checkable is checked when it is created, before the batch's
+/// transaction: the format, that the target is not a folder, that it does not exist (unless
+/// `--force`), that its folder takes a new file. The vouchers go to a temporary file beside the
+/// target (`.NAME.partial-XXXXXX`, mode 0600: codes are secrets), which is completed and made
+/// durable as the last voucher arrives, still before the commit; [`VoucherFile::persist`] then
+/// only renames it. Dropped unfinished, it leaves nothing behind.
 pub struct VoucherFile {
     path: std::path::PathBuf,
-    out: FileOut,
+    replace: bool,
+    expected: u64,
+    written: u64,
+    out: Option<FileOut>,
+    done: Option<tempfile::NamedTempFile>,
 }
 
-/// The open document: a CSV writer, or a JSON array being written (and how many items so far).
+/// The open document: a CSV writer, or a JSON array being written.
 enum FileOut {
     // Boxed: the CSV writer carries its own state (about 400 bytes); one per file.
     Csv(Box<csv::Writer<io::BufWriter<tempfile::NamedTempFile>>>),
-    Json { out: io::BufWriter<tempfile::NamedTempFile>, written: usize },
+    Json(io::BufWriter<tempfile::NamedTempFile>),
 }
 
 fn csv_error(e: csv::Error) -> io::Error {
@@ -185,13 +193,24 @@ impl VoucherFile {
         }
     }
 
-    /// Opens a temporary file in the target's folder and writes the CSV header or the `[`.
-    pub fn create(path: &std::path::Path, format: Format) -> Result<Self, CliError> {
+    /// Checks the target and opens the temporary file for `expected` vouchers, writing the CSV
+    /// header or the `[`. `replace`: an existing file may be replaced (`--force`).
+    pub fn create(path: &std::path::Path, format: Format, replace: bool, expected: i64) -> Result<Self, CliError> {
+        let shown = path.display();
+        if path.is_dir() {
+            return Err(CliError::Input(format!("--output: {shown} is a folder; name a file in it")));
+        }
+        if path.exists() && !replace {
+            return Err(CliError::Input(format!("--output: {shown} exists; pass --force to replace it")));
+        }
         let dir = match path.parent() {
             Some(parent) if !parent.as_os_str().is_empty() => parent,
             _ => std::path::Path::new("."),
         };
-        let temp = tempfile::NamedTempFile::new_in(dir)
+        let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+        let temp = tempfile::Builder::new()
+            .prefix(&format!(".{name}.partial-"))
+            .tempfile_in(dir)
             .map_err(|e| CliError::Input(format!("--output: cannot write in {}: {e}", dir.display())))?;
         let buffered = io::BufWriter::new(temp);
         let out = match format {
@@ -203,43 +222,70 @@ impl VoucherFile {
             _ => {
                 let mut out = buffered;
                 out.write_all(b"[")?;
-                FileOut::Json { out, written: 0 }
+                FileOut::Json(out)
             }
         };
-        Ok(Self { path: path.to_owned(), out })
+        let expected = u64::try_from(expected).unwrap_or(0);
+        Ok(Self { path: path.to_owned(), replace, expected, written: 0, out: Some(out), done: None })
     }
 
-    /// Appends vouchers.
+    /// Appends vouchers; with the last one expected, completes the document and makes it durable.
     pub fn write(&mut self, vouchers: &[Voucher]) -> io::Result<()> {
-        match &mut self.out {
+        let Some(out) = self.out.as_mut() else {
+            return Err(io::Error::other("more vouchers than the batch holds"));
+        };
+        match out {
             FileOut::Csv(writer) => {
                 for v in vouchers {
-                    writer.write_record(v.csv_record()).map_err(csv_error)?;
+                    writer.write_record(v.csv_record().map(spreadsheet_safe)).map_err(csv_error)?;
                 }
             }
-            FileOut::Json { out, written } => {
-                for v in vouchers {
-                    out.write_all(if *written == 0 { b"\n  " } else { b",\n  " })?;
+            FileOut::Json(out) => {
+                for (i, v) in vouchers.iter().enumerate() {
+                    out.write_all(if self.written == 0 && i == 0 { b"\n  " } else { b",\n  " })?;
                     serde_json::to_writer(&mut *out, v)?;
-                    *written += 1;
                 }
             }
+        }
+        self.written += vouchers.len() as u64;
+        if self.written >= self.expected {
+            self.complete()?;
         }
         Ok(())
     }
 
-    /// Closes the document, makes it durable and moves it into place.
-    pub fn finish(self) -> Result<(), CliError> {
-        let buffered = match self.out {
-            FileOut::Csv(writer) => (*writer).into_inner().map_err(|e| e.into_error())?,
-            FileOut::Json { mut out, written } => {
-                out.write_all(if written == 0 { b"]\n" } else { b"\n]\n" })?;
+    /// Closes the document and syncs it to disk.
+    fn complete(&mut self) -> io::Result<()> {
+        let buffered = match self.out.take() {
+            None => return Ok(()),
+            Some(FileOut::Csv(writer)) => (*writer).into_inner().map_err(|e| e.into_error())?,
+            Some(FileOut::Json(mut out)) => {
+                out.write_all(if self.written == 0 { b"]\n" } else { b"\n]\n" })?;
                 out
             }
         };
         let temp = buffered.into_inner().map_err(|e| e.into_error())?;
         temp.as_file().sync_all()?;
-        temp.persist(&self.path).map_err(|e| e.error)?;
+        self.done = Some(temp);
         Ok(())
+    }
+
+    /// Moves the completed file into place (after the commit). Should even the rename fail (the
+    /// target was created or turned into a folder meanwhile), the codes are kept in the
+    /// temporary file and the error says where.
+    pub fn persist(self) -> Result<(), CliError> {
+        let Some(temp) = self.done else {
+            return Err(CliError::Failure(anyhow::anyhow!("the output file was not completed")));
+        };
+        let placed = if self.replace { temp.persist(&self.path) } else { temp.persist_noclobber(&self.path) };
+        placed.map(drop).map_err(|e| {
+            let kept = e.file.keep().map(|(_, kept)| kept.display().to_string());
+            let kept = kept.unwrap_or_else(|k| format!("(not kept: {})", k.error));
+            CliError::Failure(anyhow::anyhow!(
+                "the batch is committed, but its file could not be moved to {} ({}); the codes are in {kept}",
+                self.path.display(),
+                e.error
+            ))
+        })
     }
 }

@@ -3,7 +3,7 @@
 //! [`StoreError`]: the one `From<StoreError>` below decides what a database failure means to a
 //! caller.
 
-use crate::domain::InvalidInput;
+use crate::domain::{quoted, InvalidInput};
 use crate::store::StoreError;
 
 /// A cause kept for the log: the error a source of randomness or a caller's sink returned.
@@ -39,10 +39,10 @@ pub enum VoucherError {
     #[error("a concurrent write conflicted with this one and it was rolled back; retry")]
     CodeConflict(#[source] StoreError),
     /// No conference with this slug.
-    #[error("conference {0:?} not found")]
+    #[error("conference {} not found", quoted(.0))]
     ConferenceNotFound(String),
     /// A restriction names a ticket type that the conference does not have.
-    #[error("applicable_ticket_types: ticket type {slug:?} does not exist in conference {conference:?}")]
+    #[error("applicable_ticket_types: ticket type {} does not exist in conference {}", quoted(.slug), quoted(.conference))]
     UnknownTicketType {
         /// The conference's slug.
         conference: String,
@@ -50,7 +50,7 @@ pub enum VoucherError {
         slug: String,
     },
     /// A restriction names an add-on that the conference does not have.
-    #[error("applicable_addons: add-on {slug:?} does not exist in conference {conference:?}")]
+    #[error("applicable_addons: add-on {} does not exist in conference {}", quoted(.slug), quoted(.conference))]
     UnknownAddon {
         /// The conference's slug.
         conference: String,
@@ -58,7 +58,7 @@ pub enum VoucherError {
         slug: String,
     },
     /// No voucher with this code (ignoring case) in the conference.
-    #[error("voucher {code:?} not found in conference {conference:?}")]
+    #[error("voucher {} not found in conference {}", quoted(.code), quoted(.conference))]
     VoucherNotFound {
         /// The conference's slug.
         conference: String,
@@ -66,7 +66,7 @@ pub enum VoucherError {
         code: String,
     },
     /// No batch with this id in the conference.
-    #[error("batch {id} not found in conference {conference:?}")]
+    #[error("batch {id} not found in conference {}", quoted(.conference))]
     BatchNotFound {
         /// The conference's slug.
         conference: String,
@@ -83,7 +83,7 @@ pub enum VoucherError {
         key: String,
     },
     /// The voucher exists but cannot be redeemed now; nothing changed.
-    #[error("voucher {code:?} cannot be redeemed: {}", reason.message())]
+    #[error("voucher {} cannot be redeemed: {}", quoted(.code), .reason.message())]
     NotRedeemable {
         /// The voucher's code.
         code: String,
@@ -91,7 +91,7 @@ pub enum VoucherError {
         reason: crate::domain::InvalidReason,
     },
     /// A slug or code that must be unique is taken.
-    #[error("{what} {value:?} already exists{scope}")]
+    #[error("{what} {} already exists{scope}", quoted(.value))]
     Duplicate {
         /// What kind of thing (`conference`, `ticket type`, `add-on`, `voucher code`).
         what: &'static str,

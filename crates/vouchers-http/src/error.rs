@@ -27,6 +27,15 @@ pub enum ApiError {
     /// No route matches the path.
     #[error("no such resource")]
     RouteNotFound,
+    /// A path parameter that cannot name anything (a batch id that is not a positive whole
+    /// number): nothing has it, like an id nothing has.
+    #[error("{message}")]
+    PathNotFound {
+        /// The path parameter.
+        parameter: &'static str,
+        /// What was given and what it must be.
+        message: String,
+    },
     /// The route exists, the method does not.
     #[error("method not allowed on this resource")]
     MethodNotAllowed,
@@ -49,6 +58,20 @@ pub enum ApiError {
     PayloadTooLarge {
         /// The limit in force.
         limit: usize,
+    },
+    /// The request's URI is longer than the server reads.
+    #[error("the request URI is longer than {limit} bytes")]
+    UriTooLong {
+        /// The limit in force.
+        limit: usize,
+    },
+    /// The request's headers are more or larger than the server reads.
+    #[error("the request has more than {count} header lines or more than {bytes} bytes of headers")]
+    HeadersTooLarge {
+        /// The most header lines.
+        count: usize,
+        /// The most header bytes.
+        bytes: usize,
     },
     /// The request took longer than the server allows; nothing it started was committed.
     #[error("the request took too long and was cancelled")]
@@ -94,12 +117,14 @@ impl ApiError {
             ApiError::Unauthorized => StatusCode::UNAUTHORIZED,
             ApiError::TooManyFailedLookups { .. } => StatusCode::TOO_MANY_REQUESTS,
             ApiError::Forbidden => StatusCode::FORBIDDEN,
-            ApiError::RouteNotFound => StatusCode::NOT_FOUND,
+            ApiError::RouteNotFound | ApiError::PathNotFound { .. } => StatusCode::NOT_FOUND,
             ApiError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             ApiError::MalformedJson(_) => StatusCode::BAD_REQUEST,
             ApiError::Invalid { .. } => StatusCode::UNPROCESSABLE_ENTITY,
             ApiError::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ApiError::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+            ApiError::UriTooLong { .. } => StatusCode::URI_TOO_LONG,
+            ApiError::HeadersTooLarge { .. } => StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
             ApiError::Timeout | ApiError::NotReady(_) => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Panic(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -112,12 +137,14 @@ impl ApiError {
             ApiError::Unauthorized => "unauthorized",
             ApiError::TooManyFailedLookups { .. } => "rate_limited",
             ApiError::Forbidden => "forbidden",
-            ApiError::RouteNotFound => "not_found",
+            ApiError::RouteNotFound | ApiError::PathNotFound { .. } => "not_found",
             ApiError::MethodNotAllowed => "method_not_allowed",
             ApiError::MalformedJson(_) => "malformed_json",
             ApiError::Invalid { .. } => "invalid_input",
             ApiError::UnsupportedMediaType => "unsupported_media_type",
             ApiError::PayloadTooLarge { .. } => "payload_too_large",
+            ApiError::UriTooLong { .. } => "uri_too_long",
+            ApiError::HeadersTooLarge { .. } => "headers_too_large",
             ApiError::Timeout => "timeout",
             ApiError::NotReady(_) => "not_ready",
             ApiError::Panic(_) => "internal",
@@ -128,6 +155,7 @@ impl ApiError {
         match self {
             ApiError::Voucher(e) => e.field().map(str::to_owned),
             ApiError::Invalid { field, .. } => field.clone(),
+            ApiError::PathNotFound { parameter, .. } => Some((*parameter).to_owned()),
             _ => None,
         }
     }
@@ -228,8 +256,10 @@ impl utoipa::IntoResponses for ErrorResponses {
             .response("405", error("Method not allowed"))
             .response("409", error("Duplicate slug or code, a code that cannot be redeemed now (the code says why), or a concurrent write that could not be waited out"))
             .response("413", error("Body larger than the limit (1 MiB by default)"))
+            .response("414", error("Request URI longer than 8 KiB"))
             .response("415", error("Body is not application/json"))
             .response("422", error("Validation failed; `field` names the input"))
+            .response("431", error("More than 100 header lines or 32 KiB of headers"))
             .response("429", error("Too many unknown codes from this token and address; see Retry-After"))
             .response("500", error("Server fault; the body says nothing internal"))
             .response("503", error("Timed out, or the database is unreachable"))

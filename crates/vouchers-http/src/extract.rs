@@ -14,7 +14,7 @@ use serde::{Deserialize, Deserializer};
 use serde_json::value::RawValue;
 use utoipa::openapi::schema::{ObjectBuilder, OneOfBuilder, Schema, Type};
 use utoipa::openapi::RefOr;
-use vouchers_core::domain::parse_decimal;
+use vouchers_core::domain::{parse_decimal, quoted};
 
 use crate::error::ApiError;
 use crate::AppState;
@@ -28,26 +28,55 @@ fn is_json(content_type: &str) -> bool {
     mime == "application/json" || (mime.starts_with("application/") && mime.ends_with("+json"))
 }
 
-/// Parses `bytes` as `T`: syntax errors are 400, shape errors 422 with the JSON path as `field`.
+/// The longest message an extractor passes on: serde's messages quote the offending value, which
+/// may be as large as the body.
+const MESSAGE_MAX: usize = 300;
+
+/// `message` cut to [`MESSAGE_MAX`] characters.
+fn short(message: String) -> String {
+    if message.chars().count() <= MESSAGE_MAX {
+        return message;
+    }
+    let mut cut: String = message.chars().take(MESSAGE_MAX).collect();
+    cut.push_str("...");
+    cut
+}
+
+/// The field a serde error names, for errors about a field of an object rather than a value:
+/// `missing field `count`` and `duplicate field `count``, reported at the object's path.
+fn named_field(path: &str, message: &str) -> Option<String> {
+    let rest = message.strip_prefix("missing field `").or_else(|| message.strip_prefix("duplicate field `"))?;
+    let name = rest.split('`').next()?;
+    Some(if path == "." { name.to_owned() } else { format!("{path}.{name}") })
+}
+
+/// Parses `bytes` as `T`, which every body is an object of: syntax errors are 400; any other
+/// JSON value than an object, and shape errors, are 422 with the JSON path as `field` (a missing
+/// or repeated field is named too).
 pub(crate) fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
-    let mut deserializer = serde_json::Deserializer::from_slice(bytes);
-    let value: T = serde_path_to_error::deserialize(&mut deserializer).map_err(|error| {
+    // Syntax first, and the top-level value's kind: serde would read a struct from an array,
+    // field by position.
+    let raw: &RawValue = serde_json::from_slice(bytes).map_err(|e| ApiError::MalformedJson(short(e.to_string())))?;
+    if !raw.get().starts_with('{') {
+        return Err(ApiError::Invalid { field: None, message: "the body must be a JSON object".to_owned() });
+    }
+    let mut deserializer = serde_json::Deserializer::from_str(raw.get());
+    serde_path_to_error::deserialize(&mut deserializer).map_err(|error| {
         let path = error.path().to_string();
         let inner = error.into_inner();
         match inner.classify() {
             serde_json::error::Category::Data => {
-                let field = (path != ".").then_some(path);
+                let text = inner.to_string();
+                let field = named_field(&path, &text).or_else(|| (path != ".").then_some(path));
                 let message = match &field {
-                    Some(field) => format!("{field}: {inner}"),
-                    None => inner.to_string(),
+                    Some(field) => format!("{field}: {text}"),
+                    None => text,
                 };
-                ApiError::Invalid { field, message }
+                ApiError::Invalid { field, message: short(message) }
             }
-            _ => ApiError::MalformedJson(inner.to_string()),
+            _ => ApiError::MalformedJson(short(inner.to_string())),
         }
-    })?;
-    deserializer.end().map_err(|e| ApiError::MalformedJson(e.to_string()))?;
-    Ok(value)
+    })
 }
 
 impl<T: DeserializeOwned> FromRequest<AppState> for ApiJson<T> {
@@ -87,7 +116,7 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequestParts<S> for ApiQuery<T> {
                 Some(field) => format!("query parameter {field}: {inner}"),
                 None => format!("query parameters: {inner}"),
             };
-            ApiError::Invalid { field, message }
+            ApiError::Invalid { field, message: short(message) }
         })
     }
 }
@@ -120,7 +149,7 @@ impl DecimalInput {
         } else if raw.starts_with(|c: char| c == '-' || c.is_ascii_digit()) {
             raw.to_owned()
         } else {
-            return Err(format!("{field} must be a decimal number or a string holding one, got {raw}"));
+            return Err(format!("{field} must be a decimal number or a string holding one, got {}", quoted(raw)));
         };
         parse_decimal(field, &text).map(DecimalInput).map_err(|e| e.message)
     }
@@ -177,6 +206,24 @@ mod tests {
         assert!(matches!(e, ApiError::Invalid { field: Some(ref f), .. } if f == "discount_value"), "{e:?}");
         let e = parse_json::<Body>(br#"{"count": 1, "discount_value": true}"#).unwrap_err();
         assert!(matches!(e, ApiError::Invalid { .. }), "{e:?}");
+    }
+
+    #[test]
+    fn bodies_are_objects_and_fields_are_named() {
+        let e = parse_json::<Body>(br#"[1, null]"#).unwrap_err();
+        assert!(
+            matches!(e, ApiError::Invalid { field: None, ref message } if message == "the body must be a JSON object")
+        );
+        assert!(matches!(parse_json::<Body>(br#""x""#), Err(ApiError::Invalid { .. })));
+        let e = parse_json::<Body>(br#"{"discount_value": 1}"#).unwrap_err();
+        assert!(matches!(e, ApiError::Invalid { field: Some(ref f), .. } if f == "count"), "{e:?}");
+        let e = parse_json::<Body>(br#"{"count": 1, "count": 2}"#).unwrap_err();
+        assert!(matches!(e, ApiError::Invalid { field: Some(ref f), .. } if f == "count"), "{e:?}");
+        let huge = format!(r#"{{"count": "{}"}}"#, "9".repeat(1_000_000));
+        let e = parse_json::<Body>(huge.as_bytes()).unwrap_err();
+        assert!(e.to_string().len() < 400, "{} bytes", e.to_string().len());
+        let huge = format!(r#"{{"count": 1, "discount_value": "{}"}}"#, "9".repeat(1_000_000));
+        assert!(parse_json::<Body>(huge.as_bytes()).unwrap_err().to_string().len() < 400);
     }
 
     #[test]

@@ -14,8 +14,10 @@ mod api;
 pub mod auth;
 pub mod error;
 pub mod extract;
+mod guard;
 pub mod limiter;
 pub mod pagination;
+mod server;
 
 use std::any::Any;
 use std::future::Future;
@@ -52,6 +54,12 @@ pub struct Settings {
     /// Take the client address from the last `X-Forwarded-For` entry (the one the load balancer
     /// in front appended) instead of the TCP peer. Only behind a proxy that sets it.
     pub trust_forwarded_for: bool,
+    /// How long a client may take to send a request head, counted from the connection's start
+    /// or from the end of its previous response (so it also bounds an idle kept-alive
+    /// connection). Slower: the connection is closed.
+    pub header_read_timeout: Duration,
+    /// The most connections open at once; further clients wait to be accepted.
+    pub max_connections: usize,
 }
 
 impl Default for Settings {
@@ -61,6 +69,8 @@ impl Default for Settings {
             request_timeout: Duration::from_secs(30),
             failed_lookups_per_minute: 10,
             trust_forwarded_for: false,
+            header_read_timeout: Duration::from_secs(10),
+            max_connections: 1024,
         }
     }
 }
@@ -180,6 +190,7 @@ pub fn router(state: AppState) -> Router {
         .layer(DefaultBodyLimit::max(state.settings.body_limit))
         .layer(middleware::from_fn_with_state(state.clone(), request_timeout))
         .layer(CatchPanicLayer::custom(panic_response))
+        .layer(middleware::from_fn_with_state(state.clone(), guard::request_limits))
         .layer(PropagateRequestIdLayer::x_request_id())
         .layer(
             TraceLayer::new_for_http()
@@ -190,20 +201,21 @@ pub fn router(state: AppState) -> Router {
                 .on_response(DefaultOnResponse::new().level(tracing::Level::INFO)),
         )
         .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
+        .layer(middleware::from_fn(guard::safe_request_id))
         .with_state(state)
 }
 
 /// Serves [`router`] on `listener` until `shutdown` completes, then stops accepting connections
-/// and waits for the requests in flight to finish.
+/// and waits for the requests in flight to finish. Connections are bounded in number and in how
+/// long a request head may take ([`Settings`]).
 pub async fn serve(
     listener: tokio::net::TcpListener,
     state: AppState,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     tracing::info!(address = %listener.local_addr()?, "listening");
-    axum::serve(listener, router(state).into_make_service_with_connect_info::<std::net::SocketAddr>())
-        .with_graceful_shutdown(shutdown)
-        .await?;
+    let settings = state.settings;
+    server::run(listener, router(state), settings, shutdown).await?;
     tracing::info!("stopped");
     Ok(())
 }

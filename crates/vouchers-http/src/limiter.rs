@@ -7,27 +7,60 @@
 //! guessed badly. The window lives in each server process: behind a load balancer with N
 //! instances a caller spread across all of them can make up to N times the limit.
 //!
-//! Hand-written rather than `governor`: we must ask "is this caller blocked?" before the lookup
-//! and count only after it turns out to be a failure, which a token bucket's check-and-consume
-//! does not offer.
+//! Counting and deciding are one step: a lookup first takes a slot ([`FailureLimiter::acquire`])
+//! and runs only while the caller's failures in the window plus its lookups in flight stay under
+//! the limit; the slot then becomes a failure or is given back. So 400 concurrent guesses from
+//! one caller test at most `limit` codes. A caller with more lookups in flight than failures
+//! left (a web shop's backend checking many real codes at once) is not refused: its further
+//! lookups wait for a slot, and are refused only once its failures reach the limit.
+//!
+//! Hand-written rather than `governor`: a token bucket's check-and-consume cannot give a slot
+//! back when the lookup turns out not to be a failure.
 
 use std::collections::{HashMap, VecDeque};
 use std::net::IpAddr;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 /// Who is counted: a token and the client's address.
 pub type CallerKey = (i64, IpAddr);
 
-/// Entries kept before a sweep drops the callers with no failure left in the window.
+/// Entries kept before a sweep drops the callers with nothing in the window or in flight.
 const SWEEP_ABOVE: usize = 10_000;
+
+/// One caller's failures in the window and lookups in flight.
+#[derive(Debug, Default)]
+struct Caller {
+    failures: VecDeque<Instant>,
+    in_flight: usize,
+}
 
 /// Failed lookups per caller in the last minute.
 #[derive(Debug)]
 pub struct FailureLimiter {
     limit: usize,
     window: Duration,
-    failures: Mutex<HashMap<CallerKey, VecDeque<Instant>>>,
+    callers: Mutex<HashMap<CallerKey, Caller>>,
+    /// Woken whenever a slot is given back or becomes a failure.
+    slot_freed: tokio::sync::Notify,
+}
+
+/// What one attempt at a slot found.
+enum Acquire {
+    Granted,
+    /// The caller's failures fill the window: how long until the oldest leaves it.
+    Refused(Duration),
+    /// Every slot the caller's failures leave is held by its lookups in flight.
+    Busy,
+}
+
+/// A lookup allowed by [`FailureLimiter::acquire`]: say how it ended with [`Lookup::failed`] or
+/// [`Lookup::found`]; dropped unsaid (the request failed otherwise), it is given back.
+#[derive(Debug)]
+#[must_use = "a lookup is counted only when it is said to have failed"]
+pub struct Lookup {
+    limiter: Option<Arc<FailureLimiter>>,
+    key: CallerKey,
 }
 
 impl FailureLimiter {
@@ -38,46 +71,93 @@ impl FailureLimiter {
 
     /// The same with another window (tests).
     pub fn with_window(limit: u32, window: Duration) -> Self {
-        Self { limit: limit as usize, window, failures: Mutex::new(HashMap::new()) }
+        Self {
+            limit: limit as usize,
+            window,
+            callers: Mutex::new(HashMap::new()),
+            slot_freed: tokio::sync::Notify::new(),
+        }
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<CallerKey, VecDeque<Instant>>> {
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<CallerKey, Caller>> {
         // A panic while holding the lock leaves plain data behind; keep using it.
-        self.failures.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+        self.callers.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
-    /// `Err(wait)` when `key` has used up its failures: how long until it may try again.
-    pub fn check(&self, key: CallerKey) -> Result<(), Duration> {
+    /// A slot for one lookup by `key`, or `Err(wait)`: how long until it may try again. Waits
+    /// while the caller's lookups in flight hold every slot its failures leave.
+    pub async fn acquire(self: &Arc<Self>, key: CallerKey) -> Result<Lookup, Duration> {
         if self.limit == 0 {
-            return Ok(());
+            return Ok(Lookup { limiter: None, key });
         }
-        let now = Instant::now();
-        let mut failures = self.lock();
-        let Some(times) = failures.get_mut(&key) else { return Ok(()) };
-        while times.front().is_some_and(|t| now.duration_since(*t) >= self.window) {
-            times.pop_front();
-        }
-        match times.front() {
-            Some(oldest) if times.len() >= self.limit => Err(self.window.saturating_sub(now.duration_since(*oldest))),
-            _ => Ok(()),
+        loop {
+            // Registered before the check, so a slot freed right after it still wakes us.
+            let freed = self.slot_freed.notified();
+            let mut freed = std::pin::pin!(freed);
+            freed.as_mut().enable();
+            match self.try_acquire(key) {
+                Acquire::Granted => return Ok(Lookup { limiter: Some(Arc::clone(self)), key }),
+                Acquire::Refused(wait) => return Err(wait),
+                Acquire::Busy => freed.await,
+            }
         }
     }
 
-    /// Counts one failed lookup for `key`.
-    pub fn record_failure(&self, key: CallerKey) {
-        if self.limit == 0 {
-            return;
-        }
+    fn try_acquire(&self, key: CallerKey) -> Acquire {
         let now = Instant::now();
-        let mut failures = self.lock();
-        if failures.len() > SWEEP_ABOVE {
+        let mut callers = self.lock();
+        if callers.len() > SWEEP_ABOVE {
             let window = self.window;
-            failures.retain(|_, times| times.back().is_some_and(|t| now.duration_since(*t) < window));
+            callers
+                .retain(|_, c| c.in_flight > 0 || c.failures.back().is_some_and(|t| now.duration_since(*t) < window));
         }
-        let times = failures.entry(key).or_default();
-        times.push_back(now);
-        while times.len() > self.limit {
-            times.pop_front();
+        let caller = callers.entry(key).or_default();
+        while caller.failures.front().is_some_and(|t| now.duration_since(*t) >= self.window) {
+            caller.failures.pop_front();
+        }
+        if caller.failures.len() >= self.limit {
+            let oldest = caller.failures.front().copied().unwrap_or(now);
+            return Acquire::Refused(self.window.saturating_sub(now.duration_since(oldest)));
+        }
+        if caller.failures.len() + caller.in_flight >= self.limit {
+            return Acquire::Busy;
+        }
+        caller.in_flight += 1;
+        Acquire::Granted
+    }
+
+    fn finish(&self, key: CallerKey, failed: bool) {
+        {
+            let mut callers = self.lock();
+            let Some(caller) = callers.get_mut(&key) else { return };
+            caller.in_flight = caller.in_flight.saturating_sub(1);
+            if failed {
+                caller.failures.push_back(Instant::now());
+                while caller.failures.len() > self.limit {
+                    caller.failures.pop_front();
+                }
+            }
+        }
+        self.slot_freed.notify_waiters();
+    }
+}
+
+impl Lookup {
+    /// The code was not found: counts one failure.
+    pub fn failed(mut self) {
+        if let Some(limiter) = self.limiter.take() {
+            limiter.finish(self.key, true);
+        }
+    }
+
+    /// The code exists: nothing is counted.
+    pub fn found(self) {}
+}
+
+impl Drop for Lookup {
+    fn drop(&mut self) {
+        if let Some(limiter) = self.limiter.take() {
+            limiter.finish(self.key, false);
         }
     }
 }
@@ -89,34 +169,97 @@ mod tests {
     const A: CallerKey = (1, IpAddr::V4(std::net::Ipv4Addr::LOCALHOST));
     const B: CallerKey = (2, IpAddr::V4(std::net::Ipv4Addr::LOCALHOST));
 
-    #[test]
-    fn blocks_after_the_limit_and_only_that_caller() {
-        let limiter = FailureLimiter::new(3);
+    #[tokio::test]
+    async fn blocks_after_the_limit_and_only_that_caller() {
+        let limiter = Arc::new(FailureLimiter::new(3));
         for _ in 0..3 {
-            assert!(limiter.check(A).is_ok());
-            limiter.record_failure(A);
+            limiter.acquire(A).await.unwrap().failed();
         }
-        let wait = limiter.check(A).unwrap_err();
+        let wait = limiter.acquire(A).await.unwrap_err();
         assert!(wait > Duration::from_secs(59) && wait <= Duration::from_secs(60), "{wait:?}");
-        assert!(limiter.check(B).is_ok(), "another caller is not affected");
+        limiter.acquire(B).await.unwrap().found();
     }
 
-    #[test]
-    fn failures_leave_the_window() {
-        let limiter = FailureLimiter::with_window(2, Duration::from_millis(50));
-        limiter.record_failure(A);
-        limiter.record_failure(A);
-        assert!(limiter.check(A).is_err());
-        std::thread::sleep(Duration::from_millis(60));
-        assert!(limiter.check(A).is_ok());
-    }
-
-    #[test]
-    fn zero_turns_it_off() {
-        let limiter = FailureLimiter::new(0);
+    #[tokio::test]
+    async fn found_lookups_count_nothing() {
+        let limiter = Arc::new(FailureLimiter::new(2));
         for _ in 0..100 {
-            limiter.record_failure(A);
+            limiter.acquire(A).await.unwrap().found();
         }
-        assert!(limiter.check(A).is_ok());
+        drop(limiter.acquire(A).await.unwrap());
+        limiter.acquire(A).await.unwrap().failed();
+        limiter.acquire(A).await.unwrap().failed();
+        assert!(limiter.acquire(A).await.is_err());
+    }
+
+    /// 400 concurrent guesses test at most 10 codes; the rest are refused, none waits forever.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    async fn concurrent_failures_never_exceed_the_limit() {
+        let limiter = Arc::new(FailureLimiter::new(10));
+        let barrier = Arc::new(tokio::sync::Barrier::new(400));
+        let tasks: Vec<_> = (0..400)
+            .map(|_| {
+                let (limiter, barrier) = (Arc::clone(&limiter), Arc::clone(&barrier));
+                tokio::spawn(async move {
+                    barrier.wait().await;
+                    match limiter.acquire(A).await {
+                        Ok(lookup) => {
+                            tokio::task::yield_now().await;
+                            lookup.failed();
+                            true
+                        }
+                        Err(_) => false,
+                    }
+                })
+            })
+            .collect();
+        let mut allowed = 0;
+        for task in tasks {
+            allowed += usize::from(task.await.unwrap());
+        }
+        assert_eq!(allowed, 10, "guesses allowed with a limit of 10");
+        assert!(limiter.acquire(A).await.is_err());
+    }
+
+    /// 100 concurrent lookups of real codes by one caller all run (beyond 10 at once they wait).
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    async fn concurrent_found_lookups_all_run() {
+        let limiter = Arc::new(FailureLimiter::new(10));
+        let tasks: Vec<_> = (0..100)
+            .map(|_| {
+                let limiter = Arc::clone(&limiter);
+                tokio::spawn(async move {
+                    let lookup = limiter.acquire(A).await?;
+                    tokio::time::sleep(Duration::from_millis(5)).await;
+                    lookup.found();
+                    Ok::<(), Duration>(())
+                })
+            })
+            .collect();
+        for task in tasks {
+            task.await.unwrap().unwrap();
+        }
+    }
+
+    #[tokio::test]
+    async fn failures_leave_the_window() {
+        let limiter = Arc::new(FailureLimiter::with_window(2, Duration::from_millis(50)));
+        limiter.acquire(A).await.unwrap().failed();
+        limiter.acquire(A).await.unwrap().failed();
+        assert!(limiter.acquire(A).await.is_err());
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while limiter.acquire(A).await.is_err() {
+            assert!(Instant::now() < deadline, "the failures never left the window");
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    }
+
+    #[tokio::test]
+    async fn zero_turns_it_off() {
+        let limiter = Arc::new(FailureLimiter::new(0));
+        for _ in 0..100 {
+            limiter.acquire(A).await.unwrap().failed();
+        }
+        limiter.acquire(A).await.unwrap().found();
     }
 }

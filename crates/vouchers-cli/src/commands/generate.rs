@@ -24,9 +24,13 @@ pub struct GenerateArgs {
     #[arg(long, allow_negative_numbers = true)]
     pub count: i64,
     /// Write the vouchers to FILE instead of stdout, streamed as they are created (CSV or JSON,
-    /// from the extension or --format). The file appears only once the batch is committed.
+    /// from the extension or --format). The file appears only once the batch is committed, with
+    /// mode 0600 (codes are secrets); an existing FILE is refused unless --force.
     #[arg(long, value_name = "FILE")]
     pub output: Option<PathBuf>,
+    /// With --output: replace FILE if it exists.
+    #[arg(long, requires = "output")]
+    pub force: bool,
     #[command(flatten)]
     pub terms: TermsArgs,
 }
@@ -69,7 +73,7 @@ pub async fn run(
     };
 
     // Streamed to a file: memory stays flat however large the batch.
-    let mut file = VoucherFile::create(&path, VoucherFile::format_for(&path, format)?)?;
+    let mut file = VoucherFile::create(&path, VoucherFile::format_for(&path, format)?, args.force, config.count)?;
     let progress = progress_bar(config.count);
     let mut sink = |chunk: &[Voucher]| {
         file.write(chunk)?;
@@ -84,7 +88,7 @@ pub async fn run(
         bar.finish_and_clear();
     }
     let batch = generated?.generated.batch;
-    file.finish()?;
+    file.persist()?;
     eprintln!(
         "batch {}: {} vouchers created in conference {}, written to {}",
         batch.id,

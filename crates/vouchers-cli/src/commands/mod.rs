@@ -20,7 +20,6 @@ pub mod usage;
 
 use std::sync::Arc;
 
-use anyhow::Context;
 use vouchers_core::{connect, Store};
 
 use crate::cli::{Cli, Command, Format};
@@ -29,8 +28,14 @@ use crate::error::CliError;
 /// Runs the parsed command line.
 pub async fn run(cli: Cli) -> Result<(), CliError> {
     let url = cli.database.clone();
-    let store: Arc<dyn Store> =
-        connect(&url).await.with_context(|| format!("opening the database {url}")).map_err(CliError::Failure)?;
+    let store: Arc<dyn Store> = match connect(&url).await {
+        Ok(store) => store,
+        // A URL that names no database: invalid input, naming --database.
+        Err(error) if error.is_input_error() => return Err(error.into()),
+        Err(error) => {
+            return Err(CliError::Failure(anyhow::Error::new(error).context(format!("opening the database {url}"))))
+        }
+    };
     let format = cli.format.unwrap_or(Format::Table);
     let result = match cli.command {
         Command::Conference(command) => conference::run(store.as_ref(), command, format).await,

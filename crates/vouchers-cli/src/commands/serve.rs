@@ -56,6 +56,23 @@ pub struct ServeArgs {
     /// Behind a load balancer: take the client address from the last X-Forwarded-For entry.
     #[arg(long, env = "VOUCHERS_TRUST_FORWARDED_FOR")]
     pub trust_forwarded_for: bool,
+    /// Seconds a client may take to send a request head, counted from the connection's start or
+    /// its previous response (also bounds idle kept-alive connections); slower: closed.
+    #[arg(
+        long,
+        env = "VOUCHERS_HEADER_TIMEOUT",
+        default_value_t = 10,
+        value_parser = clap::value_parser!(u64).range(1..=300)
+    )]
+    pub header_timeout: u64,
+    /// Most connections open at once; further clients wait to be accepted.
+    #[arg(
+        long,
+        env = "VOUCHERS_MAX_CONNECTIONS",
+        default_value_t = 1024,
+        value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..=65_536)
+    )]
+    pub max_connections: usize,
     /// Log format on stderr: text or json. Each request is logged with its id (x-request-id).
     #[arg(long, value_enum, env = "VOUCHERS_LOG_FORMAT", default_value = "text")]
     pub log_format: LogFormat,
@@ -100,6 +117,8 @@ pub async fn run(store: Arc<dyn Store>, args: ServeArgs, max_batch: i64) -> Resu
         request_timeout: Duration::from_secs(args.request_timeout),
         failed_lookups_per_minute: args.failed_lookups_per_minute,
         trust_forwarded_for: args.trust_forwarded_for,
+        header_read_timeout: Duration::from_secs(args.header_timeout),
+        max_connections: args.max_connections,
     };
     let state = AppState::with_settings(store, Limits { max_batch }, settings);
     vouchers_http::serve(listener, state, shutdown_signal()).await.context("serving HTTP").map_err(CliError::Failure)

@@ -5,7 +5,7 @@ use chrono_tz::Tz;
 use serde::Serialize;
 
 use super::voucher::rfc3339;
-use super::{InvalidInput, Money, Name, Slug};
+use super::{quoted, InvalidInput, Money, Name, Slug};
 
 /// A conference as stored.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -77,12 +77,15 @@ impl NewConference {
 /// Parses an IANA time zone name such as `America/New_York`.
 pub(crate) fn parse_timezone(field: &'static str, value: &str) -> Result<Tz, InvalidInput> {
     value.trim().parse::<Tz>().map_err(|_| {
-        InvalidInput::new(field, format!("{field} must be an IANA time zone such as America/New_York, got {value:?}"))
+        InvalidInput::new(
+            field,
+            format!("{field} must be an IANA time zone such as America/New_York, got {}", quoted(value)),
+        )
     })
 }
 
 fn parse_date(field: &'static str, value: &str) -> Result<NaiveDate, InvalidInput> {
-    let bad = || InvalidInput::new(field, format!("{field} must be a date YYYY-MM-DD, got {value:?}"));
+    let bad = || InvalidInput::new(field, format!("{field} must be a date YYYY-MM-DD, got {}", quoted(value)));
     let date = NaiveDate::parse_from_str(value.trim(), "%Y-%m-%d").map_err(|_| bad())?;
     // chrono reads signed six-digit years that PostgreSQL's date cannot hold.
     if !(1..=9999).contains(&date.year()) {

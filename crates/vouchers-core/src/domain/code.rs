@@ -5,7 +5,7 @@
 
 use std::fmt;
 
-use super::InvalidInput;
+use super::{quoted, InvalidInput};
 
 /// The characters a generated suffix is drawn from, uniformly.
 pub const CODE_ALPHABET: &[u8; 36] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
@@ -31,7 +31,7 @@ fn check_chars(field: &'static str, value: &str) -> Result<(), InvalidInput> {
         if !first.is_ascii_alphanumeric() {
             return Err(InvalidInput::new(
                 field,
-                format!("{field} must start with a letter or a digit, got {value:?}"),
+                format!("{field} must start with a letter or a digit, got {}", quoted(value)),
             ));
         }
     }

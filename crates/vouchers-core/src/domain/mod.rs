@@ -19,7 +19,30 @@ pub use redemption::{unlocked_ticket_types, validity, InvalidReason, OrderRef};
 pub use text::{Name, Slug};
 pub use time::{ValidityWindow, When};
 pub use token::{ApiToken, Scope, TokenSecret};
-pub use voucher::{format_rfc3339, Batch, MaxUses, Voucher};
+pub use voucher::{format_rfc3339, spreadsheet_safe, Batch, MaxUses, Voucher};
+
+/// How an error message quotes an input value: in quotes and escaped like `{:?}`, cut to its first
+/// 40 characters (with the full length said) so a huge value never makes a huge error.
+pub fn quoted(value: &str) -> String {
+    const SHOWN: usize = 40;
+    let len = value.chars().count();
+    if len <= SHOWN {
+        return format!("{value:?}");
+    }
+    let head: String = value.chars().take(SHOWN).collect();
+    format!("{head:?}... ({len} characters)")
+}
+
+/// Characters that make text read differently from what it is: bidirectional overrides and
+/// isolates (U+202A-U+202E, U+2066-U+2069), direction marks (U+200E, U+200F, U+061C), and
+/// zero-width or invisible formatting characters. Names and order references refuse them, so a
+/// name cannot display as another.
+pub fn is_spoofing_char(c: char) -> bool {
+    matches!(c,
+        '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}' | '\u{200B}'..='\u{200F}' | '\u{061C}' | '\u{2060}'..='\u{2064}'
+            | '\u{FEFF}' | '\u{00AD}'
+    )
+}
 
 /// A rule broken by an input value: which field, and a message that names the field and the rule.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -35,5 +58,26 @@ impl InvalidInput {
     /// Builds the error for `field`.
     pub fn new(field: &'static str, message: impl Into<String>) -> Self {
         Self { field, message: message.into() }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn quoted_values_are_short() {
+        assert_eq!(quoted("abc"), "\"abc\"");
+        let long = quoted(&"9".repeat(1_000_000));
+        assert!(long.len() < 80, "{long}");
+        assert!(long.ends_with("... (1000000 characters)"), "{long}");
+    }
+
+    #[test]
+    fn spoofing_characters() {
+        for c in ['\u{202E}', '\u{2066}', '\u{200F}', '\u{200B}', '\u{FEFF}'] {
+            assert!(is_spoofing_char(c), "{c:?}");
+        }
+        assert!(!is_spoofing_char('a') && !is_spoofing_char('é') && !is_spoofing_char('東'));
     }
 }

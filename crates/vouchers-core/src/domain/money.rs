@@ -6,14 +6,21 @@ use std::str::FromStr;
 use rust_decimal::Decimal;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
-use super::InvalidInput;
+use super::{quoted, InvalidInput};
 
 /// Amounts have at most this many integer digits (prices up to 99,999,999.99).
 const MAX_INTEGER_DIGITS: u32 = 8;
 
 /// A non-negative amount with exactly 2 decimals and at most 8 integer digits.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct Money(Decimal);
+
+/// Zero with its 2 decimals (`0.00`), not a bare `0`.
+impl Default for Money {
+    fn default() -> Self {
+        Money::ZERO
+    }
+}
 
 impl Money {
     /// Zero, as `0.00`.
@@ -70,10 +77,10 @@ pub fn parse_decimal(field: &'static str, value: &str) -> Result<Decimal, Invali
     let trimmed = value.trim();
     // from_str_exact refuses what would lose digits; exponents and '_' are not amounts people type.
     if trimmed.is_empty() || trimmed.contains(['e', 'E', '_']) {
-        return Err(InvalidInput::new(field, format!("{field} must be a decimal number, got {value:?}")));
+        return Err(InvalidInput::new(field, format!("{field} must be a decimal number, got {}", quoted(value))));
     }
     Decimal::from_str_exact(trimmed)
-        .map_err(|_| InvalidInput::new(field, format!("{field} must be a decimal number, got {value:?}")))
+        .map_err(|_| InvalidInput::new(field, format!("{field} must be a decimal number, got {}", quoted(value))))
 }
 
 impl fmt::Display for Money {
@@ -152,7 +159,7 @@ impl FromStr for VoucherType {
             "fixed_amount" => Ok(VoucherType::FixedAmount),
             other => Err(InvalidInput::new(
                 "voucher_type",
-                format!("voucher_type must be one of comp, percentage, fixed_amount, got {other:?}"),
+                format!("voucher_type must be one of comp, percentage, fixed_amount, got {}", quoted(other)),
             )),
         }
     }

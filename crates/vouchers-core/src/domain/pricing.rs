@@ -153,8 +153,8 @@ impl utoipa::PartialSchema for PricedLine {
 #[cfg(feature = "openapi")]
 impl utoipa::ToSchema for PricedLine {}
 
-/// A priced cart.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+/// A priced cart. The default is the empty cart: no lines, every total `0.00`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Pricing {
     /// The lines, in the order given.

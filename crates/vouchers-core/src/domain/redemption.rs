@@ -5,7 +5,7 @@ use std::fmt;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use super::{InvalidInput, TicketType, Voucher};
+use super::{is_spoofing_char, InvalidInput, TicketType, Voucher};
 
 /// The order a redemption belongs to, as the checkout names it: 1 to 200 characters, no control
 /// characters, surrounding whitespace ignored. Redeeming the same order again replays the first
@@ -29,6 +29,15 @@ impl OrderRef {
         }
         if trimmed.chars().any(char::is_control) {
             return Err(InvalidInput::new("order_ref", "order_ref must not contain control characters"));
+        }
+        if let Some(bad) = trimmed.chars().find(|c| is_spoofing_char(*c)) {
+            return Err(InvalidInput::new(
+                "order_ref",
+                format!(
+                    "order_ref must not contain invisible or text-direction characters, found U+{:04X}",
+                    u32::from(bad)
+                ),
+            ));
         }
         Ok(Self(trimmed.to_owned()))
     }

@@ -2,7 +2,7 @@
 
 use std::fmt;
 
-use super::InvalidInput;
+use super::{is_spoofing_char, quoted, InvalidInput};
 
 const SLUG_MAX: usize = 50;
 const NAME_MAX: usize = 200;
@@ -25,7 +25,7 @@ impl Slug {
         if value.starts_with('-') {
             return Err(InvalidInput::new(
                 field,
-                format!("{field} must start with a letter or a digit, got {value:?}"),
+                format!("{field} must start with a letter or a digit, got {}", quoted(value)),
             ));
         }
         Ok(Self(value.to_owned()))
@@ -58,6 +58,15 @@ impl Name {
         if trimmed.chars().any(char::is_control) {
             return Err(InvalidInput::new(field, format!("{field} must not contain control characters")));
         }
+        if let Some(bad) = trimmed.chars().find(|c| is_spoofing_char(*c)) {
+            return Err(InvalidInput::new(
+                field,
+                format!(
+                    "{field} must not contain invisible or text-direction characters, found U+{:04X}",
+                    u32::from(bad)
+                ),
+            ));
+        }
         Ok(Self(trimmed.to_owned()))
     }
 
@@ -85,5 +94,9 @@ mod tests {
         assert_eq!(Name::parse("name", "  PyCon US ").unwrap().as_str(), "PyCon US");
         assert!(Name::parse("name", "   ").is_err());
         assert!(Name::parse("name", "a\u{7}b").is_err());
+        let spoof = Name::parse("name", "invoice\u{202E}fdp.exe").unwrap_err();
+        assert_eq!(spoof.message, "name must not contain invisible or text-direction characters, found U+202E");
+        assert!(Name::parse("name", "a\u{200B}b").is_err());
+        assert!(Name::parse("name", "Zürich ☕ 東京").is_ok());
     }
 }

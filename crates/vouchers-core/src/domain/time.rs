@@ -7,7 +7,7 @@
 use std::fmt;
 use std::str::FromStr;
 
-use chrono::{DateTime, Datelike, LocalResult, NaiveDateTime, SubsecRound, TimeZone, Utc};
+use chrono::{DateTime, Datelike, LocalResult, NaiveDateTime, SubsecRound, TimeZone, Timelike, Utc};
 use chrono_tz::Tz;
 
 use super::InvalidInput;
@@ -32,11 +32,25 @@ impl When {
     /// Parses `value` for `field`.
     pub fn parse(field: &'static str, value: &str) -> Result<Self, InvalidInput> {
         let value = value.trim();
+        // chrono reads a leap second (`:60`) as the second's last nanosecond run over; neither
+        // database can store one, and a person who types it means a typo.
+        let leap = || {
+            InvalidInput::new(
+                field,
+                format!("{field} must not be a leap second (seconds 00 to 59), got {}", super::quoted(value)),
+            )
+        };
         if let Ok(instant) = DateTime::parse_from_rfc3339(value) {
+            if instant.nanosecond() >= 1_000_000_000 {
+                return Err(leap());
+            }
             return Ok(When::Instant(instant.with_timezone(&Utc)));
         }
         for format in ["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M", "%Y-%m-%d %H:%M:%S"] {
             if let Ok(local) = NaiveDateTime::parse_from_str(value, format) {
+                if local.nanosecond() >= 1_000_000_000 {
+                    return Err(leap());
+                }
                 return Ok(When::Local(local));
             }
         }
@@ -44,7 +58,8 @@ impl When {
             field,
             format!(
                 "{field} must be RFC 3339 with an offset (2027-05-14T09:00:00Z) or a local \
-                 YYYY-MM-DDTHH:MM in the conference's time zone, got {value:?}"
+                 YYYY-MM-DDTHH:MM in the conference's time zone, got {}",
+                super::quoted(value)
             ),
         ))
     }
@@ -143,6 +158,17 @@ impl ValidityWindow {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn leap_seconds_are_refused() {
+        for leap in ["2027-05-14T09:00:60+05:00", "2027-06-30T23:59:60Z", "2027-05-14T09:00:60", "2027-05-14 09:00:60"]
+        {
+            let err = When::parse("valid_from", leap).unwrap_err();
+            assert_eq!(err.field, "valid_from");
+            assert!(err.message.contains("leap second"), "{leap}: {}", err.message);
+        }
+        assert!(When::parse("valid_from", "2027-05-14T09:00:59+05:00").is_ok());
+    }
 
     #[test]
     fn instants_and_local_times() {

@@ -47,9 +47,10 @@ impl FromStr for Scope {
             "admin" => Ok(Scope::Admin),
             "manage" => Ok(Scope::Manage),
             "checkout" => Ok(Scope::Checkout),
-            other => {
-                Err(InvalidInput::new("scope", format!("scope must be one of admin, manage, checkout, got {other:?}")))
-            }
+            other => Err(InvalidInput::new(
+                "scope",
+                format!("scope must be one of admin, manage, checkout, got {}", super::quoted(other)),
+            )),
         }
     }
 }

@@ -13,10 +13,17 @@ impl MaxUses {
     /// One use: the default of every voucher.
     pub const ONE: MaxUses = MaxUses(1);
 
-    /// Checks a number of uses.
+    /// The most uses a voucher can have: the Django model's positive-integer field. Sums of
+    /// uses over any number of vouchers a conference can hold stay far inside an `i64`.
+    pub const MAX: i64 = 2_147_483_647;
+
+    /// Checks a number of uses: 1 to [`MaxUses::MAX`].
     pub fn new(value: i64) -> Result<Self, InvalidInput> {
         if value < 1 {
             return Err(InvalidInput::new("max_uses", format!("max_uses must be at least 1, got {value}")));
+        }
+        if value > Self::MAX {
+            return Err(InvalidInput::new("max_uses", format!("max_uses must be at most {}, got {value}", Self::MAX)));
         }
         Ok(Self(value))
     }
@@ -89,7 +96,8 @@ impl Voucher {
     ];
 
     /// The voucher as one CSV record under [`Voucher::CSV_COLUMNS`]: times in RFC 3339 UTC,
-    /// empty for none; lists joined with `;`.
+    /// empty for none; lists joined with `;`. Cells are as stored: pass them through
+    /// [`spreadsheet_safe`] when writing a file.
     pub fn csv_record(&self) -> [String; 15] {
         let time = |t: &Option<DateTime<Utc>>| t.as_ref().map(format_rfc3339).unwrap_or_default();
         [
@@ -148,6 +156,17 @@ pub struct Batch {
     pub created_at: DateTime<Utc>,
 }
 
+/// A CSV cell a spreadsheet will not read as a formula: text starting with `=`, `+`, `-`, `@`, a
+/// tab or a carriage return gets a leading `'`. Every CSV this product writes (the API's export,
+/// the CLI's `--format csv` and `--output`) passes each cell through it.
+pub fn spreadsheet_safe(cell: String) -> String {
+    if cell.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+        format!("'{cell}")
+    } else {
+        cell
+    }
+}
+
 /// Formats an instant as RFC 3339 in UTC (`2027-05-14T13:00:00Z`, fractions only when present).
 pub fn format_rfc3339(t: &DateTime<Utc>) -> String {
     t.to_rfc3339_opts(SecondsFormat::AutoSi, true)
@@ -161,5 +180,19 @@ pub(crate) fn rfc3339_opt<S: Serializer>(t: &Option<DateTime<Utc>>, s: S) -> Res
     match t {
         Some(t) => rfc3339(t, s),
         None => s.serialize_none(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn formula_cells_are_defused() {
+        for bad in ["=1+1", "+1", "-1", "@SUM(A1)", "\tx", "\rx", "=HYPERLINK(\"http://x\")"] {
+            assert!(spreadsheet_safe(bad.to_owned()).starts_with('\''), "{bad}");
+        }
+        assert_eq!(spreadsheet_safe("SPEAKER-AB12".to_owned()), "SPEAKER-AB12");
+        assert_eq!(spreadsheet_safe(String::new()), "");
     }
 }

@@ -96,12 +96,13 @@ pub struct UsageCounts {
 }
 
 impl UsageCounts {
+    /// Adds a batch's counts; sums saturate at `i64::MAX` instead of overflowing.
     fn add(&mut self, row: &UsageRow) {
-        self.issued += row.issued;
-        self.active += row.active;
-        self.fully_used += row.fully_used;
-        self.uses_consumed += row.uses_consumed;
-        self.uses_left += row.uses_left;
+        self.issued = self.issued.saturating_add(row.issued);
+        self.active = self.active.saturating_add(row.active);
+        self.fully_used = self.fully_used.saturating_add(row.fully_used);
+        self.uses_consumed = self.uses_consumed.saturating_add(row.uses_consumed);
+        self.uses_left = self.uses_left.saturating_add(row.uses_left);
     }
 }
 
@@ -214,7 +215,9 @@ async fn find(store: &dyn Store, conference: &Conference, code: &str) -> Result<
 }
 
 /// Checks a code at `now`: validity and reason, unlocked ticket types, and the cart priced with
-/// the voucher's discount when it is valid. Writes nothing.
+/// the voucher's discount when it is valid (at full price when the voucher exists but cannot be
+/// used). An unknown code answers `not_found` with no priced lines, whatever the cart holds.
+/// Writes nothing.
 pub async fn check_voucher(
     store: &dyn Store,
     conference_slug: &str,
@@ -223,11 +226,21 @@ pub async fn check_voucher(
     now: DateTime<Utc>,
 ) -> Result<CheckResult, VoucherError> {
     let conference = conference(store, conference_slug).await?;
-    let voucher = find(store, &conference, code).await?;
-    let reason = match &voucher {
-        None => Some(InvalidReason::NotFound),
-        Some(v) => validity(v, now),
+    // Whether the code exists is decided before the cart is judged: an unknown code answers
+    // `not_found` whatever the cart holds (a hidden ticket type, a slug that does not exist), so
+    // the cart can never tell a guesser apart a real code from an unknown one, and the guessing
+    // limit counts every unknown code. Its cart is not priced.
+    let Some(voucher) = find(store, &conference, code).await? else {
+        return Ok(CheckResult {
+            valid: false,
+            reason: Some(InvalidReason::NotFound),
+            voucher: None,
+            unlocked_ticket_types: Vec::new(),
+            pricing: Pricing::default(),
+        });
     };
+    let reason = validity(&voucher, now);
+    let voucher = Some(voucher);
     let usable = voucher.as_ref().filter(|_| reason.is_none());
     let unlocked = match usable {
         Some(v) => unlocked_ticket_types(v, &store.ticket_types(&conference).await?),

@@ -21,7 +21,9 @@ use crate::VoucherError;
 
 /// Opens the database behind `url` (creating a SQLite file on first use) and applies the schema
 /// migrations; several processes may start at once.
+/// A URL that names no database is [`VoucherError::Invalid`] naming `database`.
 pub async fn connect(url: &DatabaseUrl) -> Result<Arc<dyn Store>, VoucherError> {
+    url.backend()?;
     Ok(store::connect(url).await?)
 }
 

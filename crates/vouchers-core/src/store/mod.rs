@@ -44,7 +44,8 @@ pub use url::{Backend, DatabaseUrl};
 /// migrations (safe when several processes start at once on PostgreSQL: they take an advisory
 /// lock).
 pub async fn connect(url: &DatabaseUrl) -> Result<Arc<dyn Store>, StoreError> {
-    Ok(match url.backend()? {
+    let backend = url.backend().map_err(|e| StoreError::Url(e.message))?;
+    Ok(match backend {
         Backend::Sqlite => Arc::new(SqliteStore::connect(url).await?),
         Backend::Postgres => Arc::new(PostgresStore::connect(url).await?),
     })
@@ -364,4 +365,75 @@ pub trait StoreTx: Send {
     ) -> Result<Option<u64>, StoreError>;
     /// Makes everything durable.
     async fn commit(self: Box<Self>) -> Result<(), StoreError>;
+}
+
+#[cfg(test)]
+mod migration_tests {
+    /// Every migration file as it landed, by backend and version: sqlx refuses to migrate a
+    /// database whose applied migration's checksum (SHA-384 of the file) differs, so a landed
+    /// file must never change. A new migration adds its line here when it lands.
+    const LANDED: [(&str, i64, &str); 8] = [
+        (
+            "sqlite",
+            1,
+            "0eceaf674f7951ab0c78aa9d16d705bf3cd4becfe4c8653b0c4fe98756b74d5141169a7208d00e085a2666e0a7470ced",
+        ),
+        (
+            "sqlite",
+            2,
+            "516b8c2dd418b1d9bb7b43d47790b44e3354540fad12d37c18bcfb08614b60666a00c82d2037a383f98643f375a73418",
+        ),
+        (
+            "sqlite",
+            3,
+            "2b6a8144cf9e4476eb872928529e594da268f0cfd947c5796e745c1f73d17a53cbd49d7a573b65378d701ed9abd33a05",
+        ),
+        (
+            "sqlite",
+            4,
+            "8bc87a474669d8401453a8c40927f72d342ab2ca274bf6f969d8aeb4b50589f7335357b683df08cc76d056939492a379",
+        ),
+        (
+            "postgres",
+            1,
+            "527055c3adee9ead56e35e4ad549113d0e82bb8ac69cdb0fa5b110b598a37620003c137f40f47eea2001f05aebb31aa5",
+        ),
+        (
+            "postgres",
+            2,
+            "d7957fb658546f79bd31ffb69dbf23f9c8943a9c6c1549b5c2d315e7b3ae260aa64c7da2b597d12c692a7de357d7f1a7",
+        ),
+        (
+            "postgres",
+            3,
+            "02642823b2521c8ca26c9cc2fa7ec1ff4c73a8a2290978d14f47190fffe24ee7c415d57c10b44d3f8251bebe15383d7f",
+        ),
+        (
+            "postgres",
+            4,
+            "9b57c8e0a6bb27db3fa3d53d0ec80a2ab405b53a1df7daf1fd5751a814ec7b1d67f9272c99a03f63a4eb7dbcb4f54d54",
+        ),
+    ];
+
+    fn hex(bytes: &[u8]) -> String {
+        bytes.iter().map(|b| format!("{b:02x}")).collect()
+    }
+
+    #[test]
+    fn landed_migrations_never_change() {
+        let mut seen = Vec::new();
+        for (backend, migrator) in [("sqlite", &super::sqlite::MIGRATOR), ("postgres", &super::postgres::MIGRATOR)] {
+            for migration in migrator.iter() {
+                seen.push((backend, migration.version, hex(&migration.checksum)));
+            }
+        }
+        for (backend, version, checksum) in &seen {
+            let pinned = LANDED.iter().find(|(b, v, _)| b == backend && v == version);
+            let Some((_, _, pinned)) = pinned else {
+                panic!("{backend} migration {version} is not pinned in LANDED: add it when it lands");
+            };
+            assert_eq!(checksum, pinned, "{backend} migration {version} was edited after it landed; add a new one");
+        }
+        assert_eq!(seen.len(), LANDED.len(), "a landed migration file is missing");
+    }
 }

@@ -240,16 +240,22 @@ async fn check_prices_and_unlocks(db: TestDb) {
     assert_eq!(json["pricing"]["lines"][3]["addon"], "dinner");
     assert_eq!(json["pricing"]["lines"][3]["discount"], "0.00");
 
-    // Not found: voucher null, full price, and a hidden ticket type cannot be bought.
+    // Not found: voucher null and the cart not judged nor priced, whatever it holds (a hidden
+    // ticket type, a slug that does not exist), so the cart never tells a guesser whether a code
+    // exists.
     let plain = vec![CartLine { item: LineItem::TicketType("individual".into()), quantity: q(1) }];
-    let missing = check_voucher(store, CONF, "NOPE", &plain, now()).await.unwrap();
-    assert_eq!(
-        (missing.valid, missing.reason, missing.voucher.is_none()),
-        (false, Some(InvalidReason::NotFound), true)
-    );
-    assert_eq!(serde_json::to_value(&missing.pricing).unwrap()["total"], "400.00");
-    let err = check_voucher(store, CONF, "NOPE", &lines, now()).await.unwrap_err();
-    assert_eq!(err.field(), Some("lines"));
+    let hidden = vec![CartLine { item: LineItem::TicketType("corporate".into()), quantity: q(1) }];
+    let unknown = vec![CartLine { item: LineItem::AddOn("nope".into()), quantity: q(1) }];
+    for cart in [&plain, &lines, &hidden, &unknown] {
+        let missing = check_voucher(store, CONF, "NOPE", cart, now()).await.unwrap();
+        assert_eq!(
+            (missing.valid, missing.reason, missing.voucher.is_none()),
+            (false, Some(InvalidReason::NotFound), true)
+        );
+        assert!(missing.pricing.lines.is_empty() && missing.unlocked_ticket_types.is_empty());
+        assert_eq!(serde_json::to_value(&missing.pricing).unwrap()["total"], "0.00");
+    }
+    // An existing code still judges its cart.
     let err = check_voucher(
         store,
         CONF,
@@ -320,7 +326,25 @@ async fn usage_report_counts(db: TestDb) {
     assert_eq!(json["total"]["uses_consumed"], 2);
 }
 
+/// Stored before `max_uses` was bounded (or edited by hand), uses near 2^63 cannot make the
+/// usage report overflow or go negative: sums saturate (the report used to fail or show
+/// negative uses left).
+async fn usage_sums_cannot_overflow(db: TestDb) {
+    let store = db.store.as_ref();
+    fixture(store).await;
+    let raw = Raw::connect(&db).await;
+    for code in ["HUGE-1", "HUGE-2", "HUGE-3"] {
+        voucher(store, code, 1).await;
+    }
+    raw.execute("UPDATE voucher SET max_uses = 9223372036854775807, times_used = 4611686018427387904").await;
+    let report = usage_report(store, CONF).await.unwrap();
+    assert_eq!(report.total.uses_consumed, i64::MAX);
+    assert_eq!(report.total.uses_left, i64::MAX);
+    assert!(report.batches.iter().all(|b| b.counts.uses_left >= 0 && b.counts.uses_consumed >= 0));
+}
+
 both_backends!(
+    usage_sums_cannot_overflow,
     concurrent_redemptions_of_a_single_use_code,
     concurrent_redemptions_of_a_five_use_code,
     concurrent_retries_of_one_order,

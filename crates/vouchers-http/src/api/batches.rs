@@ -6,7 +6,7 @@ use serde::Serialize;
 use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
-use vouchers_core::domain::Batch;
+use vouchers_core::domain::{quoted, Batch};
 use vouchers_core::service::{manage, query};
 use vouchers_core::VoucherError;
 
@@ -29,17 +29,21 @@ pub struct Deactivated {
     pub deactivated: u64,
 }
 
-/// A batch id from the path; text that is not an id names no batch.
+/// A batch id from the path; text that is not a positive whole number names no batch, and the
+/// 404 says which parameter and what it must be.
 fn batch_id(conference: &str, id: &str) -> Result<i64, ApiError> {
-    id.parse::<i64>()
-        .map_err(|_| VoucherError::BatchNotFound { conference: conference.to_owned(), id: 0 }.into())
-        .and_then(|n| {
-            if n > 0 {
-                Ok(n)
-            } else {
-                Err(VoucherError::BatchNotFound { conference: conference.to_owned(), id: n }.into())
-            }
-        })
+    match id.parse::<i64>() {
+        Ok(n) if n > 0 => Ok(n),
+        _ => Err(ApiError::PathNotFound {
+            parameter: "id",
+            message: format!(
+                "no batch {} in conference {}: a batch id is a whole number from 1 to {}",
+                quoted(id),
+                quoted(conference),
+                i64::MAX
+            ),
+        }),
+    }
 }
 
 /// The conference's batches, in creation order.

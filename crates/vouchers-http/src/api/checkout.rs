@@ -11,14 +11,14 @@ use serde::Deserialize;
 use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
-use vouchers_core::domain::{Conference, LineItem, OrderRef, Quantity, Scope};
+use vouchers_core::domain::{Conference, InvalidReason, LineItem, OrderRef, Quantity, Scope};
 use vouchers_core::service::checkout::{self, CartLine, CheckResult, Redeemed, Release, UsageReport};
 use vouchers_core::{now, VoucherError};
 
 use crate::auth::Principal;
 use crate::error::{ApiError, ErrorResponses};
 use crate::extract::{ApiJson, ApiPath};
-use crate::limiter::CallerKey;
+use crate::limiter::{CallerKey, Lookup};
 use crate::AppState;
 
 pub(crate) fn routes() -> OpenApiRouter<AppState> {
@@ -115,20 +115,24 @@ impl<S: Send + Sync> FromRequestParts<S> for Peer {
     }
 }
 
+/// The address the load balancer appended: the last entry of the last `X-Forwarded-For` line
+/// (a client may send lines and entries of its own ahead of it, never after it). `None` when
+/// that entry is not an address.
+fn forwarded_for(headers: &HeaderMap) -> Option<IpAddr> {
+    let last_line = headers.get_all("x-forwarded-for").iter().next_back()?;
+    last_line.to_str().ok()?.rsplit(',').next()?.trim().parse().ok()
+}
+
 /// Who is counted by the guessing limit: the token and the client's address.
 fn caller(state: &AppState, principal: &Principal, headers: &HeaderMap, peer: Option<SocketAddr>) -> CallerKey {
-    let forwarded = state
-        .settings
-        .trust_forwarded_for
-        .then(|| headers.get("x-forwarded-for")?.to_str().ok()?.rsplit(',').next()?.trim().parse::<IpAddr>().ok())
-        .flatten();
+    let forwarded = state.settings.trust_forwarded_for.then(|| forwarded_for(headers)).flatten();
     let address = forwarded.or(peer.map(|p| p.ip())).unwrap_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED));
     (principal.token_id, address)
 }
 
-/// Refuses a caller that has used up its failed lookups.
-fn ensure_allowed(state: &AppState, key: CallerKey) -> Result<(), ApiError> {
-    state.limiter.check(key).map_err(|retry_after| ApiError::TooManyFailedLookups { retry_after })
+/// A slot for one code lookup by this caller, or 429 when it has used up its failed lookups.
+async fn start_lookup(state: &AppState, key: CallerKey) -> Result<Lookup, ApiError> {
+    state.limiter.acquire(key).await.map_err(|retry_after| ApiError::TooManyFailedLookups { retry_after })
 }
 
 async fn checkout_conference(
@@ -140,12 +144,19 @@ async fn checkout_conference(
     principal.conference_for(state, conf, scopes).await
 }
 
-/// Counts an unknown code against the caller before passing the error on.
-fn count_not_found(state: &AppState, key: CallerKey, error: VoucherError) -> ApiError {
-    if matches!(error, VoucherError::VoucherNotFound { .. }) {
-        state.limiter.record_failure(key);
+/// Ends a lookup with the use case's answer: an unknown code counts as a failure.
+fn finish_lookup<T>(lookup: Lookup, result: Result<T, VoucherError>) -> Result<T, ApiError> {
+    match result {
+        Err(error @ VoucherError::VoucherNotFound { .. }) => {
+            lookup.failed();
+            Err(error.into())
+        }
+        Err(error) => Err(error.into()),
+        Ok(answer) => {
+            lookup.found();
+            Ok(answer)
+        }
     }
-    error.into()
 }
 
 #[utoipa::path(
@@ -166,12 +177,12 @@ async fn check(
     ApiJson(body): ApiJson<CheckRequest>,
 ) -> Result<Json<CheckResult>, ApiError> {
     let conference = checkout_conference(&state, &principal, &conf, &[Scope::Checkout, Scope::Manage]).await?;
-    let key = caller(&state, &principal, &headers, peer);
-    ensure_allowed(&state, key)?;
     let lines = cart(&body.lines)?;
+    let lookup = start_lookup(&state, caller(&state, &principal, &headers, peer)).await?;
     let result = checkout::check_voucher(state.store.as_ref(), &conference.slug, &body.code, &lines, now()).await?;
-    if result.voucher.is_none() {
-        state.limiter.record_failure(key);
+    match result.reason {
+        Some(InvalidReason::NotFound) => lookup.failed(),
+        _ => lookup.found(),
     }
     Ok(Json(result))
 }
@@ -194,15 +205,13 @@ async fn redeem(
     ApiJson(body): ApiJson<RedeemRequest>,
 ) -> Result<Json<Redeemed>, ApiError> {
     let conference = checkout_conference(&state, &principal, &conf, &[Scope::Checkout]).await?;
-    let key = caller(&state, &principal, &headers, peer);
-    ensure_allowed(&state, key)?;
     let lines = body.lines.as_deref().map(cart).transpose()?;
     let order = OrderRef::parse(&body.order_ref).map_err(VoucherError::from)?;
+    let lookup = start_lookup(&state, caller(&state, &principal, &headers, peer)).await?;
     let redemption =
         checkout::redeem_voucher(state.store.as_ref(), &conference.slug, &body.code, &order, lines.as_deref(), now())
-            .await
-            .map_err(|e| count_not_found(&state, key, e))?;
-    Ok(Json(redemption.answer))
+            .await;
+    Ok(Json(finish_lookup(lookup, redemption)?.answer))
 }
 
 #[utoipa::path(
@@ -223,13 +232,10 @@ async fn release(
     ApiJson(body): ApiJson<ReleaseRequest>,
 ) -> Result<Json<Release>, ApiError> {
     let conference = checkout_conference(&state, &principal, &conf, &[Scope::Checkout, Scope::Manage]).await?;
-    let key = caller(&state, &principal, &headers, peer);
-    ensure_allowed(&state, key)?;
     let order = OrderRef::parse(&body.order_ref).map_err(VoucherError::from)?;
-    let release = checkout::release_voucher(state.store.as_ref(), &conference.slug, &body.code, &order, now())
-        .await
-        .map_err(|e| count_not_found(&state, key, e))?;
-    Ok(Json(release))
+    let lookup = start_lookup(&state, caller(&state, &principal, &headers, peer)).await?;
+    let release = checkout::release_voucher(state.store.as_ref(), &conference.slug, &body.code, &order, now()).await;
+    Ok(Json(finish_lookup(lookup, release)?))
 }
 
 #[utoipa::path(

@@ -12,7 +12,7 @@ use serde::Deserialize;
 use utoipa::IntoParams;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
-use vouchers_core::domain::Voucher;
+use vouchers_core::domain::{spreadsheet_safe, Voucher};
 use vouchers_core::service::query;
 use vouchers_core::store::VoucherFilter;
 use vouchers_core::Store;
@@ -38,16 +38,6 @@ pub struct ExportParams {
     pub format: Option<String>,
     /// Only vouchers of this batch.
     pub batch: Option<i64>,
-}
-
-/// A cell a spreadsheet will not read as a formula: text starting with `=`, `+`, `-`, `@`, a
-/// tab or a carriage return gets a leading `'`.
-pub(crate) fn spreadsheet_safe(cell: String) -> String {
-    if cell.starts_with(['=', '+', '-', '@', '\t', '\r']) {
-        format!("'{cell}")
-    } else {
-        cell
-    }
 }
 
 fn csv_chunk(header: bool, vouchers: &[Voucher]) -> Result<Bytes, csv::Error> {
@@ -146,18 +136,4 @@ async fn export(
         headers.insert(CONTENT_DISPOSITION, value);
     }
     Ok(response)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn formula_cells_are_defused() {
-        for bad in ["=1+1", "+1", "-1", "@SUM(A1)", "\tx"] {
-            assert!(spreadsheet_safe(bad.to_owned()).starts_with('\''), "{bad}");
-        }
-        assert_eq!(spreadsheet_safe("SPEAKER-AB12".to_owned()), "SPEAKER-AB12");
-        assert_eq!(spreadsheet_safe(String::new()), "");
-    }
 }

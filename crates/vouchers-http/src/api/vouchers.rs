@@ -54,7 +54,7 @@ pub struct AddVoucherRequest {
     pub discount_value: Option<DecimalInput>,
     /// Uses allowed (default 1).
     #[serde(default = "one")]
-    #[schema(default = 1)]
+    #[schema(default = 1, minimum = 1, maximum = 2147483647)]
     pub max_uses: i64,
     /// Start of the validity window: RFC 3339, or YYYY-MM-DDTHH:MM in the conference's time zone.
     #[serde(default)]
@@ -92,7 +92,7 @@ pub struct BulkRequest {
     pub discount_value: Option<DecimalInput>,
     /// Uses per voucher (default 1).
     #[serde(default = "one")]
-    #[schema(default = 1)]
+    #[schema(default = 1, minimum = 1, maximum = 2147483647)]
     pub max_uses: i64,
     /// Start of the validity window: RFC 3339, or YYYY-MM-DDTHH:MM in the conference's time zone.
     #[serde(default)]
@@ -118,8 +118,9 @@ pub struct VoucherPatch {
     /// Activate or deactivate.
     #[serde(default)]
     pub is_active: Option<bool>,
-    /// Uses allowed: at least 1 and at least the uses consumed.
+    /// Uses allowed: 1 to 2,147,483,647, and at least the uses consumed.
     #[serde(default)]
+    #[schema(minimum = 1, maximum = 2147483647)]
     pub max_uses: Option<i64>,
     /// New start of the window; `null` removes it.
     #[serde(default, deserialize_with = "present")]
@@ -204,9 +205,17 @@ async fn bulk(
     ApiJson(body): ApiJson<BulkRequest>,
 ) -> Result<Response, ApiError> {
     let conference = principal.manage_conference(&state, &conf).await?;
-    let key = match headers.get("idempotency-key") {
-        None => None,
-        Some(value) => {
+    let mut keys = headers.get_all("idempotency-key").iter();
+    let key = match (keys.next(), keys.next()) {
+        (None, _) => None,
+        (Some(_), Some(_)) => {
+            return Err(VoucherError::from(InvalidInput::new(
+                "Idempotency-Key",
+                "Idempotency-Key must be sent once; this request has several",
+            ))
+            .into())
+        }
+        (Some(value), None) => {
             let text = value.to_str().map_err(|_| {
                 VoucherError::from(InvalidInput::new("Idempotency-Key", "Idempotency-Key must be visible ASCII"))
             })?;

@@ -19,6 +19,7 @@ mod conferences;
 mod errors;
 mod export;
 mod health;
+mod hostile;
 mod idempotency;
 mod socket;
 mod support;

@@ -102,6 +102,12 @@ impl TestApp {
         Self { db, router, admin, manage, checkout, other_manage }
     }
 
+    /// The same app with other HTTP settings.
+    pub fn with_settings(mut self, settings: vouchers_http::Settings) -> Self {
+        self.router = router(AppState::with_settings(self.db.store.clone(), Limits::default(), settings));
+        self
+    }
+
     /// Sends one request through the router in process.
     pub async fn send(
         &self,

@@ -24,7 +24,7 @@ use super::rows::{self, plain_columns, RestrictionSets, StoredRow, CONFERENCE_CO
 use super::{Backend, DatabaseUrl, Store, StoreError, StoreTx, UsageRow, VoucherFilter};
 use crate::domain::{AddOn, ApiToken, Batch, Conference, Money, TicketType, Voucher};
 
-static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
+pub(super) static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
 
 /// The columns of a voucher, the amount renamed as the shared mapper reads it.
 const VOUCHER_COLUMNS: &str = "id, code, voucher_type, discount_value AS discount, max_uses, times_used, \
@@ -224,8 +224,9 @@ impl Store for PostgresStore {
         Ok(sqlx::query_as(
             "SELECT v.batch_id, b.prefix, count(*) AS issued, count(*) FILTER (WHERE v.is_active) AS active,
                     count(*) FILTER (WHERE v.times_used >= v.max_uses) AS fully_used,
-                    sum(v.times_used)::bigint AS uses_consumed,
-                    coalesce(sum(v.max_uses - v.times_used) FILTER (WHERE v.is_active), 0)::bigint AS uses_left
+                    least(sum(v.times_used), 9223372036854775807)::bigint AS uses_consumed,
+                    least(coalesce(sum(v.max_uses - v.times_used) FILTER (WHERE v.is_active), 0),
+                          9223372036854775807)::bigint AS uses_left
                FROM voucher v LEFT JOIN voucher_batch b ON b.id = v.batch_id
               WHERE v.conference_id = $1
               GROUP BY v.batch_id, b.prefix

@@ -24,7 +24,7 @@ use super::rows::{self, plain_columns, RestrictionSets, StoredRow, CONFERENCE_CO
 use super::{Backend, DatabaseUrl, Store, StoreError, StoreTx, UsageRow, VoucherFilter};
 use crate::domain::{AddOn, ApiToken, Batch, Conference, Money, TicketType, Voucher};
 
-static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
+pub(super) static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
 
 /// How long a writer waits for another writer's transaction before giving up.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(30);
@@ -225,9 +225,13 @@ impl Store for SqliteStore {
 
     async fn usage(&self, conference: &Conference) -> Result<Vec<UsageRow>, StoreError> {
         Ok(sqlx::query_as(
+            // total() sums as a float and never overflows (sum() would fail past 2^63); exact
+            // below 2^53, and CAST saturates at the largest integer.
             "SELECT v.batch_id, b.prefix, count(*) AS issued, sum(v.is_active) AS active,
-                    sum(v.times_used >= v.max_uses) AS fully_used, sum(v.times_used) AS uses_consumed,
-                    sum(CASE WHEN v.is_active THEN v.max_uses - v.times_used ELSE 0 END) AS uses_left
+                    sum(v.times_used >= v.max_uses) AS fully_used,
+                    CAST(total(v.times_used) AS INTEGER) AS uses_consumed,
+                    CAST(total(CASE WHEN v.is_active THEN v.max_uses - v.times_used ELSE 0 END) AS INTEGER)
+                        AS uses_left
                FROM voucher v LEFT JOIN voucher_batch b ON b.id = v.batch_id
               WHERE v.conference_id = ?
               GROUP BY v.batch_id, b.prefix
