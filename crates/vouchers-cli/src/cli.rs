@@ -93,6 +93,9 @@ pub enum Command {
     /// Create, list and revoke API tokens.
     #[command(subcommand)]
     Token(commands::token::TokenCommand),
+    /// Organizer accounts of the web console: create, list, disable, set a password, grant.
+    #[command(subcommand)]
+    User(commands::user::UserCommand),
 }
 
 #[cfg(test)]

@@ -73,6 +73,13 @@ pub enum VoucherError {
         /// The batch id asked for.
         id: i64,
     },
+    /// No account with this email.
+    #[error("no account with email {}", quoted(.0))]
+    AccountNotFound(String),
+    /// Signing in failed: no such account, a disabled one, or a wrong password (the message
+    /// does not say which).
+    #[error("the email or the password is not right")]
+    LoginFailed,
     /// No unrevoked token with this id.
     #[error("no active token with id {0}")]
     TokenNotFound(i64),
@@ -149,7 +156,9 @@ impl VoucherError {
             VoucherError::ConferenceNotFound(_)
             | VoucherError::VoucherNotFound { .. }
             | VoucherError::BatchNotFound { .. }
-            | VoucherError::TokenNotFound(_) => "not_found",
+            | VoucherError::TokenNotFound(_)
+            | VoucherError::AccountNotFound(_) => "not_found",
+            VoucherError::LoginFailed => "login_failed",
             VoucherError::IdempotencyKeyReused { .. } => "idempotency_key_reused",
             VoucherError::UnknownTicketType { .. } => "unknown_ticket_type",
             VoucherError::UnknownAddon { .. } => "unknown_addon",
@@ -187,6 +196,8 @@ impl VoucherError {
                 | VoucherError::VoucherNotFound { .. }
                 | VoucherError::BatchNotFound { .. }
                 | VoucherError::TokenNotFound(_)
+                | VoucherError::AccountNotFound(_)
+                | VoucherError::LoginFailed
                 | VoucherError::IdempotencyKeyReused { .. }
                 | VoucherError::Duplicate { .. }
         )

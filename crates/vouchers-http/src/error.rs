@@ -104,7 +104,9 @@ impl ApiError {
                 VoucherError::ConferenceNotFound(_)
                 | VoucherError::VoucherNotFound { .. }
                 | VoucherError::BatchNotFound { .. }
-                | VoucherError::TokenNotFound(_) => StatusCode::NOT_FOUND,
+                | VoucherError::TokenNotFound(_)
+                | VoucherError::AccountNotFound(_) => StatusCode::NOT_FOUND,
+                VoucherError::LoginFailed => StatusCode::UNAUTHORIZED,
                 VoucherError::Duplicate { .. }
                 | VoucherError::NotRedeemable { .. }
                 | VoucherError::CodeConflict(_)
@@ -172,7 +174,7 @@ fn whole_seconds(wait: std::time::Duration) -> u64 {
 }
 
 /// `error` then each `source`, joined with `: ` (skipping a cause its parent already repeats).
-pub(crate) fn cause_chain(error: &dyn StdError) -> String {
+pub fn cause_chain(error: &dyn StdError) -> String {
     let mut shown = error.to_string();
     let mut source = error.source();
     while let Some(cause) = source {

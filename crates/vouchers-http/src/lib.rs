@@ -38,6 +38,7 @@ use utoipa::OpenApi;
 use utoipa_axum::router::OpenApiRouter;
 use vouchers_core::{Limits, Store};
 
+pub use api::export::csv_download;
 pub use error::ApiError;
 
 /// Limits of the HTTP layer.
@@ -183,10 +184,18 @@ fn panic_response(panic: Box<dyn Any + Send + 'static>) -> Response {
 /// The whole API: routes, error fallbacks, body limit, timeout, panic guard, request ids and
 /// request logs (method, path, status, latency and request id; never a header, so never a token).
 pub fn router(state: AppState) -> Router {
+    router_with(state, Router::new())
+}
+
+/// [`router`] with more routes beside the API's (the organizers' console), served under the
+/// same limits, timeout, request ids and request logs.
+pub fn router_with(state: AppState, extra: Router) -> Router {
     let (routes, _) = documented_routes().split_for_parts();
     routes
         .fallback(|| async { ApiError::RouteNotFound })
         .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
+        .with_state(state.clone())
+        .merge(extra)
         .layer(DefaultBodyLimit::max(state.settings.body_limit))
         .layer(middleware::from_fn_with_state(state.clone(), request_timeout))
         .layer(CatchPanicLayer::custom(panic_response))
@@ -202,7 +211,6 @@ pub fn router(state: AppState) -> Router {
         )
         .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
         .layer(middleware::from_fn(guard::safe_request_id))
-        .with_state(state)
 }
 
 /// Serves [`router`] on `listener` until `shutdown` completes, then stops accepting connections
@@ -213,9 +221,19 @@ pub async fn serve(
     state: AppState,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
+    serve_with(listener, state, Router::new(), shutdown).await
+}
+
+/// [`serve`] with more routes beside the API's ([`router_with`]).
+pub async fn serve_with(
+    listener: tokio::net::TcpListener,
+    state: AppState,
+    extra: Router,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
     tracing::info!(address = %listener.local_addr()?, "listening");
     let settings = state.settings;
-    server::run(listener, router(state), settings, shutdown).await?;
+    server::run(listener, router_with(state, extra), settings, shutdown).await?;
     tracing::info!("stopped");
     Ok(())
 }

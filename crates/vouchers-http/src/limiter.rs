@@ -18,6 +18,7 @@
 //! back when the lookup turns out not to be a failure.
 
 use std::collections::{HashMap, VecDeque};
+use std::hash::Hash;
 use std::net::IpAddr;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -35,12 +36,13 @@ struct Caller {
     in_flight: usize,
 }
 
-/// Failed lookups per caller in the last minute.
+/// Failed attempts per caller in the last minute. A caller is any key: a token and an address
+/// for code lookups, an account or an address for console sign-ins.
 #[derive(Debug)]
-pub struct FailureLimiter {
+pub struct FailureLimiter<K = CallerKey> {
     limit: usize,
     window: Duration,
-    callers: Mutex<HashMap<CallerKey, Caller>>,
+    callers: Mutex<HashMap<K, Caller>>,
     /// Woken whenever a slot is given back or becomes a failure.
     slot_freed: tokio::sync::Notify,
 }
@@ -58,12 +60,12 @@ enum Acquire {
 /// [`Lookup::found`]; dropped unsaid (the request failed otherwise), it is given back.
 #[derive(Debug)]
 #[must_use = "a lookup is counted only when it is said to have failed"]
-pub struct Lookup {
-    limiter: Option<Arc<FailureLimiter>>,
-    key: CallerKey,
+pub struct Lookup<K: Eq + Hash + Clone = CallerKey> {
+    limiter: Option<Arc<FailureLimiter<K>>>,
+    key: K,
 }
 
-impl FailureLimiter {
+impl<K: Eq + Hash + Clone> FailureLimiter<K> {
     /// At most `per_minute` failed lookups per caller per minute; 0 turns the limit off.
     pub fn new(per_minute: u32) -> Self {
         Self::with_window(per_minute, Duration::from_secs(60))
@@ -79,14 +81,14 @@ impl FailureLimiter {
         }
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<CallerKey, Caller>> {
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<K, Caller>> {
         // A panic while holding the lock leaves plain data behind; keep using it.
         self.callers.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
     /// A slot for one lookup by `key`, or `Err(wait)`: how long until it may try again. Waits
     /// while the caller's lookups in flight hold every slot its failures leave.
-    pub async fn acquire(self: &Arc<Self>, key: CallerKey) -> Result<Lookup, Duration> {
+    pub async fn acquire(self: &Arc<Self>, key: K) -> Result<Lookup<K>, Duration> {
         if self.limit == 0 {
             return Ok(Lookup { limiter: None, key });
         }
@@ -95,7 +97,7 @@ impl FailureLimiter {
             let freed = self.slot_freed.notified();
             let mut freed = std::pin::pin!(freed);
             freed.as_mut().enable();
-            match self.try_acquire(key) {
+            match self.try_acquire(&key) {
                 Acquire::Granted => return Ok(Lookup { limiter: Some(Arc::clone(self)), key }),
                 Acquire::Refused(wait) => return Err(wait),
                 Acquire::Busy => freed.await,
@@ -103,7 +105,7 @@ impl FailureLimiter {
         }
     }
 
-    fn try_acquire(&self, key: CallerKey) -> Acquire {
+    fn try_acquire(&self, key: &K) -> Acquire {
         let now = Instant::now();
         let mut callers = self.lock();
         if callers.len() > SWEEP_ABOVE {
@@ -111,7 +113,7 @@ impl FailureLimiter {
             callers
                 .retain(|_, c| c.in_flight > 0 || c.failures.back().is_some_and(|t| now.duration_since(*t) < window));
         }
-        let caller = callers.entry(key).or_default();
+        let caller = callers.entry(key.clone()).or_default();
         while caller.failures.front().is_some_and(|t| now.duration_since(*t) >= self.window) {
             caller.failures.pop_front();
         }
@@ -126,10 +128,10 @@ impl FailureLimiter {
         Acquire::Granted
     }
 
-    fn finish(&self, key: CallerKey, failed: bool) {
+    fn finish(&self, key: &K, failed: bool) {
         {
             let mut callers = self.lock();
-            let Some(caller) = callers.get_mut(&key) else { return };
+            let Some(caller) = callers.get_mut(key) else { return };
             caller.in_flight = caller.in_flight.saturating_sub(1);
             if failed {
                 caller.failures.push_back(Instant::now());
@@ -142,22 +144,22 @@ impl FailureLimiter {
     }
 }
 
-impl Lookup {
-    /// The code was not found: counts one failure.
+impl<K: Eq + Hash + Clone> Lookup<K> {
+    /// The attempt failed (an unknown code, a wrong password): counts one failure.
     pub fn failed(mut self) {
         if let Some(limiter) = self.limiter.take() {
-            limiter.finish(self.key, true);
+            limiter.finish(&self.key, true);
         }
     }
 
-    /// The code exists: nothing is counted.
+    /// The attempt succeeded: nothing is counted.
     pub fn found(self) {}
 }
 
-impl Drop for Lookup {
+impl<K: Eq + Hash + Clone> Drop for Lookup<K> {
     fn drop(&mut self) {
         if let Some(limiter) = self.limiter.take() {
-            limiter.finish(self.key, false);
+            limiter.finish(&self.key, false);
         }
     }
 }

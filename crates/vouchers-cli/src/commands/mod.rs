@@ -17,6 +17,7 @@ pub mod terms;
 pub mod ticket_type;
 pub mod token;
 pub mod usage;
+pub mod user;
 
 use std::sync::Arc;
 
@@ -51,6 +52,7 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
         Command::Usage(args) => usage::run(store.as_ref(), args, format).await,
         Command::Serve(args) => serve::run(Arc::clone(&store), args, cli.max_batch).await,
         Command::Token(command) => token::run(store.as_ref(), command, format).await,
+        Command::User(command) => user::run(store.as_ref(), command, format).await,
     };
     store.close().await;
     result

@@ -8,6 +8,8 @@ use std::time::Duration;
 use anyhow::Context;
 use clap::{Args, ValueEnum};
 use vouchers_core::{Limits, Store};
+use vouchers_console::{ConsoleSettings, ConsoleState};
+use vouchers_core::service::accounts::SessionPolicy;
 use vouchers_http::{AppState, Settings};
 
 use crate::error::CliError;
@@ -73,6 +75,26 @@ pub struct ServeArgs {
         value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..=65_536)
     )]
     pub max_connections: usize,
+    /// Mark the console's session cookie Secure (sent over HTTPS only): set it when the console
+    /// is served behind HTTPS.
+    #[arg(long, env = "VOUCHERS_SECURE_COOKIES")]
+    pub secure_cookies: bool,
+    /// Hours a console session may stay unused before it ends.
+    #[arg(
+        long,
+        env = "VOUCHERS_SESSION_IDLE_HOURS",
+        default_value_t = 12,
+        value_parser = clap::value_parser!(u64).range(1..=720)
+    )]
+    pub session_idle_hours: u64,
+    /// Hours after sign-in a console session ends, used or not.
+    #[arg(
+        long,
+        env = "VOUCHERS_SESSION_MAX_HOURS",
+        default_value_t = 168,
+        value_parser = clap::value_parser!(u64).range(1..=8760)
+    )]
+    pub session_max_hours: u64,
     /// Log format on stderr: text or json. Each request is logged with its id (x-request-id).
     #[arg(long, value_enum, env = "VOUCHERS_LOG_FORMAT", default_value = "text")]
     pub log_format: LogFormat,
@@ -120,6 +142,19 @@ pub async fn run(store: Arc<dyn Store>, args: ServeArgs, max_batch: i64) -> Resu
         header_read_timeout: Duration::from_secs(args.header_timeout),
         max_connections: args.max_connections,
     };
-    let state = AppState::with_settings(store, Limits { max_batch }, settings);
-    vouchers_http::serve(listener, state, shutdown_signal()).await.context("serving HTTP").map_err(CliError::Failure)
+    let limits = Limits { max_batch };
+    let console = ConsoleSettings {
+        secure_cookies: args.secure_cookies,
+        session: SessionPolicy {
+            idle: Duration::from_secs(args.session_idle_hours * 3600),
+            absolute: Duration::from_secs(args.session_max_hours * 3600),
+        },
+        ..ConsoleSettings::default()
+    };
+    let pages = vouchers_console::router(ConsoleState::new(Arc::clone(&store), limits, console));
+    let state = AppState::with_settings(store, limits, settings);
+    vouchers_http::serve_with(listener, state, pages, shutdown_signal())
+        .await
+        .context("serving HTTP")
+        .map_err(CliError::Failure)
 }

@@ -1,6 +1,7 @@
 //! Checked value types and the records the service hands out. Nothing here does I/O, and
 //! nothing here imports sqlx: a value that exists has passed its rule.
 
+mod account;
 mod catalog;
 mod code;
 mod money;
@@ -11,11 +12,12 @@ mod time;
 mod token;
 mod voucher;
 
+pub use account::{Account, Email, Password, Role, Session, SessionSecret};
 pub use catalog::{AddOn, Conference, NewAddOn, NewConference, NewTicketType, TicketType};
 pub use code::{CodePrefix, Prefix, VoucherCode, CODE_ALPHABET, CODE_SUFFIX_LEN};
 pub use money::{parse_decimal, DiscountSpec, Money, VoucherType};
 pub use pricing::{price, qualifies, LineItem, PriceLine, PricedLine, Pricing, Quantity};
-pub use redemption::{unlocked_ticket_types, validity, InvalidReason, OrderRef};
+pub use redemption::{unlocked_ticket_types, validity, InvalidReason, OrderRef, VoucherStatus};
 pub use text::{Name, Slug};
 pub use time::{ValidityWindow, When};
 pub use token::{ApiToken, Scope, TokenSecret};

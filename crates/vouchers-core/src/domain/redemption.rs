@@ -102,6 +102,79 @@ impl fmt::Display for InvalidReason {
     }
 }
 
+/// Where a voucher stands at a moment, as an organizer filters and reads a list: usable
+/// (`active`), or the first rule of [`validity`] it breaks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum VoucherStatus {
+    /// Can be redeemed now.
+    Active,
+    /// Deactivated.
+    Inactive,
+    /// No use left.
+    UsedUp,
+    /// Before its window.
+    NotYetValid,
+    /// After its window.
+    Expired,
+}
+
+impl VoucherStatus {
+    /// Every status, in the order a list offers them.
+    pub const ALL: [VoucherStatus; 5] = [
+        VoucherStatus::Active,
+        VoucherStatus::Inactive,
+        VoucherStatus::UsedUp,
+        VoucherStatus::Expired,
+        VoucherStatus::NotYetValid,
+    ];
+
+    /// The voucher's status at `now`.
+    pub fn of(voucher: &Voucher, now: DateTime<Utc>) -> Self {
+        match validity(voucher, now) {
+            None => VoucherStatus::Active,
+            Some(InvalidReason::Inactive) => VoucherStatus::Inactive,
+            Some(InvalidReason::UsedUp) => VoucherStatus::UsedUp,
+            Some(InvalidReason::NotYetValid) => VoucherStatus::NotYetValid,
+            Some(InvalidReason::Expired | InvalidReason::NotFound) => VoucherStatus::Expired,
+        }
+    }
+
+    /// The name in URLs and the database filter.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            VoucherStatus::Active => "active",
+            VoucherStatus::Inactive => "inactive",
+            VoucherStatus::UsedUp => "used_up",
+            VoucherStatus::NotYetValid => "not_yet_valid",
+            VoucherStatus::Expired => "expired",
+        }
+    }
+
+    /// The name for people.
+    pub fn label(self) -> &'static str {
+        match self {
+            VoucherStatus::Active => "active",
+            VoucherStatus::Inactive => "inactive",
+            VoucherStatus::UsedUp => "used up",
+            VoucherStatus::NotYetValid => "not yet valid",
+            VoucherStatus::Expired => "expired",
+        }
+    }
+
+    /// Parses [`VoucherStatus::as_str`].
+    pub fn parse(value: &str) -> Result<Self, InvalidInput> {
+        Self::ALL.into_iter().find(|s| s.as_str() == value).ok_or_else(|| {
+            InvalidInput::new(
+                "status",
+                format!(
+                    "status must be one of active, inactive, used_up, expired, not_yet_valid, got {}",
+                    super::quoted(value)
+                ),
+            )
+        })
+    }
+}
+
 /// `None` when `voucher` can be used at `now`: active, a use left, and `now` inside the validity
 /// window (both bounds inclusive). Otherwise the first rule it breaks, in that order.
 pub fn validity(voucher: &Voucher, now: DateTime<Utc>) -> Option<InvalidReason> {

@@ -1,6 +1,7 @@
 //! The use cases, one module each. Every write runs in one transaction: on any error nothing of
 //! it remains.
 
+pub mod accounts;
 pub mod add;
 pub mod catalog;
 pub mod checkout;

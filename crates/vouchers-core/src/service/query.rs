@@ -1,7 +1,7 @@
 //! Reading vouchers back: list with filters, show one by code.
 
 use crate::domain::{Batch, Voucher, VoucherCode};
-use crate::store::{Store, VoucherFilter};
+use crate::store::{RedemptionRecord, Store, VoucherFilter};
 use crate::VoucherError;
 
 use super::catalog::conference;
@@ -51,4 +51,15 @@ pub async fn find_voucher(store: &dyn Store, conference_slug: &str, code: &str) 
         || VoucherError::VoucherNotFound { conference: conference.slug.clone(), code: code.trim().to_owned() };
     let code = VoucherCode::parse_lookup(code).map_err(|_| not_found())?;
     store.voucher_by_code(&conference, code.as_str()).await?.ok_or_else(not_found)
+}
+
+/// The voucher with this code and its redemptions (order, when, released), newest first.
+pub async fn voucher_with_redemptions(
+    store: &dyn Store,
+    conference_slug: &str,
+    code: &str,
+) -> Result<(Voucher, Vec<RedemptionRecord>), VoucherError> {
+    let voucher = find_voucher(store, conference_slug, code).await?;
+    let redemptions = store.redemptions(voucher.id).await?;
+    Ok((voucher, redemptions))
 }

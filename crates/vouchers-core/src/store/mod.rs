@@ -23,8 +23,8 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
 use crate::domain::{
-    AddOn, ApiToken, Batch, CodePrefix, Conference, DiscountSpec, NewAddOn, NewConference, NewTicketType, Scope,
-    TicketType, ValidityWindow, Voucher,
+    Account, AddOn, ApiToken, Batch, CodePrefix, Conference, DiscountSpec, NewAddOn, NewConference, NewTicketType,
+    Role, Scope, TicketType, ValidityWindow, Voucher,
 };
 
 mod error;
@@ -152,6 +152,9 @@ pub struct VoucherFilter {
     pub batch_id: Option<i64>,
     /// Only active (true) or inactive (false) vouchers.
     pub active: Option<bool>,
+    /// Only vouchers with this status at this moment (the precedence of
+    /// [`crate::domain::validity`]: inactive, used up, not yet valid, expired, else active).
+    pub status: Option<(crate::domain::VoucherStatus, DateTime<Utc>)>,
     /// Only vouchers with a larger id (cursor pagination).
     pub after_id: Option<i64>,
     /// At most this many.
@@ -223,6 +226,58 @@ pub struct VoucherChange {
     pub window: ValidityWindow,
 }
 
+/// An account with its password hash, for signing in. `Debug` never prints the hash.
+#[derive(Clone, PartialEq)]
+pub struct StoredAccount {
+    /// The account.
+    pub account: Account,
+    /// Its Argon2id hash in PHC string form.
+    pub password_hash: String,
+}
+
+impl fmt::Debug for StoredAccount {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("StoredAccount").field("account", &self.account).finish_non_exhaustive()
+    }
+}
+
+/// A console session row, found by the hash of its secret.
+#[derive(Clone, PartialEq)]
+pub struct StoredSession {
+    /// Database id.
+    pub id: i64,
+    /// The account's id.
+    pub account_id: i64,
+    /// The CSRF token of its forms.
+    pub csrf_token: String,
+    /// When it started.
+    pub created_at: DateTime<Utc>,
+    /// When it was last used.
+    pub last_seen_at: DateTime<Utc>,
+}
+
+impl fmt::Debug for StoredSession {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("StoredSession")
+            .field("id", &self.id)
+            .field("account_id", &self.account_id)
+            .field("created_at", &self.created_at)
+            .field("last_seen_at", &self.last_seen_at)
+            .finish_non_exhaustive()
+    }
+}
+
+/// One redemption of a voucher, for its page.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct RedemptionRecord {
+    /// The order.
+    pub order_ref: String,
+    /// When it was (last) redeemed.
+    pub redeemed_at: DateTime<Utc>,
+    /// When its use was given back, if it was.
+    pub released_at: Option<DateTime<Utc>>,
+}
+
 /// Reads, and the way into a write transaction.
 #[async_trait]
 pub trait Store: Send + Sync + 'static {
@@ -253,6 +308,16 @@ pub trait Store: Send + Sync + 'static {
     async fn token_by_hash(&self, hash: &str) -> Result<Option<ApiToken>, StoreError>;
     /// Every token, revoked ones included, by id.
     async fn tokens(&self) -> Result<Vec<ApiToken>, StoreError>;
+    /// The account with this email (ignoring case), with its password hash.
+    async fn account_by_email(&self, email: &str) -> Result<Option<StoredAccount>, StoreError>;
+    /// The account with this id.
+    async fn account(&self, id: i64) -> Result<Option<Account>, StoreError>;
+    /// Every account, by email.
+    async fn accounts(&self) -> Result<Vec<Account>, StoreError>;
+    /// The session whose secret hashes to `hash` (hex SHA-256).
+    async fn session_by_hash(&self, hash: &str) -> Result<Option<StoredSession>, StoreError>;
+    /// A voucher's redemptions, newest first.
+    async fn redemptions(&self, voucher_id: i64) -> Result<Vec<RedemptionRecord>, StoreError>;
     /// Succeeds when the database answers a `SELECT 1`.
     async fn ping(&self) -> Result<(), StoreError>;
     /// Waits for open connections to close.
@@ -363,6 +428,36 @@ pub trait StoreTx: Send {
         batch_id: i64,
         now: DateTime<Utc>,
     ) -> Result<Option<u64>, StoreError>;
+    /// Inserts an account and returns its id.
+    async fn insert_account(
+        &mut self,
+        email: &str,
+        password_hash: &str,
+        role: Role,
+        now: DateTime<Utc>,
+    ) -> Result<i64, StoreError>;
+    /// The account with this email (ignoring case), locked until the transaction ends.
+    async fn lock_account(&mut self, email: &str) -> Result<Option<Account>, StoreError>;
+    /// Lets a `manage` account see a conference (nothing when it already may).
+    async fn grant_conference(&mut self, account_id: i64, conference_id: i64) -> Result<(), StoreError>;
+    /// Replaces an account's password hash.
+    async fn set_password_hash(&mut self, account_id: i64, password_hash: &str) -> Result<(), StoreError>;
+    /// Marks an account disabled.
+    async fn disable_account(&mut self, account_id: i64, now: DateTime<Utc>) -> Result<(), StoreError>;
+    /// Ends every session of an account; returns how many there were.
+    async fn delete_account_sessions(&mut self, account_id: i64) -> Result<u64, StoreError>;
+    /// Inserts a session (only the hash of its secret) and returns its id.
+    async fn insert_session(
+        &mut self,
+        token_hash: &str,
+        account_id: i64,
+        csrf_token: &str,
+        now: DateTime<Utc>,
+    ) -> Result<i64, StoreError>;
+    /// Records that a session was used at `now`.
+    async fn touch_session(&mut self, id: i64, now: DateTime<Utc>) -> Result<(), StoreError>;
+    /// Ends the session whose secret hashes to `hash`.
+    async fn delete_session(&mut self, token_hash: &str) -> Result<(), StoreError>;
     /// Makes everything durable.
     async fn commit(self: Box<Self>) -> Result<(), StoreError>;
 }
@@ -372,7 +467,7 @@ mod migration_tests {
     /// Every migration file as it landed, by backend and version: sqlx refuses to migrate a
     /// database whose applied migration's checksum (SHA-384 of the file) differs, so a landed
     /// file must never change. A new migration adds its line here when it lands.
-    const LANDED: [(&str, i64, &str); 8] = [
+    const LANDED: [(&str, i64, &str); 10] = [
         (
             "sqlite",
             1,
@@ -394,6 +489,11 @@ mod migration_tests {
             "8bc87a474669d8401453a8c40927f72d342ab2ca274bf6f969d8aeb4b50589f7335357b683df08cc76d056939492a379",
         ),
         (
+            "sqlite",
+            5,
+            "21c01c0dd918900ffcbc6dbee18a56e25384074622c44c24ad6f52ce1e5810c7f018a3c987b7b92fde4cbdd3d5d82d41",
+        ),
+        (
             "postgres",
             1,
             "527055c3adee9ead56e35e4ad549113d0e82bb8ac69cdb0fa5b110b598a37620003c137f40f47eea2001f05aebb31aa5",
@@ -412,6 +512,11 @@ mod migration_tests {
             "postgres",
             4,
             "9b57c8e0a6bb27db3fa3d53d0ec80a2ab405b53a1df7daf1fd5751a814ec7b1d67f9272c99a03f63a4eb7dbcb4f54d54",
+        ),
+        (
+            "postgres",
+            5,
+            "ee46847e2e01fb27c3fc52475e7b064f5a36c6c2618c9092d341b709e1553401abbb682d0c57e7a17c336e7dfec65eee",
         ),
     ];
 

@@ -11,8 +11,10 @@ use std::collections::HashMap;
 
 use chrono::{DateTime, NaiveDate, Utc};
 
-use super::{StoreError, VoucherState};
-use crate::domain::{AddOn, ApiToken, Batch, Conference, DiscountSpec, Money, TicketType, ValidityWindow, Voucher};
+use super::{RedemptionRecord, StoreError, StoredSession, VoucherState};
+use crate::domain::{
+    Account, AddOn, ApiToken, Batch, Conference, DiscountSpec, Money, TicketType, ValidityWindow, Voucher,
+};
 
 /// The columns of a conference, the same on both backends.
 pub(super) const CONFERENCE_COLUMNS: &str = "id, slug, name, start_date, end_date, timezone, created_at";
@@ -176,6 +178,45 @@ pub(super) fn token(row: &impl StoredRow) -> Result<ApiToken, StoreError> {
         name: row.opt_text("name")?,
         created_at: row.instant("created_at")?,
         revoked_at: row.opt_instant("revoked_at")?,
+    })
+}
+
+/// The columns of an account, the same on both backends.
+pub(super) const ACCOUNT_COLUMNS: &str = "id, email, role, created_at, disabled_at";
+
+/// An account (its conferences read separately), as [`ACCOUNT_COLUMNS`] reads it.
+pub(super) fn account(row: &impl StoredRow, conferences: Vec<String>) -> Result<Account, StoreError> {
+    let role = row.text("role")?;
+    Ok(Account {
+        id: row.int("id")?,
+        email: row.text("email")?,
+        role: role.parse().map_err(|_| StoreError::Corrupt(format!("role {role:?}")))?,
+        conferences,
+        created_at: row.instant("created_at")?,
+        disabled_at: row.opt_instant("disabled_at")?,
+    })
+}
+
+/// The columns of a console session, the same on both backends.
+pub(super) const SESSION_COLUMNS: &str = "id, account_id, csrf_token, created_at, last_seen_at";
+
+/// A console session, as [`SESSION_COLUMNS`] reads it.
+pub(super) fn session(row: &impl StoredRow) -> Result<StoredSession, StoreError> {
+    Ok(StoredSession {
+        id: row.int("id")?,
+        account_id: row.int("account_id")?,
+        csrf_token: row.text("csrf_token")?,
+        created_at: row.instant("created_at")?,
+        last_seen_at: row.instant("last_seen_at")?,
+    })
+}
+
+/// A redemption, for a voucher's page.
+pub(super) fn redemption(row: &impl StoredRow) -> Result<RedemptionRecord, StoreError> {
+    Ok(RedemptionRecord {
+        order_ref: row.text("order_ref")?,
+        redeemed_at: row.instant("redeemed_at")?,
+        released_at: row.opt_instant("released_at")?,
     })
 }
 

@@ -9,6 +9,7 @@ macro_rules! both_backends {
     };
 }
 
+mod accounts;
 mod add;
 mod api;
 mod catalog;

@@ -115,18 +115,17 @@ async fn export(
     if let Some(format) = params.format.as_deref().filter(|f| *f != "csv") {
         return Err(ApiError::invalid("format", format!("format must be csv, got {format:?}")));
     }
-    let filename = match params.batch {
-        Some(batch) => format!("attachment; filename=\"{}-batch-{batch}.csv\"", conference.slug),
-        None => format!("attachment; filename=\"{}-vouchers.csv\"", conference.slug),
+    Ok(csv_download(state.store.clone(), conference.slug, params.batch))
+}
+
+/// Every voucher of `conference` (or of one batch) as a streamed CSV download, safe to open in a
+/// spreadsheet: the API's export and the console's `Download CSV` both answer with it.
+pub fn csv_download(store: Arc<dyn Store>, conference: String, batch: Option<i64>) -> Response {
+    let filename = match batch {
+        Some(batch) => format!("attachment; filename=\"{conference}-batch-{batch}.csv\""),
+        None => format!("attachment; filename=\"{conference}-vouchers.csv\""),
     };
-    let cursor = Cursor {
-        store: state.store.clone(),
-        conference: conference.slug,
-        batch: params.batch,
-        after_id: 0,
-        header_sent: false,
-        done: false,
-    };
+    let cursor = Cursor { store, conference, batch, after_id: 0, header_sent: false, done: false };
     let body = Body::from_stream(futures::stream::unfold(cursor, next_chunk));
     let mut response = body.into_response();
     let headers = response.headers_mut();
@@ -135,5 +134,5 @@ async fn export(
     if let Ok(value) = HeaderValue::from_str(&filename) {
         headers.insert(CONTENT_DISPOSITION, value);
     }
-    Ok(response)
+    response
 }

@@ -268,6 +268,7 @@ async fn list(
         active: params.active,
         after_id: Some(paging.after_id()?),
         limit: Some(limit + 1),
+        ..VoucherFilter::default()
     };
     let vouchers = query::list_vouchers(state.store.as_ref(), &conference.slug, &filter).await?;
     Ok(Json(page(vouchers, limit, |v| Position::Id(v.id))))

@@ -20,9 +20,14 @@ use rust_decimal::Decimal;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions, PgRow};
 use sqlx::{Connection, Executor, PgConnection, PgPool, Postgres};
 
-use super::rows::{self, plain_columns, RestrictionSets, StoredRow, CONFERENCE_COLUMNS, TOKEN_SELECT};
-use super::{Backend, DatabaseUrl, Store, StoreError, StoreTx, UsageRow, VoucherFilter};
-use crate::domain::{AddOn, ApiToken, Batch, Conference, Money, TicketType, Voucher};
+use super::rows::{
+    self, plain_columns, RestrictionSets, StoredRow, ACCOUNT_COLUMNS, CONFERENCE_COLUMNS, SESSION_COLUMNS, TOKEN_SELECT,
+};
+use super::{
+    Backend, DatabaseUrl, RedemptionRecord, Store, StoreError, StoreTx, StoredAccount, StoredSession, UsageRow,
+    VoucherFilter,
+};
+use crate::domain::{Account, AddOn, ApiToken, Batch, Conference, Money, TicketType, Voucher};
 
 pub(super) static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
 
@@ -108,6 +113,20 @@ async fn conference_by_slug<'e, E: Executor<'e, Database = Postgres>>(
     row.as_ref().map(rows::conference).transpose()
 }
 
+/// The slugs of the conferences an account is granted, sorted.
+async fn account_conferences<'e, E: Executor<'e, Database = Postgres>>(
+    e: E,
+    account_id: i64,
+) -> Result<Vec<String>, StoreError> {
+    Ok(sqlx::query_scalar(
+        "SELECT c.slug FROM account_conference ac JOIN conference c ON c.id = ac.conference_id
+          WHERE ac.account_id = $1 ORDER BY c.slug",
+    )
+    .bind(account_id)
+    .fetch_all(e)
+    .await?)
+}
+
 /// Reads the slugs of the restriction sets of `found` rows in one query.
 async fn restriction_slugs(pool: &PgPool, found: &[PgRow]) -> Result<RestrictionSets, StoreError> {
     let set_ids = rows::set_ids_of(found)?;
@@ -178,6 +197,11 @@ impl Store for PostgresStore {
                 AND ($3::bigint IS NULL OR batch_id = $3)
                 AND ($4::boolean IS NULL OR is_active = $4)
                 AND id > $5
+                AND ($7::text IS NULL OR (CASE WHEN NOT is_active THEN 'inactive'
+                                               WHEN times_used >= max_uses THEN 'used_up'
+                                               WHEN valid_from > $8 THEN 'not_yet_valid'
+                                               WHEN valid_until < $8 THEN 'expired'
+                                               ELSE 'active' END) = $7)
               ORDER BY id
               LIMIT $6"
         );
@@ -188,6 +212,8 @@ impl Store for PostgresStore {
             .bind(filter.active)
             .bind(filter.after_id.unwrap_or(0))
             .bind(filter.limit)
+            .bind(filter.status.map(|(s, _)| s.as_str()))
+            .bind(filter.status.map(|(_, at)| at))
             .fetch_all(&self.pool)
             .await?;
         let sets = restriction_slugs(&self.pool, &found).await?;
@@ -249,6 +275,57 @@ impl Store for PostgresStore {
     async fn tokens(&self) -> Result<Vec<ApiToken>, StoreError> {
         let sql = format!("{TOKEN_SELECT} ORDER BY t.id");
         sqlx::query(&sql).fetch_all(&self.pool).await?.iter().map(rows::token).collect()
+    }
+
+    async fn account_by_email(&self, email: &str) -> Result<Option<StoredAccount>, StoreError> {
+        if has_nul(email) {
+            return Ok(None);
+        }
+        let sql = format!("SELECT {ACCOUNT_COLUMNS}, password_hash FROM account WHERE lower(email) = lower($1)");
+        let Some(row) = sqlx::query(&sql).bind(email).fetch_optional(&self.pool).await? else { return Ok(None) };
+        let conferences = account_conferences(&self.pool, row.int("id")?).await?;
+        Ok(Some(StoredAccount {
+            account: rows::account(&row, conferences)?,
+            password_hash: row.text("password_hash")?,
+        }))
+    }
+
+    async fn account(&self, id: i64) -> Result<Option<Account>, StoreError> {
+        let sql = format!("SELECT {ACCOUNT_COLUMNS} FROM account WHERE id = $1");
+        let Some(row) = sqlx::query(&sql).bind(id).fetch_optional(&self.pool).await? else { return Ok(None) };
+        Ok(Some(rows::account(&row, account_conferences(&self.pool, id).await?)?))
+    }
+
+    async fn accounts(&self) -> Result<Vec<Account>, StoreError> {
+        let sql = format!("SELECT {ACCOUNT_COLUMNS} FROM account ORDER BY email");
+        let found = sqlx::query(&sql).fetch_all(&self.pool).await?;
+        let mut accounts = Vec::with_capacity(found.len());
+        for row in &found {
+            accounts.push(rows::account(row, account_conferences(&self.pool, row.int("id")?).await?)?);
+        }
+        Ok(accounts)
+    }
+
+    async fn session_by_hash(&self, hash: &str) -> Result<Option<StoredSession>, StoreError> {
+        if has_nul(hash) {
+            return Ok(None);
+        }
+        let sql = format!("SELECT {SESSION_COLUMNS} FROM console_session WHERE token_hash = $1");
+        let row = sqlx::query(&sql).bind(hash).fetch_optional(&self.pool).await?;
+        row.as_ref().map(rows::session).transpose()
+    }
+
+    async fn redemptions(&self, voucher_id: i64) -> Result<Vec<RedemptionRecord>, StoreError> {
+        sqlx::query(
+            "SELECT order_ref, redeemed_at, released_at FROM redemption
+              WHERE voucher_id = $1 AND response <> '' ORDER BY redeemed_at DESC, id DESC",
+        )
+        .bind(voucher_id)
+        .fetch_all(&self.pool)
+        .await?
+        .iter()
+        .map(rows::redemption)
+        .collect()
     }
 
     async fn ping(&self) -> Result<(), StoreError> {

@@ -4,9 +4,11 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use sqlx::{PgPool, Postgres, Transaction};
 
-use super::{conference_by_slug, has_nul, insert, ADDON_COLUMNS, TICKET_TYPE_COLUMNS};
-use crate::domain::{AddOn, Conference, NewAddOn, NewConference, NewTicketType, TicketType};
-use crate::store::rows::{self, restriction_key, CONFERENCE_COLUMNS, VOUCHER_STATE_COLUMNS};
+use super::{account_conferences, conference_by_slug, has_nul, insert, ADDON_COLUMNS, TICKET_TYPE_COLUMNS};
+use crate::domain::{Account, AddOn, Conference, NewAddOn, NewConference, NewTicketType, Role, TicketType};
+use crate::store::rows::{
+    self, restriction_key, StoredRow, ACCOUNT_COLUMNS, CONFERENCE_COLUMNS, VOUCHER_STATE_COLUMNS,
+};
 use crate::store::{
     IdempotencyClaim, NewBatch, NewToken, RedemptionClaim, RestrictionIds, StoreError, StoreTx, VoucherChange,
     VoucherState, VoucherTemplate,
@@ -378,6 +380,110 @@ impl StoreTx for PostgresTx {
         .await?
         .rows_affected();
         Ok(Some(deactivated))
+    }
+
+    async fn insert_account(
+        &mut self,
+        email: &str,
+        password_hash: &str,
+        role: Role,
+        now: DateTime<Utc>,
+    ) -> Result<i64, StoreError> {
+        Ok(sqlx::query_scalar(
+            "INSERT INTO account (email, password_hash, role, created_at) VALUES ($1, $2, $3, $4) RETURNING id",
+        )
+        .bind(email)
+        .bind(password_hash)
+        .bind(role.as_str())
+        .bind(now)
+        .fetch_one(&mut *self.tx)
+        .await?)
+    }
+
+    async fn lock_account(&mut self, email: &str) -> Result<Option<Account>, StoreError> {
+        if has_nul(email) {
+            return Ok(None);
+        }
+        let sql = format!("SELECT {ACCOUNT_COLUMNS} FROM account WHERE lower(email) = lower($1) FOR UPDATE");
+        let Some(row) = sqlx::query(&sql).bind(email).fetch_optional(&mut *self.tx).await? else { return Ok(None) };
+        let conferences = account_conferences(&mut *self.tx, row.int("id")?).await?;
+        Ok(Some(rows::account(&row, conferences)?))
+    }
+
+    async fn grant_conference(&mut self, account_id: i64, conference_id: i64) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO account_conference (account_id, conference_id) VALUES ($1, $2) ON CONFLICT DO NOTHING",
+        )
+        .bind(account_id)
+        .bind(conference_id)
+        .execute(&mut *self.tx)
+        .await?;
+        Ok(())
+    }
+
+    async fn set_password_hash(&mut self, account_id: i64, password_hash: &str) -> Result<(), StoreError> {
+        sqlx::query("UPDATE account SET password_hash = $1 WHERE id = $2")
+            .bind(password_hash)
+            .bind(account_id)
+            .execute(&mut *self.tx)
+            .await?;
+        Ok(())
+    }
+
+    async fn disable_account(&mut self, account_id: i64, now: DateTime<Utc>) -> Result<(), StoreError> {
+        sqlx::query("UPDATE account SET disabled_at = coalesce(disabled_at, $1) WHERE id = $2")
+            .bind(now)
+            .bind(account_id)
+            .execute(&mut *self.tx)
+            .await?;
+        Ok(())
+    }
+
+    async fn delete_account_sessions(&mut self, account_id: i64) -> Result<u64, StoreError> {
+        Ok(sqlx::query("DELETE FROM console_session WHERE account_id = $1")
+            .bind(account_id)
+            .execute(&mut *self.tx)
+            .await?
+            .rows_affected())
+    }
+
+    async fn insert_session(
+        &mut self,
+        token_hash: &str,
+        account_id: i64,
+        csrf_token: &str,
+        now: DateTime<Utc>,
+    ) -> Result<i64, StoreError> {
+        Ok(sqlx::query_scalar(
+            "INSERT INTO console_session (token_hash, account_id, csrf_token, created_at, last_seen_at)
+             VALUES ($1, $2, $3, $4, $4) RETURNING id",
+        )
+        .bind(token_hash)
+        .bind(account_id)
+        .bind(csrf_token)
+        .bind(now)
+        .fetch_one(&mut *self.tx)
+        .await?)
+    }
+
+    async fn touch_session(&mut self, id: i64, now: DateTime<Utc>) -> Result<(), StoreError> {
+        sqlx::query("UPDATE console_session SET last_seen_at = $1 WHERE id = $2")
+            .bind(now)
+            .bind(id)
+            .execute(&mut *self.tx)
+            .await?;
+        Ok(())
+    }
+
+    async fn delete_session(&mut self, token_hash: &str) -> Result<(), StoreError> {
+        if has_nul(token_hash) {
+            return Ok(());
+        }
+        sqlx::query("DELETE FROM console_session WHERE token_hash = $1")
+            .bind(token_hash)
+            .execute(&mut *self.tx)
+            .await?;
+        Ok(())
     }
 
     async fn commit(self: Box<Self>) -> Result<(), StoreError> {

@@ -4,9 +4,9 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use sqlx::{Sqlite, SqlitePool, Transaction};
 
-use super::{conference_by_slug, insert, json_list, micros};
-use crate::domain::{AddOn, Conference, NewAddOn, NewConference, NewTicketType, TicketType};
-use crate::store::rows::{self, restriction_key, VOUCHER_STATE_COLUMNS};
+use super::{account_conferences, conference_by_slug, insert, json_list, micros};
+use crate::domain::{Account, AddOn, Conference, NewAddOn, NewConference, NewTicketType, Role, TicketType};
+use crate::store::rows::{self, restriction_key, StoredRow, ACCOUNT_COLUMNS, VOUCHER_STATE_COLUMNS};
 use crate::store::{
     IdempotencyClaim, NewBatch, NewToken, RedemptionClaim, RestrictionIds, StoreError, StoreTx, VoucherChange,
     VoucherState, VoucherTemplate,
@@ -388,6 +388,101 @@ impl StoreTx for SqliteTx {
         .await?
         .rows_affected();
         Ok(Some(deactivated))
+    }
+
+    async fn insert_account(
+        &mut self,
+        email: &str,
+        password_hash: &str,
+        role: Role,
+        now: DateTime<Utc>,
+    ) -> Result<i64, StoreError> {
+        Ok(sqlx::query_scalar(
+            "INSERT INTO account (email, password_hash, role, created_at) VALUES (?, ?, ?, ?) RETURNING id",
+        )
+        .bind(email)
+        .bind(password_hash)
+        .bind(role.as_str())
+        .bind(micros(now))
+        .fetch_one(&mut *self.tx)
+        .await?)
+    }
+
+    async fn lock_account(&mut self, email: &str) -> Result<Option<Account>, StoreError> {
+        // BEGIN IMMEDIATE already holds the database's write lock.
+        let sql = format!("SELECT {ACCOUNT_COLUMNS} FROM account WHERE email = ?");
+        let Some(row) = sqlx::query(&sql).bind(email).fetch_optional(&mut *self.tx).await? else { return Ok(None) };
+        let conferences = account_conferences(&mut *self.tx, row.int("id")?).await?;
+        Ok(Some(rows::account(&row, conferences)?))
+    }
+
+    async fn grant_conference(&mut self, account_id: i64, conference_id: i64) -> Result<(), StoreError> {
+        sqlx::query("INSERT INTO account_conference (account_id, conference_id) VALUES (?, ?) ON CONFLICT DO NOTHING")
+            .bind(account_id)
+            .bind(conference_id)
+            .execute(&mut *self.tx)
+            .await?;
+        Ok(())
+    }
+
+    async fn set_password_hash(&mut self, account_id: i64, password_hash: &str) -> Result<(), StoreError> {
+        sqlx::query("UPDATE account SET password_hash = ? WHERE id = ?")
+            .bind(password_hash)
+            .bind(account_id)
+            .execute(&mut *self.tx)
+            .await?;
+        Ok(())
+    }
+
+    async fn disable_account(&mut self, account_id: i64, now: DateTime<Utc>) -> Result<(), StoreError> {
+        sqlx::query("UPDATE account SET disabled_at = coalesce(disabled_at, ?) WHERE id = ?")
+            .bind(micros(now))
+            .bind(account_id)
+            .execute(&mut *self.tx)
+            .await?;
+        Ok(())
+    }
+
+    async fn delete_account_sessions(&mut self, account_id: i64) -> Result<u64, StoreError> {
+        Ok(sqlx::query("DELETE FROM console_session WHERE account_id = ?")
+            .bind(account_id)
+            .execute(&mut *self.tx)
+            .await?
+            .rows_affected())
+    }
+
+    async fn insert_session(
+        &mut self,
+        token_hash: &str,
+        account_id: i64,
+        csrf_token: &str,
+        now: DateTime<Utc>,
+    ) -> Result<i64, StoreError> {
+        Ok(sqlx::query_scalar(
+            "INSERT INTO console_session (token_hash, account_id, csrf_token, created_at, last_seen_at)
+             VALUES (?, ?, ?, ?, ?) RETURNING id",
+        )
+        .bind(token_hash)
+        .bind(account_id)
+        .bind(csrf_token)
+        .bind(micros(now))
+        .bind(micros(now))
+        .fetch_one(&mut *self.tx)
+        .await?)
+    }
+
+    async fn touch_session(&mut self, id: i64, now: DateTime<Utc>) -> Result<(), StoreError> {
+        sqlx::query("UPDATE console_session SET last_seen_at = ? WHERE id = ?")
+            .bind(micros(now))
+            .bind(id)
+            .execute(&mut *self.tx)
+            .await?;
+        Ok(())
+    }
+
+    async fn delete_session(&mut self, token_hash: &str) -> Result<(), StoreError> {
+        sqlx::query("DELETE FROM console_session WHERE token_hash = ?").bind(token_hash).execute(&mut *self.tx).await?;
+        Ok(())
     }
 
     async fn commit(self: Box<Self>) -> Result<(), StoreError> {

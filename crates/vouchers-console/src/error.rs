@@ -1,0 +1,99 @@
+//! The console's one error type: every failure is a page with a clear message and a 4xx status
+//! (a 5xx only for a real fault, whose cause goes to the log, not the page).
+
+use askama::Template;
+use axum::http::StatusCode;
+use axum::response::{Html, IntoResponse, Redirect, Response};
+use vouchers_core::VoucherError;
+
+/// Why a console request failed.
+#[derive(Debug, thiserror::Error)]
+pub enum ConsoleError {
+    /// No page here, or a conference (voucher, batch) this account may not see.
+    #[error("There is no such page, or it is not one of your conferences.")]
+    NotFound,
+    /// A page that needs a signed-in account was asked for without one: sign in first.
+    #[error("Please sign in.")]
+    SignInRequired,
+    /// A form was sent without a session (it ended, or the cookie is gone).
+    #[error("Your session has ended. Sign in again, then send the form again.")]
+    SessionEnded,
+    /// A form without this session's CSRF token: it was not sent from this console's page.
+    #[error("This form could not be accepted: it has expired or was not sent from this console. Reload the page and try again; nothing was changed.")]
+    Forgery,
+    /// Only an admin account may do this.
+    #[error("Only an admin account may do this.")]
+    AdminOnly,
+    /// Input that breaks a rule, outside a form that can show it next to its field.
+    #[error("{0}")]
+    Invalid(String),
+    /// A use case refused or failed.
+    #[error(transparent)]
+    Voucher(#[from] VoucherError),
+    /// A template did not render (a bug).
+    #[error("the page could not be rendered")]
+    Render(#[from] askama::Error),
+}
+
+#[derive(Template)]
+#[template(path = "error.html")]
+struct ErrorPage<'a> {
+    status: u16,
+    reason: &'a str,
+    message: &'a str,
+}
+
+impl ConsoleError {
+    /// The status of each error: the only place console statuses are chosen.
+    pub fn status(&self) -> StatusCode {
+        match self {
+            ConsoleError::NotFound => StatusCode::NOT_FOUND,
+            ConsoleError::SignInRequired | ConsoleError::SessionEnded => StatusCode::UNAUTHORIZED,
+            ConsoleError::Forgery | ConsoleError::AdminOnly => StatusCode::FORBIDDEN,
+            ConsoleError::Invalid(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            ConsoleError::Voucher(e) => vouchers_http::ApiError::Voucher(clone_kind(e)).status(),
+            ConsoleError::Render(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+}
+
+/// The HTTP API's status for a use-case error, without moving it.
+fn clone_kind(error: &VoucherError) -> VoucherError {
+    match error {
+        VoucherError::ConferenceNotFound(s) => VoucherError::ConferenceNotFound(s.clone()),
+        VoucherError::VoucherNotFound { conference, code } => {
+            VoucherError::VoucherNotFound { conference: conference.clone(), code: code.clone() }
+        }
+        VoucherError::BatchNotFound { conference, id } => {
+            VoucherError::BatchNotFound { conference: conference.clone(), id: *id }
+        }
+        VoucherError::TokenNotFound(id) => VoucherError::TokenNotFound(*id),
+        VoucherError::AccountNotFound(s) => VoucherError::AccountNotFound(s.clone()),
+        VoucherError::LoginFailed => VoucherError::LoginFailed,
+        e if e.is_input_error() => VoucherError::Invalid(vouchers_core::domain::InvalidInput::new("", "")),
+        VoucherError::NotRedeemable { code, reason } => {
+            VoucherError::NotRedeemable { code: code.clone(), reason: *reason }
+        }
+        _ => VoucherError::Random("".into()),
+    }
+}
+
+impl IntoResponse for ConsoleError {
+    fn into_response(self) -> Response {
+        if matches!(self, ConsoleError::SignInRequired) {
+            return Redirect::to("/console/login").into_response();
+        }
+        let status = self.status();
+        let message = if status.is_server_error() {
+            tracing::error!(error = %vouchers_http::error::cause_chain(&self), "console request failed");
+            "Something went wrong on our side; the server log has the details. Nothing was changed.".to_owned()
+        } else {
+            self.to_string()
+        };
+        let page = ErrorPage { status: status.as_u16(), reason: status.canonical_reason().unwrap_or(""), message: &message };
+        match page.render() {
+            Ok(html) => (status, Html(html)).into_response(),
+            Err(_) => (status, message).into_response(),
+        }
+    }
+}

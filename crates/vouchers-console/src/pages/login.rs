@@ -1,0 +1,92 @@
+//! Signing in and out. A failed sign-in says the same thing whether the email exists or not,
+//! and counts against the account it named and the client's address (5 a minute each by
+//! default); a successful one starts a new session, ending the one the browser had.
+
+use askama::Template;
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Redirect, Response};
+use vouchers_core::service::accounts;
+use vouchers_core::VoucherError;
+
+use crate::error::ConsoleError;
+use crate::form::FormData;
+use crate::session::{cookie, presented, set_cookie, ClientAddress, Signed};
+use crate::view::{page, Nav};
+use crate::{ConsoleState, SignInKey};
+
+#[derive(Template)]
+#[template(path = "login.html")]
+struct LoginPage {
+    nav: Option<Nav>,
+    email: String,
+    error: Option<String>,
+}
+
+/// The sign-in form (or the conferences, for a signed-in account).
+pub(crate) async fn form(State(state): State<ConsoleState>, headers: HeaderMap) -> Result<Response, ConsoleError> {
+    if let Some(secret) = presented(&headers) {
+        let now = vouchers_core::now();
+        if accounts::session(state.store.as_ref(), &secret, state.settings.session, now).await?.is_some() {
+            return Ok(Redirect::to("/console").into_response());
+        }
+    }
+    page(StatusCode::OK, &LoginPage { nav: None, email: String::new(), error: None })
+}
+
+/// Checks the email and password; on success sets the session cookie and goes to the
+/// conferences.
+pub(crate) async fn sign_in(
+    State(state): State<ConsoleState>,
+    ClientAddress(address): ClientAddress,
+    headers: HeaderMap,
+    form: FormData,
+) -> Result<Response, ConsoleError> {
+    let email = form.text("email");
+    let refused = |wait: std::time::Duration| {
+        let error = format!("Too many sign-in attempts. Try again in {} seconds.", wait.as_secs().max(1));
+        page(StatusCode::TOO_MANY_REQUESTS, &LoginPage { nav: None, email: email.clone(), error: Some(error) })
+    };
+    let by_account = match state.sign_ins.acquire(SignInKey::Account(email.to_lowercase())).await {
+        Ok(slot) => slot,
+        Err(wait) => return refused(wait),
+    };
+    let by_address = match state.sign_ins.acquire(SignInKey::Address(address)).await {
+        Ok(slot) => slot,
+        Err(wait) => return refused(wait),
+    };
+    match accounts::sign_in(state.store.as_ref(), &email, form.get("password").unwrap_or_default()).await {
+        Ok((secret, session)) => {
+            by_account.found();
+            by_address.found();
+            // A new session id at every sign-in: the one the browser had (if any) ends.
+            if let Some(old) = presented(&headers) {
+                accounts::sign_out(state.store.as_ref(), &old).await?;
+            }
+            tracing::info!(account = %session.account.email, "signed in to the console");
+            let mut response = Redirect::to("/console").into_response();
+            set_cookie(response.headers_mut(), cookie(Some(&secret), state.settings.secure_cookies));
+            Ok(response)
+        }
+        Err(VoucherError::LoginFailed) => {
+            by_account.failed();
+            by_address.failed();
+            let error = Some("The email or the password is not right.".to_owned());
+            page(StatusCode::UNAUTHORIZED, &LoginPage { nav: None, email, error })
+        }
+        Err(other) => Err(other.into()),
+    }
+}
+
+/// Ends the session and goes back to the sign-in form.
+pub(crate) async fn sign_out(
+    State(state): State<ConsoleState>,
+    signed: Signed,
+    form: FormData,
+) -> Result<Response, ConsoleError> {
+    signed.check_csrf(&form)?;
+    accounts::sign_out(state.store.as_ref(), &signed.secret).await?;
+    let mut response = Redirect::to("/console/login").into_response();
+    set_cookie(response.headers_mut(), cookie(None, state.settings.secure_cookies));
+    Ok(response)
+}

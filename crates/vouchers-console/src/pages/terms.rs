@@ -1,0 +1,109 @@
+//! The voucher terms the generate and add forms share (type, discount, uses, window, what it
+//! unlocks and applies to): parsed from the form with a message per field, the same messages as
+//! the CLI and the API (the rules are the core's).
+
+use rust_decimal::Decimal;
+use vouchers_core::domain::{parse_decimal, AddOn, TicketType, VoucherType, When};
+
+use crate::form::FormData;
+
+/// The terms as the form gave them, parsed where a rule says how.
+pub(crate) struct TermsInput {
+    pub voucher_type: VoucherType,
+    pub discount_value: Option<Decimal>,
+    pub max_uses: i64,
+    pub valid_from: Option<When>,
+    pub valid_until: Option<When>,
+    pub unlocks_hidden_tickets: bool,
+    pub ticket_types: Vec<String>,
+    pub addons: Vec<String>,
+}
+
+/// Parses the terms; every field that breaks its rule adds `(field, message)` to `errors`.
+pub(crate) fn parse(form: &FormData, errors: &mut Vec<(String, String)>) -> TermsInput {
+    let mut fail = |field: &str, message: String| errors.push((field.to_owned(), message));
+    let voucher_type = match form.text("voucher_type").parse::<VoucherType>() {
+        Ok(kind) => kind,
+        Err(e) => {
+            fail("voucher_type", e.message);
+            VoucherType::Comp
+        }
+    };
+    let discount_value = match form.get("discount_value").filter(|v| !v.is_empty()) {
+        None => None,
+        Some(text) => match parse_decimal("discount_value", text) {
+            Ok(value) => Some(value),
+            Err(e) => {
+                fail("discount_value", e.message);
+                None
+            }
+        },
+    };
+    let max_uses = match form.get("max_uses").filter(|v| !v.is_empty()) {
+        None => 1,
+        Some(text) => text.parse::<i64>().unwrap_or_else(|_| {
+            fail("max_uses", format!("max_uses must be a whole number, got {}", vouchers_core::domain::quoted(text)));
+            1
+        }),
+    };
+    let mut when = |field: &'static str| match form.get(field).filter(|v| !v.is_empty()) {
+        None => None,
+        Some(text) => match When::parse(field, text) {
+            Ok(when) => Some(when),
+            Err(e) => {
+                fail(field, e.message);
+                None
+            }
+        },
+    };
+    let valid_from = when("valid_from");
+    let valid_until = when("valid_until");
+    TermsInput {
+        voucher_type,
+        discount_value,
+        max_uses,
+        valid_from,
+        valid_until,
+        unlocks_hidden_tickets: form.checked("unlocks_hidden_tickets"),
+        ticket_types: form.all("applicable_ticket_types"),
+        addons: form.all("applicable_addons"),
+    }
+}
+
+/// A catalog checkbox: its slug (its label), its name and price (shown beside it), and whether
+/// it is ticked.
+pub(crate) struct Choice {
+    pub slug: String,
+    pub label: String,
+    pub checked: bool,
+}
+
+/// The ticket types as checkboxes, ticked as the form had them.
+pub(crate) fn ticket_type_choices(catalog: &[TicketType], form: &FormData) -> Vec<Choice> {
+    let ticked = form.all("applicable_ticket_types");
+    catalog
+        .iter()
+        .map(|t| Choice {
+            slug: t.slug.clone(),
+            label: if t.requires_voucher {
+                format!("{}, {} (hidden)", t.name, t.price)
+            } else {
+                format!("{}, {}", t.name, t.price)
+            },
+            checked: ticked.contains(&t.slug),
+        })
+        .collect()
+}
+
+/// The add-ons as checkboxes, ticked as the form had them.
+pub(crate) fn addon_choices(catalog: &[AddOn], form: &FormData) -> Vec<Choice> {
+    let ticked = form.all("applicable_addons");
+    catalog
+        .iter()
+        .map(|a| Choice {
+            slug: a.slug.clone(),
+            label: format!("{}, {}", a.name, a.price),
+            checked: ticked.contains(&a.slug),
+        })
+        .collect()
+}

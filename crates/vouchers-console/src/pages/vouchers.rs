@@ -1,0 +1,357 @@
+//! A conference's vouchers: the list (search by code or prefix, filters by batch and status,
+//! pages of 50), one voucher with a chosen code, a voucher's page (its terms, its redemptions)
+//! and its edit form.
+
+use askama::Template;
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Redirect, Response};
+use serde::Deserialize;
+use vouchers_core::domain::{CodePrefix, Conference, MaxUses, VoucherStatus, When};
+use vouchers_core::service::add::{add_voucher, AddVoucher};
+use vouchers_core::service::manage::{update_voucher, VoucherUpdate};
+use vouchers_core::service::{catalog, query};
+use vouchers_core::store::{RedemptionRecord, VoucherFilter};
+
+use super::terms::{self, addon_choices, ticket_type_choices, Choice};
+use crate::error::ConsoleError;
+use crate::form::FormData;
+use crate::session::Signed;
+use crate::view::{field_error, input_value, local, page, Nav, VoucherRow};
+use crate::ConsoleState;
+
+/// Vouchers per page.
+const PAGE: i64 = 50;
+
+/// The list's search and filters, as the query string gives them.
+#[derive(Debug, Default, Deserialize)]
+pub(crate) struct ListQuery {
+    #[serde(default)]
+    q: String,
+    #[serde(default)]
+    batch: String,
+    #[serde(default)]
+    status: String,
+    #[serde(default)]
+    after: String,
+}
+
+#[derive(Template)]
+#[template(path = "vouchers.html")]
+struct ListPage {
+    nav: Option<Nav>,
+    slug: String,
+    timezone: String,
+    q: String,
+    batch: String,
+    status: String,
+    statuses: Vec<(&'static str, &'static str)>,
+    rows: Vec<VoucherRow>,
+    next: Option<String>,
+    first_page: bool,
+    error: Option<String>,
+}
+
+/// The list.
+pub(crate) async fn list(
+    State(state): State<ConsoleState>,
+    signed: Signed,
+    Path(conf): Path<String>,
+    Query(params): Query<ListQuery>,
+) -> Result<Response, ConsoleError> {
+    let conference = signed.conference(&state, &conf).await?;
+    let now = vouchers_core::now();
+    let mut error = None;
+    let prefix = CodePrefix::parse(&params.q).unwrap_or_else(|e| {
+        error = Some(e.message);
+        None
+    });
+    let batch = match params.batch.trim() {
+        "" => None,
+        text => text.parse::<i64>().ok().filter(|b| *b > 0).or_else(|| {
+            error = Some(format!("batch must be a batch number, got {}", vouchers_core::domain::quoted(text)));
+            None
+        }),
+    };
+    let status = match params.status.trim() {
+        "" => None,
+        text => VoucherStatus::parse(text).map(Some).unwrap_or_else(|e| {
+            error = Some(e.message);
+            None
+        }),
+    };
+    let after = params.after.trim().parse::<i64>().ok().filter(|a| *a > 0);
+    let filter = VoucherFilter {
+        prefix,
+        batch_id: batch,
+        status: status.map(|s| (s, now)),
+        after_id: after,
+        limit: Some(PAGE + 1),
+        ..VoucherFilter::default()
+    };
+    let mut vouchers =
+        if error.is_some() { Vec::new() } else { query::list_vouchers(state.store.as_ref(), &conference.slug, &filter).await? };
+    let more = vouchers.len() > usize::try_from(PAGE).unwrap_or(usize::MAX);
+    vouchers.truncate(usize::try_from(PAGE).unwrap_or(usize::MAX));
+    let next = if more { vouchers.last().map(|v| v.id.to_string()) } else { None };
+    let rows = vouchers.iter().map(|v| VoucherRow::new(v, conference.timezone, now)).collect();
+    let status_code = if error.is_some() { StatusCode::UNPROCESSABLE_ENTITY } else { StatusCode::OK };
+    let list = ListPage {
+        nav: Some(Nav::new(&signed, Some(&conference))),
+        slug: conference.slug.clone(),
+        timezone: conference.timezone.name().to_owned(),
+        q: params.q.trim().to_owned(),
+        batch: params.batch.trim().to_owned(),
+        status: params.status.trim().to_owned(),
+        statuses: VoucherStatus::ALL.iter().map(|s| (s.as_str(), s.label())).collect(),
+        rows,
+        next,
+        first_page: after.is_none(),
+        error,
+    };
+    page(status_code, &list)
+}
+
+#[derive(Template)]
+#[template(path = "voucher_new.html")]
+struct NewPage {
+    nav: Option<Nav>,
+    slug: String,
+    timezone: String,
+    values: FormData,
+    ticket_types: Vec<Choice>,
+    addons: Vec<Choice>,
+    errors: Vec<(String, String)>,
+}
+
+impl NewPage {
+    fn error(&self, field: &str) -> Option<&str> {
+        field_error(&self.errors, field)
+    }
+
+    fn value(&self, field: &str) -> String {
+        self.values.text(field)
+    }
+
+    fn selected(&self, kind: &str) -> bool {
+        self.values.get("voucher_type").unwrap_or("percentage") == kind
+    }
+}
+
+async fn render_new(
+    state: &ConsoleState,
+    signed: &Signed,
+    conference: &Conference,
+    values: FormData,
+    errors: Vec<(String, String)>,
+) -> Result<Response, ConsoleError> {
+    let store = state.store.as_ref();
+    let ticket_types = ticket_type_choices(&catalog::list_ticket_types(store, &conference.slug).await?, &values);
+    let addons = addon_choices(&catalog::list_addons(store, &conference.slug).await?, &values);
+    let status = if errors.is_empty() { StatusCode::OK } else { StatusCode::UNPROCESSABLE_ENTITY };
+    let form = NewPage {
+        nav: Some(Nav::new(signed, Some(conference))),
+        slug: conference.slug.clone(),
+        timezone: conference.timezone.name().to_owned(),
+        values,
+        ticket_types,
+        addons,
+        errors,
+    };
+    page(status, &form)
+}
+
+/// The form for one voucher with a chosen code.
+pub(crate) async fn new_form(
+    State(state): State<ConsoleState>,
+    signed: Signed,
+    Path(conf): Path<String>,
+) -> Result<Response, ConsoleError> {
+    let conference = signed.conference(&state, &conf).await?;
+    let mut defaults = FormData::default();
+    defaults.set("max_uses", "1");
+    render_new(&state, &signed, &conference, defaults, Vec::new()).await
+}
+
+/// Adds the voucher and shows it, or the form again with the rule each field broke.
+pub(crate) async fn add(
+    State(state): State<ConsoleState>,
+    signed: Signed,
+    Path(conf): Path<String>,
+    form: FormData,
+) -> Result<Response, ConsoleError> {
+    signed.check_csrf(&form)?;
+    let conference = signed.conference(&state, &conf).await?;
+    let mut errors = Vec::new();
+    let terms = terms::parse(&form, &mut errors);
+    if !errors.is_empty() {
+        return render_new(&state, &signed, &conference, form, errors).await;
+    }
+    let request = AddVoucher {
+        conference: conference.slug.clone(),
+        code: form.text("code"),
+        voucher_type: terms.voucher_type,
+        discount_value: terms.discount_value,
+        max_uses: terms.max_uses,
+        valid_from: terms.valid_from,
+        valid_until: terms.valid_until,
+        unlocks_hidden_tickets: terms.unlocks_hidden_tickets,
+        applicable_ticket_types: terms.ticket_types,
+        applicable_addons: terms.addons,
+    };
+    match add_voucher(state.store.as_ref(), &request).await {
+        Ok(voucher) => Ok(Redirect::to(&format!("/console/c/{}/vouchers/{}", conference.slug, voucher.code)).into_response()),
+        Err(e) if e.is_input_error() => {
+            let field = e.field().unwrap_or("code").to_owned();
+            render_new(&state, &signed, &conference, form, vec![(field, e.to_string())]).await
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// What the voucher page shows of one redemption.
+struct RedemptionRow {
+    order_ref: String,
+    redeemed_at: String,
+    released_at: String,
+}
+
+#[derive(Template)]
+#[template(path = "voucher.html")]
+struct VoucherPage {
+    nav: Option<Nav>,
+    slug: String,
+    timezone: String,
+    row: VoucherRow,
+    unlocks: bool,
+    ticket_types: String,
+    addons: String,
+    redemptions: Vec<RedemptionRow>,
+    values: FormData,
+    errors: Vec<(String, String)>,
+    saved: bool,
+}
+
+impl VoucherPage {
+    fn error(&self, field: &str) -> Option<&str> {
+        field_error(&self.errors, field)
+    }
+
+    fn value(&self, field: &str) -> String {
+        self.values.text(field)
+    }
+}
+
+async fn render_voucher(
+    state: &ConsoleState,
+    signed: &Signed,
+    conference: &Conference,
+    code: &str,
+    values: Option<FormData>,
+    errors: Vec<(String, String)>,
+    saved: bool,
+) -> Result<Response, ConsoleError> {
+    let (voucher, redemptions) =
+        match query::voucher_with_redemptions(state.store.as_ref(), &conference.slug, code).await {
+            Ok(found) => found,
+            Err(vouchers_core::VoucherError::VoucherNotFound { .. }) => return Err(ConsoleError::NotFound),
+            Err(e) => return Err(e.into()),
+        };
+    let tz = conference.timezone;
+    let values = values.unwrap_or_else(|| {
+        let mut current = FormData::default();
+        if voucher.is_active {
+            current.set("is_active", "on");
+        }
+        current.set("max_uses", &voucher.max_uses.to_string());
+        current.set("valid_from", &input_value(&voucher.valid_from, tz));
+        current.set("valid_until", &input_value(&voucher.valid_until, tz));
+        current
+    });
+    let list = |items: &[String]| if items.is_empty() { "all".to_owned() } else { items.join(", ") };
+    let status = if errors.is_empty() { StatusCode::OK } else { StatusCode::UNPROCESSABLE_ENTITY };
+    let view = VoucherPage {
+        nav: Some(Nav::new(signed, Some(conference))),
+        slug: conference.slug.clone(),
+        timezone: tz.name().to_owned(),
+        row: VoucherRow::new(&voucher, tz, vouchers_core::now()),
+        unlocks: voucher.unlocks_hidden_tickets,
+        ticket_types: list(&voucher.applicable_ticket_types),
+        addons: list(&voucher.applicable_addons),
+        redemptions: redemptions.iter().map(|r: &RedemptionRecord| RedemptionRow {
+            order_ref: r.order_ref.clone(),
+            redeemed_at: local(&r.redeemed_at, tz),
+            released_at: r.released_at.as_ref().map(|t| local(t, tz)).unwrap_or_default(),
+        }).collect(),
+        values,
+        errors,
+        saved,
+    };
+    page(status, &view)
+}
+
+/// Query of the voucher page: `saved=1` after an edit.
+#[derive(Debug, Default, Deserialize)]
+pub(crate) struct VoucherQuery {
+    #[serde(default)]
+    saved: Option<String>,
+}
+
+/// A voucher's page.
+pub(crate) async fn show(
+    State(state): State<ConsoleState>,
+    signed: Signed,
+    Path((conf, code)): Path<(String, String)>,
+    Query(params): Query<VoucherQuery>,
+) -> Result<Response, ConsoleError> {
+    let conference = signed.conference(&state, &conf).await?;
+    render_voucher(&state, &signed, &conference, &code, None, Vec::new(), params.saved.is_some()).await
+}
+
+/// Changes the voucher's state, uses and window; or shows the rule a field broke.
+pub(crate) async fn edit(
+    State(state): State<ConsoleState>,
+    signed: Signed,
+    Path((conf, code)): Path<(String, String)>,
+    form: FormData,
+) -> Result<Response, ConsoleError> {
+    signed.check_csrf(&form)?;
+    let conference = signed.conference(&state, &conf).await?;
+    let mut errors = Vec::new();
+    let max_uses = match form.text("max_uses").parse::<i64>() {
+        Ok(n) => MaxUses::new(n).map_err(|e| errors.push(("max_uses".to_owned(), e.message))).ok(),
+        Err(_) => {
+            errors.push(("max_uses".to_owned(), "max_uses must be a whole number".to_owned()));
+            None
+        }
+    };
+    let mut bound = |field: &'static str| match form.get(field).filter(|v| !v.is_empty()) {
+        None => Some(None),
+        Some(text) => match When::parse(field, text) {
+            Ok(when) => Some(Some(when)),
+            Err(e) => {
+                errors.push((field.to_owned(), e.message));
+                None
+            }
+        },
+    };
+    let valid_from = bound("valid_from");
+    let valid_until = bound("valid_until");
+    if !errors.is_empty() {
+        return render_voucher(&state, &signed, &conference, &code, Some(form), errors, false).await;
+    }
+    let update = VoucherUpdate { is_active: Some(form.checked("is_active")), max_uses, valid_from, valid_until };
+    match update_voucher(state.store.as_ref(), &conference.slug, &code, &update).await {
+        Ok(voucher) => {
+            let to = format!("/console/c/{}/vouchers/{}?saved=1", conference.slug, voucher.code);
+            Ok(Redirect::to(&to).into_response())
+        }
+        Err(vouchers_core::VoucherError::VoucherNotFound { .. }) => Err(ConsoleError::NotFound),
+        Err(e) if e.is_input_error() => {
+            let field = e.field().unwrap_or("max_uses").to_owned();
+            render_voucher(&state, &signed, &conference, &code, Some(form), vec![(field, e.to_string())], false).await
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+

@@ -1,0 +1,114 @@
+//! The session cookie and the signed-in account.
+//!
+//! The cookie `vouchers_session` holds the session's secret: `HttpOnly` (no script reads it),
+//! `SameSite=Lax` (another site's form posts do not carry it), `Path=/console`, and `Secure`
+//! when the console runs behind HTTPS (`--secure-cookies`). Every state-changing form carries the
+//! session's CSRF token, compared in constant time; a form without it changes nothing.
+
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+
+use axum::extract::{ConnectInfo, FromRequestParts};
+use axum::http::header::{COOKIE, SET_COOKIE};
+use axum::http::request::Parts;
+use axum::http::{HeaderMap, HeaderValue, Method};
+use vouchers_core::domain::{Conference, Session, SessionSecret};
+use vouchers_core::service::{accounts, catalog};
+
+use crate::error::ConsoleError;
+use crate::form::FormData;
+use crate::ConsoleState;
+
+/// The cookie's name.
+pub(crate) const COOKIE_NAME: &str = "vouchers_session";
+
+/// The session secret a request presents, if any.
+pub(crate) fn presented(headers: &HeaderMap) -> Option<SessionSecret> {
+    headers.get_all(COOKIE).iter().filter_map(|v| v.to_str().ok()).flat_map(|v| v.split(';')).find_map(|pair| {
+        let (name, value) = pair.trim().split_once('=')?;
+        (name == COOKIE_NAME && !value.is_empty()).then(|| SessionSecret::new(value))
+    })
+}
+
+/// The `Set-Cookie` value that stores `secret`, or (`None`) removes the cookie.
+pub(crate) fn cookie(secret: Option<&SessionSecret>, secure: bool) -> HeaderValue {
+    let secure = if secure { "; Secure" } else { "" };
+    let text = match secret {
+        Some(secret) => format!("{COOKIE_NAME}={}; Path=/console; HttpOnly; SameSite=Lax{secure}", secret.expose()),
+        None => format!("{COOKIE_NAME}=; Path=/console; HttpOnly; SameSite=Lax; Max-Age=0{secure}"),
+    };
+    // The secret is URL-safe base64: always a valid header value.
+    HeaderValue::from_str(&text).unwrap_or_else(|_| HeaderValue::from_static("vouchers_session=; Max-Age=0"))
+}
+
+/// Adds a `Set-Cookie` header.
+pub(crate) fn set_cookie(headers: &mut HeaderMap, value: HeaderValue) {
+    headers.append(SET_COOKIE, value);
+}
+
+/// The client's address (the TCP peer; unspecified for in-process calls).
+pub(crate) struct ClientAddress(pub IpAddr);
+
+impl<S: Send + Sync> FromRequestParts<S> for ClientAddress {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        let peer = parts.extensions.get::<ConnectInfo<SocketAddr>>().map(|c| c.0.ip());
+        Ok(ClientAddress(peer.unwrap_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED))))
+    }
+}
+
+/// A request from a signed-in account.
+pub(crate) struct Signed {
+    pub session: Session,
+    pub secret: SessionSecret,
+}
+
+impl FromRequestParts<ConsoleState> for Signed {
+    type Rejection = ConsoleError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &ConsoleState) -> Result<Self, Self::Rejection> {
+        let ended = || if parts.method == Method::GET { ConsoleError::SignInRequired } else { ConsoleError::SessionEnded };
+        let Some(secret) = presented(&parts.headers) else { return Err(ended()) };
+        let now = vouchers_core::now();
+        match accounts::session(state.store.as_ref(), &secret, state.settings.session, now).await? {
+            Some(session) => Ok(Signed { session, secret }),
+            None => Err(ended()),
+        }
+    }
+}
+
+impl Signed {
+    /// Refuses a form that does not carry this session's CSRF token.
+    pub fn check_csrf(&self, form: &FormData) -> Result<(), ConsoleError> {
+        let sent = form.get("csrf").unwrap_or_default().as_bytes();
+        let expected = self.session.csrf_token.as_bytes();
+        // Constant time: the comparison takes as long whatever the first wrong byte.
+        let same = sent.len() == expected.len() && sent.iter().zip(expected).fold(0u8, |acc, (a, b)| acc | (a ^ b)) == 0;
+        if same {
+            Ok(())
+        } else {
+            Err(ConsoleError::Forgery)
+        }
+    }
+
+    /// The conference `slug`, when this account may see it; another conference is the same
+    /// 404 as one that does not exist.
+    pub async fn conference(&self, state: &ConsoleState, slug: &str) -> Result<Conference, ConsoleError> {
+        if !self.session.account.may_manage(slug) {
+            return Err(ConsoleError::NotFound);
+        }
+        match catalog::conference(state.store.as_ref(), slug).await {
+            Ok(conference) => Ok(conference),
+            Err(vouchers_core::VoucherError::ConferenceNotFound(_)) => Err(ConsoleError::NotFound),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// Refuses anyone but an admin account.
+    pub fn require_admin(&self) -> Result<(), ConsoleError> {
+        match self.session.account.role {
+            vouchers_core::domain::Role::Admin => Ok(()),
+            vouchers_core::domain::Role::Manage => Err(ConsoleError::AdminOnly),
+        }
+    }
+}

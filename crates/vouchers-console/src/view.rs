@@ -1,0 +1,117 @@
+//! What every page shows (the navigation bar) and how values are shown: times in the
+//! conference's time zone, amounts, statuses.
+
+use askama::Template;
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::response::{Html, IntoResponse, Response};
+use chrono::{DateTime, Utc};
+use chrono_tz::Tz;
+use vouchers_core::domain::{Conference, Voucher, VoucherStatus, VoucherType};
+
+use crate::error::ConsoleError;
+use crate::session::Signed;
+
+/// The conference a page is about, for the navigation bar.
+pub(crate) struct ConferenceNav {
+    pub slug: String,
+    pub name: String,
+}
+
+/// The navigation bar: the signed-in account, its Sign out form, the current conference.
+pub(crate) struct Nav {
+    pub email: String,
+    pub role: &'static str,
+    pub csrf: String,
+    pub conference: Option<ConferenceNav>,
+    pub is_admin: bool,
+}
+
+impl Nav {
+    /// The bar for `signed`, on a page about `conference` (if any).
+    pub fn new(signed: &Signed, conference: Option<&Conference>) -> Self {
+        let account = &signed.session.account;
+        Self {
+            email: account.email.clone(),
+            role: account.role.as_str(),
+            csrf: signed.session.csrf_token.clone(),
+            conference: conference.map(|c| ConferenceNav { slug: c.slug.clone(), name: c.name.clone() }),
+            is_admin: account.role == vouchers_core::domain::Role::Admin,
+        }
+    }
+}
+
+/// Renders a page with a status.
+pub(crate) fn page(status: StatusCode, template: &impl Template) -> Result<Response, ConsoleError> {
+    Ok((status, Html(template.render()?)).into_response())
+}
+
+/// Renders a page with 200.
+pub(crate) fn ok(template: &impl Template) -> Result<Response, ConsoleError> {
+    page(StatusCode::OK, template)
+}
+
+/// Renders a form page that the browser may keep for Back (its idempotency key with it), so
+/// that going back and submitting again replays the first answer instead of a second batch.
+pub(crate) fn cacheable_form(template: &impl Template) -> Result<Response, ConsoleError> {
+    let mut response = ok(template)?;
+    response.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("private"));
+    Ok(response)
+}
+
+/// An instant in `tz`, to read: `2027-05-14 09:00`.
+pub(crate) fn local(t: &DateTime<Utc>, tz: Tz) -> String {
+    t.with_timezone(&tz).format("%Y-%m-%d %H:%M").to_string()
+}
+
+/// An instant in `tz` as a `datetime-local` input's value: `2027-05-14T09:00`.
+pub(crate) fn input_value(t: &Option<DateTime<Utc>>, tz: Tz) -> String {
+    t.map(|t| t.with_timezone(&tz).format("%Y-%m-%dT%H:%M").to_string()).unwrap_or_default()
+}
+
+/// A discount for people: `25% off`, `free`, `20.00 off`.
+pub(crate) fn discount(kind: VoucherType, value: &vouchers_core::domain::Money) -> String {
+    match kind {
+        VoucherType::Comp => "free".to_owned(),
+        VoucherType::Percentage => format!("{}% off", value.amount().normalize()),
+        VoucherType::FixedAmount => format!("{value} off"),
+    }
+}
+
+/// A voucher as a table row shows it.
+pub(crate) struct VoucherRow {
+    pub code: String,
+    pub kind: String,
+    pub discount: String,
+    pub uses: String,
+    pub window: String,
+    pub status: &'static str,
+    pub batch: String,
+}
+
+impl VoucherRow {
+    /// The row of `voucher` at `now`, times in `tz`.
+    pub fn new(voucher: &Voucher, tz: Tz, now: DateTime<Utc>) -> Self {
+        let from = voucher.valid_from.as_ref().map(|t| local(t, tz));
+        let until = voucher.valid_until.as_ref().map(|t| local(t, tz));
+        let window = match (from, until) {
+            (None, None) => "always".to_owned(),
+            (Some(f), None) => format!("from {f}"),
+            (None, Some(u)) => format!("until {u}"),
+            (Some(f), Some(u)) => format!("{f} to {u}"),
+        };
+        Self {
+            code: voucher.code.clone(),
+            kind: voucher.voucher_type.to_string(),
+            discount: discount(voucher.voucher_type, &voucher.discount_value),
+            uses: format!("{} / {}", voucher.times_used, voucher.max_uses),
+            window,
+            status: VoucherStatus::of(voucher, now).label(),
+            batch: voucher.batch_id.map(|b| b.to_string()).unwrap_or_else(|| "by hand".to_owned()),
+        }
+    }
+}
+
+/// A field's error message, if the form has one for it.
+pub(crate) fn field_error<'a>(errors: &'a [(String, String)], field: &str) -> Option<&'a str> {
+    errors.iter().find(|(f, _)| f == field).map(|(_, m)| m.as_str())
+}

@@ -1,0 +1,244 @@
+//! Organizer accounts of the console: an email, a role, the conferences a `manage` account may
+//! see, and passwords and session secrets that never show in `Debug`.
+
+use std::fmt;
+use std::str::FromStr;
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+
+use super::voucher::{rfc3339, rfc3339_opt};
+use super::{is_spoofing_char, quoted, InvalidInput};
+
+/// What an account may do in the console.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    /// Every conference; may create conferences and see every API token.
+    Admin,
+    /// Only the conferences it is granted.
+    Manage,
+}
+
+impl Role {
+    /// The name used in the CLI, the pages and the database.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Admin => "admin",
+            Role::Manage => "manage",
+        }
+    }
+}
+
+impl fmt::Display for Role {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for Role {
+    type Err = InvalidInput;
+
+    fn from_str(value: &str) -> Result<Self, Self::Err> {
+        match value {
+            "admin" => Ok(Role::Admin),
+            "manage" => Ok(Role::Manage),
+            other => Err(InvalidInput::new("role", format!("role must be admin or manage, got {}", quoted(other)))),
+        }
+    }
+}
+
+/// An email address, trimmed and lower-cased (so it is unique ignoring case): one `@`, a local
+/// part and a domain with a dot, at most 254 characters, no spaces or control characters.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Email(String);
+
+impl Email {
+    /// The longest address accepted (RFC 5321's path limit).
+    pub const MAX_CHARS: usize = 254;
+
+    /// Checks an address for `field`.
+    pub fn parse(field: &'static str, value: &str) -> Result<Self, InvalidInput> {
+        let trimmed = value.trim();
+        let bad = || {
+            InvalidInput::new(
+                field,
+                format!("{field} must be an email address like name@example.org, got {}", quoted(trimmed)),
+            )
+        };
+        if trimmed.is_empty() || trimmed.chars().count() > Self::MAX_CHARS {
+            return Err(bad());
+        }
+        if trimmed.chars().any(|c| c.is_whitespace() || c.is_control() || is_spoofing_char(c)) {
+            return Err(bad());
+        }
+        let (local, domain) = trimmed.split_once('@').ok_or_else(bad)?;
+        let domain_ok = domain.contains('.')
+            && !domain.starts_with('.')
+            && !domain.ends_with('.')
+            && !domain.contains("..")
+            && !domain.contains('@');
+        if local.is_empty() || !domain_ok {
+            return Err(bad());
+        }
+        Ok(Self(trimmed.to_lowercase()))
+    }
+
+    /// The address, lower-cased.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for Email {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// A password as a person typed it: at least 12 characters, at most 1,024 (hashing a megabyte
+/// would be a denial of service). `Debug` never prints it.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Password(String);
+
+impl Password {
+    /// The shortest password accepted.
+    pub const MIN_CHARS: usize = 12;
+    /// The longest password accepted.
+    pub const MAX_CHARS: usize = 1024;
+
+    /// Checks a new password (account creation, a change of password).
+    pub fn new(value: &str) -> Result<Self, InvalidInput> {
+        let len = value.chars().count();
+        if len < Self::MIN_CHARS {
+            return Err(InvalidInput::new(
+                "password",
+                format!("password must be at least {} characters, got {len}", Self::MIN_CHARS),
+            ));
+        }
+        if len > Self::MAX_CHARS {
+            return Err(InvalidInput::new(
+                "password",
+                format!("password must be at most {} characters, got {len}", Self::MAX_CHARS),
+            ));
+        }
+        Ok(Self(value.to_owned()))
+    }
+
+    /// A password typed at login: any length up to the maximum (a wrong one simply fails).
+    pub fn presented(value: &str) -> Self {
+        Self(value.chars().take(Self::MAX_CHARS).collect())
+    }
+
+    /// The password itself: only for hashing or verifying it.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Password {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Password(***)")
+    }
+}
+
+/// An organizer account, without its password hash.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Account {
+    /// Database id.
+    pub id: i64,
+    /// Its email, lower-cased.
+    pub email: String,
+    /// What it may do.
+    pub role: Role,
+    /// The conferences (slugs, sorted) a `manage` account may see; empty for admin.
+    pub conferences: Vec<String>,
+    /// Creation time.
+    #[serde(serialize_with = "rfc3339")]
+    pub created_at: DateTime<Utc>,
+    /// When it was disabled; a disabled account cannot sign in and has no sessions.
+    #[serde(serialize_with = "rfc3339_opt")]
+    pub disabled_at: Option<DateTime<Utc>>,
+}
+
+impl Account {
+    /// True when the account may see and change the conference with this slug.
+    pub fn may_manage(&self, conference: &str) -> bool {
+        match self.role {
+            Role::Admin => true,
+            Role::Manage => self.conferences.iter().any(|c| c == conference),
+        }
+    }
+}
+
+/// A console session's secret, the value of its cookie. `Debug` never prints it.
+#[derive(Clone, PartialEq, Eq)]
+pub struct SessionSecret(String);
+
+impl SessionSecret {
+    /// Wraps a presented or generated secret.
+    pub fn new(secret: impl Into<String>) -> Self {
+        Self(secret.into())
+    }
+
+    /// The secret itself: only for the cookie.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for SessionSecret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("SessionSecret(***)")
+    }
+}
+
+/// A signed-in account's session: who, and the token every form of the session must carry.
+#[derive(Clone, PartialEq)]
+pub struct Session {
+    /// Database id.
+    pub id: i64,
+    /// The account, as it is now.
+    pub account: Account,
+    /// The CSRF token of this session's forms.
+    pub csrf_token: String,
+    /// When it started (the absolute expiry counts from here).
+    pub created_at: DateTime<Utc>,
+}
+
+impl fmt::Debug for Session {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Session")
+            .field("id", &self.id)
+            .field("account", &self.account.email)
+            .field("created_at", &self.created_at)
+            .finish_non_exhaustive()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn emails() {
+        assert_eq!(Email::parse("email", "  Ada@Example.ORG ").unwrap().as_str(), "ada@example.org");
+        for bad in ["", "ada", "ada@", "@example.org", "ada@example", "a da@example.org", "ada@ex..org", "a@b@c.org"] {
+            assert_eq!(Email::parse("email", bad).unwrap_err().field, "email", "{bad}");
+        }
+    }
+
+    #[test]
+    fn passwords_are_long_enough_and_never_shown() {
+        assert!(Password::new("short").unwrap_err().message.contains("at least 12"));
+        let p = Password::new("correct horse battery").unwrap();
+        assert!(!format!("{p:?}").contains("horse"));
+        assert!(!format!("{:?}", SessionSecret::new("s3cret")).contains("s3cret"));
+    }
+
+    #[test]
+    fn roles() {
+        assert_eq!("admin".parse::<Role>().unwrap(), Role::Admin);
+        assert_eq!("root".parse::<Role>().unwrap_err().field, "role");
+    }
+}

@@ -1,0 +1,235 @@
+//! Organizer accounts and their console sessions: create, list, disable, change a password,
+//! grant a conference; sign in, find the session behind a cookie, sign out.
+//!
+//! Passwords are hashed with Argon2id (the `argon2` crate's defaults: 19 MiB, 2 passes), on a
+//! blocking thread so a sign-in never stalls the server's other requests. A session's secret is
+//! 32 bytes from the operating system's CSPRNG; only its SHA-256 is stored, so a copy of the
+//! database opens no session. A session ends when its account signs out, is disabled or gets a
+//! new password, after [`SessionPolicy::idle`] without use, and [`SessionPolicy::absolute`]
+//! after sign-in whatever happens.
+
+use std::time::Duration;
+
+use argon2::password_hash::rand_core::OsRng as HashRng;
+use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use argon2::Argon2;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine;
+use chrono::{DateTime, Utc};
+use rand::rngs::OsRng;
+use rand::TryRngCore;
+
+use super::tokens::token_hash;
+use crate::domain::{Account, Email, InvalidInput, Password, Role, Session, SessionSecret};
+use crate::store::Store;
+use crate::VoucherError;
+
+/// How long a session lives.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SessionPolicy {
+    /// Unused for this long, a session ends.
+    pub idle: Duration,
+    /// This long after sign-in, a session ends whatever its use.
+    pub absolute: Duration,
+}
+
+impl Default for SessionPolicy {
+    /// 12 hours idle (a working day), 7 days absolute.
+    fn default() -> Self {
+        Self { idle: Duration::from_secs(12 * 3600), absolute: Duration::from_secs(7 * 24 * 3600) }
+    }
+}
+
+/// A session is marked used at most this often (a write per page view would be wasted).
+const TOUCH_EVERY: chrono::Duration = chrono::Duration::seconds(60);
+
+/// A hash of some password nobody has, verified when the email is unknown so that signing in
+/// takes as long whether the account exists or not.
+const DECOY_HASH: &str =
+    "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$H0sUUU2VjCIAE0ZBzbPDXRyz3x0kvXF0Ll7nKrV/bh0";
+
+async fn hash_password(password: &Password) -> Result<String, VoucherError> {
+    let password = password.clone();
+    tokio::task::spawn_blocking(move || {
+        let salt = SaltString::generate(&mut HashRng);
+        Argon2::default().hash_password(password.expose().as_bytes(), &salt).map(|h| h.to_string())
+    })
+    .await
+    .map_err(|e| VoucherError::Random(Box::new(e)))?
+    .map_err(|e| VoucherError::Random(e.to_string().into()))
+}
+
+async fn verify_password(password: &Password, hash: &str) -> bool {
+    let (password, hash) = (password.clone(), hash.to_owned());
+    tokio::task::spawn_blocking(move || {
+        PasswordHash::new(&hash)
+            .is_ok_and(|parsed| Argon2::default().verify_password(password.expose().as_bytes(), &parsed).is_ok())
+    })
+    .await
+    .unwrap_or(false)
+}
+
+/// 32 random bytes from the operating system, URL-safe base64.
+fn random_secret() -> Result<String, VoucherError> {
+    let mut bytes = [0u8; 32];
+    OsRng.try_fill_bytes(&mut bytes).map_err(|e| VoucherError::Random(Box::new(e)))?;
+    let secret = URL_SAFE_NO_PAD.encode(bytes);
+    bytes.fill(0);
+    Ok(secret)
+}
+
+/// Creates an account. An `admin` account sees every conference and takes none; a `manage`
+/// account may be granted conferences now or later.
+pub async fn create_account(
+    store: &dyn Store,
+    email: &Email,
+    role: Role,
+    password: &Password,
+    conferences: &[String],
+) -> Result<Account, VoucherError> {
+    if role == Role::Admin && !conferences.is_empty() {
+        return Err(
+            InvalidInput::new("conference", "an admin account sees every conference; give no conference").into()
+        );
+    }
+    let hash = hash_password(password).await?;
+    let mut tx = store.begin().await?;
+    let now = super::now();
+    let id = tx.insert_account(email.as_str(), &hash, role, now).await.map_err(|e| match e {
+        crate::store::StoreError::UniqueViolation { .. } => VoucherError::Duplicate {
+            what: "account",
+            field: "email",
+            value: email.as_str().to_owned(),
+            scope: String::new(),
+        },
+        other => other.into(),
+    })?;
+    let mut granted = Vec::with_capacity(conferences.len());
+    for slug in conferences {
+        let conference = tx.conference(slug).await?.ok_or_else(|| VoucherError::ConferenceNotFound(slug.to_owned()))?;
+        tx.grant_conference(id, conference.id).await?;
+        granted.push(conference.slug);
+    }
+    tx.commit().await?;
+    granted.sort();
+    granted.dedup();
+    Ok(Account { id, email: email.as_str().to_owned(), role, conferences: granted, created_at: now, disabled_at: None })
+}
+
+/// Every account, by email.
+pub async fn list_accounts(store: &dyn Store) -> Result<Vec<Account>, VoucherError> {
+    Ok(store.accounts().await?)
+}
+
+/// Disables an account and ends its sessions at once. Returns the account as it is now.
+pub async fn disable_account(store: &dyn Store, email: &Email) -> Result<Account, VoucherError> {
+    let mut tx = store.begin().await?;
+    let account = locked(tx.as_mut(), email).await?;
+    tx.disable_account(account.id, super::now()).await?;
+    tx.delete_account_sessions(account.id).await?;
+    tx.commit().await?;
+    store.account(account.id).await?.ok_or_else(|| VoucherError::AccountNotFound(email.as_str().to_owned()))
+}
+
+/// Sets a new password and ends the account's sessions (whoever knew the old one is out).
+pub async fn set_password(store: &dyn Store, email: &Email, password: &Password) -> Result<(), VoucherError> {
+    let hash = hash_password(password).await?;
+    let mut tx = store.begin().await?;
+    let account = locked(tx.as_mut(), email).await?;
+    tx.set_password_hash(account.id, &hash).await?;
+    tx.delete_account_sessions(account.id).await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// Lets a `manage` account see a conference.
+pub async fn grant_conference(store: &dyn Store, email: &Email, conference: &str) -> Result<Account, VoucherError> {
+    let mut tx = store.begin().await?;
+    let account = locked(tx.as_mut(), email).await?;
+    if account.role == Role::Admin {
+        return Err(InvalidInput::new("conference", "an admin account already sees every conference").into());
+    }
+    let found =
+        tx.conference(conference).await?.ok_or_else(|| VoucherError::ConferenceNotFound(conference.to_owned()))?;
+    tx.grant_conference(account.id, found.id).await?;
+    tx.commit().await?;
+    store.account(account.id).await?.ok_or_else(|| VoucherError::AccountNotFound(email.as_str().to_owned()))
+}
+
+async fn locked(tx: &mut dyn crate::store::StoreTx, email: &Email) -> Result<Account, VoucherError> {
+    tx.lock_account(email.as_str()).await?.ok_or_else(|| VoucherError::AccountNotFound(email.as_str().to_owned()))
+}
+
+/// Signs in: a new session with its own secret and CSRF token. Any failure (no such account, a
+/// disabled one, a wrong password) is the same [`VoucherError::LoginFailed`], in about the
+/// same time.
+pub async fn sign_in(store: &dyn Store, email: &str, password: &str) -> Result<(SessionSecret, Session), VoucherError> {
+    let presented = Password::presented(password);
+    let stored = match Email::parse("email", email) {
+        Ok(email) => store.account_by_email(email.as_str()).await?,
+        Err(_) => None,
+    };
+    let Some(stored) = stored else {
+        verify_password(&presented, DECOY_HASH).await;
+        return Err(VoucherError::LoginFailed);
+    };
+    let verified = verify_password(&presented, &stored.password_hash).await;
+    if !verified || stored.account.disabled_at.is_some() {
+        return Err(VoucherError::LoginFailed);
+    }
+    let secret = SessionSecret::new(random_secret()?);
+    let csrf_token = random_secret()?;
+    let now = super::now();
+    let mut tx = store.begin().await?;
+    let id = tx.insert_session(&token_hash(secret.expose()), stored.account.id, &csrf_token, now).await?;
+    tx.commit().await?;
+    Ok((secret, Session { id, account: stored.account, csrf_token, created_at: now }))
+}
+
+/// The session behind a presented secret, if it is still alive at `now`; a session past its
+/// idle or absolute expiry, or of a disabled account, is ended and `None`.
+pub async fn session(
+    store: &dyn Store,
+    secret: &SessionSecret,
+    policy: SessionPolicy,
+    now: DateTime<Utc>,
+) -> Result<Option<Session>, VoucherError> {
+    let hash = token_hash(secret.expose());
+    let Some(stored) = store.session_by_hash(&hash).await? else { return Ok(None) };
+    let account = store.account(stored.account_id).await?;
+    let idle = chrono::Duration::from_std(policy.idle).unwrap_or(chrono::Duration::MAX);
+    let absolute = chrono::Duration::from_std(policy.absolute).unwrap_or(chrono::Duration::MAX);
+    let alive = account.as_ref().is_some_and(|a| a.disabled_at.is_none())
+        && now < stored.last_seen_at + idle
+        && now < stored.created_at + absolute;
+    let Some(account) = account.filter(|_| alive) else {
+        let mut tx = store.begin().await?;
+        tx.delete_session(&hash).await?;
+        tx.commit().await?;
+        return Ok(None);
+    };
+    if now - stored.last_seen_at >= TOUCH_EVERY {
+        let mut tx = store.begin().await?;
+        tx.touch_session(stored.id, now).await?;
+        tx.commit().await?;
+    }
+    Ok(Some(Session { id: stored.id, account, csrf_token: stored.csrf_token, created_at: stored.created_at }))
+}
+
+/// Ends the session behind a presented secret (nothing when there is none).
+pub async fn sign_out(store: &dyn Store, secret: &SessionSecret) -> Result<(), VoucherError> {
+    let mut tx = store.begin().await?;
+    tx.delete_session(&token_hash(secret.expose())).await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_decoy_hash_parses() {
+        assert!(PasswordHash::new(DECOY_HASH).is_ok());
+    }
+}
