@@ -6,6 +6,10 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+# The browser test (vouchers-cli's tests/browser) drives headless Chromium through chromedriver;
+# this installs them when missing and fails, never skips, when it cannot.
+bash scripts/browser-deps.sh
+
 if [[ -n "${VOUCHERS_TEST_POSTGRES_URL:-}" ]]; then
   cargo test --workspace --locked
 else

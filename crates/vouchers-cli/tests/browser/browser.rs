@@ -1,0 +1,399 @@
+//! Headless Chromium driven through a chromedriver the test starts itself, and the page helpers
+//! the tests share: controls found by their label, buttons and links by their text, clicks that
+//! wait for the next page, screenshots. Every wait is bounded ([`WAIT`]); none is a fixed sleep.
+//!
+//! A `scope` argument is an XPath that every lookup is prefixed with (`""`: the whole page;
+//! `//form[.//button[normalize-space()='Create add-on']]`: inside that form only).
+
+use std::fmt::Display;
+use std::fs::File;
+use std::os::unix::process::CommandExt;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use fantoccini::elements::Element;
+use fantoccini::error::CmdError;
+use fantoccini::{Client, ClientBuilder, Locator};
+use hyper_util::client::legacy::connect::HttpConnector;
+use serde_json::{json, Value};
+
+/// Debian's Chromium and its WebDriver (scripts/browser-deps.sh installs both).
+pub const CHROMIUM: &str = "/usr/bin/chromium";
+pub const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
+
+/// How long one wait for the page (an element, the next page) may take.
+pub const WAIT: Duration = Duration::from_secs(15);
+/// How long chromedriver may take to answer `/status` as ready.
+const DRIVER_START: Duration = Duration::from_secs(20);
+/// How often a bounded wait looks again.
+const POLL: Duration = Duration::from_millis(50);
+
+/// Runs `test`, failing it when it takes longer than `limit` (a hang must fail, not block CI).
+/// The processes the test started are killed by their guards when its future is dropped.
+pub async fn bounded(limit: Duration, test: impl std::future::Future<Output = ()>) {
+    if tokio::time::timeout(limit, test).await.is_err() {
+        panic!("the browser test did not finish within {limit:?}");
+    }
+}
+
+/// A chromedriver process, leader of its own process group. Dropping it kills the whole group:
+/// chromedriver and the Chromium processes it started, even when the test panicked.
+struct Driver {
+    child: Child,
+    log: PathBuf,
+    reaped: bool,
+}
+
+impl Driver {
+    fn log(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+}
+
+impl Drop for Driver {
+    fn drop(&mut self) {
+        if !self.reaped {
+            // Not reaped yet, so the group id is still ours.
+            let _ = Command::new("kill")
+                .args(["-KILL", "--", &format!("-{}", self.child.id())])
+                .stderr(Stdio::null())
+                .status();
+        }
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A Chromium session. Fields drop in order: the WebDriver client, then chromedriver (and its
+/// Chromium), then the profile folder.
+pub struct Browser {
+    pub client: Client,
+    driver: Driver,
+    _scratch: tempfile::TempDir,
+}
+
+/// The capabilities the session is created with: Debian's Chromium, headless, with a fresh
+/// profile, and nothing that reaches for the network (the machine only has localhost).
+fn capabilities(profile: &Path) -> fantoccini::wd::Capabilities {
+    let args = [
+        "--headless=new".to_owned(),
+        "--no-sandbox".to_owned(),
+        "--disable-gpu".to_owned(),
+        "--disable-dev-shm-usage".to_owned(),
+        "--disable-quic".to_owned(),
+        "--no-first-run".to_owned(),
+        "--disable-background-networking".to_owned(),
+        "--disable-component-update".to_owned(),
+        "--disable-sync".to_owned(),
+        "--window-size=1280,900".to_owned(),
+        format!("--user-data-dir={}", profile.display()),
+    ];
+    let capabilities = json!({
+        "browserName": "chrome",
+        "goog:chromeOptions": { "binary": CHROMIUM, "args": args },
+        "timeouts": { "pageLoad": 30_000, "script": 10_000, "implicit": 0 },
+    });
+    match capabilities {
+        Value::Object(map) => map,
+        _ => unreachable!("a JSON object"),
+    }
+}
+
+impl Browser {
+    /// Starts chromedriver on a free port, waits until it is ready, and opens a headless
+    /// Chromium session through it. Fails (never skips) when either is missing or cannot run.
+    pub async fn start() -> Browser {
+        for path in [CHROMIUM, CHROMEDRIVER] {
+            assert!(
+                Path::new(path).exists(),
+                "{path} is missing: run scripts/browser-deps.sh (it installs Debian's chromium and chromium-driver)"
+            );
+        }
+        let scratch = tempfile::tempdir().unwrap();
+        let profile = scratch.path().join("profile");
+        std::fs::create_dir(&profile).unwrap();
+        let log = scratch.path().join("chromedriver.log");
+        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let child = Command::new(CHROMEDRIVER)
+            .arg(format!("--port={port}"))
+            .stdin(Stdio::null())
+            .stdout(File::create(&log).unwrap())
+            .stderr(File::create(&log).unwrap())
+            .process_group(0)
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot start {CHROMEDRIVER}: {e}; run scripts/browser-deps.sh"));
+        let mut driver = Driver { child, log, reaped: false };
+        let url = format!("http://127.0.0.1:{port}");
+        wait_until_ready(&mut driver, &url).await;
+
+        let mut builder = ClientBuilder::new(HttpConnector::new());
+        builder.capabilities(capabilities(&profile));
+        let client = builder.connect(&url).await.unwrap_or_else(|e| {
+            panic!(
+                "chromedriver could not start {CHROMIUM} ({e}); run scripts/browser-deps.sh\nchromedriver log:\n{}",
+                driver.log()
+            )
+        });
+        Browser { client, driver, _scratch: scratch }
+    }
+
+    /// Ends the session (chromedriver quits Chromium), then kills chromedriver.
+    pub async fn close(self) {
+        let Browser { client, driver, _scratch } = self;
+        client.close().await.unwrap_or_else(|e| panic!("closing the session: {e}\n{}", driver.log()));
+        drop(driver);
+    }
+}
+
+/// Polls chromedriver's `/status` until it says it is ready, for at most [`DRIVER_START`].
+async fn wait_until_ready(driver: &mut Driver, url: &str) {
+    let http = reqwest::Client::builder().timeout(Duration::from_secs(2)).build().unwrap();
+    let deadline = Instant::now() + DRIVER_START;
+    loop {
+        if let Ok(Some(status)) = driver.child.try_wait() {
+            driver.reaped = true;
+            panic!("{CHROMEDRIVER} exited ({status}) before it was ready:\n{}", driver.log());
+        }
+        if let Ok(response) = http.get(format!("{url}/status")).send().await {
+            if let Ok(status) = response.json::<Value>().await {
+                if status["value"]["ready"] == json!(true) {
+                    return;
+                }
+            }
+        }
+        assert!(Instant::now() < deadline, "{CHROMEDRIVER} not ready within {DRIVER_START:?}:\n{}", driver.log());
+        tokio::time::sleep(POLL).await;
+    }
+}
+
+/// `s` as an XPath 1.0 string literal (XPath has no escapes: quotes are concatenated).
+pub fn lit(s: &str) -> String {
+    if !s.contains('\'') {
+        format!("'{s}'")
+    } else if !s.contains('"') {
+        format!("\"{s}\"")
+    } else {
+        format!("concat('{}')", s.split('\'').collect::<Vec<_>>().join("', \"'\", '"))
+    }
+}
+
+/// Waits (bounded) for the first element matching `xpath`.
+pub async fn find(c: &Client, xpath: &str) -> Element {
+    match c.wait().at_most(WAIT).every(POLL).for_element(Locator::XPath(xpath)).await {
+        Ok(element) => element,
+        Err(e) => panic!("no element {xpath} within {WAIT:?} ({e}) on {}", page_summary(c).await),
+    }
+}
+
+/// Every element matching `xpath`, now (no wait).
+pub async fn find_all(c: &Client, xpath: &str) -> Vec<Element> {
+    c.find_all(Locator::XPath(xpath)).await.unwrap_or_else(|e| panic!("finding {xpath}: {e}"))
+}
+
+/// Whether an element matches `xpath` now.
+pub async fn exists(c: &Client, xpath: &str) -> bool {
+    !find_all(c, xpath).await.is_empty()
+}
+
+/// The label whose text is `label` (its whole text, or its first text node when it wraps its
+/// control), within `scope`.
+fn label_xpath(scope: &str, label: &str) -> String {
+    let l = lit(label);
+    format!("{scope}//label[normalize-space()={l} or normalize-space(text())={l}]")
+}
+
+/// The control labelled `label` within `scope`: the element named by the label's `for`, or
+/// the control the label wraps.
+pub async fn control(c: &Client, scope: &str, label: &str) -> (Element, Element) {
+    let label_element = find(c, &label_xpath(scope, label)).await;
+    let control = match label_element.attr("for").await.unwrap() {
+        Some(id) if !id.is_empty() => find(c, &format!("//*[@id={}]", lit(&id))).await,
+        _ => label_element
+            .find(Locator::XPath("(.//input | .//select | .//textarea)[1]"))
+            .await
+            .unwrap_or_else(|e| panic!("label {label:?} has no `for` and wraps no control: {e}")),
+    };
+    (label_element, control)
+}
+
+/// Fills the control labelled `label` within `scope` with `value`: types into a text field,
+/// picks the option whose value or text is `value` in a select, sets date and time inputs with
+/// JavaScript (typing into them differs per browser). Checks the control then holds `value`.
+pub async fn fill(c: &Client, scope: &str, label: &str, value: &str) {
+    let (_, field) = control(c, scope, label).await;
+    let tag = field.tag_name().await.unwrap().to_lowercase();
+    let kind = field.attr("type").await.unwrap().unwrap_or_default().to_lowercase();
+    match (tag.as_str(), kind.as_str()) {
+        ("select", _) => {
+            let v = lit(value);
+            let option = field
+                .find(Locator::XPath(&format!(".//option[@value={v} or normalize-space()={v}]")))
+                .await
+                .unwrap_or_else(|e| panic!("select {label:?} has no option {value:?}: {e}"));
+            option.click().await.unwrap();
+            assert!(option.is_selected().await.unwrap(), "option {value:?} of {label:?} is not selected");
+            return;
+        }
+        ("input", "checkbox" | "radio") => panic!("{label:?} is a {kind}: use check()"),
+        ("input", "datetime-local" | "date" | "time" | "month" | "week") => {
+            let script = "const [e, v] = arguments; e.value = v; \
+                          e.dispatchEvent(new Event('input', {bubbles: true})); \
+                          e.dispatchEvent(new Event('change', {bubbles: true}));";
+            let element = serde_json::to_value(&field).unwrap();
+            c.execute(script, vec![element, json!(value)]).await.unwrap();
+        }
+        _ => {
+            field.clear().await.unwrap();
+            field.send_keys(value).await.unwrap();
+        }
+    }
+    let now = field.prop("value").await.unwrap().unwrap_or_default();
+    assert_eq!(now, value, "the field labelled {label:?} does not hold what was filled in");
+}
+
+/// Ticks the checkbox labelled `label` within `scope` (clicking the label when the box itself
+/// cannot be clicked), and checks it is ticked.
+pub async fn check(c: &Client, scope: &str, label: &str) {
+    let (label_element, field) = control(c, scope, label).await;
+    let kind = field.attr("type").await.unwrap().unwrap_or_default();
+    assert!(kind == "checkbox" || kind == "radio", "{label:?} is not a checkbox but {kind:?}");
+    if !field.is_selected().await.unwrap() && field.click().await.is_err() {
+        label_element.click().await.unwrap();
+    }
+    assert!(field.is_selected().await.unwrap(), "{label:?} could not be ticked");
+}
+
+/// The button with text `text` within `scope` (`<button>`, or `<input type=submit>` by value).
+pub fn button_xpath(scope: &str, text: &str) -> String {
+    let t = lit(text);
+    format!(
+        "({scope}//button[normalize-space()={t}] | {scope}//input[(@type='submit' or @type='button') and @value={t}])"
+    )
+}
+
+/// The link with text `text` within `scope`.
+pub fn link_xpath(scope: &str, text: &str) -> String {
+    format!("{scope}//a[normalize-space()={}]", lit(text))
+}
+
+/// Clicks the button `text` within `scope` and waits for the page it loads.
+pub async fn click_button(c: &Client, scope: &str, text: &str) {
+    let button = find(c, &button_xpath(scope, text)).await;
+    click_and_wait(c, button, &format!("button {text:?}")).await;
+}
+
+/// Clicks the link `text` within `scope` and waits for the page it loads.
+pub async fn click_link(c: &Client, scope: &str, text: &str) {
+    let link = find(c, &link_xpath(scope, text)).await;
+    click_and_wait(c, link, &format!("link {text:?}")).await;
+}
+
+/// Clicks the link of the navigation bar (`<nav>`) with text `text`, and waits for its page.
+pub async fn click_nav(c: &Client, text: &str) {
+    click_link(c, "//nav", text).await;
+}
+
+/// Clicks the link or the button `text` (an action the page may offer as either), and waits
+/// for the page it loads.
+pub async fn click_action(c: &Client, text: &str) {
+    let either = format!("({} | {})", link_xpath("", text), button_xpath("", text));
+    let element = find(c, &either).await;
+    click_and_wait(c, element, &format!("{text:?}")).await;
+}
+
+/// Clicks `element` and waits until a new document has replaced the current one and loaded.
+pub async fn click_and_wait(c: &Client, element: Element, what: &str) {
+    let old = c.find(Locator::Css("html")).await.unwrap();
+    element.click().await.unwrap_or_else(|e| panic!("clicking {what}: {e}"));
+    let deadline = Instant::now() + WAIT;
+    loop {
+        let replaced = matches!(old.tag_name().await, Err(ref e) if is_gone(e));
+        if replaced {
+            let state = c.execute("return document.readyState", vec![]).await.ok();
+            if state == Some(json!("complete")) {
+                return;
+            }
+        }
+        if Instant::now() > deadline {
+            panic!("clicking {what} loaded no new page within {WAIT:?}; still on {}", page_summary(c).await);
+        }
+        tokio::time::sleep(POLL).await;
+    }
+}
+
+/// Opens `url` and waits for it to load.
+pub async fn goto(c: &Client, url: &str) {
+    c.goto(url).await.unwrap_or_else(|e| panic!("opening {url}: {e}"));
+}
+
+fn is_gone(e: &CmdError) -> bool {
+    e.is_stale_element_reference() || e.is_no_such_element()
+}
+
+/// The visible text of the page.
+pub async fn body_text(c: &Client) -> String {
+    c.find(Locator::Css("body")).await.unwrap().text().await.unwrap()
+}
+
+/// The path of the current page's address.
+pub async fn path(c: &Client) -> String {
+    c.current_url().await.unwrap().path().to_owned()
+}
+
+/// The address and the start of the text of the current page, for failure messages.
+pub async fn page_summary(c: &Client) -> String {
+    let url = c.current_url().await.map(|u| u.to_string()).unwrap_or_else(|e| format!("(no address: {e})"));
+    let text = match c.find(Locator::Css("body")).await {
+        Ok(body) => body.text().await.unwrap_or_default(),
+        Err(e) => format!("(no body: {e})"),
+    };
+    let text: String = text.chars().take(1500).collect();
+    format!("{url}\n--- page text ---\n{text}\n---")
+}
+
+/// The text of `element` (its `textContent`, hidden parts included).
+pub async fn text_content(c: &Client, element: &Element) -> String {
+    let element = serde_json::to_value(element).unwrap();
+    let text = c.execute("return arguments[0].textContent", vec![element]).await.unwrap();
+    text.as_str().unwrap_or_default().to_owned()
+}
+
+/// Numbered PNG screenshots of the pages a test went through, in
+/// `target/browser-screenshots/<folder>/NN-name.png`.
+pub struct Screenshots {
+    dir: PathBuf,
+    taken: u32,
+}
+
+impl Screenshots {
+    /// The folder `folder` under `target/browser-screenshots` (the target folder this test
+    /// binary was built in), emptied of an earlier run's screenshots.
+    pub fn new(folder: &str) -> Screenshots {
+        let exe = std::env::current_exe().unwrap();
+        // <target>/debug/deps/browser-<hash>
+        let target = exe.ancestors().nth(3).unwrap();
+        let dir = target.join("browser-screenshots").join(folder);
+        std::fs::create_dir_all(&dir).unwrap();
+        for entry in std::fs::read_dir(&dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.extension().is_some_and(|e| e == "png") {
+                std::fs::remove_file(path).unwrap();
+            }
+        }
+        Screenshots { dir, taken: 0 }
+    }
+
+    /// Saves a screenshot of the current page as the next `NN-name.png`.
+    pub async fn take(&mut self, c: &Client, name: impl Display) {
+        self.taken += 1;
+        let png = c.screenshot().await.unwrap_or_else(|e| panic!("screenshot {name}: {e}"));
+        assert!(png.starts_with(b"\x89PNG\r\n\x1a\n") && png.len() > 1000, "screenshot {name} is not a PNG");
+        let path = self.dir.join(format!("{:02}-{name}.png", self.taken));
+        std::fs::write(&path, png).unwrap_or_else(|e| panic!("writing {}: {e}", path.display()));
+    }
+
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+}

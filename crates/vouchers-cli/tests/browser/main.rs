@@ -1,0 +1,14 @@
+//! Real-browser tests: headless Chromium driven through chromedriver (WebDriver, with
+//! fantoccini). Debian's `chromium` and `chromium-driver` must be installed
+//! (scripts/browser-deps.sh); without them these tests fail, never skip.
+//!
+//! - `browser`: chromedriver and Chromium as guarded processes, and the page helpers;
+//! - `app`: a prepared database and `vouchers serve`;
+//! - `harness`: the browser setup proven on a page the test serves itself;
+//! - `console`: the organizers' console, end to end.
+#![allow(clippy::unwrap_used, missing_docs)]
+
+mod app;
+mod browser;
+mod console;
+mod harness;
