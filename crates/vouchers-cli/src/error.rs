@@ -55,6 +55,8 @@ fn flag_for(field: &str) -> String {
         "applicable_ticket_types" => "--ticket-type".to_owned(),
         "applicable_addons" => "--addon".to_owned(),
         "lines" => "--ticket-type/--addon".to_owned(),
+        // The password comes from stdin or a prompt, never a flag.
+        "password" => "password".to_owned(),
         other => format!("--{}", other.replace('_', "-")),
     }
 }

@@ -51,30 +51,9 @@ impl ConsoleError {
             ConsoleError::SignInRequired | ConsoleError::SessionEnded => StatusCode::UNAUTHORIZED,
             ConsoleError::Forgery | ConsoleError::AdminOnly => StatusCode::FORBIDDEN,
             ConsoleError::Invalid(_) => StatusCode::UNPROCESSABLE_ENTITY,
-            ConsoleError::Voucher(e) => vouchers_http::ApiError::Voucher(clone_kind(e)).status(),
+            ConsoleError::Voucher(e) => vouchers_http::error::voucher_status(e),
             ConsoleError::Render(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
-    }
-}
-
-/// The HTTP API's status for a use-case error, without moving it.
-fn clone_kind(error: &VoucherError) -> VoucherError {
-    match error {
-        VoucherError::ConferenceNotFound(s) => VoucherError::ConferenceNotFound(s.clone()),
-        VoucherError::VoucherNotFound { conference, code } => {
-            VoucherError::VoucherNotFound { conference: conference.clone(), code: code.clone() }
-        }
-        VoucherError::BatchNotFound { conference, id } => {
-            VoucherError::BatchNotFound { conference: conference.clone(), id: *id }
-        }
-        VoucherError::TokenNotFound(id) => VoucherError::TokenNotFound(*id),
-        VoucherError::AccountNotFound(s) => VoucherError::AccountNotFound(s.clone()),
-        VoucherError::LoginFailed => VoucherError::LoginFailed,
-        e if e.is_input_error() => VoucherError::Invalid(vouchers_core::domain::InvalidInput::new("", "")),
-        VoucherError::NotRedeemable { code, reason } => {
-            VoucherError::NotRedeemable { code: code.clone(), reason: *reason }
-        }
-        _ => VoucherError::Random("".into()),
     }
 }
 
@@ -90,7 +69,8 @@ impl IntoResponse for ConsoleError {
         } else {
             self.to_string()
         };
-        let page = ErrorPage { status: status.as_u16(), reason: status.canonical_reason().unwrap_or(""), message: &message };
+        let page =
+            ErrorPage { status: status.as_u16(), reason: status.canonical_reason().unwrap_or(""), message: &message };
         match page.render() {
             Ok(html) => (status, Html(html)).into_response(),
             Err(_) => (status, message).into_response(),

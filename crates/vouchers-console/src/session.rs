@@ -67,7 +67,8 @@ impl FromRequestParts<ConsoleState> for Signed {
     type Rejection = ConsoleError;
 
     async fn from_request_parts(parts: &mut Parts, state: &ConsoleState) -> Result<Self, Self::Rejection> {
-        let ended = || if parts.method == Method::GET { ConsoleError::SignInRequired } else { ConsoleError::SessionEnded };
+        let ended =
+            || if parts.method == Method::GET { ConsoleError::SignInRequired } else { ConsoleError::SessionEnded };
         let Some(secret) = presented(&parts.headers) else { return Err(ended()) };
         let now = vouchers_core::now();
         match accounts::session(state.store.as_ref(), &secret, state.settings.session, now).await? {
@@ -83,7 +84,8 @@ impl Signed {
         let sent = form.get("csrf").unwrap_or_default().as_bytes();
         let expected = self.session.csrf_token.as_bytes();
         // Constant time: the comparison takes as long whatever the first wrong byte.
-        let same = sent.len() == expected.len() && sent.iter().zip(expected).fold(0u8, |acc, (a, b)| acc | (a ^ b)) == 0;
+        let same =
+            sent.len() == expected.len() && sent.iter().zip(expected).fold(0u8, |acc, (a, b)| acc | (a ^ b)) == 0;
         if same {
             Ok(())
         } else {

@@ -90,32 +90,36 @@ pub enum ApiError {
     Panic(String),
 }
 
+/// The HTTP status of a use-case error: the API's and the console's, chosen here once.
+pub fn voucher_status(error: &VoucherError) -> StatusCode {
+    match error {
+        VoucherError::InvalidCount { .. }
+        | VoucherError::Invalid(_)
+        | VoucherError::UnknownTicketType { .. }
+        | VoucherError::UnknownAddon { .. }
+        | VoucherError::CodeSpaceExhausted { .. }
+        | VoucherError::IdempotencyKeyReused { .. } => StatusCode::UNPROCESSABLE_ENTITY,
+        VoucherError::ConferenceNotFound(_)
+        | VoucherError::VoucherNotFound { .. }
+        | VoucherError::BatchNotFound { .. }
+        | VoucherError::TokenNotFound(_)
+        | VoucherError::AccountNotFound(_) => StatusCode::NOT_FOUND,
+        VoucherError::LoginFailed => StatusCode::UNAUTHORIZED,
+        VoucherError::Duplicate { .. }
+        | VoucherError::NotRedeemable { .. }
+        | VoucherError::CodeConflict(_)
+        | VoucherError::UniqueViolation(_) => StatusCode::CONFLICT,
+        VoucherError::Random(_) | VoucherError::Sink(_) | VoucherError::StoredAnswer(_) | VoucherError::Database(_) => {
+            StatusCode::INTERNAL_SERVER_ERROR
+        }
+    }
+}
+
 impl ApiError {
     /// The HTTP status of each error: the only place statuses are chosen.
     pub fn status(&self) -> StatusCode {
         match self {
-            ApiError::Voucher(e) => match e {
-                VoucherError::InvalidCount { .. }
-                | VoucherError::Invalid(_)
-                | VoucherError::UnknownTicketType { .. }
-                | VoucherError::UnknownAddon { .. }
-                | VoucherError::CodeSpaceExhausted { .. }
-                | VoucherError::IdempotencyKeyReused { .. } => StatusCode::UNPROCESSABLE_ENTITY,
-                VoucherError::ConferenceNotFound(_)
-                | VoucherError::VoucherNotFound { .. }
-                | VoucherError::BatchNotFound { .. }
-                | VoucherError::TokenNotFound(_)
-                | VoucherError::AccountNotFound(_) => StatusCode::NOT_FOUND,
-                VoucherError::LoginFailed => StatusCode::UNAUTHORIZED,
-                VoucherError::Duplicate { .. }
-                | VoucherError::NotRedeemable { .. }
-                | VoucherError::CodeConflict(_)
-                | VoucherError::UniqueViolation(_) => StatusCode::CONFLICT,
-                VoucherError::Random(_)
-                | VoucherError::Sink(_)
-                | VoucherError::StoredAnswer(_)
-                | VoucherError::Database(_) => StatusCode::INTERNAL_SERVER_ERROR,
-            },
+            ApiError::Voucher(e) => voucher_status(e),
             ApiError::Unauthorized => StatusCode::UNAUTHORIZED,
             ApiError::TooManyFailedLookups { .. } => StatusCode::TOO_MANY_REQUESTS,
             ApiError::Forbidden => StatusCode::FORBIDDEN,

@@ -7,9 +7,9 @@ use std::time::Duration;
 
 use anyhow::Context;
 use clap::{Args, ValueEnum};
-use vouchers_core::{Limits, Store};
 use vouchers_console::{ConsoleSettings, ConsoleState};
 use vouchers_core::service::accounts::SessionPolicy;
+use vouchers_core::{Limits, Store};
 use vouchers_http::{AppState, Settings};
 
 use crate::error::CliError;

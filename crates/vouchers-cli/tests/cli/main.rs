@@ -4,11 +4,13 @@
 //! - `support`: running the binary without inheriting settings, and reading its answer;
 //! - `commands`: the organizer's and the checkout's commands, on SQLite and PostgreSQL;
 //! - `server`: `token` and `serve` as an operator runs them;
+//! - `accounts`: `vouchers user`, the console's organizer accounts;
 //! - `hostile`: malformed settings and outputs a careless operator or an attacker would try.
 //!
 //! The PostgreSQL tests live in modules named `postgres`, so `--skip postgres::` skips them.
 #![allow(clippy::unwrap_used, missing_docs)]
 
+mod accounts;
 mod commands;
 mod hostile;
 mod server;

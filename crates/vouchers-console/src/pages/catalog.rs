@@ -107,8 +107,12 @@ pub(crate) async fn create_ticket_type(
 ) -> Result<Response, ConsoleError> {
     signed.check_csrf(&form)?;
     let conference = signed.conference(&state, &conf).await?;
-    let parsed =
-        NewTicketType::parse(&form.text("slug"), &form.text("name"), &form.text("price"), form.checked("requires_voucher"));
+    let parsed = NewTicketType::parse(
+        &form.text("slug"),
+        &form.text("name"),
+        &form.text("price"),
+        form.checked("requires_voucher"),
+    );
     let result = match parsed {
         Ok(new) => catalog::create_ticket_type(state.store.as_ref(), &conference.slug, &new).await.map(drop),
         Err(e) => Err(e.into()),

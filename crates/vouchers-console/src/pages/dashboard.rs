@@ -51,7 +51,8 @@ fn label(batch_id: Option<i64>, prefix: Option<&str>) -> String {
 }
 
 fn bars(report: &UsageReport) -> Vec<Bar> {
-    let widest = report.batches.iter().map(|b| b.counts.uses_consumed.saturating_add(b.counts.uses_left)).max().unwrap_or(0);
+    let widest =
+        report.batches.iter().map(|b| b.counts.uses_consumed.saturating_add(b.counts.uses_left)).max().unwrap_or(0);
     let scale = |n: i64| -> u32 {
         if widest <= 0 {
             return 0;

@@ -36,7 +36,11 @@ struct TokenRow {
 }
 
 /// The tokens this account may see on this conference's page.
-async fn visible(state: &ConsoleState, signed: &Signed, conference: &Conference) -> Result<Vec<ApiToken>, ConsoleError> {
+async fn visible(
+    state: &ConsoleState,
+    signed: &Signed,
+    conference: &Conference,
+) -> Result<Vec<ApiToken>, ConsoleError> {
     let admin = signed.require_admin().is_ok();
     Ok(tokens::list_tokens(state.store.as_ref())
         .await?
@@ -114,7 +118,9 @@ pub(crate) async fn create(
             let secret = created.secret.expose().to_owned();
             render(&state, &signed, &conference, Some(secret), None, String::new()).await
         }
-        Err(e) if e.is_input_error() => render(&state, &signed, &conference, None, Some(e.to_string()), form.text("name")).await,
+        Err(e) if e.is_input_error() => {
+            render(&state, &signed, &conference, None, Some(e.to_string()), form.text("name")).await
+        }
         Err(e) => Err(e.into()),
     }
 }

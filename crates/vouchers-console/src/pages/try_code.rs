@@ -37,6 +37,7 @@ struct LineRow {
     item: String,
     quantity: u32,
     unit_price: String,
+    line_total: String,
     discount: String,
     total: String,
 }
@@ -64,6 +65,7 @@ fn row(line: &PricedLine) -> LineRow {
         item,
         quantity: line.quantity,
         unit_price: line.unit_price.to_string(),
+        line_total: line.line_total.to_string(),
         discount: line.discount.to_string(),
         total: line.total.to_string(),
     }
@@ -77,7 +79,9 @@ fn line(slug: &str, quantity: &str, item: fn(String) -> LineItem) -> Result<Opti
     let quantity = match quantity.trim() {
         "" => Quantity::ONE,
         text => {
-            let n = text.parse::<i64>().map_err(|_| format!("quantity must be a whole number, got {}", vouchers_core::domain::quoted(text)))?;
+            let n = text
+                .parse::<i64>()
+                .map_err(|_| format!("quantity must be a whole number, got {}", vouchers_core::domain::quoted(text)))?;
             Quantity::new(n).map_err(|e| e.message)?
         }
     };

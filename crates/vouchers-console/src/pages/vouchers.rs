@@ -89,8 +89,11 @@ pub(crate) async fn list(
         limit: Some(PAGE + 1),
         ..VoucherFilter::default()
     };
-    let mut vouchers =
-        if error.is_some() { Vec::new() } else { query::list_vouchers(state.store.as_ref(), &conference.slug, &filter).await? };
+    let mut vouchers = if error.is_some() {
+        Vec::new()
+    } else {
+        query::list_vouchers(state.store.as_ref(), &conference.slug, &filter).await?
+    };
     let more = vouchers.len() > usize::try_from(PAGE).unwrap_or(usize::MAX);
     vouchers.truncate(usize::try_from(PAGE).unwrap_or(usize::MAX));
     let next = if more { vouchers.last().map(|v| v.id.to_string()) } else { None };
@@ -200,7 +203,9 @@ pub(crate) async fn add(
         applicable_addons: terms.addons,
     };
     match add_voucher(state.store.as_ref(), &request).await {
-        Ok(voucher) => Ok(Redirect::to(&format!("/console/c/{}/vouchers/{}", conference.slug, voucher.code)).into_response()),
+        Ok(voucher) => {
+            Ok(Redirect::to(&format!("/console/c/{}/vouchers/{}", conference.slug, voucher.code)).into_response())
+        }
         Err(e) if e.is_input_error() => {
             let field = e.field().unwrap_or("code").to_owned();
             render_new(&state, &signed, &conference, form, vec![(field, e.to_string())]).await
@@ -278,11 +283,14 @@ async fn render_voucher(
         unlocks: voucher.unlocks_hidden_tickets,
         ticket_types: list(&voucher.applicable_ticket_types),
         addons: list(&voucher.applicable_addons),
-        redemptions: redemptions.iter().map(|r: &RedemptionRecord| RedemptionRow {
-            order_ref: r.order_ref.clone(),
-            redeemed_at: local(&r.redeemed_at, tz),
-            released_at: r.released_at.as_ref().map(|t| local(t, tz)).unwrap_or_default(),
-        }).collect(),
+        redemptions: redemptions
+            .iter()
+            .map(|r: &RedemptionRecord| RedemptionRow {
+                order_ref: r.order_ref.clone(),
+                redeemed_at: local(&r.redeemed_at, tz),
+                released_at: r.released_at.as_ref().map(|t| local(t, tz)).unwrap_or_default(),
+            })
+            .collect(),
         values,
         errors,
         saved,
@@ -354,4 +362,3 @@ pub(crate) async fn edit(
         Err(e) => Err(e.into()),
     }
 }
-

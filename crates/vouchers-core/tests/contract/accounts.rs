@@ -22,11 +22,11 @@ const PW: &str = "correct horse battery";
 async fn accounts_sign_in_and_keep_sessions(db: TestDb) {
     let store = db.store.as_ref();
     fixture(store).await;
-    let admin = accounts::create_account(store, &email("Ada@Example.org"), Role::Admin, &password(PW), &[]).await.unwrap();
+    let admin =
+        accounts::create_account(store, &email("Ada@Example.org"), Role::Admin, &password(PW), &[]).await.unwrap();
     assert_eq!((admin.email.as_str(), admin.role), ("ada@example.org", Role::Admin));
-    let err = accounts::create_account(store, &email("ADA@example.org"), Role::Manage, &password(PW), &[])
-        .await
-        .unwrap_err();
+    let err =
+        accounts::create_account(store, &email("ADA@example.org"), Role::Manage, &password(PW), &[]).await.unwrap_err();
     assert!(matches!(err, VoucherError::Duplicate { field: "email", .. }), "{err:?}");
     let err = accounts::create_account(store, &email("x@example.org"), Role::Admin, &password(PW), &[CONF.into()])
         .await

@@ -1,0 +1,223 @@
+//! Every page and form: catalog, generate (validation keeping values, double submit), batch
+//! (CSV, deactivation), vouchers (search, filters, add, edit), tokens, try a code, dashboard.
+
+use axum::http::{header, StatusCode};
+
+use crate::support::*;
+
+async fn catalog_forms_create_and_refuse(mut c: Console) {
+    c.sign_in(MANAGER).await.redirect();
+    let page = c.get("/console/c/pycon/catalog").await;
+    let body = page.ok(StatusCode::OK);
+    assert!(body.contains("New ticket type") && body.contains("New add-on") && body.contains("Requires voucher"));
+    let made = c
+        .submit(
+            "/console/c/pycon/ticket-types",
+            &[("slug", "corporate"), ("name", "Corporate"), ("price", "750.50"), ("requires_voucher", "on")],
+        )
+        .await;
+    assert_eq!(made.redirect(), "/console/c/pycon/catalog");
+    let body = c.get("/console/c/pycon/catalog").await.body;
+    assert!(body.contains("<td>corporate</td><td>Corporate</td><td>750.50</td><td>yes"), "{body}");
+    let dup = c.submit("/console/c/pycon/addons", &[("slug", "tshirt"), ("name", "Shirt <b>"), ("price", "abc")]).await;
+    let body = dup.ok(StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(body.contains("price must be a decimal number"), "{body}");
+    assert!(body.contains("Shirt &#60;b&#62;") || body.contains("Shirt &lt;b&gt;"), "escaped: {body}");
+    let dup = c.submit("/console/c/pycon/addons", &[("slug", "tshirt"), ("name", "Shirt"), ("price", "1")]).await;
+    assert!(dup.ok(StatusCode::UNPROCESSABLE_ENTITY).contains("already exists"));
+}
+
+fn generate_form<'a>(key: &'a str, count: &'a str) -> Vec<(&'a str, &'a str)> {
+    vec![
+        ("idempotency_key", key),
+        ("prefix", "SPONSOR-"),
+        ("count", count),
+        ("voucher_type", "percentage"),
+        ("discount_value", "25"),
+        ("max_uses", "2"),
+        ("valid_from", "2026-01-01T09:00"),
+        ("valid_until", "2030-05-22T18:00"),
+        ("applicable_ticket_types", "individual"),
+        ("applicable_addons", "tshirt"),
+    ]
+}
+
+async fn generate_validates_keeps_values_and_makes_one_batch_per_form(mut c: Console) {
+    c.sign_in(MANAGER).await.redirect();
+    let form = c.get("/console/c/pycon/generate").await;
+    let body = form.ok(StatusCode::OK).to_owned();
+    for label in [
+        "Prefix",
+        "Count",
+        "Voucher type",
+        "Discount value",
+        "Max uses",
+        "Valid from",
+        "Valid until",
+        "Unlocks hidden tickets",
+    ] {
+        assert!(body.contains(&format!(">{label}</label>")), "{label}");
+    }
+    for legend in ["Applicable ticket types", "Applicable add-ons"] {
+        assert!(body.contains(&format!("<legend>{legend}</legend>")), "{legend}");
+    }
+    assert!(body.contains("America/New_York") && body.contains(">Generate</button>"));
+    let key = form.hidden("idempotency_key");
+
+    // Invalid: every value kept, each rule's message beside its field, nothing written.
+    let mut bad = generate_form(&key, "abc");
+    bad[4] = ("discount_value", "150");
+    let page = c.submit("/console/c/pycon/generate", &bad).await;
+    let body = page.ok(StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(body.contains("count must be a whole number"), "{body}");
+    assert!(
+        body.contains(r#"value="abc""#)
+            && body.contains(r#"value="SPONSOR-""#)
+            && body.contains(r#"value="2030-05-22T18:00""#)
+    );
+    assert!(body.contains(r#"aria-invalid="true""#) && body.contains("count-error"));
+    let too_big = generate_form(&key, "501");
+    let mut too_big = too_big;
+    too_big[4] = ("discount_value", "150");
+    let body = c.submit("/console/c/pycon/generate", &too_big).await.body;
+    assert!(body.contains("count must be between 1 and 500, got 501"), "the same message as the CLI and the API");
+    assert_eq!(c.batches().await, 0);
+
+    // Valid, sent twice with the form's key (a double click, a reload): one batch.
+    let first = c.submit("/console/c/pycon/generate", &generate_form(&key, "3")).await;
+    let batch_page = first.redirect().to_owned();
+    assert!(batch_page.starts_with("/console/c/pycon/batches/"), "{batch_page}");
+    let again = c.submit("/console/c/pycon/generate", &generate_form(&key, "3")).await;
+    assert_eq!(again.redirect(), batch_page, "the same batch, not a second one");
+    assert_eq!(c.batches().await, 1);
+
+    // The batch page: configuration, usage, codes, CSV, deactivation after confirming.
+    let page = c.get(&batch_page).await;
+    let body = page.ok(StatusCode::OK).to_owned();
+    assert!(
+        body.contains("<h1>Batch")
+            && body.contains("25% off")
+            && body.contains("Download CSV")
+            && body.contains("Deactivate batch")
+    );
+    assert_eq!(body.matches("<td>SPONSOR-").count(), 3, "{body}");
+    let csv = c.get(&format!("{batch_page}/codes.csv")).await;
+    assert_eq!(csv.status, StatusCode::OK);
+    assert!(csv.headers[header::CONTENT_TYPE].to_str().unwrap().starts_with("text/csv"));
+    assert!(csv.body.starts_with("id,conference,code,") && csv.body.lines().count() == 4, "{}", csv.body);
+    let confirm = c.get(&format!("{batch_page}/deactivate")).await;
+    assert!(confirm.ok(StatusCode::OK).contains(">Deactivate</button>"));
+    let done = c.submit(&format!("{batch_page}/deactivate"), &[]).await;
+    assert_eq!(done.redirect(), batch_page);
+    let body = c.get(&batch_page).await.body;
+    assert_eq!(body.matches("inactive").count(), 3, "every code shows inactive");
+    let dash = c.get("/console/c/pycon").await;
+    let body = dash.ok(StatusCode::OK);
+    assert!(body.contains(r#"<svg role="img""#) && body.contains("3 issued, 0 active"), "{body}");
+
+    // Unknown and other conferences' batches are 404 pages.
+    for id in ["999", "abc", "0"] {
+        c.get(&format!("/console/c/pycon/batches/{id}")).await.ok(StatusCode::NOT_FOUND);
+    }
+}
+
+async fn vouchers_list_add_show_and_edit(mut c: Console) {
+    c.sign_in(MANAGER).await.redirect();
+    let key = c.get("/console/c/pycon/generate").await.hidden("idempotency_key");
+    c.submit("/console/c/pycon/generate", &generate_form(&key, "2")).await.redirect();
+    let add = [
+        ("code", "PYCON-KEYNOTE"),
+        ("voucher_type", "comp"),
+        ("max_uses", "1"),
+        ("unlocks_hidden_tickets", "on"),
+        ("applicable_ticket_types", "student"),
+    ];
+    let made = c.submit("/console/c/pycon/vouchers/new", &add).await;
+    assert_eq!(made.redirect(), "/console/c/pycon/vouchers/PYCON-KEYNOTE");
+    let dup = c.submit("/console/c/pycon/vouchers/new", &[("code", "pycon-keynote"), ("voucher_type", "comp")]).await;
+    assert!(dup.ok(StatusCode::UNPROCESSABLE_ENTITY).contains("already exists"));
+
+    let list = c.get("/console/c/pycon/vouchers").await.body;
+    assert_eq!(list.matches("/console/c/pycon/vouchers/SPONSOR-").count(), 2);
+    assert!(list.contains("PYCON-KEYNOTE") && list.contains("0 / 1") && list.contains("0 / 2"));
+    let search = c.get("/console/c/pycon/vouchers?q=sponsor-").await.body;
+    assert!(!search.contains("PYCON-KEYNOTE") && search.matches("SPONSOR-").count() >= 2);
+    let by_hand = c.get("/console/c/pycon/vouchers?status=inactive").await.body;
+    assert!(by_hand.contains("No vouchers match"));
+    c.get("/console/c/pycon/vouchers?status=bogus").await.ok(StatusCode::UNPROCESSABLE_ENTITY);
+    c.get("/console/c/pycon/vouchers?q=%25").await.ok(StatusCode::UNPROCESSABLE_ENTITY);
+
+    // Redeem once, then the page shows the redemption and refuses max uses below it.
+    let store = &*c.db.store;
+    let order = vouchers_core::domain::OrderRef::parse("ORDER-1").unwrap();
+    vouchers_core::service::checkout::redeem_voucher(store, CONF, "PYCON-KEYNOTE", &order, None, vouchers_core::now())
+        .await
+        .unwrap();
+    let page = c.get("/console/c/pycon/vouchers/pycon-keynote").await;
+    let body = page.ok(StatusCode::OK);
+    assert!(body.contains("ORDER-1") && body.contains("1 / 1") && body.contains("used up"), "{body}");
+    let bad = c.submit("/console/c/pycon/vouchers/PYCON-KEYNOTE", &[("is_active", "on"), ("max_uses", "0")]).await;
+    assert!(bad.ok(StatusCode::UNPROCESSABLE_ENTITY).contains("max_uses must be at least 1"));
+    let saved = c
+        .submit("/console/c/pycon/vouchers/PYCON-KEYNOTE", &[("max_uses", "5"), ("valid_until", "2030-01-01T10:00")])
+        .await;
+    assert_eq!(saved.redirect(), "/console/c/pycon/vouchers/PYCON-KEYNOTE?saved=1");
+    let body = c.get("/console/c/pycon/vouchers/PYCON-KEYNOTE?saved=1").await.body;
+    assert!(
+        body.contains("Saved.")
+            && body.contains("1 / 5")
+            && body.contains("inactive")
+            && body.contains("2030-01-01 10:00"),
+        "{body}"
+    );
+    c.get("/console/c/pycon/vouchers/NOPE").await.ok(StatusCode::NOT_FOUND);
+}
+
+async fn tokens_are_shown_once_and_revoked(mut c: Console) {
+    c.sign_in(MANAGER).await.redirect();
+    let made = c.submit("/console/c/pycon/tokens", &[("scope", "checkout"), ("name", "web shop")]).await;
+    let body = made.ok(StatusCode::OK).to_owned();
+    let start = body.find("vch_").unwrap();
+    let secret: String = body[start..].chars().take_while(|c| c.is_ascii_alphanumeric() || "_-".contains(*c)).collect();
+    assert!(secret.len() > 40);
+    let listed = c.get("/console/c/pycon/tokens").await.body;
+    assert!(listed.contains("web shop") && !listed.contains(&secret), "the secret is shown once");
+    let token = vouchers_core::domain::TokenSecret::new(secret.clone());
+    let found = vouchers_core::service::tokens::authenticate(&*c.db.store, &token).await.unwrap().unwrap();
+    c.submit("/console/c/pycon/tokens", &[("scope", "admin")]).await.ok(StatusCode::UNPROCESSABLE_ENTITY);
+    let revoked = c.submit(&format!("/console/c/pycon/tokens/{}/revoke", found.id), &[]).await;
+    assert_eq!(revoked.redirect(), "/console/c/pycon/tokens");
+    assert!(vouchers_core::service::tokens::authenticate(&*c.db.store, &token).await.unwrap().is_none());
+    c.submit("/console/c/pycon/tokens/999999/revoke", &[]).await.ok(StatusCode::NOT_FOUND);
+}
+
+async fn try_a_code_answers_like_check(mut c: Console) {
+    c.sign_in(MANAGER).await.redirect();
+    let key = c.get("/console/c/pycon/generate").await.hidden("idempotency_key");
+    let batch = c.submit("/console/c/pycon/generate", &generate_form(&key, "1")).await.redirect().to_owned();
+    let code = {
+        let body = c.get(&batch).await.body;
+        let start = body.find("<td>SPONSOR-").unwrap() + 4;
+        body[start..].split('<').next().unwrap().to_owned()
+    };
+    let form = c.get("/console/c/pycon/try").await;
+    assert!(form.ok(StatusCode::OK).contains(">Try</button>"));
+    let answer =
+        c.get(&format!("/console/c/pycon/try?code={}&ticket_type=individual&quantity=2", code.to_lowercase())).await;
+    let body = answer.ok(StatusCode::OK);
+    assert!(
+        body.contains("valid: this code can be used now") && body.contains("800.00") && body.contains("600.00"),
+        "{body}"
+    );
+    let unknown = c.get("/console/c/pycon/try?code=NOPE-123&ticket_type=individual").await.body;
+    assert!(unknown.contains("not usable: no voucher with this code"), "{unknown}");
+    c.get("/console/c/pycon/try?code=X&ticket_type=individual&quantity=0").await.ok(StatusCode::UNPROCESSABLE_ENTITY);
+}
+
+both_backends!(
+    catalog_forms_create_and_refuse,
+    generate_validates_keeps_values_and_makes_one_batch_per_form,
+    vouchers_list_add_show_and_edit,
+    tokens_are_shown_once_and_revoked,
+    try_a_code_answers_like_check,
+);
