@@ -39,6 +39,17 @@ pub struct Cli {
     )]
     pub max_batch: i64,
 
+    /// Seconds to wait for the database (at start and for every request) before saying it
+    /// cannot be reached.
+    #[arg(
+        long,
+        env = "VOUCHERS_DB_TIMEOUT",
+        default_value_t = 5,
+        global = true,
+        value_parser = clap::value_parser!(u64).range(1..=300)
+    )]
+    pub db_timeout: u64,
+
     /// Output format: table (the default), csv or json. With `generate --output FILE` the
     /// default comes from the file's extension.
     #[arg(long, value_enum, global = true)]
@@ -93,6 +104,10 @@ pub enum Command {
     /// Create, list and revoke API tokens.
     #[command(subcommand)]
     Token(commands::token::TokenCommand),
+    /// Who did what in a conference (every write leaves a record), newest first.
+    Audit(commands::audit::AuditArgs),
+    /// Write a consistent copy of the SQLite database while it is in use.
+    Backup(commands::backup::BackupArgs),
     /// Organizer accounts of the web console: create, list, disable, set a password, grant.
     #[command(subcommand)]
     User(commands::user::UserCommand),

@@ -152,7 +152,7 @@ pub fn voucher(item: &Voucher, format: Format) -> Result<(), CliError> {
 /// batch is committed. Everything checkable is checked when it is created, before the batch's
 /// transaction: the format, that the target is not a folder, that it does not exist (unless
 /// `--force`), that its folder takes a new file. The vouchers go to a temporary file beside the
-/// target (`.NAME.partial-XXXXXX`, mode 0600: codes are secrets), which is completed and made
+/// target (`.NAME.partial-PID-XXXXXX`, mode 0600: codes are secrets), which is completed and made
 /// durable as the last voucher arrives, still before the commit; [`VoucherFile::persist`] then
 /// only renames it. Dropped unfinished, it leaves nothing behind.
 pub struct VoucherFile {
@@ -173,6 +173,25 @@ enum FileOut {
 
 fn csv_error(e: csv::Error) -> io::Error {
     io::Error::other(e.to_string())
+}
+
+/// Removes the partial files a killed run left for the target `name` in `dir` (their writer is
+/// gone), saying so on stderr. A partial file of a run still going is left alone.
+fn remove_stale_partials(dir: &std::path::Path, name: &str) {
+    let prefix = format!(".{name}.partial-");
+    let Ok(entries) = std::fs::read_dir(dir) else { return };
+    for entry in entries.flatten() {
+        let file = entry.file_name().to_string_lossy().into_owned();
+        let Some(rest) = file.strip_prefix(&prefix) else { continue };
+        let writer = rest.split('-').next().and_then(|pid| pid.parse::<u32>().ok());
+        let alive = writer.is_some_and(|pid| std::path::Path::new("/proc").join(pid.to_string()).exists());
+        if alive {
+            continue;
+        }
+        if std::fs::remove_file(entry.path()).is_ok() {
+            eprintln!("removed {}, left by an interrupted run (its batch was never committed)", entry.path().display());
+        }
+    }
 }
 
 impl VoucherFile {
@@ -208,8 +227,11 @@ impl VoucherFile {
             _ => std::path::Path::new("."),
         };
         let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+        remove_stale_partials(dir, &name);
+        // Named after its target and its writer's process id, so that a file left by a killed
+        // run tells what it is, and the next run can tell it is stale.
         let temp = tempfile::Builder::new()
-            .prefix(&format!(".{name}.partial-"))
+            .prefix(&format!(".{name}.partial-{}-", std::process::id()))
             .tempfile_in(dir)
             .map_err(|e| CliError::Input(format!("--output: cannot write in {}: {e}", dir.display())))?;
         let buffered = io::BufWriter::new(temp);

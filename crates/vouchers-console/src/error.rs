@@ -63,7 +63,7 @@ impl IntoResponse for ConsoleError {
             return Redirect::to("/console/login").into_response();
         }
         let status = self.status();
-        let message = if status.is_server_error() {
+        let message = if status.is_server_error() && status != StatusCode::SERVICE_UNAVAILABLE {
             tracing::error!(error = %vouchers_http::error::cause_chain(&self), "console request failed");
             "Something went wrong on our side; the server log has the details. Nothing was changed.".to_owned()
         } else {

@@ -79,6 +79,13 @@ impl FromRequestParts<ConsoleState> for Signed {
 }
 
 impl Signed {
+    /// The store as this account writes to it: every write's audit record names the account.
+    pub fn store(&self, state: &ConsoleState) -> std::sync::Arc<dyn vouchers_core::Store> {
+        let account = &self.session.account;
+        let actor = vouchers_core::domain::Actor::Account { id: account.id, email: account.email.clone() };
+        vouchers_core::store::acting(std::sync::Arc::clone(&state.store), actor)
+    }
+
     /// Refuses a form that does not carry this session's CSRF token.
     pub fn check_csrf(&self, form: &FormData) -> Result<(), ConsoleError> {
         let sent = form.get("csrf").unwrap_or_default().as_bytes();

@@ -124,6 +124,12 @@ pub enum VoucherError {
     /// decoded; nothing was written.
     #[error("a stored answer could not be encoded or decoded")]
     StoredAnswer(#[source] serde_json::Error),
+    /// The database does not do this; the message says what to use instead.
+    #[error("{0}")]
+    Unsupported(&'static str),
+    /// The database cannot be reached now; nothing was written, retry shortly.
+    #[error("the database cannot be reached; nothing was written, try again shortly")]
+    DatabaseUnavailable(#[source] StoreError),
     /// The database failed; the cause is kept for the log, not for the user.
     #[error("the database failed")]
     Database(#[source] StoreError),
@@ -138,6 +144,8 @@ impl From<StoreError> for VoucherError {
         match error {
             StoreError::Conflict(_) => VoucherError::CodeConflict(error),
             StoreError::UniqueViolation { .. } => VoucherError::UniqueViolation(error),
+            StoreError::Unavailable(_) => VoucherError::DatabaseUnavailable(error),
+            StoreError::Unsupported(what) => VoucherError::Unsupported(what),
             other => VoucherError::Database(other),
         }
     }
@@ -167,6 +175,8 @@ impl VoucherError {
             | VoucherError::Sink(_)
             | VoucherError::StoredAnswer(_)
             | VoucherError::Database(_) => "internal",
+            VoucherError::DatabaseUnavailable(_) => "database_unavailable",
+            VoucherError::Unsupported(_) => "unsupported",
         }
     }
 

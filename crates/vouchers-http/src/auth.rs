@@ -5,8 +5,12 @@
 use axum::extract::FromRequestParts;
 use axum::http::header::AUTHORIZATION;
 use axum::http::request::Parts;
-use vouchers_core::domain::{Conference, Scope, TokenSecret};
+use std::sync::Arc;
+
+use vouchers_core::domain::{Actor, Conference, Scope, TokenSecret};
 use vouchers_core::service::{catalog, tokens};
+use vouchers_core::store::acting;
+use vouchers_core::Store;
 use vouchers_core::VoucherError;
 
 use crate::error::ApiError;
@@ -21,6 +25,8 @@ pub struct Principal {
     pub scope: Scope,
     /// The conference it is bound to (`None` for admin).
     pub conference_id: Option<i64>,
+    /// Its label, for the audit log.
+    pub name: Option<String>,
 }
 
 /// The secret of an `Authorization: Bearer ...` header, if there is one.
@@ -38,11 +44,16 @@ impl FromRequestParts<AppState> for Principal {
         let secret = bearer(parts).ok_or(ApiError::Unauthorized)?;
         let token = tokens::authenticate(state.store.as_ref(), &secret).await?.ok_or(ApiError::Unauthorized)?;
         tracing::debug!(token_id = token.id, scope = %token.scope, "authenticated");
-        Ok(Principal { token_id: token.id, scope: token.scope, conference_id: token.conference_id })
+        Ok(Principal { token_id: token.id, scope: token.scope, conference_id: token.conference_id, name: token.name })
     }
 }
 
 impl Principal {
+    /// The store as this token writes to it: every write's audit record names the token.
+    pub fn store(&self, state: &AppState) -> Arc<dyn Store> {
+        acting(Arc::clone(&state.store), Actor::Token { id: self.token_id, name: self.name.clone() })
+    }
+
     /// Only admin tokens may do this (create conferences).
     pub fn require_admin(&self) -> Result<(), ApiError> {
         match self.scope {

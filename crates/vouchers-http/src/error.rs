@@ -112,6 +112,8 @@ pub fn voucher_status(error: &VoucherError) -> StatusCode {
         VoucherError::Random(_) | VoucherError::Sink(_) | VoucherError::StoredAnswer(_) | VoucherError::Database(_) => {
             StatusCode::INTERNAL_SERVER_ERROR
         }
+        VoucherError::DatabaseUnavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+        VoucherError::Unsupported(_) => StatusCode::NOT_IMPLEMENTED,
     }
 }
 
@@ -171,6 +173,9 @@ impl ApiError {
         ApiError::Invalid { field: Some(field.into()), message: message.into() }
     }
 }
+
+/// What a client is told to wait while the database cannot be reached, in seconds.
+const DATABASE_RETRY_AFTER: &str = "5";
 
 /// Whole seconds, rounded up and at least 1: a client that waits this long is let through.
 fn whole_seconds(wait: std::time::Duration) -> u64 {
@@ -233,6 +238,9 @@ impl IntoResponse for ApiError {
                 response.headers_mut().insert(header::RETRY_AFTER, value);
             }
         }
+        if matches!(self, ApiError::Voucher(VoucherError::DatabaseUnavailable(_)) | ApiError::NotReady(_)) {
+            response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from_static(DATABASE_RETRY_AFTER));
+        }
         if status == StatusCode::UNAUTHORIZED {
             response.headers_mut().insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
         }
@@ -268,7 +276,7 @@ impl utoipa::IntoResponses for ErrorResponses {
             .response("431", error("More than 100 header lines or 32 KiB of headers"))
             .response("429", error("Too many unknown codes from this token and address; see Retry-After"))
             .response("500", error("Server fault; the body says nothing internal"))
-            .response("503", error("Timed out, or the database is unreachable"))
+            .response("503", error("Timed out, or the database cannot be reached (`database_unavailable`, with Retry-After)"))
             .build()
             .into()
     }

@@ -61,6 +61,8 @@ pub struct Settings {
     pub header_read_timeout: Duration,
     /// The most connections open at once; further clients wait to be accepted.
     pub max_connections: usize,
+    /// After the shutdown signal, how long requests in flight may take to finish.
+    pub drain_timeout: Duration,
 }
 
 impl Default for Settings {
@@ -72,6 +74,7 @@ impl Default for Settings {
             trust_forwarded_for: false,
             header_read_timeout: Duration::from_secs(10),
             max_connections: 1024,
+            drain_timeout: Duration::from_secs(30),
         }
     }
 }

@@ -66,6 +66,11 @@ pub struct Lookup<K: Eq + Hash + Clone = CallerKey> {
 }
 
 impl<K: Eq + Hash + Clone> FailureLimiter<K> {
+    /// The window failures are counted in.
+    pub fn window(&self) -> Duration {
+        self.window
+    }
+
     /// At most `per_minute` failed lookups per caller per minute; 0 turns the limit off.
     pub fn new(per_minute: u32) -> Self {
         Self::with_window(per_minute, Duration::from_secs(60))
@@ -89,6 +94,17 @@ impl<K: Eq + Hash + Clone> FailureLimiter<K> {
     /// A slot for one lookup by `key`, or `Err(wait)`: how long until it may try again. Waits
     /// while the caller's lookups in flight hold every slot its failures leave.
     pub async fn acquire(self: &Arc<Self>, key: K) -> Result<Lookup<K>, Duration> {
+        self.acquire_counting(key, None).await
+    }
+
+    /// [`FailureLimiter::acquire`] with the caller's failures also counted elsewhere (a window
+    /// shared by several instances): `(failures, how long until the oldest leaves the window)`
+    /// counts when it is more than this process's own count.
+    pub async fn acquire_counting(
+        self: &Arc<Self>,
+        key: K,
+        shared: Option<(usize, Duration)>,
+    ) -> Result<Lookup<K>, Duration> {
         if self.limit == 0 {
             return Ok(Lookup { limiter: None, key });
         }
@@ -97,7 +113,7 @@ impl<K: Eq + Hash + Clone> FailureLimiter<K> {
             let freed = self.slot_freed.notified();
             let mut freed = std::pin::pin!(freed);
             freed.as_mut().enable();
-            match self.try_acquire(&key) {
+            match self.try_acquire(&key, shared) {
                 Acquire::Granted => return Ok(Lookup { limiter: Some(Arc::clone(self)), key }),
                 Acquire::Refused(wait) => return Err(wait),
                 Acquire::Busy => freed.await,
@@ -105,7 +121,7 @@ impl<K: Eq + Hash + Clone> FailureLimiter<K> {
         }
     }
 
-    fn try_acquire(&self, key: &K) -> Acquire {
+    fn try_acquire(&self, key: &K, shared: Option<(usize, Duration)>) -> Acquire {
         let now = Instant::now();
         let mut callers = self.lock();
         if callers.len() > SWEEP_ABOVE {
@@ -117,11 +133,18 @@ impl<K: Eq + Hash + Clone> FailureLimiter<K> {
         while caller.failures.front().is_some_and(|t| now.duration_since(*t) >= self.window) {
             caller.failures.pop_front();
         }
-        if caller.failures.len() >= self.limit {
-            let oldest = caller.failures.front().copied().unwrap_or(now);
-            return Acquire::Refused(self.window.saturating_sub(now.duration_since(oldest)));
+        // This process's own failures, and the shared count when there is one: the shared count
+        // was read before this lookup waited, so failures recorded here since then count too.
+        let oldest = caller.failures.front().copied().unwrap_or(now);
+        let local = (caller.failures.len(), self.window.saturating_sub(now.duration_since(oldest)));
+        let (failures, wait) = match shared {
+            Some(shared) if shared.0 > local.0 => shared,
+            _ => local,
+        };
+        if failures >= self.limit {
+            return Acquire::Refused(wait.max(Duration::from_secs(1)));
         }
-        if caller.failures.len() + caller.in_flight >= self.limit {
+        if failures + caller.in_flight >= self.limit {
             return Acquire::Busy;
         }
         caller.in_flight += 1;

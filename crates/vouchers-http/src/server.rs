@@ -10,7 +10,8 @@
 //!   size and count) answer in the API's JSON error shape; only a head beyond that, or one that
 //!   does not parse (a malformed `Content-Length`), gets hyper's own bare 400, 414 or 431.
 //! - On shutdown the listener closes, every connection finishes the request it is serving, and
-//!   idle connections are closed.
+//!   idle connections are closed; after [`crate::Settings::drain_timeout`] whatever still runs is
+//!   cut off and the process exits.
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -80,6 +81,8 @@ pub(crate) async fn run(
         });
     }
     drop(listener);
-    graceful.shutdown().await;
+    if tokio::time::timeout(settings.drain_timeout, graceful.shutdown()).await.is_err() {
+        tracing::warn!(drain_timeout = ?settings.drain_timeout, "requests still running at the drain timeout were cut off");
+    }
     Ok(())
 }

@@ -4,6 +4,8 @@
 
 pub mod add;
 pub mod addon;
+pub mod audit;
+pub mod backup;
 pub mod cart;
 pub mod check;
 pub mod conference;
@@ -21,6 +23,8 @@ pub mod user;
 
 use std::sync::Arc;
 
+use vouchers_core::domain::Actor;
+use vouchers_core::store::acting;
 use vouchers_core::{connect, Store};
 
 use crate::cli::{Cli, Command, Format};
@@ -29,7 +33,8 @@ use crate::error::CliError;
 /// Runs the parsed command line.
 pub async fn run(cli: Cli) -> Result<(), CliError> {
     let url = cli.database.clone();
-    let store: Arc<dyn Store> = match connect(&url).await {
+    let timeout = std::time::Duration::from_secs(cli.db_timeout);
+    let store: Arc<dyn Store> = match connect(&url, timeout).await {
         Ok(store) => store,
         // A URL that names no database: invalid input, naming --database.
         Err(error) if error.is_input_error() => return Err(error.into()),
@@ -38,6 +43,11 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
         }
     };
     let format = cli.format.unwrap_or(Format::Table);
+    // Every write of a command names the operating system's user in the audit log; `serve`
+    // names each request's token or account instead.
+    let server_store = Arc::clone(&store);
+    let user = std::env::var("USER").ok().filter(|u| !u.is_empty());
+    let store = acting(store, Actor::Cli { user });
     let result = match cli.command {
         Command::Conference(command) => conference::run(store.as_ref(), command, format).await,
         Command::TicketType(command) => ticket_type::run(store.as_ref(), command, format).await,
@@ -50,9 +60,11 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
         Command::Redeem(args) => redeem::run(store.as_ref(), args, format).await,
         Command::Release(args) => release::run(store.as_ref(), args, format).await,
         Command::Usage(args) => usage::run(store.as_ref(), args, format).await,
-        Command::Serve(args) => serve::run(Arc::clone(&store), args, cli.max_batch).await,
+        Command::Serve(args) => serve::run(server_store, args, cli.max_batch).await,
         Command::Token(command) => token::run(store.as_ref(), command, format).await,
         Command::User(command) => user::run(store.as_ref(), command, format).await,
+        Command::Audit(args) => audit::run(store.as_ref(), args, format).await,
+        Command::Backup(args) => backup::run(store.as_ref(), args).await,
     };
     store.close().await;
     result

@@ -67,6 +67,14 @@ pub struct ServeArgs {
         value_parser = clap::value_parser!(u64).range(1..=300)
     )]
     pub header_timeout: u64,
+    /// Seconds requests in flight may take to finish after SIGTERM or Ctrl-C.
+    #[arg(
+        long,
+        env = "VOUCHERS_DRAIN_TIMEOUT",
+        default_value_t = 30,
+        value_parser = clap::value_parser!(u64).range(1..=3600)
+    )]
+    pub drain_timeout: u64,
     /// Most connections open at once; further clients wait to be accepted.
     #[arg(
         long,
@@ -141,6 +149,7 @@ pub async fn run(store: Arc<dyn Store>, args: ServeArgs, max_batch: i64) -> Resu
         trust_forwarded_for: args.trust_forwarded_for,
         header_read_timeout: Duration::from_secs(args.header_timeout),
         max_connections: args.max_connections,
+        drain_timeout: Duration::from_secs(args.drain_timeout),
     };
     let limits = Limits { max_batch };
     let console = ConsoleSettings {

@@ -5,13 +5,16 @@
 //! - `commands`: the organizer's and the checkout's commands, on SQLite and PostgreSQL;
 //! - `server`: `token` and `serve` as an operator runs them;
 //! - `accounts`: `vouchers user`, the console's organizer accounts;
+//! - `faults`: racing starts, the database going away, SIGKILL and SIGTERM;
 //! - `hostile`: malformed settings and outputs a careless operator or an attacker would try.
 //!
 //! The PostgreSQL tests live in modules named `postgres`, so `--skip postgres::` skips them.
 #![allow(clippy::unwrap_used, missing_docs)]
 
 mod accounts;
+mod cluster;
 mod commands;
+mod faults;
 mod hostile;
 mod server;
 mod support;

@@ -2,62 +2,10 @@
 //! sockets, a plain HTTP client.
 
 use std::collections::HashSet;
-use std::io::{BufRead, BufReader};
-use std::path::Path;
-use std::process::{Child, Command, ExitStatus, Stdio};
 
 use serde_json::{json, Value};
 
-use crate::support::{command, ok, vouchers};
-
-/// A `vouchers serve` process on a free port; its logs go to a file.
-struct Server {
-    child: Child,
-    base: String,
-    log: std::path::PathBuf,
-}
-
-impl Server {
-    /// Starts `vouchers serve` in `dir` against `database`, logging to `dir/log`, and waits for
-    /// the address it prints once it listens.
-    #[track_caller]
-    fn start(dir: &Path, database: &str, log: &str) -> Server {
-        let log = dir.join(log);
-        let mut child = command(dir, Some(database))
-            .args(["serve", "--listen", "127.0.0.1:0"])
-            .env("VOUCHERS_LOG", "info")
-            .stdout(Stdio::piped())
-            .stderr(std::fs::File::create(&log).unwrap())
-            .spawn()
-            .unwrap();
-        let mut line = String::new();
-        BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
-        let base =
-            line.trim().strip_prefix("listening on ").unwrap_or_else(|| panic!("no address: {line:?}")).to_owned();
-        Server { child, base, log }
-    }
-
-    /// SIGTERM, then the exit status.
-    #[track_caller]
-    fn stop(mut self) -> ExitStatus {
-        let status = Command::new("kill").args(["-TERM", &self.child.id().to_string()]).status().unwrap();
-        assert!(status.success());
-        self.child.wait().unwrap()
-    }
-
-    fn logs(&self) -> String {
-        std::fs::read_to_string(&self.log).unwrap()
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        if matches!(self.child.try_wait(), Ok(None)) {
-            let _ = self.child.kill();
-            let _ = self.child.wait();
-        }
-    }
-}
+use crate::support::{ok, vouchers, Server};
 
 #[test]
 fn tokens_are_created_once_listed_without_secrets_and_revoked() {

@@ -1,8 +1,9 @@
 //! What the tests share: one way to run `vouchers` (in a folder, against a database, without
 //! the caller's settings) and the checks on its answer.
 
+use std::io::{BufRead, BufReader};
 use std::path::Path;
-use std::process::{Command, Output};
+use std::process::{Child, Command, ExitStatus, Output, Stdio};
 
 /// The binary under test.
 pub const BIN: &str = env!("CARGO_BIN_EXE_vouchers");
@@ -53,4 +54,60 @@ pub fn input_error(output: Output) -> String {
     assert_eq!(output.status.code(), Some(2), "stderr: {}", String::from_utf8_lossy(&output.stderr));
     assert!(output.stdout.is_empty(), "nothing on stdout for an error");
     String::from_utf8(output.stderr).unwrap()
+}
+
+/// A `vouchers serve` process on a free port; its logs go to a file.
+pub struct Server {
+    pub child: Child,
+    pub base: String,
+    pub log: std::path::PathBuf,
+}
+
+impl Server {
+    /// Starts `vouchers serve` in `dir` against `database`, logging to `dir/log`, and waits for
+    /// the address it prints once it listens.
+    #[track_caller]
+    pub fn start(dir: &Path, database: &str, log: &str) -> Server {
+        Self::start_with(dir, database, log, &[])
+    }
+
+    /// [`Server::start`] with more `serve` flags.
+    #[track_caller]
+    pub fn start_with(dir: &Path, database: &str, log: &str, flags: &[&str]) -> Server {
+        let log = dir.join(log);
+        let mut child = command(dir, Some(database))
+            .args(["serve", "--listen", "127.0.0.1:0"])
+            .args(flags)
+            .env("VOUCHERS_LOG", "info")
+            .stdout(Stdio::piped())
+            .stderr(std::fs::File::create(&log).unwrap())
+            .spawn()
+            .unwrap();
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
+        let base =
+            line.trim().strip_prefix("listening on ").unwrap_or_else(|| panic!("no address: {line:?}")).to_owned();
+        Server { child, base, log }
+    }
+
+    /// SIGTERM, then the exit status.
+    #[track_caller]
+    pub fn stop(mut self) -> ExitStatus {
+        let status = Command::new("kill").args(["-TERM", &self.child.id().to_string()]).status().unwrap();
+        assert!(status.success());
+        self.child.wait().unwrap()
+    }
+
+    pub fn logs(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap()
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        if matches!(self.child.try_wait(), Ok(None)) {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+    }
 }

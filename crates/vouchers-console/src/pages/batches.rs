@@ -122,7 +122,7 @@ pub(crate) async fn deactivate(
     signed.check_csrf(&form)?;
     let conference = signed.conference(&state, &conf).await?;
     let batch = find(&state, &conference, &id).await?;
-    let (_, count) = manage::deactivate_batch(state.store.as_ref(), &conference.slug, batch.id).await?;
+    let (_, count) = manage::deactivate_batch(signed.store(&state).as_ref(), &conference.slug, batch.id).await?;
     tracing::info!(account = %signed.session.account.email, batch = batch.id, deactivated = count, "batch deactivated");
     Ok(Redirect::to(&format!("/console/c/{}/batches/{}", conference.slug, batch.id)).into_response())
 }

@@ -114,7 +114,7 @@ pub(crate) async fn create_ticket_type(
         form.checked("requires_voucher"),
     );
     let result = match parsed {
-        Ok(new) => catalog::create_ticket_type(state.store.as_ref(), &conference.slug, &new).await.map(drop),
+        Ok(new) => catalog::create_ticket_type(signed.store(&state).as_ref(), &conference.slug, &new).await.map(drop),
         Err(e) => Err(e.into()),
     };
     answer(&state, &signed, &conference, "ticket_type", form, result).await
@@ -131,7 +131,7 @@ pub(crate) async fn create_addon(
     let conference = signed.conference(&state, &conf).await?;
     let parsed = NewAddOn::parse(&form.text("slug"), &form.text("name"), &form.text("price"));
     let result = match parsed {
-        Ok(new) => catalog::create_addon(state.store.as_ref(), &conference.slug, &new).await.map(drop),
+        Ok(new) => catalog::create_addon(signed.store(&state).as_ref(), &conference.slug, &new).await.map(drop),
         Err(e) => Err(e.into()),
     };
     answer(&state, &signed, &conference, "addon", form, result).await

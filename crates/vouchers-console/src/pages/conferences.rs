@@ -75,7 +75,7 @@ pub(crate) async fn create(
         &form.text("timezone"),
     );
     let result = match parsed {
-        Ok(new) => catalog::create_conference(state.store.as_ref(), &new).await.map_err(ConsoleError::from),
+        Ok(new) => catalog::create_conference(signed.store(&state).as_ref(), &new).await.map_err(ConsoleError::from),
         Err(e) => Err(ConsoleError::Voucher(e.into())),
     };
     match result {

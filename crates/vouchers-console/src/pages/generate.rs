@@ -134,7 +134,7 @@ pub(crate) async fn submit(
         applicable_addons: Some(terms.addons),
     };
     let options = GenerateOptions { idempotency_key: key.as_ref(), ..GenerateOptions::default() };
-    match generate_voucher_codes_with(state.store.as_ref(), &state.limits, &config, options).await {
+    match generate_voucher_codes_with(signed.store(&state).as_ref(), &state.limits, &config, options).await {
         Ok(answer) => {
             let id = answer.generated.batch.id;
             Ok(Redirect::to(&format!("/console/c/{}/batches/{id}", conference.slug)).into_response())

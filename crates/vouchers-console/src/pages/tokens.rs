@@ -112,7 +112,7 @@ pub(crate) async fn create(
         }
     };
     let name = form.get("name").filter(|n| !n.is_empty());
-    match tokens::create_token(state.store.as_ref(), scope, Some(&conference.slug), name).await {
+    match tokens::create_token(signed.store(&state).as_ref(), scope, Some(&conference.slug), name).await {
         Ok(created) => {
             tracing::info!(account = %signed.session.account.email, token = created.token.id, "API token created");
             let secret = created.secret.expose().to_owned();
@@ -138,7 +138,7 @@ pub(crate) async fn revoke(
     if !visible(&state, &signed, &conference).await?.iter().any(|t| t.id == id) {
         return Err(ConsoleError::NotFound);
     }
-    match tokens::revoke_token(state.store.as_ref(), id).await {
+    match tokens::revoke_token(signed.store(&state).as_ref(), id).await {
         Ok(()) | Err(vouchers_core::VoucherError::TokenNotFound(_)) => {}
         Err(e) => return Err(e.into()),
     }

@@ -202,7 +202,7 @@ pub(crate) async fn add(
         applicable_ticket_types: terms.ticket_types,
         applicable_addons: terms.addons,
     };
-    match add_voucher(state.store.as_ref(), &request).await {
+    match add_voucher(signed.store(&state).as_ref(), &request).await {
         Ok(voucher) => {
             Ok(Redirect::to(&format!("/console/c/{}/vouchers/{}", conference.slug, voucher.code)).into_response())
         }
@@ -349,7 +349,7 @@ pub(crate) async fn edit(
         return render_voucher(&state, &signed, &conference, &code, Some(form), errors, false).await;
     }
     let update = VoucherUpdate { is_active: Some(form.checked("is_active")), max_uses, valid_from, valid_until };
-    match update_voucher(state.store.as_ref(), &conference.slug, &code, &update).await {
+    match update_voucher(signed.store(&state).as_ref(), &conference.slug, &code, &update).await {
         Ok(voucher) => {
             let to = format!("/console/c/{}/vouchers/{}?saved=1", conference.slug, voucher.code);
             Ok(Redirect::to(&to).into_response())

@@ -2,6 +2,7 @@
 //! nothing here imports sqlx: a value that exists has passed its rule.
 
 mod account;
+mod audit;
 mod catalog;
 mod code;
 mod money;
@@ -13,6 +14,7 @@ mod token;
 mod voucher;
 
 pub use account::{Account, Email, Password, Role, Session, SessionSecret};
+pub use audit::{Actor, AuditActor, AuditRecord};
 pub use catalog::{AddOn, Conference, NewAddOn, NewConference, NewTicketType, TicketType};
 pub use code::{CodePrefix, Prefix, VoucherCode, CODE_ALPHABET, CODE_SUFFIX_LEN};
 pub use money::{parse_decimal, DiscountSpec, Money, VoucherType};

@@ -23,6 +23,7 @@ use super::tokens::token_hash;
 use crate::domain::{Account, Email, InvalidInput, Password, Role, Session, SessionSecret};
 use crate::store::Store;
 use crate::VoucherError;
+use serde_json::json;
 
 /// How long a session lives.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -108,8 +109,11 @@ pub async fn create_account(
     for slug in conferences {
         let conference = tx.conference(slug).await?.ok_or_else(|| VoucherError::ConferenceNotFound(slug.to_owned()))?;
         tx.grant_conference(id, conference.id).await?;
+        super::audit(tx.as_mut(), Some(conference.id), "account.grant", email.as_str(), json!({"role": role.as_str()}))
+            .await?;
         granted.push(conference.slug);
     }
+    super::audit(tx.as_mut(), None, "account.create", email.as_str(), json!({"role": role.as_str()})).await?;
     tx.commit().await?;
     granted.sort();
     granted.dedup();
@@ -126,7 +130,8 @@ pub async fn disable_account(store: &dyn Store, email: &Email) -> Result<Account
     let mut tx = store.begin().await?;
     let account = locked(tx.as_mut(), email).await?;
     tx.disable_account(account.id, super::now()).await?;
-    tx.delete_account_sessions(account.id).await?;
+    let ended = tx.delete_account_sessions(account.id).await?;
+    super::audit(tx.as_mut(), None, "account.disable", email.as_str(), json!({"sessions_ended": ended})).await?;
     tx.commit().await?;
     store.account(account.id).await?.ok_or_else(|| VoucherError::AccountNotFound(email.as_str().to_owned()))
 }
@@ -137,7 +142,8 @@ pub async fn set_password(store: &dyn Store, email: &Email, password: &Password)
     let mut tx = store.begin().await?;
     let account = locked(tx.as_mut(), email).await?;
     tx.set_password_hash(account.id, &hash).await?;
-    tx.delete_account_sessions(account.id).await?;
+    let ended = tx.delete_account_sessions(account.id).await?;
+    super::audit(tx.as_mut(), None, "account.set_password", email.as_str(), json!({"sessions_ended": ended})).await?;
     tx.commit().await?;
     Ok(())
 }
@@ -152,6 +158,8 @@ pub async fn grant_conference(store: &dyn Store, email: &Email, conference: &str
     let found =
         tx.conference(conference).await?.ok_or_else(|| VoucherError::ConferenceNotFound(conference.to_owned()))?;
     tx.grant_conference(account.id, found.id).await?;
+    super::audit(tx.as_mut(), Some(found.id), "account.grant", email.as_str(), json!({"role": account.role.as_str()}))
+        .await?;
     tx.commit().await?;
     store.account(account.id).await?.ok_or_else(|| VoucherError::AccountNotFound(email.as_str().to_owned()))
 }

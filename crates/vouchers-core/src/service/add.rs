@@ -83,6 +83,9 @@ pub async fn add_voucher(store: &dyn Store, request: &AddVoucher) -> Result<Vouc
             scope: format!(" in conference {:?} (codes ignore case)", conference.slug),
         });
     };
+    let voucher = resolved.voucher(&conference.slug, id, stored_code);
+    let changes = serde_json::to_value(&voucher).map_err(VoucherError::StoredAnswer)?;
+    super::audit(tx.as_mut(), Some(conference.id), "voucher.add", &voucher.code, changes).await?;
     tx.commit().await?;
-    Ok(resolved.voucher(&conference.slug, id, stored_code))
+    Ok(voucher)
 }

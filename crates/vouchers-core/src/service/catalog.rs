@@ -3,6 +3,7 @@
 use crate::domain::{AddOn, Conference, NewAddOn, NewConference, NewTicketType, TicketType};
 use crate::store::{Store, StoreError};
 use crate::VoucherError;
+use serde_json::json;
 
 /// Maps a unique violation on insert to a [`VoucherError::Duplicate`] naming the slug.
 fn duplicate_slug<'a>(
@@ -26,6 +27,9 @@ pub async fn create_conference(store: &dyn Store, new: &NewConference) -> Result
         new.slug.as_str(),
         String::new(),
     ))?;
+    let changes = json!({"name": conference.name, "start_date": conference.start_date,
+        "end_date": conference.end_date, "timezone": conference.timezone.name()});
+    super::audit(tx.as_mut(), Some(conference.id), "conference.create", &conference.slug, changes).await?;
     tx.commit().await?;
     Ok(conference)
 }
@@ -57,6 +61,8 @@ pub async fn create_ticket_type(
         new.slug.as_str(),
         scope,
     ))?;
+    let changes = json!({"name": created.name, "price": created.price, "requires_voucher": created.requires_voucher});
+    super::audit(tx.as_mut(), Some(conference.id), "ticket_type.create", &created.slug, changes).await?;
     tx.commit().await?;
     Ok(created)
 }
@@ -77,6 +83,8 @@ pub async fn create_addon(store: &dyn Store, conference_slug: &str, new: &NewAdd
     let scope = format!(" in conference {:?}", conference.slug);
     let created =
         tx.insert_addon(&conference, new).await.map_err(duplicate_slug("add-on", new.slug.as_str(), scope))?;
+    let changes = json!({"name": created.name, "price": created.price});
+    super::audit(tx.as_mut(), Some(conference.id), "addon.create", &created.slug, changes).await?;
     tx.commit().await?;
     Ok(created)
 }

@@ -296,6 +296,9 @@ pub async fn redeem_voucher(
     let answer = Redeemed { redeemed: true, order_ref: order.as_str().to_owned(), voucher: redeemed, pricing };
     let stored = serde_json::to_string(&answer).map_err(VoucherError::StoredAnswer)?;
     tx.record_redemption(redemption_id, &stored, now).await?;
+    let times_used = serde_json::json!({"old": answer.voucher.times_used - 1, "new": answer.voucher.times_used});
+    let changes = serde_json::json!({"order_ref": order.as_str(), "times_used": times_used});
+    super::audit(tx.as_mut(), Some(conference.id), "voucher.redeem", &answer.voucher.code, changes).await?;
     tx.commit().await?;
     Ok(Redemption { answer, replayed: false })
 }
@@ -315,6 +318,10 @@ pub async fn release_voucher(
     let voucher = find(store, &conference, code).await?.ok_or_else(not_found)?;
     let mut tx = store.begin().await?;
     let released = tx.release_redemption(voucher.id, order.as_str(), now).await?;
+    if released {
+        let changes = serde_json::json!({"order_ref": order.as_str()});
+        super::audit(tx.as_mut(), Some(conference.id), "voucher.release", &voucher.code, changes).await?;
+    }
     tx.commit().await?;
     let voucher = store.voucher_by_code(&conference, &voucher.code).await?.ok_or_else(not_found)?;
     Ok(Release { released, voucher })

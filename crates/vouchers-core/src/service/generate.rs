@@ -201,11 +201,14 @@ pub async fn generate_voucher_codes_with(
         }
         Ok(())
     };
-    let batch = generate_in_tx(tx.as_mut(), &checked, source, &mut collect).await?;
+    let (conference_id, batch) = generate_in_tx(tx.as_mut(), &checked, source, &mut collect).await?;
     let mut generated = GeneratedBatch { batch, vouchers };
     if let Some(held) = key {
         held.record(tx.as_mut(), &generated).await?;
     }
+    let changes = serde_json::to_value(&generated.batch).map_err(VoucherError::StoredAnswer)?;
+    let target = format!("batch {}", generated.batch.id);
+    super::audit(tx.as_mut(), Some(conference_id), "batch.generate", &target, changes).await?;
     tx.commit().await?;
     if sink.is_some() {
         generated.vouchers = Vec::new();
@@ -264,7 +267,7 @@ async fn generate_in_tx(
     checked: &CheckedConfig<'_>,
     source: &mut dyn CodeSource,
     sink: &mut (dyn FnMut(&[Voucher]) -> Result<(), VoucherError> + Send),
-) -> Result<Batch, VoucherError> {
+) -> Result<(i64, Batch), VoucherError> {
     let CheckedConfig { config, prefix, terms } = checked;
     let (conference, resolved) = terms.resolve(&mut *tx, &config.conference).await?;
     let mut resolved = resolved;
@@ -285,21 +288,24 @@ async fn generate_in_tx(
         sink(&chunk)?;
     }
 
-    Ok(Batch {
-        id: batch_id,
-        conference: conference.slug.clone(),
-        prefix: prefix.to_string(),
-        count: config.count,
-        voucher_type: template.discount.voucher_type(),
-        discount_value: template.discount.value(),
-        max_uses: template.max_uses,
-        valid_from: template.window.from(),
-        valid_until: template.window.until(),
-        unlocks_hidden_tickets: template.unlocks_hidden_tickets,
-        applicable_ticket_types: resolved.ticket_types,
-        applicable_addons: resolved.addons,
-        created_at: template.created_at,
-    })
+    Ok((
+        conference.id,
+        Batch {
+            id: batch_id,
+            conference: conference.slug.clone(),
+            prefix: prefix.to_string(),
+            count: config.count,
+            voucher_type: template.discount.voucher_type(),
+            discount_value: template.discount.value(),
+            max_uses: template.max_uses,
+            valid_from: template.window.from(),
+            valid_until: template.window.until(),
+            unlocks_hidden_tickets: template.unlocks_hidden_tickets,
+            applicable_ticket_types: resolved.ticket_types,
+            applicable_addons: resolved.addons,
+            created_at: template.created_at,
+        },
+    ))
 }
 
 /// Inserts `size` fresh codes and returns `(id, code)` in generation order.

@@ -4,6 +4,7 @@
 use crate::domain::{Batch, InvalidInput, MaxUses, ValidityWindow, Voucher, VoucherCode, When};
 use crate::store::{Store, VoucherChange};
 use crate::VoucherError;
+use serde_json::json;
 
 /// What to change on a voucher; `None` leaves a field as it is. For the window bounds,
 /// `Some(None)` removes the bound.
@@ -63,6 +64,18 @@ pub async fn update_voucher(
         window: ValidityWindow::new(from, until)?,
     };
     tx.update_voucher(current.id, &change, super::now()).await?;
+    let mut changes = serde_json::Map::new();
+    let mut changed = |field: &str, old: serde_json::Value, new: serde_json::Value| {
+        if old != new {
+            changes.insert(field.to_owned(), json!({"old": old, "new": new}));
+        }
+    };
+    changed("is_active", json!(current.is_active), json!(change.is_active));
+    changed("max_uses", json!(current.max_uses), json!(change.max_uses));
+    let time = |t: Option<chrono::DateTime<chrono::Utc>>| json!(t.as_ref().map(crate::domain::format_rfc3339));
+    changed("valid_from", time(current.window.from()), time(change.window.from()));
+    changed("valid_until", time(current.window.until()), time(change.window.until()));
+    super::audit(tx.as_mut(), Some(conference.id), "voucher.update", code.as_str(), changes.into()).await?;
     tx.commit().await?;
     store.voucher_by_code(&conference, code.as_str()).await?.ok_or_else(not_found)
 }
@@ -81,6 +94,9 @@ pub async fn deactivate_batch(
         .await?
         .ok_or_else(|| VoucherError::ConferenceNotFound(conference_slug.to_owned()))?;
     let deactivated = tx.deactivate_batch(conference.id, batch_id, super::now()).await?.ok_or_else(not_found)?;
+    let target = format!("batch {batch_id}");
+    super::audit(tx.as_mut(), Some(conference.id), "batch.deactivate", &target, json!({"deactivated": deactivated}))
+        .await?;
     tx.commit().await?;
     let batch = store.batch(&conference, batch_id).await?.ok_or_else(not_found)?;
     Ok((batch, deactivated))

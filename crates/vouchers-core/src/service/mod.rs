@@ -3,10 +3,13 @@
 
 pub mod accounts;
 pub mod add;
+pub mod audit;
+pub mod backup;
 pub mod catalog;
 pub mod checkout;
 pub mod codegen;
 pub mod generate;
+pub mod guessing;
 pub mod idempotent;
 pub mod manage;
 pub mod query;
@@ -17,20 +20,23 @@ use std::sync::Arc;
 
 use chrono::{DateTime, SubsecRound, Utc};
 
-use crate::store::{self, DatabaseUrl, Store};
+use crate::store::{self, DatabaseUrl, Store, StoreError};
 use crate::VoucherError;
 
 /// Opens the database behind `url` (creating a SQLite file on first use) and applies the schema
 /// migrations; several processes may start at once.
 /// A URL that names no database is [`VoucherError::Invalid`] naming `database`.
-pub async fn connect(url: &DatabaseUrl) -> Result<Arc<dyn Store>, VoucherError> {
+pub async fn connect(url: &DatabaseUrl, timeout: std::time::Duration) -> Result<Arc<dyn Store>, VoucherError> {
     url.backend()?;
-    Ok(store::connect(url).await?)
+    Ok(store::connect_with(url, timeout).await?)
 }
 
-/// Succeeds when the database answers: what a readiness probe asks.
-pub async fn ping(store: &dyn Store) -> Result<(), VoucherError> {
-    Ok(store.ping().await?)
+/// Succeeds when the database answers within `timeout`: what a readiness probe asks.
+pub async fn ping(store: &dyn Store, timeout: std::time::Duration) -> Result<(), VoucherError> {
+    match tokio::time::timeout(timeout, store.ping()).await {
+        Ok(answer) => Ok(answer?),
+        Err(_) => Err(StoreError::Unavailable(sqlx::Error::PoolTimedOut).into()),
+    }
 }
 
 /// Operator settings that bound what a request may ask for.
@@ -49,6 +55,18 @@ impl Default for Limits {
     fn default() -> Self {
         Self { max_batch: Self::DEFAULT_MAX_BATCH }
     }
+}
+
+/// Appends an audit record to `tx` (whose actor it names), at the service's clock.
+pub(crate) async fn audit(
+    tx: &mut dyn store::StoreTx,
+    conference_id: Option<i64>,
+    action: &str,
+    target: &str,
+    changes: serde_json::Value,
+) -> Result<(), VoucherError> {
+    let entry = store::AuditEntry { at: now(), conference_id, action, target, changes: &changes };
+    Ok(tx.audit(&entry).await?)
 }
 
 /// The clock every face and use case reads: the current time at the precision both databases

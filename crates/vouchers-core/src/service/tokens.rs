@@ -81,6 +81,9 @@ pub async fn create_token(
         name: name.as_ref().map(Name::as_str),
     };
     let id = tx.insert_token(&new, now).await?;
+    let changes = serde_json::json!({"scope": scope.as_str(), "name": new.name});
+    let target = format!("token {id}");
+    super::audit(tx.as_mut(), conference.as_ref().map(|c| c.id), "token.create", &target, changes).await?;
     tx.commit().await?;
     let token = ApiToken {
         id,
@@ -101,10 +104,12 @@ pub async fn list_tokens(store: &dyn Store) -> Result<Vec<ApiToken>, VoucherErro
 
 /// Revokes a token: from now on it authenticates nothing.
 pub async fn revoke_token(store: &dyn Store, id: i64) -> Result<(), VoucherError> {
+    let conference_id = store.tokens().await?.into_iter().find(|t| t.id == id).and_then(|t| t.conference_id);
     let mut tx = store.begin().await?;
     if !tx.revoke_token(id, super::now()).await? {
         return Err(VoucherError::TokenNotFound(id));
     }
+    super::audit(tx.as_mut(), conference_id, "token.revoke", &format!("token {id}"), serde_json::json!({})).await?;
     tx.commit().await?;
     Ok(())
 }

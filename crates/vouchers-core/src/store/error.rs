@@ -14,12 +14,22 @@ pub enum StoreError {
     /// timeout) and was rolled back.
     #[error("transaction conflict")]
     Conflict(#[source] sqlx::Error),
+    /// The database cannot be reached (refused, reset or timed-out connections, a server
+    /// shutting down): nothing was written, and the call may succeed once it is back.
+    #[error("the database cannot be reached")]
+    Unavailable(#[source] sqlx::Error),
     /// Any other database error.
     #[error("database error")]
     Database(#[source] sqlx::Error),
     /// Applying the schema migrations failed.
     #[error("migration failed")]
     Migrate(#[from] sqlx::migrate::MigrateError),
+    /// Opening or locking the database file's directory failed.
+    #[error("the database file's directory cannot be opened")]
+    Setup(#[source] std::io::Error),
+    /// This backend does not do that; the message says what to use instead.
+    #[error("{0}")]
+    Unsupported(&'static str),
     /// The database URL is not one we can use.
     #[error("invalid database URL: {0}")]
     Url(String),
@@ -33,7 +43,19 @@ pub enum StoreError {
 
 impl From<sqlx::Error> for StoreError {
     fn from(error: sqlx::Error) -> Self {
+        if matches!(
+            error,
+            sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Io(_) | sqlx::Error::WorkerCrashed
+        ) {
+            return StoreError::Unavailable(error);
+        }
         if let sqlx::Error::Database(db) = &error {
+            // PostgreSQL going away: admin_shutdown, crash_shutdown, cannot_connect_now, and the
+            // connection_exception class (08...).
+            let code = db.code().unwrap_or_default();
+            if matches!(code.as_ref(), "57P01" | "57P02" | "57P03") || code.starts_with("08") {
+                return StoreError::Unavailable(error);
+            }
             if db.is_unique_violation() {
                 return StoreError::UniqueViolation { constraint: db.constraint().unwrap_or_default().to_owned() };
             }

@@ -23,9 +23,12 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
 use crate::domain::{
-    Account, AddOn, ApiToken, Batch, CodePrefix, Conference, DiscountSpec, NewAddOn, NewConference, NewTicketType,
-    Role, Scope, TicketType, ValidityWindow, Voucher,
+    Account, Actor, AddOn, ApiToken, AuditRecord, Batch, CodePrefix, Conference, DiscountSpec, NewAddOn, NewConference,
+    NewTicketType, Role, Scope, TicketType, ValidityWindow, Voucher,
 };
+
+mod acting;
+pub use acting::acting;
 
 mod error;
 mod postgres;
@@ -44,10 +47,18 @@ pub use url::{Backend, DatabaseUrl};
 /// migrations (safe when several processes start at once on PostgreSQL: they take an advisory
 /// lock).
 pub async fn connect(url: &DatabaseUrl) -> Result<Arc<dyn Store>, StoreError> {
+    connect_with(url, DEFAULT_TIMEOUT).await
+}
+
+/// How long a request waits for the database by default before it is answered as unavailable.
+pub const DEFAULT_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// [`connect`], waiting at most `timeout` for a connection (at start and for every request).
+pub async fn connect_with(url: &DatabaseUrl, timeout: std::time::Duration) -> Result<Arc<dyn Store>, StoreError> {
     let backend = url.backend().map_err(|e| StoreError::Url(e.message))?;
     Ok(match backend {
-        Backend::Sqlite => Arc::new(SqliteStore::connect(url).await?),
-        Backend::Postgres => Arc::new(PostgresStore::connect(url).await?),
+        Backend::Sqlite => Arc::new(SqliteStore::connect_with(url, timeout).await?),
+        Backend::Postgres => Arc::new(PostgresStore::connect_with(url, timeout).await?),
     })
 }
 
@@ -278,13 +289,49 @@ pub struct RedemptionRecord {
     pub released_at: Option<DateTime<Utc>>,
 }
 
+/// One write, for the audit log (the transaction adds who).
+#[derive(Debug, Clone, PartialEq)]
+pub struct AuditEntry<'a> {
+    /// When.
+    pub at: DateTime<Utc>,
+    /// The conference it concerns (`None`: accounts, admin tokens).
+    pub conference_id: Option<i64>,
+    /// What: `voucher.redeem`, ...
+    pub action: &'a str,
+    /// On what.
+    pub target: &'a str,
+    /// The values written (never a secret).
+    pub changes: &'a serde_json::Value,
+}
+
+/// Which audit records to read: newest first.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct AuditFilter {
+    /// Only records at or after this.
+    pub since: Option<DateTime<Utc>>,
+    /// Only this action.
+    pub action: Option<String>,
+    /// Only records with a smaller id (paging, newest first).
+    pub before_id: Option<i64>,
+    /// At most this many.
+    pub limit: i64,
+}
+
 /// Reads, and the way into a write transaction.
 #[async_trait]
 pub trait Store: Send + Sync + 'static {
     /// Which database this is.
     fn backend(&self) -> Backend;
-    /// Starts a write transaction (SQLite: `BEGIN IMMEDIATE`, taking the write lock up front).
-    async fn begin(&self) -> Result<Box<dyn StoreTx>, StoreError>;
+    /// Starts a write transaction (SQLite: `BEGIN IMMEDIATE`, taking the write lock up front)
+    /// whose audit records name `actor`.
+    async fn begin_as(&self, actor: &Actor) -> Result<Box<dyn StoreTx>, StoreError>;
+    /// [`Store::begin_as`] the store's own actor: [`Actor::System`], or the actor an
+    /// [`acting`] store was made for.
+    async fn begin(&self) -> Result<Box<dyn StoreTx>, StoreError> {
+        self.begin_as(&Actor::System).await
+    }
+    /// The conference's audit records matching `filter`, newest first.
+    async fn audit_log(&self, conference_id: i64, filter: &AuditFilter) -> Result<Vec<AuditRecord>, StoreError>;
     /// The conference with this slug.
     async fn conference(&self, slug: &str) -> Result<Option<Conference>, StoreError>;
     /// All conferences, by slug.
@@ -316,8 +363,28 @@ pub trait Store: Send + Sync + 'static {
     async fn accounts(&self) -> Result<Vec<Account>, StoreError>;
     /// The session whose secret hashes to `hash` (hex SHA-256).
     async fn session_by_hash(&self, hash: &str) -> Result<Option<StoredSession>, StoreError>;
+    /// A caller's failed code lookups since `since`: how many, and when the oldest was.
+    async fn failed_lookups(
+        &self,
+        token_id: i64,
+        address: &str,
+        since: DateTime<Utc>,
+    ) -> Result<(i64, Option<DateTime<Utc>>), StoreError>;
+    /// Records a caller's failed lookup at `at`, dropping its records older than `forget_before`,
+    /// in one statement.
+    async fn record_failed_lookup(
+        &self,
+        token_id: i64,
+        address: &str,
+        at: DateTime<Utc>,
+        forget_before: DateTime<Utc>,
+    ) -> Result<(), StoreError>;
     /// A voucher's redemptions, newest first.
     async fn redemptions(&self, voucher_id: i64) -> Result<Vec<RedemptionRecord>, StoreError>;
+    /// Writes a consistent copy of the whole database to a new file at `path` while the database
+    /// keeps taking writes (SQLite: `VACUUM INTO`). PostgreSQL has `pg_dump` for that:
+    /// [`StoreError::Unsupported`].
+    async fn backup_into(&self, path: &str) -> Result<(), StoreError>;
     /// Succeeds when the database answers a `SELECT 1`.
     async fn ping(&self) -> Result<(), StoreError>;
     /// Waits for open connections to close.
@@ -458,6 +525,8 @@ pub trait StoreTx: Send {
     async fn touch_session(&mut self, id: i64, now: DateTime<Utc>) -> Result<(), StoreError>;
     /// Ends the session whose secret hashes to `hash`.
     async fn delete_session(&mut self, token_hash: &str) -> Result<(), StoreError>;
+    /// Appends an audit record naming this transaction's actor.
+    async fn audit(&mut self, entry: &AuditEntry<'_>) -> Result<(), StoreError>;
     /// Makes everything durable.
     async fn commit(self: Box<Self>) -> Result<(), StoreError>;
 }
@@ -467,7 +536,7 @@ mod migration_tests {
     /// Every migration file as it landed, by backend and version: sqlx refuses to migrate a
     /// database whose applied migration's checksum (SHA-384 of the file) differs, so a landed
     /// file must never change. A new migration adds its line here when it lands.
-    const LANDED: [(&str, i64, &str); 10] = [
+    const LANDED: [(&str, i64, &str); 14] = [
         (
             "sqlite",
             1,
@@ -517,6 +586,26 @@ mod migration_tests {
             "postgres",
             5,
             "ee46847e2e01fb27c3fc52475e7b064f5a36c6c2618c9092d341b709e1553401abbb682d0c57e7a17c336e7dfec65eee",
+        ),
+        (
+            "sqlite",
+            6,
+            "bd20a62f7086f58fabdedf4fc7d3cf1b9af37447c32f5299df50a8ce04a952628760e26451d02444b547b37c74fb3ed5",
+        ),
+        (
+            "sqlite",
+            7,
+            "7049e9e6c1b12d98befbbed21b0ecd360bf2b05d78db006ba9bc0be45235cf028adfa3ccbad97a2713a69c0bc3358777",
+        ),
+        (
+            "postgres",
+            6,
+            "1c08faecb7bc800cdea26e4d57df37ada38ce87cac6089e0373b62ff6a24300b84b6ec278ffff7f3e7373955805bec55",
+        ),
+        (
+            "postgres",
+            7,
+            "5605e5e0128e530969f6500a1e1f980ec4f05ee1272f795988220cfb9d65ac049d21ecceb329a680d13af48c18ed27d5",
         ),
     ];
 

@@ -13,7 +13,8 @@ use chrono::{DateTime, NaiveDate, Utc};
 
 use super::{RedemptionRecord, StoreError, StoredSession, VoucherState};
 use crate::domain::{
-    Account, AddOn, ApiToken, Batch, Conference, DiscountSpec, Money, TicketType, ValidityWindow, Voucher,
+    Account, AddOn, ApiToken, AuditActor, AuditRecord, Batch, Conference, DiscountSpec, Money, TicketType,
+    ValidityWindow, Voucher,
 };
 
 /// The columns of a conference, the same on both backends.
@@ -194,6 +195,26 @@ pub(super) fn account(row: &impl StoredRow, conferences: Vec<String>) -> Result<
         conferences,
         created_at: row.instant("created_at")?,
         disabled_at: row.opt_instant("disabled_at")?,
+    })
+}
+
+/// The columns of an audit record, the same on both backends.
+pub(super) const AUDIT_COLUMNS: &str = "id, at, actor_kind, actor_id, actor_name, action, target, changes";
+
+/// An audit record, as [`AUDIT_COLUMNS`] reads it.
+pub(super) fn audit_record(row: &impl StoredRow) -> Result<AuditRecord, StoreError> {
+    let changes = row.text("changes")?;
+    Ok(AuditRecord {
+        id: row.int("id")?,
+        at: row.instant("at")?,
+        actor: AuditActor {
+            kind: row.text("actor_kind")?,
+            id: row.opt_int("actor_id")?,
+            name: row.opt_text("actor_name")?,
+        },
+        action: row.text("action")?,
+        target: row.text("target")?,
+        changes: serde_json::from_str(&changes).map_err(|e| StoreError::Corrupt(format!("audit changes: {e}")))?,
     })
 }
 

@@ -344,6 +344,7 @@ async fn usage_sums_cannot_overflow(db: TestDb) {
 }
 
 both_backends!(
+    failed_lookups_are_counted_per_caller,
     usage_sums_cannot_overflow,
     concurrent_redemptions_of_a_single_use_code,
     concurrent_redemptions_of_a_five_use_code,
@@ -354,3 +355,24 @@ both_backends!(
     redeem_with_lines_answers_pricing,
     usage_report_counts,
 );
+
+/// The guessing limit's shared window: failures counted per caller since a moment, the oldest
+/// one's time, and old ones forgotten as new ones are recorded.
+async fn failed_lookups_are_counted_per_caller(db: TestDb) {
+    let store = db.store.as_ref();
+    let t0 = now();
+    let minute = chrono::Duration::seconds(60);
+    for i in 0..3 {
+        store.record_failed_lookup(7, "192.0.2.1", t0 + chrono::Duration::seconds(i), t0 - minute).await.unwrap();
+    }
+    store.record_failed_lookup(8, "192.0.2.1", t0, t0 - minute).await.unwrap();
+    let (count, oldest) = store.failed_lookups(7, "192.0.2.1", t0 - minute).await.unwrap();
+    assert_eq!(count, 3);
+    assert_eq!(oldest.unwrap().timestamp(), t0.timestamp());
+    assert_eq!(store.failed_lookups(7, "192.0.2.2", t0 - minute).await.unwrap().0, 0);
+    // A minute later the old ones are out of the window, and the next record forgets them.
+    let later = t0 + chrono::Duration::seconds(120);
+    assert_eq!(store.failed_lookups(7, "192.0.2.1", later - minute).await.unwrap().0, 0);
+    store.record_failed_lookup(7, "192.0.2.1", later, later - minute).await.unwrap();
+    assert_eq!(store.failed_lookups(7, "192.0.2.1", t0 - minute).await.unwrap().0, 1, "forgotten");
+}

@@ -12,6 +12,7 @@ macro_rules! both_backends {
 mod accounts;
 mod add;
 mod api;
+mod audit;
 mod catalog;
 mod checkout;
 mod collisions;

@@ -63,7 +63,7 @@ async fn list(
 ) -> Result<Json<Page<Batch>>, ApiError> {
     let conference = principal.manage_conference(&state, &conf).await?;
     let (limit, after) = (params.limit()?, params.after_id()?);
-    let batches = query::list_batches(state.store.as_ref(), &conference.slug, after, limit + 1).await?;
+    let batches = query::list_batches(principal.store(&state).as_ref(), &conference.slug, after, limit + 1).await?;
     Ok(Json(page(batches, limit, |b| Position::Id(b.id))))
 }
 
@@ -86,7 +86,7 @@ async fn show(
 ) -> Result<Json<Batch>, ApiError> {
     let conference = principal.manage_conference(&state, &conf).await?;
     let id = batch_id(&conference.slug, &id)?;
-    let batch = query::batch(state.store.as_ref(), &conference.slug, id)
+    let batch = query::batch(principal.store(&state).as_ref(), &conference.slug, id)
         .await?
         .ok_or(VoucherError::BatchNotFound { conference: conference.slug, id })?;
     Ok(Json(batch))
@@ -111,6 +111,6 @@ async fn deactivate(
 ) -> Result<Json<Deactivated>, ApiError> {
     let conference = principal.manage_conference(&state, &conf).await?;
     let id = batch_id(&conference.slug, &id)?;
-    let (batch, deactivated) = manage::deactivate_batch(state.store.as_ref(), &conference.slug, id).await?;
+    let (batch, deactivated) = manage::deactivate_batch(principal.store(&state).as_ref(), &conference.slug, id).await?;
     Ok(Json(Deactivated { batch, deactivated }))
 }

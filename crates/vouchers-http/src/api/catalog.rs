@@ -81,7 +81,7 @@ async fn create_ticket_type(
     let conference = principal.manage_conference(&state, &conf).await?;
     let new =
         NewTicketType::parse(&body.slug, &body.name, &body.price, body.requires_voucher).map_err(VoucherError::from)?;
-    let created = catalog::create_ticket_type(state.store.as_ref(), &conference.slug, &new).await?;
+    let created = catalog::create_ticket_type(principal.store(&state).as_ref(), &conference.slug, &new).await?;
     Ok((StatusCode::CREATED, Json(created)))
 }
 
@@ -102,7 +102,7 @@ async fn list_ticket_types(
 ) -> Result<Json<Page<TicketType>>, ApiError> {
     let conference = principal.manage_conference(&state, &conf).await?;
     let (limit, after) = (params.limit()?, params.after_slug()?);
-    let all = catalog::list_ticket_types(state.store.as_ref(), &conference.slug).await?;
+    let all = catalog::list_ticket_types(principal.store(&state).as_ref(), &conference.slug).await?;
     let items = after_slug(all, after.as_deref(), limit, |t| &t.slug);
     Ok(Json(page(items, limit, |t| Position::Slug(t.slug.clone()))))
 }
@@ -125,7 +125,7 @@ async fn create_addon(
 ) -> Result<(StatusCode, Json<AddOn>), ApiError> {
     let conference = principal.manage_conference(&state, &conf).await?;
     let new = NewAddOn::parse(&body.slug, &body.name, &body.price).map_err(VoucherError::from)?;
-    let created = catalog::create_addon(state.store.as_ref(), &conference.slug, &new).await?;
+    let created = catalog::create_addon(principal.store(&state).as_ref(), &conference.slug, &new).await?;
     Ok((StatusCode::CREATED, Json(created)))
 }
 
@@ -146,7 +146,7 @@ async fn list_addons(
 ) -> Result<Json<Page<AddOn>>, ApiError> {
     let conference = principal.manage_conference(&state, &conf).await?;
     let (limit, after) = (params.limit()?, params.after_slug()?);
-    let all = catalog::list_addons(state.store.as_ref(), &conference.slug).await?;
+    let all = catalog::list_addons(principal.store(&state).as_ref(), &conference.slug).await?;
     let items = after_slug(all, after.as_deref(), limit, |a| &a.slug);
     Ok(Json(page(items, limit, |a| Position::Slug(a.slug.clone()))))
 }

@@ -13,6 +13,8 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 use vouchers_core::domain::{Conference, InvalidReason, LineItem, OrderRef, Quantity, Scope};
 use vouchers_core::service::checkout::{self, CartLine, CheckResult, Redeemed, Release, UsageReport};
+use vouchers_core::service::guessing;
+use vouchers_core::store::Backend;
 use vouchers_core::{now, VoucherError};
 
 use crate::auth::Principal;
@@ -130,11 +132,6 @@ fn caller(state: &AppState, principal: &Principal, headers: &HeaderMap, peer: Op
     (principal.token_id, address)
 }
 
-/// A slot for one code lookup by this caller, or 429 when it has used up its failed lookups.
-async fn start_lookup(state: &AppState, key: CallerKey) -> Result<Lookup, ApiError> {
-    state.limiter.acquire(key).await.map_err(|retry_after| ApiError::TooManyFailedLookups { retry_after })
-}
-
 async fn checkout_conference(
     state: &AppState,
     principal: &Principal,
@@ -144,16 +141,68 @@ async fn checkout_conference(
     principal.conference_for(state, conf, scopes).await
 }
 
+/// One code lookup of a caller, counted against its guessing limit.
+struct Guess<'a> {
+    state: &'a AppState,
+    key: CallerKey,
+    lookup: Lookup,
+}
+
+/// Where a deployment keeps the window: in the database when several instances may share it
+/// (PostgreSQL), in this process otherwise (SQLite is one process).
+fn shared_window(state: &AppState) -> bool {
+    state.store.backend() == Backend::Postgres && state.settings.failed_lookups_per_minute > 0
+}
+
+/// A slot for one code lookup by this caller, or 429 when it has used up its failed lookups.
+async fn start_lookup(state: &AppState, key: CallerKey) -> Result<Guess<'_>, ApiError> {
+    let shared = if shared_window(state) {
+        let address = key.1.to_string();
+        let window = state.limiter.window();
+        let recent = guessing::recent_failures(state.store.as_ref(), key.0, &address, window, now()).await?;
+        Some((recent.count, recent.oldest_leaves_in))
+    } else {
+        None
+    };
+    let lookup = state
+        .limiter
+        .acquire_counting(key, shared)
+        .await
+        .map_err(|retry_after| ApiError::TooManyFailedLookups { retry_after })?;
+    Ok(Guess { state, key, lookup })
+}
+
+impl Guess<'_> {
+    /// The code was not found: one failure, recorded where the window lives.
+    async fn failed(self) {
+        self.lookup.failed();
+        if shared_window(self.state) {
+            let address = self.key.1.to_string();
+            let window = self.state.limiter.window();
+            let recorded =
+                guessing::record_failure(self.state.store.as_ref(), self.key.0, &address, window, now()).await;
+            if let Err(error) = recorded {
+                tracing::warn!(error = %crate::error::cause_chain(&error), "a failed lookup could not be recorded");
+            }
+        }
+    }
+
+    /// The code exists: nothing is counted.
+    fn found(self) {
+        self.lookup.found();
+    }
+}
+
 /// Ends a lookup with the use case's answer: an unknown code counts as a failure.
-fn finish_lookup<T>(lookup: Lookup, result: Result<T, VoucherError>) -> Result<T, ApiError> {
+async fn finish_lookup<T>(guess: Guess<'_>, result: Result<T, VoucherError>) -> Result<T, ApiError> {
     match result {
         Err(error @ VoucherError::VoucherNotFound { .. }) => {
-            lookup.failed();
+            guess.failed().await;
             Err(error.into())
         }
         Err(error) => Err(error.into()),
         Ok(answer) => {
-            lookup.found();
+            guess.found();
             Ok(answer)
         }
     }
@@ -179,9 +228,10 @@ async fn check(
     let conference = checkout_conference(&state, &principal, &conf, &[Scope::Checkout, Scope::Manage]).await?;
     let lines = cart(&body.lines)?;
     let lookup = start_lookup(&state, caller(&state, &principal, &headers, peer)).await?;
-    let result = checkout::check_voucher(state.store.as_ref(), &conference.slug, &body.code, &lines, now()).await?;
+    let result =
+        checkout::check_voucher(principal.store(&state).as_ref(), &conference.slug, &body.code, &lines, now()).await?;
     match result.reason {
-        Some(InvalidReason::NotFound) => lookup.failed(),
+        Some(InvalidReason::NotFound) => lookup.failed().await,
         _ => lookup.found(),
     }
     Ok(Json(result))
@@ -208,10 +258,16 @@ async fn redeem(
     let lines = body.lines.as_deref().map(cart).transpose()?;
     let order = OrderRef::parse(&body.order_ref).map_err(VoucherError::from)?;
     let lookup = start_lookup(&state, caller(&state, &principal, &headers, peer)).await?;
-    let redemption =
-        checkout::redeem_voucher(state.store.as_ref(), &conference.slug, &body.code, &order, lines.as_deref(), now())
-            .await;
-    Ok(Json(finish_lookup(lookup, redemption)?.answer))
+    let redemption = checkout::redeem_voucher(
+        principal.store(&state).as_ref(),
+        &conference.slug,
+        &body.code,
+        &order,
+        lines.as_deref(),
+        now(),
+    )
+    .await;
+    Ok(Json(finish_lookup(lookup, redemption).await?.answer))
 }
 
 #[utoipa::path(
@@ -234,8 +290,9 @@ async fn release(
     let conference = checkout_conference(&state, &principal, &conf, &[Scope::Checkout, Scope::Manage]).await?;
     let order = OrderRef::parse(&body.order_ref).map_err(VoucherError::from)?;
     let lookup = start_lookup(&state, caller(&state, &principal, &headers, peer)).await?;
-    let release = checkout::release_voucher(state.store.as_ref(), &conference.slug, &body.code, &order, now()).await;
-    Ok(Json(finish_lookup(lookup, release)?))
+    let release =
+        checkout::release_voucher(principal.store(&state).as_ref(), &conference.slug, &body.code, &order, now()).await;
+    Ok(Json(finish_lookup(lookup, release).await?))
 }
 
 #[utoipa::path(
@@ -252,5 +309,5 @@ async fn usage(
     ApiPath(conf): ApiPath<String>,
 ) -> Result<Json<UsageReport>, ApiError> {
     let conference = principal.manage_conference(&state, &conf).await?;
-    Ok(Json(checkout::usage_report(state.store.as_ref(), &conference.slug).await?))
+    Ok(Json(checkout::usage_report(principal.store(&state).as_ref(), &conference.slug).await?))
 }

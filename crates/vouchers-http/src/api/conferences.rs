@@ -57,7 +57,7 @@ async fn create_conference(
     principal.require_admin()?;
     let new = NewConference::parse(&body.slug, &body.name, &body.start_date, &body.end_date, &body.timezone)
         .map_err(vouchers_core::VoucherError::from)?;
-    let created = catalog::create_conference(state.store.as_ref(), &new).await?;
+    let created = catalog::create_conference(principal.store(&state).as_ref(), &new).await?;
     Ok((StatusCode::CREATED, Json(created)))
 }
 

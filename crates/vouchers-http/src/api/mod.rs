@@ -1,6 +1,7 @@
 //! The routes, one module per resource. Each handler parses, checks the token's scope, calls one
 //! use case and renders; the rules live in `vouchers-core`.
 
+pub(crate) mod audit;
 pub(crate) mod batches;
 pub(crate) mod catalog;
 pub(crate) mod checkout;
@@ -23,4 +24,5 @@ pub(crate) fn routes() -> OpenApiRouter<AppState> {
         .merge(vouchers::routes())
         .merge(batches::routes())
         .merge(checkout::routes())
+        .merge(audit::routes())
 }

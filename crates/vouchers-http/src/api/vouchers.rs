@@ -178,7 +178,7 @@ async fn add(
         applicable_ticket_types: body.applicable_ticket_types,
         applicable_addons: body.applicable_addons,
     };
-    let voucher = add_voucher(state.store.as_ref(), &request).await?;
+    let voucher = add_voucher(principal.store(&state).as_ref(), &request).await?;
     Ok((StatusCode::CREATED, Json(voucher)))
 }
 
@@ -236,7 +236,7 @@ async fn bulk(
         applicable_addons: body.applicable_addons,
     };
     let options = GenerateOptions { idempotency_key: key.as_ref(), ..GenerateOptions::default() };
-    let answer = generate_voucher_codes_with(state.store.as_ref(), &state.limits, &config, options).await?;
+    let answer = generate_voucher_codes_with(principal.store(&state).as_ref(), &state.limits, &config, options).await?;
     let mut response = (StatusCode::CREATED, Json(answer.generated)).into_response();
     if answer.replayed {
         response.headers_mut().insert("idempotent-replayed", HeaderValue::from_static("true"));
@@ -270,7 +270,7 @@ async fn list(
         limit: Some(limit + 1),
         ..VoucherFilter::default()
     };
-    let vouchers = query::list_vouchers(state.store.as_ref(), &conference.slug, &filter).await?;
+    let vouchers = query::list_vouchers(principal.store(&state).as_ref(), &conference.slug, &filter).await?;
     Ok(Json(page(vouchers, limit, |v| Position::Id(v.id))))
 }
 
@@ -292,7 +292,7 @@ async fn show(
     ApiPath((conf, code)): ApiPath<(String, String)>,
 ) -> Result<Json<Voucher>, ApiError> {
     let conference = principal.manage_conference(&state, &conf).await?;
-    Ok(Json(query::find_voucher(state.store.as_ref(), &conference.slug, &code).await?))
+    Ok(Json(query::find_voucher(principal.store(&state).as_ref(), &conference.slug, &code).await?))
 }
 
 /// Changes `is_active`, `max_uses` or the validity window of one voucher, in one transaction.
@@ -328,5 +328,5 @@ async fn patch(
         valid_from: bound("valid_from", body.valid_from)?,
         valid_until: bound("valid_until", body.valid_until)?,
     };
-    Ok(Json(update_voucher(state.store.as_ref(), &conference.slug, &code, &update).await?))
+    Ok(Json(update_voucher(principal.store(&state).as_ref(), &conference.slug, &code, &update).await?))
 }

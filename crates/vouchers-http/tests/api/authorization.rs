@@ -15,7 +15,7 @@ pub struct Route {
 }
 
 /// Every authenticated route.
-pub const ROUTES: [Route; 19] = [
+pub const ROUTES: [Route; 20] = [
     Route { method: "POST", template: "/api/v1/conferences" },
     Route { method: "GET", template: "/api/v1/conferences/{conf}" },
     Route { method: "POST", template: "/api/v1/conferences/{conf}/ticket-types" },
@@ -33,6 +33,7 @@ pub const ROUTES: [Route; 19] = [
     Route { method: "POST", template: "/api/v1/conferences/{conf}/vouchers/redeem" },
     Route { method: "POST", template: "/api/v1/conferences/{conf}/vouchers/release" },
     Route { method: "GET", template: "/api/v1/conferences/{conf}/usage" },
+    Route { method: "GET", template: "/api/v1/conferences/{conf}/audit" },
     Route { method: "GET", template: "/api/v1/conferences/{conf}/batches" },
     Route { method: "GET", template: "/api/v1/conferences/{conf}/batches/{id}" },
     Route { method: "POST", template: "/api/v1/conferences/{conf}/batches/{id}/deactivate" },

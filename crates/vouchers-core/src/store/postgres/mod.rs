@@ -21,13 +21,14 @@ use sqlx::postgres::{PgConnectOptions, PgPoolOptions, PgRow};
 use sqlx::{Connection, Executor, PgConnection, PgPool, Postgres};
 
 use super::rows::{
-    self, plain_columns, RestrictionSets, StoredRow, ACCOUNT_COLUMNS, CONFERENCE_COLUMNS, SESSION_COLUMNS, TOKEN_SELECT,
+    self, plain_columns, RestrictionSets, StoredRow, ACCOUNT_COLUMNS, AUDIT_COLUMNS, CONFERENCE_COLUMNS,
+    SESSION_COLUMNS, TOKEN_SELECT,
 };
 use super::{
-    Backend, DatabaseUrl, RedemptionRecord, Store, StoreError, StoreTx, StoredAccount, StoredSession, UsageRow,
-    VoucherFilter,
+    AuditFilter, Backend, DatabaseUrl, RedemptionRecord, Store, StoreError, StoreTx, StoredAccount, StoredSession,
+    UsageRow, VoucherFilter,
 };
-use crate::domain::{Account, AddOn, ApiToken, Batch, Conference, Money, TicketType, Voucher};
+use crate::domain::{Account, Actor, AddOn, ApiToken, AuditRecord, Batch, Conference, Money, TicketType, Voucher};
 
 pub(super) static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
 
@@ -53,15 +54,21 @@ impl PostgresStore {
     /// Connects to the server named by a `postgres://` URL and migrates the database (under an
     /// advisory lock, so instances starting together apply each migration once).
     pub async fn connect(url: &DatabaseUrl) -> Result<Self, StoreError> {
+        Self::connect_with(url, super::DEFAULT_TIMEOUT).await
+    }
+
+    /// [`PostgresStore::connect`], waiting at most `timeout` for the server (at start and for
+    /// every request's connection); an unreachable server is [`StoreError::Unavailable`] then,
+    /// and the pool reconnects by itself when it is back.
+    pub async fn connect_with(url: &DatabaseUrl, timeout: Duration) -> Result<Self, StoreError> {
         let options = PgConnectOptions::from_str(url.expose()).map_err(|e| StoreError::Url(format!("{url}: {e}")))?;
         // One direct connection first: an unreachable server or a refused login is reported at
         // once with its real cause, instead of as a pool timeout.
-        let first = PgConnection::connect_with(&options).await?;
+        let first = tokio::time::timeout(timeout, PgConnection::connect_with(&options))
+            .await
+            .map_err(|_| StoreError::Unavailable(sqlx::Error::PoolTimedOut))??;
         let _ = first.close().await;
-        let pool = PgPoolOptions::new()
-            .max_connections(16)
-            .acquire_timeout(Duration::from_secs(30))
-            .connect_lazy_with(options);
+        let pool = PgPoolOptions::new().max_connections(16).acquire_timeout(timeout).connect_lazy_with(options);
         MIGRATOR.run(&pool).await?;
         Ok(Self { pool })
     }
@@ -154,8 +161,31 @@ impl Store for PostgresStore {
         Backend::Postgres
     }
 
-    async fn begin(&self) -> Result<Box<dyn StoreTx>, StoreError> {
-        Ok(Box::new(tx::PostgresTx::begin(&self.pool).await?))
+    async fn begin_as(&self, actor: &Actor) -> Result<Box<dyn StoreTx>, StoreError> {
+        Ok(Box::new(tx::PostgresTx::begin(&self.pool, actor.clone()).await?))
+    }
+
+    async fn audit_log(&self, conference_id: i64, filter: &AuditFilter) -> Result<Vec<AuditRecord>, StoreError> {
+        let sql = format!(
+            "SELECT {AUDIT_COLUMNS} FROM audit_log
+              WHERE conference_id = $1 AND ($2::timestamptz IS NULL OR at >= $2) AND ($3::text IS NULL OR action = $3)
+                AND ($4::bigint IS NULL OR id < $4)
+              ORDER BY id DESC LIMIT $5"
+        );
+        if filter.action.as_deref().is_some_and(has_nul) {
+            return Ok(Vec::new());
+        }
+        sqlx::query(&sql)
+            .bind(conference_id)
+            .bind(filter.since)
+            .bind(filter.action.as_deref())
+            .bind(filter.before_id)
+            .bind(filter.limit)
+            .fetch_all(&self.pool)
+            .await?
+            .iter()
+            .map(rows::audit_record)
+            .collect()
     }
 
     async fn conference(&self, slug: &str) -> Result<Option<Conference>, StoreError> {
@@ -315,6 +345,42 @@ impl Store for PostgresStore {
         row.as_ref().map(rows::session).transpose()
     }
 
+    async fn failed_lookups(
+        &self,
+        token_id: i64,
+        address: &str,
+        since: DateTime<Utc>,
+    ) -> Result<(i64, Option<DateTime<Utc>>), StoreError> {
+        Ok(sqlx::query_as(
+            "SELECT count(*), min(at) FROM failed_lookup WHERE token_id = $1 AND address = $2 AND at > $3",
+        )
+        .bind(token_id)
+        .bind(address)
+        .bind(since)
+        .fetch_one(&self.pool)
+        .await?)
+    }
+
+    async fn record_failed_lookup(
+        &self,
+        token_id: i64,
+        address: &str,
+        at: DateTime<Utc>,
+        forget_before: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        sqlx::query(
+            "WITH forgotten AS (DELETE FROM failed_lookup WHERE token_id = $1 AND address = $2 AND at < $4)
+             INSERT INTO failed_lookup (token_id, address, at) VALUES ($1, $2, $3)",
+        )
+        .bind(token_id)
+        .bind(address)
+        .bind(at)
+        .bind(forget_before)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
     async fn redemptions(&self, voucher_id: i64) -> Result<Vec<RedemptionRecord>, StoreError> {
         sqlx::query(
             "SELECT order_ref, redeemed_at, released_at FROM redemption
@@ -326,6 +392,13 @@ impl Store for PostgresStore {
         .iter()
         .map(rows::redemption)
         .collect()
+    }
+
+    async fn backup_into(&self, _path: &str) -> Result<(), StoreError> {
+        Err(StoreError::Unsupported(
+            "a PostgreSQL database is backed up with its own tools: pg_dump --format=custom for a copy while it \
+             runs (restore with pg_restore), or continuous archiving for point-in-time recovery",
+        ))
     }
 
     async fn ping(&self) -> Result<(), StoreError> {

@@ -5,24 +5,25 @@ use chrono::{DateTime, Utc};
 use sqlx::{PgPool, Postgres, Transaction};
 
 use super::{account_conferences, conference_by_slug, has_nul, insert, ADDON_COLUMNS, TICKET_TYPE_COLUMNS};
-use crate::domain::{Account, AddOn, Conference, NewAddOn, NewConference, NewTicketType, Role, TicketType};
+use crate::domain::{Account, Actor, AddOn, Conference, NewAddOn, NewConference, NewTicketType, Role, TicketType};
 use crate::store::rows::{
     self, restriction_key, StoredRow, ACCOUNT_COLUMNS, CONFERENCE_COLUMNS, VOUCHER_STATE_COLUMNS,
 };
 use crate::store::{
-    IdempotencyClaim, NewBatch, NewToken, RedemptionClaim, RestrictionIds, StoreError, StoreTx, VoucherChange,
-    VoucherState, VoucherTemplate,
+    AuditEntry, IdempotencyClaim, NewBatch, NewToken, RedemptionClaim, RestrictionIds, StoreError, StoreTx,
+    VoucherChange, VoucherState, VoucherTemplate,
 };
 
 /// A PostgreSQL write transaction (READ COMMITTED).
 pub(super) struct PostgresTx {
     tx: Transaction<'static, Postgres>,
+    actor: Actor,
 }
 
 impl PostgresTx {
     /// Starts a write transaction.
-    pub(super) async fn begin(pool: &PgPool) -> Result<Self, StoreError> {
-        Ok(Self { tx: pool.begin().await? })
+    pub(super) async fn begin(pool: &PgPool, actor: Actor) -> Result<Self, StoreError> {
+        Ok(Self { tx: pool.begin().await?, actor })
     }
 }
 
@@ -483,6 +484,24 @@ impl StoreTx for PostgresTx {
             .bind(token_hash)
             .execute(&mut *self.tx)
             .await?;
+        Ok(())
+    }
+
+    async fn audit(&mut self, entry: &AuditEntry<'_>) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO audit_log (at, conference_id, actor_kind, actor_id, actor_name, action, target, changes)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+        )
+        .bind(entry.at)
+        .bind(entry.conference_id)
+        .bind(self.actor.kind())
+        .bind(self.actor.id())
+        .bind(self.actor.name().map(|n| n.replace('\0', "")))
+        .bind(entry.action)
+        .bind(entry.target.replace('\0', ""))
+        .bind(entry.changes.to_string())
+        .execute(&mut *self.tx)
+        .await?;
         Ok(())
     }
 

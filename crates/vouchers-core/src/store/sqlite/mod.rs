@@ -21,13 +21,14 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, S
 use sqlx::{Executor, Sqlite, SqlitePool};
 
 use super::rows::{
-    self, plain_columns, RestrictionSets, StoredRow, ACCOUNT_COLUMNS, CONFERENCE_COLUMNS, SESSION_COLUMNS, TOKEN_SELECT,
+    self, plain_columns, RestrictionSets, StoredRow, ACCOUNT_COLUMNS, AUDIT_COLUMNS, CONFERENCE_COLUMNS,
+    SESSION_COLUMNS, TOKEN_SELECT,
 };
 use super::{
-    Backend, DatabaseUrl, RedemptionRecord, Store, StoreError, StoreTx, StoredAccount, StoredSession, UsageRow,
-    VoucherFilter,
+    AuditFilter, Backend, DatabaseUrl, RedemptionRecord, Store, StoreError, StoreTx, StoredAccount, StoredSession,
+    UsageRow, VoucherFilter,
 };
-use crate::domain::{Account, AddOn, ApiToken, Batch, Conference, Money, TicketType, Voucher};
+use crate::domain::{Account, Actor, AddOn, ApiToken, AuditRecord, Batch, Conference, Money, TicketType, Voucher};
 
 pub(super) static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
 
@@ -51,6 +52,15 @@ pub struct SqliteStore {
 impl SqliteStore {
     /// Opens (creating if missing) the file named by a `sqlite://` URL and migrates it.
     pub async fn connect(url: &DatabaseUrl) -> Result<Self, StoreError> {
+        Self::connect_with(url, super::DEFAULT_TIMEOUT).await
+    }
+
+    /// [`SqliteStore::connect`], a request waiting at most `timeout` for a connection.
+    ///
+    /// Any number of processes may open the same file at once: while one sets the file up
+    /// (WAL mode, migrations) it holds an exclusive `flock` on the file's directory, and the
+    /// others wait for it, then find the work done.
+    pub async fn connect_with(url: &DatabaseUrl, timeout: Duration) -> Result<Self, StoreError> {
         let options = SqliteConnectOptions::from_str(url.expose())
             .map_err(|e| StoreError::Url(format!("{url}: {e}")))?
             .create_if_missing(true)
@@ -58,14 +68,53 @@ impl SqliteStore {
             .synchronous(SqliteSynchronous::Normal)
             .busy_timeout(BUSY_TIMEOUT)
             .foreign_keys(true);
-        let pool = SqlitePoolOptions::new().max_connections(8).connect_with(options).await?;
+        let setup = SetupLock::take(options.get_filename()).await?;
+        let pool = SqlitePoolOptions::new().max_connections(8).acquire_timeout(timeout).connect_with(options).await?;
         MIGRATOR.run(&pool).await?;
+        drop(setup);
         Ok(Self { pool })
     }
 
     /// The connection pool, for tools that measure the database itself (the benchmark's floor).
     pub fn pool(&self) -> &SqlitePool {
         &self.pool
+    }
+}
+
+/// An exclusive `flock` on the database file's directory while one process sets the file up.
+///
+/// Not on the database file itself: SQLite's own locks are POSIX `fcntl` locks, which a process
+/// loses on *every* descriptor of the file the moment it closes *any* descriptor of it. Closing a
+/// lock handle on the file would silently drop the locks that tell other processes this one is
+/// still using the database, and the next process to close its last connection would checkpoint
+/// and delete the write-ahead log under this one's feet (the online-backup fault test caught
+/// exactly that: writes acknowledged, then lost).
+struct SetupLock(Option<std::fs::File>);
+
+impl SetupLock {
+    /// Waits for the lock on the directory holding `path`.
+    async fn take(path: &std::path::Path) -> Result<Self, StoreError> {
+        let directory = match path.parent() {
+            Some(parent) if !parent.as_os_str().is_empty() => parent.to_owned(),
+            _ => std::path::PathBuf::from("."),
+        };
+        let file = tokio::task::spawn_blocking(move || -> std::io::Result<std::fs::File> {
+            let file = std::fs::File::open(&directory)?;
+            file.lock()?;
+            Ok(file)
+        })
+        .await
+        .map_err(|e| StoreError::Setup(std::io::Error::other(e)))?
+        .map_err(StoreError::Setup)?;
+        Ok(Self(Some(file)))
+    }
+}
+
+impl Drop for SetupLock {
+    fn drop(&mut self) {
+        if let Some(file) = self.0.take() {
+            let _ = file.unlock();
+        }
     }
 }
 
@@ -157,8 +206,28 @@ impl Store for SqliteStore {
         Backend::Sqlite
     }
 
-    async fn begin(&self) -> Result<Box<dyn StoreTx>, StoreError> {
-        Ok(Box::new(tx::SqliteTx::begin(&self.pool).await?))
+    async fn begin_as(&self, actor: &Actor) -> Result<Box<dyn StoreTx>, StoreError> {
+        Ok(Box::new(tx::SqliteTx::begin(&self.pool, actor.clone()).await?))
+    }
+
+    async fn audit_log(&self, conference_id: i64, filter: &AuditFilter) -> Result<Vec<AuditRecord>, StoreError> {
+        let sql = format!(
+            "SELECT {AUDIT_COLUMNS} FROM audit_log
+              WHERE conference_id = ?1 AND (?2 IS NULL OR at >= ?2) AND (?3 IS NULL OR action = ?3)
+                AND (?4 IS NULL OR id < ?4)
+              ORDER BY id DESC LIMIT ?5"
+        );
+        sqlx::query(&sql)
+            .bind(conference_id)
+            .bind(filter.since.map(micros))
+            .bind(filter.action.as_deref())
+            .bind(filter.before_id)
+            .bind(filter.limit)
+            .fetch_all(&self.pool)
+            .await?
+            .iter()
+            .map(rows::audit_record)
+            .collect()
     }
 
     async fn conference(&self, slug: &str) -> Result<Option<Conference>, StoreError> {
@@ -311,6 +380,46 @@ impl Store for SqliteStore {
         row.as_ref().map(rows::session).transpose()
     }
 
+    async fn failed_lookups(
+        &self,
+        token_id: i64,
+        address: &str,
+        since: DateTime<Utc>,
+    ) -> Result<(i64, Option<DateTime<Utc>>), StoreError> {
+        let (count, oldest): (i64, Option<i64>) =
+            sqlx::query_as("SELECT count(*), min(at) FROM failed_lookup WHERE token_id = ? AND address = ? AND at > ?")
+                .bind(token_id)
+                .bind(address)
+                .bind(micros(since))
+                .fetch_one(&self.pool)
+                .await?;
+        Ok((count, oldest.and_then(DateTime::from_timestamp_micros)))
+    }
+
+    async fn record_failed_lookup(
+        &self,
+        token_id: i64,
+        address: &str,
+        at: DateTime<Utc>,
+        forget_before: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        sqlx::query("DELETE FROM failed_lookup WHERE token_id = ? AND address = ? AND at < ?")
+            .bind(token_id)
+            .bind(address)
+            .bind(micros(forget_before))
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query("INSERT INTO failed_lookup (token_id, address, at) VALUES (?, ?, ?)")
+            .bind(token_id)
+            .bind(address)
+            .bind(micros(at))
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
     async fn redemptions(&self, voucher_id: i64) -> Result<Vec<RedemptionRecord>, StoreError> {
         sqlx::query(
             "SELECT order_ref, redeemed_at, released_at FROM redemption
@@ -322,6 +431,13 @@ impl Store for SqliteStore {
         .iter()
         .map(rows::redemption)
         .collect()
+    }
+
+    async fn backup_into(&self, path: &str) -> Result<(), StoreError> {
+        // A read transaction of its own: the copy is one consistent snapshot, and writers go on
+        // (WAL mode).
+        sqlx::query("VACUUM INTO ?").bind(path).execute(&self.pool).await?;
+        Ok(())
     }
 
     async fn ping(&self) -> Result<(), StoreError> {

@@ -5,23 +5,24 @@ use chrono::{DateTime, Utc};
 use sqlx::{Sqlite, SqlitePool, Transaction};
 
 use super::{account_conferences, conference_by_slug, insert, json_list, micros};
-use crate::domain::{Account, AddOn, Conference, NewAddOn, NewConference, NewTicketType, Role, TicketType};
+use crate::domain::{Account, Actor, AddOn, Conference, NewAddOn, NewConference, NewTicketType, Role, TicketType};
 use crate::store::rows::{self, restriction_key, StoredRow, ACCOUNT_COLUMNS, VOUCHER_STATE_COLUMNS};
 use crate::store::{
-    IdempotencyClaim, NewBatch, NewToken, RedemptionClaim, RestrictionIds, StoreError, StoreTx, VoucherChange,
-    VoucherState, VoucherTemplate,
+    AuditEntry, IdempotencyClaim, NewBatch, NewToken, RedemptionClaim, RestrictionIds, StoreError, StoreTx,
+    VoucherChange, VoucherState, VoucherTemplate,
 };
 
 /// A SQLite write transaction, opened with `BEGIN IMMEDIATE`: it holds the database's write lock
 /// from its first statement, so what it reads cannot change before it commits.
 pub(super) struct SqliteTx {
     tx: Transaction<'static, Sqlite>,
+    actor: Actor,
 }
 
 impl SqliteTx {
     /// Starts a write transaction, waiting up to the busy timeout for the write lock.
-    pub(super) async fn begin(pool: &SqlitePool) -> Result<Self, StoreError> {
-        Ok(Self { tx: pool.begin_with("BEGIN IMMEDIATE").await? })
+    pub(super) async fn begin(pool: &SqlitePool, actor: Actor) -> Result<Self, StoreError> {
+        Ok(Self { tx: pool.begin_with("BEGIN IMMEDIATE").await?, actor })
     }
 }
 
@@ -482,6 +483,24 @@ impl StoreTx for SqliteTx {
 
     async fn delete_session(&mut self, token_hash: &str) -> Result<(), StoreError> {
         sqlx::query("DELETE FROM console_session WHERE token_hash = ?").bind(token_hash).execute(&mut *self.tx).await?;
+        Ok(())
+    }
+
+    async fn audit(&mut self, entry: &AuditEntry<'_>) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO audit_log (at, conference_id, actor_kind, actor_id, actor_name, action, target, changes)
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        )
+        .bind(micros(entry.at))
+        .bind(entry.conference_id)
+        .bind(self.actor.kind())
+        .bind(self.actor.id())
+        .bind(self.actor.name())
+        .bind(entry.action)
+        .bind(entry.target)
+        .bind(entry.changes.to_string())
+        .execute(&mut *self.tx)
+        .await?;
         Ok(())
     }
 

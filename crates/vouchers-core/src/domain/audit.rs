@@ -1,0 +1,119 @@
+//! Who did what: the actor of a write, and the audit record every write leaves.
+
+use std::fmt;
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+
+use super::voucher::rfc3339;
+
+/// Who is writing: the face a request came through, and the credential it used.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum Actor {
+    /// An operator on the command line (the operating system's user, when known).
+    Cli {
+        /// `$USER`.
+        user: Option<String>,
+    },
+    /// A request with an API token.
+    Token {
+        /// The token's id.
+        id: i64,
+        /// Its label.
+        name: Option<String>,
+    },
+    /// A signed-in console account.
+    Account {
+        /// The account's id.
+        id: i64,
+        /// Its email.
+        email: String,
+    },
+    /// The service itself, or code that named nobody (tests).
+    System,
+}
+
+impl Actor {
+    /// The kind, as stored: `cli`, `token`, `account` or `system`.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Actor::Cli { .. } => "cli",
+            Actor::Token { .. } => "token",
+            Actor::Account { .. } => "account",
+            Actor::System => "system",
+        }
+    }
+
+    /// The credential's id (a token's or an account's).
+    pub fn id(&self) -> Option<i64> {
+        match self {
+            Actor::Token { id, .. } | Actor::Account { id, .. } => Some(*id),
+            Actor::Cli { .. } | Actor::System => None,
+        }
+    }
+
+    /// A name for people: the user, the token's label, the account's email.
+    pub fn name(&self) -> Option<&str> {
+        match self {
+            Actor::Cli { user } => user.as_deref(),
+            Actor::Token { name, .. } => name.as_deref(),
+            Actor::Account { email, .. } => Some(email),
+            Actor::System => None,
+        }
+    }
+}
+
+impl fmt::Display for Actor {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        describe(f, self.kind(), self.id(), self.name())
+    }
+}
+
+/// An actor for people: `token 3 (web shop)`, `cli (ada)`, `system`.
+fn describe(f: &mut fmt::Formatter<'_>, kind: &str, id: Option<i64>, name: Option<&str>) -> fmt::Result {
+    match (id, name) {
+        (Some(id), Some(name)) => write!(f, "{kind} {id} ({name})"),
+        (Some(id), None) => write!(f, "{kind} {id}"),
+        (None, Some(name)) => write!(f, "{kind} ({name})"),
+        (None, None) => f.write_str(kind),
+    }
+}
+
+/// Who did it, as a record shows it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct AuditActor {
+    /// `cli`, `token`, `account` or `system`.
+    pub kind: String,
+    /// The token's or the account's id.
+    pub id: Option<i64>,
+    /// The user, the token's name or the account's email.
+    pub name: Option<String>,
+}
+
+impl fmt::Display for AuditActor {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        describe(f, &self.kind, self.id, self.name.as_deref())
+    }
+}
+
+/// One write, as the audit log keeps it. Never a secret: a token's secret, a password, a
+/// session are never in `changes`.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct AuditRecord {
+    /// Its id (newest is highest).
+    pub id: i64,
+    /// When.
+    #[serde(serialize_with = "rfc3339")]
+    pub at: DateTime<Utc>,
+    /// Who.
+    pub actor: AuditActor,
+    /// What: `voucher.redeem`, `batch.deactivate`, `voucher.update`, ...
+    pub action: String,
+    /// On what: a code, `batch 3`, a slug, `token 7`, an email.
+    pub target: String,
+    /// The values written; for a change, each changed field's `{"old", "new"}`.
+    #[cfg_attr(feature = "openapi", schema(value_type = Object))]
+    pub changes: serde_json::Value,
+}

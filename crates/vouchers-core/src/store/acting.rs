@@ -1,0 +1,138 @@
+//! A store that writes as someone: every transaction it begins names that actor in its audit
+//! records. The faces wrap the shared store per request (an API token, a console account, the
+//! command line's user); the use cases do not change.
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+
+use super::{
+    AuditFilter, Backend, RedemptionRecord, Store, StoreError, StoreTx, StoredAccount, StoredSession, UsageRow,
+    VoucherFilter,
+};
+use crate::domain::{Account, Actor, AddOn, ApiToken, AuditRecord, Batch, Conference, TicketType, Voucher};
+
+/// `store`, writing as `actor`.
+pub fn acting(store: Arc<dyn Store>, actor: Actor) -> Arc<dyn Store> {
+    Arc::new(Acting { inner: store, actor })
+}
+
+struct Acting {
+    inner: Arc<dyn Store>,
+    actor: Actor,
+}
+
+#[async_trait]
+impl Store for Acting {
+    fn backend(&self) -> Backend {
+        self.inner.backend()
+    }
+
+    async fn begin_as(&self, actor: &Actor) -> Result<Box<dyn StoreTx>, StoreError> {
+        self.inner.begin_as(actor).await
+    }
+
+    async fn begin(&self) -> Result<Box<dyn StoreTx>, StoreError> {
+        self.inner.begin_as(&self.actor).await
+    }
+
+    async fn audit_log(&self, conference_id: i64, filter: &AuditFilter) -> Result<Vec<AuditRecord>, StoreError> {
+        self.inner.audit_log(conference_id, filter).await
+    }
+
+    async fn conference(&self, slug: &str) -> Result<Option<Conference>, StoreError> {
+        self.inner.conference(slug).await
+    }
+
+    async fn conferences(&self) -> Result<Vec<Conference>, StoreError> {
+        self.inner.conferences().await
+    }
+
+    async fn ticket_types(&self, conference: &Conference) -> Result<Vec<TicketType>, StoreError> {
+        self.inner.ticket_types(conference).await
+    }
+
+    async fn addons(&self, conference: &Conference) -> Result<Vec<AddOn>, StoreError> {
+        self.inner.addons(conference).await
+    }
+
+    async fn vouchers(&self, conference: &Conference, filter: &VoucherFilter) -> Result<Vec<Voucher>, StoreError> {
+        self.inner.vouchers(conference, filter).await
+    }
+
+    async fn voucher_by_code(&self, conference: &Conference, code: &str) -> Result<Option<Voucher>, StoreError> {
+        self.inner.voucher_by_code(conference, code).await
+    }
+
+    async fn batch(&self, conference: &Conference, id: i64) -> Result<Option<Batch>, StoreError> {
+        self.inner.batch(conference, id).await
+    }
+
+    async fn batches(&self, conference: &Conference, after_id: i64, limit: i64) -> Result<Vec<Batch>, StoreError> {
+        self.inner.batches(conference, after_id, limit).await
+    }
+
+    async fn usage(&self, conference: &Conference) -> Result<Vec<UsageRow>, StoreError> {
+        self.inner.usage(conference).await
+    }
+
+    async fn token_by_hash(&self, hash: &str) -> Result<Option<ApiToken>, StoreError> {
+        self.inner.token_by_hash(hash).await
+    }
+
+    async fn tokens(&self) -> Result<Vec<ApiToken>, StoreError> {
+        self.inner.tokens().await
+    }
+
+    async fn account_by_email(&self, email: &str) -> Result<Option<StoredAccount>, StoreError> {
+        self.inner.account_by_email(email).await
+    }
+
+    async fn account(&self, id: i64) -> Result<Option<Account>, StoreError> {
+        self.inner.account(id).await
+    }
+
+    async fn accounts(&self) -> Result<Vec<Account>, StoreError> {
+        self.inner.accounts().await
+    }
+
+    async fn session_by_hash(&self, hash: &str) -> Result<Option<StoredSession>, StoreError> {
+        self.inner.session_by_hash(hash).await
+    }
+
+    async fn failed_lookups(
+        &self,
+        token_id: i64,
+        address: &str,
+        since: DateTime<Utc>,
+    ) -> Result<(i64, Option<DateTime<Utc>>), StoreError> {
+        self.inner.failed_lookups(token_id, address, since).await
+    }
+
+    async fn record_failed_lookup(
+        &self,
+        token_id: i64,
+        address: &str,
+        at: DateTime<Utc>,
+        forget_before: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        self.inner.record_failed_lookup(token_id, address, at, forget_before).await
+    }
+
+    async fn redemptions(&self, voucher_id: i64) -> Result<Vec<RedemptionRecord>, StoreError> {
+        self.inner.redemptions(voucher_id).await
+    }
+
+    async fn backup_into(&self, path: &str) -> Result<(), StoreError> {
+        self.inner.backup_into(path).await
+    }
+
+    async fn ping(&self) -> Result<(), StoreError> {
+        self.inner.ping().await
+    }
+
+    async fn close(&self) {
+        self.inner.close().await;
+    }
+}
