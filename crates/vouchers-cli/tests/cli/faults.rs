@@ -116,6 +116,27 @@ mod sqlite {
 mod postgres {
     use super::*;
 
+    /// The same race on PostgreSQL (its migrations take an advisory lock): 48 starts in groups
+    /// of 8, each new database raced at once and then again when set up.
+    #[test]
+    fn racing_first_starts_all_succeed() {
+        let runtime = tokio::runtime::Runtime::new().unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let mut failures = 0;
+        let mut first_failure = None;
+        for _ in 0..3 {
+            let db = runtime.block_on(vouchers_core::store::testing::PgDatabase::create());
+            for _ in 0..2 {
+                let (failed, first) = racing_starts(dir.path(), db.url.expose(), 8);
+                failures += failed;
+                if first_failure.is_none() {
+                    first_failure = first;
+                }
+            }
+        }
+        assert_eq!(failures, 0, "{failures} of 48 starts failed; first: {first_failure:?}");
+    }
+
     /// Two instances behind a balancer (requests alternate between them) allow the configured
     /// limit of unknown codes once, not once each: the window lives in the database.
     #[test]
