@@ -1,17 +1,38 @@
 #!/usr/bin/env bash
-# Quick start: builds `vouchers`, then, in a fresh folder (target/demo), creates a conference with
-# its catalogue and generates real batches on the embedded SQLite default (./vouchers.db, created
-# on first use). Every command is printed before it runs, so this doubles as a tour of the CLI.
+# Quick start: builds `vouchers` (release), then, in a fresh folder (target/demo), creates a
+# conference with its catalogue and generates real batches on the embedded SQLite default
+# (./vouchers.db, created on first use). Every command is printed before it runs, quoted so that
+# it can be pasted as is (after the `cd` and `export PATH` printed at the start), so this doubles
+# as a tour of the CLI.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
-cargo build --quiet --locked --manifest-path "$root/Cargo.toml" -p vouchers-cli
+echo "Building vouchers (release; the first build takes a few minutes)"
+cargo build --quiet --release --locked --manifest-path "$root/Cargo.toml" -p vouchers-cli
+bin="$root/target/release/vouchers"
 demo="$root/target/demo"
 rm -rf "$demo" && mkdir -p "$demo" && cd "$demo"
 
-run() {
-  printf '\n$ vouchers %s\n' "$*"
-  "$root/target/debug/vouchers" "$@"
+# Shell words, quoted only where needed: `--name 'PyCon US 2027'`, `' STUDENT-AB12CD34 '`.
+quote() {
+  local word words=()
+  for word in "$@"; do
+    if [[ "$word" =~ ^[A-Za-z0-9_./:=,@%+-]+$ ]]; then
+      words+=("$word")
+    else
+      words+=("'${word//\'/\'\\\'\'}'")
+    fi
+  done
+  printf '%s' "${words[*]}"
 }
+
+run() {
+  printf '\n$ vouchers %s\n' "$(quote "$@")"
+  "$bin" "$@"
+}
+
+printf 'vouchers: %s\n' "$bin"
+printf 'To paste the commands below yourself:\n  cd %s && export PATH=%s:"$PATH"\n' \
+  "$(quote "$demo")" "$(quote "$(dirname "$bin")")"
 
 run conference create --slug pycon-2027 --name "PyCon US 2027" \
   --start-date 2027-05-14 --end-date 2027-05-22 --timezone America/New_York
@@ -26,8 +47,8 @@ run generate --conference pycon-2027 --prefix SPONSOR- --count 20 --type percent
   --ticket-type individual --ticket-type corporate --addon tutorial --valid-until 2027-05-22T18:00
 # Speakers get comp tickets.
 run generate --conference pycon-2027 --prefix SPEAKER- --count 5 --type comp --ticket-type individual
-# Students unlock the hidden student ticket type.
-run generate --conference pycon-2027 --prefix STUDENT- --count 3 --type percentage --discount 0 \
+# Students get 50% off and unlock the hidden student ticket type.
+run generate --conference pycon-2027 --prefix STUDENT- --count 3 --type percentage --discount 50 \
   --unlocks-hidden-tickets --ticket-type student
 # A hand-picked code, then the same code in another case: refused, codes ignore case.
 run add --conference pycon-2027 --code PYCON-KEYNOTE --type comp --max-uses 3
@@ -36,7 +57,7 @@ run show --conference pycon-2027 pycon-keynote --format json
 
 
 # At checkout: check a student code with a cart, redeem it for an order, retry, release.
-code="$("$root/target/debug/vouchers" list --conference pycon-2027 --prefix STUDENT- --format csv | sed -n 2p | cut -d, -f3)"
+code="$("$bin" list --conference pycon-2027 --prefix STUDENT- --format csv | sed -n 2p | cut -d, -f3)"
 run check --conference pycon-2027 " ${code,,} " --ticket-type student --addon tshirt=2
 run redeem --conference pycon-2027 --order-ref ORDER-1001 "$code" --ticket-type student
 run redeem --conference pycon-2027 --order-ref ORDER-1001 "$code"

@@ -111,6 +111,31 @@ pub enum Command {
     /// Organizer accounts of the web console: create, list, disable, set a password, grant.
     #[command(subcommand)]
     User(commands::user::UserCommand),
+    /// Print a shell completion script: `vouchers completions bash > /etc/bash_completion.d/vouchers`.
+    Completions {
+        /// The shell.
+        shell: clap_complete::Shell,
+    },
+    /// Print the manual page (roff): `vouchers man | man -l -`.
+    Man,
+}
+
+/// The version line: the package version and the commit it was built from.
+const VERSION: &str = concat!(env!("CARGO_PKG_VERSION"), " (", env!("VOUCHERS_GIT_COMMIT"), ")");
+
+/// The command line as clap reads it, with every environment variable's value hidden from
+/// `--help` (the database URL may hold a password; an unset variable would read `NAME=`).
+pub fn command() -> clap::Command {
+    fn hide_env_values(command: clap::Command) -> clap::Command {
+        command.mut_args(|arg| arg.hide_env_values(true)).mut_subcommands(hide_env_values)
+    }
+    hide_env_values(<Cli as clap::CommandFactory>::command().version(VERSION))
+}
+
+/// Parses the process's arguments (exiting with clap's message and status 2 on an error).
+pub fn parse() -> Cli {
+    let matches = command().get_matches();
+    <Cli as clap::FromArgMatches>::from_arg_matches(&matches).unwrap_or_else(|e| e.exit())
 }
 
 #[cfg(test)]

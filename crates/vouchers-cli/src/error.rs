@@ -1,34 +1,92 @@
-//! How a failed command is reported: a message on stderr and an exit status.
+//! How a failed command is reported: a message on stderr, the API's JSON error object on stdout
+//! with `--format json`, and an exit status from the error's kind (0 success, 2 invalid input, 3
+//! not found, 4 refused or a conflict, 1 anything else).
 
 use std::fmt;
 
-use vouchers_core::VoucherError;
+use vouchers_core::{ErrorBody, ErrorKind, VoucherError};
 
 /// A failed command.
 #[derive(Debug)]
 pub enum CliError {
-    /// The input broke a rule: exit status 2. The message names the flag or field.
+    /// A use case refused or failed; its kind decides the exit status.
+    Voucher {
+        /// What the use case said.
+        error: VoucherError,
+        /// What the command was doing, for the message (`opening the database ...`).
+        context: Option<String>,
+    },
+    /// Input the command line itself refuses (an output file that exists, passwords that
+    /// differ): exit status 2. The message names the flag.
     Input(String),
-    /// Anything else (database unreachable, disk full, ...): exit status 1.
+    /// Anything else (a file that cannot be written, ...): exit status 1.
     Failure(anyhow::Error),
 }
 
 impl CliError {
-    /// The process exit status for this error: 2 for invalid input, 1 for anything else.
+    /// A use-case error met while doing `context`.
+    pub fn while_doing(error: VoucherError, context: impl Into<String>) -> Self {
+        CliError::Voucher { error, context: Some(context.into()) }
+    }
+
+    /// The process exit status: the README's error table.
     pub fn exit_code(&self) -> u8 {
         match self {
+            CliError::Voucher { error, .. } => match error.kind() {
+                ErrorKind::Invalid => 2,
+                ErrorKind::NotFound => 3,
+                ErrorKind::Refused | ErrorKind::Unauthenticated => 4,
+                ErrorKind::Unavailable | ErrorKind::Unsupported | ErrorKind::Internal => 1,
+            },
             CliError::Input(_) => 2,
             CliError::Failure(_) => 1,
         }
     }
+
+    /// The error as the API would answer it: `{"error": {"code", "message", "field"}}`.
+    pub fn body(&self) -> ErrorBody {
+        match self {
+            CliError::Voucher { error, .. } => {
+                ErrorBody::new(error.code(), chain(error), error.field().map(str::to_owned))
+            }
+            CliError::Input(message) => ErrorBody::new("invalid_input", message.clone(), None),
+            CliError::Failure(_) => ErrorBody::new("internal", self.to_string(), None),
+        }
+    }
+}
+
+/// `error` and its causes on one line ("database error: connection refused"), skipping a cause
+/// whose text its parent already repeats (sqlx errors do).
+fn chain(error: &(dyn std::error::Error + 'static)) -> String {
+    let mut shown = String::new();
+    let mut next = Some(error);
+    while let Some(cause) = next {
+        let text = cause.to_string();
+        if !shown.ends_with(&text) {
+            if !shown.is_empty() {
+                shown.push_str(": ");
+            }
+            shown.push_str(&text);
+        }
+        next = cause.source();
+    }
+    shown
 }
 
 impl fmt::Display for CliError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
+            CliError::Voucher { error, context } => {
+                if let Some(context) = context {
+                    write!(f, "{context}: ")?;
+                }
+                // Input errors name the flag, the way the command line spells it.
+                match (error.kind(), error.field()) {
+                    (ErrorKind::Invalid, Some(field)) => write!(f, "{}: {}", flag_for(field), chain(error)),
+                    _ => f.write_str(&chain(error)),
+                }
+            }
             CliError::Input(message) => f.write_str(message),
-            // The cause chain on one line ("opening the database ...: database error: ..."),
-            // skipping a cause whose text its parent already repeats (sqlx errors do).
             CliError::Failure(error) => {
                 let mut shown = String::new();
                 for cause in error.chain() {
@@ -63,14 +121,7 @@ fn flag_for(field: &str) -> String {
 
 impl From<VoucherError> for CliError {
     fn from(error: VoucherError) -> Self {
-        if error.is_input_error() {
-            let message = match error.field() {
-                Some(field) => format!("{}: {error}", flag_for(field)),
-                None => error.to_string(),
-            };
-            return CliError::Input(message);
-        }
-        CliError::Failure(anyhow::Error::new(error))
+        CliError::Voucher { error, context: None }
     }
 }
 

@@ -1,5 +1,5 @@
 //! The `vouchers` command: parse arguments, set up logging, run one command, map the outcome to
-//! an exit status (0 success, 2 invalid input, 1 anything else).
+//! an exit status (0 success, 2 invalid input, 3 not found, 4 refused, 1 anything else).
 
 mod cli;
 mod commands;
@@ -8,10 +8,8 @@ mod output;
 
 use std::process::ExitCode;
 
-use clap::Parser;
-
 fn main() -> ExitCode {
-    let cli = cli::Cli::parse();
+    let cli = cli::parse();
     // The server logs each request (with its id) by default; the other commands only warnings.
     let (default_filter, json) = match &cli.command {
         cli::Command::Serve(args) => ("info", args.log_format == commands::serve::LogFormat::Json),
@@ -20,7 +18,7 @@ fn main() -> ExitCode {
     let filter = tracing_subscriber::EnvFilter::try_from_env("VOUCHERS_LOG").unwrap_or_else(|_| default_filter.into());
     let logs = tracing_subscriber::fmt()
         .with_writer(std::io::stderr)
-        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()) && !no_color())
         .with_env_filter(filter);
     if json {
         logs.json().init();
@@ -34,11 +32,24 @@ fn main() -> ExitCode {
             return ExitCode::from(1);
         }
     };
+    // With --format json a failure is also the API's JSON error object on stdout, for scripts.
+    let json_errors = cli.format == Some(cli::Format::Json);
     match runtime.block_on(commands::run(cli)) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
+            if json_errors {
+                if let Ok(body) = serde_json::to_string(&e.body()) {
+                    println!("{body}");
+                }
+            }
             eprintln!("error: {e}");
             ExitCode::from(e.exit_code())
         }
     }
+}
+
+/// `NO_COLOR` set to anything but the empty string turns colours off (https://no-color.org;
+/// clap's own help and errors honour it too).
+fn no_color() -> bool {
+    std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty())
 }

@@ -41,17 +41,21 @@ pub enum VoucherError {
     /// No conference with this slug.
     #[error("conference {} not found", quoted(.0))]
     ConferenceNotFound(String),
-    /// A restriction names a ticket type that the conference does not have.
-    #[error("applicable_ticket_types: ticket type {} does not exist in conference {}", quoted(.slug), quoted(.conference))]
+    /// A restriction or a cart line names a ticket type that the conference does not have.
+    #[error("{field}: ticket type {} does not exist in conference {}", quoted(.slug), quoted(.conference))]
     UnknownTicketType {
+        /// The input field naming it (`applicable_ticket_types`, `lines`).
+        field: &'static str,
         /// The conference's slug.
         conference: String,
         /// The ticket type asked for.
         slug: String,
     },
-    /// A restriction names an add-on that the conference does not have.
-    #[error("applicable_addons: add-on {} does not exist in conference {}", quoted(.slug), quoted(.conference))]
+    /// A restriction or a cart line names an add-on that the conference does not have.
+    #[error("{field}: add-on {} does not exist in conference {}", quoted(.slug), quoted(.conference))]
     UnknownAddon {
+        /// The input field naming it (`applicable_addons`, `lines`).
+        field: &'static str,
         /// The conference's slug.
         conference: String,
         /// The add-on asked for.
@@ -151,7 +155,90 @@ impl From<StoreError> for VoucherError {
     }
 }
 
+/// The body of every error answer: the API's error responses, and what a failing CLI command
+/// prints on stdout with `--format json`.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ErrorBody {
+    /// What went wrong.
+    pub error: ErrorDetail,
+}
+
+/// What went wrong, for a program (`code`, `field`) and for a person (`message`).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ErrorDetail {
+    /// A stable machine-readable code: `invalid_count`, `invalid_input`, `malformed_json`,
+    /// `unauthorized`, `forbidden`, `not_found`, `duplicate`, `payload_too_large`, `internal`, ...
+    #[cfg_attr(feature = "openapi", schema(example = "invalid_count"))]
+    pub code: String,
+    /// A sentence naming the field and the rule; generic for server faults.
+    #[cfg_attr(feature = "openapi", schema(example = "count must be between 1 and 500, got 501"))]
+    pub message: String,
+    /// The input field or parameter at fault, if any.
+    #[cfg_attr(feature = "openapi", schema(example = "count"))]
+    pub field: Option<String>,
+}
+
+impl ErrorBody {
+    /// The answer for a use-case error; `message` is what the caller is told.
+    pub fn new(code: impl Into<String>, message: impl Into<String>, field: Option<String>) -> Self {
+        Self { error: ErrorDetail { code: code.into(), message: message.into(), field } }
+    }
+}
+
+/// What kind of failure an error is: the one classification both faces read, the API for its
+/// HTTP status and the CLI for its exit status (the README's error table lists both).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ErrorKind {
+    /// The input breaks a rule, or names something inside it that does not exist (a
+    /// restriction's ticket type): HTTP 422, exit status 2.
+    Invalid,
+    /// The target of the request does not exist (conference, voucher, batch, token, account):
+    /// HTTP 404, exit status 3.
+    NotFound,
+    /// A rule refused it at checkout, or it conflicts with what exists (used up, expired, a
+    /// duplicate, a lost race): HTTP 409, exit status 4.
+    Refused,
+    /// Wrong credentials: HTTP 401 (only the console's sign-in), exit status 4.
+    Unauthenticated,
+    /// The database cannot be reached now; retry: HTTP 503, exit status 1.
+    Unavailable,
+    /// This backend does not do it: HTTP 501, exit status 1.
+    Unsupported,
+    /// A fault (the database failed, a write failed): HTTP 500, exit status 1.
+    Internal,
+}
+
 impl VoucherError {
+    /// What kind of failure this is.
+    pub fn kind(&self) -> ErrorKind {
+        match self {
+            VoucherError::InvalidCount { .. }
+            | VoucherError::Invalid(_)
+            | VoucherError::UnknownTicketType { .. }
+            | VoucherError::UnknownAddon { .. }
+            | VoucherError::CodeSpaceExhausted { .. }
+            | VoucherError::IdempotencyKeyReused { .. } => ErrorKind::Invalid,
+            VoucherError::ConferenceNotFound(_)
+            | VoucherError::VoucherNotFound { .. }
+            | VoucherError::BatchNotFound { .. }
+            | VoucherError::TokenNotFound(_)
+            | VoucherError::AccountNotFound(_) => ErrorKind::NotFound,
+            VoucherError::LoginFailed => ErrorKind::Unauthenticated,
+            VoucherError::Duplicate { .. }
+            | VoucherError::NotRedeemable { .. }
+            | VoucherError::CodeConflict(_)
+            | VoucherError::UniqueViolation(_) => ErrorKind::Refused,
+            VoucherError::Random(_)
+            | VoucherError::Sink(_)
+            | VoucherError::StoredAnswer(_)
+            | VoucherError::Database(_) => ErrorKind::Internal,
+            VoucherError::DatabaseUnavailable(_) => ErrorKind::Unavailable,
+            VoucherError::Unsupported(_) => ErrorKind::Unsupported,
+        }
+    }
+
     /// A stable machine-readable code (`invalid_count`, `not_found`, ...), used as the API's
     /// `error.code`.
     pub fn code(&self) -> &'static str {
@@ -186,15 +273,15 @@ impl VoucherError {
             VoucherError::InvalidCount { .. } => Some("count"),
             VoucherError::Invalid(e) => Some(e.field),
             VoucherError::CodeSpaceExhausted { .. } => Some("prefix"),
-            VoucherError::UnknownTicketType { .. } => Some("applicable_ticket_types"),
-            VoucherError::UnknownAddon { .. } => Some("applicable_addons"),
+            VoucherError::UnknownTicketType { field, .. } | VoucherError::UnknownAddon { field, .. } => Some(field),
             VoucherError::Duplicate { field, .. } => Some(field),
             VoucherError::IdempotencyKeyReused { .. } => Some("Idempotency-Key"),
             _ => None,
         }
     }
 
-    /// True when the caller's input is at fault (CLI exit status 2, HTTP 4xx).
+    /// True when the person who typed the input can fix it (a console form shows the message
+    /// beside the form): invalid input, a missing target, a duplicate, wrong credentials.
     pub fn is_input_error(&self) -> bool {
         matches!(
             self,

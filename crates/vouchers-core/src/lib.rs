@@ -17,7 +17,7 @@ pub mod error;
 pub mod service;
 pub mod store;
 
-pub use error::VoucherError;
+pub use error::{ErrorBody, ErrorDetail, ErrorKind, VoucherError};
 pub use service::generate::{
     generate_voucher_codes, generate_voucher_codes_with, GenerateOptions, Generated, GeneratedBatch, VoucherBulkConfig,
 };

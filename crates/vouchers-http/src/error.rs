@@ -7,10 +7,9 @@ use std::error::Error as StdError;
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use serde::Serialize;
 use utoipa::openapi::{RefOr, ResponseBuilder, ResponsesBuilder};
-use utoipa::{PartialSchema, ToSchema};
-use vouchers_core::VoucherError;
+use utoipa::PartialSchema;
+use vouchers_core::{ErrorKind, VoucherError};
 
 /// Why a request failed.
 #[derive(Debug, thiserror::Error)]
@@ -90,30 +89,17 @@ pub enum ApiError {
     Panic(String),
 }
 
-/// The HTTP status of a use-case error: the API's and the console's, chosen here once.
+/// The HTTP status of a use-case error, from its kind: the API's and the console's, chosen here
+/// once.
 pub fn voucher_status(error: &VoucherError) -> StatusCode {
-    match error {
-        VoucherError::InvalidCount { .. }
-        | VoucherError::Invalid(_)
-        | VoucherError::UnknownTicketType { .. }
-        | VoucherError::UnknownAddon { .. }
-        | VoucherError::CodeSpaceExhausted { .. }
-        | VoucherError::IdempotencyKeyReused { .. } => StatusCode::UNPROCESSABLE_ENTITY,
-        VoucherError::ConferenceNotFound(_)
-        | VoucherError::VoucherNotFound { .. }
-        | VoucherError::BatchNotFound { .. }
-        | VoucherError::TokenNotFound(_)
-        | VoucherError::AccountNotFound(_) => StatusCode::NOT_FOUND,
-        VoucherError::LoginFailed => StatusCode::UNAUTHORIZED,
-        VoucherError::Duplicate { .. }
-        | VoucherError::NotRedeemable { .. }
-        | VoucherError::CodeConflict(_)
-        | VoucherError::UniqueViolation(_) => StatusCode::CONFLICT,
-        VoucherError::Random(_) | VoucherError::Sink(_) | VoucherError::StoredAnswer(_) | VoucherError::Database(_) => {
-            StatusCode::INTERNAL_SERVER_ERROR
-        }
-        VoucherError::DatabaseUnavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
-        VoucherError::Unsupported(_) => StatusCode::NOT_IMPLEMENTED,
+    match error.kind() {
+        ErrorKind::Invalid => StatusCode::UNPROCESSABLE_ENTITY,
+        ErrorKind::NotFound => StatusCode::NOT_FOUND,
+        ErrorKind::Refused => StatusCode::CONFLICT,
+        ErrorKind::Unauthenticated => StatusCode::UNAUTHORIZED,
+        ErrorKind::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+        ErrorKind::Unsupported => StatusCode::NOT_IMPLEMENTED,
+        ErrorKind::Internal => StatusCode::INTERNAL_SERVER_ERROR,
     }
 }
 
@@ -197,27 +183,7 @@ pub fn cause_chain(error: &dyn StdError) -> String {
     shown
 }
 
-/// The body of every error response.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct ErrorBody {
-    /// What went wrong.
-    pub error: ErrorDetail,
-}
-
-/// What went wrong, for a program (`code`, `field`) and for a person (`message`).
-#[derive(Debug, Serialize, ToSchema)]
-pub struct ErrorDetail {
-    /// A stable machine-readable code: `invalid_count`, `invalid_input`, `malformed_json`,
-    /// `unauthorized`, `forbidden`, `not_found`, `duplicate`, `payload_too_large`, `internal`, ...
-    #[schema(example = "invalid_count")]
-    pub code: String,
-    /// A sentence naming the field and the rule; generic for server faults.
-    #[schema(example = "count must be between 1 and 500, got 501")]
-    pub message: String,
-    /// The input field or parameter at fault, if any.
-    #[schema(example = "count")]
-    pub field: Option<String>,
-}
+pub use vouchers_core::{ErrorBody, ErrorDetail};
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
@@ -231,7 +197,7 @@ impl IntoResponse for ApiError {
             }
             self.to_string()
         };
-        let body = ErrorBody { error: ErrorDetail { code: self.code().to_owned(), message, field: self.field() } };
+        let body = ErrorBody::new(self.code(), message, self.field());
         let mut response = (status, Json(body)).into_response();
         if let ApiError::TooManyFailedLookups { retry_after } = &self {
             if let Ok(value) = HeaderValue::from_str(&whole_seconds(*retry_after).to_string()) {

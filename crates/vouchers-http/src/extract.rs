@@ -42,6 +42,33 @@ fn short(message: String) -> String {
     cut
 }
 
+/// serde's message with Rust's type names put in words: `expected i64` reads `expected a whole
+/// number`, `expected u32` `expected a whole number from 0 up`, `expected f64` `expected a
+/// number`.
+fn in_words(message: &str) -> String {
+    const NAMES: [(&str, &str); 13] = [
+        ("i8", "a whole number"),
+        ("i16", "a whole number"),
+        ("i32", "a whole number"),
+        ("i64", "a whole number"),
+        ("i128", "a whole number"),
+        ("isize", "a whole number"),
+        ("u8", "a whole number from 0 up"),
+        ("u16", "a whole number from 0 up"),
+        ("u32", "a whole number from 0 up"),
+        ("u64", "a whole number from 0 up"),
+        ("usize", "a whole number from 0 up"),
+        ("f32", "a number"),
+        ("f64", "a number"),
+    ];
+    let Some((head, rest)) = message.split_once("expected ") else { return message.to_owned() };
+    let name_end = rest.find(|c: char| !c.is_ascii_alphanumeric()).unwrap_or(rest.len());
+    match NAMES.iter().find(|(name, _)| *name == &rest[..name_end]) {
+        Some((_, words)) => format!("{head}expected {words}{}", &rest[name_end..]),
+        None => message.to_owned(),
+    }
+}
+
 /// The field a serde error names, for errors about a field of an object rather than a value:
 /// `missing field `count`` and `duplicate field `count``, reported at the object's path.
 fn named_field(path: &str, message: &str) -> Option<String> {
@@ -66,7 +93,7 @@ pub(crate) fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiErro
         let inner = error.into_inner();
         match inner.classify() {
             serde_json::error::Category::Data => {
-                let text = inner.to_string();
+                let text = in_words(&inner.to_string());
                 let field = named_field(&path, &text).or_else(|| (path != ".").then_some(path));
                 let message = match &field {
                     Some(field) => format!("{field}: {text}"),
@@ -111,7 +138,7 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequestParts<S> for ApiQuery<T> {
         serde_path_to_error::deserialize(deserializer).map(ApiQuery).map_err(|error| {
             let path = error.path().to_string();
             let field = (path != ".").then_some(path);
-            let inner = error.into_inner();
+            let inner = in_words(&error.into_inner().to_string());
             let message = match &field {
                 Some(field) => format!("query parameter {field}: {inner}"),
                 None => format!("query parameters: {inner}"),
@@ -224,6 +251,24 @@ mod tests {
         assert!(e.to_string().len() < 400, "{} bytes", e.to_string().len());
         let huge = format!(r#"{{"count": 1, "discount_value": "{}"}}"#, "9".repeat(1_000_000));
         assert!(parse_json::<Body>(huge.as_bytes()).unwrap_err().to_string().len() < 400);
+    }
+
+    #[test]
+    fn type_errors_are_in_words() {
+        assert_eq!(
+            in_words("invalid type: string \"5\", expected i64 at line 1 column 12"),
+            "invalid type: string \"5\", expected a whole number at line 1 column 12"
+        );
+        assert_eq!(
+            in_words("invalid value: integer `-1`, expected u32"),
+            "invalid value: integer `-1`, expected a whole number from 0 up"
+        );
+        assert_eq!(
+            in_words("invalid type: integer `1`, expected a string"),
+            "invalid type: integer `1`, expected a string"
+        );
+        let err = parse_json::<std::collections::HashMap<String, i64>>(br#"{"count": "5"}"#).unwrap_err();
+        assert!(err.to_string().contains("expected a whole number"), "{err}");
     }
 
     #[test]

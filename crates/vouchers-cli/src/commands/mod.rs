@@ -9,6 +9,7 @@ pub mod backup;
 pub mod cart;
 pub mod check;
 pub mod conference;
+pub mod docs;
 pub mod generate;
 pub mod list;
 pub mod redeem;
@@ -25,22 +26,26 @@ use std::sync::Arc;
 
 use vouchers_core::domain::Actor;
 use vouchers_core::store::acting;
-use vouchers_core::{connect, Store};
+use vouchers_core::{connect, ErrorKind, Store};
 
 use crate::cli::{Cli, Command, Format};
 use crate::error::CliError;
 
 /// Runs the parsed command line.
 pub async fn run(cli: Cli) -> Result<(), CliError> {
+    // What needs no database is answered before one is opened.
+    match cli.command {
+        Command::Completions { shell } => return docs::completions(shell),
+        Command::Man => return docs::man(),
+        _ => {}
+    }
     let url = cli.database.clone();
     let timeout = std::time::Duration::from_secs(cli.db_timeout);
     let store: Arc<dyn Store> = match connect(&url, timeout).await {
         Ok(store) => store,
         // A URL that names no database: invalid input, naming --database.
-        Err(error) if error.is_input_error() => return Err(error.into()),
-        Err(error) => {
-            return Err(CliError::Failure(anyhow::Error::new(error).context(format!("opening the database {url}"))))
-        }
+        Err(error) if error.kind() == ErrorKind::Invalid => return Err(error.into()),
+        Err(error) => return Err(CliError::while_doing(error, format!("opening the database {url}"))),
     };
     let format = cli.format.unwrap_or(Format::Table);
     // Every write of a command names the operating system's user in the audit log; `serve`
@@ -65,6 +70,8 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
         Command::User(command) => user::run(store.as_ref(), command, format).await,
         Command::Audit(args) => audit::run(store.as_ref(), args, format).await,
         Command::Backup(args) => backup::run(store.as_ref(), args).await,
+        // Answered above, before the database was opened.
+        Command::Completions { .. } | Command::Man => Ok(()),
     };
     store.close().await;
     result

@@ -17,7 +17,7 @@ pub struct UsageArgs {
     pub conference: String,
 }
 
-/// Prints the report: one row per batch, one per prefix, then the total.
+/// Prints the report: one row per batch, one per prefix of several batches, then the total.
 pub async fn run(store: &dyn Store, args: UsageArgs, format: Format) -> Result<(), CliError> {
     let report = checkout::usage_report(store, &args.conference).await?;
     if format == Format::Json {
@@ -45,11 +45,10 @@ pub async fn run(store: &dyn Store, args: UsageArgs, format: Format) -> Result<(
             row
         })
         .collect();
-    for p in &report.prefixes {
-        let label = match &p.prefix {
-            Some(_) => format!("prefix total ({} batches)", p.batches),
-            None => "by hand total".to_owned(),
-        };
+    // A prefix's total only where it adds something: over two or more batches (the vouchers
+    // added by hand are one row already, and a prefix of one batch is that batch's row).
+    for p in report.prefixes.iter().filter(|p| p.batches > 1) {
+        let label = format!("prefix total ({} batches)", p.batches);
         let mut row = vec![label, p.prefix.clone().unwrap_or_else(|| "-".to_owned())];
         row.extend(counts(&p.counts));
         rows.push(row);

@@ -64,7 +64,7 @@ mod sqlite {
         let err =
             input_error(with_stdin(d, &["user", "create", "--email", "m@example.org", "--role", "manage"], "short\n"));
         assert!(err.contains("password must be at least 12 characters"), "{err}");
-        let err = input_error(with_stdin(
+        let err = refused(with_stdin(
             d,
             &["user", "create", "--email", "ADMIN@example.org", "--role", "manage"],
             &format!("{secret}\n"),

@@ -5,7 +5,7 @@ use std::path::Path;
 
 use serde_json::Value;
 
-use crate::support::{command, input_error, ok, run, vouchers};
+use crate::support::{command, input_error, not_found, ok, refused, run, vouchers};
 
 /// A conference with two ticket types (one hidden) and an add-on.
 fn catalogue(dir: &Path, db: Option<&str>) {
@@ -165,8 +165,8 @@ fn organizer_flow(dir: &Path, db: Option<&str>) {
     assert_eq!(added["batch_id"], Value::Null);
     assert_eq!(added["unlocks_hidden_tickets"], true);
     let err =
-        input_error(vouchers(dir, db, &["add", "--conference", "pycon", "--code", "pycon-keynote", "--type", "comp"]));
-    assert!(err.contains("--code") && err.contains("already exists"), "{err}");
+        refused(vouchers(dir, db, &["add", "--conference", "pycon", "--code", "pycon-keynote", "--type", "comp"]));
+    assert!(err.contains("already exists"), "{err}");
 
     // list: JSON array, CSV with the JSON keys as header, prefix ignoring case.
     let listed: Vec<Value> =
@@ -197,7 +197,7 @@ fn organizer_flow(dir: &Path, db: Option<&str>) {
     let table = ok(vouchers(dir, db, &["show", "--conference", "pycon", "PYCON-KEYNOTE"]));
     assert!(table.starts_with("code") && table.contains("PYCON-KEYNOTE"), "{table}");
 
-    let err = input_error(vouchers(dir, db, &["show", "--conference", "pycon", "NOPE"]));
+    let err = not_found(vouchers(dir, db, &["show", "--conference", "pycon", "NOPE"]));
     assert!(err.contains("not found"), "{err}");
 }
 
@@ -245,8 +245,7 @@ mod sqlite {
             let err = generate(extra);
             assert!(err.contains(expected), "{extra:?}: expected {expected:?} in {err:?}");
         }
-        let err =
-            input_error(vouchers(d, None, &["generate", "--conference", "nope", "--count", "1", "--type", "comp"]));
+        let err = not_found(vouchers(d, None, &["generate", "--conference", "nope", "--count", "1", "--type", "comp"]));
         assert!(err.contains("conference \"nope\" not found"), "{err}");
         let err =
             input_error(vouchers(d, None, &["generate", "--conference", "pycon", "--count", "1", "--type", "free"]));
@@ -417,9 +416,13 @@ mod sqlite {
         assert_eq!(first["voucher"]["times_used"], 1);
         let retry: Value = serde_json::from_str(&ok(redeem("A-1"))).unwrap();
         assert_eq!(retry, first, "a retry replays the first answer");
+        // Refused: exit 4, the API's JSON error on stdout (--format json), the message on stderr.
         let refused = redeem("A-2");
-        assert_eq!(refused.status.code(), Some(1));
+        assert_eq!(refused.status.code(), Some(4));
         assert!(String::from_utf8_lossy(&refused.stderr).contains("no uses left"));
+        let body: Value = serde_json::from_slice(&refused.stdout).unwrap();
+        assert_eq!(body["error"]["code"], "used_up", "{body}");
+        assert!(body["error"]["message"].as_str().unwrap().contains("no uses left"), "{body}");
 
         let release = |order: &str| -> Value {
             serde_json::from_str(&ok(run(&[

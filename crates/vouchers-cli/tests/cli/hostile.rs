@@ -42,7 +42,8 @@ mod sqlite {
     #[test]
     fn database_urls_that_name_no_database_are_refused() {
         let dir = tempfile::tempdir().unwrap();
-        for url in ["postgres://", "postgres://127.0.0.1", "sqlite://", "sqlite:", "sqlite://:memory:", "vouchers.db"] {
+        for url in ["postgres://", "postgres://127.0.0.1", "sqlite://", "sqlite:", "sqlite://:memory:", "mysql://h/db"]
+        {
             let err = input_error(vouchers(dir.path(), Some(url), &["conference", "list"]));
             assert!(err.contains("--database"), "{url}: {err}");
         }

@@ -5,6 +5,7 @@
 //! - `commands`: the organizer's and the checkout's commands, on SQLite and PostgreSQL;
 //! - `server`: `token` and `serve` as an operator runs them;
 //! - `accounts`: `vouchers user`, the console's organizer accounts;
+//! - `conventions`: exit statuses, JSON errors, completions, man page, version, help;
 //! - `faults`: racing starts, the database going away, SIGKILL and SIGTERM;
 //! - `hostile`: malformed settings and outputs a careless operator or an attacker would try.
 //!
@@ -14,6 +15,7 @@
 mod accounts;
 mod cluster;
 mod commands;
+mod conventions;
 mod faults;
 mod hostile;
 mod server;

@@ -58,7 +58,8 @@ fn tokens_are_created_once_listed_without_secrets_and_revoked() {
     assert_eq!(refused.status.code(), Some(2));
     assert_eq!(
         vouchers(d, Some(&db), &["token", "create", "--scope", "checkout", "--conference", "nope"]).status.code(),
-        Some(2)
+        Some(3),
+        "an unknown conference is not found"
     );
 
     let list = ok(vouchers(d, Some(&db), &["token", "list", "--format", "json"]));
@@ -80,7 +81,7 @@ fn tokens_are_created_once_listed_without_secrets_and_revoked() {
     let id = listed[1]["id"].to_string();
     ok(vouchers(d, Some(&db), &["token", "revoke", &id]));
     assert_eq!(get(manage_secret.clone()), 401, "a revoked token stops working at once");
-    assert_eq!(vouchers(d, Some(&db), &["token", "revoke", &id]).status.code(), Some(2), "revoking twice is not found");
+    assert_eq!(vouchers(d, Some(&db), &["token", "revoke", &id]).status.code(), Some(3), "revoking twice is not found");
 
     let logs = server.logs();
     let status = server.stop();

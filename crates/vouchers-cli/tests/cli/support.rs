@@ -51,7 +51,26 @@ pub fn ok(output: Output) -> String {
 /// Invalid input (exit status 2, nothing on stdout): its stderr.
 #[track_caller]
 pub fn input_error(output: Output) -> String {
-    assert_eq!(output.status.code(), Some(2), "stderr: {}", String::from_utf8_lossy(&output.stderr));
+    failure(output, 2)
+}
+
+/// The stderr of a command that must exit 3: its target (conference, code, ...) was not found.
+#[track_caller]
+pub fn not_found(output: Output) -> String {
+    failure(output, 3)
+}
+
+/// The stderr of a command that must exit 4: refused by a rule or a conflict.
+#[track_caller]
+pub fn refused(output: Output) -> String {
+    failure(output, 4)
+}
+
+/// The stderr of a command that must exit with `code`, printing nothing on stdout (no
+/// `--format json`).
+#[track_caller]
+fn failure(output: Output, code: i32) -> String {
+    assert_eq!(output.status.code(), Some(code), "stderr: {}", String::from_utf8_lossy(&output.stderr));
     assert!(output.stdout.is_empty(), "nothing on stdout for an error");
     String::from_utf8(output.stderr).unwrap()
 }

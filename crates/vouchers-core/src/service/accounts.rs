@@ -107,7 +107,7 @@ pub async fn create_account(
     })?;
     let mut granted = Vec::with_capacity(conferences.len());
     for slug in conferences {
-        let conference = tx.conference(slug).await?.ok_or_else(|| VoucherError::ConferenceNotFound(slug.to_owned()))?;
+        let conference = tx.conference(slug).await?.ok_or_else(|| no_such_conference(slug))?;
         tx.grant_conference(id, conference.id).await?;
         super::audit(tx.as_mut(), Some(conference.id), "account.grant", email.as_str(), json!({"role": role.as_str()}))
             .await?;
@@ -155,8 +155,7 @@ pub async fn grant_conference(store: &dyn Store, email: &Email, conference: &str
     if account.role == Role::Admin {
         return Err(InvalidInput::new("conference", "an admin account already sees every conference").into());
     }
-    let found =
-        tx.conference(conference).await?.ok_or_else(|| VoucherError::ConferenceNotFound(conference.to_owned()))?;
+    let found = tx.conference(conference).await?.ok_or_else(|| no_such_conference(conference))?;
     tx.grant_conference(account.id, found.id).await?;
     super::audit(tx.as_mut(), Some(found.id), "account.grant", email.as_str(), json!({"role": account.role.as_str()}))
         .await?;
@@ -230,6 +229,13 @@ pub async fn sign_out(store: &dyn Store, secret: &SessionSecret) -> Result<(), V
     tx.delete_session(&token_hash(secret.expose())).await?;
     tx.commit().await?;
     Ok(())
+}
+
+/// A grant names a conference that does not exist: invalid input (the account is the target,
+/// the conference a name inside the input), naming the field.
+fn no_such_conference(slug: &str) -> VoucherError {
+    crate::domain::InvalidInput::new("conference", format!("conference {} does not exist", crate::domain::quoted(slug)))
+        .into()
 }
 
 #[cfg(test)]

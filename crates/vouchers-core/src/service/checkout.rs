@@ -163,12 +163,12 @@ async fn price_cart(
     for line in lines {
         let unit_price = match &line.item {
             LineItem::TicketType(slug) => {
-                let t = ticket_types.iter().find(|t| &t.slug == slug).ok_or_else(|| {
-                    InvalidInput::new(
-                        "lines",
-                        format!("lines: ticket type {slug:?} does not exist in conference {:?}", conference.slug),
-                    )
-                })?;
+                let t =
+                    ticket_types.iter().find(|t| &t.slug == slug).ok_or_else(|| VoucherError::UnknownTicketType {
+                        field: "lines",
+                        conference: conference.slug.clone(),
+                        slug: slug.clone(),
+                    })?;
                 if t.requires_voucher && !unlocked.contains(slug) {
                     return Err(InvalidInput::new(
                         "lines",
@@ -182,11 +182,10 @@ async fn price_cart(
                 addons
                     .iter()
                     .find(|a| &a.slug == slug)
-                    .ok_or_else(|| {
-                        InvalidInput::new(
-                            "lines",
-                            format!("lines: add-on {slug:?} does not exist in conference {:?}", conference.slug),
-                        )
+                    .ok_or_else(|| VoucherError::UnknownAddon {
+                        field: "lines",
+                        conference: conference.slug.clone(),
+                        slug: slug.clone(),
                     })?
                     .price
             }

@@ -94,19 +94,34 @@ impl CheckedTerms<'_> {
         // (PostgreSQL rejects text with NUL bytes as an error, not as "no such row").
         let not_slug = |slugs: &[String]| slugs.iter().find(|s| Slug::parse("slug", s).is_err()).cloned();
         if let Some(slug) = not_slug(&ticket_types) {
-            return Err(VoucherError::UnknownTicketType { conference: conference.slug.clone(), slug });
+            return Err(VoucherError::UnknownTicketType {
+                field: "applicable_ticket_types",
+                conference: conference.slug.clone(),
+                slug,
+            });
         }
         if let Some(slug) = not_slug(&addons) {
-            return Err(VoucherError::UnknownAddon { conference: conference.slug.clone(), slug });
+            return Err(VoucherError::UnknownAddon {
+                field: "applicable_addons",
+                conference: conference.slug.clone(),
+                slug,
+            });
         }
         let (tt_ids, addon_ids) = if ticket_types.is_empty() && addons.is_empty() {
             (Vec::new(), Vec::new())
         } else {
             let found = tx.restriction_ids(conference.id, &ticket_types, &addons).await?;
-            let tt_ids = resolve_ids(found.ticket_types, &ticket_types)
-                .map_err(|slug| VoucherError::UnknownTicketType { conference: conference.slug.clone(), slug })?;
-            let addon_ids = resolve_ids(found.addons, &addons)
-                .map_err(|slug| VoucherError::UnknownAddon { conference: conference.slug.clone(), slug })?;
+            let tt_ids =
+                resolve_ids(found.ticket_types, &ticket_types).map_err(|slug| VoucherError::UnknownTicketType {
+                    field: "applicable_ticket_types",
+                    conference: conference.slug.clone(),
+                    slug,
+                })?;
+            let addon_ids = resolve_ids(found.addons, &addons).map_err(|slug| VoucherError::UnknownAddon {
+                field: "applicable_addons",
+                conference: conference.slug.clone(),
+                slug,
+            })?;
             (tt_ids, addon_ids)
         };
         let restriction_set_id = if tt_ids.is_empty() && addon_ids.is_empty() {

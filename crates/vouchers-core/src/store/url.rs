@@ -24,9 +24,15 @@ pub struct DatabaseUrl(String);
 
 impl DatabaseUrl {
     /// Wraps a URL such as `sqlite://vouchers.db` or `postgres://user:pw@host/db`; nothing is
-    /// checked until [`DatabaseUrl::backend`].
+    /// checked until [`DatabaseUrl::backend`]. A plain file path (`vouchers.db`, `./data/v.db`,
+    /// `/var/lib/vouchers/v.db`: no `:` at all, or starting with `/` or `.`) names a SQLite file.
     pub fn new(url: impl Into<String>) -> Self {
-        Self(url.into())
+        let url = url.into();
+        let is_path = !url.is_empty() && (!url.contains(':') || url.starts_with('/') || url.starts_with('.'));
+        if is_path {
+            return Self(format!("sqlite://{url}"));
+        }
+        Self(url)
     }
 
     /// The full URL, secrets included: only for handing to the driver.
@@ -173,7 +179,8 @@ mod tests {
             ("sqlite:", "names no file"),
             ("sqlite://:memory:", "in-memory"),
             ("sqlite://v.db?mode=memory", "in-memory"),
-            ("vouchers.db", "unknown scheme"),
+            ("mysql://u@h/db", "unknown scheme"),
+            ("vouchers.db:x", "unknown scheme"),
         ] {
             let err = DatabaseUrl::new(raw).backend().unwrap_err();
             assert_eq!(err.field, "database", "{raw}");
@@ -181,6 +188,20 @@ mod tests {
         }
         for ok in ["postgres://app@db/v", "postgres:///v?host=/run/postgresql", "sqlite:v.db", "sqlite://./data/v.db"] {
             assert!(DatabaseUrl::new(ok).backend().is_ok(), "{ok}");
+        }
+    }
+
+    #[test]
+    fn plain_paths_name_sqlite_files() {
+        for (path, url) in [
+            ("vouchers.db", "sqlite://vouchers.db"),
+            ("./data/v.db", "sqlite://./data/v.db"),
+            ("/var/lib/vouchers/v.db", "sqlite:///var/lib/vouchers/v.db"),
+            ("../v.db", "sqlite://../v.db"),
+        ] {
+            let parsed = DatabaseUrl::new(path);
+            assert_eq!(parsed.expose(), url);
+            assert_eq!(parsed.backend().unwrap(), Backend::Sqlite, "{path}");
         }
     }
 }

@@ -120,7 +120,7 @@ async fn validation_failures_write_nothing(db: TestDb) {
     let mut cfg = restricted_config(10);
     cfg.applicable_ticket_types = Some(strings(&[OTHER_TICKET_TYPE]));
     match generate_voucher_codes(store, &Limits::default(), &cfg).await.unwrap_err() {
-        VoucherError::UnknownTicketType { conference, slug } => {
+        VoucherError::UnknownTicketType { conference, slug, .. } => {
             assert_eq!((conference.as_str(), slug.as_str()), (CONF, OTHER_TICKET_TYPE));
         }
         other => panic!("{other:?}"),

@@ -81,11 +81,17 @@ async fn check_redeem_release_and_usage(app: TestApp) {
     let body = json!({"code": "STUDENT-1", "lines": [{"ticket_type": "student", "addon": "tshirt"}]});
     let error = app.post_vouchers_check(&app.checkout, CONF, &body).await.error(StatusCode::UNPROCESSABLE_ENTITY);
     assert_eq!(error["field"], "lines[0]");
-    let body = json!({"code": "STUDENT-1", "lines": [{"ticket_type": "nope"}]});
-    assert_eq!(
-        app.post_vouchers_check(&app.checkout, CONF, &body).await.error(StatusCode::UNPROCESSABLE_ENTITY)["field"],
-        "lines"
-    );
+    // An unknown ticket type or add-on is the same error as in /vouchers/bulk, on every route.
+    for (line, code) in
+        [(json!({"ticket_type": "nope"}), "unknown_ticket_type"), (json!({"addon": "nope"}), "unknown_addon")]
+    {
+        let body = json!({"code": "STUDENT-1", "lines": [line]});
+        let error = app.post_vouchers_check(&app.checkout, CONF, &body).await.error(StatusCode::UNPROCESSABLE_ENTITY);
+        assert_eq!((error["field"].as_str(), error["code"].as_str()), (Some("lines"), Some(code)));
+        let body = json!({"code": "STUDENT-1", "order_ref": "ORDER-9", "lines": [line]});
+        let error = app.post_vouchers_redeem(&app.checkout, CONF, &body).await.error(StatusCode::UNPROCESSABLE_ENTITY);
+        assert_eq!(error["code"], code);
+    }
 }
 
 async fn unknown_codes_are_rate_limited_per_caller(app: TestApp) {
