@@ -6,6 +6,8 @@
 # as a tour of the CLI.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
+command -v cargo >/dev/null 2>&1 \
+  || { echo "FAIL: cargo not found; install Rust 1.89 or newer (https://rustup.rs)" >&2; exit 1; }
 echo "Building vouchers (release; the first build takes a few minutes)"
 cargo build --quiet --release --locked --manifest-path "$root/Cargo.toml" -p vouchers-cli
 bin="$root/target/release/vouchers"

@@ -31,24 +31,7 @@ mod sqlite {
         let dir = tempfile::tempdir().unwrap();
         let d = dir.path();
         for slug in ["pycon", "djangocon"] {
-            ok(vouchers(
-                d,
-                None,
-                &[
-                    "conference",
-                    "create",
-                    "--slug",
-                    slug,
-                    "--name",
-                    slug,
-                    "--start-date",
-                    "2027-05-14",
-                    "--end-date",
-                    "2027-05-22",
-                    "--timezone",
-                    "UTC",
-                ],
-            ));
+            create_conference(d, None, slug, slug);
         }
         let secret = "correct horse battery";
         let created = with_stdin(

@@ -4,29 +4,12 @@
 
 use serde_json::Value;
 
-use crate::support::{command, input_error, not_found, ok, refused, run, vouchers};
+use crate::support::{command, create_conference, input_error, not_found, ok, refused, run, vouchers};
 
 /// A conference `pycon` with one voucher added by hand and one batch, in `dir`'s default
 /// database.
 fn seeded(dir: &std::path::Path) {
-    ok(vouchers(
-        dir,
-        None,
-        &[
-            "conference",
-            "create",
-            "--slug",
-            "pycon",
-            "--name",
-            "PyCon",
-            "--start-date",
-            "2027-05-14",
-            "--end-date",
-            "2027-05-22",
-            "--timezone",
-            "UTC",
-        ],
-    ));
+    create_conference(dir, None, "pycon", "PyCon");
     ok(vouchers(dir, None, &["add", "--conference", "pycon", "--code", "KEYNOTE", "--type", "comp"]));
     ok(vouchers(
         dir,

@@ -13,24 +13,7 @@ use crate::support::*;
 
 /// A conference `pycon`, a checkout token (returned) and one code (returned).
 fn checkout_fixture(dir: &Path, database: &str) -> (String, String) {
-    ok(vouchers(
-        dir,
-        Some(database),
-        &[
-            "conference",
-            "create",
-            "--slug",
-            "pycon",
-            "--name",
-            "PyCon",
-            "--start-date",
-            "2027-05-14",
-            "--end-date",
-            "2027-05-22",
-            "--timezone",
-            "UTC",
-        ],
-    ));
+    create_conference(dir, Some(database), "pycon", "PyCon");
     let token: Value = serde_json::from_str(&ok(vouchers(
         dir,
         Some(database),

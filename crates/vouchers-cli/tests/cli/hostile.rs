@@ -7,24 +7,7 @@ use std::path::Path;
 use crate::support::*;
 
 fn conference(dir: &Path, name: &str) {
-    ok(vouchers(
-        dir,
-        None,
-        &[
-            "conference",
-            "create",
-            "--slug",
-            "pycon",
-            "--name",
-            name,
-            "--start-date",
-            "2027-05-14",
-            "--end-date",
-            "2027-05-22",
-            "--timezone",
-            "UTC",
-        ],
-    ));
+    create_conference(dir, None, "pycon", name);
 }
 
 fn batches(dir: &Path) -> usize {

@@ -5,31 +5,14 @@ use std::collections::HashSet;
 
 use serde_json::{json, Value};
 
-use crate::support::{ok, vouchers, Server};
+use crate::support::{create_conference, ok, vouchers, Server};
 
 #[test]
 fn tokens_are_created_once_listed_without_secrets_and_revoked() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
     let db = format!("sqlite://{}", d.join("v.db").display());
-    ok(vouchers(
-        d,
-        Some(&db),
-        &[
-            "conference",
-            "create",
-            "--slug",
-            "pycon",
-            "--name",
-            "PyCon",
-            "--start-date",
-            "2027-05-14",
-            "--end-date",
-            "2027-05-22",
-            "--timezone",
-            "UTC",
-        ],
-    ));
+    create_conference(d, Some(&db), "pycon", "PyCon");
     let admin: Value =
         serde_json::from_str(&ok(vouchers(d, Some(&db), &["token", "create", "--scope", "admin", "--format", "json"])))
             .unwrap();
@@ -108,24 +91,7 @@ mod postgres {
             let b = s.spawn(|| Server::start(dir.path(), url, "b.log"));
             (a.join().unwrap(), b.join().unwrap())
         });
-        ok(vouchers(
-            dir.path(),
-            Some(url),
-            &[
-                "conference",
-                "create",
-                "--slug",
-                "pycon",
-                "--name",
-                "PyCon",
-                "--start-date",
-                "2027-05-14",
-                "--end-date",
-                "2027-05-22",
-                "--timezone",
-                "UTC",
-            ],
-        ));
+        create_conference(dir.path(), Some(url), "pycon", "PyCon");
         let token: Value = serde_json::from_str(&ok(vouchers(
             dir.path(),
             Some(url),

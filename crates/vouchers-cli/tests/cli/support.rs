@@ -41,6 +41,13 @@ pub fn vouchers(dir: &Path, database: Option<&str>, args: &[&str]) -> Output {
     run(command(dir, database).args(args))
 }
 
+/// Creates the conference `slug` named `name` (2027-05-14 to 2027-05-22, UTC).
+#[track_caller]
+pub fn create_conference(dir: &Path, database: Option<&str>, slug: &str, name: &str) {
+    let args = ["conference", "create", "--slug", slug, "--name", name, "--start-date", "2027-05-14"];
+    ok(vouchers(dir, database, &[&args[..], &["--end-date", "2027-05-22", "--timezone", "UTC"]].concat()));
+}
+
 /// A success: its stdout.
 #[track_caller]
 pub fn ok(output: Output) -> String {
