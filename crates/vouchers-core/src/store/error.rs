@@ -16,7 +16,7 @@ pub enum StoreError {
     Conflict(#[source] sqlx::Error),
     /// The database cannot be reached (refused, reset or timed-out connections, a server
     /// shutting down): nothing was written, and the call may succeed once it is back.
-    #[error("the database cannot be reached")]
+    #[error("no connection")]
     Unavailable(#[source] sqlx::Error),
     /// Any other database error.
     #[error("database error")]
