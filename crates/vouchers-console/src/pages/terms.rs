@@ -19,6 +19,12 @@ pub(crate) struct TermsInput {
     pub addons: Vec<String>,
 }
 
+/// Whether the form's voucher type is `kind` (a new form starts at `percentage`), for the type
+/// radio buttons of `terms_fields.html`.
+pub(crate) fn type_selected(form: &FormData, kind: &str) -> bool {
+    form.get("voucher_type").unwrap_or("percentage") == kind
+}
+
 /// Parses the terms; every field that breaks its rule adds `(field, message)` to `errors`.
 pub(crate) fn parse(form: &FormData, errors: &mut Vec<(String, String)>) -> TermsInput {
     let mut fail = |field: &str, message: String| errors.push((field.to_owned(), message));

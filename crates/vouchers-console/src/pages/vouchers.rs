@@ -137,7 +137,7 @@ impl NewPage {
     }
 
     fn selected(&self, kind: &str) -> bool {
-        self.values.get("voucher_type").unwrap_or("percentage") == kind
+        super::terms::type_selected(&self.values, kind)
     }
 }
 
