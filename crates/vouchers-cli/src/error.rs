@@ -5,6 +5,7 @@
 use std::fmt;
 
 use vouchers_core::{ErrorBody, ErrorKind, VoucherError};
+use vouchers_http::error::cause_chain;
 
 /// A failed command.
 #[derive(Debug)]
@@ -47,30 +48,12 @@ impl CliError {
     pub fn body(&self) -> ErrorBody {
         match self {
             CliError::Voucher { error, .. } => {
-                ErrorBody::new(error.code(), chain(error), error.field().map(str::to_owned))
+                ErrorBody::new(error.code(), cause_chain(error), error.field().map(str::to_owned))
             }
             CliError::Input(message) => ErrorBody::new("invalid_input", message.clone(), None),
             CliError::Failure(_) => ErrorBody::new("internal", self.to_string(), None),
         }
     }
-}
-
-/// `error` and its causes on one line ("database error: connection refused"), skipping a cause
-/// whose text its parent already repeats (sqlx errors do).
-fn chain(error: &(dyn std::error::Error + 'static)) -> String {
-    let mut shown = String::new();
-    let mut next = Some(error);
-    while let Some(cause) = next {
-        let text = cause.to_string();
-        if !shown.ends_with(&text) {
-            if !shown.is_empty() {
-                shown.push_str(": ");
-            }
-            shown.push_str(&text);
-        }
-        next = cause.source();
-    }
-    shown
 }
 
 impl fmt::Display for CliError {
@@ -82,25 +65,13 @@ impl fmt::Display for CliError {
                 }
                 // Input errors name the flag, the way the command line spells it.
                 match (error.kind(), error.field()) {
-                    (ErrorKind::Invalid, Some(field)) => write!(f, "{}: {}", flag_for(field), chain(error)),
-                    _ => f.write_str(&chain(error)),
+                    (ErrorKind::Invalid, Some(field)) => write!(f, "{}: {}", flag_for(field), cause_chain(error)),
+                    _ => f.write_str(&cause_chain(error)),
                 }
             }
             CliError::Input(message) => f.write_str(message),
-            CliError::Failure(error) => {
-                let mut shown = String::new();
-                for cause in error.chain() {
-                    let text = cause.to_string();
-                    if shown.ends_with(&text) {
-                        continue;
-                    }
-                    if !shown.is_empty() {
-                        shown.push_str(": ");
-                    }
-                    shown.push_str(&text);
-                }
-                f.write_str(&shown)
-            }
+            // The cause chain on one line ("writing output: No space left on device").
+            CliError::Failure(error) => f.write_str(&cause_chain(error.as_ref())),
         }
     }
 }
