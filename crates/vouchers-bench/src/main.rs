@@ -7,6 +7,7 @@
 
 mod cases;
 mod db;
+mod load;
 mod original;
 mod report;
 
@@ -17,10 +18,12 @@ use clap::Parser;
 
 use cases::{CaseResult, CASES};
 
-/// Benchmark of bulk voucher generation.
+/// Benchmark of bulk voucher generation (and, with `load`, of checkout under load).
 #[derive(Debug, Parser)]
 #[command(name = "vouchers-bench")]
 struct Args {
+    #[command(subcommand)]
+    command: Option<Mode>,
     /// A few repetitions of the small cases only (CI runs this so the benchmark cannot rot).
     #[arg(long)]
     quick: bool,
@@ -51,8 +54,18 @@ struct Args {
     child: Option<String>,
 }
 
+/// The other benchmark.
+#[derive(Debug, clap::Subcommand)]
+enum Mode {
+    /// Checkout under load: `serve` driven by wrk on each database, next to its floors.
+    Load(load::LoadArgs),
+}
+
 fn main() -> Result<()> {
     let args = Args::parse();
+    if let Some(Mode::Load(load_args)) = &args.command {
+        return load::run(load_args);
+    }
     if let Some(spec) = &args.child {
         let (db, case) = spec.split_once(':').context("--child DB:CASE")?;
         let reps = if args.quick { args.reps.min(3) } else { args.reps };

@@ -7,7 +7,7 @@ use axum::http::header::AUTHORIZATION;
 use axum::http::request::Parts;
 use std::sync::Arc;
 
-use vouchers_core::domain::{Actor, Conference, Scope, TokenSecret};
+use vouchers_core::domain::{Actor, ApiToken, Conference, Scope, TokenSecret};
 use vouchers_core::service::{catalog, tokens};
 use vouchers_core::store::acting;
 use vouchers_core::Store;
@@ -29,26 +29,58 @@ pub struct Principal {
     pub name: Option<String>,
 }
 
-/// The secret of an `Authorization: Bearer ...` header, if there is one.
-fn bearer(parts: &Parts) -> Option<TokenSecret> {
-    let value = parts.headers.get(AUTHORIZATION)?.to_str().ok()?;
-    let (scheme, secret) = value.trim().split_once(' ')?;
-    let secret = secret.trim();
-    (scheme.eq_ignore_ascii_case("bearer") && !secret.is_empty()).then(|| TokenSecret::new(secret))
+/// The secret of an `Authorization: Bearer ...` header, not yet looked up (401 when there is
+/// none). The checkout routes look it up in the same read as the code; every other route
+/// extracts a [`Principal`].
+pub struct Bearer(pub TokenSecret);
+
+impl<S: Send + Sync> FromRequestParts<S> for Bearer {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        let value = parts.headers.get(AUTHORIZATION).and_then(|v| v.to_str().ok()).ok_or(ApiError::Unauthorized)?;
+        let (scheme, secret) = value.trim().split_once(' ').ok_or(ApiError::Unauthorized)?;
+        let secret = secret.trim();
+        if !scheme.eq_ignore_ascii_case("bearer") || secret.is_empty() {
+            return Err(ApiError::Unauthorized);
+        }
+        Ok(Bearer(TokenSecret::new(secret)))
+    }
 }
 
 impl FromRequestParts<AppState> for Principal {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
-        let secret = bearer(parts).ok_or(ApiError::Unauthorized)?;
-        let token = tokens::authenticate(state.store.as_ref(), &secret).await?.ok_or(ApiError::Unauthorized)?;
-        tracing::debug!(token_id = token.id, scope = %token.scope, "authenticated");
-        Ok(Principal { token_id: token.id, scope: token.scope, conference_id: token.conference_id, name: token.name })
+        let Bearer(secret) = Bearer::from_request_parts(parts, state).await?;
+        Principal::from_token(tokens::authenticate(state.store.as_ref(), &secret).await?)
     }
 }
 
 impl Principal {
+    /// The caller of an unrevoked token found by its secret; 401 when none was found.
+    pub fn from_token(token: Option<ApiToken>) -> Result<Self, ApiError> {
+        let token = token.ok_or(ApiError::Unauthorized)?;
+        tracing::debug!(token_id = token.id, scope = %token.scope, "authenticated");
+        Ok(Principal { token_id: token.id, scope: token.scope, conference_id: token.conference_id, name: token.name })
+    }
+
+    /// Whether this token may make a request that tokens of `scopes` (and admin tokens) may make
+    /// in their own conference, of `conference` (found by `slug`, `None` when no conference has
+    /// it). Other scopes get 403 whatever the slug; another conference's token gets the 404 of a
+    /// missing conference.
+    pub fn admit(&self, conference: Option<Conference>, slug: &str, scopes: &[Scope]) -> Result<Conference, ApiError> {
+        if self.scope != Scope::Admin && !scopes.contains(&self.scope) {
+            return Err(ApiError::Forbidden);
+        }
+        match conference {
+            Some(conference) if self.scope == Scope::Admin || self.conference_id == Some(conference.id) => {
+                Ok(conference)
+            }
+            _ => Err(VoucherError::ConferenceNotFound(slug.to_owned()).into()),
+        }
+    }
+
     /// The store as this token writes to it: every write's audit record names the token.
     pub fn store(&self, state: &AppState) -> Arc<dyn Store> {
         acting(Arc::clone(&state.store), Actor::Token { id: self.token_id, name: self.name.clone() })
@@ -70,11 +102,7 @@ impl Principal {
             return Err(ApiError::Forbidden);
         }
         let conference = catalog::conference(state.store.as_ref(), slug).await?;
-        match self.scope {
-            Scope::Admin => Ok(conference),
-            _ if self.conference_id == Some(conference.id) => Ok(conference),
-            _ => Err(VoucherError::ConferenceNotFound(slug.to_owned()).into()),
-        }
+        self.admit(Some(conference), slug, scopes)
     }
 
     /// The conference `slug`, for a request that manages it (conferences, catalogue, vouchers, batches, export, usage): admin

@@ -73,8 +73,87 @@ fn tokens_are_created_once_listed_without_secrets_and_revoked() {
     assert!(!logs.contains(&manage_secret) && !logs.contains(secret), "a token in the logs: {logs}");
 }
 
+/// Two instances on one database have both answered with a checkout token; the token is revoked
+/// (by a third process, as an operator does) and the very next request to either instance is
+/// refused: no instance answers from a stale copy of the token.
+fn a_revoked_token_is_refused_at_once_by_every_instance(dir: &std::path::Path, db: &str) {
+    create_conference(dir, Some(db), "pycon", "PyCon");
+    ok(vouchers(
+        dir,
+        Some(db),
+        &["ticket-type", "create", "--conference", "pycon", "--slug", "std", "--name", "Standard", "--price", "100"],
+    ));
+    ok(vouchers(
+        dir,
+        Some(db),
+        &["add", "--conference", "pycon", "--code", "SPEAKER-1", "--type", "comp", "--max-uses", "10"],
+    ));
+    let created: Value = serde_json::from_str(&ok(vouchers(
+        dir,
+        Some(db),
+        &["token", "create", "--scope", "checkout", "--conference", "pycon", "--format", "json"],
+    )))
+    .unwrap();
+    let secret = created["token"].as_str().unwrap().to_owned();
+    let listed: Value =
+        serde_json::from_str(&ok(vouchers(dir, Some(db), &["token", "list", "--format", "json"]))).unwrap();
+    let id = listed[0]["id"].to_string();
+
+    let (a, b) = (Server::start(dir, db, "a.log"), Server::start(dir, db, "b.log"));
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let client = reqwest::Client::new();
+    let call = |base: &str, action: &str, n: usize| {
+        let order = format!("ORDER-{n}");
+        let body = match action {
+            "check" => json!({"code": "speaker-1", "lines": [{"ticket_type": "std"}]}),
+            "redeem" => json!({"code": "speaker-1", "order_ref": order, "lines": [{"ticket_type": "std"}]}),
+            _ => json!({"code": "speaker-1", "order_ref": order}),
+        };
+        let request =
+            client.post(format!("{base}/api/v1/conferences/pycon/vouchers/{action}")).bearer_auth(&secret).json(&body);
+        runtime.block_on(async { request.send().await.unwrap().status().as_u16() })
+    };
+    for n in 0..20 {
+        let base = if n % 2 == 0 { &a.base } else { &b.base };
+        assert_eq!(call(base, "check", n), 200, "before the revocation");
+    }
+    assert_eq!(call(&a.base, "redeem", 1), 200);
+    assert_eq!(call(&b.base, "redeem", 2), 200);
+
+    ok(vouchers(dir, Some(db), &["token", "revoke", &id]));
+    for (name, base) in [("second", &b.base), ("first", &a.base)] {
+        assert_eq!(call(base, "check", 3), 401, "check on the {name} instance right after the revocation");
+        assert_eq!(call(base, "redeem", 3), 401, "redeem on the {name} instance right after the revocation");
+        assert_eq!(call(base, "release", 1), 401, "release on the {name} instance right after the revocation");
+    }
+    let shown: Value = serde_json::from_str(&ok(vouchers(
+        dir,
+        Some(db),
+        &["show", "--conference", "pycon", "SPEAKER-1", "--format", "json"],
+    )))
+    .unwrap();
+    assert_eq!(shown["times_used"], 2, "nothing was redeemed with the revoked token");
+    assert!(a.stop().success());
+    assert!(b.stop().success());
+}
+
+#[test]
+fn sqlite_revoked_token_is_refused_at_once_by_every_instance() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = format!("sqlite://{}", dir.path().join("v.db").display());
+    a_revoked_token_is_refused_at_once_by_every_instance(dir.path(), &db);
+}
+
 mod postgres {
     use super::*;
+
+    #[test]
+    fn revoked_token_is_refused_at_once_by_every_instance() {
+        let runtime = tokio::runtime::Runtime::new().unwrap();
+        let db = runtime.block_on(PgDatabase::create());
+        let dir = tempfile::tempdir().unwrap();
+        a_revoked_token_is_refused_at_once_by_every_instance(dir.path(), db.url.expose());
+    }
 
     use vouchers_core::store::testing::PgDatabase;
 

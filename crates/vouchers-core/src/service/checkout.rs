@@ -13,9 +13,10 @@ use serde::{Deserialize, Serialize};
 
 use crate::domain::{
     price, unlocked_ticket_types, validity, Conference, DiscountSpec, InvalidInput, InvalidReason, LineItem, Money,
-    OrderRef, PriceLine, Pricing, Quantity, Voucher, VoucherCode,
+    OrderRef, PriceLine, Pricing, Quantity, TokenSecret, Voucher, VoucherCode,
 };
-use crate::store::{RedemptionClaim, Store, UsageRow};
+pub use crate::store::CheckoutView;
+use crate::store::{CheckoutKey, RedemptionClaim, Store, UsageRow};
 use crate::VoucherError;
 
 use super::catalog::conference;
@@ -146,29 +147,26 @@ pub struct UsageReport {
     pub total: UsageCounts,
 }
 
-/// Prices `lines` at catalogue prices. A hidden ticket type is refused unless `unlocked` holds it.
-async fn price_cart(
-    store: &dyn Store,
+/// Prices `lines` at the catalogue's prices. A hidden ticket type is refused unless `unlocked`
+/// holds it.
+fn price_cart(
+    view: &CheckoutView,
     conference: &Conference,
     lines: &[CartLine],
     discount: Option<&Voucher>,
     unlocked: &[String],
 ) -> Result<Pricing, VoucherError> {
-    let (ticket_types, addons) = if lines.is_empty() {
-        (Vec::new(), Vec::new())
-    } else {
-        (store.ticket_types(conference).await?, store.addons(conference).await?)
-    };
     let mut priced = Vec::with_capacity(lines.len());
     for line in lines {
         let unit_price = match &line.item {
             LineItem::TicketType(slug) => {
-                let t =
-                    ticket_types.iter().find(|t| &t.slug == slug).ok_or_else(|| VoucherError::UnknownTicketType {
+                let t = view.ticket_types.iter().find(|t| &t.slug == slug).ok_or_else(|| {
+                    VoucherError::UnknownTicketType {
                         field: "lines",
                         conference: conference.slug.clone(),
                         slug: slug.clone(),
-                    })?;
+                    }
+                })?;
                 if t.requires_voucher && !unlocked.contains(slug) {
                     return Err(InvalidInput::new(
                         "lines",
@@ -179,7 +177,7 @@ async fn price_cart(
                 t.price
             }
             LineItem::AddOn(slug) => {
-                addons
+                view.addons
                     .iter()
                     .find(|a| &a.slug == slug)
                     .ok_or_else(|| VoucherError::UnknownAddon {
@@ -204,13 +202,29 @@ async fn price_cart(
     Ok(price(spec, ticket_set, addon_set, &priced)?)
 }
 
-/// Looks a code up as a person typed it (ignoring ASCII case and surrounding whitespace).
-async fn find(store: &dyn Store, conference: &Conference, code: &str) -> Result<Option<Voucher>, VoucherError> {
-    let Ok(code) = VoucherCode::parse_lookup(code) else {
-        // Not even shaped like a code: no voucher can have it.
-        return Ok(None);
-    };
-    Ok(store.voucher_by_code(conference, code.as_str()).await?)
+/// Reads everything a check, redeem or release of `code` needs, in one round trip: the token
+/// whose secret was presented (if one was), the conference, the voucher as a person typed its
+/// code (ignoring ASCII case and surrounding whitespace) with its restriction sets, the
+/// catalogue when the voucher exists, and, with `failures_since`, the token's failed lookups from
+/// that client address since that instant.
+pub async fn look_up(
+    store: &dyn Store,
+    token: Option<&TokenSecret>,
+    conference_slug: &str,
+    code: &str,
+    failures_since: Option<(&str, DateTime<Utc>)>,
+) -> Result<CheckoutView, VoucherError> {
+    let hash = token.map(|t| super::tokens::token_hash(t.expose()));
+    // A text not even shaped like a code matches no voucher; the read still finds the token and
+    // the conference.
+    let code = VoucherCode::parse_lookup(code).map(|c| c.as_str().to_owned()).unwrap_or_default();
+    let key = CheckoutKey { token_hash: hash.as_deref(), conference: conference_slug, code: &code, failures_since };
+    Ok(store.checkout_view(&key).await?)
+}
+
+/// The conference a [`look_up`] found, or the error of a slug that names none.
+pub fn conference_of(view: &CheckoutView, conference_slug: &str) -> Result<Conference, VoucherError> {
+    view.conference.clone().ok_or_else(|| VoucherError::ConferenceNotFound(conference_slug.to_owned()))
 }
 
 /// Checks a code at `now`: validity and reason, unlocked ticket types, and the cart priced with
@@ -224,12 +238,22 @@ pub async fn check_voucher(
     lines: &[CartLine],
     now: DateTime<Utc>,
 ) -> Result<CheckResult, VoucherError> {
-    let conference = conference(store, conference_slug).await?;
+    let view = look_up(store, None, conference_slug, code, None).await?;
+    check_found(&view, &conference_of(&view, conference_slug)?, lines, now)
+}
+
+/// [`check_voucher`] on what a [`look_up`] found in `conference`.
+pub fn check_found(
+    view: &CheckoutView,
+    conference: &Conference,
+    lines: &[CartLine],
+    now: DateTime<Utc>,
+) -> Result<CheckResult, VoucherError> {
     // Whether the code exists is decided before the cart is judged: an unknown code answers
     // `not_found` whatever the cart holds (a hidden ticket type, a slug that does not exist), so
     // the cart can never tell a guesser apart a real code from an unknown one, and the guessing
     // limit counts every unknown code. Its cart is not priced.
-    let Some(voucher) = find(store, &conference, code).await? else {
+    let Some(voucher) = &view.voucher else {
         return Ok(CheckResult {
             valid: false,
             reason: Some(InvalidReason::NotFound),
@@ -238,15 +262,20 @@ pub async fn check_voucher(
             pricing: Pricing::default(),
         });
     };
-    let reason = validity(&voucher, now);
-    let voucher = Some(voucher);
-    let usable = voucher.as_ref().filter(|_| reason.is_none());
+    let reason = validity(voucher, now);
+    let usable = Some(voucher).filter(|_| reason.is_none());
     let unlocked = match usable {
-        Some(v) => unlocked_ticket_types(v, &store.ticket_types(&conference).await?),
+        Some(v) => unlocked_ticket_types(v, &view.ticket_types),
         None => Vec::new(),
     };
-    let pricing = price_cart(store, &conference, lines, usable, &unlocked).await?;
-    Ok(CheckResult { valid: reason.is_none(), reason, voucher, unlocked_ticket_types: unlocked, pricing })
+    let pricing = price_cart(view, conference, lines, usable, &unlocked)?;
+    Ok(CheckResult {
+        valid: reason.is_none(),
+        reason,
+        voucher: Some(voucher.clone()),
+        unlocked_ticket_types: unlocked,
+        pricing,
+    })
 }
 
 /// Redeems `code` for `order_ref` at `now`, consuming one use. The same order again returns the
@@ -260,17 +289,30 @@ pub async fn redeem_voucher(
     lines: Option<&[CartLine]>,
     now: DateTime<Utc>,
 ) -> Result<Redemption, VoucherError> {
-    let conference = conference(store, conference_slug).await?;
-    let not_found =
-        || VoucherError::VoucherNotFound { conference: conference.slug.clone(), code: code.trim().to_owned() };
-    let voucher = find(store, &conference, code).await?.ok_or_else(not_found)?;
+    let view = look_up(store, None, conference_slug, code, None).await?;
+    redeem_found(store, &view, &conference_of(&view, conference_slug)?, code, order, lines, now).await
+}
 
-    // Priced before the transaction: pricing reads the catalogue, and reading through the pool
-    // while holding SQLite's write lock could wait on connections held by queued writers.
+fn not_found(conference: &Conference, code: &str) -> VoucherError {
+    VoucherError::VoucherNotFound { conference: conference.slug.clone(), code: code.trim().to_owned() }
+}
+
+/// [`redeem_voucher`] of what a [`look_up`] of `code` found in `conference`.
+pub async fn redeem_found(
+    store: &dyn Store,
+    view: &CheckoutView,
+    conference: &Conference,
+    code: &str,
+    order: &OrderRef,
+    lines: Option<&[CartLine]>,
+    now: DateTime<Utc>,
+) -> Result<Redemption, VoucherError> {
+    let voucher = view.voucher.clone().ok_or_else(|| not_found(conference, code))?;
+    // Priced from the catalogue the read found, before the transaction.
     let pricing = match lines {
         Some(lines) => {
-            let unlocked = unlocked_ticket_types(&voucher, &store.ticket_types(&conference).await?);
-            Some(price_cart(store, &conference, lines, Some(&voucher), &unlocked).await?)
+            let unlocked = unlocked_ticket_types(&voucher, &view.ticket_types);
+            Some(price_cart(view, conference, lines, Some(&voucher), &unlocked)?)
         }
         None => None,
     };
@@ -286,7 +328,8 @@ pub async fn redeem_voucher(
     if !tx.consume_use(voucher.id, now).await? {
         drop(tx);
         // Rolled back. Say why, from the voucher as it is now.
-        let current = store.voucher_by_code(&conference, &voucher.code).await?.ok_or_else(not_found)?;
+        let current =
+            store.voucher_by_code(conference, &voucher.code).await?.ok_or_else(|| not_found(conference, code))?;
         let reason = validity(&current, now).unwrap_or(InvalidReason::UsedUp);
         return Err(VoucherError::NotRedeemable { code: current.code, reason });
     }
@@ -311,10 +354,20 @@ pub async fn release_voucher(
     order: &OrderRef,
     now: DateTime<Utc>,
 ) -> Result<Release, VoucherError> {
-    let conference = conference(store, conference_slug).await?;
-    let not_found =
-        || VoucherError::VoucherNotFound { conference: conference.slug.clone(), code: code.trim().to_owned() };
-    let voucher = find(store, &conference, code).await?.ok_or_else(not_found)?;
+    let view = look_up(store, None, conference_slug, code, None).await?;
+    release_found(store, &view, &conference_of(&view, conference_slug)?, code, order, now).await
+}
+
+/// [`release_voucher`] of what a [`look_up`] of `code` found in `conference`.
+pub async fn release_found(
+    store: &dyn Store,
+    view: &CheckoutView,
+    conference: &Conference,
+    code: &str,
+    order: &OrderRef,
+    now: DateTime<Utc>,
+) -> Result<Release, VoucherError> {
+    let voucher = view.voucher.as_ref().ok_or_else(|| not_found(conference, code))?;
     let mut tx = store.begin().await?;
     let released = tx.release_redemption(voucher.id, order.as_str(), now).await?;
     if released {
@@ -322,7 +375,7 @@ pub async fn release_voucher(
         super::audit(tx.as_mut(), Some(conference.id), "voucher.release", &voucher.code, changes).await?;
     }
     tx.commit().await?;
-    let voucher = store.voucher_by_code(&conference, &voucher.code).await?.ok_or_else(not_found)?;
+    let voucher = store.voucher_by_code(conference, &voucher.code).await?.ok_or_else(|| not_found(conference, code))?;
     Ok(Release { released, voucher })
 }
 

@@ -16,6 +16,24 @@ pub struct RecentFailures {
     pub oldest_leaves_in: std::time::Duration,
 }
 
+/// The start of the `window` that ends at `now`: failures after it count.
+pub fn window_start(window: std::time::Duration, now: DateTime<Utc>) -> DateTime<Utc> {
+    now - chrono::Duration::from_std(window).unwrap_or(chrono::Duration::MAX)
+}
+
+impl RecentFailures {
+    /// From what the database counted since [`window_start`]: `(how many, the oldest)`.
+    pub fn from_counted(
+        (count, oldest): (i64, Option<DateTime<Utc>>),
+        window: std::time::Duration,
+        now: DateTime<Utc>,
+    ) -> Self {
+        let window = chrono::Duration::from_std(window).unwrap_or(chrono::Duration::MAX);
+        let oldest_leaves_in = oldest.map(|t| (t + window - now).to_std().unwrap_or_default()).unwrap_or_default();
+        Self { count: usize::try_from(count).unwrap_or(usize::MAX), oldest_leaves_in }
+    }
+}
+
 /// The caller's failures in the `window` before `now`.
 pub async fn recent_failures(
     store: &dyn Store,
@@ -24,10 +42,8 @@ pub async fn recent_failures(
     window: std::time::Duration,
     now: DateTime<Utc>,
 ) -> Result<RecentFailures, VoucherError> {
-    let window = chrono::Duration::from_std(window).unwrap_or(chrono::Duration::MAX);
-    let (count, oldest) = store.failed_lookups(token_id, address, now - window).await?;
-    let oldest_leaves_in = oldest.map(|t| (t + window - now).to_std().unwrap_or_default()).unwrap_or_default();
-    Ok(RecentFailures { count: usize::try_from(count).unwrap_or(usize::MAX), oldest_leaves_in })
+    let counted = store.failed_lookups(token_id, address, window_start(window, now)).await?;
+    Ok(RecentFailures::from_counted(counted, window, now))
 }
 
 /// Records one failed lookup of the caller at `now` (and forgets its failures older than the

@@ -8,8 +8,8 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
 use super::{
-    AuditFilter, Backend, RedemptionRecord, Store, StoreError, StoreTx, StoredAccount, StoredSession, UsageRow,
-    VoucherFilter,
+    AuditFilter, Backend, CheckoutKey, CheckoutView, RedemptionRecord, Store, StoreError, StoreTx, StoredAccount,
+    StoredSession, UsageRow, VoucherFilter,
 };
 use crate::domain::{Account, Actor, AddOn, ApiToken, AuditRecord, Batch, Conference, TicketType, Voucher};
 
@@ -43,6 +43,10 @@ impl Store for Acting {
 
     async fn conference(&self, slug: &str) -> Result<Option<Conference>, StoreError> {
         self.inner.conference(slug).await
+    }
+
+    async fn checkout_view(&self, key: &CheckoutKey<'_>) -> Result<CheckoutView, StoreError> {
+        self.inner.checkout_view(key).await
     }
 
     async fn conferences(&self) -> Result<Vec<Conference>, StoreError> {

@@ -317,6 +317,48 @@ pub struct AuditFilter {
     pub limit: i64,
 }
 
+/// What one checkout request looks up, in one round trip ([`Store::checkout_view`]).
+#[derive(Clone, Copy)]
+pub struct CheckoutKey<'a> {
+    /// Hex SHA-256 of the caller's token secret (`None`: the command line, no token).
+    pub token_hash: Option<&'a str>,
+    /// The conference's slug.
+    pub conference: &'a str,
+    /// The code, as [`crate::domain::VoucherCode::parse_lookup`] left it (matched ignoring ASCII case).
+    pub code: &'a str,
+    /// Count the token's failed lookups from this client address since this instant (the
+    /// guessing limit's shared window).
+    pub failures_since: Option<(&'a str, DateTime<Utc>)>,
+}
+
+impl fmt::Debug for CheckoutKey<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // The hash is not the secret, but there is no reason to log it either.
+        f.debug_struct("CheckoutKey")
+            .field("conference", &self.conference)
+            .field("code", &self.code)
+            .field("failures_since", &self.failures_since)
+            .finish_non_exhaustive()
+    }
+}
+
+/// What [`Store::checkout_view`] found: everything a check needs, read at one instant.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct CheckoutView {
+    /// The unrevoked token with that hash.
+    pub token: Option<ApiToken>,
+    /// The conference with that slug.
+    pub conference: Option<Conference>,
+    /// Its voucher with that code, with its restriction sets.
+    pub voucher: Option<Voucher>,
+    /// The conference's ticket types by slug (read only when the voucher exists).
+    pub ticket_types: Vec<TicketType>,
+    /// The conference's add-ons by slug (read only when the voucher exists).
+    pub addons: Vec<AddOn>,
+    /// The token's failed lookups from the address in the window: how many, and the oldest.
+    pub failures: (i64, Option<DateTime<Utc>>),
+}
+
 /// Reads, and the way into a write transaction.
 #[async_trait]
 pub trait Store: Send + Sync + 'static {
@@ -342,6 +384,10 @@ pub trait Store: Send + Sync + 'static {
     async fn addons(&self, conference: &Conference) -> Result<Vec<AddOn>, StoreError>;
     /// The conference's vouchers matching `filter`, in creation order (by id).
     async fn vouchers(&self, conference: &Conference, filter: &VoucherFilter) -> Result<Vec<Voucher>, StoreError>;
+    /// Everything one checkout request reads, in one query: the token, the conference, the
+    /// voucher with its restriction sets, the catalogue when the voucher exists, and the
+    /// caller's recent failed lookups.
+    async fn checkout_view(&self, key: &CheckoutKey<'_>) -> Result<CheckoutView, StoreError>;
     /// The voucher with this code, ignoring ASCII case.
     async fn voucher_by_code(&self, conference: &Conference, code: &str) -> Result<Option<Voucher>, StoreError>;
     /// A batch of the conference.

@@ -11,7 +11,7 @@ use std::collections::HashMap;
 
 use chrono::{DateTime, NaiveDate, Utc};
 
-use super::{RedemptionRecord, StoreError, StoredSession, VoucherState};
+use super::{CheckoutView, RedemptionRecord, StoreError, StoredSession, VoucherState};
 use crate::domain::{
     Account, AddOn, ApiToken, AuditActor, AuditRecord, Batch, Conference, DiscountSpec, Money, TicketType,
     ValidityWindow, Voucher,
@@ -67,6 +67,159 @@ macro_rules! plain_columns {
     };
 }
 pub(super) use plain_columns;
+
+/// The columns of `row` whose names start with a prefix, read by their names without it: lets
+/// one joined row (a checkout's token, conference and voucher side by side) go through the same
+/// mappers as a plain one.
+struct Prefixed<'a, R> {
+    row: &'a R,
+    prefix: &'static str,
+}
+
+impl<R: StoredRow> Prefixed<'_, R> {
+    fn name(&self, column: &str) -> String {
+        format!("{}{column}", self.prefix)
+    }
+}
+
+impl<R: StoredRow> StoredRow for Prefixed<'_, R> {
+    fn int(&self, column: &str) -> Result<i64, StoreError> {
+        self.row.int(&self.name(column))
+    }
+    fn opt_int(&self, column: &str) -> Result<Option<i64>, StoreError> {
+        self.row.opt_int(&self.name(column))
+    }
+    fn text(&self, column: &str) -> Result<String, StoreError> {
+        self.row.text(&self.name(column))
+    }
+    fn opt_text(&self, column: &str) -> Result<Option<String>, StoreError> {
+        self.row.opt_text(&self.name(column))
+    }
+    fn flag(&self, column: &str) -> Result<bool, StoreError> {
+        self.row.flag(&self.name(column))
+    }
+    fn instant(&self, column: &str) -> Result<DateTime<Utc>, StoreError> {
+        self.row.instant(&self.name(column))
+    }
+    fn opt_instant(&self, column: &str) -> Result<Option<DateTime<Utc>>, StoreError> {
+        self.row.opt_instant(&self.name(column))
+    }
+    fn money(&self, column: &str) -> Result<Money, StoreError> {
+        self.row.money(&self.name(column))
+    }
+    fn date(&self, column: &str) -> Result<NaiveDate, StoreError> {
+        self.row.date(&self.name(column))
+    }
+}
+
+/// How a backend writes the parts of [`checkout_sql`] that differ: its placeholders, its amount
+/// columns, and how a code is matched ignoring case through the unique index.
+pub(super) struct Dialect {
+    /// The `n`th parameter (`$n` or `?n`).
+    pub param: fn(u8) -> String,
+    /// The voucher's amount column.
+    pub discount: &'static str,
+    /// The ticket type's and add-on's price column.
+    pub price: &'static str,
+    /// `v.code` matched against parameter 3.
+    pub code_match: &'static str,
+}
+
+/// The one query of a checkout ([`crate::store::Store::checkout_view`]): parameters 1 token
+/// hash, 2 conference slug, 3 code, 4 client address and 5 the start of the guessing window. One
+/// row per catalogue item (ticket types, then add-ons, by slug; none when no voucher was found),
+/// each carrying the token (`t_`), the conference (`c_`), the voucher (`v_`), the failed lookups
+/// (`f_`) and the item (`k_`, with `k_restricts`: it is in the voucher's restriction set).
+pub(super) fn checkout_sql(d: &Dialect) -> String {
+    let p = d.param;
+    let (hash, slug, address, since) = (p(1), p(2), p(4), p(5));
+    let (discount, price, code_match) = (d.discount, d.price, d.code_match);
+    format!(
+        "SELECT t.id AS t_id, t.scope AS t_scope, t.conference_id AS t_conference_id, tc.slug AS t_conference,
+                t.name AS t_name, t.created_at AS t_created_at, t.revoked_at AS t_revoked_at,
+                c.id AS c_id, c.slug AS c_slug, c.name AS c_name, c.start_date AS c_start_date,
+                c.end_date AS c_end_date, c.timezone AS c_timezone, c.created_at AS c_created_at,
+                v.id AS v_id, v.code AS v_code, v.voucher_type AS v_voucher_type, v.{discount} AS v_discount,
+                v.max_uses AS v_max_uses, v.times_used AS v_times_used, v.valid_from AS v_valid_from,
+                v.valid_until AS v_valid_until, v.unlocks_hidden_tickets AS v_unlocks_hidden_tickets,
+                v.is_active AS v_is_active, v.restriction_set_id AS v_restriction_set_id,
+                v.batch_id AS v_batch_id, v.created_at AS v_created_at,
+                (SELECT count(*) FROM failed_lookup f
+                  WHERE f.token_id = t.id AND f.address = {address} AND f.at > {since}) AS f_count,
+                (SELECT min(f.at) FROM failed_lookup f
+                  WHERE f.token_id = t.id AND f.address = {address} AND f.at > {since}) AS f_oldest,
+                k.is_addon AS k_is_addon, k.id AS k_id, k.slug AS k_slug, k.name AS k_name, k.price AS k_price,
+                k.requires_voucher AS k_requires_voucher, k.is_active AS k_is_active,
+                CASE WHEN k.is_addon
+                     THEN EXISTS (SELECT 1 FROM restriction_set_addon l
+                                   WHERE l.restriction_set_id = v.restriction_set_id AND l.addon_id = k.id)
+                     ELSE EXISTS (SELECT 1 FROM restriction_set_ticket_type l
+                                   WHERE l.restriction_set_id = v.restriction_set_id AND l.ticket_type_id = k.id)
+                END AS k_restricts
+           FROM (SELECT 1 AS one) one
+           LEFT JOIN api_token t ON t.token_hash = {hash} AND t.revoked_at IS NULL
+           LEFT JOIN conference tc ON tc.id = t.conference_id
+           LEFT JOIN conference c ON c.slug = {slug}
+           LEFT JOIN voucher v ON v.conference_id = c.id AND {code_match}
+           LEFT JOIN (SELECT false AS is_addon, id, conference_id, slug, name, {price} AS price, requires_voucher,
+                             is_active FROM ticket_type
+                      UNION ALL
+                      SELECT true, id, conference_id, slug, name, {price}, false, is_active FROM addon) k
+                  ON k.conference_id = v.conference_id
+          ORDER BY k.is_addon, k.slug"
+    )
+}
+
+/// Reads the rows of [`checkout_sql`].
+pub(super) fn checkout_view(rows: &[impl StoredRow]) -> Result<CheckoutView, StoreError> {
+    let Some(first) = rows.first() else { return Ok(CheckoutView::default()) };
+    let token = Prefixed { row: first, prefix: "t_" };
+    let token = token.opt_int("id")?.map(|_| self::token(&token)).transpose()?;
+    let conference = Prefixed { row: first, prefix: "c_" };
+    let Some(conference) = conference.opt_int("id")?.map(|_| self::conference(&conference)).transpose()? else {
+        return Ok(CheckoutView {
+            token,
+            failures: (first.int("f_count")?, first.opt_instant("f_oldest")?),
+            ..Default::default()
+        });
+    };
+    let (mut ticket_types, mut addons, mut restricted) = (Vec::new(), Vec::new(), Vec::new());
+    let voucher = Prefixed { row: first, prefix: "v_" };
+    let set_id = voucher.opt_int("restriction_set_id")?;
+    for row in rows {
+        let item = Prefixed { row, prefix: "k_" };
+        if item.opt_int("id")?.is_none() {
+            continue;
+        }
+        let is_addon = item.flag("is_addon")?;
+        let slug = if is_addon {
+            let addon = self::addon(&conference, &item)?;
+            let slug = addon.slug.clone();
+            addons.push(addon);
+            slug
+        } else {
+            let ticket_type = self::ticket_type(&conference, &item)?;
+            let slug = ticket_type.slug.clone();
+            ticket_types.push(ticket_type);
+            slug
+        };
+        if let (true, Some(set_id)) = (item.flag("restricts")?, set_id) {
+            restricted.push((set_id, is_addon, slug));
+        }
+    }
+    let voucher = match voucher.opt_int("id")? {
+        Some(_) => Some(self::voucher(&conference, &group_restrictions(restricted), &voucher)?),
+        None => None,
+    };
+    Ok(CheckoutView {
+        token,
+        conference: Some(conference),
+        voucher,
+        ticket_types,
+        addons,
+        failures: (first.int("f_count")?, first.opt_instant("f_oldest")?),
+    })
+}
 
 /// Restriction slugs per set id: (ticket types, add-ons), each sorted.
 pub(super) type RestrictionSets = HashMap<i64, (Vec<String>, Vec<String>)>;

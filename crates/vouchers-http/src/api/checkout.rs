@@ -12,12 +12,12 @@ use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 use vouchers_core::domain::{Conference, InvalidReason, LineItem, OrderRef, Quantity, Scope};
-use vouchers_core::service::checkout::{self, CartLine, CheckResult, Redeemed, Release, UsageReport};
+use vouchers_core::service::checkout::{self, CartLine, CheckResult, CheckoutView, Redeemed, Release, UsageReport};
 use vouchers_core::service::guessing;
 use vouchers_core::store::Backend;
 use vouchers_core::{now, VoucherError};
 
-use crate::auth::Principal;
+use crate::auth::{Bearer, Principal};
 use crate::error::{ApiError, ErrorResponses};
 use crate::extract::{ApiJson, ApiPath};
 use crate::limiter::{CallerKey, Lookup};
@@ -125,20 +125,10 @@ fn forwarded_for(headers: &HeaderMap) -> Option<IpAddr> {
     last_line.to_str().ok()?.rsplit(',').next()?.trim().parse().ok()
 }
 
-/// Who is counted by the guessing limit: the token and the client's address.
-fn caller(state: &AppState, principal: &Principal, headers: &HeaderMap, peer: Option<SocketAddr>) -> CallerKey {
+/// The client's address, as the guessing limit counts it.
+fn client_address(state: &AppState, headers: &HeaderMap, peer: Option<SocketAddr>) -> IpAddr {
     let forwarded = state.settings.trust_forwarded_for.then(|| forwarded_for(headers)).flatten();
-    let address = forwarded.or(peer.map(|p| p.ip())).unwrap_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED));
-    (principal.token_id, address)
-}
-
-async fn checkout_conference(
-    state: &AppState,
-    principal: &Principal,
-    conf: &str,
-    scopes: &[Scope],
-) -> Result<Conference, ApiError> {
-    principal.conference_for(state, conf, scopes).await
+    forwarded.or(peer.map(|p| p.ip())).unwrap_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED))
 }
 
 /// One code lookup of a caller, counted against its guessing limit.
@@ -154,22 +144,42 @@ fn shared_window(state: &AppState) -> bool {
     state.store.backend() == Backend::Postgres && state.settings.failed_lookups_per_minute > 0
 }
 
-/// A slot for one code lookup by this caller, or 429 when it has used up its failed lookups.
-async fn start_lookup(state: &AppState, key: CallerKey) -> Result<Guess<'_>, ApiError> {
-    let shared = if shared_window(state) {
-        let address = key.1.to_string();
-        let window = state.limiter.window();
-        let recent = guessing::recent_failures(state.store.as_ref(), key.0, &address, window, now()).await?;
-        Some((recent.count, recent.oldest_leaves_in))
-    } else {
-        None
-    };
+/// A checkout request after its one read: who asked, the conference, what the read found, and
+/// the caller's slot under the guessing limit.
+struct Found<'a> {
+    principal: Principal,
+    conference: Conference,
+    view: CheckoutView,
+    guess: Guess<'a>,
+}
+
+/// Reads the token, the conference, the code and the caller's recent failures in one round trip,
+/// then decides, in this order: 401 for an unknown or revoked token, 403 or 404 for a token that
+/// may not do this here, 429 for a caller that has used up its failed lookups (nothing found is
+/// told). Only then may the request answer from what was found.
+async fn find<'a>(
+    state: &'a AppState,
+    Bearer(secret): &Bearer,
+    request: (&HeaderMap, Option<SocketAddr>),
+    conf: &str,
+    code: &str,
+    scopes: &[Scope],
+) -> Result<Found<'a>, ApiError> {
+    let address = client_address(state, request.0, request.1);
+    let (window, at) = (state.limiter.window(), now());
+    let shared = shared_window(state).then(|| (address.to_string(), guessing::window_start(window, at)));
+    let failures_since = shared.as_ref().map(|(address, since)| (address.as_str(), *since));
+    let view = checkout::look_up(state.store.as_ref(), Some(secret), conf, code, failures_since).await?;
+    let principal = Principal::from_token(view.token.clone())?;
+    let conference = principal.admit(view.conference.clone(), conf, scopes)?;
+    let recent = shared.map(|_| guessing::RecentFailures::from_counted(view.failures, window, at));
+    let key = (principal.token_id, address);
     let lookup = state
         .limiter
-        .acquire_counting(key, shared)
+        .acquire_counting(key, recent.map(|r| (r.count, r.oldest_leaves_in)))
         .await
         .map_err(|retry_after| ApiError::TooManyFailedLookups { retry_after })?;
-    Ok(Guess { state, key, lookup })
+    Ok(Found { principal, conference, view, guess: Guess { state, key, lookup } })
 }
 
 impl Guess<'_> {
@@ -219,22 +229,20 @@ async fn finish_lookup<T>(guess: Guess<'_>, result: Result<T, VoucherError>) -> 
 )]
 async fn check(
     State(state): State<AppState>,
-    principal: Principal,
+    bearer: Bearer,
     Peer(peer): Peer,
     headers: HeaderMap,
     ApiPath(conf): ApiPath<String>,
     ApiJson(body): ApiJson<CheckRequest>,
 ) -> Result<Json<CheckResult>, ApiError> {
-    let conference = checkout_conference(&state, &principal, &conf, &[Scope::Checkout, Scope::Manage]).await?;
     let lines = cart(&body.lines)?;
-    let lookup = start_lookup(&state, caller(&state, &principal, &headers, peer)).await?;
-    let result =
-        checkout::check_voucher(principal.store(&state).as_ref(), &conference.slug, &body.code, &lines, now()).await?;
-    match result.reason {
-        Some(InvalidReason::NotFound) => lookup.failed().await,
-        _ => lookup.found(),
+    let found = find(&state, &bearer, (&headers, peer), &conf, &body.code, &[Scope::Checkout, Scope::Manage]).await?;
+    let result = checkout::check_found(&found.view, &found.conference, &lines, now());
+    match &result {
+        Ok(CheckResult { reason: Some(InvalidReason::NotFound), .. }) => found.guess.failed().await,
+        _ => found.guess.found(),
     }
-    Ok(Json(result))
+    Ok(Json(result?))
 }
 
 #[utoipa::path(
@@ -248,26 +256,27 @@ async fn check(
 )]
 async fn redeem(
     State(state): State<AppState>,
-    principal: Principal,
+    bearer: Bearer,
     Peer(peer): Peer,
     headers: HeaderMap,
     ApiPath(conf): ApiPath<String>,
     ApiJson(body): ApiJson<RedeemRequest>,
 ) -> Result<Json<Redeemed>, ApiError> {
-    let conference = checkout_conference(&state, &principal, &conf, &[Scope::Checkout]).await?;
     let lines = body.lines.as_deref().map(cart).transpose()?;
     let order = OrderRef::parse(&body.order_ref).map_err(VoucherError::from)?;
-    let lookup = start_lookup(&state, caller(&state, &principal, &headers, peer)).await?;
-    let redemption = checkout::redeem_voucher(
-        principal.store(&state).as_ref(),
-        &conference.slug,
+    let found = find(&state, &bearer, (&headers, peer), &conf, &body.code, &[Scope::Checkout]).await?;
+    let store = found.principal.store(&state);
+    let redemption = checkout::redeem_found(
+        store.as_ref(),
+        &found.view,
+        &found.conference,
         &body.code,
         &order,
         lines.as_deref(),
         now(),
     )
     .await;
-    Ok(Json(finish_lookup(lookup, redemption).await?.answer))
+    Ok(Json(finish_lookup(found.guess, redemption).await?.answer))
 }
 
 #[utoipa::path(
@@ -281,18 +290,18 @@ async fn redeem(
 )]
 async fn release(
     State(state): State<AppState>,
-    principal: Principal,
+    bearer: Bearer,
     Peer(peer): Peer,
     headers: HeaderMap,
     ApiPath(conf): ApiPath<String>,
     ApiJson(body): ApiJson<ReleaseRequest>,
 ) -> Result<Json<Release>, ApiError> {
-    let conference = checkout_conference(&state, &principal, &conf, &[Scope::Checkout, Scope::Manage]).await?;
     let order = OrderRef::parse(&body.order_ref).map_err(VoucherError::from)?;
-    let lookup = start_lookup(&state, caller(&state, &principal, &headers, peer)).await?;
+    let found = find(&state, &bearer, (&headers, peer), &conf, &body.code, &[Scope::Checkout, Scope::Manage]).await?;
+    let store = found.principal.store(&state);
     let release =
-        checkout::release_voucher(principal.store(&state).as_ref(), &conference.slug, &body.code, &order, now()).await;
-    Ok(Json(finish_lookup(lookup, release).await?))
+        checkout::release_found(store.as_ref(), &found.view, &found.conference, &body.code, &order, now()).await;
+    Ok(Json(finish_lookup(found.guess, release).await?))
 }
 
 #[utoipa::path(

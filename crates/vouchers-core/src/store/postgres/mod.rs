@@ -25,8 +25,8 @@ use super::rows::{
     SESSION_COLUMNS, TOKEN_SELECT,
 };
 use super::{
-    AuditFilter, Backend, DatabaseUrl, RedemptionRecord, Store, StoreError, StoreTx, StoredAccount, StoredSession,
-    UsageRow, VoucherFilter,
+    AuditFilter, Backend, CheckoutKey, CheckoutView, DatabaseUrl, RedemptionRecord, Store, StoreError, StoreTx,
+    StoredAccount, StoredSession, UsageRow, VoucherFilter,
 };
 use crate::domain::{Account, Actor, AddOn, ApiToken, AuditRecord, Batch, Conference, Money, TicketType, Voucher};
 
@@ -248,6 +248,29 @@ impl Store for PostgresStore {
             .await?;
         let sets = restriction_slugs(&self.pool, &found).await?;
         found.iter().map(|r| rows::voucher(conference, &sets, r)).collect()
+    }
+
+    async fn checkout_view(&self, key: &CheckoutKey<'_>) -> Result<CheckoutView, StoreError> {
+        static SQL: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+            rows::checkout_sql(&rows::Dialect {
+                param: |n| format!("${n}"),
+                discount: "discount_value",
+                price: "price",
+                code_match: "lower(v.code) = lower($3)",
+            })
+        });
+        // PostgreSQL refuses NUL in text; no slug or code holds one, so nothing can match.
+        let clean = |text: &str| if has_nul(text) { String::new() } else { text.to_owned() };
+        let (address, since) = key.failures_since.unzip();
+        let found = sqlx::query(&SQL)
+            .bind(key.token_hash.map(clean))
+            .bind(clean(key.conference))
+            .bind(clean(key.code))
+            .bind(address.map(clean))
+            .bind(since)
+            .fetch_all(&self.pool)
+            .await?;
+        rows::checkout_view(&found)
     }
 
     async fn voucher_by_code(&self, conference: &Conference, code: &str) -> Result<Option<Voucher>, StoreError> {

@@ -1,0 +1,237 @@
+//! `vouchers-bench load`: checkout under load, through the real `vouchers serve` binary.
+//!
+//! For each database it builds the release binary, prepares a conference, a checkout token and
+//! fresh single-use codes with the CLI, starts `serve`, and drives it with `wrk` (installed by
+//! `scripts/load-deps.sh` when missing; the workload is `wrk.lua`): `check` (one code, one cart
+//! line), `redeem` (distinct single-use codes, distinct orders) and a 90/10 mix, at several
+//! connection counts. The floors are measured in the same run at the same connection counts:
+//! `GET /healthz` (the HTTP stack alone), `GET /readyz` (one `SELECT 1` through it) and, on
+//! PostgreSQL, `pgbench -S` and `pgbench -b simple-update`. Afterwards it checks that every
+//! voucher's `times_used` equals its unreleased redemptions and that every redemption answered
+//! 200 is stored, and reads `serve`'s peak RSS. On PostgreSQL a last run races two `serve`
+//! instances over the same codes: each code is redeemed once, and nothing but 200/409/429 comes back.
+
+mod pg;
+mod report;
+mod server;
+mod wrk;
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use anyhow::{bail, Context, Result};
+use clap::Args as ClapArgs;
+
+pub use report::Run;
+use server::{Deployment, Server};
+use wrk::Workload;
+
+/// Options of `vouchers-bench load`.
+#[derive(Debug, ClapArgs)]
+pub struct LoadArgs {
+    /// A seconds-long smoke: one second per run, 16 connections only (CI runs this).
+    #[arg(long)]
+    quick: bool,
+    /// Seconds per run.
+    #[arg(long, default_value_t = 5)]
+    duration: u64,
+    /// Databases: sqlite, postgres or both.
+    #[arg(long, value_delimiter = ',', default_values_t = ["sqlite".to_owned(), "postgres".to_owned()])]
+    dbs: Vec<String>,
+    /// Connection counts (default 1, 16, 32, 64; 16 with --quick).
+    #[arg(long, value_delimiter = ',')]
+    connections: Vec<u32>,
+    /// PostgreSQL server; the run gets its own database there, dropped after.
+    #[arg(long, env = "VOUCHERS_BENCH_POSTGRES_URL", default_value = "postgres://postgres@127.0.0.1:5432/postgres")]
+    postgres_url: String,
+    /// Print JSON instead of a table.
+    #[arg(long)]
+    json: bool,
+}
+
+/// The workspace's root (this crate lives in `crates/vouchers-bench`).
+fn workspace_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+/// Builds the release `vouchers` binary next to this one and returns its path.
+fn build_server_binary() -> Result<PathBuf> {
+    let status = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned()))
+        .args(["build", "--release", "--locked", "-q", "-p", "vouchers-cli"])
+        .current_dir(workspace_root())
+        .status()
+        .context("running cargo build")?;
+    if !status.success() {
+        bail!("cargo build --release -p vouchers-cli failed");
+    }
+    let exe = std::env::current_exe()?;
+    let bin = exe.parent().context("no directory")?.join("vouchers");
+    if !bin.exists() {
+        bail!("{} was not built", bin.display());
+    }
+    Ok(bin)
+}
+
+/// Installs `wrk` when it is missing (scripts/load-deps.sh).
+fn ensure_wrk() -> Result<()> {
+    let status = Command::new("bash")
+        .arg(workspace_root().join("scripts/load-deps.sh"))
+        .status()
+        .context("running load-deps.sh")?;
+    if !status.success() {
+        bail!("wrk is not installed and scripts/load-deps.sh could not install it");
+    }
+    Ok(())
+}
+
+/// Runs the load benchmark and prints its report.
+pub fn run(args: &LoadArgs) -> Result<()> {
+    for db in &args.dbs {
+        if db != "sqlite" && db != "postgres" {
+            bail!("unknown database {db}: use sqlite or postgres");
+        }
+    }
+    let duration = if args.quick { 1 } else { args.duration.max(1) };
+    let connections = match (&args.connections[..], args.quick) {
+        ([], true) => vec![16],
+        ([], false) => vec![1, 16, 32, 64],
+        (given, _) => given.to_vec(),
+    };
+    ensure_wrk()?;
+    let bin = build_server_binary()?;
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+
+    let mut runs = Vec::new();
+    let mut checks = Vec::new();
+    for db in &args.dbs {
+        eprintln!("[load] {db}: preparing");
+        let deployment = runtime.block_on(Deployment::create(db, &bin, &args.postgres_url))?;
+        let result = bench_database(&runtime, &deployment, &connections, duration, &mut runs, &mut checks);
+        runtime.block_on(deployment.destroy())?;
+        result?;
+    }
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&report::json(&runs, &checks))?);
+    } else {
+        print!("{}", report::table(&runs, &checks));
+    }
+    let failed: Vec<_> = checks.iter().filter(|c| !c.ok).collect();
+    if !failed.is_empty() {
+        bail!("{} invariant check(s) failed", failed.len());
+    }
+    Ok(())
+}
+
+fn bench_database(
+    runtime: &tokio::runtime::Runtime,
+    deployment: &Deployment,
+    connections: &[u32],
+    duration: u64,
+    runs: &mut Vec<Run>,
+    checks: &mut Vec<report::Check>,
+) -> Result<()> {
+    let db = deployment.name();
+    let check_codes = deployment.codes("CHK", 1_000, 1_000_000_000)?;
+    let server = Server::start(deployment, "info")?;
+    let mut record = |workload: &str, conns: u32, result: wrk::Measured| {
+        eprintln!("[load] {db} {workload} c={conns}: {:.0}/s", result.throughput());
+        runs.push(Run { database: db.to_owned(), workload: workload.to_owned(), connections: conns, result });
+    };
+    let (mut redeem_acknowledged, mut in_flight) = (0u64, 0u64);
+    for &conns in connections {
+        record("healthz", conns, wrk::run(&server, &Workload::get("/healthz"), conns, duration)?);
+        record("readyz", conns, wrk::run(&server, &Workload::get("/readyz"), conns, duration)?);
+        if let Some(floor) = deployment.pgbench_floors(conns, duration)? {
+            for (name, measured) in floor {
+                record(name, conns, measured);
+            }
+        }
+        record("check", conns, wrk::run(&server, &Workload::check(deployment, &check_codes), conns, duration)?);
+    }
+    // Per-request logging, measured: the same check with the request log off.
+    if let Some(&conns) = connections.iter().find(|&&c| c == 32).or(connections.last()) {
+        let quiet = Server::start(deployment, "warn")?;
+        record("check, log off", conns, wrk::run(&quiet, &Workload::check(deployment, &check_codes), conns, duration)?);
+        quiet.stop()?;
+    }
+    for &conns in connections.iter().filter(|&&c| c != 32 || connections.len() == 1) {
+        let codes = deployment.codes(&format!("R{conns}"), redeem_supply(duration), 1)?;
+        let measured =
+            wrk::run(&server, &Workload::redeem(deployment, &check_codes, &codes, "redeem", conns), conns, duration)?;
+        redeem_acknowledged += measured.redeemed;
+        in_flight += u64::from(conns);
+        record("redeem", conns, measured);
+        let codes = deployment.codes(&format!("M{conns}"), redeem_supply(duration) / 4, 1)?;
+        let measured = wrk::run(&server, &Workload::mix(deployment, &check_codes, &codes, conns), conns, duration)?;
+        redeem_acknowledged += measured.redeemed;
+        in_flight += u64::from(conns);
+        record("mix 90/10", conns, measured);
+    }
+    let peak_rss = server.peak_rss_kib();
+    server.stop()?;
+    checks.push(report::Check::peak_rss(db, peak_rss));
+    checks.extend(runtime.block_on(deployment.invariants(redeem_acknowledged, in_flight))?);
+    if deployment.is_postgres() {
+        let conns = connections.iter().copied().find(|&c| c >= 16).unwrap_or(16);
+        eprintln!("[load] {db}: two instances racing for the same codes");
+        let (measured, race_checks) = two_instances(runtime, deployment, &check_codes, conns, duration)?;
+        for (i, m) in measured.into_iter().enumerate() {
+            record(&format!("redeem, 2 instances (#{})", i + 1), conns, m);
+        }
+        checks.extend(race_checks);
+    }
+    for run in runs.iter().filter(|r| r.database == db) {
+        if run.result.s5xx > 0 || run.result.s4xx > 0 || run.result.socket_errors > 0 {
+            checks
+                .push(report::Check::failed(db, format!("{} c={}: unexpected errors", run.workload, run.connections)));
+        }
+    }
+    Ok(())
+}
+
+/// Enough single-use codes for a redeem run of `duration` seconds (no run gets near 20,000/s).
+fn redeem_supply(duration: u64) -> usize {
+    (duration as usize * 20_000).max(5_000)
+}
+
+/// Two `serve` instances on one database, each sent every code of one list (with its own
+/// orders): each code must be redeemed exactly once, and every other answer be 409 (used up).
+fn two_instances(
+    runtime: &tokio::runtime::Runtime,
+    deployment: &Deployment,
+    check_codes: &[String],
+    conns: u32,
+    duration: u64,
+) -> Result<(Vec<wrk::Measured>, Vec<report::Check>)> {
+    let codes = deployment.codes("TWO", redeem_supply(duration) / 2, 1)?;
+    let servers = [Server::start(deployment, "info")?, Server::start(deployment, "info")?];
+    let measured = std::thread::scope(|scope| {
+        let handles: Vec<_> = servers
+            .iter()
+            .enumerate()
+            .map(|(i, server)| {
+                let workload = Workload::redeem(deployment, check_codes, &codes, &format!("two{i}"), conns / 2);
+                scope.spawn(move || wrk::run(server, &workload, conns / 2, duration))
+            })
+            .collect();
+        handles.into_iter().map(|h| h.join().expect("wrk thread")).collect::<Result<Vec<_>>>()
+    })?;
+    let mut checks = Vec::new();
+    for (i, server) in servers.into_iter().enumerate() {
+        checks
+            .push(report::Check::peak_rss(&format!("{} instance {}", deployment.name(), i + 1), server.peak_rss_kib()));
+        server.stop()?;
+    }
+    let acknowledged: u64 = measured.iter().map(|m| m.redeemed).sum();
+    checks.extend(runtime.block_on(deployment.race_invariants(acknowledged, u64::from(conns)))?);
+    for m in &measured {
+        let other = m.s4xx + m.s5xx + m.socket_errors;
+        checks.push(report::Check::new(
+            deployment.name(),
+            "two instances: nothing but 200, 409 and 429".to_owned(),
+            other == 0,
+            format!("{} other answers", other),
+        ));
+    }
+    Ok((measured, checks))
+}
