@@ -16,7 +16,7 @@ use crate::domain::{
     OrderRef, PriceLine, Pricing, Quantity, TokenSecret, Voucher, VoucherCode,
 };
 pub use crate::store::CheckoutView;
-use crate::store::{CheckoutKey, RedemptionClaim, Store, UsageRow};
+use crate::store::{AuditEntry, CheckoutKey, NewRedemption, RedeemOutcome, Store, UsageRow};
 use crate::VoucherError;
 
 use super::catalog::conference;
@@ -317,31 +317,38 @@ pub async fn redeem_found(
         None => None,
     };
 
-    let mut tx = store.begin().await?;
-    let redemption_id = match tx.claim_redemption(voucher.id, order.as_str(), now).await? {
-        RedemptionClaim::Existing { released: false, response, .. } => {
-            let answer = serde_json::from_str(&response).map_err(VoucherError::StoredAnswer)?;
-            return Ok(Redemption { answer, replayed: true });
-        }
-        RedemptionClaim::Existing { id, released: true, .. } | RedemptionClaim::New(id) => id,
-    };
-    if !tx.consume_use(voucher.id, now).await? {
-        drop(tx);
-        // Rolled back. Say why, from the voucher as it is now.
-        let current =
-            store.voucher_by_code(conference, &voucher.code).await?.ok_or_else(|| not_found(conference, code))?;
-        let reason = validity(&current, now).unwrap_or(InvalidReason::UsedUp);
-        return Err(VoucherError::NotRedeemable { code: current.code, reason });
-    }
     let mut redeemed = voucher;
     redeemed.times_used += 1;
     let answer = Redeemed { redeemed: true, order_ref: order.as_str().to_owned(), voucher: redeemed, pricing };
     let stored = serde_json::to_string(&answer).map_err(VoucherError::StoredAnswer)?;
-    tx.record_redemption(redemption_id, &stored, now).await?;
     let times_used = serde_json::json!({"old": answer.voucher.times_used - 1, "new": answer.voucher.times_used});
     let changes = serde_json::json!({"order_ref": order.as_str(), "times_used": times_used});
-    super::audit(tx.as_mut(), Some(conference.id), "voucher.redeem", &answer.voucher.code, changes).await?;
-    tx.commit().await?;
+    let audit = AuditEntry {
+        at: super::now(),
+        conference_id: Some(conference.id),
+        action: "voucher.redeem",
+        target: &answer.voucher.code,
+        changes: &changes,
+    };
+    let new = NewRedemption { voucher_id: answer.voucher.id, order_ref: order.as_str(), response: &stored, now, audit };
+
+    let mut tx = store.begin().await?;
+    match tx.redeem(&new).await? {
+        RedeemOutcome::Redeemed => tx.commit().await?,
+        RedeemOutcome::Replay(response) => {
+            let answer = serde_json::from_str(&response).map_err(VoucherError::StoredAnswer)?;
+            return Ok(Redemption { answer, replayed: true });
+        }
+        RedeemOutcome::NotUsable => {
+            drop(tx);
+            // Rolled back. Say why, from the voucher as it is now.
+            let code_now = &answer.voucher.code;
+            let current =
+                store.voucher_by_code(conference, code_now).await?.ok_or_else(|| not_found(conference, code))?;
+            let reason = validity(&current, now).unwrap_or(InvalidReason::UsedUp);
+            return Err(VoucherError::NotRedeemable { code: current.code, reason });
+        }
+    }
     Ok(Redemption { answer, replayed: false })
 }
 

@@ -62,6 +62,22 @@ pub async fn connect_with(url: &DatabaseUrl, timeout: std::time::Duration) -> Re
     })
 }
 
+/// Pool settings of both backends. sqlx tests a connection with a round trip before every use
+/// by default; here only a connection idle for more than a second is tested (a restarted server
+/// leaves dead ones behind), because one used moments ago was tested when it was given back
+/// (sqlx pings on release and closes a broken connection). On the checkout path that saves one
+/// round trip per request.
+pub(crate) fn pool_options<DB: sqlx::Database>() -> sqlx::pool::PoolOptions<DB> {
+    sqlx::pool::PoolOptions::new().test_before_acquire(false).before_acquire(|conn, meta| {
+        Box::pin(async move {
+            if meta.idle_for > std::time::Duration::from_secs(1) {
+                sqlx::Connection::ping(conn).await?;
+            }
+            Ok(true)
+        })
+    })
+}
+
 /// The fields shared by every voucher of one insert: a batch, or one voucher added by hand.
 #[derive(Debug, Clone, PartialEq)]
 pub struct VoucherTemplate {
@@ -132,6 +148,32 @@ pub enum RedemptionClaim {
         /// The response of its latest redemption.
         response: String,
     },
+}
+
+/// One redemption to write with [`StoreTx::redeem`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewRedemption<'a> {
+    /// The voucher.
+    pub voucher_id: i64,
+    /// The order.
+    pub order_ref: &'a str,
+    /// The answer to store with it (replayed to every retry of the order).
+    pub response: &'a str,
+    /// When.
+    pub now: DateTime<Utc>,
+    /// The audit record of the consumed use.
+    pub audit: AuditEntry<'a>,
+}
+
+/// What [`StoreTx::redeem`] did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RedeemOutcome {
+    /// The order's redemption is written, one use consumed and the audit record appended.
+    Redeemed,
+    /// The order was redeemed before and not released: nothing was consumed; its stored answer.
+    Replay(String),
+    /// The voucher cannot be used now (inactive, no use left, outside its window): roll back.
+    NotUsable,
 }
 
 /// Voucher counts of one batch, as [`Store::usage`] reads them (both backends name the columns
@@ -499,6 +541,22 @@ pub trait StoreTx: Send {
         response: &str,
         now: DateTime<Utc>,
     ) -> Result<(), StoreError>;
+    /// A redemption as one step: claims the order ([`StoreTx::claim_redemption`]), consumes a use
+    /// ([`StoreTx::consume_use`]) only when the claim is new or takes back a released one, stores
+    /// the answer and appends the audit record. On [`RedeemOutcome::NotUsable`] the caller rolls
+    /// back. This default makes one statement per step; PostgreSQL does it all in one.
+    async fn redeem(&mut self, new: &NewRedemption<'_>) -> Result<RedeemOutcome, StoreError> {
+        let id = match self.claim_redemption(new.voucher_id, new.order_ref, new.now).await? {
+            RedemptionClaim::Existing { released: false, response, .. } => return Ok(RedeemOutcome::Replay(response)),
+            RedemptionClaim::Existing { id, released: true, .. } | RedemptionClaim::New(id) => id,
+        };
+        if !self.consume_use(new.voucher_id, new.now).await? {
+            return Ok(RedeemOutcome::NotUsable);
+        }
+        self.record_redemption(id, new.response, new.now).await?;
+        self.audit(&new.audit).await?;
+        Ok(RedeemOutcome::Redeemed)
+    }
     /// Marks the order's redemption released and gives the use back, once. Returns false (and
     /// changes nothing) when there is no unreleased redemption for this order.
     async fn release_redemption(

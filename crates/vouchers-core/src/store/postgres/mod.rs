@@ -17,7 +17,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 use chrono::{DateTime, NaiveDate, Utc};
 use rust_decimal::Decimal;
-use sqlx::postgres::{PgConnectOptions, PgPoolOptions, PgRow};
+use sqlx::postgres::{PgConnectOptions, PgRow};
 use sqlx::{Connection, Executor, PgConnection, PgPool, Postgres};
 
 use super::rows::{
@@ -68,7 +68,7 @@ impl PostgresStore {
             .await
             .map_err(|_| StoreError::Unavailable(sqlx::Error::PoolTimedOut))??;
         let _ = first.close().await;
-        let pool = PgPoolOptions::new().max_connections(16).acquire_timeout(timeout).connect_lazy_with(options);
+        let pool = super::pool_options().max_connections(16).acquire_timeout(timeout).connect_lazy_with(options);
         MIGRATOR.run(&pool).await?;
         Ok(Self { pool })
     }

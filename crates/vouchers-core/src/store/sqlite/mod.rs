@@ -24,7 +24,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use chrono::{DateTime, NaiveDate, Utc};
-use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteRow, SqliteSynchronous};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqliteRow, SqliteSynchronous};
 use sqlx::{Executor, Sqlite, SqlitePool};
 
 use super::rows::{
@@ -81,13 +81,13 @@ impl SqliteStore {
         let setup = SetupLock::take(options.get_filename()).await?;
         // A writer waits its turn behind queued writers at least as long as SQLite's busy handler
         // would wait for another process's; `timeout` is for a database that does not answer.
-        let writer = SqlitePoolOptions::new()
+        let writer = super::pool_options()
             .max_connections(1)
             .acquire_timeout(timeout.max(BUSY_TIMEOUT))
             .connect_with(options.clone())
             .await?;
         MIGRATOR.run(&writer).await?;
-        let pool = SqlitePoolOptions::new().max_connections(8).acquire_timeout(timeout).connect_with(options).await?;
+        let pool = super::pool_options().max_connections(8).acquire_timeout(timeout).connect_with(options).await?;
         drop(setup);
         Ok(Self { pool, writer })
     }
