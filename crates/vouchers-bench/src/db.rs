@@ -81,9 +81,9 @@ impl BenchDb {
                 )
                 .bind(conference_id)
                 .bind(n)
-                .execute(store.writer())
+                .execute(store.pool())
                 .await?;
-                sqlx::query("ANALYZE").execute(store.writer()).await?;
+                sqlx::query("ANALYZE").execute(store.pool()).await?;
             }
             BenchDb::Postgres { store, .. } => {
                 sqlx::query(
@@ -138,7 +138,7 @@ impl BenchDb {
             }};
         }
         match self {
-            BenchDb::Sqlite { store, .. } => delete!(store.writer(), "?"),
+            BenchDb::Sqlite { store, .. } => delete!(store.pool(), "?"),
             BenchDb::Postgres { store, .. } => delete!(store.pool(), "$"),
         }
         Ok(())
@@ -224,8 +224,8 @@ impl BenchDb {
         Ok(match self {
             BenchDb::Sqlite { store, .. } => {
                 floor!(
-                    store.writer(),
-                    store.writer().begin_with("BEGIN IMMEDIATE").await?,
+                    store.pool(),
+                    store.pool().begin_with("BEGIN IMMEDIATE").await?,
                     "?",
                     2500i64,
                     now.timestamp_micros()

@@ -47,6 +47,10 @@ pub struct LoadArgs {
     /// Print JSON instead of a table.
     #[arg(long)]
     json: bool,
+    /// Drive this `vouchers` binary instead of building this checkout's (e.g. an older release,
+    /// to compare before and after on the same machine).
+    #[arg(long)]
+    server_bin: Option<PathBuf>,
 }
 
 /// The workspace's root (this crate lives in `crates/vouchers-bench`).
@@ -98,7 +102,10 @@ pub fn run(args: &LoadArgs) -> Result<()> {
         (given, _) => given.to_vec(),
     };
     ensure_wrk()?;
-    let bin = build_server_binary()?;
+    let bin = match &args.server_bin {
+        Some(bin) => bin.clone(),
+        None => build_server_binary()?,
+    };
     let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
 
     let mut runs = Vec::new();

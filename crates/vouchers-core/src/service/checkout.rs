@@ -332,16 +332,14 @@ pub async fn redeem_found(
     };
     let new = NewRedemption { voucher_id: answer.voucher.id, order_ref: order.as_str(), response: &stored, now, audit };
 
-    let mut tx = store.begin().await?;
-    match tx.redeem(&new).await? {
-        RedeemOutcome::Redeemed => tx.commit().await?,
+    match store.redeem(&new).await? {
+        RedeemOutcome::Redeemed => {}
         RedeemOutcome::Replay(response) => {
             let answer = serde_json::from_str(&response).map_err(VoucherError::StoredAnswer)?;
             return Ok(Redemption { answer, replayed: true });
         }
         RedeemOutcome::NotUsable => {
-            drop(tx);
-            // Rolled back. Say why, from the voucher as it is now.
+            // Nothing was written. Say why, from the voucher as it is now.
             let code_now = &answer.voucher.code;
             let current =
                 store.voucher_by_code(conference, code_now).await?.ok_or_else(|| not_found(conference, code))?;

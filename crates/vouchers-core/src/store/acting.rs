@@ -8,8 +8,8 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
 use super::{
-    AuditFilter, Backend, CheckoutKey, CheckoutView, RedemptionRecord, Store, StoreError, StoreTx, StoredAccount,
-    StoredSession, UsageRow, VoucherFilter,
+    AuditFilter, Backend, CheckoutKey, CheckoutView, NewRedemption, RedeemOutcome, RedemptionRecord, Store, StoreError,
+    StoreTx, StoredAccount, StoredSession, UsageRow, VoucherFilter,
 };
 use crate::domain::{Account, Actor, AddOn, ApiToken, AuditRecord, Batch, Conference, TicketType, Voucher};
 
@@ -35,6 +35,14 @@ impl Store for Acting {
 
     async fn begin(&self) -> Result<Box<dyn StoreTx>, StoreError> {
         self.inner.begin_as(&self.actor).await
+    }
+
+    async fn redeem_as(&self, actor: &Actor, new: &NewRedemption<'_>) -> Result<RedeemOutcome, StoreError> {
+        self.inner.redeem_as(actor, new).await
+    }
+
+    async fn redeem(&self, new: &NewRedemption<'_>) -> Result<RedeemOutcome, StoreError> {
+        self.inner.redeem_as(&self.actor, new).await
     }
 
     async fn audit_log(&self, conference_id: i64, filter: &AuditFilter) -> Result<Vec<AuditRecord>, StoreError> {

@@ -414,6 +414,21 @@ pub trait Store: Send + Sync + 'static {
     async fn begin(&self) -> Result<Box<dyn StoreTx>, StoreError> {
         self.begin_as(&Actor::System).await
     }
+    /// A redemption as one atomic step ([`StoreTx::redeem`]) by `actor`, committed unless the
+    /// voucher cannot be used now. This default is one write transaction; PostgreSQL makes it one
+    /// autocommitted statement.
+    async fn redeem_as(&self, actor: &Actor, new: &NewRedemption<'_>) -> Result<RedeemOutcome, StoreError> {
+        let mut tx = self.begin_as(actor).await?;
+        let outcome = tx.redeem(new).await?;
+        if outcome == RedeemOutcome::Redeemed {
+            tx.commit().await?;
+        }
+        Ok(outcome)
+    }
+    /// [`Store::redeem_as`] the store's own actor.
+    async fn redeem(&self, new: &NewRedemption<'_>) -> Result<RedeemOutcome, StoreError> {
+        self.redeem_as(&Actor::System, new).await
+    }
     /// The conference's audit records matching `filter`, newest first.
     async fn audit_log(&self, conference_id: i64, filter: &AuditFilter) -> Result<Vec<AuditRecord>, StoreError>;
     /// The conference with this slug.
@@ -640,7 +655,7 @@ mod migration_tests {
     /// Every migration file as it landed, by backend and version: sqlx refuses to migrate a
     /// database whose applied migration's checksum (SHA-384 of the file) differs, so a landed
     /// file must never change. A new migration adds its line here when it lands.
-    const LANDED: [(&str, i64, &str); 14] = [
+    const LANDED: [(&str, i64, &str); 16] = [
         (
             "sqlite",
             1,
@@ -710,6 +725,16 @@ mod migration_tests {
             "postgres",
             7,
             "5605e5e0128e530969f6500a1e1f980ec4f05ee1272f795988220cfb9d65ac049d21ecceb329a680d13af48c18ed27d5",
+        ),
+        (
+            "sqlite",
+            8,
+            "5bc6ddc082bd7ee202f6ca5102d3b0e2818b017455cdf25bd1d6b6e8248dcf83bf9622101640deaef431516053e884d5",
+        ),
+        (
+            "postgres",
+            8,
+            "1efdb388ab55a5ecaeef92ec9948ce17d39c0a84ff1f94c3a1b8fa86d2e9a1861f534bf13f02a78be1fa985723df5b32",
         ),
     ];
 

@@ -9,6 +9,7 @@
 //! `insert.rs` the bulk insert of a chunk of codes.
 
 mod insert;
+mod redeem;
 mod tx;
 
 use std::str::FromStr;
@@ -25,8 +26,8 @@ use super::rows::{
     SESSION_COLUMNS, TOKEN_SELECT,
 };
 use super::{
-    AuditFilter, Backend, CheckoutKey, CheckoutView, DatabaseUrl, RedemptionRecord, Store, StoreError, StoreTx,
-    StoredAccount, StoredSession, UsageRow, VoucherFilter,
+    AuditFilter, Backend, CheckoutKey, CheckoutView, DatabaseUrl, NewRedemption, RedeemOutcome, RedemptionRecord,
+    Store, StoreError, StoreTx, StoredAccount, StoredSession, UsageRow, VoucherFilter,
 };
 use crate::domain::{Account, Actor, AddOn, ApiToken, AuditRecord, Batch, Conference, Money, TicketType, Voucher};
 
@@ -163,6 +164,10 @@ impl Store for PostgresStore {
 
     async fn begin_as(&self, actor: &Actor) -> Result<Box<dyn StoreTx>, StoreError> {
         Ok(Box::new(tx::PostgresTx::begin(&self.pool, actor.clone()).await?))
+    }
+
+    async fn redeem_as(&self, actor: &Actor, new: &NewRedemption<'_>) -> Result<RedeemOutcome, StoreError> {
+        redeem::redeem(&self.pool, actor, new).await
     }
 
     async fn audit_log(&self, conference_id: i64, filter: &AuditFilter) -> Result<Vec<AuditRecord>, StoreError> {

@@ -10,8 +10,8 @@ use crate::store::rows::{
     self, restriction_key, StoredRow, ACCOUNT_COLUMNS, CONFERENCE_COLUMNS, VOUCHER_STATE_COLUMNS,
 };
 use crate::store::{
-    AuditEntry, IdempotencyClaim, NewBatch, NewRedemption, NewToken, RedeemOutcome, RedemptionClaim, RestrictionIds,
-    StoreError, StoreTx, VoucherChange, VoucherState, VoucherTemplate,
+    AuditEntry, IdempotencyClaim, NewBatch, NewToken, RedemptionClaim, RestrictionIds, StoreError, StoreTx,
+    VoucherChange, VoucherState, VoucherTemplate,
 };
 
 /// A PostgreSQL write transaction (READ COMMITTED).
@@ -200,65 +200,6 @@ impl StoreTx for PostgresTx {
         .fetch_one(&mut *self.tx)
         .await?;
         Ok(RedemptionClaim::Existing { id, released, response })
-    }
-
-    async fn redeem(&mut self, new: &NewRedemption<'_>) -> Result<RedeemOutcome, StoreError> {
-        // One statement. The claim comes first: a concurrent claim of the same order waits on the
-        // unique index until the other transaction ends, then finds its row. The use is consumed
-        // only when the claim took a row (new, or a released one taken back: `DO UPDATE ... WHERE
-        // released_at IS NOT NULL` returns nothing for an unreleased one), under the conditions of
-        // `consume_use`; the audit record follows the consumed use. The statement answers the
-        // claim and the use, and the stored answer of an unreleased order (a replay).
-        let (claimed, consumed, replay): (Option<i64>, Option<i64>, Option<String>) = sqlx::query_as(
-            "WITH claim AS (
-                  INSERT INTO redemption (voucher_id, order_ref, redeemed_at, response) VALUES ($1, $2, $3, $4)
-                  ON CONFLICT (voucher_id, order_ref) DO UPDATE
-                     SET redeemed_at = EXCLUDED.redeemed_at, released_at = NULL, response = EXCLUDED.response
-                   WHERE redemption.released_at IS NOT NULL
-                  RETURNING id),
-              consume AS (
-                  UPDATE voucher SET times_used = times_used + 1, updated_at = $3
-                   WHERE id = $1 AND is_active AND times_used < max_uses
-                     AND (valid_from IS NULL OR valid_from <= $3) AND (valid_until IS NULL OR valid_until >= $3)
-                     AND EXISTS (SELECT 1 FROM claim)
-                  RETURNING times_used),
-              logged AS (
-                  INSERT INTO audit_log (at, conference_id, actor_kind, actor_id, actor_name, action, target, changes)
-                  SELECT $5, $6, $7, $8, $9, $10, $11, $12 FROM consume)
-             SELECT (SELECT id FROM claim), (SELECT times_used FROM consume),
-                    (SELECT response FROM redemption
-                      WHERE voucher_id = $1 AND order_ref = $2 AND NOT EXISTS (SELECT 1 FROM claim))",
-        )
-        .bind(new.voucher_id)
-        .bind(new.order_ref)
-        .bind(new.now)
-        .bind(new.response)
-        .bind(new.audit.at)
-        .bind(new.audit.conference_id)
-        .bind(self.actor.kind())
-        .bind(self.actor.id())
-        .bind(self.actor.name().map(|n| n.replace('\0', "")))
-        .bind(new.audit.action)
-        .bind(new.audit.target.replace('\0', ""))
-        .bind(new.audit.changes.to_string())
-        .fetch_one(&mut *self.tx)
-        .await?;
-        Ok(match (claimed, consumed, replay) {
-            (Some(_), Some(_), _) => RedeemOutcome::Redeemed,
-            (Some(_), None, _) => RedeemOutcome::NotUsable,
-            (None, _, Some(response)) => RedeemOutcome::Replay(response),
-            // A concurrent claim of this order committed while this statement waited on the
-            // unique index: its row is newer than this statement's snapshot. Read it now.
-            (None, _, None) => {
-                let response: String =
-                    sqlx::query_scalar("SELECT response FROM redemption WHERE voucher_id = $1 AND order_ref = $2")
-                        .bind(new.voucher_id)
-                        .bind(new.order_ref)
-                        .fetch_one(&mut *self.tx)
-                        .await?;
-                RedeemOutcome::Replay(response)
-            }
-        })
     }
 
     async fn consume_use(&mut self, voucher_id: i64, now: DateTime<Utc>) -> Result<bool, StoreError> {

@@ -18,6 +18,7 @@
 
 mod insert;
 mod tx;
+mod writer;
 
 use std::str::FromStr;
 use std::time::Duration;
@@ -32,8 +33,8 @@ use super::rows::{
     SESSION_COLUMNS, TOKEN_SELECT,
 };
 use super::{
-    AuditFilter, Backend, CheckoutKey, CheckoutView, DatabaseUrl, RedemptionRecord, Store, StoreError, StoreTx,
-    StoredAccount, StoredSession, UsageRow, VoucherFilter,
+    AuditFilter, Backend, CheckoutKey, CheckoutView, DatabaseUrl, NewRedemption, RedeemOutcome, RedemptionRecord,
+    Store, StoreError, StoreTx, StoredAccount, StoredSession, UsageRow, VoucherFilter,
 };
 use crate::domain::{Account, Actor, AddOn, ApiToken, AuditRecord, Batch, Conference, Money, TicketType, Voucher};
 
@@ -56,7 +57,7 @@ pub struct SqliteStore {
     /// Reader connections.
     pool: SqlitePool,
     /// The one writer connection.
-    writer: SqlitePool,
+    writer: writer::Writer,
 }
 
 impl SqliteStore {
@@ -79,22 +80,49 @@ impl SqliteStore {
             .busy_timeout(BUSY_TIMEOUT)
             .foreign_keys(true);
         let setup = SetupLock::take(options.get_filename()).await?;
+        // The writer never checkpoints at commit (see `checkpoints`).
+        let mut writer = tokio::time::timeout(
+            timeout,
+            sqlx::ConnectOptions::connect(&options.clone().pragma("wal_autocheckpoint", "0")),
+        )
+        .await
+        .map_err(|_| StoreError::Unavailable(sqlx::Error::PoolTimedOut))??;
+        MIGRATOR.run(&mut writer).await?;
         // A writer waits its turn behind queued writers at least as long as SQLite's busy handler
         // would wait for another process's; `timeout` is for a database that does not answer.
-        let writer = super::pool_options()
-            .max_connections(1)
-            .acquire_timeout(timeout.max(BUSY_TIMEOUT))
-            .connect_with(options.clone())
-            .await?;
-        MIGRATOR.run(&writer).await?;
+        let writer = writer::Writer::new(writer, timeout.max(BUSY_TIMEOUT));
         let pool = super::pool_options().max_connections(8).acquire_timeout(timeout).connect_with(options).await?;
         drop(setup);
+        tokio::spawn(checkpoints(pool.clone()));
         Ok(Self { pool, writer })
     }
 
-    /// The writer connection, for tools that measure the database itself (the benchmark's floor).
-    pub fn writer(&self) -> &SqlitePool {
-        &self.writer
+    /// The reader connections, for tools that measure the database itself (the benchmark's
+    /// floor opens its own `BEGIN IMMEDIATE` transactions on them).
+    pub fn pool(&self) -> &SqlitePool {
+        &self.pool
+    }
+}
+
+/// How often the write-ahead log is copied back into the database file.
+const CHECKPOINT_EVERY: Duration = Duration::from_millis(200);
+
+/// Copies the write-ahead log back into the database file every [`CHECKPOINT_EVERY`], from a
+/// reader connection, until the store is closed. SQLite's default has the committing writer do it
+/// (every 1,000 pages), with an `fsync` of the database file, while every queued writer waits;
+/// a `PASSIVE` checkpoint here never blocks a writer or a reader. The log of a process that exits
+/// is checkpointed by SQLite when its last connection closes.
+async fn checkpoints(pool: SqlitePool) {
+    let mut every = tokio::time::interval(CHECKPOINT_EVERY);
+    every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        every.tick().await;
+        if pool.is_closed() {
+            return;
+        }
+        if let Err(error) = sqlx::query("PRAGMA wal_checkpoint(PASSIVE)").execute(&pool).await {
+            tracing::debug!(%error, "checkpoint skipped");
+        }
     }
 }
 
@@ -225,6 +253,44 @@ impl Store for SqliteStore {
 
     async fn begin_as(&self, actor: &Actor) -> Result<Box<dyn StoreTx>, StoreError> {
         Ok(Box::new(tx::SqliteTx::begin(&self.writer, actor.clone()).await?))
+    }
+
+    async fn redeem_as(&self, actor: &Actor, new: &NewRedemption<'_>) -> Result<RedeemOutcome, StoreError> {
+        // One statement, one turn of the writer: the trigger of migration 0008 checks and writes.
+        let mut writer = self.writer.lock().await?;
+        let done = sqlx::query(
+            "INSERT INTO redeem_request (voucher_id, order_ref, at, response, audit_at, conference_id, actor_kind,
+                                         actor_id, actor_name, action, target, changes)
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        )
+        .bind(new.voucher_id)
+        .bind(new.order_ref)
+        .bind(micros(new.now))
+        .bind(new.response)
+        .bind(micros(new.audit.at))
+        .bind(new.audit.conference_id)
+        .bind(actor.kind())
+        .bind(actor.id())
+        .bind(actor.name())
+        .bind(new.audit.action)
+        .bind(new.audit.target)
+        .bind(new.audit.changes.to_string())
+        .execute(&mut *writer)
+        .await;
+        match done {
+            Ok(_) => Ok(RedeemOutcome::Redeemed),
+            Err(sqlx::Error::Database(e)) if e.message() == "vouchers: not usable" => Ok(RedeemOutcome::NotUsable),
+            Err(sqlx::Error::Database(e)) if e.message() == "vouchers: replay" => {
+                let response: String =
+                    sqlx::query_scalar("SELECT response FROM redemption WHERE voucher_id = ? AND order_ref = ?")
+                        .bind(new.voucher_id)
+                        .bind(new.order_ref)
+                        .fetch_one(&mut *writer)
+                        .await?;
+                Ok(RedeemOutcome::Replay(response))
+            }
+            Err(e) => Err(e.into()),
+        }
     }
 
     async fn audit_log(&self, conference_id: i64, filter: &AuditFilter) -> Result<Vec<AuditRecord>, StoreError> {
@@ -442,7 +508,7 @@ impl Store for SqliteStore {
         at: DateTime<Utc>,
         forget_before: DateTime<Utc>,
     ) -> Result<(), StoreError> {
-        let mut tx = self.writer.begin_with("BEGIN IMMEDIATE").await?;
+        let mut tx = self.writer.begin().await?;
         sqlx::query("DELETE FROM failed_lookup WHERE token_id = ? AND address = ? AND at < ?")
             .bind(token_id)
             .bind(address)
@@ -485,7 +551,7 @@ impl Store for SqliteStore {
     }
 
     async fn close(&self) {
-        self.pool.close().await;
         self.writer.close().await;
+        self.pool.close().await;
     }
 }

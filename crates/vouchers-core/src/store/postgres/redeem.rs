@@ -1,0 +1,83 @@
+//! A redemption in one autocommitted statement: one round trip, no `BEGIN`/`COMMIT`.
+
+use sqlx::PgPool;
+
+use crate::domain::Actor;
+use crate::store::{NewRedemption, RedeemOutcome, StoreError};
+
+/// The statement. The claim comes first: a concurrent claim of the same order waits on the unique
+/// index until the other statement ends, then finds its row. The use is consumed only when the
+/// claim took a row (new, or a released one taken back: `DO UPDATE ... WHERE released_at IS NOT
+/// NULL` returns nothing for an unreleased one), under the conditions of `consume_use`; the audit
+/// record follows the consumed use. When the claim took a row but no use could be consumed, the
+/// last column calls `vouchers_abort_redemption()` (migration 0008), whose exception undoes the
+/// whole statement. Otherwise it answers the claim, the use, and the stored answer of an
+/// unreleased order (a replay).
+const REDEEM: &str = "WITH claim AS (
+        INSERT INTO redemption (voucher_id, order_ref, redeemed_at, response) VALUES ($1, $2, $3, $4)
+        ON CONFLICT (voucher_id, order_ref) DO UPDATE
+           SET redeemed_at = EXCLUDED.redeemed_at, released_at = NULL, response = EXCLUDED.response
+         WHERE redemption.released_at IS NOT NULL
+        RETURNING id),
+    consume AS (
+        UPDATE voucher SET times_used = times_used + 1, updated_at = $3
+         WHERE id = $1 AND is_active AND times_used < max_uses
+           AND (valid_from IS NULL OR valid_from <= $3) AND (valid_until IS NULL OR valid_until >= $3)
+           AND EXISTS (SELECT 1 FROM claim)
+        RETURNING times_used),
+    logged AS (
+        INSERT INTO audit_log (at, conference_id, actor_kind, actor_id, actor_name, action, target, changes)
+        SELECT $5, $6, $7, $8, $9, $10, $11, $12 FROM consume)
+    SELECT (SELECT id FROM claim) AS claimed, (SELECT times_used FROM consume) AS consumed,
+           (SELECT response FROM redemption
+             WHERE voucher_id = $1 AND order_ref = $2 AND NOT EXISTS (SELECT 1 FROM claim)) AS replay,
+           CASE WHEN EXISTS (SELECT 1 FROM claim) AND NOT EXISTS (SELECT 1 FROM consume)
+                THEN vouchers_abort_redemption() END AS aborted";
+
+/// What [`REDEEM`] answers: the claimed redemption, the use consumed, a replay's stored answer,
+/// and the abort column (always null when the statement succeeds).
+type Answer = (Option<i64>, Option<i64>, Option<String>, Option<i32>);
+
+/// Runs [`REDEEM`] as `actor`.
+pub(super) async fn redeem(pool: &PgPool, actor: &Actor, new: &NewRedemption<'_>) -> Result<RedeemOutcome, StoreError> {
+    let found: Result<Answer, sqlx::Error> = sqlx::query_as(REDEEM)
+        .bind(new.voucher_id)
+        .bind(new.order_ref)
+        .bind(new.now)
+        .bind(new.response)
+        .bind(new.audit.at)
+        .bind(new.audit.conference_id)
+        .bind(actor.kind())
+        .bind(actor.id())
+        .bind(actor.name().map(|n| n.replace('\0', "")))
+        .bind(new.audit.action)
+        .bind(new.audit.target.replace('\0', ""))
+        .bind(new.audit.changes.to_string())
+        .fetch_one(pool)
+        .await;
+    let (claimed, consumed, replay, _) = match found {
+        Ok(row) => row,
+        Err(sqlx::Error::Database(e))
+            if e.code().as_deref() == Some("P0001") && e.message().starts_with("vouchers:") =>
+        {
+            return Ok(RedeemOutcome::NotUsable)
+        }
+        Err(e) => return Err(e.into()),
+    };
+    Ok(match (claimed, consumed, replay) {
+        (Some(_), Some(_), _) => RedeemOutcome::Redeemed,
+        (None, _, Some(response)) => RedeemOutcome::Replay(response),
+        // A concurrent claim of this order committed while this statement waited on the unique
+        // index: its row is newer than this statement's snapshot. Read it now.
+        (None, _, None) => {
+            let response: String =
+                sqlx::query_scalar("SELECT response FROM redemption WHERE voucher_id = $1 AND order_ref = $2")
+                    .bind(new.voucher_id)
+                    .bind(new.order_ref)
+                    .fetch_one(pool)
+                    .await?;
+            RedeemOutcome::Replay(response)
+        }
+        (Some(_), None, _) => return Err(StoreError::Corrupt("a claimed redemption was not undone".to_owned())),
+    })
+}
