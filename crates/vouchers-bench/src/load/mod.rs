@@ -154,6 +154,9 @@ fn bench_database(
             }
         }
         record("check", conns, wrk::run(&server, &Workload::check(deployment, &check_codes), conns, duration)?);
+        if let Some(measured) = deployment.pgbench_check_query(&check_codes[0], conns, duration)? {
+            record("pgbench check query", conns, measured);
+        }
     }
     // Per-request logging, measured: the same check with the request log off.
     if let Some(&conns) = connections.iter().find(|&&c| c == 32).or(connections.last()) {

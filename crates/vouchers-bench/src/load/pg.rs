@@ -60,6 +60,34 @@ pub fn pgbench_floors(
     result
 }
 
+/// `pgbench` running the checkout's own query (`PostgresStore::checkout_statement`, prepared, as
+/// `serve` runs it) with `clients` clients against the load database: the database's limit for
+/// exactly the read a `check` makes, without HTTP.
+pub fn pgbench_check_query(url: &str, token_hash: &str, code: &str, clients: u32, duration: u64) -> Result<Measured> {
+    let dir = tempfile::tempdir()?;
+    let script = dir.path().join("check.sql");
+    let sql = vouchers_core::store::PostgresStore::checkout_statement()
+        .replace("$1", ":hash")
+        .replace("$2", "'load'")
+        .replace("$3", ":code")
+        .replace("$4", "'127.0.0.1'")
+        .replace("$5", "now() - interval '1 minute'");
+    // pgbench reads one statement per line unless it ends with a semicolon; keep it on one line.
+    std::fs::write(&script, format!("{};\n", sql.split_whitespace().collect::<Vec<_>>().join(" ")))?;
+    let (threads, clients, duration) = (clients.min(2).to_string(), clients.to_string(), duration.to_string());
+    let hash = format!("hash={token_hash}");
+    let code = format!("code={code}");
+    let script = script.display().to_string();
+    let out = pgbench(
+        url,
+        &[
+            "-n", "-M", "prepared", "-c", &clients, "-j", &threads, "-T", &duration, "-D", &hash, "-D", &code, "-f",
+            &script,
+        ],
+    )?;
+    Measured::from_pgbench(&out)
+}
+
 fn pgbench(url: &str, args: &[&str]) -> Result<String> {
     let output = Command::new("pgbench").args(args).arg(url).output().context("running pgbench")?;
     if !output.status.success() {

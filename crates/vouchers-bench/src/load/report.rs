@@ -75,6 +75,14 @@ fn ratios(runs: &[Run]) -> Vec<(String, f64, &'static str)> {
             ">= 0.6",
         );
     }
+    if let Some(c) = conns_of("postgres", "check", 32) {
+        ratio(
+            format!("postgres check / pgbench check query, c={c}"),
+            find(runs, "postgres", "check", c),
+            find(runs, "postgres", "pgbench check query", c),
+            "(context)",
+        );
+    }
     if let Some(c) = conns_of("postgres", "redeem", 16) {
         ratio(
             format!("postgres redeem / pgbench simple-update, c={c}"),

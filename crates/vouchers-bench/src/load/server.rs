@@ -122,6 +122,15 @@ impl Deployment {
         Ok(codes)
     }
 
+    /// `pgbench` running the checkout's own query for `code` at `clients` (PostgreSQL only).
+    pub fn pgbench_check_query(&self, code: &str, clients: u32, duration: u64) -> Result<Option<super::wrk::Measured>> {
+        if self.pg.is_none() {
+            return Ok(None);
+        }
+        let hash = vouchers_core::service::tokens::token_hash(&self.token);
+        Ok(Some(super::pg::pgbench_check_query(&self.url, &hash, code, clients, duration)?))
+    }
+
     /// `pgbench -S` and `pgbench -b simple-update` at `clients` (PostgreSQL only).
     pub fn pgbench_floors(
         &self,

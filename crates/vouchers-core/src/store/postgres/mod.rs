@@ -78,7 +78,24 @@ impl PostgresStore {
     pub fn pool(&self) -> &PgPool {
         &self.pool
     }
+
+    /// The one query of a checkout ([`Store::checkout_view`]), for tools that measure the
+    /// database itself (the load benchmark runs it under `pgbench`). Parameters: `$1` token hash,
+    /// `$2` conference slug, `$3` code, `$4` client address, `$5` start of the guessing window.
+    pub fn checkout_statement() -> &'static str {
+        &CHECKOUT_SQL
+    }
 }
+
+/// See [`PostgresStore::checkout_statement`].
+static CHECKOUT_SQL: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+    rows::checkout_sql(&rows::Dialect {
+        param: |n| format!("${n}"),
+        discount: "discount_value",
+        price: "price",
+        code_match: "lower(v.code) = lower($3)",
+    })
+});
 
 impl StoredRow for PgRow {
     plain_columns!();
@@ -256,18 +273,10 @@ impl Store for PostgresStore {
     }
 
     async fn checkout_view(&self, key: &CheckoutKey<'_>) -> Result<CheckoutView, StoreError> {
-        static SQL: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
-            rows::checkout_sql(&rows::Dialect {
-                param: |n| format!("${n}"),
-                discount: "discount_value",
-                price: "price",
-                code_match: "lower(v.code) = lower($3)",
-            })
-        });
         // PostgreSQL refuses NUL in text; no slug or code holds one, so nothing can match.
         let clean = |text: &str| if has_nul(text) { String::new() } else { text.to_owned() };
         let (address, since) = key.failures_since.unzip();
-        let found = sqlx::query(&SQL)
+        let found = sqlx::query(&CHECKOUT_SQL)
             .bind(key.token_hash.map(clean))
             .bind(clean(key.conference))
             .bind(clean(key.code))
