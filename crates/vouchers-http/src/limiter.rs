@@ -23,8 +23,9 @@ use std::net::IpAddr;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-/// Who is counted: a token and the client's address.
-pub type CallerKey = (i64, IpAddr);
+/// Who is counted: a token (the SHA-256 of its secret, known before anything is read) and the
+/// client's address.
+pub type CallerKey = (String, IpAddr);
 
 /// Entries kept before a sweep drops the callers with nothing in the window or in flight.
 const SWEEP_ABOVE: usize = 10_000;
@@ -151,6 +152,33 @@ impl<K: Eq + Hash + Clone> FailureLimiter<K> {
         Acquire::Granted
     }
 
+    /// Takes in failures counted elsewhere (the window shared by several instances): from now on
+    /// the caller has at least `count` failures here, the oldest leaving the window in
+    /// `oldest_leaves_in`, so this instance refuses it before reading anything. Returns whether
+    /// that added any (the caller's slot should then be taken again).
+    pub fn absorb(&self, key: &K, count: usize, oldest_leaves_in: Duration) -> bool {
+        if self.limit == 0 {
+            return false;
+        }
+        let now = Instant::now();
+        let mut callers = self.lock();
+        let caller = callers.entry(key.clone()).or_default();
+        while caller.failures.front().is_some_and(|t| now.duration_since(*t) >= self.window) {
+            caller.failures.pop_front();
+        }
+        let count = count.min(self.limit);
+        if caller.failures.len() >= count {
+            return false;
+        }
+        // The shared failures, as if they had happened here when the oldest of them did.
+        let at = (now + oldest_leaves_in).checked_sub(self.window).unwrap_or(now);
+        for _ in caller.failures.len()..count {
+            caller.failures.push_back(at);
+        }
+        caller.failures.make_contiguous().sort();
+        true
+    }
+
     fn finish(&self, key: &K, failed: bool) {
         {
             let mut callers = self.lock();
@@ -191,8 +219,19 @@ impl<K: Eq + Hash + Clone> Drop for Lookup<K> {
 mod tests {
     use super::*;
 
-    const A: CallerKey = (1, IpAddr::V4(std::net::Ipv4Addr::LOCALHOST));
-    const B: CallerKey = (2, IpAddr::V4(std::net::Ipv4Addr::LOCALHOST));
+    const A: (i64, IpAddr) = (1, IpAddr::V4(std::net::Ipv4Addr::LOCALHOST));
+    const B: (i64, IpAddr) = (2, IpAddr::V4(std::net::Ipv4Addr::LOCALHOST));
+
+    #[tokio::test]
+    async fn absorbed_shared_failures_refuse_before_anything_is_read() {
+        let limiter = Arc::new(FailureLimiter::new(3));
+        limiter.acquire(A).await.unwrap().failed();
+        assert!(!limiter.absorb(&A, 1, Duration::from_secs(30)), "one failure was already known here");
+        assert!(limiter.absorb(&A, 3, Duration::from_secs(30)));
+        let wait = limiter.acquire(A).await.unwrap_err();
+        assert!(wait > Duration::from_secs(25) && wait <= Duration::from_secs(30), "{wait:?}");
+        limiter.acquire(B).await.unwrap().found();
+    }
 
     #[tokio::test]
     async fn blocks_after_the_limit_and_only_that_caller() {

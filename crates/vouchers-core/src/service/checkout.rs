@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::domain::{
     price, unlocked_ticket_types, validity, Conference, DiscountSpec, InvalidInput, InvalidReason, LineItem, Money,
-    OrderRef, PriceLine, Pricing, Quantity, TokenSecret, Voucher, VoucherCode,
+    OrderRef, PriceLine, Pricing, Quantity, Voucher, VoucherCode,
 };
 pub use crate::store::CheckoutView;
 use crate::store::{AuditEntry, CheckoutKey, NewRedemption, RedeemOutcome, Store, UsageRow};
@@ -203,22 +203,22 @@ fn price_cart(
 }
 
 /// Reads everything a check, redeem or release of `code` needs, in one round trip: the token
-/// whose secret was presented (if one was), the conference, the voucher as a person typed its
+/// whose secret hashes to `token_hash` ([`super::tokens::token_hash`]; `None` for the command
+/// line), the conference, the voucher as a person typed its
 /// code (ignoring ASCII case and surrounding whitespace) with its restriction sets, the
 /// catalogue when the voucher exists, and, with `failures_since`, the token's failed lookups from
 /// that client address since that instant.
 pub async fn look_up(
     store: &dyn Store,
-    token: Option<&TokenSecret>,
+    token_hash: Option<&str>,
     conference_slug: &str,
     code: &str,
     failures_since: Option<(&str, DateTime<Utc>)>,
 ) -> Result<CheckoutView, VoucherError> {
-    let hash = token.map(|t| super::tokens::token_hash(t.expose()));
     // A text not even shaped like a code matches no voucher; the read still finds the token and
     // the conference.
     let code = VoucherCode::parse_lookup(code).map(|c| c.as_str().to_owned()).unwrap_or_default();
-    let key = CheckoutKey { token_hash: hash.as_deref(), conference: conference_slug, code: &code, failures_since };
+    let key = CheckoutKey { token_hash, conference: conference_slug, code: &code, failures_since };
     Ok(store.checkout_view(&key).await?)
 }
 

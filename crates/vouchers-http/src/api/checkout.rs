@@ -13,7 +13,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 use vouchers_core::domain::{Conference, InvalidReason, LineItem, OrderRef, Quantity, Scope};
 use vouchers_core::service::checkout::{self, CartLine, CheckResult, CheckoutView, Redeemed, Release, UsageReport};
-use vouchers_core::service::guessing;
+use vouchers_core::service::{guessing, tokens};
 use vouchers_core::store::Backend;
 use vouchers_core::{now, VoucherError};
 
@@ -134,7 +134,9 @@ fn client_address(state: &AppState, headers: &HeaderMap, peer: Option<SocketAddr
 /// One code lookup of a caller, counted against its guessing limit.
 struct Guess<'a> {
     state: &'a AppState,
-    key: CallerKey,
+    /// The token's id and the client's address, as the shared window records a failure.
+    token_id: i64,
+    address: IpAddr,
     lookup: Lookup,
 }
 
@@ -153,10 +155,13 @@ struct Found<'a> {
     guess: Guess<'a>,
 }
 
-/// Reads the token, the conference, the code and the caller's recent failures in one round trip,
-/// then decides, in this order: 401 for an unknown or revoked token, 403 or 404 for a token that
-/// may not do this here, 429 for a caller that has used up its failed lookups (nothing found is
-/// told). Only then may the request answer from what was found.
+/// Decides, in this order: 429 for a caller (the presented token and the client's address) that
+/// has used up its failed lookups here, before anything is read, so a refused caller cannot learn
+/// even from timing whether a code exists; then reads the token, the conference, the code and the
+/// caller's failures in the shared window in one round trip; then 401 for an unknown or revoked
+/// token, 403 or 404 for a token that may not do this here, and 429 when the shared window holds
+/// the caller's failures (from then on refused here before reading, too). Only then may the
+/// request answer from what was found.
 async fn find<'a>(
     state: &'a AppState,
     Bearer(secret): &Bearer,
@@ -166,20 +171,24 @@ async fn find<'a>(
     scopes: &[Scope],
 ) -> Result<Found<'a>, ApiError> {
     let address = client_address(state, request.0, request.1);
+    let key: CallerKey = (tokens::token_hash(secret.expose()), address);
+    let refused = |retry_after| ApiError::TooManyFailedLookups { retry_after };
+    let mut lookup = state.limiter.acquire(key.clone()).await.map_err(refused)?;
     let (window, at) = (state.limiter.window(), now());
     let shared = shared_window(state).then(|| (address.to_string(), guessing::window_start(window, at)));
     let failures_since = shared.as_ref().map(|(address, since)| (address.as_str(), *since));
-    let view = checkout::look_up(state.store.as_ref(), Some(secret), conf, code, failures_since).await?;
+    let view = checkout::look_up(state.store.as_ref(), Some(&key.0), conf, code, failures_since).await?;
     let principal = Principal::from_token(view.token.clone())?;
     let conference = principal.admit(view.conference.clone(), conf, scopes)?;
-    let recent = shared.map(|_| guessing::RecentFailures::from_counted(view.failures, window, at));
-    let key = (principal.token_id, address);
-    let lookup = state
-        .limiter
-        .acquire_counting(key, recent.map(|r| (r.count, r.oldest_leaves_in)))
-        .await
-        .map_err(|retry_after| ApiError::TooManyFailedLookups { retry_after })?;
-    Ok(Found { principal, conference, view, guess: Guess { state, key, lookup } })
+    if shared.is_some() {
+        let recent = guessing::RecentFailures::from_counted(view.failures, window, at);
+        if state.limiter.absorb(&key, recent.count, recent.oldest_leaves_in) {
+            drop(lookup);
+            lookup = state.limiter.acquire(key).await.map_err(refused)?;
+        }
+    }
+    let guess = Guess { state, token_id: principal.token_id, address, lookup };
+    Ok(Found { principal, conference, view, guess })
 }
 
 impl Guess<'_> {
@@ -187,10 +196,10 @@ impl Guess<'_> {
     async fn failed(self) {
         self.lookup.failed();
         if shared_window(self.state) {
-            let address = self.key.1.to_string();
+            let address = self.address.to_string();
             let window = self.state.limiter.window();
             let recorded =
-                guessing::record_failure(self.state.store.as_ref(), self.key.0, &address, window, now()).await;
+                guessing::record_failure(self.state.store.as_ref(), self.token_id, &address, window, now()).await;
             if let Err(error) = recorded {
                 tracing::warn!(error = %crate::error::cause_chain(&error), "a failed lookup could not be recorded");
             }
