@@ -58,6 +58,8 @@ pub struct SqliteStore {
     pool: SqlitePool,
     /// The one writer connection.
     writer: writer::Writer,
+    /// Dropped with the last clone of the store, which ends its checkpoint task.
+    _checkpoints: std::sync::Arc<tokio::sync::oneshot::Sender<()>>,
 }
 
 impl SqliteStore {
@@ -93,8 +95,9 @@ impl SqliteStore {
         let writer = writer::Writer::new(writer, timeout.max(BUSY_TIMEOUT));
         let pool = super::pool_options().max_connections(8).acquire_timeout(timeout).connect_with(options).await?;
         drop(setup);
-        tokio::spawn(checkpoints(pool.clone()));
-        Ok(Self { pool, writer })
+        let (stop, stopped) = tokio::sync::oneshot::channel();
+        tokio::spawn(checkpoints(pool.clone(), stopped));
+        Ok(Self { pool, writer, _checkpoints: std::sync::Arc::new(stop) })
     }
 
     /// The reader connections, for tools that measure the database itself (the benchmark's
@@ -108,15 +111,18 @@ impl SqliteStore {
 const CHECKPOINT_EVERY: Duration = Duration::from_millis(200);
 
 /// Copies the write-ahead log back into the database file every [`CHECKPOINT_EVERY`], from a
-/// reader connection, until the store is closed. SQLite's default has the committing writer do it
+/// reader connection, until the store is closed or dropped. SQLite's default has the committing writer do it
 /// (every 1,000 pages), with an `fsync` of the database file, while every queued writer waits;
 /// a `PASSIVE` checkpoint here never blocks a writer or a reader. The log of a process that exits
 /// is checkpointed by SQLite when its last connection closes.
-async fn checkpoints(pool: SqlitePool) {
+async fn checkpoints(pool: SqlitePool, mut stopped: tokio::sync::oneshot::Receiver<()>) {
     let mut every = tokio::time::interval(CHECKPOINT_EVERY);
     every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
-        every.tick().await;
+        tokio::select! {
+            _ = every.tick() => {}
+            _ = &mut stopped => return,
+        }
         if pool.is_closed() {
             return;
         }
