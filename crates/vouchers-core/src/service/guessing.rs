@@ -34,18 +34,6 @@ impl RecentFailures {
     }
 }
 
-/// The caller's failures in the `window` before `now`.
-pub async fn recent_failures(
-    store: &dyn Store,
-    token_id: i64,
-    address: &str,
-    window: std::time::Duration,
-    now: DateTime<Utc>,
-) -> Result<RecentFailures, VoucherError> {
-    let counted = store.failed_lookups(token_id, address, window_start(window, now)).await?;
-    Ok(RecentFailures::from_counted(counted, window, now))
-}
-
 /// Records one failed lookup of the caller at `now` (and forgets its failures older than the
 /// window): one small write.
 pub async fn record_failure(

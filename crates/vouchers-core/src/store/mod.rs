@@ -134,23 +134,7 @@ impl RestrictionIds {
     }
 }
 
-/// A redemption found or created by [`StoreTx::claim_redemption`].
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum RedemptionClaim {
-    /// No redemption existed for this order; this one is new.
-    New(i64),
-    /// The order was redeemed before.
-    Existing {
-        /// Its id.
-        id: i64,
-        /// Released since (its use was given back).
-        released: bool,
-        /// The response of its latest redemption.
-        response: String,
-    },
-}
-
-/// One redemption to write with [`StoreTx::redeem`].
+/// One redemption to write with [`Store::redeem_as`].
 #[derive(Debug, Clone, PartialEq)]
 pub struct NewRedemption<'a> {
     /// The voucher.
@@ -165,14 +149,15 @@ pub struct NewRedemption<'a> {
     pub audit: AuditEntry<'a>,
 }
 
-/// What [`StoreTx::redeem`] did.
+/// What [`Store::redeem_as`] did.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum RedeemOutcome {
     /// The order's redemption is written, one use consumed and the audit record appended.
     Redeemed,
     /// The order was redeemed before and not released: nothing was consumed; its stored answer.
     Replay(String),
-    /// The voucher cannot be used now (inactive, no use left, outside its window): roll back.
+    /// The voucher cannot be used now (inactive, no use left, outside its window): nothing was
+    /// written.
     NotUsable,
 }
 
@@ -414,17 +399,12 @@ pub trait Store: Send + Sync + 'static {
     async fn begin(&self) -> Result<Box<dyn StoreTx>, StoreError> {
         self.begin_as(&Actor::System).await
     }
-    /// A redemption as one atomic step ([`StoreTx::redeem`]) by `actor`, committed unless the
-    /// voucher cannot be used now. This default is one write transaction; PostgreSQL makes it one
-    /// autocommitted statement.
-    async fn redeem_as(&self, actor: &Actor, new: &NewRedemption<'_>) -> Result<RedeemOutcome, StoreError> {
-        let mut tx = self.begin_as(actor).await?;
-        let outcome = tx.redeem(new).await?;
-        if outcome == RedeemOutcome::Redeemed {
-            tx.commit().await?;
-        }
-        Ok(outcome)
-    }
+    /// A redemption by `actor` as one atomic statement: it claims the order's redemption (new, or
+    /// a released one taken back) with its answer, consumes one use only when the claim took a
+    /// row and the voucher is active, has a use left and `now` is inside its window, and appends
+    /// the audit record; or it changes nothing (a replay, or a voucher that cannot be used now).
+    /// A concurrent redemption of the same order waits for the first and is answered as a replay.
+    async fn redeem_as(&self, actor: &Actor, new: &NewRedemption<'_>) -> Result<RedeemOutcome, StoreError>;
     /// [`Store::redeem_as`] the store's own actor.
     async fn redeem(&self, new: &NewRedemption<'_>) -> Result<RedeemOutcome, StoreError> {
         self.redeem_as(&Actor::System, new).await
@@ -535,43 +515,6 @@ pub trait StoreTx: Send {
         template: &VoucherTemplate,
         codes: &[String],
     ) -> Result<Vec<(i64, String)>, StoreError>;
-    /// Claims the redemption of a voucher for an order: inserts it (with an empty response, filled
-    /// in by [`StoreTx::record_redemption`]) or returns the existing one. A concurrent claim of
-    /// the same order waits until the other transaction ends (PostgreSQL: the unique index and a
-    /// row lock; SQLite: the write lock).
-    async fn claim_redemption(
-        &mut self,
-        voucher_id: i64,
-        order_ref: &str,
-        now: DateTime<Utc>,
-    ) -> Result<RedemptionClaim, StoreError>;
-    /// Consumes one use with a single conditional UPDATE: the voucher must be active, have a use
-    /// left and `now` must be inside its validity window. Returns false (and changes nothing)
-    /// otherwise.
-    async fn consume_use(&mut self, voucher_id: i64, now: DateTime<Utc>) -> Result<bool, StoreError>;
-    /// Stores the response of a redemption and marks it redeemed (not released) at `now`.
-    async fn record_redemption(
-        &mut self,
-        redemption_id: i64,
-        response: &str,
-        now: DateTime<Utc>,
-    ) -> Result<(), StoreError>;
-    /// A redemption as one step: claims the order ([`StoreTx::claim_redemption`]), consumes a use
-    /// ([`StoreTx::consume_use`]) only when the claim is new or takes back a released one, stores
-    /// the answer and appends the audit record. On [`RedeemOutcome::NotUsable`] the caller rolls
-    /// back. This default makes one statement per step; PostgreSQL does it all in one.
-    async fn redeem(&mut self, new: &NewRedemption<'_>) -> Result<RedeemOutcome, StoreError> {
-        let id = match self.claim_redemption(new.voucher_id, new.order_ref, new.now).await? {
-            RedemptionClaim::Existing { released: false, response, .. } => return Ok(RedeemOutcome::Replay(response)),
-            RedemptionClaim::Existing { id, released: true, .. } | RedemptionClaim::New(id) => id,
-        };
-        if !self.consume_use(new.voucher_id, new.now).await? {
-            return Ok(RedeemOutcome::NotUsable);
-        }
-        self.record_redemption(id, new.response, new.now).await?;
-        self.audit(&new.audit).await?;
-        Ok(RedeemOutcome::Redeemed)
-    }
     /// Marks the order's redemption released and gives the use back, once. Returns false (and
     /// changes nothing) when there is no unreleased redemption for this order.
     async fn release_redemption(

@@ -8,8 +8,8 @@ use crate::store::{NewRedemption, RedeemOutcome, StoreError};
 /// The statement. The claim comes first: a concurrent claim of the same order waits on the unique
 /// index until the other statement ends, then finds its row. The use is consumed only when the
 /// claim took a row (new, or a released one taken back: `DO UPDATE ... WHERE released_at IS NOT
-/// NULL` returns nothing for an unreleased one), under the conditions of `consume_use`; the audit
-/// record follows the consumed use. When the claim took a row but no use could be consumed, the
+/// NULL` returns nothing for an unreleased one) and the voucher is active, has a use left and
+/// `now` is inside its window; the audit record follows the consumed use. When the claim took a row but no use could be consumed, the
 /// last column calls `vouchers_abort_redemption()` (migration 0008), whose exception undoes the
 /// whole statement. Otherwise it answers the claim, the use, and the stored answer of an
 /// unreleased order (a replay).

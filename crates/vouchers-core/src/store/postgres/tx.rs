@@ -10,8 +10,8 @@ use crate::store::rows::{
     self, restriction_key, StoredRow, ACCOUNT_COLUMNS, CONFERENCE_COLUMNS, VOUCHER_STATE_COLUMNS,
 };
 use crate::store::{
-    AuditEntry, IdempotencyClaim, NewBatch, NewToken, RedemptionClaim, RestrictionIds, StoreError, StoreTx,
-    VoucherChange, VoucherState, VoucherTemplate,
+    AuditEntry, IdempotencyClaim, NewBatch, NewToken, RestrictionIds, StoreError, StoreTx, VoucherChange, VoucherState,
+    VoucherTemplate,
 };
 
 /// A PostgreSQL write transaction (READ COMMITTED).
@@ -171,64 +171,6 @@ impl StoreTx for PostgresTx {
         codes: &[String],
     ) -> Result<Vec<(i64, String)>, StoreError> {
         insert::insert_vouchers(&mut self.tx, template, codes).await
-    }
-
-    async fn claim_redemption(
-        &mut self,
-        voucher_id: i64,
-        order_ref: &str,
-        now: DateTime<Utc>,
-    ) -> Result<RedemptionClaim, StoreError> {
-        let created: Option<i64> = sqlx::query_scalar(
-            "INSERT INTO redemption (voucher_id, order_ref, redeemed_at, response) VALUES ($1, $2, $3, '')
-             ON CONFLICT (voucher_id, order_ref) DO NOTHING RETURNING id",
-        )
-        .bind(voucher_id)
-        .bind(order_ref)
-        .bind(now)
-        .fetch_optional(&mut *self.tx)
-        .await?;
-        if let Some(id) = created {
-            return Ok(RedemptionClaim::New(id));
-        }
-        let (id, released, response): (i64, bool, String) = sqlx::query_as(
-            "SELECT id, released_at IS NOT NULL, response FROM redemption WHERE voucher_id = $1 AND order_ref = $2
-             FOR UPDATE",
-        )
-        .bind(voucher_id)
-        .bind(order_ref)
-        .fetch_one(&mut *self.tx)
-        .await?;
-        Ok(RedemptionClaim::Existing { id, released, response })
-    }
-
-    async fn consume_use(&mut self, voucher_id: i64, now: DateTime<Utc>) -> Result<bool, StoreError> {
-        let updated = sqlx::query(
-            "UPDATE voucher SET times_used = times_used + 1, updated_at = $2
-              WHERE id = $1 AND is_active AND times_used < max_uses
-                AND (valid_from IS NULL OR valid_from <= $2) AND (valid_until IS NULL OR valid_until >= $2)",
-        )
-        .bind(voucher_id)
-        .bind(now)
-        .execute(&mut *self.tx)
-        .await?
-        .rows_affected();
-        Ok(updated == 1)
-    }
-
-    async fn record_redemption(
-        &mut self,
-        redemption_id: i64,
-        response: &str,
-        now: DateTime<Utc>,
-    ) -> Result<(), StoreError> {
-        sqlx::query("UPDATE redemption SET response = $1, redeemed_at = $2, released_at = NULL WHERE id = $3")
-            .bind(response)
-            .bind(now)
-            .bind(redemption_id)
-            .execute(&mut *self.tx)
-            .await?;
-        Ok(())
     }
 
     async fn release_redemption(

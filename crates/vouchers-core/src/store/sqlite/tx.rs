@@ -8,8 +8,8 @@ use super::{account_conferences, conference_by_slug, insert, json_list, micros};
 use crate::domain::{Account, Actor, AddOn, Conference, NewAddOn, NewConference, NewTicketType, Role, TicketType};
 use crate::store::rows::{self, restriction_key, StoredRow, ACCOUNT_COLUMNS, VOUCHER_STATE_COLUMNS};
 use crate::store::{
-    AuditEntry, IdempotencyClaim, NewBatch, NewRedemption, NewToken, RedeemOutcome, RedemptionClaim, RestrictionIds,
-    StoreError, StoreTx, VoucherChange, VoucherState, VoucherTemplate,
+    AuditEntry, IdempotencyClaim, NewBatch, NewToken, RestrictionIds, StoreError, StoreTx, VoucherChange, VoucherState,
+    VoucherTemplate,
 };
 
 /// A SQLite write transaction, opened with `BEGIN IMMEDIATE`: it holds the database's write lock
@@ -189,107 +189,6 @@ impl StoreTx for SqliteTx {
         codes: &[String],
     ) -> Result<Vec<(i64, String)>, StoreError> {
         insert::insert_vouchers(&mut self.tx, template, codes).await
-    }
-
-    async fn claim_redemption(
-        &mut self,
-        voucher_id: i64,
-        order_ref: &str,
-        now: DateTime<Utc>,
-    ) -> Result<RedemptionClaim, StoreError> {
-        let created: Option<i64> = sqlx::query_scalar(
-            "INSERT INTO redemption (voucher_id, order_ref, redeemed_at, response) VALUES (?, ?, ?, '')
-             ON CONFLICT (voucher_id, order_ref) DO NOTHING RETURNING id",
-        )
-        .bind(voucher_id)
-        .bind(order_ref)
-        .bind(micros(now))
-        .fetch_optional(&mut *self.tx)
-        .await?;
-        if let Some(id) = created {
-            return Ok(RedemptionClaim::New(id));
-        }
-        let (id, released, response): (i64, bool, String) = sqlx::query_as(
-            "SELECT id, released_at IS NOT NULL, response FROM redemption WHERE voucher_id = ? AND order_ref = ?",
-        )
-        .bind(voucher_id)
-        .bind(order_ref)
-        .fetch_one(&mut *self.tx)
-        .await?;
-        Ok(RedemptionClaim::Existing { id, released, response })
-    }
-
-    async fn redeem(&mut self, new: &NewRedemption<'_>) -> Result<RedeemOutcome, StoreError> {
-        // This transaction holds the write lock (`BEGIN IMMEDIATE`), so checking and writing are
-        // one atomic step; consuming first means a voucher that cannot be used leaves nothing to
-        // roll back. Three statements: consume (unless the order holds an unreleased redemption),
-        // claim with the answer (new, or the released row taken back), audit.
-        let at = micros(new.now);
-        let consumed = sqlx::query(
-            "UPDATE voucher SET times_used = times_used + 1, updated_at = ?2
-              WHERE id = ?1 AND is_active AND times_used < max_uses
-                AND (valid_from IS NULL OR valid_from <= ?2) AND (valid_until IS NULL OR valid_until >= ?2)
-                AND NOT EXISTS (SELECT 1 FROM redemption
-                                 WHERE voucher_id = ?1 AND order_ref = ?3 AND released_at IS NULL)",
-        )
-        .bind(new.voucher_id)
-        .bind(at)
-        .bind(new.order_ref)
-        .execute(&mut *self.tx)
-        .await?
-        .rows_affected();
-        if consumed == 0 {
-            let replay: Option<String> = sqlx::query_scalar(
-                "SELECT response FROM redemption WHERE voucher_id = ? AND order_ref = ? AND released_at IS NULL",
-            )
-            .bind(new.voucher_id)
-            .bind(new.order_ref)
-            .fetch_optional(&mut *self.tx)
-            .await?;
-            return Ok(replay.map_or(RedeemOutcome::NotUsable, RedeemOutcome::Replay));
-        }
-        sqlx::query(
-            "INSERT INTO redemption (voucher_id, order_ref, redeemed_at, response) VALUES (?1, ?2, ?3, ?4)
-             ON CONFLICT (voucher_id, order_ref) DO UPDATE
-                SET redeemed_at = excluded.redeemed_at, released_at = NULL, response = excluded.response",
-        )
-        .bind(new.voucher_id)
-        .bind(new.order_ref)
-        .bind(at)
-        .bind(new.response)
-        .execute(&mut *self.tx)
-        .await?;
-        self.audit(&new.audit).await?;
-        Ok(RedeemOutcome::Redeemed)
-    }
-
-    async fn consume_use(&mut self, voucher_id: i64, now: DateTime<Utc>) -> Result<bool, StoreError> {
-        let updated = sqlx::query(
-            "UPDATE voucher SET times_used = times_used + 1, updated_at = ?2
-              WHERE id = ?1 AND is_active = 1 AND times_used < max_uses
-                AND (valid_from IS NULL OR valid_from <= ?2) AND (valid_until IS NULL OR valid_until >= ?2)",
-        )
-        .bind(voucher_id)
-        .bind(micros(now))
-        .execute(&mut *self.tx)
-        .await?
-        .rows_affected();
-        Ok(updated == 1)
-    }
-
-    async fn record_redemption(
-        &mut self,
-        redemption_id: i64,
-        response: &str,
-        now: DateTime<Utc>,
-    ) -> Result<(), StoreError> {
-        sqlx::query("UPDATE redemption SET response = ?, redeemed_at = ?, released_at = NULL WHERE id = ?")
-            .bind(response)
-            .bind(micros(now))
-            .bind(redemption_id)
-            .execute(&mut *self.tx)
-            .await?;
-        Ok(())
     }
 
     async fn release_redemption(

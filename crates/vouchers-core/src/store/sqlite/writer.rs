@@ -47,9 +47,7 @@ impl Writer {
     /// Waits for this writer's turn (at most `wait`), for statements that are each their own
     /// transaction (one statement that writes takes the write lock when it starts).
     pub(super) async fn lock(&self) -> Result<WriterTx, StoreError> {
-        let mut tx = self.begin_with(None).await?;
-        tx.state().open = false;
-        Ok(tx)
+        self.begin_with(None).await
     }
 
     /// Waits for this writer's turn (at most `wait`), then begins a transaction that holds the
