@@ -3,7 +3,7 @@
 //! [`StoreError`]: the one `From<StoreError>` below decides what a database failure means to a
 //! caller.
 
-use crate::domain::{quoted, InvalidInput};
+use crate::domain::{quoted, InvalidInput, RowError};
 use crate::store::StoreError;
 
 /// A cause kept for the log: the error a source of randomness or a caller's sink returned.
@@ -23,6 +23,30 @@ pub enum VoucherError {
     /// Any other input that breaks a rule; the message names the field and the rule.
     #[error(transparent)]
     Invalid(#[from] InvalidInput),
+    /// Rows of an input file or list break rules: each with its line and field (the first
+    /// [`VoucherError::ROWS_SHOWN`] are listed); nothing was written.
+    #[error("{field}: {} invalid, nothing was written: {}{}", rows_said(.total), list_rows(.rows), more_rows(.rows.len(), *.total))]
+    InvalidRows {
+        /// The input holding the rows (`recipients`, `file`).
+        field: &'static str,
+        /// The first bad rows.
+        rows: Vec<RowError>,
+        /// How many bad rows were found in all.
+        total: usize,
+    },
+    /// A batch has fewer active, unused, unassigned codes than there are recipients.
+    #[error("batch {batch} has {available} unassigned codes, {needed} are needed; nothing was assigned")]
+    NotEnoughCodes {
+        /// The batch.
+        batch: i64,
+        /// Recipients to give a code.
+        needed: usize,
+        /// Codes it can give.
+        available: usize,
+    },
+    /// No failed message with this id in the conference's outbox.
+    #[error("no failed message with id {0} in this conference's outbox")]
+    MessageNotFound(i64),
     /// One code of the batch could not be made unique within its attempt budget (the Django
     /// service this port started from raised `RuntimeError` with the same message).
     #[error("Failed to generate a unique voucher code with prefix '{prefix}' after {attempts} attempts")]
@@ -139,6 +163,31 @@ pub enum VoucherError {
     Database(#[source] StoreError),
 }
 
+impl VoucherError {
+    /// How many bad rows an [`VoucherError::InvalidRows`] lists.
+    pub const ROWS_SHOWN: usize = 20;
+}
+
+fn rows_said(total: &usize) -> String {
+    if *total == 1 {
+        "1 row is".to_owned()
+    } else {
+        format!("{total} rows are")
+    }
+}
+
+fn list_rows(rows: &[RowError]) -> String {
+    rows.iter().map(ToString::to_string).collect::<Vec<_>>().join("; ")
+}
+
+fn more_rows(shown: usize, total: usize) -> String {
+    if total > shown {
+        format!("; and {} more", total - shown)
+    } else {
+        String::new()
+    }
+}
+
 /// The one place a database failure becomes a use-case error. A lost race that cannot be waited
 /// out is [`VoucherError::CodeConflict`]; an unexpected unique violation is
 /// [`VoucherError::UniqueViolation`]; anything else is [`VoucherError::Database`]. Use cases that
@@ -216,6 +265,7 @@ impl VoucherError {
         match self {
             VoucherError::InvalidCount { .. }
             | VoucherError::Invalid(_)
+            | VoucherError::InvalidRows { .. }
             | VoucherError::UnknownTicketType { .. }
             | VoucherError::UnknownAddon { .. }
             | VoucherError::CodeSpaceExhausted { .. }
@@ -224,9 +274,11 @@ impl VoucherError {
             | VoucherError::VoucherNotFound { .. }
             | VoucherError::BatchNotFound { .. }
             | VoucherError::TokenNotFound(_)
+            | VoucherError::MessageNotFound(_)
             | VoucherError::AccountNotFound(_) => ErrorKind::NotFound,
             VoucherError::LoginFailed => ErrorKind::Unauthenticated,
             VoucherError::Duplicate { .. }
+            | VoucherError::NotEnoughCodes { .. }
             | VoucherError::NotRedeemable { .. }
             | VoucherError::CodeConflict(_)
             | VoucherError::UniqueViolation(_) => ErrorKind::Refused,
@@ -245,13 +297,15 @@ impl VoucherError {
         match self {
             VoucherError::InvalidCount { .. } => "invalid_count",
             VoucherError::NotRedeemable { reason, .. } => reason.as_str(),
-            VoucherError::Invalid(_) => "invalid_input",
+            VoucherError::Invalid(_) | VoucherError::InvalidRows { .. } => "invalid_input",
+            VoucherError::NotEnoughCodes { .. } => "not_enough_codes",
             VoucherError::CodeSpaceExhausted { .. } => "code_space_exhausted",
             VoucherError::CodeConflict(_) => "code_conflict",
             VoucherError::ConferenceNotFound(_)
             | VoucherError::VoucherNotFound { .. }
             | VoucherError::BatchNotFound { .. }
             | VoucherError::TokenNotFound(_)
+            | VoucherError::MessageNotFound(_)
             | VoucherError::AccountNotFound(_) => "not_found",
             VoucherError::LoginFailed => "login_failed",
             VoucherError::IdempotencyKeyReused { .. } => "idempotency_key_reused",
@@ -272,6 +326,7 @@ impl VoucherError {
         match self {
             VoucherError::InvalidCount { .. } => Some("count"),
             VoucherError::Invalid(e) => Some(e.field),
+            VoucherError::InvalidRows { field, .. } => Some(field),
             VoucherError::CodeSpaceExhausted { .. } => Some("prefix"),
             VoucherError::UnknownTicketType { field, .. } | VoucherError::UnknownAddon { field, .. } => Some(field),
             VoucherError::Duplicate { field, .. } => Some(field),
@@ -287,6 +342,9 @@ impl VoucherError {
             self,
             VoucherError::InvalidCount { .. }
                 | VoucherError::Invalid(_)
+                | VoucherError::InvalidRows { .. }
+                | VoucherError::NotEnoughCodes { .. }
+                | VoucherError::MessageNotFound(_)
                 | VoucherError::UnknownTicketType { .. }
                 | VoucherError::UnknownAddon { .. }
                 | VoucherError::ConferenceNotFound(_)

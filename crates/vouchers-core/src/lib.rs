@@ -5,6 +5,7 @@
 //! - [`service`]: one module per use case (`generate`, `add`, `catalog`, `query`, `checkout`,
 //!   `manage`, `tokens`); each write runs in one database transaction. They return typed answers
 //!   and [`VoucherError`], never a database error.
+//! - [`mail`]: the SMTP sender of the outbox (`lettre`), behind [`service::outbox::Mailer`].
 //! - [`store`]: the only place that writes SQL, with a SQLite and a PostgreSQL implementation of
 //!   one narrow [`store::Store`] trait.
 //!
@@ -14,6 +15,7 @@
 
 pub mod domain;
 pub mod error;
+pub mod mail;
 pub mod service;
 pub mod store;
 

@@ -5,8 +5,10 @@ mod account;
 mod audit;
 mod catalog;
 mod code;
+mod message;
 mod money;
 mod pricing;
+mod recipient;
 mod redemption;
 mod text;
 mod time;
@@ -17,13 +19,17 @@ pub use account::{Account, Email, Password, Role, Session, SessionSecret};
 pub use audit::{Actor, AuditActor, AuditRecord};
 pub use catalog::{AddOn, Conference, NewAddOn, NewConference, NewTicketType, TicketType};
 pub use code::{CodePrefix, Prefix, VoucherCode, CODE_ALPHABET, CODE_SUFFIX_LEN};
+pub use message::{
+    discount_in_words, MessageContext, MessageStatus, MessageTemplate, OutboxMessage, RenderedMessage, PLACEHOLDERS,
+};
 pub use money::{parse_decimal, DiscountSpec, Money, VoucherType};
 pub use pricing::{price, qualifies, LineItem, PriceLine, PricedLine, Pricing, Quantity};
+pub use recipient::{check_tag_key, Recipient, RowError};
 pub use redemption::{unlocked_ticket_types, validity, InvalidReason, OrderRef, VoucherStatus};
 pub use text::{Name, Slug};
 pub use time::{ValidityWindow, When};
 pub use token::{ApiToken, Scope, TokenSecret};
-pub use voucher::{format_rfc3339, spreadsheet_safe, Batch, MaxUses, Voucher};
+pub use voucher::{format_rfc3339, spreadsheet_safe, Batch, BatchSource, MaxUses, Voucher};
 
 /// How an error message quotes an input value: in quotes and escaped like `{:?}`, cut to its first
 /// 40 characters (with the full length said) so a huge value never makes a huge error.

@@ -231,6 +231,7 @@ mod tests {
             applicable_addons: vec![],
             batch_id: None,
             created_at: t,
+            recipient: None,
         }
     }
 

@@ -3,7 +3,7 @@
 use chrono::{DateTime, SecondsFormat, Utc};
 use serde::{Deserialize, Serialize, Serializer};
 
-use super::{InvalidInput, Money, VoucherType};
+use super::{InvalidInput, Money, Recipient, VoucherType};
 
 /// How many times a voucher can be redeemed: at least 1.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -73,11 +73,14 @@ pub struct Voucher {
     /// Creation time.
     #[serde(serialize_with = "rfc3339")]
     pub created_at: DateTime<Utc>,
+    /// The person it is assigned to, if any.
+    #[serde(default)]
+    pub recipient: Option<Recipient>,
 }
 
 impl Voucher {
     /// The CSV columns of a voucher: its JSON keys, in the same order.
-    pub const CSV_COLUMNS: [&'static str; 15] = [
+    pub const CSV_COLUMNS: [&'static str; 18] = [
         "id",
         "conference",
         "code",
@@ -93,12 +96,15 @@ impl Voucher {
         "applicable_addons",
         "batch_id",
         "created_at",
+        "recipient_email",
+        "recipient_name",
+        "recipient_tags",
     ];
 
     /// The voucher as one CSV record under [`Voucher::CSV_COLUMNS`]: times in RFC 3339 UTC,
-    /// empty for none; lists joined with `;`. Cells are as stored: pass them through
+    /// empty for none; lists joined with `;`; the recipient's tags as a JSON object. Cells are as stored: pass them through
     /// [`spreadsheet_safe`] when writing a file.
-    pub fn csv_record(&self) -> [String; 15] {
+    pub fn csv_record(&self) -> [String; 18] {
         let time = |t: &Option<DateTime<Utc>>| t.as_ref().map(format_rfc3339).unwrap_or_default();
         [
             self.id.to_string(),
@@ -116,6 +122,9 @@ impl Voucher {
             self.applicable_addons.join(";"),
             self.batch_id.map(|b| b.to_string()).unwrap_or_default(),
             format_rfc3339(&self.created_at),
+            self.recipient.as_ref().map(|r| r.email.clone()).unwrap_or_default(),
+            self.recipient.as_ref().map(|r| r.name.clone()).unwrap_or_default(),
+            self.recipient.as_ref().map(Recipient::tags_json).unwrap_or_default(),
         ]
     }
 }
@@ -154,6 +163,32 @@ pub struct Batch {
     /// Creation time.
     #[serde(serialize_with = "rfc3339")]
     pub created_at: DateTime<Utc>,
+    /// `generate` (random codes) or `import` (codes chosen elsewhere; each voucher keeps its own
+    /// terms, and the batch shows its first row's).
+    #[serde(default)]
+    pub source: BatchSource,
+}
+
+/// Where a batch's codes came from.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum BatchSource {
+    /// Random codes made by `generate`.
+    #[default]
+    Generate,
+    /// Codes chosen elsewhere, brought in by `import`.
+    Import,
+}
+
+impl BatchSource {
+    /// The stored name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            BatchSource::Generate => "generate",
+            BatchSource::Import => "import",
+        }
+    }
 }
 
 /// A CSV cell a spreadsheet will not read as a formula: text starting with `=`, `+`, `-`, `@`, a

@@ -15,11 +15,12 @@ use std::collections::{HashMap, HashSet};
 
 use rust_decimal::Decimal;
 
+use super::assign::RecipientList;
 use super::codegen::{CodeSource, OsCodeSource};
 use super::idempotent::{self, IdempotencyKey};
 use super::terms::{CheckedTerms, RawTerms};
 use super::Limits;
-use crate::domain::{Batch, Prefix, Voucher, VoucherCode, VoucherType, When, CODE_SUFFIX_LEN};
+use crate::domain::{Batch, BatchSource, Prefix, Recipient, Voucher, VoucherCode, VoucherType, When, CODE_SUFFIX_LEN};
 use crate::store::{NewBatch, Store, StoreTx};
 use crate::VoucherError;
 
@@ -115,6 +116,9 @@ pub struct GenerateOptions<'a> {
     /// is [`VoucherError::IdempotencyKeyReused`]. The key is stored in the batch's own
     /// transaction, so it exists exactly when its batch does.
     pub idempotency_key: Option<&'a IdempotencyKey>,
+    /// One recipient per code: the batch makes exactly as many codes as the list holds (`count`
+    /// must equal its length) and assigns them in list order, in the batch's transaction.
+    pub recipients: Option<&'a RecipientList>,
     /// Where the random suffixes come from (tests force collisions through it); the operating
     /// system's CSPRNG when `None`.
     #[cfg(any(test, feature = "testing"))]
@@ -164,9 +168,23 @@ pub async fn generate_voucher_codes_with(
 ) -> Result<Generated, VoucherError> {
     let checked = CheckedConfig::check(limits, config)?;
     #[cfg(any(test, feature = "testing"))]
-    let GenerateOptions { mut sink, idempotency_key, code_source } = options;
+    let GenerateOptions { mut sink, idempotency_key, recipients, code_source } = options;
     #[cfg(not(any(test, feature = "testing")))]
-    let (GenerateOptions { mut sink, idempotency_key }, code_source) = (options, None::<&mut dyn CodeSource>);
+    let (GenerateOptions { mut sink, idempotency_key, recipients }, code_source) =
+        (options, None::<&mut dyn CodeSource>);
+    if let Some(list) = recipients {
+        if i64::try_from(list.len()).ok() != Some(config.count) {
+            return Err(crate::domain::InvalidInput::new(
+                "recipients",
+                format!(
+                    "recipients: the list has {} recipients but count is {}; they must be equal",
+                    list.len(),
+                    config.count
+                ),
+            )
+            .into());
+        }
+    }
 
     let mut tx = store.begin().await?;
     let key = match idempotency_key {
@@ -201,7 +219,8 @@ pub async fn generate_voucher_codes_with(
         }
         Ok(())
     };
-    let (conference_id, batch) = generate_in_tx(tx.as_mut(), &checked, source, &mut collect).await?;
+    let recipients = recipients.map(RecipientList::recipients);
+    let (conference_id, batch) = generate_in_tx(tx.as_mut(), &checked, source, recipients, &mut collect).await?;
     let mut generated = GeneratedBatch { batch, vouchers };
     if let Some(held) = key {
         held.record(tx.as_mut(), &generated).await?;
@@ -266,13 +285,19 @@ async fn generate_in_tx(
     tx: &mut dyn StoreTx,
     checked: &CheckedConfig<'_>,
     source: &mut dyn CodeSource,
+    recipients: Option<&[Recipient]>,
     sink: &mut (dyn FnMut(&[Voucher]) -> Result<(), VoucherError> + Send),
 ) -> Result<(i64, Batch), VoucherError> {
     let CheckedConfig { config, prefix, terms } = checked;
     let (conference, resolved) = terms.resolve(&mut *tx, &config.conference).await?;
     let mut resolved = resolved;
     let batch_id = tx
-        .insert_batch(&NewBatch { prefix: prefix.as_str(), count: config.count, template: &resolved.template })
+        .insert_batch(&NewBatch {
+            prefix: prefix.as_str(),
+            count: config.count,
+            template: &resolved.template,
+            source: BatchSource::Generate,
+        })
         .await?;
     resolved.template.batch_id = Some(batch_id);
     let template = &resolved.template;
@@ -283,8 +308,18 @@ async fn generate_in_tx(
         let size = remaining.min(CHUNK);
         remaining -= size;
         let created = insert_chunk(&mut *tx, template, prefix, size, source).await?;
-        let chunk: Vec<Voucher> =
+        let mut chunk: Vec<Voucher> =
             created.into_iter().map(|(id, code)| resolved.voucher(&conference.slug, id, code)).collect();
+        if let Some(recipients) = recipients {
+            // A new batch: no email of the (checked, duplicate-free) list can hold a code of it yet.
+            let offset = recipients.len() - remaining - size;
+            let pairs: Vec<(i64, &Recipient)> =
+                chunk.iter().map(|v| v.id).zip(&recipients[offset..offset + size]).collect();
+            tx.assign_recipients(&pairs, super::now()).await?;
+            for (voucher, recipient) in chunk.iter_mut().zip(&recipients[offset..offset + size]) {
+                voucher.recipient = Some(recipient.clone());
+            }
+        }
         sink(&chunk)?;
     }
 
@@ -304,6 +339,7 @@ async fn generate_in_tx(
             applicable_ticket_types: resolved.ticket_types,
             applicable_addons: resolved.addons,
             created_at: template.created_at,
+            source: BatchSource::Generate,
         },
     ))
 }

@@ -3,16 +3,21 @@
 
 pub mod accounts;
 pub mod add;
+pub mod assign;
 pub mod audit;
 pub mod backup;
 pub mod catalog;
 pub mod checkout;
 pub mod codegen;
+mod csv_input;
 pub mod generate;
 pub mod guessing;
 pub mod idempotent;
+pub mod import;
 pub mod manage;
+pub mod outbox;
 pub mod query;
+pub mod send;
 mod terms;
 pub mod tokens;
 

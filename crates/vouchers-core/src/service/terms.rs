@@ -62,6 +62,7 @@ impl ResolvedTerms {
             applicable_addons: self.addons.clone(),
             batch_id: t.batch_id,
             created_at: t.created_at,
+            recipient: None,
         }
     }
 }

@@ -8,10 +8,12 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
 use super::{
-    AuditFilter, Backend, CheckoutKey, CheckoutView, NewRedemption, RedeemOutcome, RedemptionRecord, Store, StoreError,
-    StoreTx, StoredAccount, StoredSession, UsageRow, VoucherFilter,
+    AuditFilter, Backend, CheckoutKey, CheckoutView, ClaimedMessage, DeliveryResult, NewRedemption, OutboxFilter,
+    RedeemOutcome, RedemptionRecord, Store, StoreError, StoreTx, StoredAccount, StoredSession, UsageRow, VoucherFilter,
 };
-use crate::domain::{Account, Actor, AddOn, ApiToken, AuditRecord, Batch, Conference, TicketType, Voucher};
+use crate::domain::{
+    Account, Actor, AddOn, ApiToken, AuditRecord, Batch, Conference, OutboxMessage, TicketType, Voucher,
+};
 
 /// `store`, writing as `actor`.
 pub fn acting(store: Arc<dyn Store>, actor: Actor) -> Arc<dyn Store> {
@@ -134,6 +136,29 @@ impl Store for Acting {
 
     async fn redemptions(&self, voucher_id: i64) -> Result<Vec<RedemptionRecord>, StoreError> {
         self.inner.redemptions(voucher_id).await
+    }
+
+    async fn outbox(&self, conference_id: i64, filter: &OutboxFilter) -> Result<Vec<OutboxMessage>, StoreError> {
+        self.inner.outbox(conference_id, filter).await
+    }
+
+    async fn claim_outbox(
+        &self,
+        now: DateTime<Utc>,
+        lease_until: DateTime<Utc>,
+        limit: i64,
+    ) -> Result<Vec<ClaimedMessage>, StoreError> {
+        self.inner.claim_outbox(now, lease_until, limit).await
+    }
+
+    async fn finish_outbox(
+        &self,
+        id: i64,
+        attempt: i64,
+        result: &DeliveryResult<'_>,
+        now: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        self.inner.finish_outbox(id, attempt, result, now).await
     }
 
     async fn backup_into(&self, path: &str) -> Result<(), StoreError> {

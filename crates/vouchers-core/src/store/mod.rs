@@ -23,8 +23,9 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
 use crate::domain::{
-    Account, Actor, AddOn, ApiToken, AuditRecord, Batch, CodePrefix, Conference, DiscountSpec, NewAddOn, NewConference,
-    NewTicketType, Role, Scope, TicketType, ValidityWindow, Voucher,
+    Account, Actor, AddOn, ApiToken, AuditRecord, Batch, BatchSource, CodePrefix, Conference, DiscountSpec,
+    MessageStatus, NewAddOn, NewConference, NewTicketType, OutboxMessage, Recipient, RenderedMessage, Role, Scope,
+    TicketType, ValidityWindow, Voucher,
 };
 
 mod acting;
@@ -108,6 +109,8 @@ pub struct NewBatch<'a> {
     pub count: i64,
     /// The configuration shared by its vouchers (its `batch_id` is ignored).
     pub template: &'a VoucherTemplate,
+    /// Generated or imported.
+    pub source: BatchSource,
 }
 
 /// Ids found by [`StoreTx::restriction_ids`]: `(id, slug)` pairs.
@@ -193,6 +196,10 @@ pub struct VoucherFilter {
     /// Only vouchers with this status at this moment (the precedence of
     /// [`crate::domain::validity`]: inactive, used up, not yet valid, expired, else active).
     pub status: Option<(crate::domain::VoucherStatus, DateTime<Utc>)>,
+    /// Only vouchers assigned to this recipient email (lower-case).
+    pub recipient_email: Option<String>,
+    /// Only assigned vouchers that have no message in the outbox yet.
+    pub awaiting_message: bool,
     /// Only vouchers with a larger id (cursor pagination).
     pub after_id: Option<i64>,
     /// At most this many.
@@ -386,6 +393,102 @@ pub struct CheckoutView {
     pub failures: (i64, Option<DateTime<Utc>>),
 }
 
+/// A message to put in the outbox ([`StoreTx::queue_messages`]).
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewMessage<'a> {
+    /// The conference.
+    pub conference_id: i64,
+    /// The voucher's batch.
+    pub batch_id: i64,
+    /// The voucher whose code it carries (one message per voucher).
+    pub voucher_id: i64,
+    /// Who it goes to.
+    pub recipient: &'a Recipient,
+    /// What it says.
+    pub rendered: &'a RenderedMessage,
+    /// The random part of its `Message-ID`, fixed when it is queued.
+    pub message_key: String,
+    /// How many attempts it gets before a temporary failure fails it.
+    pub attempt_limit: i64,
+}
+
+/// An assigned voucher with what its message says of it ([`StoreTx::vouchers_awaiting_message`]).
+#[derive(Debug, Clone, PartialEq)]
+pub struct MessageVoucher {
+    /// Database id.
+    pub id: i64,
+    /// Its batch.
+    pub batch_id: i64,
+    /// The code.
+    pub code: String,
+    /// Kind of discount.
+    pub voucher_type: crate::domain::VoucherType,
+    /// Percentage or amount.
+    pub discount_value: crate::domain::Money,
+    /// End of its validity window.
+    pub valid_until: Option<DateTime<Utc>>,
+    /// Who it is assigned to.
+    pub recipient: Recipient,
+}
+
+/// Which outbox messages to list, by id.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct OutboxFilter {
+    /// Only this batch's.
+    pub batch_id: Option<i64>,
+    /// Only messages with this status.
+    pub status: Option<MessageStatus>,
+    /// Only messages with a larger id (paging).
+    pub after_id: i64,
+    /// At most this many.
+    pub limit: i64,
+}
+
+/// A message a sender claimed ([`Store::claim_outbox`]): everything needed to send it.
+#[derive(Clone, PartialEq, Eq)]
+pub struct ClaimedMessage {
+    /// Database id.
+    pub id: i64,
+    /// This claim's attempt number: only it may record the result.
+    pub attempt: i64,
+    /// The attempt at which a temporary failure fails the message.
+    pub attempt_limit: i64,
+    /// The random part of its `Message-ID`.
+    pub message_key: String,
+    /// Who it goes to.
+    pub to_email: String,
+    /// Their name.
+    pub to_name: String,
+    /// What it says.
+    pub rendered: RenderedMessage,
+}
+
+impl fmt::Debug for ClaimedMessage {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // The body carries the voucher code: not for logs.
+        f.debug_struct("ClaimedMessage").field("id", &self.id).field("attempt", &self.attempt).finish_non_exhaustive()
+    }
+}
+
+/// What became of one delivery attempt ([`Store::finish_outbox`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DeliveryResult<'a> {
+    /// The server accepted the message.
+    Sent,
+    /// A temporary failure: try again at this instant.
+    Retry {
+        /// The server's answer, or why it could not be reached.
+        error: &'a str,
+        /// When.
+        at: DateTime<Utc>,
+    },
+    /// A permanent failure, or the last attempt failed.
+    Failed {
+        /// The server's answer.
+        error: &'a str,
+    },
+}
+
 /// Reads, and the way into a write transaction.
 #[async_trait]
 pub trait Store: Send + Sync + 'static {
@@ -464,6 +567,28 @@ pub trait Store: Send + Sync + 'static {
     ) -> Result<(), StoreError>;
     /// A voucher's redemptions, newest first.
     async fn redemptions(&self, voucher_id: i64) -> Result<Vec<RedemptionRecord>, StoreError>;
+    /// The conference's outbox messages matching `filter`, by id.
+    async fn outbox(&self, conference_id: i64, filter: &OutboxFilter) -> Result<Vec<OutboxMessage>, StoreError>;
+    /// Claims at most `limit` messages due at `now` (queued ones whose next attempt has come, and
+    /// sending ones whose sender's lease ended before `now`) in one statement: each becomes
+    /// `sending` with a lease until `lease_until` and one more attempt. Several senders never
+    /// claim the same row at once (PostgreSQL: `FOR UPDATE SKIP LOCKED`; SQLite: the one writer).
+    async fn claim_outbox(
+        &self,
+        now: DateTime<Utc>,
+        lease_until: DateTime<Utc>,
+        limit: i64,
+    ) -> Result<Vec<ClaimedMessage>, StoreError>;
+    /// Records the result of attempt `attempt` of message `id`; false (and nothing changes) when
+    /// that attempt is no longer the message's current one (its lease ended and another sender
+    /// claimed it).
+    async fn finish_outbox(
+        &self,
+        id: i64,
+        attempt: i64,
+        result: &DeliveryResult<'_>,
+        now: DateTime<Utc>,
+    ) -> Result<bool, StoreError>;
     /// Writes a consistent copy of the whole database to a new file at `path` while the database
     /// keeps taking writes (SQLite: `VACUUM INTO`). PostgreSQL has `pg_dump` for that:
     /// [`StoreError::Unsupported`].
@@ -587,6 +712,35 @@ pub trait StoreTx: Send {
     async fn touch_session(&mut self, id: i64, now: DateTime<Utc>) -> Result<(), StoreError>;
     /// Ends the session whose secret hashes to `hash`.
     async fn delete_session(&mut self, token_hash: &str) -> Result<(), StoreError>;
+    /// `(id, code)` of at most `limit` vouchers of the batch that are active, unused and not assigned, by
+    /// id, locked until the transaction ends (PostgreSQL skips rows another transaction holds).
+    async fn unassigned_vouchers(&mut self, batch_id: i64, limit: i64) -> Result<Vec<(i64, String)>, StoreError>;
+    /// Assigns each voucher its recipient at `now`, skipping a voucher that has one already;
+    /// returns how many were assigned. An email that holds a code of the batch already is a
+    /// [`StoreError::UniqueViolation`] of `voucher_batch_recipient`.
+    async fn assign_recipients(
+        &mut self,
+        assignments: &[(i64, &Recipient)],
+        now: DateTime<Utc>,
+    ) -> Result<u64, StoreError>;
+    /// At most `limit` vouchers of the batch with an id above `after_id` that are assigned and
+    /// have no message in the outbox, by id, as this transaction sees them.
+    async fn vouchers_awaiting_message(
+        &mut self,
+        batch_id: i64,
+        after_id: i64,
+        limit: i64,
+    ) -> Result<Vec<MessageVoucher>, StoreError>;
+    /// Puts messages in the outbox as `queued`, due at `now`, skipping a voucher that has a
+    /// message already; returns how many were queued.
+    async fn queue_messages(&mut self, messages: &[NewMessage<'_>], now: DateTime<Utc>) -> Result<u64, StoreError>;
+    /// Queues a failed message of the conference again, due at `now`, with as many attempts
+    /// again as it had; false when the conference has no failed message with this id.
+    async fn retry_message(&mut self, conference_id: i64, id: i64, now: DateTime<Utc>) -> Result<bool, StoreError>;
+    /// Sets the `count` of a batch written in this transaction (an import knows it at its end).
+    async fn set_batch_count(&mut self, batch_id: i64, count: i64) -> Result<(), StoreError>;
+    /// Sets `times_used` and `is_active` of vouchers just inserted (an import).
+    async fn set_usage(&mut self, usage: &[(i64, i64, bool)]) -> Result<(), StoreError>;
     /// Appends an audit record naming this transaction's actor.
     async fn audit(&mut self, entry: &AuditEntry<'_>) -> Result<(), StoreError>;
     /// Makes everything durable.
@@ -598,7 +752,7 @@ mod migration_tests {
     /// Every migration file as it landed, by backend and version: sqlx refuses to migrate a
     /// database whose applied migration's checksum (SHA-384 of the file) differs, so a landed
     /// file must never change. A new migration adds its line here when it lands.
-    const LANDED: [(&str, i64, &str); 16] = [
+    const LANDED: [(&str, i64, &str); 18] = [
         (
             "sqlite",
             1,
@@ -678,6 +832,16 @@ mod migration_tests {
             "postgres",
             8,
             "1efdb388ab55a5ecaeef92ec9948ce17d39c0a84ff1f94c3a1b8fa86d2e9a1861f534bf13f02a78be1fa985723df5b32",
+        ),
+        (
+            "sqlite",
+            9,
+            "81913f41c129ff188aca33e0d191530b7154b02bdf915a6b3e49a9ab10d953e93b42b325bfd79381c5761129c6d8e0c9",
+        ),
+        (
+            "postgres",
+            9,
+            "c55a7c96d5060f7cb3967fbfbff5e6b8b1dbca49c3e22e0a1eeca6055d253b2e9fbfd9a5574ab7921f6adc622825f641",
         ),
     ];
 

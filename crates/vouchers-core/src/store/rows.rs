@@ -11,10 +11,10 @@ use std::collections::HashMap;
 
 use chrono::{DateTime, NaiveDate, Utc};
 
-use super::{CheckoutView, RedemptionRecord, StoreError, StoredSession, VoucherState};
+use super::{CheckoutView, ClaimedMessage, MessageVoucher, RedemptionRecord, StoreError, StoredSession, VoucherState};
 use crate::domain::{
-    Account, AddOn, ApiToken, AuditActor, AuditRecord, Batch, Conference, DiscountSpec, Money, TicketType,
-    ValidityWindow, Voucher,
+    Account, AddOn, ApiToken, AuditActor, AuditRecord, Batch, BatchSource, Conference, DiscountSpec, Money,
+    OutboxMessage, Recipient, RenderedMessage, TicketType, ValidityWindow, Voucher,
 };
 
 /// The columns of a conference, the same on both backends.
@@ -143,7 +143,8 @@ pub(super) fn checkout_sql(d: &Dialect) -> String {
                 v.max_uses AS v_max_uses, v.times_used AS v_times_used, v.valid_from AS v_valid_from,
                 v.valid_until AS v_valid_until, v.unlocks_hidden_tickets AS v_unlocks_hidden_tickets,
                 v.is_active AS v_is_active, v.restriction_set_id AS v_restriction_set_id,
-                v.batch_id AS v_batch_id, v.created_at AS v_created_at,
+                v.batch_id AS v_batch_id, v.created_at AS v_created_at, v.recipient_email AS v_recipient_email,
+                v.recipient_name AS v_recipient_name, v.recipient_tags AS v_recipient_tags,
                 (SELECT count(*) FROM failed_lookup f
                   WHERE f.token_id = t.id AND f.address = {address} AND f.at > {since}) AS f_count,
                 (SELECT min(f.at) FROM failed_lookup f
@@ -294,7 +295,21 @@ pub(super) fn voucher(
         applicable_addons: addons,
         batch_id: row.opt_int("batch_id")?,
         created_at: row.instant("created_at")?,
+        recipient: recipient(row)?,
     })
+}
+
+/// The recipient columns of a voucher row (`recipient_email`, `recipient_name`,
+/// `recipient_tags`), `None` when it is not assigned.
+fn recipient(row: &impl StoredRow) -> Result<Option<Recipient>, StoreError> {
+    let Some(email) = row.opt_text("recipient_email")? else { return Ok(None) };
+    let tags = row.opt_text("recipient_tags")?.unwrap_or_else(|| "{}".to_owned());
+    Ok(Some(Recipient {
+        email,
+        name: row.opt_text("recipient_name")?.unwrap_or_default(),
+        tags: Recipient::tags_from_json(&tags)
+            .ok_or_else(|| StoreError::Corrupt(format!("recipient_tags {tags:?}")))?,
+    }))
 }
 
 /// A batch of `conference`, its restrictions looked up in `sets` (the amount named `discount`).
@@ -318,6 +333,10 @@ pub(super) fn batch(
         applicable_ticket_types: ticket_types,
         applicable_addons: addons,
         created_at: row.instant("created_at")?,
+        source: match row.text("source")?.as_str() {
+            "import" => BatchSource::Import,
+            _ => BatchSource::Generate,
+        },
     })
 }
 
@@ -391,6 +410,68 @@ pub(super) fn redemption(row: &impl StoredRow) -> Result<RedemptionRecord, Store
         order_ref: row.text("order_ref")?,
         redeemed_at: row.instant("redeemed_at")?,
         released_at: row.opt_instant("released_at")?,
+    })
+}
+
+/// Outbox messages with their voucher's code, the same on both backends (`m` the message).
+pub(super) const OUTBOX_SELECT: &str =
+    "SELECT m.id, m.batch_id, v.code, m.recipient_email, m.recipient_name, m.subject, \
+     m.status, m.attempts, m.last_error, m.next_attempt_at, m.sent_at, m.created_at \
+     FROM outbox_message m JOIN voucher v ON v.id = m.voucher_id";
+
+/// A message of the outbox, as [`OUTBOX_SELECT`] reads it.
+pub(super) fn outbox_message(row: &impl StoredRow) -> Result<OutboxMessage, StoreError> {
+    let status = row.text("status")?;
+    Ok(OutboxMessage {
+        id: row.int("id")?,
+        batch_id: row.int("batch_id")?,
+        code: row.text("code")?,
+        recipient_email: row.text("recipient_email")?,
+        recipient_name: row.text("recipient_name")?,
+        subject: row.text("subject")?,
+        status: status.parse().map_err(|_| StoreError::Corrupt(format!("status {status:?}")))?,
+        attempts: row.int("attempts")?,
+        last_error: row.opt_text("last_error")?,
+        next_attempt_at: row.instant("next_attempt_at")?,
+        sent_at: row.opt_instant("sent_at")?,
+        created_at: row.instant("created_at")?,
+    })
+}
+
+/// A voucher awaiting its message (columns `id, batch_id, code, voucher_type, discount,
+/// valid_until` and the recipient's).
+pub(super) fn message_voucher(row: &impl StoredRow) -> Result<MessageVoucher, StoreError> {
+    let kind = voucher_type(row)?;
+    Ok(MessageVoucher {
+        id: row.int("id")?,
+        batch_id: row.int("batch_id")?,
+        code: row.text("code")?,
+        voucher_type: kind,
+        discount_value: DiscountSpec::from_stored(kind, row.money("discount")?.amount()).value(),
+        valid_until: row.opt_instant("valid_until")?,
+        recipient: recipient(row)?
+            .ok_or_else(|| StoreError::Corrupt("a voucher awaiting a message has no recipient".into()))?,
+    })
+}
+
+/// The columns a claim returns, the same on both backends.
+pub(super) const CLAIMED_COLUMNS: &str =
+    "id, attempts, attempt_limit, message_key, recipient_email, recipient_name, subject, body_text, body_html";
+
+/// A claimed message, as [`CLAIMED_COLUMNS`] reads it.
+pub(super) fn claimed_message(row: &impl StoredRow) -> Result<ClaimedMessage, StoreError> {
+    Ok(ClaimedMessage {
+        id: row.int("id")?,
+        attempt: row.int("attempts")?,
+        attempt_limit: row.int("attempt_limit")?,
+        message_key: row.text("message_key")?,
+        to_email: row.text("recipient_email")?,
+        to_name: row.text("recipient_name")?,
+        rendered: RenderedMessage {
+            subject: row.text("subject")?,
+            text: row.text("body_text")?,
+            html: row.opt_text("body_html")?,
+        },
     })
 }
 

@@ -20,5 +20,6 @@ mod concurrency;
 mod errors;
 mod generate;
 mod query;
+mod recipients;
 mod support;
 mod validation;

@@ -4,14 +4,16 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use sqlx::{PgPool, Postgres, Transaction};
 
-use super::{account_conferences, conference_by_slug, has_nul, insert, ADDON_COLUMNS, TICKET_TYPE_COLUMNS};
-use crate::domain::{Account, Actor, AddOn, Conference, NewAddOn, NewConference, NewTicketType, Role, TicketType};
+use super::{account_conferences, conference_by_slug, has_nul, insert, outbox, ADDON_COLUMNS, TICKET_TYPE_COLUMNS};
+use crate::domain::{
+    Account, Actor, AddOn, Conference, NewAddOn, NewConference, NewTicketType, Recipient, Role, TicketType,
+};
 use crate::store::rows::{
     self, restriction_key, StoredRow, ACCOUNT_COLUMNS, CONFERENCE_COLUMNS, VOUCHER_STATE_COLUMNS,
 };
 use crate::store::{
-    AuditEntry, IdempotencyClaim, NewBatch, NewToken, RestrictionIds, StoreError, StoreTx, VoucherChange, VoucherState,
-    VoucherTemplate,
+    AuditEntry, IdempotencyClaim, MessageVoucher, NewBatch, NewMessage, NewToken, RestrictionIds, StoreError, StoreTx,
+    VoucherChange, VoucherState, VoucherTemplate,
 };
 
 /// A PostgreSQL write transaction (READ COMMITTED).
@@ -146,8 +148,8 @@ impl StoreTx for PostgresTx {
         let t = batch.template;
         let id = sqlx::query_scalar(
             "INSERT INTO voucher_batch (conference_id, prefix, count, voucher_type, discount_value, max_uses,
-                 valid_from, valid_until, unlocks_hidden_tickets, restriction_set_id, created_at)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING id",
+                 valid_from, valid_until, unlocks_hidden_tickets, restriction_set_id, created_at, source)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) RETURNING id",
         )
         .bind(t.conference_id)
         .bind(batch.prefix)
@@ -160,6 +162,7 @@ impl StoreTx for PostgresTx {
         .bind(t.unlocks_hidden_tickets)
         .bind(t.restriction_set_id)
         .bind(t.created_at)
+        .bind(batch.source.as_str())
         .fetch_one(&mut *self.tx)
         .await?;
         Ok(id)
@@ -427,6 +430,48 @@ impl StoreTx for PostgresTx {
             .execute(&mut *self.tx)
             .await?;
         Ok(())
+    }
+
+    async fn unassigned_vouchers(&mut self, batch_id: i64, limit: i64) -> Result<Vec<(i64, String)>, StoreError> {
+        outbox::unassigned(&mut self.tx, batch_id, limit).await
+    }
+
+    async fn assign_recipients(
+        &mut self,
+        assignments: &[(i64, &Recipient)],
+        now: DateTime<Utc>,
+    ) -> Result<u64, StoreError> {
+        outbox::assign(&mut self.tx, assignments, now).await
+    }
+
+    async fn vouchers_awaiting_message(
+        &mut self,
+        batch_id: i64,
+        after_id: i64,
+        limit: i64,
+    ) -> Result<Vec<MessageVoucher>, StoreError> {
+        outbox::awaiting_message(&mut self.tx, batch_id, after_id, limit).await
+    }
+
+    async fn queue_messages(&mut self, messages: &[NewMessage<'_>], now: DateTime<Utc>) -> Result<u64, StoreError> {
+        outbox::queue(&mut self.tx, messages, now).await
+    }
+
+    async fn retry_message(&mut self, conference_id: i64, id: i64, now: DateTime<Utc>) -> Result<bool, StoreError> {
+        outbox::retry(&mut self.tx, conference_id, id, now).await
+    }
+
+    async fn set_batch_count(&mut self, batch_id: i64, count: i64) -> Result<(), StoreError> {
+        sqlx::query("UPDATE voucher_batch SET count = $2 WHERE id = $1")
+            .bind(batch_id)
+            .bind(count)
+            .execute(&mut *self.tx)
+            .await?;
+        Ok(())
+    }
+
+    async fn set_usage(&mut self, usage: &[(i64, i64, bool)]) -> Result<(), StoreError> {
+        outbox::set_usage(&mut self.tx, usage).await
     }
 
     async fn audit(&mut self, entry: &AuditEntry<'_>) -> Result<(), StoreError> {

@@ -17,6 +17,7 @@
 //! `insert.rs` the bulk insert of a chunk of codes.
 
 mod insert;
+mod outbox;
 mod tx;
 mod writer;
 
@@ -33,10 +34,13 @@ use super::rows::{
     SESSION_COLUMNS, TOKEN_SELECT,
 };
 use super::{
-    AuditFilter, Backend, CheckoutKey, CheckoutView, DatabaseUrl, NewRedemption, RedeemOutcome, RedemptionRecord,
-    Store, StoreError, StoreTx, StoredAccount, StoredSession, UsageRow, VoucherFilter,
+    AuditFilter, Backend, CheckoutKey, CheckoutView, ClaimedMessage, DatabaseUrl, DeliveryResult, NewRedemption,
+    OutboxFilter, RedeemOutcome, RedemptionRecord, Store, StoreError, StoreTx, StoredAccount, StoredSession, UsageRow,
+    VoucherFilter,
 };
-use crate::domain::{Account, Actor, AddOn, ApiToken, AuditRecord, Batch, Conference, Money, TicketType, Voucher};
+use crate::domain::{
+    Account, Actor, AddOn, ApiToken, AuditRecord, Batch, Conference, Money, OutboxMessage, TicketType, Voucher,
+};
 
 pub(super) static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
 
@@ -45,11 +49,12 @@ const BUSY_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// The columns of a voucher, the amount renamed as the shared mapper reads it.
 const VOUCHER_COLUMNS: &str = "id, code, voucher_type, discount_cents AS discount, max_uses, times_used, \
-     valid_from, valid_until, unlocks_hidden_tickets, is_active, restriction_set_id, batch_id, created_at";
+     valid_from, valid_until, unlocks_hidden_tickets, is_active, restriction_set_id, batch_id, created_at, \
+     recipient_email, recipient_name, recipient_tags";
 
 /// The columns of a batch, the amount renamed as the shared mapper reads it.
 const BATCH_COLUMNS: &str = "id, prefix, count, voucher_type, discount_cents AS discount, max_uses, valid_from, \
-     valid_until, unlocks_hidden_tickets, restriction_set_id, created_at";
+     valid_until, unlocks_hidden_tickets, restriction_set_id, created_at, source";
 
 /// SQLite implementation of [`Store`].
 #[derive(Debug, Clone)]
@@ -366,6 +371,9 @@ impl Store for SqliteStore {
                                          WHEN valid_from > ?8 THEN 'not_yet_valid'
                                          WHEN valid_until < ?8 THEN 'expired'
                                          ELSE 'active' END) = ?7)
+                AND (?9 IS NULL OR recipient_email = ?9)
+                AND (NOT ?10 OR (recipient_email IS NOT NULL
+                                 AND NOT EXISTS (SELECT 1 FROM outbox_message m WHERE m.voucher_id = voucher.id)))
               ORDER BY id
               LIMIT ?6"
         );
@@ -378,6 +386,8 @@ impl Store for SqliteStore {
             .bind(filter.limit.unwrap_or(-1))
             .bind(filter.status.map(|(s, _)| s.as_str()))
             .bind(filter.status.map(|(_, at)| micros(at)))
+            .bind(filter.recipient_email.as_deref())
+            .bind(filter.awaiting_message)
             .fetch_all(&self.pool)
             .await?;
         let sets = restriction_slugs(&self.pool, &found).await?;
@@ -542,6 +552,29 @@ impl Store for SqliteStore {
         .iter()
         .map(rows::redemption)
         .collect()
+    }
+
+    async fn outbox(&self, conference_id: i64, filter: &OutboxFilter) -> Result<Vec<OutboxMessage>, StoreError> {
+        outbox::outbox(&mut *self.pool.acquire().await?, conference_id, filter).await
+    }
+
+    async fn claim_outbox(
+        &self,
+        now: DateTime<Utc>,
+        lease_until: DateTime<Utc>,
+        limit: i64,
+    ) -> Result<Vec<ClaimedMessage>, StoreError> {
+        outbox::claim(&mut *self.writer.lock().await?, now, lease_until, limit).await
+    }
+
+    async fn finish_outbox(
+        &self,
+        id: i64,
+        attempt: i64,
+        result: &DeliveryResult<'_>,
+        now: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        outbox::finish(&mut *self.writer.lock().await?, id, attempt, result, now).await
     }
 
     async fn backup_into(&self, path: &str) -> Result<(), StoreError> {

@@ -4,12 +4,14 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
 use super::writer::{Writer, WriterTx};
-use super::{account_conferences, conference_by_slug, insert, json_list, micros};
-use crate::domain::{Account, Actor, AddOn, Conference, NewAddOn, NewConference, NewTicketType, Role, TicketType};
+use super::{account_conferences, conference_by_slug, insert, json_list, micros, outbox};
+use crate::domain::{
+    Account, Actor, AddOn, Conference, NewAddOn, NewConference, NewTicketType, Recipient, Role, TicketType,
+};
 use crate::store::rows::{self, restriction_key, StoredRow, ACCOUNT_COLUMNS, VOUCHER_STATE_COLUMNS};
 use crate::store::{
-    AuditEntry, IdempotencyClaim, NewBatch, NewToken, RestrictionIds, StoreError, StoreTx, VoucherChange, VoucherState,
-    VoucherTemplate,
+    AuditEntry, IdempotencyClaim, MessageVoucher, NewBatch, NewMessage, NewToken, RestrictionIds, StoreError, StoreTx,
+    VoucherChange, VoucherState, VoucherTemplate,
 };
 
 /// A SQLite write transaction, opened with `BEGIN IMMEDIATE`: it holds the database's write lock
@@ -164,8 +166,8 @@ impl StoreTx for SqliteTx {
         let t = batch.template;
         let id = sqlx::query_scalar(
             "INSERT INTO voucher_batch (conference_id, prefix, count, voucher_type, discount_cents, max_uses,
-                 valid_from, valid_until, unlocks_hidden_tickets, restriction_set_id, created_at)
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+                 valid_from, valid_until, unlocks_hidden_tickets, restriction_set_id, created_at, source)
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
         )
         .bind(t.conference_id)
         .bind(batch.prefix)
@@ -178,6 +180,7 @@ impl StoreTx for SqliteTx {
         .bind(t.unlocks_hidden_tickets)
         .bind(t.restriction_set_id)
         .bind(micros(t.created_at))
+        .bind(batch.source.as_str())
         .fetch_one(&mut *self.tx)
         .await?;
         Ok(id)
@@ -427,6 +430,48 @@ impl StoreTx for SqliteTx {
     async fn delete_session(&mut self, token_hash: &str) -> Result<(), StoreError> {
         sqlx::query("DELETE FROM console_session WHERE token_hash = ?").bind(token_hash).execute(&mut *self.tx).await?;
         Ok(())
+    }
+
+    async fn unassigned_vouchers(&mut self, batch_id: i64, limit: i64) -> Result<Vec<(i64, String)>, StoreError> {
+        outbox::unassigned(&mut self.tx, batch_id, limit).await
+    }
+
+    async fn assign_recipients(
+        &mut self,
+        assignments: &[(i64, &Recipient)],
+        now: DateTime<Utc>,
+    ) -> Result<u64, StoreError> {
+        outbox::assign(&mut self.tx, assignments, now).await
+    }
+
+    async fn vouchers_awaiting_message(
+        &mut self,
+        batch_id: i64,
+        after_id: i64,
+        limit: i64,
+    ) -> Result<Vec<MessageVoucher>, StoreError> {
+        outbox::awaiting_message(&mut self.tx, batch_id, after_id, limit).await
+    }
+
+    async fn queue_messages(&mut self, messages: &[NewMessage<'_>], now: DateTime<Utc>) -> Result<u64, StoreError> {
+        outbox::queue(&mut self.tx, messages, now).await
+    }
+
+    async fn retry_message(&mut self, conference_id: i64, id: i64, now: DateTime<Utc>) -> Result<bool, StoreError> {
+        outbox::retry(&mut self.tx, conference_id, id, now).await
+    }
+
+    async fn set_batch_count(&mut self, batch_id: i64, count: i64) -> Result<(), StoreError> {
+        sqlx::query("UPDATE voucher_batch SET count = ?2 WHERE id = ?1")
+            .bind(batch_id)
+            .bind(count)
+            .execute(&mut *self.tx)
+            .await?;
+        Ok(())
+    }
+
+    async fn set_usage(&mut self, usage: &[(i64, i64, bool)]) -> Result<(), StoreError> {
+        outbox::set_usage(&mut self.tx, usage).await
     }
 
     async fn audit(&mut self, entry: &AuditEntry<'_>) -> Result<(), StoreError> {

@@ -1,0 +1,442 @@
+//! Importing codes chosen elsewhere (printed or mailed by another system) from a CSV file with
+//! the export's own columns, as one batch in one transaction.
+//!
+//! Each row passes the rules of `add` (code, terms, restrictions of the conference) and, when it
+//! names one, the recipient's. The file is streamed: rows are checked and written a chunk at a
+//! time inside the transaction, so memory stays flat however long the file is; any bad row (or a
+//! code that exists, ignoring case) fails the whole import, with the lines listed, and the
+//! transaction is rolled back.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::io::Read;
+
+use serde::Serialize;
+
+use super::csv_input::CsvRows;
+use crate::domain::{
+    quoted, Batch, BatchSource, Conference, DiscountSpec, InvalidInput, MaxUses, Recipient, RowError, ValidityWindow,
+    VoucherCode, VoucherType, When,
+};
+use crate::store::{NewBatch, Store, StoreTx, VoucherTemplate};
+use crate::VoucherError;
+
+/// Rows checked and written per round.
+const CHUNK: usize = 5_000;
+
+/// The columns an import reads: the export's. `id`, `conference`, `batch_id` and `created_at`
+/// are read back and ignored (the import makes new vouchers in a new batch).
+pub const IMPORT_COLUMNS: [&str; 18] = crate::domain::Voucher::CSV_COLUMNS;
+
+/// What [`import_vouchers`] created.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Imported {
+    /// The new batch (its terms are those of the first row).
+    pub batch: Batch,
+    /// Vouchers created.
+    pub imported: i64,
+    /// Of them, assigned to a recipient.
+    pub assigned: i64,
+}
+
+/// One checked row, waiting for its chunk to be written.
+struct Row {
+    line: u64,
+    code: String,
+    template_key: TemplateKey,
+    times_used: i64,
+    is_active: bool,
+    recipient: Option<Recipient>,
+}
+
+/// Rows with equal keys share one [`VoucherTemplate`].
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+struct TemplateKey {
+    voucher_type: VoucherType,
+    discount_cents: i64,
+    max_uses: i64,
+    from: Option<i64>,
+    until: Option<i64>,
+    unlocks: bool,
+    restriction_set_id: Option<i64>,
+}
+
+/// The conference's catalogue and the restriction sets found or made so far.
+struct Resolver {
+    conference: Conference,
+    ticket_types: HashMap<String, i64>,
+    addons: HashMap<String, i64>,
+    sets: HashMap<(Vec<i64>, Vec<i64>), i64>,
+    templates: HashMap<TemplateKey, VoucherTemplate>,
+    created_at: chrono::DateTime<chrono::Utc>,
+}
+
+/// A cell as a spreadsheet exported it: the leading `'` that [`crate::domain::spreadsheet_safe`]
+/// put before a formula-looking value is taken off again.
+fn cell(cells: &[String], at: Option<usize>) -> &str {
+    let text = at.and_then(|i| cells.get(i)).map(String::as_str).unwrap_or("");
+    match text.strip_prefix('\'') {
+        Some(rest) if rest.starts_with(['=', '+', '-', '@', '\t', '\r']) => rest,
+        _ => text,
+    }
+}
+
+fn flag(field: &'static str, text: &str, default: bool) -> Result<bool, InvalidInput> {
+    match text.to_ascii_lowercase().as_str() {
+        "" => Ok(default),
+        "true" | "1" | "yes" => Ok(true),
+        "false" | "0" | "no" => Ok(false),
+        _ => Err(InvalidInput::new(field, format!("{field} must be true or false, got {}", quoted(text)))),
+    }
+}
+
+fn integer(field: &'static str, text: &str, default: i64) -> Result<i64, InvalidInput> {
+    if text.is_empty() {
+        return Ok(default);
+    }
+    text.parse().map_err(|_| InvalidInput::new(field, format!("{field} must be a whole number, got {}", quoted(text))))
+}
+
+fn slugs(text: &str) -> Vec<String> {
+    let mut slugs: Vec<String> = text.split(';').map(|s| s.trim().to_owned()).filter(|s| !s.is_empty()).collect();
+    slugs.sort();
+    slugs.dedup();
+    slugs
+}
+
+/// The columns' positions in the file.
+struct Columns {
+    at: HashMap<&'static str, usize>,
+}
+
+impl Columns {
+    fn get(&self, name: &str) -> Option<usize> {
+        self.at.get(name).copied()
+    }
+}
+
+impl Resolver {
+    async fn new(store: &dyn Store, conference: Conference) -> Result<Self, VoucherError> {
+        let ticket_types = store.ticket_types(&conference).await?.into_iter().map(|t| (t.slug, t.id)).collect();
+        let addons = store.addons(&conference).await?.into_iter().map(|a| (a.slug, a.id)).collect();
+        Ok(Self {
+            conference,
+            ticket_types,
+            addons,
+            sets: HashMap::new(),
+            templates: HashMap::new(),
+            created_at: super::now(),
+        })
+    }
+
+    /// Checks one row with the rules of `add`.
+    async fn row(
+        &mut self,
+        tx: &mut dyn StoreTx,
+        columns: &Columns,
+        line: u64,
+        cells: &[String],
+    ) -> Result<Row, RowError> {
+        let at = |e: InvalidInput| RowError::new(line, e.field, e.message);
+        let get = |name: &str| cell(cells, columns.get(name));
+        let code = VoucherCode::parse(get("code")).map_err(at)?.into_string();
+        let voucher_type: VoucherType = get("voucher_type").parse().map_err(at)?;
+        let discount = match get("discount_value") {
+            "" => None,
+            text => Some(crate::domain::parse_decimal("discount_value", text).map_err(at)?),
+        };
+        let discount = DiscountSpec::parse(voucher_type, discount).map_err(at)?;
+        let max_uses = MaxUses::new(integer("max_uses", get("max_uses"), 1).map_err(at)?).map_err(at)?.get();
+        let times_used = integer("times_used", get("times_used"), 0).map_err(at)?;
+        if times_used < 0 || times_used > max_uses {
+            return Err(RowError::new(
+                line,
+                "times_used",
+                format!("times_used must be 0 to max_uses ({max_uses}), got {times_used}"),
+            ));
+        }
+        let when = |field: &'static str| match get(field) {
+            "" => Ok(None),
+            text => When::parse(field, text).map(Some),
+        };
+        let window = ValidityWindow::resolve(
+            when("valid_from").map_err(at)?,
+            when("valid_until").map_err(at)?,
+            self.conference.timezone,
+        )
+        .map_err(at)?;
+        let unlocks = flag("unlocks_hidden_tickets", get("unlocks_hidden_tickets"), false).map_err(at)?;
+        let is_active = flag("is_active", get("is_active"), true).map_err(at)?;
+        let restriction_set_id =
+            self.restriction_set(tx, line, get("applicable_ticket_types"), get("applicable_addons")).await?;
+        let recipient = match (get("recipient_email"), get("recipient_name"), get("recipient_tags")) {
+            ("", "", "") => None,
+            ("", _, _) => {
+                return Err(RowError::new(
+                    line,
+                    "recipient_email",
+                    "recipient_email is required when a recipient's name or tags are given",
+                ))
+            }
+            (email, name, tags) => {
+                let tags: BTreeMap<String, String> = match tags {
+                    "" => BTreeMap::new(),
+                    text => Recipient::tags_from_json(text).ok_or_else(|| {
+                        RowError::new(
+                            line,
+                            "recipient_tags",
+                            "recipient_tags must be a JSON object of text values, like {\"company\": \"ACME\"}",
+                        )
+                    })?,
+                };
+                let recipient = Recipient::parse(email, name, tags)
+                    .map_err(|e| RowError::new(line, format!("recipient_{}", e.field), e.message))?;
+                Some(recipient)
+            }
+        };
+        let template_key = TemplateKey {
+            voucher_type,
+            discount_cents: discount.value().cents(),
+            max_uses,
+            from: window.from().map(|t| t.timestamp_micros()),
+            until: window.until().map(|t| t.timestamp_micros()),
+            unlocks,
+            restriction_set_id,
+        };
+        let created_at = self.created_at;
+        let conference_id = self.conference.id;
+        self.templates.entry(template_key.clone()).or_insert_with(|| VoucherTemplate {
+            conference_id,
+            discount,
+            max_uses,
+            window,
+            unlocks_hidden_tickets: unlocks,
+            restriction_set_id,
+            batch_id: None,
+            created_at,
+        });
+        Ok(Row { line, code, template_key, times_used, is_active, recipient })
+    }
+
+    /// The ticket types' and add-ons' slugs of a restriction set this import used, sorted.
+    fn set_slugs(&self, set_id: Option<i64>) -> (Vec<String>, Vec<String>) {
+        let Some(((tt, ad), _)) = self.sets.iter().find(|(_, id)| Some(**id) == set_id) else {
+            return (Vec::new(), Vec::new());
+        };
+        let slugs = |known: &HashMap<String, i64>, ids: &[i64]| {
+            let mut slugs: Vec<String> =
+                known.iter().filter(|(_, id)| ids.contains(id)).map(|(slug, _)| slug.clone()).collect();
+            slugs.sort();
+            slugs
+        };
+        (slugs(&self.ticket_types, tt), slugs(&self.addons, ad))
+    }
+
+    /// The restriction set of a row's ticket types and add-ons, found or made once per set.
+    async fn restriction_set(
+        &mut self,
+        tx: &mut dyn StoreTx,
+        line: u64,
+        ticket_types: &str,
+        addons: &str,
+    ) -> Result<Option<i64>, RowError> {
+        let lookup = |known: &HashMap<String, i64>, field: &'static str, what: &str, slugs: Vec<String>| {
+            let mut ids = Vec::with_capacity(slugs.len());
+            for slug in slugs {
+                let id = known.get(&slug).ok_or_else(|| {
+                    RowError::new(
+                        line,
+                        field,
+                        format!(
+                            "{what} {} does not exist in conference {}",
+                            quoted(&slug),
+                            quoted(&self.conference.slug)
+                        ),
+                    )
+                })?;
+                ids.push(*id);
+            }
+            ids.sort_unstable();
+            Ok::<_, RowError>(ids)
+        };
+        let tt = lookup(&self.ticket_types, "applicable_ticket_types", "ticket type", slugs(ticket_types))?;
+        let ad = lookup(&self.addons, "applicable_addons", "add-on", slugs(addons))?;
+        if tt.is_empty() && ad.is_empty() {
+            return Ok(None);
+        }
+        if let Some(id) = self.sets.get(&(tt.clone(), ad.clone())) {
+            return Ok(Some(*id));
+        }
+        let id = tx
+            .restriction_set(self.conference.id, &tt, &ad)
+            .await
+            .map_err(|e| RowError::new(line, "", format!("the database failed: {e}")))?;
+        self.sets.insert((tt, ad), id);
+        Ok(Some(id))
+    }
+}
+
+/// Imports every row of `reader` (a CSV file with the export's columns; `code` and
+/// `voucher_type` are required) into the conference as one new batch, in one transaction.
+///
+/// # Errors
+/// [`VoucherError::InvalidRows`] listing the lines that break a rule, or whose code exists in
+/// the conference or earlier in the file (ignoring case), or whose recipient's email is taken by
+/// an earlier row; [`VoucherError::Invalid`] for a file whose header is missing a required column
+/// or names an unknown one. Nothing is written in any error case.
+pub async fn import_vouchers(store: &dyn Store, conference: &str, reader: impl Read) -> Result<Imported, VoucherError> {
+    let conference =
+        store.conference(conference).await?.ok_or_else(|| VoucherError::ConferenceNotFound(conference.to_owned()))?;
+    let mut rows = CsvRows::open(reader, "file", &["code", "voucher_type"])?;
+    if let Some(unknown) = rows.columns().iter().find(|c| !IMPORT_COLUMNS.contains(&c.as_str())) {
+        return Err(InvalidInput::new(
+            "file",
+            format!(
+                "file: the header names an unknown column {}; the columns are {}",
+                quoted(unknown),
+                IMPORT_COLUMNS.join(", ")
+            ),
+        )
+        .into());
+    }
+    let columns =
+        Columns { at: IMPORT_COLUMNS.iter().filter_map(|name| rows.index(name).map(|i| (*name, i))).collect() };
+    let mut resolver = Resolver::new(store, conference).await?;
+    let mut tx = store.begin().await?;
+    let mut batch: Option<(i64, TemplateKey)> = None;
+    let mut emails: HashSet<String> = HashSet::new();
+    let (mut imported, mut assigned) = (0i64, 0i64);
+    let mut chunk: Vec<Row> = Vec::with_capacity(CHUNK);
+    loop {
+        let next = rows.next_record();
+        if let Some((line, cells)) = &next {
+            match resolver.row(tx.as_mut(), &columns, *line, cells).await {
+                Ok(row) => {
+                    if let Some(r) = &row.recipient {
+                        if !emails.insert(r.email.clone()) {
+                            rows.reject(RowError::new(
+                                *line,
+                                "recipient_email",
+                                format!("{} is given a code twice in this file", quoted(&r.email)),
+                            ));
+                            continue;
+                        }
+                    }
+                    chunk.push(row);
+                }
+                Err(e) => rows.reject(e),
+            }
+        }
+        let end = next.is_none();
+        if chunk.len() >= CHUNK || (end && !chunk.is_empty()) {
+            // Written even after a bad row (the transaction is rolled back then): the unique
+            // index is what finds the codes that exist.
+            {
+                let batch_id = match &batch {
+                    Some((id, _)) => *id,
+                    None => {
+                        let first = chunk[0].template_key.clone();
+                        let template = &resolver.templates[&first];
+                        let id = tx
+                            .insert_batch(&NewBatch { prefix: "", count: 1, template, source: BatchSource::Import })
+                            .await?;
+                        batch = Some((id, first));
+                        id
+                    }
+                };
+                let (written, with_recipient) =
+                    write_chunk(tx.as_mut(), &resolver, batch_id, &chunk, &mut rows).await?;
+                imported += written;
+                assigned += with_recipient;
+            }
+            chunk.clear();
+        }
+        if end {
+            break;
+        }
+    }
+    rows.finish()?;
+    let Some((batch_id, first)) = batch else {
+        return Err(InvalidInput::new("file", "file: there is no row to import").into());
+    };
+    tx.set_batch_count(batch_id, imported).await?;
+    let template = &resolver.templates[&first];
+    let (ticket_types, addons) = resolver.set_slugs(template.restriction_set_id);
+    let batch = Batch {
+        id: batch_id,
+        conference: resolver.conference.slug.clone(),
+        prefix: String::new(),
+        count: imported,
+        voucher_type: template.discount.voucher_type(),
+        discount_value: template.discount.value(),
+        max_uses: template.max_uses,
+        valid_from: template.window.from(),
+        valid_until: template.window.until(),
+        unlocks_hidden_tickets: template.unlocks_hidden_tickets,
+        applicable_ticket_types: ticket_types,
+        applicable_addons: addons,
+        created_at: template.created_at,
+        source: BatchSource::Import,
+    };
+    let changes = serde_json::json!({ "batch": batch_id, "imported": imported, "assigned": assigned });
+    super::audit(tx.as_mut(), Some(resolver.conference.id), "batch.import", &format!("batch {batch_id}"), changes)
+        .await?;
+    tx.commit().await?;
+    Ok(Imported { batch, imported, assigned })
+}
+
+/// Writes a chunk of checked rows inside `tx`; a code the unique index refuses is a bad row.
+/// Returns the vouchers written and how many of them got a recipient.
+async fn write_chunk<R: Read>(
+    tx: &mut dyn StoreTx,
+    resolver: &Resolver,
+    batch_id: i64,
+    chunk: &[Row],
+    rows: &mut CsvRows<R>,
+) -> Result<(i64, i64), VoucherError> {
+    let mut groups: HashMap<&TemplateKey, Vec<&Row>> = HashMap::new();
+    for row in chunk {
+        groups.entry(&row.template_key).or_default().push(row);
+    }
+    let (mut written, mut assigned) = (0i64, 0i64);
+    for (key, group) in groups {
+        let mut template = resolver.templates[key].clone();
+        template.batch_id = Some(batch_id);
+        let codes: Vec<String> = group.iter().map(|r| r.code.clone()).collect();
+        let inserted: HashMap<String, i64> =
+            tx.insert_vouchers(&template, &codes).await?.into_iter().map(|(id, code)| (code, id)).collect();
+        let mut usage = Vec::new();
+        let mut recipients = Vec::new();
+        let mut taken = HashSet::new();
+        for row in group {
+            let Some(&id) = inserted.get(&row.code).filter(|id| taken.insert(**id)) else {
+                rows.reject(RowError::new(
+                    row.line,
+                    "code",
+                    format!(
+                        "{} exists already in the conference or earlier in the file (codes ignore case)",
+                        quoted(&row.code)
+                    ),
+                ));
+                continue;
+            };
+            written += 1;
+            if row.times_used != 0 || !row.is_active {
+                usage.push((id, row.times_used, row.is_active));
+            }
+            if let Some(r) = &row.recipient {
+                recipients.push((id, r));
+            }
+        }
+        if rows.error_count > 0 {
+            // The import fails anyway: nothing more needs writing.
+            continue;
+        }
+        tx.set_usage(&usage).await?;
+        if !recipients.is_empty() {
+            tx.assign_recipients(&recipients, super::now()).await?;
+            assigned += recipients.len() as i64;
+        }
+    }
+    Ok((written, assigned))
+}
