@@ -99,6 +99,18 @@ pub enum Command {
     Release(commands::release::ReleaseArgs),
     /// Usage per batch and per prefix: issued, active, fully used, uses consumed and left.
     Usage(commands::usage::UsageArgs),
+    /// Give each recipient of a CSV file one unassigned code of a batch (and queue their emails
+    /// with --send), in one transaction.
+    Assign(commands::assign::AssignArgs),
+    /// Queue one email per assigned code of a batch that has none yet, in the outbox.
+    Send(commands::mail::SendArgs),
+    /// Deliver the outbox's due messages over SMTP, then exit.
+    #[command(name = "send-outbox")]
+    SendOutbox(commands::mail::SendOutboxArgs),
+    /// Where each queued email stands (queued, sending, sent, failed); retry a failed one.
+    Outbox(commands::mail::OutboxArgs),
+    /// Import codes chosen elsewhere from a CSV file (the export's columns), as one batch.
+    Import(commands::import::ImportArgs),
     /// Run the HTTP API (see the README's "HTTP API" section).
     Serve(commands::serve::ServeArgs),
     /// Create, list and revoke API tokens.

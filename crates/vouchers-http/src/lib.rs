@@ -117,6 +117,7 @@ impl AppState {
         (name = "catalogue", description = "Ticket types and add-ons"),
         (name = "vouchers", description = "Vouchers: add, generate in bulk, list, change, export"),
         (name = "batches", description = "Generated batches"),
+        (name = "recipients", description = "Recipients, emails through the outbox, imports"),
         (name = "checkout", description = "Check, redeem and release codes at checkout; the usage report"),
         (name = "health", description = "Liveness and readiness, no token"),
     )

@@ -5,9 +5,7 @@ use std::path::PathBuf;
 
 use clap::Args;
 use vouchers_core::domain::Voucher;
-use vouchers_core::{
-    generate_voucher_codes, generate_voucher_codes_with, GenerateOptions, Limits, Store, VoucherBulkConfig,
-};
+use vouchers_core::{generate_voucher_codes_with, GenerateOptions, Limits, Store, VoucherBulkConfig};
 
 use super::terms::TermsArgs;
 use crate::cli::Format;
@@ -20,9 +18,13 @@ pub struct GenerateArgs {
     /// Text in front of every code: at most 20 characters of A-Z a-z 0-9 - _ .
     #[arg(long, default_value = "")]
     pub prefix: String,
-    /// How many codes (1 to --max-batch).
-    #[arg(long, allow_negative_numbers = true)]
-    pub count: i64,
+    /// How many codes (1 to --max-batch); with --recipients, the number of recipients.
+    #[arg(long, allow_negative_numbers = true, required_unless_present = "recipients")]
+    pub count: Option<i64>,
+    /// A CSV file of recipients (columns `email`, `name`, others kept as tags): one code per row,
+    /// assigned in the batch's transaction.
+    #[arg(long, value_name = "FILE")]
+    pub recipients: Option<PathBuf>,
     /// Write the vouchers to FILE instead of stdout, streamed as they are created (CSV or JSON,
     /// from the extension or --format). The file appears only once the batch is committed, with
     /// mode 0600 (codes are secrets); an existing FILE is refused unless --force.
@@ -44,11 +46,17 @@ pub async fn run(
     format: Option<Format>,
 ) -> Result<(), CliError> {
     let terms = args.terms.terms()?;
+    let recipients = args.recipients.as_deref().map(super::assign::recipients_file).transpose()?;
+    let count = match (args.count, &recipients) {
+        (Some(count), _) => count,
+        (None, Some(list)) => i64::try_from(list.len()).unwrap_or(i64::MAX),
+        (None, None) => return Err(CliError::Input("--count is required".into())),
+    };
     let t = args.terms;
     let config = VoucherBulkConfig {
         conference: t.conference,
         prefix: args.prefix,
-        count: args.count,
+        count,
         voucher_type: terms.voucher_type,
         discount_value: terms.discount_value,
         max_uses: t.max_uses,
@@ -60,7 +68,8 @@ pub async fn run(
     };
     let limits = Limits { max_batch };
     let Some(path) = args.output else {
-        let generated = generate_voucher_codes(store, &limits, &config).await?;
+        let options = GenerateOptions { recipients: recipients.as_ref(), ..GenerateOptions::default() };
+        let generated = generate_voucher_codes_with(store, &limits, &config, options).await?.generated;
         let format = format.unwrap_or(Format::Table);
         output::vouchers(&generated.vouchers, format)?;
         if format == Format::Table {
@@ -82,7 +91,8 @@ pub async fn run(
         }
         Ok(())
     };
-    let options = GenerateOptions { sink: Some(&mut sink), ..GenerateOptions::default() };
+    let options =
+        GenerateOptions { sink: Some(&mut sink), recipients: recipients.as_ref(), ..GenerateOptions::default() };
     let generated = generate_voucher_codes_with(store, &limits, &config, options).await;
     if let Some(bar) = &progress {
         bar.finish_and_clear();

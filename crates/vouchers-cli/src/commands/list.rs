@@ -22,12 +22,16 @@ pub struct ListArgs {
     /// Only vouchers of this batch.
     #[arg(long)]
     pub batch: Option<i64>,
+    /// Only the voucher(s) assigned to this recipient email (ignoring case).
+    #[arg(long)]
+    pub recipient: Option<String>,
 }
 
 /// Lists the matching vouchers.
 pub async fn run(store: &dyn Store, args: ListArgs, format: Format) -> Result<(), CliError> {
     let prefix = args.prefix.as_deref().map(CodePrefix::parse).transpose()?.flatten();
-    let filter = VoucherFilter { prefix, batch_id: args.batch, ..VoucherFilter::default() };
+    let recipient_email = args.recipient.as_deref().map(query::recipient_filter).transpose()?;
+    let filter = VoucherFilter { prefix, batch_id: args.batch, recipient_email, ..VoucherFilter::default() };
     let vouchers = query::list_vouchers(store, &args.conference, &filter).await?;
     output::vouchers(&vouchers, format)
 }

@@ -4,6 +4,7 @@
 
 pub mod add;
 pub mod addon;
+pub mod assign;
 pub mod audit;
 pub mod backup;
 pub mod cart;
@@ -11,7 +12,9 @@ pub mod check;
 pub mod conference;
 pub mod docs;
 pub mod generate;
+pub mod import;
 pub mod list;
+pub mod mail;
 pub mod redeem;
 pub mod release;
 pub mod serve;
@@ -65,6 +68,11 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
         Command::Redeem(args) => redeem::run(store.as_ref(), args, format).await,
         Command::Release(args) => release::run(store.as_ref(), args, format).await,
         Command::Usage(args) => usage::run(store.as_ref(), args, format).await,
+        Command::Assign(args) => assign::run(store.as_ref(), args, format).await,
+        Command::Send(args) => mail::send(store.as_ref(), args, format).await,
+        Command::SendOutbox(args) => mail::send_outbox(store.as_ref(), args, format).await,
+        Command::Outbox(args) => mail::outbox(store.as_ref(), args, format).await,
+        Command::Import(args) => import::run(store.as_ref(), args, format).await,
         Command::Serve(args) => serve::run(server_store, args, cli.max_batch).await,
         Command::Token(command) => token::run(store.as_ref(), command, format).await,
         Command::User(command) => user::run(store.as_ref(), command, format).await,

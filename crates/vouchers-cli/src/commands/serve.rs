@@ -20,6 +20,9 @@ pub const BODY_LIMIT_BOUNDS: std::ops::RangeInclusive<u64> = 1024..=1024 * 1024 
 /// `--request-timeout`, in seconds: from one second to one hour.
 pub const REQUEST_TIMEOUT_BOUNDS: std::ops::RangeInclusive<u64> = 1..=3600;
 
+/// How often the background sender looks for due emails when it found none.
+const SENDER_IDLE: Duration = Duration::from_secs(1);
+
 /// How logs are written on stderr.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum LogFormat {
@@ -106,6 +109,9 @@ pub struct ServeArgs {
     /// Log format on stderr: text or json. Each request is logged with its id (x-request-id).
     #[arg(long, value_enum, env = "VOUCHERS_LOG_FORMAT", default_value = "text")]
     pub log_format: LogFormat,
+    /// The outbox's sender: with an SMTP URL, `serve` delivers queued emails in the background.
+    #[command(flatten)]
+    pub mail: super::mail::MailArgs,
 }
 
 /// Completes on SIGTERM or SIGINT.
@@ -135,6 +141,8 @@ async fn shutdown_signal() {
 
 /// Serves until a shutdown signal, then returns once the requests in flight are answered.
 pub async fn run(store: Arc<dyn Store>, args: ServeArgs, max_batch: i64) -> Result<(), CliError> {
+    // Checked before listening: a bad mail setting stops the start, naming the flag.
+    let sender = args.mail.sender()?;
     let listener = tokio::net::TcpListener::bind(args.listen)
         .await
         .with_context(|| format!("listening on {}", args.listen))
@@ -160,6 +168,15 @@ pub async fn run(store: Arc<dyn Store>, args: ServeArgs, max_batch: i64) -> Resu
         },
         ..ConsoleSettings::default()
     };
+    match sender {
+        Some((mailer, settings)) => {
+            let store = Arc::clone(&store);
+            tokio::spawn(async move {
+                vouchers_core::service::outbox::run_sender(&*store, &mailer, &settings, SENDER_IDLE).await;
+            });
+        }
+        None => tracing::info!("no SMTP URL (VOUCHERS_SMTP_URL): queued emails wait for `vouchers send-outbox`"),
+    }
     let pages = vouchers_console::router(ConsoleState::new(Arc::clone(&store), limits, console));
     let state = AppState::with_settings(store, limits, settings);
     vouchers_http::serve_with(listener, state, pages, shutdown_signal())

@@ -63,3 +63,9 @@ pub async fn voucher_with_redemptions(
     let redemptions = store.redemptions(voucher.id).await?;
     Ok((voucher, redemptions))
 }
+
+/// A `recipient` filter as typed (`Ana@Example.org`): checked as an email and lower-cased, as
+/// recipients are stored ([`crate::store::VoucherFilter::recipient_email`]).
+pub fn recipient_filter(email: &str) -> Result<String, VoucherError> {
+    Ok(crate::domain::Email::parse("recipient", email)?.as_str().to_owned())
+}

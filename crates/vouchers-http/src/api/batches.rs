@@ -31,7 +31,7 @@ pub struct Deactivated {
 
 /// A batch id from the path; text that is not a positive whole number names no batch, and the
 /// 404 says which parameter and what it must be.
-fn batch_id(conference: &str, id: &str) -> Result<i64, ApiError> {
+pub(crate) fn batch_id(conference: &str, id: &str) -> Result<i64, ApiError> {
     match id.parse::<i64>() {
         Ok(n) if n > 0 => Ok(n),
         _ => Err(ApiError::PathNotFound {

@@ -8,6 +8,7 @@ pub(crate) mod checkout;
 pub(crate) mod conferences;
 pub(crate) mod export;
 pub(crate) mod health;
+pub(crate) mod recipients;
 pub(crate) mod vouchers;
 
 use utoipa_axum::router::OpenApiRouter;
@@ -25,4 +26,5 @@ pub(crate) fn routes() -> OpenApiRouter<AppState> {
         .merge(batches::routes())
         .merge(checkout::routes())
         .merge(audit::routes())
+        .merge(recipients::routes())
 }

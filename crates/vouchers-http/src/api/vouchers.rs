@@ -142,6 +142,8 @@ pub struct VoucherListParams {
     pub batch: Option<i64>,
     /// Only active (true) or inactive (false) vouchers.
     pub active: Option<bool>,
+    /// Only the voucher(s) assigned to this recipient email (ignoring case).
+    pub recipient: Option<String>,
     /// Items per page, 1 to 1000 (default 100).
     #[param(minimum = 1, maximum = 1000)]
     pub limit: Option<i64>,
@@ -266,6 +268,7 @@ async fn list(
         prefix: params.prefix.as_deref().map(CodePrefix::parse).transpose().map_err(VoucherError::from)?.flatten(),
         batch_id: params.batch,
         active: params.active,
+        recipient_email: params.recipient.as_deref().map(query::recipient_filter).transpose()?,
         after_id: Some(paging.after_id()?),
         limit: Some(limit + 1),
         ..VoucherFilter::default()

@@ -21,6 +21,7 @@ mod export;
 mod health;
 mod hostile;
 mod idempotency;
+mod recipients;
 mod socket;
 mod support;
 mod vouchers;

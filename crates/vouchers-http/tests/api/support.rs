@@ -238,6 +238,32 @@ impl TestApp {
         self.get(&format!("/api/v1/conferences/{conf}/usage"), token).await
     }
 
+    pub async fn post_batch_assign(&self, token: &str, conf: &str, id: &str, body: &Value) -> TestResponse {
+        self.post(&format!("/api/v1/conferences/{conf}/batches/{id}/assign"), token, body).await
+    }
+
+    pub async fn post_batch_send(&self, token: &str, conf: &str, id: &str, body: &Value) -> TestResponse {
+        self.post(&format!("/api/v1/conferences/{conf}/batches/{id}/send"), token, body).await
+    }
+
+    pub async fn post_batch_send_preview(&self, token: &str, conf: &str, id: &str, body: &Value) -> TestResponse {
+        self.post(&format!("/api/v1/conferences/{conf}/batches/{id}/send/preview"), token, body).await
+    }
+
+    pub async fn get_outbox(&self, token: &str, conf: &str, query: &str) -> TestResponse {
+        self.get(&format!("/api/v1/conferences/{conf}/outbox{query}"), token).await
+    }
+
+    pub async fn post_outbox_retry(&self, token: &str, conf: &str, id: &str) -> TestResponse {
+        self.post(&format!("/api/v1/conferences/{conf}/outbox/{id}/retry"), token, &json!({})).await
+    }
+
+    pub async fn post_vouchers_import(&self, token: &str, conf: &str, csv: &str) -> TestResponse {
+        let uri = format!("/api/v1/conferences/{conf}/vouchers/import");
+        self.send(Method::POST, &uri, Some(token), Some(Body::from(csv.to_owned())), &[("content-type", "text/csv")])
+            .await
+    }
+
     /// Generates `count` 25 % vouchers with `prefix` in `pycon` as admin; returns the body.
     pub async fn generate(&self, prefix: &str, count: i64) -> Value {
         let body = json!({"prefix": prefix, "count": count, "voucher_type": "percentage", "discount_value": "25"});
