@@ -173,7 +173,10 @@ pub async fn send_outbox(store: &dyn Store, args: SendOutboxArgs, format: Format
     if format == Format::Json {
         return output::json(&report);
     }
-    eprintln!("{} sent, {} to retry later, {} failed", report.sent, report.retried, report.failed);
+    eprintln!(
+        "{} sent, {} failed, {} temporary failures (tried again when due)",
+        report.sent, report.failed, report.retried
+    );
     Ok(())
 }
 

@@ -7,6 +7,7 @@
 //! - `accounts`: `vouchers user`, the console's organizer accounts;
 //! - `conventions`: exit statuses, JSON errors, completions, man page, version, help;
 //! - `faults`: racing starts, the database going away, SIGKILL and SIGTERM;
+//! - `mail`: recipients, the outbox and imports against a real SMTP server (aiosmtpd);
 //! - `hostile`: malformed settings and outputs a careless operator or an attacker would try.
 //!
 //! The PostgreSQL tests live in modules named `postgres`, so `--skip postgres::` skips them.
@@ -18,5 +19,6 @@ mod commands;
 mod conventions;
 mod faults;
 mod hostile;
+mod mail;
 mod server;
 mod support;

@@ -92,7 +92,7 @@ impl Default for SenderSettings {
 pub struct DeliveryReport {
     /// Accepted by the server.
     pub sent: u64,
-    /// Temporary failures, to be tried again later.
+    /// Temporary failures, each tried again when due (a message can count several times).
     pub retried: u64,
     /// Permanent failures, or the last attempt failed.
     pub failed: u64,
@@ -144,13 +144,13 @@ pub async fn deliver_due(
             }
         };
         match &outcome {
-            Ok(()) => tracing::info!(message = message.id, attempt = message.attempt, "mail sent"),
-            Err(e) => tracing::warn!(message = message.id, attempt = message.attempt, error = %e, "mail not sent"),
+            Ok(()) => tracing::info!(outbox_id = message.id, attempt = message.attempt, "mail sent"),
+            Err(e) => tracing::warn!(outbox_id = message.id, attempt = message.attempt, error = %e, "mail not sent"),
         }
         if store.finish_outbox(message.id, message.attempt, &result, now).await? {
             report.add(counted);
         } else {
-            tracing::warn!(message = message.id, "the claim ended before the result was recorded");
+            tracing::warn!(outbox_id = message.id, "the claim ended before the result was recorded");
         }
     }
     Ok(report)
