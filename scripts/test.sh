@@ -29,6 +29,10 @@ fi
 # this installs them when missing and fails, never skips, when it cannot.
 bash scripts/browser-deps.sh
 
+# The mail tests (vouchers-cli's tests/cli/mail.rs) send to a real SMTP server, aiosmtpd from PyPI,
+# installed into target/smtp-venv when missing; it fails, never skips, when it cannot be.
+bash scripts/smtp-deps.sh
+
 if [[ -n "${VOUCHERS_TEST_POSTGRES_URL:-}" ]]; then
   cargo test --workspace --locked
 else

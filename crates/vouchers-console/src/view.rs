@@ -6,7 +6,7 @@ use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{Html, IntoResponse, Response};
 use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
-use vouchers_core::domain::{Conference, Voucher, VoucherStatus, VoucherType};
+use vouchers_core::domain::{Conference, Recipient, Voucher, VoucherStatus, VoucherType};
 
 use crate::error::ConsoleError;
 use crate::session::Signed;
@@ -86,6 +86,26 @@ pub(crate) struct VoucherRow {
     pub window: String,
     pub status: &'static str,
     pub batch: String,
+    pub recipient: Option<RecipientView>,
+}
+
+/// Who a voucher was handed to, as pages show it.
+pub(crate) struct RecipientView {
+    pub name: String,
+    pub email: String,
+    /// `company: ACME, track: web`; empty without tags.
+    pub tags: String,
+}
+
+impl RecipientView {
+    /// The view of `recipient`.
+    pub fn new(recipient: &Recipient) -> Self {
+        Self {
+            name: recipient.name.clone(),
+            email: recipient.email.clone(),
+            tags: recipient.tags.iter().map(|(k, v)| format!("{k}: {v}")).collect::<Vec<_>>().join(", "),
+        }
+    }
 }
 
 impl VoucherRow {
@@ -107,6 +127,7 @@ impl VoucherRow {
             window,
             status: VoucherStatus::of(voucher, now).label(),
             batch: voucher.batch_id.map(|b| b.to_string()).unwrap_or_else(|| "by hand".to_owned()),
+            recipient: voucher.recipient.as_ref().map(RecipientView::new),
         }
     }
 }

@@ -1,12 +1,14 @@
-//! A batch's page: its configuration, usage and codes; its CSV (the API's export, safe for
+//! A batch's page: its configuration, usage, codes (with their recipients) and emails (the
+//! outbox, with a Retry button on each failed message); its CSV (the API's export, safe for
 //! spreadsheets); and deactivating it, after a confirmation page.
 
 use askama::Template;
-use axum::extract::{Path, State};
+use axum::extract::{Path, Query, State};
 use axum::response::{IntoResponse, Redirect, Response};
-use vouchers_core::domain::{Batch, Conference};
+use serde::Deserialize;
+use vouchers_core::domain::{Batch, Conference, MessageStatus, OutboxMessage};
 use vouchers_core::service::checkout::{self, UsageCounts};
-use vouchers_core::service::{manage, query};
+use vouchers_core::service::{manage, outbox, query};
 use vouchers_core::store::VoucherFilter;
 
 use crate::error::ConsoleError;
@@ -15,8 +17,37 @@ use crate::session::Signed;
 use crate::view::{discount, local, ok, Nav, VoucherRow};
 use crate::ConsoleState;
 
-/// The most codes the page lists; the CSV has them all.
+/// The most codes (and emails) the page lists; the CSV has every code.
 const SHOWN: i64 = 1000;
+
+/// One outbox message as the Emails table shows it.
+struct MessageRow {
+    id: i64,
+    name: String,
+    email: String,
+    code: String,
+    status: &'static str,
+    attempts: i64,
+    sent_at: String,
+    last_error: String,
+    failed: bool,
+}
+
+impl MessageRow {
+    fn new(message: &OutboxMessage, tz: chrono_tz::Tz) -> Self {
+        Self {
+            id: message.id,
+            name: message.recipient_name.clone(),
+            email: message.recipient_email.clone(),
+            code: message.code.clone(),
+            status: message.status.as_str(),
+            attempts: message.attempts,
+            sent_at: message.sent_at.as_ref().map(|t| local(t, tz)).unwrap_or_default(),
+            last_error: message.last_error.clone().unwrap_or_default(),
+            failed: message.status == MessageStatus::Failed,
+        }
+    }
+}
 
 #[derive(Template)]
 #[template(path = "batch.html")]
@@ -30,6 +61,9 @@ struct BatchPage {
     counts: UsageCounts,
     rows: Vec<VoucherRow>,
     more: bool,
+    messages: Vec<MessageRow>,
+    more_messages: bool,
+    notice: Option<String>,
 }
 
 #[derive(Template)]
@@ -46,7 +80,8 @@ fn batch_id(id: &str) -> Result<i64, ConsoleError> {
     id.parse::<i64>().ok().filter(|n| *n > 0).ok_or(ConsoleError::NotFound)
 }
 
-async fn find(state: &ConsoleState, conference: &Conference, id: &str) -> Result<Batch, ConsoleError> {
+/// The batch `id` of the conference; another conference's batch is the same 404 as none.
+pub(super) async fn find(state: &ConsoleState, conference: &Conference, id: &str) -> Result<Batch, ConsoleError> {
     query::batch(state.store.as_ref(), &conference.slug, batch_id(id)?).await?.ok_or(ConsoleError::NotFound)
 }
 
@@ -55,11 +90,50 @@ async fn counts(state: &ConsoleState, conference: &Conference, id: i64) -> Resul
     Ok(report.batches.into_iter().find(|b| b.batch_id == Some(id)).map(|b| b.counts).unwrap_or_default())
 }
 
+/// The page of batch `id`, where a change leads back to.
+pub(super) fn batch_url(conference: &Conference, id: i64) -> String {
+    format!("/console/c/{}/batches/{id}", conference.slug)
+}
+
+/// Who delivers queued emails.
+const SENT_BY: &str =
+    "Queued emails are sent by `vouchers serve` when it has an SMTP URL, else by `vouchers send-outbox`.";
+
+/// Query of the batch page: what the form that led here did (`assigned=N`, `queued=N`).
+#[derive(Debug, Default, Deserialize)]
+pub(crate) struct BatchQuery {
+    #[serde(default)]
+    assigned: Option<String>,
+    #[serde(default)]
+    queued: Option<String>,
+}
+
+impl BatchQuery {
+    fn notice(&self) -> Option<String> {
+        let count = |text: &Option<String>| text.as_deref().and_then(|t| t.parse::<u64>().ok());
+        if let Some(n) = count(&self.assigned) {
+            return Some(if n == 1 {
+                "1 recipient got a code.".to_owned()
+            } else {
+                format!("{n} recipients got a code.")
+            });
+        }
+        count(&self.queued).map(|n| match n {
+            0 => "No emails were queued: every code with a recipient has its email already, or no code has a \
+                  recipient yet."
+                .to_owned(),
+            1 => format!("1 email was queued. {SENT_BY}"),
+            n => format!("{n} emails were queued. {SENT_BY}"),
+        })
+    }
+}
+
 /// The batch's page.
 pub(crate) async fn show(
     State(state): State<ConsoleState>,
     signed: Signed,
     Path((conf, id)): Path<(String, String)>,
+    Query(params): Query<BatchQuery>,
 ) -> Result<Response, ConsoleError> {
     let conference = signed.conference(&state, &conf).await?;
     let batch = find(&state, &conference, &id).await?;
@@ -76,6 +150,10 @@ pub(crate) async fn show(
         (Some(f), Some(u)) => format!("{} to {}", local(f, tz), local(u, tz)),
     };
     let counts = counts(&state, &conference, batch.id).await?;
+    let mut messages =
+        outbox::list_outbox(state.store.as_ref(), &conference.slug, Some(batch.id), None, 0, SHOWN + 1).await?;
+    let more_messages = messages.len() > usize::try_from(SHOWN).unwrap_or(usize::MAX);
+    messages.truncate(usize::try_from(SHOWN).unwrap_or(usize::MAX));
     ok(&BatchPage {
         nav: Some(Nav::new(&signed, Some(&conference))),
         slug: conference.slug.clone(),
@@ -85,6 +163,9 @@ pub(crate) async fn show(
         counts,
         rows: vouchers.iter().map(|v| VoucherRow::new(v, tz, now)).collect(),
         more,
+        messages: messages.iter().map(|m| MessageRow::new(m, tz)).collect(),
+        more_messages,
+        notice: params.notice(),
         batch,
     })
 }
@@ -124,5 +205,5 @@ pub(crate) async fn deactivate(
     let batch = find(&state, &conference, &id).await?;
     let (_, count) = manage::deactivate_batch(signed.store(&state).as_ref(), &conference.slug, batch.id).await?;
     tracing::info!(account = %signed.session.account.email, batch = batch.id, deactivated = count, "batch deactivated");
-    Ok(Redirect::to(&format!("/console/c/{}/batches/{}", conference.slug, batch.id)).into_response())
+    Ok(Redirect::to(&batch_url(&conference, batch.id)).into_response())
 }

@@ -7,6 +7,7 @@ mod conferences;
 mod dashboard;
 mod generate;
 mod login;
+mod recipients;
 mod terms;
 mod tokens;
 mod try_code;
@@ -35,6 +36,9 @@ pub(crate) fn routes() -> Router<ConsoleState> {
         .route("/console/c/{conf}/batches/{id}", get(batches::show))
         .route("/console/c/{conf}/batches/{id}/codes.csv", get(batches::download))
         .route("/console/c/{conf}/batches/{id}/deactivate", get(batches::confirm).post(batches::deactivate))
+        .route("/console/c/{conf}/batches/{id}/assign", get(recipients::assign_form).post(recipients::assign))
+        .route("/console/c/{conf}/batches/{id}/send", get(recipients::send_form).post(recipients::send))
+        .route("/console/c/{conf}/batches/{id}/outbox/{msg}/retry", post(recipients::retry))
         .route("/console/c/{conf}/tokens", get(tokens::list).post(tokens::create))
         .route("/console/c/{conf}/tokens/{id}/revoke", post(tokens::revoke))
         .route("/console/c/{conf}/try", get(try_code::show))

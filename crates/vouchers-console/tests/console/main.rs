@@ -12,5 +12,6 @@ macro_rules! both_backends {
 }
 
 mod pages;
+mod recipients;
 mod sessions;
 mod support;

@@ -27,7 +27,7 @@ async fn catalog_forms_create_and_refuse(mut c: Console) {
     assert!(dup.ok(StatusCode::UNPROCESSABLE_ENTITY).contains("already exists"));
 }
 
-fn generate_form<'a>(key: &'a str, count: &'a str) -> Vec<(&'a str, &'a str)> {
+pub(crate) fn generate_form<'a>(key: &'a str, count: &'a str) -> Vec<(&'a str, &'a str)> {
     vec![
         ("idempotency_key", key),
         ("prefix", "SPONSOR-"),
