@@ -394,9 +394,15 @@ async fn write_chunk<R: Read>(
     chunk: &[Row],
     rows: &mut CsvRows<R>,
 ) -> Result<(i64, i64), VoucherError> {
-    let mut groups: HashMap<&TemplateKey, Vec<&Row>> = HashMap::new();
+    // Groups in the order of their first row, so the later of two equal codes is the one named.
+    let mut groups: Vec<(&TemplateKey, Vec<&Row>)> = Vec::new();
+    let mut at: HashMap<&TemplateKey, usize> = HashMap::new();
     for row in chunk {
-        groups.entry(&row.template_key).or_default().push(row);
+        let i = *at.entry(&row.template_key).or_insert_with(|| {
+            groups.push((&row.template_key, Vec::new()));
+            groups.len() - 1
+        });
+        groups[i].1.push(row);
     }
     let (mut written, mut assigned) = (0i64, 0i64);
     for (key, group) in groups {

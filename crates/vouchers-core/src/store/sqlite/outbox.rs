@@ -4,7 +4,7 @@
 use chrono::{DateTime, Utc};
 use sqlx::SqliteConnection;
 
-use super::micros;
+use super::{json_list, micros};
 use crate::domain::{OutboxMessage, Recipient};
 use crate::store::rows::{self, CLAIMED_COLUMNS, OUTBOX_SELECT};
 use crate::store::{ClaimedMessage, DeliveryResult, MessageVoucher, NewMessage, OutboxFilter, StoreError};
@@ -102,24 +102,22 @@ pub(super) async fn assign(
     assignments: &[(i64, &Recipient)],
     now: DateTime<Utc>,
 ) -> Result<u64, StoreError> {
-    // One prepared statement, reused for every row inside the caller's transaction.
-    let mut assigned = 0;
-    for (id, recipient) in assignments {
-        assigned += sqlx::query(
-            "UPDATE voucher SET recipient_email = ?2, recipient_name = ?3, recipient_tags = ?4, assigned_at = ?5,
-                    updated_at = ?5
-              WHERE id = ?1 AND recipient_email IS NULL",
-        )
-        .bind(id)
-        .bind(&recipient.email)
-        .bind(&recipient.name)
-        .bind(recipient.tags_json())
-        .bind(micros(now))
-        .execute(&mut *conn)
-        .await?
-        .rows_affected();
-    }
-    Ok(assigned)
+    // One statement: the rows go in as one JSON array read by json_each.
+    let rows: Vec<(i64, &str, &str, String)> =
+        assignments.iter().map(|(id, r)| (*id, r.email.as_str(), r.name.as_str(), r.tags_json())).collect();
+    let done = sqlx::query(
+        "UPDATE voucher
+            SET recipient_email = a.email, recipient_name = a.name, recipient_tags = a.tags, assigned_at = ?2,
+                updated_at = ?2
+           FROM (SELECT value ->> 0 AS id, value ->> 1 AS email, value ->> 2 AS name, value ->> 3 AS tags
+                   FROM json_each(?1)) AS a
+          WHERE voucher.id = a.id AND voucher.recipient_email IS NULL",
+    )
+    .bind(json_list(&rows)?)
+    .bind(micros(now))
+    .execute(conn)
+    .await?;
+    Ok(done.rows_affected())
 }
 
 pub(super) async fn awaiting_message(
@@ -151,31 +149,41 @@ pub(super) async fn queue(
     messages: &[NewMessage<'_>],
     now: DateTime<Utc>,
 ) -> Result<u64, StoreError> {
-    let mut queued = 0;
-    for m in messages {
-        queued += sqlx::query(
-            "INSERT INTO outbox_message (conference_id, batch_id, voucher_id, recipient_email, recipient_name, subject,
-                 body_text, body_html, message_key, status, attempts, attempt_limit, next_attempt_at, created_at,
-                 updated_at)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, 'queued', 0, ?10, ?11, ?11, ?11)
-             ON CONFLICT (voucher_id) DO NOTHING",
-        )
-        .bind(m.conference_id)
-        .bind(m.batch_id)
-        .bind(m.voucher_id)
-        .bind(&m.recipient.email)
-        .bind(&m.recipient.name)
-        .bind(&m.rendered.subject)
-        .bind(&m.rendered.text)
-        .bind(m.rendered.html.as_deref())
-        .bind(&m.message_key)
-        .bind(m.attempt_limit)
-        .bind(micros(now))
-        .execute(&mut *conn)
-        .await?
-        .rows_affected();
+    if messages.is_empty() {
+        return Ok(0);
     }
-    Ok(queued)
+    let rows: Vec<serde_json::Value> = messages
+        .iter()
+        .map(|m| {
+            serde_json::json!([
+                m.conference_id,
+                m.batch_id,
+                m.voucher_id,
+                m.recipient.email,
+                m.recipient.name,
+                m.rendered.subject,
+                m.rendered.text,
+                m.rendered.html,
+                m.message_key,
+                m.attempt_limit
+            ])
+        })
+        .collect();
+    // `WHERE true`: SQLite's parser needs it before an upsert clause after a SELECT.
+    let done = sqlx::query(
+        "INSERT INTO outbox_message (conference_id, batch_id, voucher_id, recipient_email, recipient_name, subject,
+             body_text, body_html, message_key, status, attempts, attempt_limit, next_attempt_at, created_at,
+             updated_at)
+         SELECT value ->> 0, value ->> 1, value ->> 2, value ->> 3, value ->> 4, value ->> 5, value ->> 6,
+                value ->> 7, value ->> 8, 'queued', 0, value ->> 9, ?2, ?2, ?2
+           FROM json_each(?1) WHERE true
+         ON CONFLICT (voucher_id) DO NOTHING",
+    )
+    .bind(json_list(&rows)?)
+    .bind(micros(now))
+    .execute(conn)
+    .await?;
+    Ok(done.rows_affected())
 }
 
 pub(super) async fn retry(
@@ -198,13 +206,16 @@ pub(super) async fn retry(
 }
 
 pub(super) async fn set_usage(conn: &mut SqliteConnection, usage: &[(i64, i64, bool)]) -> Result<(), StoreError> {
-    for (id, times_used, is_active) in usage {
-        sqlx::query("UPDATE voucher SET times_used = ?2, is_active = ?3 WHERE id = ?1")
-            .bind(id)
-            .bind(times_used)
-            .bind(is_active)
-            .execute(&mut *conn)
-            .await?;
+    if usage.is_empty() {
+        return Ok(());
     }
+    sqlx::query(
+        "UPDATE voucher SET times_used = u.value ->> 1, is_active = u.value ->> 2
+           FROM json_each(?1) AS u
+          WHERE voucher.id = u.value ->> 0",
+    )
+    .bind(json_list(usage)?)
+    .execute(conn)
+    .await?;
     Ok(())
 }
