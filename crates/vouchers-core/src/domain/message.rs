@@ -104,6 +104,12 @@ fn check_part(field: &'static str, name: &str, source: &str) -> Result<(), Inval
     if source.chars().count() > MAX_TEMPLATE {
         return Err(InvalidInput::new(field, format!("{field} must be at most {MAX_TEMPLATE} characters")));
     }
+    if source.chars().any(|c| c.is_control() && !matches!(c, '\n' | '\r' | '\t')) {
+        return Err(InvalidInput::new(
+            field,
+            format!("{field} must not contain control characters but line breaks and tabs"),
+        ));
+    }
     let env = environment();
     let template = env.template_from_named_str(name, source).map_err(|e| {
         InvalidInput::new(field, format!("{field} is not a valid template: {}", e.detail().unwrap_or("syntax error")))
@@ -299,6 +305,7 @@ mod tests {
         assert_eq!(MessageTemplate::parse("Hi", "{% if %}", None).unwrap_err().field, "template");
         assert_eq!(MessageTemplate::parse("Hi", "x", Some("{{ secret }}")).unwrap_err().field, "html_template");
         assert_eq!(MessageTemplate::parse(" ", "x", None).unwrap_err().field, "subject");
+        assert_eq!(MessageTemplate::parse("Hi", "a\u{0}b", None).unwrap_err().field, "template");
     }
 
     #[test]

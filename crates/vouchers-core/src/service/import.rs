@@ -39,6 +39,19 @@ pub struct Imported {
     pub assigned: i64,
 }
 
+/// Why a row is not written: the row breaks a rule (the import goes on, to list every bad row),
+/// or the database failed (the import stops).
+enum Refusal {
+    Row(RowError),
+    Fatal(VoucherError),
+}
+
+impl From<RowError> for Refusal {
+    fn from(error: RowError) -> Self {
+        Refusal::Row(error)
+    }
+}
+
 /// One checked row, waiting for its chunk to be written.
 struct Row {
     line: u64,
@@ -136,7 +149,7 @@ impl Resolver {
         columns: &Columns,
         line: u64,
         cells: &[String],
-    ) -> Result<Row, RowError> {
+    ) -> Result<Row, Refusal> {
         let at = |e: InvalidInput| RowError::new(line, e.field, e.message);
         let get = |name: &str| cell(cells, columns.get(name));
         let code = VoucherCode::parse(get("code")).map_err(at)?.into_string();
@@ -153,7 +166,8 @@ impl Resolver {
                 line,
                 "times_used",
                 format!("times_used must be 0 to max_uses ({max_uses}), got {times_used}"),
-            ));
+            )
+            .into());
         }
         let when = |field: &'static str| match get(field) {
             "" => Ok(None),
@@ -176,7 +190,8 @@ impl Resolver {
                     line,
                     "recipient_email",
                     "recipient_email is required when a recipient's name or tags are given",
-                ))
+                )
+                .into())
             }
             (email, name, tags) => {
                 let tags: BTreeMap<String, String> = match tags {
@@ -239,7 +254,7 @@ impl Resolver {
         line: u64,
         ticket_types: &str,
         addons: &str,
-    ) -> Result<Option<i64>, RowError> {
+    ) -> Result<Option<i64>, Refusal> {
         let lookup = |known: &HashMap<String, i64>, field: &'static str, what: &str, slugs: Vec<String>| {
             let mut ids = Vec::with_capacity(slugs.len());
             for slug in slugs {
@@ -270,7 +285,7 @@ impl Resolver {
         let id = tx
             .restriction_set(self.conference.id, &tt, &ad)
             .await
-            .map_err(|e| RowError::new(line, "", format!("the database failed: {e}")))?;
+            .map_err(|e| Refusal::Fatal(VoucherError::from(e)))?;
         self.sets.insert((tt, ad), id);
         Ok(Some(id))
     }
@@ -324,7 +339,8 @@ pub async fn import_vouchers(store: &dyn Store, conference: &str, reader: impl R
                     }
                     chunk.push(row);
                 }
-                Err(e) => rows.reject(e),
+                Err(Refusal::Row(e)) => rows.reject(e),
+                Err(Refusal::Fatal(e)) => return Err(e),
             }
         }
         let end = next.is_none();

@@ -12,7 +12,7 @@ use vouchers_core::{generate_voucher_codes, Limits, VoucherError};
 use crate::add::request;
 use crate::support::*;
 
-const JSON_KEYS: [&str; 15] = [
+const JSON_KEYS: [&str; 16] = [
     "id",
     "conference",
     "code",
@@ -28,6 +28,7 @@ const JSON_KEYS: [&str; 15] = [
     "applicable_addons",
     "batch_id",
     "created_at",
+    "recipient",
 ];
 
 async fn local_times_and_json(db: TestDb) {

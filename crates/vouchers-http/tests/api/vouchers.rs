@@ -9,7 +9,7 @@ use serde_json::{json, Value};
 use crate::support::*;
 
 /// The keys of a voucher in JSON, as the CLI prints it.
-const VOUCHER_KEYS: [&str; 15] = [
+const VOUCHER_KEYS: [&str; 16] = [
     "applicable_addons",
     "applicable_ticket_types",
     "batch_id",
@@ -20,6 +20,7 @@ const VOUCHER_KEYS: [&str; 15] = [
     "id",
     "is_active",
     "max_uses",
+    "recipient",
     "times_used",
     "unlocks_hidden_tickets",
     "valid_from",
