@@ -106,22 +106,44 @@ pub(crate) fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiErro
     })
 }
 
+/// The body of a request whose `Content-Type` passes `accepts` (else 415), within the body limit
+/// (else 413).
+async fn body_bytes(req: Request, state: &AppState, accepts: fn(&str) -> bool) -> Result<Bytes, ApiError> {
+    let content_type = req.headers().get(CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or_default();
+    if !accepts(content_type) {
+        return Err(ApiError::UnsupportedMediaType);
+    }
+    Bytes::from_request(req, state).await.map_err(|rejection| {
+        if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            ApiError::PayloadTooLarge { limit: state.settings.body_limit }
+        } else {
+            ApiError::MalformedJson(rejection.body_text())
+        }
+    })
+}
+
 impl<T: DeserializeOwned> FromRequest<AppState> for ApiJson<T> {
     type Rejection = ApiError;
 
     async fn from_request(req: Request, state: &AppState) -> Result<Self, Self::Rejection> {
-        let content_type = req.headers().get(CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or_default();
-        if !is_json(content_type) {
-            return Err(ApiError::UnsupportedMediaType);
-        }
-        let bytes = Bytes::from_request(req, state).await.map_err(|rejection| {
-            if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
-                ApiError::PayloadTooLarge { limit: state.settings.body_limit }
-            } else {
-                ApiError::MalformedJson(rejection.body_text())
-            }
-        })?;
+        let bytes = body_bytes(req, state, is_json).await?;
         parse_json(&bytes).map(ApiJson)
+    }
+}
+
+/// A CSV body (`Content-Type: text/csv`), within the body limit.
+#[derive(Debug, Clone)]
+pub struct CsvBody(pub Bytes);
+
+fn is_csv(content_type: &str) -> bool {
+    content_type.split(';').next().unwrap_or_default().trim().eq_ignore_ascii_case("text/csv")
+}
+
+impl FromRequest<AppState> for CsvBody {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &AppState) -> Result<Self, Self::Rejection> {
+        body_bytes(req, state, is_csv).await.map(CsvBody)
     }
 }
 

@@ -195,12 +195,7 @@ pub async fn assign_recipients(
     recipients: &RecipientList,
     send: Option<&MessageTemplate>,
 ) -> Result<Assigned, VoucherError> {
-    let conference =
-        store.conference(conference).await?.ok_or_else(|| VoucherError::ConferenceNotFound(conference.to_owned()))?;
-    store
-        .batch(&conference, batch_id)
-        .await?
-        .ok_or_else(|| VoucherError::BatchNotFound { conference: conference.slug.clone(), id: batch_id })?;
+    let conference = super::send::batch_of(store, conference, batch_id).await?;
     let needed = recipients.len();
     let mut tx = store.begin().await?;
     let free = tx.unassigned_vouchers(batch_id, needed as i64).await?;

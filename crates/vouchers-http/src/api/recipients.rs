@@ -2,9 +2,7 @@
 //! (with a preview of the first), follow the outbox and retry a failed message, import codes
 //! chosen elsewhere. Each handler calls the same use case as the CLI and the console.
 
-use axum::body::Bytes;
-use axum::extract::{FromRequest, Request, State};
-use axum::http::header::CONTENT_TYPE;
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
 use serde::{Deserialize, Serialize};
@@ -19,7 +17,7 @@ use vouchers_core::service::send::{self, Queued};
 
 use crate::auth::Principal;
 use crate::error::{ApiError, ErrorResponses};
-use crate::extract::{ApiJson, ApiPath, ApiQuery};
+use crate::extract::{ApiJson, ApiPath, ApiQuery, CsvBody};
 use crate::pagination::{page, Page, PageParams, Position};
 use crate::AppState;
 
@@ -239,29 +237,6 @@ async fn retry_message(
     };
     outbox::retry_message(principal.store(&state).as_ref(), &conference.slug, id).await?;
     Ok(Json(Retried { id, status: MessageStatus::Queued }))
-}
-
-/// A CSV body (`Content-Type: text/csv`), within the body limit.
-pub struct CsvBody(Bytes);
-
-impl FromRequest<AppState> for CsvBody {
-    type Rejection = ApiError;
-
-    async fn from_request(req: Request, state: &AppState) -> Result<Self, Self::Rejection> {
-        let content_type = req.headers().get(CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or_default();
-        let mime = content_type.split(';').next().unwrap_or_default().trim().to_ascii_lowercase();
-        if mime != "text/csv" {
-            return Err(ApiError::UnsupportedMediaType);
-        }
-        let bytes = Bytes::from_request(req, state).await.map_err(|rejection| {
-            if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
-                ApiError::PayloadTooLarge { limit: state.settings.body_limit }
-            } else {
-                ApiError::MalformedJson(rejection.body_text())
-            }
-        })?;
-        Ok(Self(bytes))
-    }
 }
 
 /// Imports codes chosen elsewhere from a CSV body (`Content-Type: text/csv`) with the export's
