@@ -403,6 +403,48 @@ fn a_killed_sender_never_sends_a_different_code(database: &str) {
     );
 }
 
+/// Two senders (two processes, as two `serve` instances would be) drain one outbox at once:
+/// every email goes out exactly once.
+fn two_senders_send_each_email_once(database: &str) {
+    let dir = tempfile::tempdir().unwrap();
+    let dir = dir.path();
+    const N: usize = 30;
+    batch(dir, database, N);
+    templates(dir);
+    let mut csv = String::from("email,name,company\n");
+    for i in 0..N {
+        csv.push_str(&format!("s{i}@example.org,S {i},\n"));
+    }
+    assign_and_send(dir, database, &csv);
+    let sink = Sink::start(&dir.join("mail"), 0, 0);
+    let senders: Vec<Child> = (0..2)
+        .map(|_| {
+            command(dir, Some(database))
+                .args(["send-outbox", "--smtp-url", &sink.url(), "--mail-from", "v@pycon.example.org"])
+                .args(["--mail-rate", "30"])
+                .stdout(Stdio::null())
+                .stderr(Stdio::piped())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    let mut sent = 0;
+    let mut shares = Vec::new();
+    for sender in senders {
+        let out = sender.wait_with_output().unwrap();
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        let text = String::from_utf8_lossy(&out.stderr).into_owned();
+        let count: usize = text.split(" sent").next().and_then(|n| n.trim().rsplit(' ').next()?.parse().ok()).unwrap();
+        shares.push(count);
+        sent += count;
+    }
+    assert_eq!(sent, N);
+    eprintln!("two senders, {N} emails: {shares:?} sent by each");
+    let got = mails(&sink.maildir);
+    assert_eq!(got.len(), N, "no email twice");
+    assert_eq!(got.iter().map(|m| m.to.as_str()).collect::<std::collections::HashSet<_>>().len(), N);
+}
+
 fn hostile_recipient_files_write_nothing(database: &str) {
     let dir = tempfile::tempdir().unwrap();
     let dir = dir.path();
@@ -496,6 +538,12 @@ mod sqlite {
     }
 
     #[test]
+    fn two_senders_send_each_email_once() {
+        let db = tempfile::tempdir().unwrap();
+        super::two_senders_send_each_email_once(&url(&db));
+    }
+
+    #[test]
     fn hostile_recipient_files_write_nothing() {
         let db = tempfile::tempdir().unwrap();
         super::hostile_recipient_files_write_nothing(&url(&db));
@@ -533,6 +581,12 @@ mod postgres {
     fn a_killed_sender_never_sends_a_different_code() {
         let (_runtime, db) = database();
         super::a_killed_sender_never_sends_a_different_code(db.url.expose());
+    }
+
+    #[test]
+    fn two_senders_send_each_email_once() {
+        let (_runtime, db) = database();
+        super::two_senders_send_each_email_once(db.url.expose());
     }
 
     #[test]
