@@ -217,6 +217,28 @@ async fn organizer_runs_a_voucher_campaign_in_the_console() {
         assert!(text.contains("50.00"), "no total of 50.00: {}", page_summary(c).await);
         shots.take(c, "try-result").await;
 
+        // f2. Hand two codes to people and queue their emails, with a preview first.
+        goto(c, &batch_url).await;
+        click_action(c, "Assign recipients").await;
+        fill(c, "", "Recipients (CSV)", "email,name,school\nana@example.org,Ana <Lima>,MIT\nbo@example.org,Bo,\n")
+            .await;
+        shots.take(c, "assign-form").await;
+        click_button(c, "", "Assign").await;
+        let ana_row = row_text(c, "Ana <Lima> (ana@example.org)").await;
+        assert!(ana_row.contains("Ana <Lima>"), "the batch page shows the recipient: {}", page_summary(c).await);
+        let ana_code = codes.iter().find(|code| ana_row.contains(code.as_str())).cloned();
+        let ana_code = ana_code.unwrap_or_else(|| panic!("no code in Ana's row: {ana_row:?}"));
+        click_action(c, "Send emails").await;
+        click_button(c, "", "Preview").await;
+        let preview = body_text(c).await;
+        assert!(preview.contains(&ana_code), "the preview shows the first recipient's code: {}", page_summary(c).await);
+        assert!(preview.contains("Ana <Lima>"), "the preview names the recipient: {}", page_summary(c).await);
+        shots.take(c, "send-preview").await;
+        click_button(c, "", "Queue emails").await;
+        let emails = body_text(c).await;
+        assert!(emails.contains("queued"), "the batch page lists the queued emails: {}", page_summary(c).await);
+        shots.take(c, "batch-emails").await;
+
         // g. Deactivate the batch, through its confirmation page.
         goto(c, &batch_url).await;
         for code in &codes {
