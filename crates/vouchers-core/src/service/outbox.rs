@@ -123,10 +123,10 @@ pub async fn deliver_due(
     let claimed = store.claim_outbox(now, now + lease, settings.claim).await?;
     let gap = Duration::from_secs_f64(1.0 / settings.rate_per_second.max(0.001));
     let mut report = DeliveryReport::default();
-    for (i, message) in claimed.iter().enumerate() {
-        if i > 0 {
-            tokio::time::sleep(gap).await;
-        }
+    for message in &claimed {
+        // Every send waits its gap, the first of a round too: rounds follow one another at once
+        // while emails are due, and the rate holds across them.
+        tokio::time::sleep(gap).await;
         let outcome = mailer.send(message).await;
         let now = super::now();
         let (result, counted) = match &outcome {
