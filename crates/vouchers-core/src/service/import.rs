@@ -300,8 +300,7 @@ impl Resolver {
 /// an earlier row; [`VoucherError::Invalid`] for a file whose header is missing a required column
 /// or names an unknown one. Nothing is written in any error case.
 pub async fn import_vouchers(store: &dyn Store, conference: &str, reader: impl Read) -> Result<Imported, VoucherError> {
-    let conference =
-        store.conference(conference).await?.ok_or_else(|| VoucherError::ConferenceNotFound(conference.to_owned()))?;
+    let conference = super::catalog::conference(store, conference).await?;
     let mut rows = CsvRows::open(reader, "file", &["code", "voucher_type"])?;
     if let Some(unknown) = rows.columns().iter().find(|c| !IMPORT_COLUMNS.contains(&c.as_str())) {
         return Err(InvalidInput::new(

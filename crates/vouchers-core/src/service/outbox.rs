@@ -27,8 +27,7 @@ pub async fn list_outbox(
     after_id: i64,
     limit: i64,
 ) -> Result<Vec<OutboxMessage>, VoucherError> {
-    let conference =
-        store.conference(conference).await?.ok_or_else(|| VoucherError::ConferenceNotFound(conference.to_owned()))?;
+    let conference = super::catalog::conference(store, conference).await?;
     Ok(store.outbox(conference.id, &OutboxFilter { batch_id, status, after_id, limit }).await?)
 }
 
@@ -37,8 +36,7 @@ pub async fn list_outbox(
 /// # Errors
 /// [`VoucherError::MessageNotFound`] when the conference has no failed message with this id.
 pub async fn retry_message(store: &dyn Store, conference: &str, id: i64) -> Result<(), VoucherError> {
-    let conference =
-        store.conference(conference).await?.ok_or_else(|| VoucherError::ConferenceNotFound(conference.to_owned()))?;
+    let conference = super::catalog::conference(store, conference).await?;
     let mut tx = store.begin().await?;
     if !tx.retry_message(conference.id, id, super::now()).await? {
         return Err(VoucherError::MessageNotFound(id));

@@ -49,8 +49,7 @@ pub async fn queue_messages(
 
 /// The conference, when it has this batch.
 pub(crate) async fn batch_of(store: &dyn Store, conference: &str, batch_id: i64) -> Result<Conference, VoucherError> {
-    let conference =
-        store.conference(conference).await?.ok_or_else(|| VoucherError::ConferenceNotFound(conference.to_owned()))?;
+    let conference = super::catalog::conference(store, conference).await?;
     store
         .batch(&conference, batch_id)
         .await?
