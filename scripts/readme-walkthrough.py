@@ -46,7 +46,7 @@ PORT_IN_README = "127.0.0.1:8000"
 # Strings compared exactly (by the key that holds them); `code` only inside `error`.
 EXACT_STRING_KEYS = {
     "reason", "voucher_type", "scope", "order_ref", "status", "ticket_type", "addon",
-    "prefix", "slug", "conference", "timezone",
+    "prefix", "slug", "conference", "timezone", "alphabet",
 }
 AMOUNT = re.compile(r"^-?\d+\.\d{2}$")
 

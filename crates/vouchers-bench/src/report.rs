@@ -47,6 +47,18 @@ pub fn table(results: &[CaseResult], original: Option<&Original>) -> String {
             ratio
         );
     }
+    // The cost of a readable format with a check character, next to the seed's, measured side by
+    // side in this run.
+    for r in results.iter().filter(|r| r.case == "m2m_500_readable_check") {
+        if let Some(seed) = results.iter().find(|s| s.db == r.db && s.case == "m2m_500") {
+            let _ = writeln!(
+                out,
+                "\n{}: m2m_500_readable_check / m2m_500 median = {:.3}",
+                db_name(&r.db),
+                r.ms.median / seed.ms.median
+            );
+        }
+    }
     out
 }
 

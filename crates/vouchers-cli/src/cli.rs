@@ -50,6 +50,30 @@ pub struct Cli {
     )]
     pub db_timeout: u64,
 
+    /// Unknown codes a token may try per minute from one client address at check, redeem and
+    /// release before getting 429 (0: no limit). `serve` enforces it; `generate` and `usage`
+    /// compute how guessable codes are at it.
+    #[arg(
+        long,
+        env = "VOUCHERS_FAILED_LOOKUPS_PER_MINUTE",
+        default_value_t = 10,
+        global = true,
+        hide_env_values = true
+    )]
+    pub failed_lookups_per_minute: u32,
+
+    /// A batch whose codes one caller could expect to guess in fewer days (at
+    /// --failed-lookups-per-minute) is refused unless `generate --allow-weak-codes`.
+    #[arg(
+        long,
+        env = "VOUCHERS_GUESSING_FLOOR_DAYS",
+        default_value_t = 365,
+        global = true,
+        hide_env_values = true,
+        value_parser = clap::value_parser!(u64).range(0..=365_000)
+    )]
+    pub guessing_floor_days: u64,
+
     /// Output format: table (the default), csv or json. With `generate --output FILE` the
     /// default comes from the file's extension.
     #[arg(long, value_enum, global = true)]
@@ -58,6 +82,19 @@ pub struct Cli {
     /// What to do.
     #[command(subcommand)]
     pub command: Command,
+}
+
+impl Cli {
+    /// The operator limits of the use cases, from the global flags.
+    pub fn limits(&self) -> vouchers_core::Limits {
+        vouchers_core::Limits {
+            max_batch: self.max_batch,
+            guessing: vouchers_core::domain::GuessingPolicy {
+                failed_lookups_per_minute: self.failed_lookups_per_minute,
+                floor: std::time::Duration::from_secs(self.guessing_floor_days * 86_400),
+            },
+        }
+    }
 }
 
 /// How data is printed on stdout.

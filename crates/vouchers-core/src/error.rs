@@ -93,6 +93,30 @@ pub enum VoucherError {
         /// The code asked for.
         code: String,
     },
+    /// The code has the shape of a check-character batch of the conference but a wrong check
+    /// character: a typo, decided from the batch formats alone.
+    #[error("voucher {} in conference {} looks mistyped: check the code for a typo", quoted(.code), quoted(.conference))]
+    Mistyped {
+        /// The conference's slug.
+        conference: String,
+        /// The code asked for.
+        code: String,
+    },
+    /// The batch's codes could be guessed faster than the deployment's floor allows.
+    #[error(
+        "these codes could be guessed in {expected} by one caller at {per_minute} failed lookups per minute, \
+         under the floor of {floor}; to make them safe use {advice}"
+    )]
+    WeakCodes {
+        /// The expected time to find a code, in words.
+        expected: String,
+        /// The failed-lookup limit it assumes.
+        per_minute: u32,
+        /// The floor, in words.
+        floor: String,
+        /// What would make the batch safe.
+        advice: String,
+    },
     /// No batch with this id in the conference.
     #[error("batch {id} not found in conference {}", quoted(.conference))]
     BatchNotFound {
@@ -269,9 +293,11 @@ impl VoucherError {
             | VoucherError::UnknownTicketType { .. }
             | VoucherError::UnknownAddon { .. }
             | VoucherError::CodeSpaceExhausted { .. }
+            | VoucherError::WeakCodes { .. }
             | VoucherError::IdempotencyKeyReused { .. } => ErrorKind::Invalid,
             VoucherError::ConferenceNotFound(_)
             | VoucherError::VoucherNotFound { .. }
+            | VoucherError::Mistyped { .. }
             | VoucherError::BatchNotFound { .. }
             | VoucherError::TokenNotFound(_)
             | VoucherError::MessageNotFound(_)
@@ -300,6 +326,8 @@ impl VoucherError {
             VoucherError::Invalid(_) | VoucherError::InvalidRows { .. } => "invalid_input",
             VoucherError::NotEnoughCodes { .. } => "not_enough_codes",
             VoucherError::CodeSpaceExhausted { .. } => "code_space_exhausted",
+            VoucherError::WeakCodes { .. } => "weak_codes",
+            VoucherError::Mistyped { .. } => "mistyped",
             VoucherError::CodeConflict(_) => "code_conflict",
             VoucherError::ConferenceNotFound(_)
             | VoucherError::VoucherNotFound { .. }
@@ -328,6 +356,8 @@ impl VoucherError {
             VoucherError::Invalid(e) => Some(e.field),
             VoucherError::InvalidRows { field, .. } => Some(field),
             VoucherError::CodeSpaceExhausted { .. } => Some("prefix"),
+            VoucherError::WeakCodes { .. } => Some("length"),
+            VoucherError::Mistyped { .. } => Some("code"),
             VoucherError::UnknownTicketType { field, .. } | VoucherError::UnknownAddon { field, .. } => Some(field),
             VoucherError::Duplicate { field, .. } => Some(field),
             VoucherError::IdempotencyKeyReused { .. } => Some("Idempotency-Key"),
@@ -349,6 +379,8 @@ impl VoucherError {
                 | VoucherError::UnknownAddon { .. }
                 | VoucherError::ConferenceNotFound(_)
                 | VoucherError::VoucherNotFound { .. }
+                | VoucherError::Mistyped { .. }
+                | VoucherError::WeakCodes { .. }
                 | VoucherError::BatchNotFound { .. }
                 | VoucherError::TokenNotFound(_)
                 | VoucherError::AccountNotFound(_)

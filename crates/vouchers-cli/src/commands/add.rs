@@ -15,6 +15,10 @@ pub struct AddArgs {
     /// The code: 1-100 characters of A-Z a-z 0-9 - _ . starting with a letter or digit.
     #[arg(long)]
     pub code: String,
+    /// `readable`: match the code with folding (case, O/0, I/L/1, hyphens and spaces), and keep
+    /// every code that folds the same away from it; `seed`: ignoring case only.
+    #[arg(long, default_value = "seed", value_parser = super::generate::alphabet)]
+    pub alphabet: vouchers_core::domain::Alphabet,
     #[command(flatten)]
     pub terms: TermsArgs,
 }
@@ -34,6 +38,7 @@ pub async fn run(store: &dyn Store, args: AddArgs, format: Format) -> Result<(),
         unlocks_hidden_tickets: t.unlocks_hidden_tickets,
         applicable_ticket_types: t.ticket_types,
         applicable_addons: t.addons,
+        alphabet: args.alphabet,
     };
     let voucher = add_voucher(store, &request).await?;
     output::voucher(&voucher, format)

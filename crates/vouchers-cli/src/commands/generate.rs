@@ -4,7 +4,7 @@
 use std::path::PathBuf;
 
 use clap::Args;
-use vouchers_core::domain::Voucher;
+use vouchers_core::domain::{Alphabet, Guessing, Voucher};
 use vouchers_core::{generate_voucher_codes_with, GenerateOptions, Limits, Store, VoucherBulkConfig};
 
 use super::terms::TermsArgs;
@@ -33,16 +33,54 @@ pub struct GenerateArgs {
     /// With --output: replace FILE if it exists.
     #[arg(long, requires = "output")]
     pub force: bool,
+    /// The random characters' alphabet: `seed` (A-Z0-9) or `readable` (Crockford's Base32:
+    /// 0-9 A-Z without I L O U, typed codes matched with folding: case, O/0, I/L/1, hyphens and
+    /// spaces).
+    #[arg(long, default_value = "seed", value_parser = alphabet)]
+    pub alphabet: Alphabet,
+    /// Random characters after the prefix, 6 to 32.
+    #[arg(long, default_value_t = 8, allow_negative_numbers = true)]
+    pub length: i64,
+    /// Append a check character: a typo in a typed code answers `mistyped` instead of
+    /// `not_found`.
+    #[arg(long)]
+    pub check_char: bool,
+    /// Create the batch even if one caller could expect to guess a code in less than the floor
+    /// (--guessing-floor-days) at --failed-lookups-per-minute.
+    #[arg(long)]
+    pub allow_weak_codes: bool,
     #[command(flatten)]
     pub terms: TermsArgs,
 }
 
 /// Generates the batch and prints it, or writes it to `--output`. `format` is `--format` as
 /// given: with `--output` its absence means "from the file's extension".
+/// Reads `--alphabet`.
+pub fn alphabet(value: &str) -> Result<Alphabet, String> {
+    Alphabet::parse(value).map_err(|e| e.message)
+}
+
+/// The note on how guessable the batch is, on stderr.
+fn guessing_note(guessing: Option<&Guessing>) {
+    if let Some(g) = guessing {
+        let per_minute = match g.failed_lookups_per_minute {
+            0 => "with no failed-lookup limit".to_owned(),
+            n => format!("at {n} failed lookups per minute"),
+        };
+        eprintln!(
+            "guessing: one guess hits one of {} active codes with chance {:.1e}; one caller needs {} {per_minute}{}",
+            g.active_codes,
+            g.chance_per_guess,
+            g.expected.trim_start_matches("not bounded: "),
+            if g.weak { " (weak codes allowed)" } else { "" }
+        );
+    }
+}
+
 pub async fn run(
     store: &dyn Store,
     args: GenerateArgs,
-    max_batch: i64,
+    limits: &Limits,
     format: Option<Format>,
 ) -> Result<(), CliError> {
     let terms = args.terms.terms()?;
@@ -65,11 +103,14 @@ pub async fn run(
         unlocks_hidden_tickets: t.unlocks_hidden_tickets,
         applicable_ticket_types: Some(t.ticket_types),
         applicable_addons: Some(t.addons),
+        alphabet: args.alphabet,
+        length: args.length,
+        check_char: args.check_char,
+        allow_weak_codes: args.allow_weak_codes,
     };
-    let limits = Limits { max_batch };
     let Some(path) = args.output else {
         let options = GenerateOptions { recipients: recipients.as_ref(), ..GenerateOptions::default() };
-        let generated = generate_voucher_codes_with(store, &limits, &config, options).await?.generated;
+        let generated = generate_voucher_codes_with(store, limits, &config, options).await?.generated;
         let format = format.unwrap_or(Format::Table);
         output::vouchers(&generated.vouchers, format)?;
         if format == Format::Table {
@@ -77,6 +118,7 @@ pub async fn run(
                 "batch {}: {} vouchers created in conference {}",
                 generated.batch.id, generated.batch.count, generated.batch.conference
             );
+            guessing_note(generated.guessing.as_ref());
         }
         return Ok(());
     };
@@ -93,11 +135,12 @@ pub async fn run(
     };
     let options =
         GenerateOptions { sink: Some(&mut sink), recipients: recipients.as_ref(), ..GenerateOptions::default() };
-    let generated = generate_voucher_codes_with(store, &limits, &config, options).await;
+    let generated = generate_voucher_codes_with(store, limits, &config, options).await;
     if let Some(bar) = &progress {
         bar.finish_and_clear();
     }
-    let batch = generated?.generated.batch;
+    let generated = generated?.generated;
+    let batch = generated.batch;
     file.persist()?;
     eprintln!(
         "batch {}: {} vouchers created in conference {}, written to {}",
@@ -106,6 +149,7 @@ pub async fn run(
         batch.conference,
         path.display()
     );
+    guessing_note(generated.guessing.as_ref());
     Ok(())
 }
 

@@ -51,6 +51,7 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
         Err(error) => return Err(CliError::while_doing(error, format!("opening the database {url}"))),
     };
     let format = cli.format.unwrap_or(Format::Table);
+    let limits = cli.limits();
     // Every write of a command names the operating system's user in the audit log; `serve`
     // names each request's token or account instead.
     let server_store = Arc::clone(&store);
@@ -61,19 +62,19 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
         Command::TicketType(command) => ticket_type::run(store.as_ref(), command, format).await,
         Command::Addon(command) => addon::run(store.as_ref(), command, format).await,
         Command::Add(args) => add::run(store.as_ref(), args, format).await,
-        Command::Generate(args) => generate::run(store.as_ref(), args, cli.max_batch, cli.format).await,
+        Command::Generate(args) => generate::run(store.as_ref(), args, &limits, cli.format).await,
         Command::List(args) => list::run(store.as_ref(), args, format).await,
         Command::Show(args) => show::run(store.as_ref(), args, format).await,
         Command::Check(args) => check::run(store.as_ref(), args, format).await,
         Command::Redeem(args) => redeem::run(store.as_ref(), args, format).await,
         Command::Release(args) => release::run(store.as_ref(), args, format).await,
-        Command::Usage(args) => usage::run(store.as_ref(), args, format).await,
+        Command::Usage(args) => usage::run(store.as_ref(), args, &limits.guessing, format).await,
         Command::Assign(args) => assign::run(store.as_ref(), args, format).await,
         Command::Send(args) => mail::send(store.as_ref(), args, format).await,
         Command::SendOutbox(args) => mail::send_outbox(store.as_ref(), args, format).await,
         Command::Outbox(args) => mail::outbox(store.as_ref(), args, format).await,
         Command::Import(args) => import::run(store.as_ref(), args, format).await,
-        Command::Serve(args) => serve::run(server_store, args, cli.max_batch).await,
+        Command::Serve(args) => serve::run(server_store, args, limits).await,
         Command::Token(command) => token::run(store.as_ref(), command, format).await,
         Command::User(command) => user::run(store.as_ref(), command, format).await,
         Command::Audit(args) => audit::run(store.as_ref(), args, format).await,

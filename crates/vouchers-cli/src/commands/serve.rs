@@ -54,10 +54,6 @@ pub struct ServeArgs {
         value_parser = clap::value_parser!(u64).range(REQUEST_TIMEOUT_BOUNDS)
     )]
     pub request_timeout: u64,
-    /// Unknown codes a token may try per minute from one client address at check, redeem and
-    /// release before getting 429 (0: no limit).
-    #[arg(long, env = "VOUCHERS_FAILED_LOOKUPS_PER_MINUTE", default_value_t = 10)]
-    pub failed_lookups_per_minute: u32,
     /// Behind a load balancer: take the client address from the last X-Forwarded-For entry.
     #[arg(long, env = "VOUCHERS_TRUST_FORWARDED_FOR")]
     pub trust_forwarded_for: bool,
@@ -140,7 +136,7 @@ async fn shutdown_signal() {
 }
 
 /// Serves until a shutdown signal, then returns once the requests in flight are answered.
-pub async fn run(store: Arc<dyn Store>, args: ServeArgs, max_batch: i64) -> Result<(), CliError> {
+pub async fn run(store: Arc<dyn Store>, args: ServeArgs, limits: Limits) -> Result<(), CliError> {
     // Checked before listening: a bad mail setting stops the start, naming the flag.
     let sender = args.mail.sender()?;
     let listener = tokio::net::TcpListener::bind(args.listen)
@@ -153,13 +149,12 @@ pub async fn run(store: Arc<dyn Store>, args: ServeArgs, max_batch: i64) -> Resu
     let settings = Settings {
         body_limit: args.body_limit,
         request_timeout: Duration::from_secs(args.request_timeout),
-        failed_lookups_per_minute: args.failed_lookups_per_minute,
+        failed_lookups_per_minute: limits.guessing.failed_lookups_per_minute,
         trust_forwarded_for: args.trust_forwarded_for,
         header_read_timeout: Duration::from_secs(args.header_timeout),
         max_connections: args.max_connections,
         drain_timeout: Duration::from_secs(args.drain_timeout),
     };
-    let limits = Limits { max_batch };
     let console = ConsoleSettings {
         secure_cookies: args.secure_cookies,
         session: SessionPolicy {

@@ -2,6 +2,7 @@
 //! output is the same JSON the HTTP API answers.
 
 use clap::Args;
+use vouchers_core::domain::{Guessing, GuessingPolicy};
 use vouchers_core::service::checkout::{self, UsageCounts};
 use vouchers_core::Store;
 
@@ -18,8 +19,8 @@ pub struct UsageArgs {
 }
 
 /// Prints the report: one row per batch, one per prefix of several batches, then the total.
-pub async fn run(store: &dyn Store, args: UsageArgs, format: Format) -> Result<(), CliError> {
-    let report = checkout::usage_report(store, &args.conference).await?;
+pub async fn run(store: &dyn Store, args: UsageArgs, policy: &GuessingPolicy, format: Format) -> Result<(), CliError> {
+    let report = checkout::usage_report(store, &args.conference, policy).await?;
     if format == Format::Json {
         return output::json(&report);
     }
@@ -32,7 +33,8 @@ pub async fn run(store: &dyn Store, args: UsageArgs, format: Format) -> Result<(
             c.uses_left.to_string(),
         ]
     };
-    let header = ["batch", "prefix", "issued", "active", "fully_used", "uses_consumed", "uses_left"];
+    let header =
+        ["batch", "prefix", "format", "issued", "active", "fully_used", "uses_consumed", "uses_left", "guessing"];
     let mut rows: Vec<Vec<String>> = report
         .batches
         .iter()
@@ -40,8 +42,10 @@ pub async fn run(store: &dyn Store, args: UsageArgs, format: Format) -> Result<(
             let mut row = vec![
                 b.batch_id.map_or_else(|| "by hand".to_owned(), |id| id.to_string()),
                 b.prefix.clone().unwrap_or_else(|| "-".to_owned()),
+                b.format.map_or_else(|| "chosen codes".to_owned(), |f| f.describe()),
             ];
             row.extend(counts(&b.counts));
+            row.push(b.guessing.as_ref().map_or_else(String::new, guessing_cell));
             row
         })
         .collect();
@@ -49,15 +53,25 @@ pub async fn run(store: &dyn Store, args: UsageArgs, format: Format) -> Result<(
     // added by hand are one row already, and a prefix of one batch is that batch's row).
     for p in report.prefixes.iter().filter(|p| p.batches > 1) {
         let label = format!("prefix total ({} batches)", p.batches);
-        let mut row = vec![label, p.prefix.clone().unwrap_or_else(|| "-".to_owned())];
+        let mut row = vec![label, p.prefix.clone().unwrap_or_else(|| "-".to_owned()), String::new()];
         row.extend(counts(&p.counts));
+        row.push(String::new());
         rows.push(row);
     }
-    let mut total = vec!["total".to_owned(), String::new()];
+    let mut total = vec!["total".to_owned(), String::new(), String::new()];
     total.extend(counts(&report.total));
+    total.push(String::new());
     rows.push(total);
     if format == Format::Csv {
         return output::csv(&header, &rows);
     }
     Ok(output::table(&header, &rows)?)
+}
+
+/// A batch's guessing figure in a cell: `1 in 5.6e9 per guess; about 1,073 years` (`WEAK` in
+/// front when it is under the floor).
+fn guessing_cell(g: &Guessing) -> String {
+    let odds = if g.chance_per_guess > 0.0 { format!("1 in {:.1e}", 1.0 / g.chance_per_guess) } else { "none".into() };
+    let weak = if g.weak { "WEAK: " } else { "" };
+    format!("{weak}{odds} per guess; {}", g.expected)
 }

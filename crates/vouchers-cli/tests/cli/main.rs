@@ -6,6 +6,7 @@
 //! - `server`: `token` and `serve` as an operator runs them;
 //! - `accounts`: `vouchers user`, the console's organizer accounts;
 //! - `conventions`: exit statuses, JSON errors, completions, man page, version, help;
+//! - `formats`: code formats, folded lookups, `mistyped` and the guessing budget;
 //! - `faults`: racing starts, the database going away, SIGKILL and SIGTERM;
 //! - `mail`: recipients, the outbox and imports against a real SMTP server (aiosmtpd);
 //! - `hostile`: malformed settings and outputs a careless operator or an attacker would try.
@@ -18,6 +19,7 @@ mod cluster;
 mod commands;
 mod conventions;
 mod faults;
+mod formats;
 mod hostile;
 mod mail;
 mod server;

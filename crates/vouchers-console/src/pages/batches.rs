@@ -6,7 +6,7 @@ use askama::Template;
 use axum::extract::{Path, Query, State};
 use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
-use vouchers_core::domain::{Batch, Conference, MessageStatus, OutboxMessage};
+use vouchers_core::domain::{Batch, BatchSource, Conference, Guessing, MessageStatus, OutboxMessage};
 use vouchers_core::service::checkout::{self, UsageCounts};
 use vouchers_core::service::{manage, outbox, query};
 use vouchers_core::store::VoucherFilter;
@@ -58,6 +58,8 @@ struct BatchPage {
     batch: Batch,
     discount: String,
     window: String,
+    format: String,
+    guessing: Option<String>,
     counts: UsageCounts,
     rows: Vec<VoucherRow>,
     more: bool,
@@ -85,9 +87,30 @@ pub(super) async fn find(state: &ConsoleState, conference: &Conference, id: &str
     query::batch(state.store.as_ref(), &conference.slug, batch_id(id)?).await?.ok_or(ConsoleError::NotFound)
 }
 
-async fn counts(state: &ConsoleState, conference: &Conference, id: i64) -> Result<UsageCounts, ConsoleError> {
-    let report = checkout::usage_report(state.store.as_ref(), &conference.slug).await?;
-    Ok(report.batches.into_iter().find(|b| b.batch_id == Some(id)).map(|b| b.counts).unwrap_or_default())
+/// The batch's counts and its guessing figure now.
+async fn usage(
+    state: &ConsoleState,
+    conference: &Conference,
+    id: i64,
+) -> Result<(UsageCounts, Option<Guessing>), ConsoleError> {
+    let report = checkout::usage_report(state.store.as_ref(), &conference.slug, &state.limits.guessing).await?;
+    let batch = report.batches.into_iter().find(|b| b.batch_id == Some(id));
+    Ok(batch.map(|b| (b.counts, b.guessing)).unwrap_or_default())
+}
+
+/// A guessing figure as the batch page says it.
+fn guessing_text(g: &Guessing) -> String {
+    let per_minute = match g.failed_lookups_per_minute {
+        0 => "with no failed-lookup limit".to_owned(),
+        n => format!("at {n} failed lookups per minute"),
+    };
+    let weak = if g.weak { "Weak: " } else { "" };
+    format!(
+        "{weak}one guess hits one of the {} active codes like these with chance {:.1e}; one caller needs {} {per_minute}.",
+        g.active_codes,
+        g.chance_per_guess,
+        g.expected.trim_start_matches("not bounded: "),
+    )
 }
 
 /// The page of batch `id`, where a change leads back to.
@@ -149,7 +172,7 @@ pub(crate) async fn show(
         (None, Some(u)) => format!("until {}", local(u, tz)),
         (Some(f), Some(u)) => format!("{} to {}", local(f, tz), local(u, tz)),
     };
-    let counts = counts(&state, &conference, batch.id).await?;
+    let (counts, guessing) = usage(&state, &conference, batch.id).await?;
     let mut messages =
         outbox::list_outbox(state.store.as_ref(), &conference.slug, Some(batch.id), None, 0, SHOWN + 1).await?;
     let more_messages = messages.len() > usize::try_from(SHOWN).unwrap_or(usize::MAX);
@@ -160,6 +183,12 @@ pub(crate) async fn show(
         timezone: tz.name().to_owned(),
         discount: discount(batch.voucher_type, &batch.discount_value),
         window,
+        format: if batch.source == BatchSource::Import {
+            "chosen codes (imported)".to_owned()
+        } else {
+            batch.format().describe()
+        },
+        guessing: guessing.as_ref().map(guessing_text),
         counts,
         rows: vouchers.iter().map(|v| VoucherRow::new(v, tz, now)).collect(),
         more,
@@ -189,7 +218,7 @@ pub(crate) async fn confirm(
 ) -> Result<Response, ConsoleError> {
     let conference = signed.conference(&state, &conf).await?;
     let batch = find(&state, &conference, &id).await?;
-    let active = counts(&state, &conference, batch.id).await?.active;
+    let active = usage(&state, &conference, batch.id).await?.0.active;
     ok(&ConfirmPage { nav: Some(Nav::new(&signed, Some(&conference))), slug: conference.slug.clone(), batch, active })
 }
 

@@ -89,7 +89,7 @@ pub(crate) async fn show(
     Path(conf): Path<String>,
 ) -> Result<Response, ConsoleError> {
     let conference = signed.conference(&state, &conf).await?;
-    let report = checkout::usage_report(state.store.as_ref(), &conference.slug).await?;
+    let report = checkout::usage_report(state.store.as_ref(), &conference.slug, &state.limits.guessing).await?;
     let bars = bars(&report);
     let summary = report
         .batches

@@ -9,7 +9,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
-use vouchers_core::domain::Conference;
+use vouchers_core::domain::{Alphabet, Conference};
 use vouchers_core::service::catalog;
 use vouchers_core::service::idempotent::IdempotencyKey;
 use vouchers_core::{generate_voucher_codes_with, GenerateOptions, VoucherBulkConfig};
@@ -47,6 +47,36 @@ impl GeneratePage {
     fn selected(&self, kind: &str) -> bool {
         super::terms::type_selected(&self.values, kind)
     }
+
+    fn alphabet_is(&self, alphabet: &str) -> bool {
+        self.values.text("alphabet") == alphabet
+    }
+}
+
+/// The alphabet and the length fields (left out or empty: the seed's format); a broken rule goes
+/// to `errors`.
+fn code_format(form: &FormData, errors: &mut Vec<(String, String)>) -> (Alphabet, i64) {
+    let alphabet_text = form.text("alphabet");
+    let alphabet = if alphabet_text.trim().is_empty() {
+        Alphabet::Seed
+    } else {
+        Alphabet::parse(&alphabet_text).unwrap_or_else(|e| {
+            errors.push(("alphabet".to_owned(), e.message));
+            Alphabet::Seed
+        })
+    };
+    let length_text = form.text("length");
+    if length_text.trim().is_empty() {
+        return (alphabet, i64::from(vouchers_core::domain::CodeFormat::DEFAULT_LENGTH));
+    }
+    let length = length_text.trim().parse::<i64>().unwrap_or_else(|_| {
+        errors.push((
+            "length".to_owned(),
+            format!("length must be a whole number, got {}", vouchers_core::domain::quoted(&length_text)),
+        ));
+        0
+    });
+    (alphabet, length)
 }
 
 /// A fresh idempotency key for one rendering of the form.
@@ -93,6 +123,8 @@ pub(crate) async fn form(
     let conference = signed.conference(&state, &conf).await?;
     let mut defaults = FormData::default();
     defaults.set("max_uses", "1");
+    defaults.set("alphabet", "seed");
+    defaults.set("length", "8");
     render(&state, &signed, &conference, defaults, new_key(), Vec::new()).await
 }
 
@@ -115,6 +147,7 @@ pub(crate) async fn submit(
         0
     });
     let terms = terms::parse(&form, &mut errors);
+    let format = code_format(&form, &mut errors);
     let key = IdempotencyKey::parse(&form.text("idempotency_key")).ok();
     let resubmit_key = key.as_ref().map_or_else(new_key, |k| k.as_str().to_owned());
     if !errors.is_empty() {
@@ -132,6 +165,10 @@ pub(crate) async fn submit(
         unlocks_hidden_tickets: terms.unlocks_hidden_tickets,
         applicable_ticket_types: Some(terms.ticket_types),
         applicable_addons: Some(terms.addons),
+        alphabet: format.0,
+        length: format.1,
+        check_char: form.checked("check_char"),
+        allow_weak_codes: form.checked("allow_weak_codes"),
     };
     let options = GenerateOptions { idempotency_key: key.as_ref(), ..GenerateOptions::default() };
     match generate_voucher_codes_with(signed.store(&state).as_ref(), &state.limits, &config, options).await {

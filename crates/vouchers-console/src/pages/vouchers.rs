@@ -7,7 +7,7 @@ use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
-use vouchers_core::domain::{CodePrefix, Conference, MaxUses, VoucherStatus, When};
+use vouchers_core::domain::{Alphabet, CodePrefix, Conference, MaxUses, VoucherStatus, When};
 use vouchers_core::service::add::{add_voucher, AddVoucher};
 use vouchers_core::service::manage::{update_voucher, VoucherUpdate};
 use vouchers_core::service::{catalog, query};
@@ -193,6 +193,7 @@ pub(crate) async fn add(
     let request = AddVoucher {
         conference: conference.slug.clone(),
         code: form.text("code"),
+        alphabet: if form.checked("readable") { Alphabet::Readable } else { Alphabet::Seed },
         voucher_type: terms.voucher_type,
         discount_value: terms.discount_value,
         max_uses: terms.max_uses,

@@ -214,7 +214,40 @@ async fn try_a_code_answers_like_check(mut c: Console) {
     c.get("/console/c/pycon/try?code=X&ticket_type=individual&quantity=0").await.ok(StatusCode::UNPROCESSABLE_ENTITY);
 }
 
+async fn generate_readable_codes_with_a_check_and_a_guessing_figure(mut c: Console) {
+    c.sign_in(MANAGER).await.redirect();
+    let body = c.get("/console/c/pycon/generate").await.ok(StatusCode::OK).to_owned();
+    for label in ["Alphabet", "Length"] {
+        assert!(body.contains(&format!(">{label}</label>")), "{label}");
+    }
+    assert!(body.contains(r#"name="check_char""#) && body.contains(r#"name="allow_weak_codes""#));
+    let key = c.get("/console/c/pycon/generate").await.hidden("idempotency_key");
+
+    // Too guessable: refused beside the length field, values kept, nothing written.
+    let mut weak = generate_form(&key, "500");
+    weak.extend([("alphabet", "readable"), ("length", "6"), ("check_char", "on")]);
+    let body = c.submit("/console/c/pycon/generate", &weak).await.ok(StatusCode::UNPROCESSABLE_ENTITY).to_owned();
+    assert!(body.contains("length-error") && body.contains("longer codes (length 7 or more)"), "{body}");
+    assert!(body.contains(r#"value="6""#));
+    let bad_length = {
+        let mut form = generate_form(&key, "5");
+        form.extend([("alphabet", "readable"), ("length", "40")]);
+        form
+    };
+    let body = c.submit("/console/c/pycon/generate", &bad_length).await.body;
+    assert!(body.contains("length must be between 6 and 32, got 40"), "{body}");
+    assert_eq!(c.batches().await, 0);
+
+    let mut good = generate_form(&key, "5");
+    good.extend([("alphabet", "readable"), ("length", "10"), ("check_char", "on")]);
+    let batch_page = c.submit("/console/c/pycon/generate", &good).await.redirect().to_owned();
+    let body = c.get(&batch_page).await.ok(StatusCode::OK).to_owned();
+    assert!(body.contains("readable, 10 characters + check"), "{body}");
+    assert!(body.contains("<dt>Guessing</dt>") && body.contains("at 10 failed lookups per minute"), "{body}");
+}
+
 both_backends!(
+    generate_readable_codes_with_a_check_and_a_guessing_figure,
     catalog_forms_create_and_refuse,
     generate_validates_keeps_values_and_makes_one_batch_per_form,
     vouchers_list_add_show_and_edit,

@@ -7,10 +7,12 @@ use std::fmt;
 
 use super::{quoted, InvalidInput};
 
-/// The characters a generated suffix is drawn from, uniformly.
+/// The seed alphabet: the characters a generated suffix is drawn from, uniformly, unless the
+/// batch asks for another [`super::Alphabet`].
 pub const CODE_ALPHABET: &[u8; 36] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
-/// How many random characters follow the prefix of a generated code (36^8, about 2.8e12 codes).
-pub const CODE_SUFFIX_LEN: usize = 8;
+/// How many random characters follow the prefix of a generated code by default (36^8, about
+/// 2.8e12 codes).
+pub const CODE_SUFFIX_LEN: usize = super::CodeFormat::DEFAULT_LENGTH as usize;
 
 const PREFIX_MAX: usize = 20;
 const CODE_MAX: usize = 100;
@@ -115,17 +117,22 @@ impl VoucherCode {
         Ok(Self(value.to_owned()))
     }
 
-    /// A code as a person typed it at checkout: surrounding whitespace is ignored.
+    /// A code as a person typed it at checkout: surrounding whitespace is ignored, and spaces
+    /// inside are kept (a readable code is matched without them; no other code has any).
     pub fn parse_lookup(value: &str) -> Result<Self, InvalidInput> {
-        Self::parse(value.trim())
+        let trimmed = value.trim();
+        let without_spaces: String = trimmed.chars().filter(|c| *c != ' ').collect();
+        Self::parse(&without_spaces)?;
+        if trimmed.len() > 2 * CODE_MAX {
+            return Err(InvalidInput::new("code", format!("code must be 1 to {CODE_MAX} characters")));
+        }
+        Ok(Self(trimmed.to_owned()))
     }
 
-    /// Builds a generated code from a valid prefix and a suffix drawn from [`CODE_ALPHABET`].
-    pub(crate) fn generated(prefix: &Prefix, suffix: &[u8; CODE_SUFFIX_LEN]) -> Self {
-        let mut code = String::with_capacity(prefix.0.len() + CODE_SUFFIX_LEN);
-        code.push_str(&prefix.0);
-        code.extend(suffix.iter().map(|b| char::from(*b)));
-        Self(code)
+    /// Builds a generated code from a valid prefix and random symbols of `format`'s alphabet
+    /// (with the check character when the format has one).
+    pub(crate) fn generated(format: &super::CodeFormat, prefix: &Prefix, random: &[u8]) -> Self {
+        Self(format.code(&prefix.0, random))
     }
 
     /// The code as stored.
@@ -172,6 +179,8 @@ mod tests {
         assert!(VoucherCode::parse("_X").is_err());
         assert!(VoucherCode::parse("a/b").is_err());
         assert_eq!(VoucherCode::parse_lookup("  speaker-ab12  ").unwrap().as_str(), "speaker-ab12");
+        assert_eq!(VoucherCode::parse_lookup(" 7k3m 9p2q ").unwrap().as_str(), "7k3m 9p2q");
+        assert!(VoucherCode::parse_lookup("a/b c").is_err());
     }
 
     #[test]
@@ -189,7 +198,7 @@ mod tests {
     #[test]
     fn generated_code_is_prefix_then_suffix() {
         let prefix = Prefix::parse("SPEAKER-").unwrap();
-        let code = VoucherCode::generated(&prefix, b"AB12CD34");
+        let code = VoucherCode::generated(&super::super::CodeFormat::default(), &prefix, b"AB12CD34");
         assert_eq!(code.as_str(), "SPEAKER-AB12CD34");
     }
 }

@@ -5,6 +5,8 @@ mod account;
 mod audit;
 mod catalog;
 mod code;
+mod code_format;
+mod guessing;
 mod message;
 mod money;
 mod pricing;
@@ -19,6 +21,8 @@ pub use account::{Account, Email, Password, Role, Session, SessionSecret};
 pub use audit::{Actor, AuditActor, AuditRecord};
 pub use catalog::{AddOn, Conference, NewAddOn, NewConference, NewTicketType, TicketType};
 pub use code::{CodePrefix, Prefix, VoucherCode, CODE_ALPHABET, CODE_SUFFIX_LEN};
+pub use code_format::{fold_key, Alphabet, CodeFormat};
+pub use guessing::{in_words, Guessing, GuessingPolicy};
 pub use message::{
     discount_in_words, MessageContext, MessageStatus, MessageTemplate, OutboxMessage, RenderedMessage, PLACEHOLDERS,
 };

@@ -62,6 +62,8 @@ impl fmt::Display for OrderRef {
 pub enum InvalidReason {
     /// No voucher with this code in the conference.
     NotFound,
+    /// The code has the shape of a check-character batch's codes but a wrong check character.
+    Mistyped,
     /// Deactivated by an organizer.
     Inactive,
     /// `times_used` has reached `max_uses`.
@@ -77,6 +79,7 @@ impl InvalidReason {
     pub fn as_str(self) -> &'static str {
         match self {
             InvalidReason::NotFound => "not_found",
+            InvalidReason::Mistyped => "mistyped",
             InvalidReason::Inactive => "inactive",
             InvalidReason::UsedUp => "used_up",
             InvalidReason::NotYetValid => "not_yet_valid",
@@ -88,6 +91,7 @@ impl InvalidReason {
     pub fn message(self) -> &'static str {
         match self {
             InvalidReason::NotFound => "no voucher with this code",
+            InvalidReason::Mistyped => "check the code for a typo",
             InvalidReason::Inactive => "this voucher has been deactivated",
             InvalidReason::UsedUp => "this voucher has no uses left",
             InvalidReason::NotYetValid => "this voucher is not valid yet",
@@ -135,7 +139,7 @@ impl VoucherStatus {
             Some(InvalidReason::Inactive) => VoucherStatus::Inactive,
             Some(InvalidReason::UsedUp) => VoucherStatus::UsedUp,
             Some(InvalidReason::NotYetValid) => VoucherStatus::NotYetValid,
-            Some(InvalidReason::Expired | InvalidReason::NotFound) => VoucherStatus::Expired,
+            Some(InvalidReason::Expired | InvalidReason::NotFound | InvalidReason::Mistyped) => VoucherStatus::Expired,
         }
     }
 

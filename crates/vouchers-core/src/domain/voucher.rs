@@ -3,7 +3,7 @@
 use chrono::{DateTime, SecondsFormat, Utc};
 use serde::{Deserialize, Serialize, Serializer};
 
-use super::{InvalidInput, Money, Recipient, VoucherType};
+use super::{Alphabet, CodeFormat, InvalidInput, Money, Recipient, VoucherType};
 
 /// How many times a voucher can be redeemed: at least 1.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -167,6 +167,27 @@ pub struct Batch {
     /// terms, and the batch shows its first row's).
     #[serde(default)]
     pub source: BatchSource,
+    /// `seed` (`A-Z0-9`, matched ignoring case) or `readable` (Crockford's Base32, matched with
+    /// folding).
+    #[serde(default)]
+    pub alphabet: Alphabet,
+    /// Random characters after the prefix.
+    #[serde(default = "default_length")]
+    pub length: u8,
+    /// The codes end with a check character.
+    #[serde(default)]
+    pub check_char: bool,
+}
+
+fn default_length() -> u8 {
+    CodeFormat::DEFAULT_LENGTH
+}
+
+impl Batch {
+    /// How the batch's codes look.
+    pub fn format(&self) -> CodeFormat {
+        CodeFormat { alphabet: self.alphabet, length: self.length, check_char: self.check_char }
+    }
 }
 
 /// Where a batch's codes came from.

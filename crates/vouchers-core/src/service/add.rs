@@ -4,7 +4,7 @@
 use rust_decimal::Decimal;
 
 use super::terms::RawTerms;
-use crate::domain::{Voucher, VoucherCode, VoucherType, When};
+use crate::domain::{Alphabet, Voucher, VoucherCode, VoucherType, When};
 use crate::store::Store;
 use crate::VoucherError;
 
@@ -31,6 +31,10 @@ pub struct AddVoucher {
     pub applicable_ticket_types: Vec<String>,
     /// Add-ons (slugs) it applies to; empty: all.
     pub applicable_addons: Vec<String>,
+    /// `readable`: the code is matched with folding (case, `O`/`0`, `I`/`L`/`1`, hyphens and
+    /// spaces), and no other code of the conference may fold to the same key. `seed` (default):
+    /// matched ignoring case only.
+    pub alphabet: Alphabet,
 }
 
 impl AddVoucher {
@@ -52,12 +56,14 @@ impl AddVoucher {
             unlocks_hidden_tickets: false,
             applicable_ticket_types: Vec::new(),
             applicable_addons: Vec::new(),
+            alphabet: Alphabet::Seed,
         }
     }
 }
 
-/// Creates the voucher; a code already taken in the conference (ignoring case) is a
-/// [`VoucherError::Duplicate`] and nothing is written.
+/// Creates the voucher; a code already taken in the conference (ignoring case; for a readable
+/// code, or beside one, by the folded key) is a [`VoucherError::Duplicate`] and nothing is
+/// written.
 pub async fn add_voucher(store: &dyn Store, request: &AddVoucher) -> Result<Voucher, VoucherError> {
     let code = VoucherCode::parse(&request.code)?;
     let terms = RawTerms {
@@ -73,14 +79,25 @@ pub async fn add_voucher(store: &dyn Store, request: &AddVoucher) -> Result<Vouc
     .check()?;
 
     let mut tx = store.begin().await?;
-    let (conference, resolved) = terms.resolve(tx.as_mut(), &request.conference).await?;
+    let (conference, mut resolved) = terms.resolve(tx.as_mut(), &request.conference).await?;
+    resolved.template.readable = request.alphabet == Alphabet::Readable;
     let inserted = tx.insert_vouchers(&resolved.template, &[code.as_str().to_owned()]).await?;
     let Some((id, stored_code)) = inserted.into_iter().next() else {
+        drop(tx);
+        // Which rule refused it: the same code ignoring case, or a folded key shared with a
+        // readable code.
+        let existing = store.voucher_by_code(&conference, code.as_str()).await?.map(|v| v.code);
+        let same = existing.is_some_and(|c| c.eq_ignore_ascii_case(code.as_str()));
+        let rule = if same {
+            "codes ignore case"
+        } else {
+            "a readable code, and a code beside one, is compared ignoring case, hyphens, spaces, O/0 and I/L/1"
+        };
         return Err(VoucherError::Duplicate {
             what: "voucher code",
             field: "code",
             value: code.into_string(),
-            scope: format!(" in conference {:?} (codes ignore case)", conference.slug),
+            scope: format!(" in conference {:?} ({rule})", conference.slug),
         });
     };
     let voucher = resolved.voucher(&conference.slug, id, stored_code);

@@ -12,8 +12,8 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::domain::{
-    price, unlocked_ticket_types, validity, Conference, DiscountSpec, InvalidInput, InvalidReason, LineItem, Money,
-    OrderRef, PriceLine, Pricing, Quantity, Voucher, VoucherCode,
+    price, unlocked_ticket_types, validity, CodeFormat, Conference, DiscountSpec, Guessing, GuessingPolicy,
+    InvalidInput, InvalidReason, LineItem, Money, OrderRef, PriceLine, Pricing, Quantity, Voucher, VoucherCode,
 };
 pub use crate::store::CheckoutView;
 use crate::store::{AuditEntry, CheckoutKey, NewRedemption, RedeemOutcome, Store, UsageRow};
@@ -108,7 +108,7 @@ impl UsageCounts {
 }
 
 /// Usage of one batch.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct BatchUsage {
     /// The batch (`null`: vouchers added by hand).
@@ -118,6 +118,11 @@ pub struct BatchUsage {
     /// Its counts.
     #[serde(flatten)]
     pub counts: UsageCounts,
+    /// How its codes look (`null` for vouchers added by hand and imported batches: chosen codes).
+    pub format: Option<CodeFormat>,
+    /// How guessable its codes are now, with every active code of the conference sharing their
+    /// prefix and format (`null` where there is no format).
+    pub guessing: Option<Guessing>,
 }
 
 /// Usage of all batches sharing a prefix.
@@ -134,7 +139,7 @@ pub struct PrefixUsage {
 }
 
 /// The usage report of a conference.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct UsageReport {
     /// The conference's slug.
@@ -219,7 +224,17 @@ pub async fn look_up(
     // the conference.
     let code = VoucherCode::parse_lookup(code).map(|c| c.as_str().to_owned()).unwrap_or_default();
     let key = CheckoutKey { token_hash, conference: conference_slug, code: &code, failures_since };
-    Ok(store.checkout_view(&key).await?)
+    let mut view = store.checkout_view(&key).await?;
+    // An unknown code shaped like a check-character batch's codes but with a wrong check: a typo.
+    // Decided from the batches' formats alone; the database is never searched for a code close to
+    // it, so the answer tells a guesser nothing more than `not_found` does.
+    if let (None, Some(conference)) = (&view.voucher, &view.conference) {
+        if !code.is_empty() {
+            let formats = store.check_formats(conference.id).await?;
+            view.mistyped = formats.iter().any(|(prefix, format)| format.mistyped(prefix, &code));
+        }
+    }
+    Ok(view)
 }
 
 /// The conference a [`look_up`] found, or the error of a slug that names none.
@@ -256,7 +271,7 @@ pub fn check_found(
     let Some(voucher) = &view.voucher else {
         return Ok(CheckResult {
             valid: false,
-            reason: Some(InvalidReason::NotFound),
+            reason: Some(if view.mistyped { InvalidReason::Mistyped } else { InvalidReason::NotFound }),
             voucher: None,
             unlocked_ticket_types: Vec::new(),
             pricing: Pricing::default(),
@@ -297,6 +312,15 @@ fn not_found(conference: &Conference, code: &str) -> VoucherError {
     VoucherError::VoucherNotFound { conference: conference.slug.clone(), code: code.trim().to_owned() }
 }
 
+/// The error for a code the read did not find: mistyped or not found.
+fn missing(view: &CheckoutView, conference: &Conference, code: &str) -> VoucherError {
+    if view.mistyped {
+        VoucherError::Mistyped { conference: conference.slug.clone(), code: code.trim().to_owned() }
+    } else {
+        not_found(conference, code)
+    }
+}
+
 /// [`redeem_voucher`] of what a [`look_up`] of `code` found in `conference`.
 pub async fn redeem_found(
     store: &dyn Store,
@@ -307,7 +331,7 @@ pub async fn redeem_found(
     lines: Option<&[CartLine]>,
     now: DateTime<Utc>,
 ) -> Result<Redemption, VoucherError> {
-    let voucher = view.voucher.clone().ok_or_else(|| not_found(conference, code))?;
+    let voucher = view.voucher.clone().ok_or_else(|| missing(view, conference, code))?;
     // Priced from the catalogue the read found, before the transaction.
     let pricing = match lines {
         Some(lines) => {
@@ -372,7 +396,7 @@ pub async fn release_found(
     order: &OrderRef,
     now: DateTime<Utc>,
 ) -> Result<Release, VoucherError> {
-    let voucher = view.voucher.as_ref().ok_or_else(|| not_found(conference, code))?;
+    let voucher = view.voucher.as_ref().ok_or_else(|| missing(view, conference, code))?;
     let mut tx = store.begin().await?;
     let released = tx.release_redemption(voucher.id, order.as_str(), now).await?;
     if released {
@@ -384,8 +408,13 @@ pub async fn release_found(
     Ok(Release { released, voucher })
 }
 
-/// Per batch and per prefix: vouchers issued, active, fully used, uses consumed and left.
-pub async fn usage_report(store: &dyn Store, conference_slug: &str) -> Result<UsageReport, VoucherError> {
+/// Per batch and per prefix: vouchers issued, active, fully used, uses consumed and left; per
+/// batch, its format and its current guessing figure under `policy`.
+pub async fn usage_report(
+    store: &dyn Store,
+    conference_slug: &str,
+    policy: &GuessingPolicy,
+) -> Result<UsageReport, VoucherError> {
     let conference = conference(store, conference_slug).await?;
     let rows = store.usage(&conference).await?;
     let mut total = UsageCounts::default();
@@ -398,7 +427,12 @@ pub async fn usage_report(store: &dyn Store, conference_slug: &str) -> Result<Us
         entry.1.add(row);
         let mut counts = UsageCounts::default();
         counts.add(row);
-        batches.push(BatchUsage { batch_id: row.batch_id, prefix: row.prefix.clone(), counts });
+        let format = super::guessing::row_format(row);
+        let guessing = format.map(|format| {
+            let active = super::guessing::active_like(&rows, row.prefix.as_deref().unwrap_or_default(), &format);
+            Guessing::of(&format, active, policy)
+        });
+        batches.push(BatchUsage { batch_id: row.batch_id, prefix: row.prefix.clone(), counts, format, guessing });
     }
     let prefixes =
         prefixes.into_iter().map(|(prefix, (batches, counts))| PrefixUsage { prefix, batches, counts }).collect();

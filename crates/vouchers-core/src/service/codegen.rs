@@ -6,18 +6,21 @@
 use rand::rngs::OsRng;
 use rand::TryRngCore;
 
-use crate::domain::{CODE_ALPHABET, CODE_SUFFIX_LEN};
+use crate::domain::Alphabet;
 use crate::VoucherError;
 
-/// A supply of code suffixes: [`CODE_SUFFIX_LEN`] characters from [`CODE_ALPHABET`].
+/// A supply of random code symbols.
 pub trait CodeSource: Send {
-    /// Writes the next suffix into `suffix`.
-    fn fill_suffix(&mut self, suffix: &mut [u8; CODE_SUFFIX_LEN]) -> Result<(), VoucherError>;
+    /// Fills `random` with symbols of `alphabet`, each drawn uniformly.
+    fn fill_suffix(&mut self, alphabet: Alphabet, random: &mut [u8]) -> Result<(), VoucherError>;
 }
 
-/// Largest multiple of 36 that fits in a byte: bytes at or above it are rejected, so every
-/// accepted byte maps to one of the 36 characters with probability exactly 1/36 (no modulo bias).
-const ACCEPT_BELOW: u8 = (256 / CODE_ALPHABET.len() * CODE_ALPHABET.len()) as u8;
+/// Bytes below this are accepted for an alphabet of `n` symbols: the largest multiple of `n` up
+/// to 256, so every accepted byte maps to one symbol with probability exactly 1/n (no modulo
+/// bias). 252 for the 36 seed symbols; 256, every byte, for the 32 readable ones.
+const fn accept_below(n: usize) -> u16 {
+    (256 / n * n) as u16
+}
 
 /// Suffixes drawn uniformly from the operating system's CSPRNG (`getrandom`).
 ///
@@ -60,15 +63,17 @@ impl Drop for OsCodeSource {
 }
 
 impl CodeSource for OsCodeSource {
-    fn fill_suffix(&mut self, suffix: &mut [u8; CODE_SUFFIX_LEN]) -> Result<(), VoucherError> {
-        for slot in suffix.iter_mut() {
+    fn fill_suffix(&mut self, alphabet: Alphabet, random: &mut [u8]) -> Result<(), VoucherError> {
+        let symbols = alphabet.symbols();
+        let accept = accept_below(symbols.len());
+        for slot in random.iter_mut() {
             let byte = loop {
                 let byte = self.next_byte()?;
-                if byte < ACCEPT_BELOW {
+                if u16::from(byte) < accept {
                     break byte;
                 }
             };
-            *slot = CODE_ALPHABET[usize::from(byte) % CODE_ALPHABET.len()];
+            *slot = symbols[usize::from(byte) % symbols.len()];
         }
         Ok(())
     }
@@ -78,31 +83,25 @@ impl CodeSource for OsCodeSource {
 /// collisions and exhaustion.
 #[derive(Debug, Clone)]
 pub struct ScriptedCodeSource {
-    script: Vec<[u8; CODE_SUFFIX_LEN]>,
+    script: Vec<Vec<u8>>,
     next: usize,
 }
 
 impl ScriptedCodeSource {
-    /// Replays `suffixes` (each 8 characters of the alphabet) in order, then repeats the last.
+    /// Replays `suffixes` (symbols of the batch's alphabet; cut or padded with its first symbol
+    /// to the batch's length) in order, then repeats the last.
     pub fn new(suffixes: &[&str]) -> Self {
-        let script = suffixes
-            .iter()
-            .map(|s| {
-                let mut out = [b'A'; CODE_SUFFIX_LEN];
-                for (o, b) in out.iter_mut().zip(s.bytes()) {
-                    *o = b;
-                }
-                out
-            })
-            .collect();
-        Self { script, next: 0 }
+        Self { script: suffixes.iter().map(|s| s.as_bytes().to_vec()).collect(), next: 0 }
     }
 }
 
 impl CodeSource for ScriptedCodeSource {
-    fn fill_suffix(&mut self, suffix: &mut [u8; CODE_SUFFIX_LEN]) -> Result<(), VoucherError> {
+    fn fill_suffix(&mut self, alphabet: Alphabet, random: &mut [u8]) -> Result<(), VoucherError> {
         let i = self.next.min(self.script.len().saturating_sub(1));
-        *suffix = self.script.get(i).copied().unwrap_or([b'A'; CODE_SUFFIX_LEN]);
+        let line = self.script.get(i).map(Vec::as_slice).unwrap_or_default();
+        for (k, slot) in random.iter_mut().enumerate() {
+            *slot = line.get(k).copied().unwrap_or(alphabet.symbols()[0]);
+        }
         self.next += 1;
         Ok(())
     }
@@ -111,13 +110,14 @@ impl CodeSource for ScriptedCodeSource {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::domain::CodeFormat;
 
-    fn draw(n: usize) -> Vec<[u8; CODE_SUFFIX_LEN]> {
+    fn draw(alphabet: Alphabet, length: usize, n: usize) -> Vec<Vec<u8>> {
         let mut source = OsCodeSource::new();
         (0..n)
             .map(|_| {
-                let mut s = [0; CODE_SUFFIX_LEN];
-                source.fill_suffix(&mut s).unwrap();
+                let mut s = vec![0; length];
+                source.fill_suffix(alphabet, &mut s).unwrap();
                 s
             })
             .collect()
@@ -125,43 +125,63 @@ mod tests {
 
     #[test]
     fn suffixes_use_only_the_alphabet() {
-        for s in draw(2_000) {
-            assert!(s.iter().all(|b| CODE_ALPHABET.contains(b)), "{s:?}");
+        for alphabet in Alphabet::ALL {
+            for s in draw(alphabet, 8, 2_000) {
+                assert!(s.iter().all(|b| alphabet.symbols().contains(b)), "{s:?}");
+            }
         }
     }
 
     #[test]
     fn accept_bound_is_a_multiple_of_the_alphabet() {
-        assert_eq!(ACCEPT_BELOW, 252);
-        assert_eq!(usize::from(ACCEPT_BELOW) % CODE_ALPHABET.len(), 0);
+        assert_eq!(accept_below(36), 252);
+        assert_eq!(accept_below(32), 256);
+        for alphabet in Alphabet::ALL {
+            assert_eq!(usize::from(accept_below(alphabet.symbols().len())) % alphabet.symbols().len(), 0);
+        }
     }
 
-    /// Chi-square goodness of fit of 36 categories (35 degrees of freedom) over 288,000 draws.
-    /// The 99.99th percentile of chi-square(35) is about 77.9 (and a biased generator, e.g.
-    /// `byte % 36` without rejection, scores far above it at this size: its first 4 characters
-    /// are 8/7 as likely, which adds about 450). Each position is checked too.
+    /// Chi-square statistic of `counts` against a uniform expectation.
+    fn chi_square(counts: &[u64]) -> f64 {
+        let expected = counts.iter().sum::<u64>() as f64 / counts.len() as f64;
+        counts.iter().map(|&c| (c as f64 - expected).powi(2) / expected).sum()
+    }
+
+    /// Upper bound of chi-square with `dof` degrees of freedom that a uniform source exceeds with
+    /// chance about 1e-6 (Wilson-Hilferty, z = 4.75): 35 dof: 87.9; 31 dof: 81.1.
+    fn bound(dof: f64) -> f64 {
+        let z = 4.75;
+        dof * (1.0 - 2.0 / (9.0 * dof) + z * (2.0 / (9.0 * dof)).sqrt()).powi(3)
+    }
+
+    /// Goodness of fit, for every alphabet and every length from 6 to 32: over all positions and
+    /// at each position. A biased generator (`byte % 36` without rejection makes its first 4
+    /// characters 8/7 as likely) scores far above the bound at these sizes.
     #[test]
-    fn characters_are_uniform() {
-        let codes = draw(36_000);
-        let expected_total = (codes.len() * CODE_SUFFIX_LEN) as f64 / 36.0;
-        let mut total = [0u64; 36];
-        let mut per_position = [[0u64; 36]; CODE_SUFFIX_LEN];
-        for code in &codes {
-            for (pos, b) in code.iter().enumerate() {
-                let i = CODE_ALPHABET.iter().position(|a| a == b).unwrap();
-                total[i] += 1;
-                per_position[pos][i] += 1;
+    fn characters_are_uniform_for_every_alphabet_and_length() {
+        for alphabet in Alphabet::ALL {
+            let n = alphabet.symbols().len();
+            let limit = bound((n - 1) as f64);
+            for length in CodeFormat::MIN_LENGTH..=CodeFormat::MAX_LENGTH {
+                let length = usize::from(length);
+                // About 250,000 symbols per format; at least 4,000 codes for the per-position test.
+                let codes = draw(alphabet, length, (250_000 / length).max(4_000));
+                let mut total = vec![0u64; n];
+                let mut per_position = vec![vec![0u64; n]; length];
+                for code in &codes {
+                    for (pos, b) in code.iter().enumerate() {
+                        let i = alphabet.symbols().iter().position(|a| a == b).unwrap();
+                        total[i] += 1;
+                        per_position[pos][i] += 1;
+                    }
+                }
+                let overall = chi_square(&total);
+                assert!(overall < limit, "{alphabet} x{length}: chi-square {overall:.1} >= {limit:.1}");
+                for (pos, counts) in per_position.iter().enumerate() {
+                    let stat = chi_square(counts);
+                    assert!(stat < limit, "{alphabet} x{length}: chi-square {stat:.1} at position {pos}");
+                }
             }
-        }
-        let chi = |counts: &[u64; 36], expected: f64| -> f64 {
-            counts.iter().map(|&c| (c as f64 - expected).powi(2) / expected).sum()
-        };
-        let overall = chi(&total, expected_total);
-        assert!(overall < 77.9, "chi-square {overall:.1} over all positions");
-        for (pos, counts) in per_position.iter().enumerate() {
-            // 99.999th percentile for 35 dof is about 84.5; 8 tests at once.
-            let stat = chi(counts, codes.len() as f64 / 36.0);
-            assert!(stat < 84.5, "chi-square {stat:.1} at position {pos}");
         }
     }
 
@@ -172,18 +192,16 @@ mod tests {
         for b in 0u16..=255 {
             counts[usize::from(b) % 36] += 1_000;
         }
-        let n: u64 = counts.iter().sum();
-        let expected = n as f64 / 36.0;
-        let stat: f64 = counts.iter().map(|&c| (c as f64 - expected).powi(2) / expected).sum();
-        assert!(stat > 77.9, "{stat}");
+        let stat = chi_square(&counts);
+        assert!(stat > bound(35.0), "{stat}");
     }
 
     #[test]
     fn scripted_source_repeats_its_last_suffix() {
         let mut source = ScriptedCodeSource::new(&["AAAAAAAA", "BBBBBBBB"]);
-        let mut s = [0; CODE_SUFFIX_LEN];
+        let mut s = [0; 8];
         for expected in [b"AAAAAAAA", b"BBBBBBBB", b"BBBBBBBB"] {
-            source.fill_suffix(&mut s).unwrap();
+            source.fill_suffix(Alphabet::Seed, &mut s).unwrap();
             assert_eq!(&s, expected);
         }
     }

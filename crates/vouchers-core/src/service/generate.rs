@@ -20,7 +20,9 @@ use super::codegen::{CodeSource, OsCodeSource};
 use super::idempotent::{self, IdempotencyKey};
 use super::terms::{CheckedTerms, RawTerms};
 use super::Limits;
-use crate::domain::{Batch, BatchSource, Prefix, Recipient, Voucher, VoucherCode, VoucherType, When, CODE_SUFFIX_LEN};
+use crate::domain::{
+    Alphabet, Batch, BatchSource, CodeFormat, Guessing, Prefix, Recipient, Voucher, VoucherCode, VoucherType, When,
+};
 use crate::store::{NewBatch, Store, StoreTx};
 use crate::VoucherError;
 
@@ -59,6 +61,15 @@ pub struct VoucherBulkConfig {
     pub applicable_ticket_types: Option<Vec<String>>,
     /// Optional add-ons (slugs) to restrict to; `None` or empty: all.
     pub applicable_addons: Option<Vec<String>>,
+    /// The symbols of the random part (default `seed`, `A-Z0-9`).
+    pub alphabet: Alphabet,
+    /// Random characters after the prefix, 6 to 32 (default 8).
+    pub length: i64,
+    /// Append a check character (default false).
+    pub check_char: bool,
+    /// Create the batch even when its codes could be guessed faster than the deployment's floor
+    /// (default false).
+    pub allow_weak_codes: bool,
 }
 
 impl VoucherBulkConfig {
@@ -83,6 +94,10 @@ impl VoucherBulkConfig {
             unlocks_hidden_tickets: false,
             applicable_ticket_types: None,
             applicable_addons: None,
+            alphabet: Alphabet::Seed,
+            length: i64::from(CodeFormat::DEFAULT_LENGTH),
+            check_char: false,
+            allow_weak_codes: false,
         }
     }
 }
@@ -98,6 +113,10 @@ pub struct GeneratedBatch {
     /// The vouchers, in generation order, with ids and restrictions (empty when they went to a
     /// [`GenerateOptions::sink`]).
     pub vouchers: Vec<Voucher>,
+    /// How guessable the batch's codes are, with every active code of the conference sharing
+    /// their prefix and format, at the deployment's failed-lookup limit.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub guessing: Option<Guessing>,
 }
 
 /// Receives the created vouchers chunk by chunk, before the commit (the call fails, and nothing
@@ -143,6 +162,8 @@ pub struct Generated {
 /// - [`VoucherError::Invalid`] for any other field breaking its rule (prefix, discount, max uses,
 ///   validity window), [`VoucherError::UnknownTicketType`] / [`VoucherError::UnknownAddon`] for a
 ///   restriction outside the conference, [`VoucherError::ConferenceNotFound`];
+/// - [`VoucherError::WeakCodes`] if the codes could be guessed faster than the floor of
+///   `limits.guessing` and `config.allow_weak_codes` is not set;
 /// - [`VoucherError::CodeSpaceExhausted`] if a code cannot be made unique in 100 attempts;
 /// - [`VoucherError::CodeConflict`] if a concurrent transaction could not be waited out.
 ///
@@ -192,7 +213,7 @@ pub async fn generate_voucher_codes_with(
         Some(key) => match idempotent::claim(tx.as_mut(), config, key).await? {
             idempotent::Claim::Replay(generated) => {
                 drop(tx);
-                return Ok(Generated { generated: hand_over(generated, sink)?, replayed: true });
+                return Ok(Generated { generated: hand_over(*generated, sink)?, replayed: true });
             }
             idempotent::Claim::New(held) => Some(held),
         },
@@ -220,8 +241,9 @@ pub async fn generate_voucher_codes_with(
         Ok(())
     };
     let recipients = recipients.map(RecipientList::recipients);
-    let (conference_id, batch) = generate_in_tx(tx.as_mut(), &checked, source, recipients, &mut collect).await?;
-    let mut generated = GeneratedBatch { batch, vouchers };
+    let (conference_id, batch, guessing) =
+        generate_in_tx(tx.as_mut(), limits, &checked, source, recipients, &mut collect).await?;
+    let mut generated = GeneratedBatch { batch, vouchers, guessing: Some(guessing) };
     if let Some(held) = key {
         held.record(tx.as_mut(), &generated).await?;
     }
@@ -249,10 +271,38 @@ fn hand_over(
     Ok(generated)
 }
 
+/// The guessing figure of the batch about to be made in `conference_id` (its codes and every
+/// active code of the conference with the same prefix and format); [`VoucherError::WeakCodes`]
+/// when it is under the floor and weak codes are not allowed. Read before the batch is written,
+/// in its transaction: a refused batch costs no insert.
+async fn guessing_of(
+    tx: &mut dyn StoreTx,
+    conference_id: i64,
+    limits: &Limits,
+    checked: &CheckedConfig<'_>,
+) -> Result<Guessing, VoucherError> {
+    let CheckedConfig { config, prefix, format, .. } = checked;
+    let groups = tx.active_codes_by_prefix(conference_id, format).await?;
+    let existing = super::guessing::active_with_prefix(&groups, prefix.as_str(), format);
+    let active = existing.saturating_add(config.count);
+    let guessing = Guessing::of(format, active, &limits.guessing);
+    if guessing.weak && !config.allow_weak_codes {
+        return Err(VoucherError::WeakCodes {
+            expected: guessing.expected.trim_start_matches("about ").to_owned(),
+            per_minute: limits.guessing.failed_lookups_per_minute,
+            // The floor is set in days (`VOUCHERS_GUESSING_FLOOR_DAYS`), so it is said in days.
+            floor: format!("{} days", limits.guessing.floor.as_secs() / 86_400),
+            advice: Guessing::advice(format, active, config.count, &limits.guessing),
+        });
+    }
+    Ok(guessing)
+}
+
 /// A configuration whose rules that need no database have been checked.
 struct CheckedConfig<'a> {
     config: &'a VoucherBulkConfig,
     prefix: Prefix,
+    format: CodeFormat,
     terms: CheckedTerms<'a>,
 }
 
@@ -263,6 +313,7 @@ impl<'a> CheckedConfig<'a> {
             return Err(VoucherError::InvalidCount { count: config.count, max: limits.max_batch });
         }
         let prefix = Prefix::parse(&config.prefix)?;
+        let format = CodeFormat::new(config.alphabet, config.length, config.check_char)?;
         let terms = RawTerms {
             voucher_type: config.voucher_type,
             discount_value: config.discount_value,
@@ -274,7 +325,7 @@ impl<'a> CheckedConfig<'a> {
             applicable_addons: config.applicable_addons.as_deref(),
         }
         .check()?;
-        Ok(Self { config, prefix, terms })
+        Ok(Self { config, prefix, format, terms })
     }
 }
 
@@ -283,20 +334,24 @@ impl<'a> CheckedConfig<'a> {
 /// record) before it commits.
 async fn generate_in_tx(
     tx: &mut dyn StoreTx,
+    limits: &Limits,
     checked: &CheckedConfig<'_>,
     source: &mut dyn CodeSource,
     recipients: Option<&[Recipient]>,
     sink: &mut (dyn FnMut(&[Voucher]) -> Result<(), VoucherError> + Send),
-) -> Result<(i64, Batch), VoucherError> {
-    let CheckedConfig { config, prefix, terms } = checked;
+) -> Result<(i64, Batch, Guessing), VoucherError> {
+    let CheckedConfig { config, prefix, format, terms } = checked;
     let (conference, resolved) = terms.resolve(&mut *tx, &config.conference).await?;
+    let guessing = guessing_of(&mut *tx, conference.id, limits, checked).await?;
     let mut resolved = resolved;
+    resolved.template.readable = format.alphabet == Alphabet::Readable;
     let batch_id = tx
         .insert_batch(&NewBatch {
             prefix: prefix.as_str(),
             count: config.count,
             template: &resolved.template,
             source: BatchSource::Generate,
+            format: *format,
         })
         .await?;
     resolved.template.batch_id = Some(batch_id);
@@ -307,7 +362,7 @@ async fn generate_in_tx(
     while remaining > 0 {
         let size = remaining.min(CHUNK);
         remaining -= size;
-        let created = insert_chunk(&mut *tx, template, prefix, size, source).await?;
+        let created = insert_chunk(&mut *tx, template, prefix, format, size, source).await?;
         let mut chunk: Vec<Voucher> =
             created.into_iter().map(|(id, code)| resolved.voucher(&conference.slug, id, code)).collect();
         if let Some(recipients) = recipients {
@@ -340,29 +395,38 @@ async fn generate_in_tx(
             applicable_addons: resolved.addons,
             created_at: template.created_at,
             source: BatchSource::Generate,
+            alphabet: format.alphabet,
+            length: format.length,
+            check_char: format.check_char,
         },
+        guessing,
     ))
 }
 
-/// Inserts `size` fresh codes and returns `(id, code)` in generation order.
+/// Inserts `size` fresh codes of `format` and returns `(id, code)` in generation order.
 ///
 /// Each round draws a candidate for every slot still open, skipping candidates already drawn in
 /// this chunk, and inserts them all in one statement that skips whatever the unique index
-/// refuses (an existing code, ignoring case). Refused slots get a new candidate in the next
+/// refuses (an existing code, ignoring case; for a readable code, one with the same folded key).
+/// Drawn symbols are canonical (no readable code holds `I L O U`), so two different draws never
+/// fold to the same key. Refused slots get a new candidate in the next
 /// round. A slot that has used up [`MAX_ATTEMPTS`] fails the whole call, and the transaction is
 /// rolled back when `tx` is dropped.
 async fn insert_chunk(
     tx: &mut dyn crate::store::StoreTx,
     template: &crate::store::VoucherTemplate,
     prefix: &Prefix,
+    format: &CodeFormat,
     size: usize,
     source: &mut dyn CodeSource,
 ) -> Result<Vec<(i64, String)>, VoucherError> {
+    const MAX: usize = CodeFormat::MAX_LENGTH as usize;
     let mut created: Vec<Option<(i64, String)>> = vec![None; size];
     let mut attempts = vec![0u32; size];
-    let mut drawn: HashSet<[u8; CODE_SUFFIX_LEN]> = HashSet::with_capacity(size);
+    let mut drawn: HashSet<[u8; MAX]> = HashSet::with_capacity(size);
     let mut open: Vec<usize> = (0..size).collect();
-    let mut suffix = [0u8; CODE_SUFFIX_LEN];
+    let length = usize::from(format.length);
+    let mut suffix = [0u8; MAX];
 
     while !open.is_empty() {
         let mut candidates = Vec::with_capacity(open.len());
@@ -375,12 +439,12 @@ async fn insert_chunk(
                     });
                 }
                 attempts[slot] += 1;
-                source.fill_suffix(&mut suffix)?;
+                source.fill_suffix(format.alphabet, &mut suffix[..length])?;
                 if drawn.insert(suffix) {
                     break;
                 }
             }
-            candidates.push(VoucherCode::generated(prefix, &suffix).into_string());
+            candidates.push(VoucherCode::generated(format, prefix, &suffix[..length]).into_string());
         }
         let inserted: HashMap<String, i64> =
             tx.insert_vouchers(template, &candidates).await?.into_iter().map(|(id, code)| (code, id)).collect();

@@ -1,11 +1,55 @@
-//! The guessing limit's shared window: failed code lookups per caller (a token and a client
-//! address) counted in the database, so that every instance of a deployment sees the same
-//! count. The HTTP layer decides and waits; this only reads and records.
+//! Guessing: the limit's shared window, and which codes a guess can hit.
+//!
+//! The window counts failed code lookups per caller (a token and a client address) in the
+//! database, so that every instance of a deployment sees the same count. The HTTP layer decides
+//! and waits; this only reads and records.
+//!
+//! A guess at a batch's codes hits every active code of the conference with the same prefix (as
+//! its alphabet compares it) and the same format ([`active_like`]); the arithmetic is
+//! [`crate::domain::Guessing`].
 
 use chrono::{DateTime, Utc};
 
-use crate::store::Store;
+use crate::domain::{Alphabet, CodeFormat};
+use crate::store::{Store, UsageRow};
 use crate::VoucherError;
+
+/// Whether a guess shaped like `prefix` + `format` can hit a code of a batch of that format with
+/// prefix `other`: the same prefix as the alphabet compares it (ignoring case; folded for
+/// readable codes).
+fn same_prefix(format: &CodeFormat, prefix: &str, other: &str) -> bool {
+    format.alphabet.canonical(prefix) == format.alphabet.canonical(other)
+}
+
+/// Active codes among `rows` (a conference's usage, per batch) that a guess shaped like
+/// `prefix` + `format` can hit: those of generated batches with the same format and prefix.
+pub fn active_like(rows: &[UsageRow], prefix: &str, format: &CodeFormat) -> i64 {
+    rows.iter()
+        .filter(|row| row_format(row).as_ref() == Some(format))
+        .filter(|row| row.prefix.as_deref().is_some_and(|p| same_prefix(format, prefix, p)))
+        .map(|row| row.active)
+        .fold(0i64, i64::saturating_add)
+}
+
+/// The same from `(prefix, active codes)` groups of batches of `format`
+/// ([`crate::store::StoreTx::active_codes_by_prefix`]).
+pub fn active_with_prefix(groups: &[(String, i64)], prefix: &str, format: &CodeFormat) -> i64 {
+    groups
+        .iter()
+        .filter(|(p, _)| same_prefix(format, prefix, p))
+        .map(|(_, active)| *active)
+        .fold(0i64, i64::saturating_add)
+}
+
+/// The format of a usage row's batch, `None` for vouchers added by hand and imported batches
+/// (their codes were chosen, not drawn).
+pub fn row_format(row: &UsageRow) -> Option<CodeFormat> {
+    if row.source.as_deref() != Some("generate") {
+        return None;
+    }
+    let alphabet = Alphabet::parse(row.alphabet.as_deref()?).ok()?;
+    CodeFormat::new(alphabet, row.code_length?, row.check_char?).ok()
+}
 
 /// A caller's failures in the window: how many, and how long until the oldest leaves it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -67,6 +67,15 @@ pub fn request_fingerprint(config: &VoucherBulkConfig) -> String {
         "applicable_ticket_types": set(&config.applicable_ticket_types),
         "applicable_addons": set(&config.applicable_addons),
     });
+    // The code format joined the request later: a request in the seed's format keeps the
+    // fingerprint it had, so a retry across the upgrade still replays.
+    let mut canonical = canonical;
+    let format = (config.alphabet, config.length, config.check_char);
+    if format != (Default::default(), i64::from(crate::domain::CodeFormat::DEFAULT_LENGTH), false) {
+        canonical["alphabet"] = config.alphabet.as_str().into();
+        canonical["length"] = config.length.into();
+        canonical["check_char"] = config.check_char.into();
+    }
     let digest = Sha256::digest(canonical.to_string().as_bytes());
     digest.iter().fold(String::with_capacity(64), |mut hex, b| {
         let _ = write!(hex, "{b:02x}");
@@ -79,7 +88,7 @@ pub(super) enum Claim {
     /// The key is new; this transaction holds it until it commits or rolls back.
     New(HeldKey),
     /// A committed request used the key with the same configuration: its answer.
-    Replay(GeneratedBatch),
+    Replay(Box<GeneratedBatch>),
 }
 
 /// A key claimed by the running transaction, to record its answer in.

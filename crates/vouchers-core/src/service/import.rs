@@ -14,8 +14,8 @@ use serde::Serialize;
 
 use super::csv_input::CsvRows;
 use crate::domain::{
-    quoted, Batch, BatchSource, Conference, DiscountSpec, InvalidInput, MaxUses, Recipient, RowError, ValidityWindow,
-    VoucherCode, VoucherType, When,
+    quoted, Alphabet, Batch, BatchSource, CodeFormat, Conference, DiscountSpec, InvalidInput, MaxUses, Recipient,
+    RowError, ValidityWindow, VoucherCode, VoucherType, When,
 };
 use crate::store::{NewBatch, Store, StoreTx, VoucherTemplate};
 use crate::VoucherError;
@@ -229,6 +229,7 @@ impl Resolver {
             restriction_set_id,
             batch_id: None,
             created_at,
+            readable: false,
         });
         Ok(Row { line, code, template_key, times_used, is_active, recipient })
     }
@@ -353,7 +354,13 @@ pub async fn import_vouchers(store: &dyn Store, conference: &str, reader: impl R
                         let first = chunk[0].template_key.clone();
                         let template = &resolver.templates[&first];
                         let id = tx
-                            .insert_batch(&NewBatch { prefix: "", count: 1, template, source: BatchSource::Import })
+                            .insert_batch(&NewBatch {
+                                prefix: "",
+                                count: 1,
+                                template,
+                                source: BatchSource::Import,
+                                format: CodeFormat::default(),
+                            })
                             .await?;
                         batch = Some((id, first));
                         id
@@ -378,6 +385,9 @@ pub async fn import_vouchers(store: &dyn Store, conference: &str, reader: impl R
     let template = &resolver.templates[&first];
     let (ticket_types, addons) = resolver.set_slugs(template.restriction_set_id);
     let batch = Batch {
+        alphabet: Alphabet::Seed,
+        length: CodeFormat::DEFAULT_LENGTH,
+        check_char: false,
         id: batch_id,
         conference: resolver.conference.slug.clone(),
         prefix: String::new(),

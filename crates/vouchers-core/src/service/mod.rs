@@ -49,6 +49,8 @@ pub async fn ping(store: &dyn Store, timeout: std::time::Duration) -> Result<(),
 pub struct Limits {
     /// The largest `count` one `generate` call accepts (`VOUCHERS_MAX_BATCH`, default 500).
     pub max_batch: i64,
+    /// The failed-lookup limit a batch's guessing figure assumes, and its floor.
+    pub guessing: crate::domain::GuessingPolicy,
 }
 
 impl Limits {
@@ -58,7 +60,7 @@ impl Limits {
 
 impl Default for Limits {
     fn default() -> Self {
-        Self { max_batch: Self::DEFAULT_MAX_BATCH }
+        Self { max_batch: Self::DEFAULT_MAX_BATCH, guessing: crate::domain::GuessingPolicy::default() }
     }
 }
 

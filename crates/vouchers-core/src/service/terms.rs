@@ -139,6 +139,7 @@ impl CheckedTerms<'_> {
             restriction_set_id,
             batch_id: None,
             created_at: super::now(),
+            readable: false,
         };
         Ok((conference, ResolvedTerms { template, ticket_types, addons }))
     }

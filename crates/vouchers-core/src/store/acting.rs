@@ -12,7 +12,7 @@ use super::{
     RedeemOutcome, RedemptionRecord, Store, StoreError, StoreTx, StoredAccount, StoredSession, UsageRow, VoucherFilter,
 };
 use crate::domain::{
-    Account, Actor, AddOn, ApiToken, AuditRecord, Batch, Conference, OutboxMessage, TicketType, Voucher,
+    Account, Actor, AddOn, ApiToken, AuditRecord, Batch, CodeFormat, Conference, OutboxMessage, TicketType, Voucher,
 };
 
 /// `store`, writing as `actor`.
@@ -89,6 +89,10 @@ impl Store for Acting {
 
     async fn usage(&self, conference: &Conference) -> Result<Vec<UsageRow>, StoreError> {
         self.inner.usage(conference).await
+    }
+
+    async fn check_formats(&self, conference_id: i64) -> Result<Vec<(String, CodeFormat)>, StoreError> {
+        self.inner.check_formats(conference_id).await
     }
 
     async fn token_by_hash(&self, hash: &str) -> Result<Option<ApiToken>, StoreError> {

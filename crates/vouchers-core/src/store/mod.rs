@@ -23,7 +23,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
 use crate::domain::{
-    Account, Actor, AddOn, ApiToken, AuditRecord, Batch, BatchSource, CodePrefix, Conference, DiscountSpec,
+    Account, Actor, AddOn, ApiToken, AuditRecord, Batch, BatchSource, CodeFormat, CodePrefix, Conference, DiscountSpec,
     MessageStatus, NewAddOn, NewConference, NewTicketType, OutboxMessage, Recipient, RenderedMessage, Role, Scope,
     TicketType, ValidityWindow, Voucher,
 };
@@ -98,6 +98,8 @@ pub struct VoucherTemplate {
     pub batch_id: Option<i64>,
     /// Creation time, the same for the whole insert.
     pub created_at: DateTime<Utc>,
+    /// The codes are matched by their folded key ([`crate::domain::fold_key`]) and unique by it.
+    pub readable: bool,
 }
 
 /// The batch row written by one `generate` call.
@@ -111,6 +113,8 @@ pub struct NewBatch<'a> {
     pub template: &'a VoucherTemplate,
     /// Generated or imported.
     pub source: BatchSource,
+    /// How its codes look (the seed's format for an import).
+    pub format: CodeFormat,
 }
 
 /// Ids found by [`StoreTx::restriction_ids`]: `(id, slug)` pairs.
@@ -172,6 +176,14 @@ pub struct UsageRow {
     pub batch_id: Option<i64>,
     /// The batch's prefix (`None` for vouchers added by hand).
     pub prefix: Option<String>,
+    /// The batch's source, `generate` or `import` (`None` for vouchers added by hand).
+    pub source: Option<String>,
+    /// The batch's alphabet, `seed` or `readable` (`None` for vouchers added by hand).
+    pub alphabet: Option<String>,
+    /// The batch's number of random characters.
+    pub code_length: Option<i64>,
+    /// The batch's codes end with a check character.
+    pub check_char: Option<bool>,
     /// Vouchers.
     pub issued: i64,
     /// Active vouchers.
@@ -358,7 +370,8 @@ pub struct CheckoutKey<'a> {
     pub token_hash: Option<&'a str>,
     /// The conference's slug.
     pub conference: &'a str,
-    /// The code, as [`crate::domain::VoucherCode::parse_lookup`] left it (matched ignoring ASCII case).
+    /// The code, as [`crate::domain::VoucherCode::parse_lookup`] left it (matched ignoring ASCII
+    /// case, and by its folded key against readable codes).
     pub code: &'a str,
     /// Count the token's failed lookups from this client address since this instant (the
     /// guessing limit's shared window).
@@ -391,6 +404,9 @@ pub struct CheckoutView {
     pub addons: Vec<AddOn>,
     /// The token's failed lookups from the address in the window: how many, and the oldest.
     pub failures: (i64, Option<DateTime<Utc>>),
+    /// No voucher was found and the code has the shape of a check-character batch's codes with a
+    /// wrong check character (set by the checkout use case, not read by the store).
+    pub mistyped: bool,
 }
 
 /// A message to put in the outbox ([`StoreTx::queue_messages`]).
@@ -536,6 +552,9 @@ pub trait Store: Send + Sync + 'static {
     async fn batches(&self, conference: &Conference, after_id: i64, limit: i64) -> Result<Vec<Batch>, StoreError>;
     /// Voucher counts per batch (vouchers added by hand form one group with no batch).
     async fn usage(&self, conference: &Conference) -> Result<Vec<UsageRow>, StoreError>;
+    /// The distinct `(prefix, format)` of the conference's generated batches whose codes end with
+    /// a check character.
+    async fn check_formats(&self, conference_id: i64) -> Result<Vec<(String, CodeFormat)>, StoreError>;
     /// The unrevoked token whose secret hashes to `hash` (hex SHA-256), found through the unique
     /// index on the hash: no secret is compared byte by byte.
     async fn token_by_hash(&self, hash: &str) -> Result<Option<ApiToken>, StoreError>;
@@ -632,6 +651,13 @@ pub trait StoreTx: Send {
     ) -> Result<i64, StoreError>;
     /// Inserts a batch row and returns its id.
     async fn insert_batch(&mut self, batch: &NewBatch<'_>) -> Result<i64, StoreError>;
+    /// Active codes of the conference's generated batches of `format`, per batch prefix: what a
+    /// guess at a new batch of that format can hit (the caller compares the prefixes).
+    async fn active_codes_by_prefix(
+        &mut self,
+        conference_id: i64,
+        format: &CodeFormat,
+    ) -> Result<Vec<(String, i64)>, StoreError>;
     /// Inserts one voucher per code with the template's fields, skipping every code that a unique
     /// index refuses (an existing code ignoring case, or a duplicate within `codes`). Returns
     /// `(id, code)` of the rows inserted, in no particular order.
@@ -752,7 +778,7 @@ mod migration_tests {
     /// Every migration file as it landed, by backend and version: sqlx refuses to migrate a
     /// database whose applied migration's checksum (SHA-384 of the file) differs, so a landed
     /// file must never change. A new migration adds its line here when it lands.
-    const LANDED: [(&str, i64, &str); 18] = [
+    const LANDED: [(&str, i64, &str); 20] = [
         (
             "sqlite",
             1,
@@ -842,6 +868,16 @@ mod migration_tests {
             "postgres",
             9,
             "c55a7c96d5060f7cb3967fbfbff5e6b8b1dbca49c3e22e0a1eeca6055d253b2e9fbfd9a5574ab7921f6adc622825f641",
+        ),
+        (
+            "sqlite",
+            10,
+            "a33ec671690409ec65ee9d3eacf2ef380c7c7cfa6b4328531e2033629a4e24edc6436b85e58983a5ab6f4c385e8fa952",
+        ),
+        (
+            "postgres",
+            10,
+            "fd1d5074b96a23a229b0e746530dc69d58b811abf4e609e1df2227d233969f5b232bd0ff2e5905be8ac3be7a41b0268c",
         ),
     ];
 

@@ -13,8 +13,8 @@ use chrono::{DateTime, NaiveDate, Utc};
 
 use super::{CheckoutView, ClaimedMessage, MessageVoucher, RedemptionRecord, StoreError, StoredSession, VoucherState};
 use crate::domain::{
-    Account, AddOn, ApiToken, AuditActor, AuditRecord, Batch, BatchSource, Conference, DiscountSpec, Money,
-    OutboxMessage, Recipient, RenderedMessage, TicketType, ValidityWindow, Voucher,
+    Account, AddOn, Alphabet, ApiToken, AuditActor, AuditRecord, Batch, BatchSource, CodeFormat, Conference,
+    DiscountSpec, Money, OutboxMessage, Recipient, RenderedMessage, TicketType, ValidityWindow, Voucher,
 };
 
 /// The columns of a conference, the same on both backends.
@@ -112,6 +112,20 @@ impl<R: StoredRow> StoredRow for Prefixed<'_, R> {
     }
 }
 
+/// The id of the voucher of `conference` that a typed code names: the one whose code equals it
+/// (`same_code`, ignoring ASCII case) or else the readable one whose folded key is `key` (at most
+/// one of the two exists: a readable code and a code that folds the same cannot both be stored).
+/// Two index lookups, the second only when the first finds nothing; written as two scalar
+/// subqueries because an `OR` of the two keeps PostgreSQL from using either index with the
+/// conference.
+pub(super) fn voucher_id_match(conference: &str, same_code: &str, key: &str) -> String {
+    format!(
+        "coalesce((SELECT o.id FROM voucher o WHERE o.conference_id = {conference} AND {same_code}),
+                  (SELECT o.id FROM voucher o WHERE o.conference_id = {conference} AND o.readable
+                                                AND o.fold_key = {key}))"
+    )
+}
+
 /// How a backend writes the parts of [`checkout_sql`] that differ: its placeholders, its amount
 /// columns, and how a code is matched ignoring case through the unique index.
 pub(super) struct Dialect {
@@ -121,19 +135,21 @@ pub(super) struct Dialect {
     pub discount: &'static str,
     /// The ticket type's and add-on's price column.
     pub price: &'static str,
-    /// `v.code` matched against parameter 3.
+    /// `o.code` equal to parameter 3 (the code as typed), ignoring ASCII case.
     pub code_match: &'static str,
 }
 
 /// The one query of a checkout ([`crate::store::Store::checkout_view`]): parameters 1 token
-/// hash, 2 conference slug, 3 code, 4 client address and 5 the start of the guessing window. One
+/// hash, 2 conference slug, 3 code, 4 client address, 5 the start of the guessing window and 6
+/// the code's folded key. One
 /// row per catalogue item (ticket types, then add-ons, by slug; none when no voucher was found),
 /// each carrying the token (`t_`), the conference (`c_`), the voucher (`v_`), the failed lookups
 /// (`f_`) and the item (`k_`, with `k_restricts`: it is in the voucher's restriction set).
 pub(super) fn checkout_sql(d: &Dialect) -> String {
     let p = d.param;
     let (hash, slug, address, since) = (p(1), p(2), p(4), p(5));
-    let (discount, price, code_match) = (d.discount, d.price, d.code_match);
+    let (discount, price) = (d.discount, d.price);
+    let voucher_id = voucher_id_match("c.id", d.code_match, &p(6));
     format!(
         "SELECT t.id AS t_id, t.scope AS t_scope, t.conference_id AS t_conference_id, tc.slug AS t_conference,
                 t.name AS t_name, t.created_at AS t_created_at, t.revoked_at AS t_revoked_at,
@@ -161,7 +177,7 @@ pub(super) fn checkout_sql(d: &Dialect) -> String {
            LEFT JOIN api_token t ON t.token_hash = {hash} AND t.revoked_at IS NULL
            LEFT JOIN conference tc ON tc.id = t.conference_id
            LEFT JOIN conference c ON c.slug = {slug}
-           LEFT JOIN voucher v ON v.conference_id = c.id AND {code_match}
+           LEFT JOIN voucher v ON v.id = {voucher_id}
            LEFT JOIN (SELECT false AS is_addon, id, conference_id, slug, name, {price} AS price, requires_voucher,
                              is_active FROM ticket_type
                       UNION ALL
@@ -219,6 +235,7 @@ pub(super) fn checkout_view(rows: &[impl StoredRow]) -> Result<CheckoutView, Sto
         ticket_types,
         addons,
         failures: (first.int("f_count")?, first.opt_instant("f_oldest")?),
+        mistyped: false,
     })
 }
 
@@ -319,6 +336,7 @@ pub(super) fn batch(
     row: &impl StoredRow,
 ) -> Result<Batch, StoreError> {
     let (ticket_types, addons) = restrictions_of(sets, row.opt_int("restriction_set_id")?);
+    let format = code_format(&row.text("alphabet")?, row.int("code_length")?, row.flag("check_char")?)?;
     Ok(Batch {
         id: row.int("id")?,
         conference: conference.slug.clone(),
@@ -337,7 +355,16 @@ pub(super) fn batch(
             "import" => BatchSource::Import,
             _ => BatchSource::Generate,
         },
+        alphabet: format.alphabet,
+        length: format.length,
+        check_char: format.check_char,
     })
+}
+
+/// A batch's stored format.
+pub(super) fn code_format(alphabet: &str, length: i64, check_char: bool) -> Result<CodeFormat, StoreError> {
+    let alphabet = Alphabet::parse(alphabet).map_err(|_| StoreError::Corrupt(format!("alphabet {alphabet:?}")))?;
+    CodeFormat::new(alphabet, length, check_char).map_err(|_| StoreError::Corrupt(format!("code_length {length}")))
 }
 
 /// An API token, as [`TOKEN_SELECT`] reads it.

@@ -4,7 +4,7 @@
 use std::sync::Arc;
 
 use chrono::{DateTime, Duration, Utc};
-use vouchers_core::domain::{InvalidReason, LineItem, OrderRef, Quantity, VoucherType, When};
+use vouchers_core::domain::{GuessingPolicy, InvalidReason, LineItem, OrderRef, Quantity, VoucherType, When};
 use vouchers_core::service::add::{add_voucher, AddVoucher};
 use vouchers_core::service::checkout::{self, check_voucher, usage_report, CartLine, Redemption, Release};
 use vouchers_core::store::testing::TestDb;
@@ -304,7 +304,7 @@ async fn usage_report_counts(db: TestDb) {
     let raw = Raw::connect(&db).await;
     raw.execute(&format!("UPDATE voucher SET is_active = false WHERE code = '{}'", out.vouchers[1].code)).await;
 
-    let report = usage_report(store, CONF).await.unwrap();
+    let report = usage_report(store, CONF, &GuessingPolicy::default()).await.unwrap();
     let json = serde_json::to_value(&report).unwrap();
     assert_eq!(report.batches.len(), 2);
     let batch = report.batches.iter().find(|b| b.batch_id == Some(out.batch.id)).unwrap();
@@ -337,7 +337,7 @@ async fn usage_sums_cannot_overflow(db: TestDb) {
         voucher(store, code, 1).await;
     }
     raw.execute("UPDATE voucher SET max_uses = 9223372036854775807, times_used = 4611686018427387904").await;
-    let report = usage_report(store, CONF).await.unwrap();
+    let report = usage_report(store, CONF, &GuessingPolicy::default()).await.unwrap();
     assert_eq!(report.total.uses_consumed, i64::MAX);
     assert_eq!(report.total.uses_left, i64::MAX);
     assert!(report.batches.iter().all(|b| b.counts.uses_left >= 0 && b.counts.uses_consumed >= 0));

@@ -1,6 +1,6 @@
 //! Collisions, exhaustion and atomicity, with injected code sources.
 
-use vouchers_core::domain::{CODE_ALPHABET, CODE_SUFFIX_LEN};
+use vouchers_core::domain::{Alphabet, CODE_ALPHABET};
 use vouchers_core::service::add::add_voucher;
 use vouchers_core::service::codegen::{CodeSource, ScriptedCodeSource};
 use vouchers_core::service::query;
@@ -89,7 +89,7 @@ struct FailingSource {
 }
 
 impl CodeSource for FailingSource {
-    fn fill_suffix(&mut self, suffix: &mut [u8; CODE_SUFFIX_LEN]) -> Result<(), VoucherError> {
+    fn fill_suffix(&mut self, _alphabet: Alphabet, suffix: &mut [u8]) -> Result<(), VoucherError> {
         if self.drawn >= self.fail_after {
             return Err(VoucherError::Random("boom".into()));
         }
@@ -107,7 +107,7 @@ async fn failure_after_first_chunk_rolls_back(db: TestDb) {
     let store = &*db.store;
     fixture(store).await;
     let raw = Raw::connect(&db).await;
-    let limits = Limits { max_batch: 20_000 };
+    let limits = Limits { max_batch: 20_000, ..Limits::default() };
     let before = raw.counts().await;
 
     // The first chunk of 10,000 is inserted, the second fails half way.

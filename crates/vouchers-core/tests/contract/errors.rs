@@ -66,7 +66,7 @@ async fn streaming_sink(db: TestDb) {
     let store = &*db.store;
     fixture(store).await;
     let raw = Raw::connect(&db).await;
-    let limits = Limits { max_batch: 20_000 };
+    let limits = Limits { max_batch: 20_000, ..Limits::default() };
     let before = raw.counts().await;
 
     let mut seen = 0usize;

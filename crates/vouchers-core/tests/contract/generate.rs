@@ -140,7 +140,7 @@ async fn invalid_count(db: TestDb) {
         (0, Limits::default(), "count must be between 1 and 500, got 0"),
         (-1, Limits::default(), "count must be between 1 and 500, got -1"),
         (501, Limits::default(), "count must be between 1 and 500, got 501"),
-        (1001, Limits { max_batch: 1000 }, "count must be between 1 and 1000, got 1001"),
+        (1001, Limits { max_batch: 1000, ..Limits::default() }, "count must be between 1 and 1000, got 1001"),
     ] {
         let err = generate_voucher_codes(store, &limits, &config(count)).await.unwrap_err();
         assert!(matches!(err, VoucherError::InvalidCount { .. }), "{count}: {err:?}");
@@ -155,7 +155,8 @@ async fn invalid_count(db: TestDb) {
     // The bounds themselves are accepted, and a raised limit admits 501.
     let one = generate_voucher_codes(store, &Limits::default(), &config(1)).await.unwrap();
     assert_eq!(one.vouchers.len(), 1);
-    let raised = generate_voucher_codes(store, &Limits { max_batch: 1000 }, &config(501)).await.unwrap();
+    let raised =
+        generate_voucher_codes(store, &Limits { max_batch: 1000, ..Limits::default() }, &config(501)).await.unwrap();
     assert_eq!(raised.vouchers.len(), 501);
     assert_eq!(raised.batch.count, 501);
     let c = raw.counts().await;

@@ -18,6 +18,7 @@ mod checkout;
 mod collisions;
 mod concurrency;
 mod errors;
+mod formats;
 mod generate;
 mod query;
 mod recipients;

@@ -215,7 +215,7 @@ impl Guess<'_> {
 /// Ends a lookup with the use case's answer: an unknown code counts as a failure.
 async fn finish_lookup<T>(guess: Guess<'_>, result: Result<T, VoucherError>) -> Result<T, ApiError> {
     match result {
-        Err(error @ VoucherError::VoucherNotFound { .. }) => {
+        Err(error @ (VoucherError::VoucherNotFound { .. } | VoucherError::Mistyped { .. })) => {
             guess.failed().await;
             Err(error.into())
         }
@@ -248,7 +248,9 @@ async fn check(
     let found = find(&state, &bearer, (&headers, peer), &conf, &body.code, &[Scope::Checkout, Scope::Manage]).await?;
     let result = checkout::check_found(&found.view, &found.conference, &lines, now());
     match &result {
-        Ok(CheckResult { reason: Some(InvalidReason::NotFound), .. }) => found.guess.failed().await,
+        Ok(CheckResult { reason: Some(InvalidReason::NotFound | InvalidReason::Mistyped), .. }) => {
+            found.guess.failed().await
+        }
         _ => found.guess.found(),
     }
     Ok(Json(result?))
@@ -327,5 +329,5 @@ async fn usage(
     ApiPath(conf): ApiPath<String>,
 ) -> Result<Json<UsageReport>, ApiError> {
     let conference = principal.manage_conference(&state, &conf).await?;
-    Ok(Json(checkout::usage_report(principal.store(&state).as_ref(), &conference.slug).await?))
+    Ok(Json(checkout::usage_report(principal.store(&state).as_ref(), &conference.slug, &state.limits.guessing).await?))
 }

@@ -9,7 +9,7 @@ use serde::{Deserialize, Deserializer};
 use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
-use vouchers_core::domain::{CodePrefix, InvalidInput, MaxUses, Voucher, VoucherType, When};
+use vouchers_core::domain::{Alphabet, CodeFormat, CodePrefix, InvalidInput, MaxUses, Voucher, VoucherType, When};
 use vouchers_core::service::add::{add_voucher, AddVoucher};
 use vouchers_core::service::idempotent::IdempotencyKey;
 use vouchers_core::service::manage::{update_voucher, VoucherUpdate};
@@ -29,6 +29,10 @@ pub(crate) fn routes() -> OpenApiRouter<AppState> {
 
 fn one() -> i64 {
     1
+}
+
+fn eight() -> i64 {
+    i64::from(CodeFormat::DEFAULT_LENGTH)
 }
 
 /// Deserializes a present field (even `null`) as `Some`, so that `null` can mean "remove".
@@ -71,6 +75,10 @@ pub struct AddVoucherRequest {
     /// Add-on slugs it applies to; empty: all.
     #[serde(default)]
     pub applicable_addons: Vec<String>,
+    /// `readable`: the code is matched with folding (case, O/0, I/L/1, hyphens and spaces) and
+    /// no other code may fold the same; `seed` (default): matched ignoring case.
+    #[serde(default)]
+    pub alphabet: Alphabet,
 }
 
 /// `VoucherBulkConfig` (the bulk generation's configuration, with the Django service's field
@@ -109,6 +117,21 @@ pub struct BulkRequest {
     /// Add-on slugs the vouchers apply to; absent or empty: all.
     #[serde(default)]
     pub applicable_addons: Option<Vec<String>>,
+    /// The random characters' alphabet: `seed` (A-Z0-9, the default) or `readable` (Crockford's
+    /// Base32, 0-9 A-Z without I L O U; typed codes matched with folding).
+    #[serde(default)]
+    pub alphabet: Alphabet,
+    /// Random characters after the prefix, 6 to 32 (default 8).
+    #[serde(default = "eight")]
+    #[schema(default = 8, minimum = 6, maximum = 32)]
+    pub length: i64,
+    /// Append a check character, so that a typo answers `mistyped`.
+    #[serde(default)]
+    pub check_char: bool,
+    /// Create the batch even if its codes could be guessed faster than the server's floor
+    /// (`weak_codes` otherwise).
+    #[serde(default)]
+    pub allow_weak_codes: bool,
 }
 
 /// Changes to one voucher; absent fields stay as they are.
@@ -179,6 +202,7 @@ async fn add(
         unlocks_hidden_tickets: body.unlocks_hidden_tickets,
         applicable_ticket_types: body.applicable_ticket_types,
         applicable_addons: body.applicable_addons,
+        alphabet: body.alphabet,
     };
     let voucher = add_voucher(principal.store(&state).as_ref(), &request).await?;
     Ok((StatusCode::CREATED, Json(voucher)))
@@ -236,6 +260,10 @@ async fn bulk(
         unlocks_hidden_tickets: body.unlocks_hidden_tickets,
         applicable_ticket_types: body.applicable_ticket_types,
         applicable_addons: body.applicable_addons,
+        alphabet: body.alphabet,
+        length: body.length,
+        check_char: body.check_char,
+        allow_weak_codes: body.allow_weak_codes,
     };
     let options = GenerateOptions { idempotency_key: key.as_ref(), ..GenerateOptions::default() };
     let answer = generate_voucher_codes_with(principal.store(&state).as_ref(), &state.limits, &config, options).await?;

@@ -123,4 +123,85 @@ async fn unknown_codes_are_rate_limited_per_caller(app: TestApp) {
     app.post_vouchers_check(&app.manage, CONF, &body).await.error(StatusCode::SERVICE_UNAVAILABLE);
 }
 
-both_backends!(check_redeem_release_and_usage, unknown_codes_are_rate_limited_per_caller);
+/// The last character of `code` replaced by another symbol that both alphabets have.
+fn wrong_check(code: &str) -> String {
+    let other = if code.ends_with('7') { '8' } else { '7' };
+    format!("{}{other}", &code[..code.len() - 1])
+}
+
+async fn readable_codes_mistyped_answers_and_the_guessing_figure(app: TestApp) {
+    let body = json!({"prefix": "SPONSOR-", "count": 5, "voucher_type": "comp", "alphabet": "readable",
+                      "length": 10, "check_char": true});
+    let made = app.post_vouchers_bulk(&app.manage, CONF, &body, None).await.ok(StatusCode::CREATED);
+    assert_eq!(
+        (made["batch"]["alphabet"].clone(), made["batch"]["length"].clone(), made["batch"]["check_char"].clone()),
+        (json!("readable"), json!(10), json!(true))
+    );
+    let g = &made["guessing"];
+    assert_eq!(
+        (g["active_codes"].clone(), g["failed_lookups_per_minute"].clone(), g["weak"].clone()),
+        (json!(5), json!(10), json!(false))
+    );
+    assert!(g["chance_per_guess"].as_f64().unwrap() > 0.0 && g["expected_seconds"].as_f64().unwrap() > 1e10);
+    let code = made["vouchers"][0]["code"].as_str().unwrap().to_owned();
+
+    // Typed in lower case with O for 0 and spaces: the same voucher.
+    let typed = code.to_lowercase().replace('0', "o").replacen('-', " ", 1);
+    let found = app.post_vouchers_check(&app.checkout, CONF, &json!({"code": typed})).await.ok(StatusCode::OK);
+    assert_eq!((found["valid"].clone(), found["voucher"]["code"].clone()), (json!(true), json!(code)));
+    let typed = code.replacen('-', "--", 1);
+    let path_code = typed.replace(' ', "%20");
+    assert_eq!(app.get_voucher(&app.manage, CONF, &path_code).await.ok(StatusCode::OK)["code"], json!(code));
+
+    // A wrong check character: `mistyped` at check, 404 `mistyped` at redeem and release.
+    let typo = wrong_check(&code);
+    let r = app.post_vouchers_check(&app.checkout, CONF, &json!({"code": typo})).await.ok(StatusCode::OK);
+    assert_eq!(
+        (r["valid"].clone(), r["reason"].clone(), r["voucher"].clone()),
+        (json!(false), json!("mistyped"), Value::Null)
+    );
+    let body = json!({"code": typo, "order_ref": "o-typo"});
+    let e = app.post_vouchers_redeem(&app.checkout, CONF, &body).await.error(StatusCode::NOT_FOUND);
+    assert_eq!((e["code"].clone(), e["field"].clone()), (json!("mistyped"), json!("code")));
+    assert!(e["message"].as_str().unwrap().ends_with("check the code for a typo"), "{e}");
+    app.post_vouchers_release(&app.checkout, CONF, &body).await.error(StatusCode::NOT_FOUND);
+    // Mistyped answers count against the guessing limit like unknown codes: 3 so far, 7 more,
+    // then 429.
+    for _ in 0..7 {
+        let r = app.post_vouchers_check(&app.checkout, CONF, &json!({"code": typo})).await.ok(StatusCode::OK);
+        assert_eq!(r["reason"], "mistyped");
+    }
+    let limited = app.post_vouchers_check(&app.checkout, CONF, &json!({"code": code})).await;
+    assert_eq!(limited.error(StatusCode::TOO_MANY_REQUESTS)["code"], "rate_limited");
+
+    // Too guessable: 422 weak_codes naming the length, nothing written; allowed when asked.
+    let weak = json!({"prefix": "W-", "count": 500, "voucher_type": "comp", "alphabet": "readable", "length": 6});
+    let e = app.post_vouchers_bulk(&app.manage, CONF, &weak, None).await.error(StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!((e["code"].clone(), e["field"].clone()), (json!("weak_codes"), json!("length")));
+    assert!(e["message"].as_str().unwrap().contains("at most 204 codes"), "{e}");
+    let mut allowed = weak.clone();
+    allowed["allow_weak_codes"] = json!(true);
+    let made = app.post_vouchers_bulk(&app.manage, CONF, &allowed, None).await.ok(StatusCode::CREATED);
+    assert_eq!(made["guessing"]["weak"], json!(true));
+    let bad = json!({"prefix": "B-", "count": 1, "voucher_type": "comp", "alphabet": "base64"});
+    let e = app.post_vouchers_bulk(&app.manage, CONF, &bad, None).await.error(StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(e["message"].as_str().unwrap().contains("alphabet"), "{e}");
+    let bad = json!({"prefix": "B-", "count": 1, "voucher_type": "comp", "length": 5});
+    let e = app.post_vouchers_bulk(&app.manage, CONF, &bad, None).await.error(StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(
+        (e["field"].clone(), e["message"].clone()),
+        (json!("length"), json!("length must be between 6 and 32, got 5"))
+    );
+
+    // The usage report: each batch's format and figure.
+    let usage = app.get_usage(&app.manage, CONF).await.ok(StatusCode::OK);
+    let first = &usage["batches"].as_array().unwrap()[0];
+    assert_eq!(first["format"], json!({"alphabet": "readable", "length": 10, "check_char": true}));
+    assert_eq!(first["guessing"]["active_codes"], json!(5));
+}
+
+both_backends!(
+    check_redeem_release_and_usage,
+    unknown_codes_are_rate_limited_per_caller,
+    readable_codes_mistyped_answers_and_the_guessing_figure,
+);

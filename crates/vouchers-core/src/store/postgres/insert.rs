@@ -7,6 +7,7 @@
 
 use sqlx::{Postgres, Transaction};
 
+use crate::domain::fold_key;
 use crate::store::{StoreError, VoucherTemplate};
 
 /// Chunks at least this large try the plain INSERT first (see `insert_vouchers`).
@@ -24,8 +25,9 @@ async fn insert_voucher_rows(
     let sql = format!(
         "INSERT INTO voucher (conference_id, code, voucher_type, discount_value, max_uses, times_used,
              valid_from, valid_until, unlocks_hidden_tickets, is_active, restriction_set_id, batch_id,
-             created_at, updated_at)
-         SELECT $1, c, $2, $3, $4, 0, $5, $6, $7, true, $8, $9, $10, $10 FROM UNNEST($11::text[]) AS c
+             created_at, updated_at, readable, fold_key)
+         SELECT $1, c, $2, $3, $4, 0, $5, $6, $7, true, $8, $9, $10, $10, $13, k
+           FROM UNNEST($11::text[], $12::text[]) AS u (c, k)
          {on_conflict}
          RETURNING id, code"
     );
@@ -41,6 +43,8 @@ async fn insert_voucher_rows(
         .bind(t.batch_id)
         .bind(t.created_at)
         .bind(codes)
+        .bind(codes.iter().map(|c| fold_key(c)).collect::<Vec<_>>())
+        .bind(t.readable)
         .fetch_all(&mut **tx)
         .await
 }
@@ -67,7 +71,9 @@ pub(super) async fn insert_vouchers(
                 sqlx::query("RELEASE SAVEPOINT insert_vouchers").execute(&mut **tx).await?;
                 return Ok(rows);
             }
-            Err(sqlx::Error::Database(e)) if e.is_unique_violation() => {
+            // A code taken already: a unique index (23505), or the exclusion constraint between
+            // readable and seed codes with the same folded key (23P01).
+            Err(sqlx::Error::Database(e)) if e.is_unique_violation() || e.code().as_deref() == Some("23P01") => {
                 sqlx::query("ROLLBACK TO SAVEPOINT insert_vouchers").execute(&mut **tx).await?;
                 sqlx::query("RELEASE SAVEPOINT insert_vouchers").execute(&mut **tx).await?;
             }

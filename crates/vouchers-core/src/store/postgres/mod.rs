@@ -32,7 +32,8 @@ use super::{
     VoucherFilter,
 };
 use crate::domain::{
-    Account, Actor, AddOn, ApiToken, AuditRecord, Batch, Conference, Money, OutboxMessage, TicketType, Voucher,
+    fold_key, Account, Actor, AddOn, ApiToken, AuditRecord, Batch, CodeFormat, Conference, Money, OutboxMessage,
+    TicketType, Voucher,
 };
 
 pub(super) static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
@@ -44,7 +45,13 @@ const VOUCHER_COLUMNS: &str = "id, code, voucher_type, discount_value AS discoun
 
 /// The columns of a batch, the amount renamed as the shared mapper reads it.
 const BATCH_COLUMNS: &str = "id, prefix, count, voucher_type, discount_value AS discount, max_uses, valid_from, \
-     valid_until, unlocks_hidden_tickets, restriction_set_id, created_at, source";
+     valid_until, unlocks_hidden_tickets, restriction_set_id, created_at, source, alphabet, code_length::int8 AS code_length, \
+     check_char";
+
+/// `id = ` the voucher of conference `$1` named by the code `$2` as typed (ignoring ASCII case,
+/// through the unique index on `lower(code)`) or, among readable codes, by its folded key `$3`.
+pub(super) static CODE_MATCH: std::sync::LazyLock<String> =
+    std::sync::LazyLock::new(|| format!("id = {}", rows::voucher_id_match("$1", "lower(o.code) = lower($2)", "$3")));
 
 /// The columns of a ticket type and of an add-on.
 const TICKET_TYPE_COLUMNS: &str = "id, slug, name, price, requires_voucher, is_active";
@@ -98,7 +105,7 @@ static CHECKOUT_SQL: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
         param: |n| format!("${n}"),
         discount: "discount_value",
         price: "price",
-        code_match: "lower(v.code) = lower($3)",
+        code_match: "lower(o.code) = lower($3)",
     })
 });
 
@@ -292,6 +299,7 @@ impl Store for PostgresStore {
             .bind(clean(key.code))
             .bind(address.map(clean))
             .bind(since)
+            .bind(clean(&fold_key(key.code)))
             .fetch_all(&self.pool)
             .await?;
         rows::checkout_view(&found)
@@ -301,8 +309,8 @@ impl Store for PostgresStore {
         if has_nul(code) {
             return Ok(None);
         }
-        let sql = format!("SELECT {VOUCHER_COLUMNS} FROM voucher WHERE conference_id = $1 AND lower(code) = lower($2)");
-        let found = sqlx::query(&sql).bind(conference.id).bind(code).fetch_all(&self.pool).await?;
+        let sql = format!("SELECT {VOUCHER_COLUMNS} FROM voucher WHERE {}", *CODE_MATCH);
+        let found = sqlx::query(&sql).bind(conference.id).bind(code).bind(fold_key(code)).fetch_all(&self.pool).await?;
         let sets = restriction_slugs(&self.pool, &found).await?;
         found.first().map(|r| rows::voucher(conference, &sets, r)).transpose()
     }
@@ -323,16 +331,31 @@ impl Store for PostgresStore {
         found.iter().map(|r| rows::batch(conference, &sets, r)).collect()
     }
 
+    async fn check_formats(&self, conference_id: i64) -> Result<Vec<(String, CodeFormat)>, StoreError> {
+        let found: Vec<(String, String, i64, bool)> = sqlx::query_as(
+            "SELECT DISTINCT prefix, alphabet, code_length::int8, check_char FROM voucher_batch
+              WHERE conference_id = $1 AND check_char AND source = 'generate'",
+        )
+        .bind(conference_id)
+        .fetch_all(&self.pool)
+        .await?;
+        found
+            .into_iter()
+            .map(|(prefix, alphabet, length, check)| Ok((prefix, rows::code_format(&alphabet, length, check)?)))
+            .collect()
+    }
+
     async fn usage(&self, conference: &Conference) -> Result<Vec<UsageRow>, StoreError> {
         Ok(sqlx::query_as(
-            "SELECT v.batch_id, b.prefix, count(*) AS issued, count(*) FILTER (WHERE v.is_active) AS active,
+            "SELECT v.batch_id, b.prefix, b.source, b.alphabet, b.code_length::int8 AS code_length, b.check_char,
+                    count(*) AS issued, count(*) FILTER (WHERE v.is_active) AS active,
                     count(*) FILTER (WHERE v.times_used >= v.max_uses) AS fully_used,
                     least(sum(v.times_used), 9223372036854775807)::bigint AS uses_consumed,
                     least(coalesce(sum(v.max_uses - v.times_used) FILTER (WHERE v.is_active), 0),
                           9223372036854775807)::bigint AS uses_left
                FROM voucher v LEFT JOIN voucher_batch b ON b.id = v.batch_id
               WHERE v.conference_id = $1
-              GROUP BY v.batch_id, b.prefix
+              GROUP BY v.batch_id, b.prefix, b.source, b.alphabet, b.code_length, b.check_char
               ORDER BY v.batch_id",
         )
         .bind(conference.id)

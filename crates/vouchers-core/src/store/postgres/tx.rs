@@ -4,9 +4,11 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use sqlx::{PgPool, Postgres, Transaction};
 
-use super::{account_conferences, conference_by_slug, has_nul, insert, outbox, ADDON_COLUMNS, TICKET_TYPE_COLUMNS};
+use super::{
+    account_conferences, conference_by_slug, has_nul, insert, outbox, ADDON_COLUMNS, CODE_MATCH, TICKET_TYPE_COLUMNS,
+};
 use crate::domain::{
-    Account, Actor, AddOn, Conference, NewAddOn, NewConference, NewTicketType, Recipient, Role, TicketType,
+    Account, Actor, AddOn, CodeFormat, Conference, NewAddOn, NewConference, NewTicketType, Recipient, Role, TicketType,
 };
 use crate::store::rows::{
     self, restriction_key, StoredRow, ACCOUNT_COLUMNS, CONFERENCE_COLUMNS, VOUCHER_STATE_COLUMNS,
@@ -144,12 +146,34 @@ impl StoreTx for PostgresTx {
         }
     }
 
+    async fn active_codes_by_prefix(
+        &mut self,
+        conference_id: i64,
+        format: &CodeFormat,
+    ) -> Result<Vec<(String, i64)>, StoreError> {
+        // Through the batch rows of this format, then each one's vouchers by `voucher_batch_id`:
+        // codes of other formats, and codes added by hand, are never read.
+        Ok(sqlx::query_as(
+            "SELECT b.prefix, count(v.id) FROM voucher_batch b JOIN voucher v ON v.batch_id = b.id
+              WHERE b.conference_id = $1 AND b.source = 'generate' AND b.alphabet = $2
+                AND b.code_length = $3 AND b.check_char = $4 AND v.is_active
+              GROUP BY b.prefix",
+        )
+        .bind(conference_id)
+        .bind(format.alphabet.as_str())
+        .bind(i16::from(format.length))
+        .bind(format.check_char)
+        .fetch_all(&mut *self.tx)
+        .await?)
+    }
+
     async fn insert_batch(&mut self, batch: &NewBatch<'_>) -> Result<i64, StoreError> {
         let t = batch.template;
         let id = sqlx::query_scalar(
             "INSERT INTO voucher_batch (conference_id, prefix, count, voucher_type, discount_value, max_uses,
-                 valid_from, valid_until, unlocks_hidden_tickets, restriction_set_id, created_at, source)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) RETURNING id",
+                 valid_from, valid_until, unlocks_hidden_tickets, restriction_set_id, created_at, source,
+                 alphabet, code_length, check_char)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15) RETURNING id",
         )
         .bind(t.conference_id)
         .bind(batch.prefix)
@@ -163,6 +187,9 @@ impl StoreTx for PostgresTx {
         .bind(t.restriction_set_id)
         .bind(t.created_at)
         .bind(batch.source.as_str())
+        .bind(batch.format.alphabet.as_str())
+        .bind(i16::from(batch.format.length))
+        .bind(batch.format.check_char)
         .fetch_one(&mut *self.tx)
         .await?;
         Ok(id)
@@ -277,10 +304,13 @@ impl StoreTx for PostgresTx {
         if has_nul(code) {
             return Ok(None);
         }
-        let sql = format!(
-            "SELECT {VOUCHER_STATE_COLUMNS} FROM voucher WHERE conference_id = $1 AND lower(code) = lower($2) FOR UPDATE"
-        );
-        let row = sqlx::query(&sql).bind(conference_id).bind(code).fetch_optional(&mut *self.tx).await?;
+        let sql = format!("SELECT {VOUCHER_STATE_COLUMNS} FROM voucher WHERE {} FOR UPDATE", *CODE_MATCH);
+        let row = sqlx::query(&sql)
+            .bind(conference_id)
+            .bind(code)
+            .bind(crate::domain::fold_key(code))
+            .fetch_optional(&mut *self.tx)
+            .await?;
         row.as_ref().map(rows::voucher_state).transpose()
     }
 

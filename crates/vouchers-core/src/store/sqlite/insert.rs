@@ -9,21 +9,25 @@ use sqlx::Row;
 use super::writer::WriterTx;
 
 use super::{json_list, micros};
+use crate::domain::fold_key;
 use crate::store::{StoreError, VoucherTemplate};
 
 /// Chunks at least this large are read back as one JSON row instead of with RETURNING.
 const READ_BACK_FROM: usize = 64;
 
+// Parameter 11 is a JSON array of `[code, folded key]` pairs.
 const INSERT_VOUCHERS: &str = "INSERT INTO voucher (conference_id, code, voucher_type, discount_cents, max_uses,
          times_used, valid_from, valid_until, unlocks_hidden_tickets, is_active, restriction_set_id, batch_id,
-         created_at, updated_at)
-     SELECT ?1, j.value, ?2, ?3, ?4, 0, ?5, ?6, ?7, 1, ?8, ?9, ?10, ?10 FROM json_each(?11) AS j WHERE true
+         created_at, updated_at, readable, fold_key)
+     SELECT ?1, j.value ->> 0, ?2, ?3, ?4, 0, ?5, ?6, ?7, 1, ?8, ?9, ?10, ?10, ?12, j.value ->> 1
+       FROM json_each(?11) AS j WHERE true
      ON CONFLICT DO NOTHING";
 
 const INSERT_VOUCHERS_RETURNING: &str = "INSERT INTO voucher (conference_id, code, voucher_type, discount_cents,
          max_uses, times_used, valid_from, valid_until, unlocks_hidden_tickets, is_active, restriction_set_id,
-         batch_id, created_at, updated_at)
-     SELECT ?1, j.value, ?2, ?3, ?4, 0, ?5, ?6, ?7, 1, ?8, ?9, ?10, ?10 FROM json_each(?11) AS j WHERE true
+         batch_id, created_at, updated_at, readable, fold_key)
+     SELECT ?1, j.value ->> 0, ?2, ?3, ?4, 0, ?5, ?6, ?7, 1, ?8, ?9, ?10, ?10, ?12, j.value ->> 1
+       FROM json_each(?11) AS j WHERE true
      ON CONFLICT DO NOTHING
      RETURNING id, code";
 
@@ -39,7 +43,8 @@ pub(super) async fn insert_vouchers(
         return Ok(Vec::new());
     }
     let t = template;
-    let json = json_list(codes)?;
+    let pairs: Vec<(&str, String)> = codes.iter().map(|c| (c.as_str(), fold_key(c))).collect();
+    let json = json_list(&pairs)?;
     // `WHERE true` keeps SQLite's parser from reading the upsert's ON as a join constraint.
     let insert = |sql: &'static str| {
         sqlx::query(sql)
@@ -54,6 +59,7 @@ pub(super) async fn insert_vouchers(
             .bind(t.batch_id)
             .bind(micros(t.created_at))
             .bind(json.clone())
+            .bind(t.readable)
     };
     // Small chunks take RETURNING: the driver hands result rows over from its worker thread
     // one at a time, which is cheap for a few rows and saves two statements.

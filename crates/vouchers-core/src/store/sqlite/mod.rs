@@ -39,7 +39,8 @@ use super::{
     VoucherFilter,
 };
 use crate::domain::{
-    Account, Actor, AddOn, ApiToken, AuditRecord, Batch, Conference, Money, OutboxMessage, TicketType, Voucher,
+    fold_key, Account, Actor, AddOn, ApiToken, AuditRecord, Batch, CodeFormat, Conference, Money, OutboxMessage,
+    TicketType, Voucher,
 };
 
 pub(super) static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
@@ -54,7 +55,13 @@ const VOUCHER_COLUMNS: &str = "id, code, voucher_type, discount_cents AS discoun
 
 /// The columns of a batch, the amount renamed as the shared mapper reads it.
 const BATCH_COLUMNS: &str = "id, prefix, count, voucher_type, discount_cents AS discount, max_uses, valid_from, \
-     valid_until, unlocks_hidden_tickets, restriction_set_id, created_at, source";
+     valid_until, unlocks_hidden_tickets, restriction_set_id, created_at, source, alphabet, code_length, check_char";
+
+/// `id = ` the voucher of conference `?1` named by the code `?2` as typed (ignoring ASCII case:
+/// the column's NOCASE collation, through the unique index) or, among readable codes, by its
+/// folded key `?3`.
+pub(super) static CODE_MATCH: std::sync::LazyLock<String> =
+    std::sync::LazyLock::new(|| format!("id = {}", rows::voucher_id_match("?1", "o.code = ?2", "?3")));
 
 /// SQLite implementation of [`Store`].
 #[derive(Debug, Clone)]
@@ -401,7 +408,7 @@ impl Store for SqliteStore {
                 discount: "discount_cents",
                 price: "price_cents",
                 // The column's NOCASE collation makes '=' ignore ASCII case, using the unique index.
-                code_match: "v.code = ?3",
+                code_match: "o.code = ?3",
             })
         });
         let (address, since) = key.failures_since.unzip();
@@ -411,15 +418,15 @@ impl Store for SqliteStore {
             .bind(key.code)
             .bind(address)
             .bind(since.map(micros))
+            .bind(fold_key(key.code))
             .fetch_all(&self.pool)
             .await?;
         rows::checkout_view(&found)
     }
 
     async fn voucher_by_code(&self, conference: &Conference, code: &str) -> Result<Option<Voucher>, StoreError> {
-        // The column's NOCASE collation makes '=' ignore ASCII case, using the unique index.
-        let sql = format!("SELECT {VOUCHER_COLUMNS} FROM voucher WHERE conference_id = ? AND code = ?");
-        let found = sqlx::query(&sql).bind(conference.id).bind(code).fetch_all(&self.pool).await?;
+        let sql = format!("SELECT {VOUCHER_COLUMNS} FROM voucher WHERE {}", *CODE_MATCH);
+        let found = sqlx::query(&sql).bind(conference.id).bind(code).bind(fold_key(code)).fetch_all(&self.pool).await?;
         let sets = restriction_slugs(&self.pool, &found).await?;
         found.first().map(|r| rows::voucher(conference, &sets, r)).transpose()
     }
@@ -439,18 +446,33 @@ impl Store for SqliteStore {
         found.iter().map(|r| rows::batch(conference, &sets, r)).collect()
     }
 
+    async fn check_formats(&self, conference_id: i64) -> Result<Vec<(String, CodeFormat)>, StoreError> {
+        let found: Vec<(String, String, i64, bool)> = sqlx::query_as(
+            "SELECT DISTINCT prefix, alphabet, code_length, check_char FROM voucher_batch
+              WHERE conference_id = ? AND check_char AND source = 'generate'",
+        )
+        .bind(conference_id)
+        .fetch_all(&self.pool)
+        .await?;
+        found
+            .into_iter()
+            .map(|(prefix, alphabet, length, check)| Ok((prefix, rows::code_format(&alphabet, length, check)?)))
+            .collect()
+    }
+
     async fn usage(&self, conference: &Conference) -> Result<Vec<UsageRow>, StoreError> {
         Ok(sqlx::query_as(
             // total() sums as a float and never overflows (sum() would fail past 2^63); exact
             // below 2^53, and CAST saturates at the largest integer.
-            "SELECT v.batch_id, b.prefix, count(*) AS issued, sum(v.is_active) AS active,
+            "SELECT v.batch_id, b.prefix, b.source, b.alphabet, b.code_length, b.check_char,
+                    count(*) AS issued, sum(v.is_active) AS active,
                     sum(v.times_used >= v.max_uses) AS fully_used,
                     CAST(total(v.times_used) AS INTEGER) AS uses_consumed,
                     CAST(total(CASE WHEN v.is_active THEN v.max_uses - v.times_used ELSE 0 END) AS INTEGER)
                         AS uses_left
                FROM voucher v LEFT JOIN voucher_batch b ON b.id = v.batch_id
               WHERE v.conference_id = ?
-              GROUP BY v.batch_id, b.prefix
+              GROUP BY v.batch_id, b.prefix, b.source, b.alphabet, b.code_length, b.check_char
               ORDER BY v.batch_id",
         )
         .bind(conference.id)

@@ -4,9 +4,9 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
 use super::writer::{Writer, WriterTx};
-use super::{account_conferences, conference_by_slug, insert, json_list, micros, outbox};
+use super::{account_conferences, conference_by_slug, insert, json_list, micros, outbox, CODE_MATCH};
 use crate::domain::{
-    Account, Actor, AddOn, Conference, NewAddOn, NewConference, NewTicketType, Recipient, Role, TicketType,
+    Account, Actor, AddOn, CodeFormat, Conference, NewAddOn, NewConference, NewTicketType, Recipient, Role, TicketType,
 };
 use crate::store::rows::{self, restriction_key, StoredRow, ACCOUNT_COLUMNS, VOUCHER_STATE_COLUMNS};
 use crate::store::{
@@ -162,12 +162,34 @@ impl StoreTx for SqliteTx {
         Ok(id)
     }
 
+    async fn active_codes_by_prefix(
+        &mut self,
+        conference_id: i64,
+        format: &CodeFormat,
+    ) -> Result<Vec<(String, i64)>, StoreError> {
+        // Through the batch rows of this format, then each one's vouchers by `voucher_batch_id`:
+        // codes of other formats, and codes added by hand, are never read.
+        Ok(sqlx::query_as(
+            "SELECT b.prefix, count(v.id) FROM voucher_batch b JOIN voucher v ON v.batch_id = b.id
+              WHERE b.conference_id = ?1 AND b.source = 'generate' AND b.alphabet = ?2
+                AND b.code_length = ?3 AND b.check_char = ?4 AND v.is_active
+              GROUP BY b.prefix",
+        )
+        .bind(conference_id)
+        .bind(format.alphabet.as_str())
+        .bind(i64::from(format.length))
+        .bind(format.check_char)
+        .fetch_all(&mut *self.tx)
+        .await?)
+    }
+
     async fn insert_batch(&mut self, batch: &NewBatch<'_>) -> Result<i64, StoreError> {
         let t = batch.template;
         let id = sqlx::query_scalar(
             "INSERT INTO voucher_batch (conference_id, prefix, count, voucher_type, discount_cents, max_uses,
-                 valid_from, valid_until, unlocks_hidden_tickets, restriction_set_id, created_at, source)
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+                 valid_from, valid_until, unlocks_hidden_tickets, restriction_set_id, created_at, source,
+                 alphabet, code_length, check_char)
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
         )
         .bind(t.conference_id)
         .bind(batch.prefix)
@@ -181,6 +203,9 @@ impl StoreTx for SqliteTx {
         .bind(t.restriction_set_id)
         .bind(micros(t.created_at))
         .bind(batch.source.as_str())
+        .bind(batch.format.alphabet.as_str())
+        .bind(i64::from(batch.format.length))
+        .bind(batch.format.check_char)
         .fetch_one(&mut *self.tx)
         .await?;
         Ok(id)
@@ -290,8 +315,13 @@ impl StoreTx for SqliteTx {
 
     async fn lock_voucher(&mut self, conference_id: i64, code: &str) -> Result<Option<VoucherState>, StoreError> {
         // BEGIN IMMEDIATE already holds the database's write lock: the row cannot change under us.
-        let sql = format!("SELECT {VOUCHER_STATE_COLUMNS} FROM voucher WHERE conference_id = ? AND code = ?");
-        let row = sqlx::query(&sql).bind(conference_id).bind(code).fetch_optional(&mut *self.tx).await?;
+        let sql = format!("SELECT {VOUCHER_STATE_COLUMNS} FROM voucher WHERE {}", *CODE_MATCH);
+        let row = sqlx::query(&sql)
+            .bind(conference_id)
+            .bind(code)
+            .bind(crate::domain::fold_key(code))
+            .fetch_optional(&mut *self.tx)
+            .await?;
         row.as_ref().map(rows::voucher_state).transpose()
     }
 
