@@ -198,7 +198,8 @@ impl BenchDb {
                 for chunk in codes.chunks(FLOOR_ROWS_PER_STATEMENT) {
                     let mut q = QueryBuilder::new(format!(
                         "INSERT INTO voucher (conference_id, code, voucher_type, {}, max_uses, times_used,
-                             unlocks_hidden_tickets, is_active, restriction_set_id, batch_id, created_at, updated_at) ",
+                             unlocks_hidden_tickets, is_active, restriction_set_id, batch_id, created_at, updated_at,
+                             fold_key) ",
                         if $p == "?" { "discount_cents" } else { "discount_value" }
                     ));
                     q.push_values(chunk, |mut b, code| {
@@ -213,7 +214,9 @@ impl BenchDb {
                             .push_bind(set_id)
                             .push_bind(batch_id)
                             .push_bind($time)
-                            .push_bind($time);
+                            .push_bind($time)
+                            // Every row carries its folded key, as the product writes it.
+                            .push_bind(vouchers_core::domain::fold_key(code));
                     });
                     q.build().execute(&mut *tx).await?;
                 }

@@ -71,18 +71,20 @@ pub fn pgbench_check_query(url: &str, token_hash: &str, code: &str, clients: u32
         .replace("$2", "'load'")
         .replace("$3", ":code")
         .replace("$4", "'127.0.0.1'")
-        .replace("$5", "now() - interval '1 minute'");
+        .replace("$5", "now() - interval '1 minute'")
+        .replace("$6", ":key");
     // pgbench reads one statement per line unless it ends with a semicolon; keep it on one line.
     std::fs::write(&script, format!("{};\n", sql.split_whitespace().collect::<Vec<_>>().join(" ")))?;
     let (threads, clients, duration) = (clients.min(2).to_string(), clients.to_string(), duration.to_string());
     let hash = format!("hash={token_hash}");
+    let key = format!("key={}", vouchers_core::domain::fold_key(code));
     let code = format!("code={code}");
     let script = script.display().to_string();
     let out = pgbench(
         url,
         &[
-            "-n", "-M", "prepared", "-c", &clients, "-j", &threads, "-T", &duration, "-D", &hash, "-D", &code, "-f",
-            &script,
+            "-n", "-M", "prepared", "-c", &clients, "-j", &threads, "-T", &duration, "-D", &hash, "-D", &code, "-D",
+            &key, "-f", &script,
         ],
     )?;
     Measured::from_pgbench(&out)

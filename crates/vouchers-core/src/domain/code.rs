@@ -129,10 +129,10 @@ impl VoucherCode {
         Ok(Self(trimmed.to_owned()))
     }
 
-    /// Builds a generated code from a valid prefix and random symbols of `format`'s alphabet
-    /// (with the check character when the format has one).
-    pub(crate) fn generated(format: &super::CodeFormat, prefix: &Prefix, random: &[u8]) -> Self {
-        Self(format.code(&prefix.0, random))
+    /// Builds a generated code from random symbols of the batch's alphabet: `maker` (made for a
+    /// valid [`Prefix`]) adds the prefix and, when the format has one, the check character.
+    pub(crate) fn generated(maker: &super::CodeMaker<'_>, random: &[u8]) -> Self {
+        Self(maker.code(random))
     }
 
     /// The code as stored.
@@ -198,7 +198,8 @@ mod tests {
     #[test]
     fn generated_code_is_prefix_then_suffix() {
         let prefix = Prefix::parse("SPEAKER-").unwrap();
-        let code = VoucherCode::generated(&super::super::CodeFormat::default(), &prefix, b"AB12CD34");
+        let maker = super::super::CodeMaker::new(super::super::CodeFormat::default(), prefix.as_str());
+        let code = VoucherCode::generated(&maker, b"AB12CD34");
         assert_eq!(code.as_str(), "SPEAKER-AB12CD34");
     }
 }

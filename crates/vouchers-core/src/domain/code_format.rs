@@ -173,17 +173,10 @@ impl CodeFormat {
     }
 
     /// A code of this format: the prefix, the random symbols (bytes of the alphabet) and, when the
-    /// format has one, the check character.
+    /// format has one, the check character. (A batch makes its codes with a [`CodeMaker`], which
+    /// reads the prefix once.)
     pub fn code(&self, prefix: &str, random: &[u8]) -> String {
-        let mut code = String::with_capacity(prefix.len() + random.len() + 1);
-        code.push_str(prefix);
-        code.extend(random.iter().map(|b| char::from(*b)));
-        if self.check_char {
-            let head = self.alphabet.canonical(prefix);
-            let values = random.iter().map(|b| self.alphabet.value(*b).unwrap_or(0));
-            code.push(char::from(self.alphabet.symbols()[usize::from(check_value(self.alphabet, &head, values))]));
-        }
-        code
+        CodeMaker::new(*self, prefix).code(random)
     }
 
     /// True when `typed` has the shape of a code of this format behind `prefix` (the prefix, then
@@ -204,25 +197,58 @@ impl CodeFormat {
             return false;
         };
         let (random, check) = values.split_at(usize::from(self.length));
-        check_value(self.alphabet, &head, random.iter().copied()) != check[0]
+        check_value(self.alphabet, prefix_state(self.alphabet, &head), random.iter().copied()) != check[0]
     }
 }
 
-/// The check symbol's value for the canonical prefix `head` and the random symbols' values.
+/// Makes the codes of one batch: the prefix is read (and its part of the check computed) once.
+#[derive(Debug, Clone)]
+pub struct CodeMaker<'a> {
+    format: CodeFormat,
+    prefix: &'a str,
+    /// The check's state after the canonical prefix.
+    after_prefix: u8,
+}
+
+impl<'a> CodeMaker<'a> {
+    /// A maker of `format` codes behind `prefix`.
+    pub fn new(format: CodeFormat, prefix: &'a str) -> Self {
+        let after_prefix = prefix_state(format.alphabet, &format.alphabet.canonical(prefix));
+        Self { format, prefix, after_prefix }
+    }
+
+    /// The code of `random` (symbols of the alphabet): the prefix, `random`, and the check
+    /// character when the format has one.
+    pub fn code(&self, random: &[u8]) -> String {
+        let mut code = String::with_capacity(self.prefix.len() + random.len() + 1);
+        code.push_str(self.prefix);
+        code.extend(random.iter().map(|b| char::from(*b)));
+        if self.format.check_char {
+            let alphabet = self.format.alphabet;
+            let values = random.iter().map(|b| alphabet.value(*b).unwrap_or(0));
+            let check = check_value(alphabet, self.after_prefix, values);
+            code.push(char::from(alphabet.symbols()[usize::from(check)]));
+        }
+        code
+    }
+}
+
+/// The check's state after the canonical prefix `head`.
 ///
 /// The prefix enters as its bytes, each as two symbols (`byte / n`, `byte % n`), so every prefix
 /// character counts whether or not it is in the alphabet; a mistake in the prefix is caught
 /// anyway, because such a code matches no batch's prefix.
-fn check_value(alphabet: Alphabet, head: &str, random: impl Iterator<Item = u8>) -> u8 {
+fn prefix_state(alphabet: Alphabet, head: &str) -> u8 {
     let n = alphabet.symbols().len() as u8;
     let field = Field::of(alphabet);
-    let mut interim = 0u8;
-    for b in head.bytes() {
-        interim = field.step(field.step(interim, b / n), b % n);
-    }
-    for v in random {
-        interim = field.step(interim, v);
-    }
+    head.bytes().fold(0, |interim, b| field.step(field.step(interim, b / n), b % n))
+}
+
+/// The check symbol's value after the prefix's state `after_prefix` and the random symbols'
+/// values.
+fn check_value(alphabet: Alphabet, after_prefix: u8, random: impl Iterator<Item = u8>) -> u8 {
+    let field = Field::of(alphabet);
+    let interim = random.fold(after_prefix, |interim, v| field.step(interim, v));
     // The check `c` makes the last step land on 0: a·interim + c = 0.
     field.neg(field.times_a(interim))
 }

@@ -75,6 +75,7 @@ impl Guessing {
             );
         let expected = match expected_seconds {
             None => "not bounded: no failed-lookup limit is set".to_owned(),
+            Some(_) if n == 0.0 => "never: no active code to find".to_owned(),
             Some(s) => format!("about {}", in_words(s)),
         };
         let weak = expected_seconds.is_some_and(|s| s < policy.floor.as_secs_f64());

@@ -21,7 +21,7 @@ pub use account::{Account, Email, Password, Role, Session, SessionSecret};
 pub use audit::{Actor, AuditActor, AuditRecord};
 pub use catalog::{AddOn, Conference, NewAddOn, NewConference, NewTicketType, TicketType};
 pub use code::{CodePrefix, Prefix, VoucherCode, CODE_ALPHABET, CODE_SUFFIX_LEN};
-pub use code_format::{fold_key, Alphabet, CodeFormat};
+pub use code_format::{fold_key, Alphabet, CodeFormat, CodeMaker};
 pub use guessing::{in_words, Guessing, GuessingPolicy};
 pub use message::{
     discount_in_words, MessageContext, MessageStatus, MessageTemplate, OutboxMessage, RenderedMessage, PLACEHOLDERS,

@@ -21,7 +21,8 @@ use super::idempotent::{self, IdempotencyKey};
 use super::terms::{CheckedTerms, RawTerms};
 use super::Limits;
 use crate::domain::{
-    Alphabet, Batch, BatchSource, CodeFormat, Guessing, Prefix, Recipient, Voucher, VoucherCode, VoucherType, When,
+    Alphabet, Batch, BatchSource, CodeFormat, CodeMaker, Guessing, Prefix, Recipient, Voucher, VoucherCode,
+    VoucherType, When,
 };
 use crate::store::{NewBatch, Store, StoreTx};
 use crate::VoucherError;
@@ -427,6 +428,7 @@ async fn insert_chunk(
     let mut open: Vec<usize> = (0..size).collect();
     let length = usize::from(format.length);
     let mut suffix = [0u8; MAX];
+    let maker = CodeMaker::new(*format, prefix.as_str());
 
     while !open.is_empty() {
         let mut candidates = Vec::with_capacity(open.len());
@@ -444,7 +446,7 @@ async fn insert_chunk(
                     break;
                 }
             }
-            candidates.push(VoucherCode::generated(format, prefix, &suffix[..length]).into_string());
+            candidates.push(VoucherCode::generated(&maker, &suffix[..length]).into_string());
         }
         let inserted: HashMap<String, i64> =
             tx.insert_vouchers(template, &candidates).await?.into_iter().map(|(id, code)| (code, id)).collect();

@@ -872,12 +872,12 @@ mod migration_tests {
         (
             "sqlite",
             10,
-            "a33ec671690409ec65ee9d3eacf2ef380c7c7cfa6b4328531e2033629a4e24edc6436b85e58983a5ab6f4c385e8fa952",
+            "23e2c7ac26a0451737112f5319939b57ad3d9d3672d2ae54271b3d7d24f42b0f818cfa904bca0d43872975f97dd2bf20",
         ),
         (
             "postgres",
             10,
-            "fd1d5074b96a23a229b0e746530dc69d58b811abf4e609e1df2227d233969f5b232bd0ff2e5905be8ac3be7a41b0268c",
+            "2fb1fad88d0adb9f8fb2918ac1cbebbbc38c850e96c2d9119a3c78f91df857df9fee63a97a5d5b432a9b7c9f2dbbe87c",
         ),
     ];
 

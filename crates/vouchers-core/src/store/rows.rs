@@ -112,17 +112,15 @@ impl<R: StoredRow> StoredRow for Prefixed<'_, R> {
     }
 }
 
-/// The id of the voucher of `conference` that a typed code names: the one whose code equals it
-/// (`same_code`, ignoring ASCII case) or else the readable one whose folded key is `key` (at most
-/// one of the two exists: a readable code and a code that folds the same cannot both be stored).
-/// Two index lookups, the second only when the first finds nothing; written as two scalar
-/// subqueries because an `OR` of the two keeps PostgreSQL from using either index with the
-/// conference.
+/// The id of the voucher of `conference` that a typed code names, found by one seek of the typed
+/// code's folded key `key` in `voucher_fold_key`: the seed code equal to it (`same_code`, ignoring
+/// ASCII case; equal codes fold the same), or the readable code with that key. At most one of
+/// them exists (a readable code and a code that folds the same cannot both be stored).
 pub(super) fn voucher_id_match(conference: &str, same_code: &str, key: &str) -> String {
     format!(
-        "coalesce((SELECT o.id FROM voucher o WHERE o.conference_id = {conference} AND {same_code}),
-                  (SELECT o.id FROM voucher o WHERE o.conference_id = {conference} AND o.readable
-                                                AND o.fold_key = {key}))"
+        "(SELECT o.id FROM voucher o
+           WHERE o.conference_id = {conference} AND o.fold_key = {key} AND (o.readable OR {same_code})
+           LIMIT 1)"
     )
 }
 

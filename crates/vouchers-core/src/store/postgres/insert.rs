@@ -10,6 +10,10 @@ use sqlx::{Postgres, Transaction};
 use crate::domain::fold_key;
 use crate::store::{StoreError, VoucherTemplate};
 
+/// The first key of the advisory lock that keeps readable and seed inserts of one conference
+/// apart (`vouc`); the second is the conference's id.
+const FOLD_LOCK: i32 = 0x766f_7563;
+
 /// Chunks at least this large try the plain INSERT first (see `insert_vouchers`).
 const SAVEPOINT_FROM: usize = 64;
 
@@ -22,12 +26,16 @@ async fn insert_voucher_rows(
     on_conflict: &str,
 ) -> Result<Vec<(i64, String)>, sqlx::Error> {
     let t = template;
+    // A readable code is refused by any code with its key, a seed code by a readable one (both
+    // through `voucher_fold_key`).
+    let taken = if t.readable { "true" } else { "o.readable" };
     let sql = format!(
         "INSERT INTO voucher (conference_id, code, voucher_type, discount_value, max_uses, times_used,
              valid_from, valid_until, unlocks_hidden_tickets, is_active, restriction_set_id, batch_id,
              created_at, updated_at, readable, fold_key)
          SELECT $1, c, $2, $3, $4, 0, $5, $6, $7, true, $8, $9, $10, $10, $13, k
            FROM UNNEST($11::text[], $12::text[]) AS u (c, k)
+          WHERE NOT EXISTS (SELECT 1 FROM voucher o WHERE {taken} AND o.conference_id = $1 AND o.fold_key = k)
          {on_conflict}
          RETURNING id, code"
     );
@@ -51,6 +59,13 @@ async fn insert_voucher_rows(
 
 /// Inserts one voucher per code with the template's fields, skipping the codes a unique index
 /// refuses, and returns `(id, code)` of the rows inserted.
+///
+/// A code is also skipped when a code of the other kind (or any code, for a readable one) has
+/// its folded key: folded uniqueness "when either is readable", which no index can say. This
+/// function is the only writer of codes. It first takes the conference's advisory lock for the
+/// rest of the transaction, shared for seed codes and exclusive for readable ones: transactions
+/// inserting the two kinds into one conference never overlap, so the `NOT EXISTS` of each
+/// statement (which sees what was committed before it started) sees the other kind's codes.
 pub(super) async fn insert_vouchers(
     tx: &mut Transaction<'static, Postgres>,
     template: &VoucherTemplate,
@@ -59,6 +74,12 @@ pub(super) async fn insert_vouchers(
     if codes.is_empty() {
         return Ok(Vec::new());
     }
+    let lock = if template.readable { "pg_advisory_xact_lock" } else { "pg_advisory_xact_lock_shared" };
+    sqlx::query(&format!("SELECT {lock}($1, ($2 % 2147483647)::int4)"))
+        .bind(FOLD_LOCK)
+        .bind(template.conference_id)
+        .execute(&mut **tx)
+        .await?;
     // Large chunks first try a plain INSERT inside a savepoint: ON CONFLICT's speculative
     // insertion costs about 1.1 ms per 500 rows (measured), while a collision is rare. On a
     // unique violation the savepoint is rolled back and the chunk goes again with
@@ -71,9 +92,7 @@ pub(super) async fn insert_vouchers(
                 sqlx::query("RELEASE SAVEPOINT insert_vouchers").execute(&mut **tx).await?;
                 return Ok(rows);
             }
-            // A code taken already: a unique index (23505), or the exclusion constraint between
-            // readable and seed codes with the same folded key (23P01).
-            Err(sqlx::Error::Database(e)) if e.is_unique_violation() || e.code().as_deref() == Some("23P01") => {
+            Err(sqlx::Error::Database(e)) if e.is_unique_violation() => {
                 sqlx::query("ROLLBACK TO SAVEPOINT insert_vouchers").execute(&mut **tx).await?;
                 sqlx::query("RELEASE SAVEPOINT insert_vouchers").execute(&mut **tx).await?;
             }
