@@ -63,17 +63,7 @@ pub fn alphabet(value: &str) -> Result<Alphabet, String> {
 /// The note on how guessable the batch is, on stderr.
 fn guessing_note(guessing: Option<&Guessing>) {
     if let Some(g) = guessing {
-        let per_minute = match g.failed_lookups_per_minute {
-            0 => "with no failed-lookup limit".to_owned(),
-            n => format!("at {n} failed lookups per minute"),
-        };
-        eprintln!(
-            "guessing: one guess hits one of {} active codes with chance {:.1e}; one caller needs {} {per_minute}{}",
-            g.active_codes,
-            g.chance_per_guess,
-            g.expected.trim_start_matches("not bounded: "),
-            if g.weak { " (weak codes allowed)" } else { "" }
-        );
+        eprintln!("guessing: {}{}", g.sentence(), if g.weak { " (weak codes allowed)" } else { "" });
     }
 }
 

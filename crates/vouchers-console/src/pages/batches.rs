@@ -100,17 +100,8 @@ async fn usage(
 
 /// A guessing figure as the batch page says it.
 fn guessing_text(g: &Guessing) -> String {
-    let per_minute = match g.failed_lookups_per_minute {
-        0 => "with no failed-lookup limit".to_owned(),
-        n => format!("at {n} failed lookups per minute"),
-    };
     let weak = if g.weak { "Weak: " } else { "" };
-    format!(
-        "{weak}one guess hits one of the {} active codes like these with chance {:.1e}; one caller needs {} {per_minute}.",
-        g.active_codes,
-        g.chance_per_guess,
-        g.expected.trim_start_matches("not bounded: "),
-    )
+    format!("{weak}{}.", g.sentence())
 }
 
 /// The page of batch `id`, where a change leads back to.

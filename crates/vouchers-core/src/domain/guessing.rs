@@ -90,6 +90,20 @@ impl Guessing {
         }
     }
 
+    /// The figure in one sentence, as the CLI's note and the console's batch page say it: `one
+    /// guess hits one of 500 active codes with chance 1.8e-10; one caller needs about 1,073 years
+    /// at 10 failed lookups per minute`.
+    pub fn sentence(&self) -> String {
+        let odds = format!(
+            "one guess hits one of {} active codes with chance {:.1e}",
+            self.active_codes, self.chance_per_guess
+        );
+        match self.failed_lookups_per_minute {
+            0 => format!("{odds}; one caller's time is {}", self.expected),
+            n => format!("{odds}; one caller needs {} at {n} failed lookups per minute", self.expected),
+        }
+    }
+
     /// What would make `count` new codes (of `active_codes` in all) of `format` safe under
     /// `policy`: the shortest safe length, and the most codes the format allows.
     pub fn advice(format: &CodeFormat, active_codes: i64, count: i64, policy: &GuessingPolicy) -> String {
@@ -184,6 +198,21 @@ mod tests {
         let figure = Guessing::of(&CodeFormat::default(), 1_000_000, &policy);
         assert_eq!(figure.expected_seconds, None);
         assert!(!figure.weak);
+        assert_eq!(
+            figure.sentence(),
+            "one guess hits one of 1000000 active codes with chance 3.5e-7; one caller's time is not bounded: \
+             no failed-lookup limit is set"
+        );
+    }
+
+    #[test]
+    fn the_figure_in_a_sentence() {
+        let figure = Guessing::of(&CodeFormat::default(), 500, &GuessingPolicy::default());
+        assert_eq!(
+            figure.sentence(),
+            "one guess hits one of 500 active codes with chance 1.8e-10; one caller needs about 1,073 years at 10 \
+             failed lookups per minute"
+        );
     }
 
     #[test]

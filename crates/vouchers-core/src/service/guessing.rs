@@ -24,21 +24,19 @@ fn same_prefix(format: &CodeFormat, prefix: &str, other: &str) -> bool {
 /// Active codes among `rows` (a conference's usage, per batch) that a guess shaped like
 /// `prefix` + `format` can hit: those of generated batches with the same format and prefix.
 pub fn active_like(rows: &[UsageRow], prefix: &str, format: &CodeFormat) -> i64 {
-    rows.iter()
-        .filter(|row| row_format(row).as_ref() == Some(format))
-        .filter(|row| row.prefix.as_deref().is_some_and(|p| same_prefix(format, prefix, p)))
-        .map(|row| row.active)
-        .fold(0i64, i64::saturating_add)
+    let of_format = rows.iter().filter(|row| row_format(row).as_ref() == Some(format));
+    sum_with_prefix(of_format.filter_map(|row| Some((row.prefix.as_deref()?, row.active))), prefix, format)
 }
 
 /// The same from `(prefix, active codes)` groups of batches of `format`
 /// ([`crate::store::StoreTx::active_codes_by_prefix`]).
 pub fn active_with_prefix(groups: &[(String, i64)], prefix: &str, format: &CodeFormat) -> i64 {
-    groups
-        .iter()
-        .filter(|(p, _)| same_prefix(format, prefix, p))
-        .map(|(_, active)| *active)
-        .fold(0i64, i64::saturating_add)
+    sum_with_prefix(groups.iter().map(|(p, active)| (p.as_str(), *active)), prefix, format)
+}
+
+/// Active codes of the `(prefix, active)` groups whose prefix a guess shaped like `prefix` hits.
+fn sum_with_prefix<'a>(groups: impl Iterator<Item = (&'a str, i64)>, prefix: &str, format: &CodeFormat) -> i64 {
+    groups.filter(|(p, _)| same_prefix(format, prefix, p)).map(|(_, active)| active).fold(0i64, i64::saturating_add)
 }
 
 /// The format of a usage row's batch, `None` for vouchers added by hand and imported batches
