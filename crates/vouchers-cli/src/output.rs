@@ -150,8 +150,8 @@ pub fn voucher(item: &Voucher, format: Format) -> Result<(), CliError> {
 
 /// Streams vouchers into a file as CSV or JSON, so that nothing about the file can fail once the
 /// batch is committed. Everything checkable is checked when it is created, before the batch's
-/// transaction: the format, that the target is not a folder, that it does not exist (unless
-/// `--force`), that its folder takes a new file. The vouchers go to a temporary file beside the
+/// transaction: the format, that the target is neither a folder nor a symbolic link, that it does
+/// not exist (unless `--force`), that its folder takes a new file. The vouchers go to a temporary file beside the
 /// target (`.NAME.partial-PID-XXXXXX`, mode 0600: codes are secrets), which is completed and made
 /// durable as the last voucher arrives, still before the commit; [`VoucherFile::persist`] then
 /// only renames it. Dropped unfinished, it leaves nothing behind.
@@ -216,6 +216,13 @@ impl VoucherFile {
     /// header or the `[`. `replace`: an existing file may be replaced (`--force`).
     pub fn create(path: &std::path::Path, format: Format, replace: bool, expected: i64) -> Result<Self, CliError> {
         let shown = path.display();
+        // A symbolic link (dangling or not) is refused: the rename after the commit would replace
+        // the link, or fail on it, and the batch would be committed without its file.
+        if std::fs::symlink_metadata(path).is_ok_and(|m| m.file_type().is_symlink()) {
+            return Err(CliError::Input(format!(
+                "--output: {shown} is a symbolic link; name the file itself (a new path, or an existing file with --force)"
+            )));
+        }
         if path.is_dir() {
             return Err(CliError::Input(format!("--output: {shown} is a folder; name a file in it")));
         }

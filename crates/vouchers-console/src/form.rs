@@ -17,6 +17,12 @@ impl FormData {
         self.0.iter().find(|(k, _)| k == name).map(|(_, v)| v.trim())
     }
 
+    /// The first value of `name` exactly as sent, never trimmed (a password may start or end
+    /// with a space); empty when absent.
+    pub fn secret(&self, name: &str) -> &str {
+        self.0.iter().find(|(k, _)| k == name).map_or("", |(_, v)| v.as_str())
+    }
+
     /// The first value of `name`, trimmed; empty when absent.
     pub fn text(&self, name: &str) -> String {
         self.get(name).unwrap_or_default().to_owned()

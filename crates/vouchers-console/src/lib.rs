@@ -41,20 +41,35 @@ pub struct ConsoleSettings {
     pub secure_cookies: bool,
     /// How long sessions live.
     pub session: SessionPolicy,
-    /// Failed sign-ins allowed per account and per client address per minute.
+    /// Failed sign-ins allowed per client address (and per known browser) per minute; an
+    /// account takes [`ACCOUNT_SIGN_INS_FACTOR`] times as many from browsers it does not know.
     pub sign_ins_per_minute: u32,
+    /// Take the client address from `X-Forwarded-For`, as the API does (`--trust-forwarded-for`).
+    pub trust_forwarded_for: bool,
 }
 
 impl Default for ConsoleSettings {
     fn default() -> Self {
-        Self { secure_cookies: false, session: SessionPolicy::default(), sign_ins_per_minute: 5 }
+        Self {
+            secure_cookies: false,
+            session: SessionPolicy::default(),
+            sign_ins_per_minute: 5,
+            trust_forwarded_for: false,
+        }
     }
 }
 
-/// Who a failed sign-in is counted against: the account it named, and the client's address.
+/// An account's failed sign-ins per minute from browsers it does not know, as a multiple of the
+/// per-address limit: one address (one stranger) can never lock an account, since its own limit
+/// stops it first; only failures from several addresses at once can, for a minute.
+pub const ACCOUNT_SIGN_INS_FACTOR: u32 = 4;
+
+/// Who a failed sign-in is counted against: the client's address, and the account it named (by
+/// its parsed email) or, from a browser that signed in to that account before, that browser.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub(crate) enum SignInKey {
     Account(String),
+    Device(String),
     Address(IpAddr),
 }
 
@@ -64,14 +79,19 @@ pub struct ConsoleState {
     pub(crate) store: Arc<dyn Store>,
     pub(crate) limits: Limits,
     pub(crate) settings: ConsoleSettings,
+    /// Per client address and per known browser.
     pub(crate) sign_ins: Arc<FailureLimiter<SignInKey>>,
+    /// Per account, from browsers it does not know.
+    pub(crate) account_sign_ins: Arc<FailureLimiter<SignInKey>>,
 }
 
 impl ConsoleState {
     /// The console over `store`, generating batches within `limits`.
     pub fn new(store: Arc<dyn Store>, limits: Limits, settings: ConsoleSettings) -> Self {
         let sign_ins = Arc::new(FailureLimiter::new(settings.sign_ins_per_minute));
-        Self { store, limits, settings, sign_ins }
+        let per_account = settings.sign_ins_per_minute.saturating_mul(ACCOUNT_SIGN_INS_FACTOR);
+        let account_sign_ins = Arc::new(FailureLimiter::new(per_account));
+        Self { store, limits, settings, sign_ins, account_sign_ins }
     }
 }
 
@@ -115,6 +135,7 @@ pub fn router(state: ConsoleState) -> Router {
         .route("/console/assets/console.css", get(stylesheet))
         .route("/console/{*rest}", get(|| async { ConsoleError::NotFound }).post(|| async { ConsoleError::NotFound }))
         .route("/", get(|| async { Redirect::to("/console") }))
+        .layer(middleware::from_fn(session::same_origin))
         .layer(middleware::from_fn(security_headers))
         .with_state(state)
 }

@@ -5,7 +5,7 @@
 //! when the console runs behind HTTPS (`--secure-cookies`). Every state-changing form carries the
 //! session's CSRF token, compared in constant time; a form without it changes nothing.
 
-use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::net::{IpAddr, SocketAddr};
 
 use axum::extract::{ConnectInfo, FromRequestParts};
 use axum::http::header::{COOKIE, SET_COOKIE};
@@ -40,20 +40,79 @@ pub(crate) fn cookie(secret: Option<&SessionSecret>, secure: bool) -> HeaderValu
     HeaderValue::from_str(&text).unwrap_or_else(|_| HeaderValue::from_static("vouchers_session=; Max-Age=0"))
 }
 
+/// The device cookie's name.
+pub(crate) const DEVICE_COOKIE: &str = "vouchers_device";
+
+/// How long a browser stays known to the sign-in limit after signing in (30 days).
+const DEVICE_MAX_AGE: u64 = 30 * 24 * 3600;
+
+/// The device token a request presents, if any.
+pub(crate) fn presented_device(headers: &HeaderMap) -> Option<accounts::DeviceToken> {
+    headers.get_all(COOKIE).iter().filter_map(|v| v.to_str().ok()).flat_map(|v| v.split(';')).find_map(|pair| {
+        let (name, value) = pair.trim().split_once('=')?;
+        (name == DEVICE_COOKIE && !value.is_empty()).then(|| accounts::DeviceToken::new(value))
+    })
+}
+
+/// The `Set-Cookie` value of a device cookie: sent only to the sign-in form's handler, never
+/// to another site (`SameSite=Strict`), for [`DEVICE_MAX_AGE`].
+pub(crate) fn device_cookie(device: &accounts::DeviceToken, secure: bool) -> HeaderValue {
+    let secure = if secure { "; Secure" } else { "" };
+    let text = format!(
+        "{DEVICE_COOKIE}={}; Path=/console/login; HttpOnly; SameSite=Strict; Max-Age={DEVICE_MAX_AGE}{secure}",
+        device.expose()
+    );
+    // The token is digits, dots and URL-safe base64: always a valid header value.
+    HeaderValue::from_str(&text).unwrap_or_else(|_| HeaderValue::from_static("vouchers_device=; Max-Age=0"))
+}
+
 /// Adds a `Set-Cookie` header.
 pub(crate) fn set_cookie(headers: &mut HeaderMap, value: HeaderValue) {
     headers.append(SET_COOKIE, value);
 }
 
-/// The client's address (the TCP peer; unspecified for in-process calls).
+/// The client's address, as the API's guessing limit takes it: the TCP peer, or with
+/// `--trust-forwarded-for` the address the load balancer appended to `X-Forwarded-For`
+/// (unspecified for in-process calls).
 pub(crate) struct ClientAddress(pub IpAddr);
 
-impl<S: Send + Sync> FromRequestParts<S> for ClientAddress {
+impl FromRequestParts<ConsoleState> for ClientAddress {
     type Rejection = std::convert::Infallible;
 
-    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
-        let peer = parts.extensions.get::<ConnectInfo<SocketAddr>>().map(|c| c.0.ip());
-        Ok(ClientAddress(peer.unwrap_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED))))
+    async fn from_request_parts(parts: &mut Parts, state: &ConsoleState) -> Result<Self, Self::Rejection> {
+        let peer = parts.extensions.get::<ConnectInfo<SocketAddr>>().map(|c| c.0);
+        Ok(ClientAddress(vouchers_http::client_address(state.settings.trust_forwarded_for, &parts.headers, peer)))
+    }
+}
+
+/// Refuses a state-changing request that a browser sent from another site (login CSRF included:
+/// the sign-in form has no session to carry a token yet). A browser says where a request comes
+/// from in `Sec-Fetch-Site` (anything but `same-origin`, or `none` for one the person typed, is
+/// refused) and, when it does not send that, in `Origin`, whose host must be the request's
+/// `Host`. A request with neither comes from no browser (a script), which cross-site forgery
+/// needs; it goes on to the session's CSRF token like any other.
+pub(crate) async fn same_origin(
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    if matches!(*request.method(), Method::GET | Method::HEAD | Method::OPTIONS) {
+        return next.run(request).await;
+    }
+    let headers = request.headers();
+    let text = |name: &str| headers.get(name).map(|v| v.to_str().unwrap_or("\u{0}"));
+    let allowed = match (text("sec-fetch-site"), text("origin")) {
+        (Some(site), _) => matches!(site, "same-origin" | "none"),
+        (None, Some(origin)) => {
+            let origin_host = origin.split_once("://").map(|(_, rest)| rest);
+            origin_host.is_some_and(|host| text("host").is_some_and(|h| h.eq_ignore_ascii_case(host)))
+        }
+        (None, None) => true,
+    };
+    if allowed {
+        next.run(request).await
+    } else {
+        ConsoleError::Forgery.into_response()
     }
 }
 

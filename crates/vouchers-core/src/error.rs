@@ -168,6 +168,10 @@ pub enum VoucherError {
     /// The source of random codes failed (the operating system's generator).
     #[error("the random generator failed")]
     Random(#[source] Cause),
+    /// Work moved off the async workers (rendering messages, hashing a password) did not finish:
+    /// its thread panicked or the runtime is shutting down; nothing was written.
+    #[error("a background task failed")]
+    Task(#[source] Cause),
     /// The caller's sink for streamed vouchers failed (e.g. the output file could not be
     /// written); the batch was rolled back.
     #[error("writing the generated vouchers failed")]
@@ -309,6 +313,7 @@ impl VoucherError {
             | VoucherError::CodeConflict(_)
             | VoucherError::UniqueViolation(_) => ErrorKind::Refused,
             VoucherError::Random(_)
+            | VoucherError::Task(_)
             | VoucherError::Sink(_)
             | VoucherError::StoredAnswer(_)
             | VoucherError::Database(_) => ErrorKind::Internal,
@@ -341,6 +346,7 @@ impl VoucherError {
             VoucherError::UnknownAddon { .. } => "unknown_addon",
             VoucherError::Duplicate { .. } | VoucherError::UniqueViolation(_) => "duplicate",
             VoucherError::Random(_)
+            | VoucherError::Task(_)
             | VoucherError::Sink(_)
             | VoucherError::StoredAnswer(_)
             | VoucherError::Database(_) => "internal",

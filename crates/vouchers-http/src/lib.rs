@@ -41,6 +41,26 @@ use vouchers_core::{Limits, Store};
 pub use api::export::csv_download;
 pub use error::ApiError;
 
+/// The address the load balancer appended: the last entry of the last `X-Forwarded-For` line
+/// (a client may send lines and entries of its own ahead of it, never after it). `None` when
+/// that entry is not an address.
+fn forwarded_for(headers: &axum::http::HeaderMap) -> Option<std::net::IpAddr> {
+    let last_line = headers.get_all("x-forwarded-for").iter().next_back()?;
+    last_line.to_str().ok()?.rsplit(',').next()?.trim().parse().ok()
+}
+
+/// The client's address as every per-address limit counts it (the checkout's guessing limit, the
+/// console's sign-in limit): with `trust_forwarded_for`, the entry the load balancer appended to
+/// `X-Forwarded-For`, else the TCP peer (unspecified for in-process calls).
+pub fn client_address(
+    trust_forwarded_for: bool,
+    headers: &axum::http::HeaderMap,
+    peer: Option<std::net::SocketAddr>,
+) -> std::net::IpAddr {
+    let forwarded = trust_forwarded_for.then(|| forwarded_for(headers)).flatten();
+    forwarded.or(peer.map(|p| p.ip())).unwrap_or(std::net::IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED))
+}
+
 /// Limits of the HTTP layer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Settings {

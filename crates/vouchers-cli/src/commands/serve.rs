@@ -157,6 +157,7 @@ pub async fn run(store: Arc<dyn Store>, args: ServeArgs, limits: Limits) -> Resu
     };
     let console = ConsoleSettings {
         secure_cookies: args.secure_cookies,
+        trust_forwarded_for: args.trust_forwarded_for,
         session: SessionPolicy {
             idle: Duration::from_secs(args.session_idle_hours * 3600),
             absolute: Duration::from_secs(args.session_max_hours * 3600),

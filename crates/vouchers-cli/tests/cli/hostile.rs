@@ -11,10 +11,53 @@ fn conference(dir: &Path, name: &str) {
 }
 
 fn batches(dir: &Path) -> usize {
+    batches_in(dir, None)
+}
+
+fn batches_in(dir: &Path, db: Option<&str>) -> usize {
     let usage: serde_json::Value =
-        serde_json::from_str(&ok(vouchers(dir, None, &["usage", "--conference", "pycon", "--format", "json"])))
-            .unwrap();
+        serde_json::from_str(&ok(vouchers(dir, db, &["usage", "--conference", "pycon", "--format", "json"]))).unwrap();
     usage["batches"].as_array().unwrap().len()
+}
+
+/// `--output` onto a symbolic link, dangling or not, is refused before the batch is written: a
+/// dangling one used to commit the batch and then fail to move the file ("File exists"), and a
+/// retry made a second batch.
+fn output_onto_a_symlink_is_refused(d: &Path, db: Option<&str>) {
+    create_conference(d, db, "pycon", "PyCon");
+    std::os::unix::fs::symlink(d.join("nowhere/codes.csv"), d.join("dangling.csv")).unwrap();
+    std::fs::write(d.join("real.csv"), "keep me").unwrap();
+    std::os::unix::fs::symlink(d.join("real.csv"), d.join("link.csv")).unwrap();
+    for (target, force) in [("dangling.csv", false), ("dangling.csv", true), ("link.csv", true)] {
+        let mut args = vec!["generate", "--conference", "pycon", "--type", "comp", "--count", "3", "--output", target];
+        if force {
+            args.push("--force");
+        }
+        let err = input_error(vouchers(d, db, &args));
+        assert!(err.contains("--output") && err.contains("symbolic link"), "{target}: {err}");
+    }
+    assert_eq!(batches_in(d, db), 0, "no batch was committed");
+    assert_eq!(std::fs::read_to_string(d.join("real.csv")).unwrap(), "keep me");
+    assert!(std::fs::symlink_metadata(d.join("dangling.csv")).unwrap().file_type().is_symlink());
+    let left: Vec<_> = std::fs::read_dir(d).unwrap().map(|e| e.unwrap().file_name().into_string().unwrap()).collect();
+    assert!(!left.iter().any(|f| f.contains(".partial-")), "{left:?}");
+}
+
+#[test]
+fn output_onto_a_symlink_is_refused_on_sqlite() {
+    let dir = tempfile::tempdir().unwrap();
+    output_onto_a_symlink_is_refused(dir.path(), None);
+}
+
+mod postgres {
+    #[test]
+    fn output_onto_a_symlink_is_refused() {
+        let runtime = tokio::runtime::Runtime::new().unwrap();
+        let db = runtime.block_on(vouchers_core::store::testing::TestDb::postgres());
+        let dir = tempfile::tempdir().unwrap();
+        super::output_onto_a_symlink_is_refused(dir.path(), Some(db.url.expose()));
+        drop(db);
+    }
 }
 
 mod sqlite {
@@ -84,6 +127,52 @@ mod sqlite {
         let left: Vec<_> =
             std::fs::read_dir(d).unwrap().map(|e| e.unwrap().file_name().into_string().unwrap()).collect();
         assert!(!left.iter().any(|f| f.contains(".partial-")), "{left:?}");
+    }
+
+    /// The database file, its write-ahead log and shared memory, and a backup are created readable
+    /// by their owner only, whatever the umask (they hold every code and the hashes). PostgreSQL
+    /// keeps no file of ours.
+    #[test]
+    fn the_database_and_its_backup_are_private() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path();
+        // A shell sets the umask most systems have, then becomes `vouchers`.
+        let shell = |args: &[&str]| {
+            let mut c = std::process::Command::new("sh");
+            c.current_dir(d).env_remove("VOUCHERS_DATABASE_URL");
+            c.arg("-c").arg("umask 022 && exec \"$0\" \"$@\"").arg(BIN).args(args);
+            ok(run(&mut c))
+        };
+        shell(&[
+            "conference",
+            "create",
+            "--slug",
+            "pycon",
+            "--name",
+            "PyCon",
+            "--start-date",
+            "2027-05-14",
+            "--end-date",
+            "2027-05-22",
+            "--timezone",
+            "UTC",
+        ]);
+        let mode = |name: &str| std::fs::metadata(d.join(name)).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode("vouchers.db"), 0o600, "{:o}", mode("vouchers.db"));
+        // A server keeps the log files open: both take the database file's mode.
+        let server = Server::start(d, "vouchers.db", "log");
+        for name in ["vouchers.db-wal", "vouchers.db-shm"] {
+            assert_eq!(mode(name), 0o600, "{name}: {:o}", mode(name));
+        }
+        shell(&["backup", "copy.db"]);
+        assert_eq!(mode("copy.db"), 0o600, "{:o}", mode("copy.db"));
+        // A dangling symbolic link is a path that exists: refused, and nothing is written there.
+        std::os::unix::fs::symlink(d.join("elsewhere.db"), d.join("link.db")).unwrap();
+        let err = input_error(vouchers(d, None, &["backup", "link.db"]));
+        assert!(err.contains("exists"), "{err}");
+        assert!(!d.join("elsewhere.db").exists());
+        assert_eq!(server.stop().code(), Some(0));
     }
 
     /// `--format csv` defuses cells a spreadsheet would run as formulas, as the API's export does.

@@ -11,6 +11,7 @@ macro_rules! both_backends {
     };
 }
 
+mod hostile;
 mod pages;
 mod recipients;
 mod sessions;

@@ -105,7 +105,21 @@ impl Console {
     /// One request, with this browser's cookie; a `Set-Cookie` answer is kept like a browser
     /// keeps it.
     pub async fn send(&mut self, method: Method, uri: &str, form: Option<&[(&str, &str)]>) -> Page {
+        self.send_with(method, uri, form, &[]).await
+    }
+
+    /// [`Console::send`] with more request headers (`Origin`, `X-Forwarded-For`, a cookie).
+    pub async fn send_with(
+        &mut self,
+        method: Method,
+        uri: &str,
+        form: Option<&[(&str, &str)]>,
+        extra: &[(&str, &str)],
+    ) -> Page {
         let mut request = Request::builder().method(method).uri(uri);
+        for (name, value) in extra {
+            request = request.header(*name, *value);
+        }
         if let Some(cookie) = &self.cookie {
             request = request.header(header::COOKIE, cookie.as_str());
         }

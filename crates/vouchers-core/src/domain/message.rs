@@ -5,6 +5,15 @@
 //! name only the placeholders of [`PLACEHOLDERS`] (and `tags.KEY`). HTML bodies are escaped by
 //! the template engine; the subject is a header, so every control character a value could bring
 //! becomes a space (no line break can reach the message's headers).
+//!
+//! Rendering is bounded whatever the template says. A template may use placeholders, the filters
+//! of [`FILTERS`], the tests of [`TESTS`] and `{% if %}` / `{% elif %}` / `{% else %}`: no
+//! loop, macro, assignment, include, list or map, and no operator that makes a string longer
+//! (`*`, `~`, `+`). So each part of a message is at most its template plus its placeholders'
+//! values, and is rendered in time linear in its template. On top of that the engine runs on a
+//! fuel budget ([`RENDER_FUEL`] instructions) and a filled-in message is at most
+//! [`MAX_MESSAGE_BYTES`] (subject, text and HTML together), and its subject at most
+//! [`MAX_SUBJECT_CHARS`] characters (a mail server refuses a header line over 998).
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -18,8 +27,26 @@ use super::{InvalidInput, Money, Recipient, VoucherType};
 /// `{{ tags.KEY }}`.
 pub const PLACEHOLDERS: [&str; 6] = ["code", "name", "email", "conference", "discount", "valid_until"];
 
-/// The longest template accepted, per part.
-const MAX_TEMPLATE: usize = 100_000;
+/// The filters a template may use: each makes a value at most as long as it was (or its
+/// argument, for `default`), or HTML-escapes it.
+pub const FILTERS: [&str; 8] = ["upper", "lower", "title", "capitalize", "trim", "default", "escape", "e"];
+
+/// The tests a template may use (`{% if tags.company is defined %}`).
+pub const TESTS: [&str; 3] = ["defined", "undefined", "none"];
+
+/// The longest template accepted, per part, in characters.
+pub const MAX_TEMPLATE: usize = 100_000;
+
+/// The most a filled-in message may be: subject, text and HTML together, in bytes (256 KiB).
+pub const MAX_MESSAGE_BYTES: usize = 256 * 1024;
+
+/// The longest subject, in characters, once filled in.
+pub const MAX_SUBJECT_CHARS: usize = 250;
+
+/// The engine's instructions one part of one message may run: far more than any template the
+/// syntax allows can use (its instructions are at most a few per character), so it is never
+/// reached by an accepted template, and ends one that somehow would run on.
+pub const RENDER_FUEL: u64 = 1_000_000;
 
 /// A checked message template.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -93,10 +120,126 @@ pub fn discount_in_words(voucher_type: VoucherType, value: Money) -> String {
 }
 
 fn environment() -> minijinja::Environment<'static> {
-    let mut env = minijinja::Environment::new();
+    use minijinja::{filters, tests};
+    // No global function (`range`, `dict`, ...), filter or test but those listed here.
+    let mut env = minijinja::Environment::empty();
+    env.add_filter("upper", filters::upper);
+    env.add_filter("lower", filters::lower);
+    env.add_filter("title", filters::title);
+    env.add_filter("capitalize", filters::capitalize);
+    env.add_filter("trim", filters::trim);
+    env.add_filter("default", filters::default);
+    env.add_filter("escape", filters::escape);
+    env.add_filter("e", filters::escape);
+    env.add_test("defined", tests::is_defined);
+    env.add_test("undefined", tests::is_undefined);
+    env.add_test("none", tests::is_none);
     // Only `.html` names are escaped (the engine's default); keep newlines as written.
+    env.set_auto_escape_callback(|name| {
+        if name.ends_with(".html") {
+            minijinja::AutoEscape::Html
+        } else {
+            minijinja::AutoEscape::None
+        }
+    });
     env.set_keep_trailing_newline(true);
+    env.set_fuel(Some(RENDER_FUEL));
     env
+}
+
+/// Refuses the syntax a bounded message does not need: every statement but `if`, `elif`,
+/// `else` and `endif`; the operators that grow a string; lists, maps, assignments; filters and
+/// tests not in [`FILTERS`] and [`TESTS`].
+fn check_syntax(field: &'static str, source: &str) -> Result<(), InvalidInput> {
+    use minijinja::machinery::{tokenize, Token, WhitespaceConfig};
+    let refuse = |what: String| {
+        Err(InvalidInput::new(
+            field,
+            format!(
+                "{field} may use placeholders, filters ({}), tests ({}) and {{% if %}} / {{% elif %}} / {{% else %}}, \
+                 got {what}",
+                FILTERS.join(", "),
+                TESTS.join(", ")
+            ),
+        ))
+    };
+    let syntax = minijinja::syntax::SyntaxConfig;
+    let mut previous: Option<Token<'_>> = None;
+    let mut expect_test = false;
+    for token in tokenize(source, false, syntax, WhitespaceConfig::default()) {
+        let (token, _) = token.map_err(|e| {
+            InvalidInput::new(
+                field,
+                format!("{field} is not a valid template: {}", e.detail().unwrap_or("syntax error")),
+            )
+        })?;
+        if expect_test {
+            // `is NAME` or `is not NAME`: NAME is a test.
+            match &token {
+                Token::Ident("not") => {}
+                Token::Ident(name) if TESTS.contains(name) => expect_test = false,
+                Token::Ident(name) => return refuse(format!("the test {}", super::quoted(name))),
+                _ => expect_test = false,
+            }
+        }
+        match (&previous, &token) {
+            (Some(Token::BlockStart), Token::Ident(keyword))
+                if !matches!(*keyword, "if" | "elif" | "else" | "endif") =>
+            {
+                return refuse(format!("{{% {keyword} %}}"));
+            }
+            (Some(Token::BlockStart), Token::Ident(_)) => {}
+            (Some(Token::BlockStart), _) => return refuse("a statement without a name".to_owned()),
+            (Some(Token::Pipe), Token::Ident(name)) if !FILTERS.contains(name) => {
+                return refuse(format!("the filter {}", super::quoted(name)));
+            }
+            (Some(Token::Dot), _) => {}
+            (_, Token::Ident("is")) => expect_test = true,
+            _ => {}
+        }
+        let operator = match &token {
+            Token::Mul => Some("*"),
+            Token::Pow => Some("**"),
+            Token::Tilde => Some("~"),
+            Token::Plus => Some("+"),
+            Token::Minus => Some("-"),
+            Token::Div => Some("/"),
+            Token::FloorDiv => Some("//"),
+            Token::Mod => Some("%"),
+            Token::Assign => Some("="),
+            Token::Colon => Some(":"),
+            Token::BracketOpen => Some("["),
+            Token::BraceOpen => Some("{"),
+            _ => None,
+        };
+        if let Some(operator) = operator {
+            return refuse(format!("the operator {}", super::quoted(operator)));
+        }
+        previous = Some(token);
+    }
+    Ok(())
+}
+
+/// An `io::Write` that takes at most `room` bytes, then fails (and says it was full).
+struct Capped {
+    text: Vec<u8>,
+    room: usize,
+    full: bool,
+}
+
+impl std::io::Write for Capped {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        if buf.len() > self.room - self.text.len() {
+            self.full = true;
+            return Err(std::io::Error::other("message too large"));
+        }
+        self.text.extend_from_slice(buf);
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
 }
 
 /// The template part named `name` (`subject`, `template`, `html_template`), checked.
@@ -110,6 +253,7 @@ fn check_part(field: &'static str, name: &str, source: &str) -> Result<(), Inval
             format!("{field} must not contain control characters but line breaks and tabs"),
         ));
     }
+    check_syntax(field, source)?;
     let env = environment();
     let template = env.template_from_named_str(name, source).map_err(|e| {
         InvalidInput::new(field, format!("{field} is not a valid template: {}", e.detail().unwrap_or("syntax error")))
@@ -154,21 +298,57 @@ impl MessageTemplate {
         Ok(Self { subject: subject.to_owned(), text: text.to_owned(), html: html.map(str::to_owned) })
     }
 
-    /// Fills the template in for one message. A tag the recipient does not have is empty.
+    /// Fills the template in for one message. A tag the recipient does not have is empty. A
+    /// message over [`MAX_MESSAGE_BYTES`], or a subject over [`MAX_SUBJECT_CHARS`], is refused,
+    /// naming the part and the limit.
     pub fn render(&self, context: &MessageContext) -> Result<RenderedMessage, InvalidInput> {
         let env = environment();
-        let render = |field: &'static str, name: &str, source: &str| {
-            env.render_named_str(name, source, context).map_err(|e| {
+        let mut used = 0;
+        let mut render = |field: &'static str, name: &str, source: &str| {
+            let too_large = || {
+                InvalidInput::new(
+                    field,
+                    format!(
+                        "{field}: the filled-in message is larger than {} KiB (subject, text and HTML together)",
+                        MAX_MESSAGE_BYTES / 1024
+                    ),
+                )
+            };
+            let template = env.template_from_named_str(name, source).map_err(|e| {
                 InvalidInput::new(field, format!("{field} could not be filled in: {}", e.detail().unwrap_or("error")))
-            })
+            })?;
+            let mut out = Capped { text: Vec::new(), room: MAX_MESSAGE_BYTES - used, full: false };
+            if let Err(e) = template.render_captured_to(context, &mut out) {
+                if out.full {
+                    return Err(too_large());
+                }
+                let detail = if e.kind() == minijinja::ErrorKind::OutOfFuel {
+                    "it runs too long"
+                } else {
+                    e.detail().unwrap_or("error")
+                };
+                return Err(InvalidInput::new(field, format!("{field} could not be filled in: {detail}")));
+            }
+            used += out.text.len();
+            String::from_utf8(out.text)
+                .map_err(|_| InvalidInput::new(field, format!("{field} could not be filled in: not UTF-8")))
         };
         let subject = render("subject", "subject.txt", &self.subject)?;
         let subject: String = subject.chars().map(|c| if c.is_control() { ' ' } else { c }).collect();
-        Ok(RenderedMessage {
-            subject: subject.trim().to_owned(),
-            text: render("template", "template.txt", &self.text)?,
-            html: self.html.as_deref().map(|h| render("html_template", "template.html", h)).transpose()?,
-        })
+        let subject = subject.trim().to_owned();
+        let length = subject.chars().count();
+        if length > MAX_SUBJECT_CHARS {
+            return Err(InvalidInput::new(
+                "subject",
+                format!(
+                    "subject is {length} characters once filled in; it may have at most {MAX_SUBJECT_CHARS} \
+                     (mail servers refuse longer header lines)"
+                ),
+            ));
+        }
+        let text = render("template", "template.txt", &self.text)?;
+        let html = self.html.as_deref().map(|h| render("html_template", "template.html", h)).transpose()?;
+        Ok(RenderedMessage { subject, text, html })
     }
 }
 
@@ -313,6 +493,65 @@ mod tests {
         let t = MessageTemplate::parse("Code {{ tags.company }}\r\nBcc: x@example.org", "x", None).unwrap();
         let m = t.render(&context()).unwrap();
         assert!(!m.subject.contains(['\r', '\n']), "{}", m.subject);
+    }
+
+    #[test]
+    fn constructs_that_can_grow_or_loop_are_refused_and_named() {
+        for (source, named) in [
+            ("{% macro m(n) %}{% if n > 0 %}{{ m(n-1) }}{{ m(n-1) }}{% endif %}{% endmacro %}{{ m(22) }}", "macro"),
+            ("{{ \"x\" * 100000000 }}", "\"*\""),
+            ("{{ code ~ code }}", "\"~\""),
+            ("{{ code + code }}", "\"+\""),
+            ("{% set x = code %}{{ x }}", "{% set %}"),
+            ("{% for c in code %}{{ c }}{% endfor %}", "{% for %}"),
+            ("{% include \"x\" %}", "{% include %}"),
+            ("{% with x = 1 %}{% endwith %}", "{% with %}"),
+            ("{% filter upper %}x{% endfilter %}", "{% filter %}"),
+            ("{{ code | replace(\"A\", \"BBBBBBBB\") }}", "the filter \"replace\""),
+            ("{{ name | indent(100000000) }}", "the filter \"indent\""),
+            ("{{ [code] }}", "\"[\""),
+            ("{% if code is sameas name %}x{% endif %}", "the test \"sameas\""),
+        ] {
+            let e = MessageTemplate::parse("Hi", source, None).unwrap_err();
+            assert_eq!(e.field, "template", "{source}");
+            assert!(e.message.contains(named), "{source}: {}", e.message);
+        }
+        // What a message needs still works.
+        let t = MessageTemplate::parse(
+            "{{ conference | upper }}",
+            "{% if tags.company is defined %}{{ tags.company | title }}{% elif name %}{{ name }}{% else %}-{% endif %} \
+             {{ tags.missing | default(\"none\") }}{% if tags.missing is not defined %}!{% endif %}",
+            None,
+        )
+        .unwrap();
+        let m = t.render(&context()).unwrap();
+        assert_eq!(m.subject, "PYCON US 2027");
+        assert_eq!(m.text, "Acme <& Co> none!");
+    }
+
+    #[test]
+    fn a_message_is_at_most_its_cap_and_a_subject_at_most_its_length() {
+        // 99,000 characters of text, a placeholder repeated 2,000 times: under the cap.
+        let big = "x".repeat(99_000);
+        let t = MessageTemplate::parse("Hi", &big, Some(&big)).unwrap();
+        assert!(t.render(&context()).is_ok());
+        // A message over 256 KiB as the placeholders fill it in (a long tag, escaped in HTML).
+        let tags = BTreeMap::from([("company".to_owned(), "<".repeat(200))]);
+        let long = Recipient::parse("ana@example.org", "Ana", tags).unwrap();
+        let tz: Tz = "UTC".parse().unwrap();
+        let long = MessageContext::new("C", &long, "Conf", tz, VoucherType::Comp, Money::ZERO, None);
+        let many = "{{ tags.company }}".repeat(1_000);
+        let t = MessageTemplate::parse("Hi", &many, Some(&many)).unwrap();
+        let e = t.render(&long).unwrap_err();
+        assert_eq!(e.field, "html_template");
+        assert!(e.message.contains("256 KiB"), "{}", e.message);
+        // A subject that fills in past 250 characters is refused; 250 is fine.
+        let e = MessageTemplate::parse(&"a".repeat(999), "x", None).unwrap().render(&context()).unwrap_err();
+        assert_eq!(e.field, "subject");
+        assert!(e.message.contains("999 characters") && e.message.contains("at most 250"), "{}", e.message);
+        assert!(MessageTemplate::parse(&"a".repeat(250), "x", None).unwrap().render(&context()).is_ok());
+        let e = MessageTemplate::parse(&"{{ tags.company }}".repeat(30), "x", None).unwrap().render(&context());
+        assert_eq!(e.unwrap_err().field, "subject");
     }
 
     #[test]

@@ -33,7 +33,7 @@ pub use redemption::{unlocked_ticket_types, validity, InvalidReason, OrderRef, V
 pub use text::{Name, Slug};
 pub use time::{ValidityWindow, When};
 pub use token::{ApiToken, Scope, TokenSecret};
-pub use voucher::{format_rfc3339, spreadsheet_safe, Batch, BatchSource, MaxUses, Voucher};
+pub use voucher::{format_rfc3339, from_spreadsheet, spreadsheet_safe, Batch, BatchSource, MaxUses, Voucher};
 
 /// How an error message quotes an input value: in quotes and escaped like `{:?}`, cut to its first
 /// 40 characters (with the full length said) so a huge value never makes a huge error.

@@ -212,14 +212,29 @@ impl BatchSource {
     }
 }
 
+/// The first characters that get a leading `'` in a CSV cell: a spreadsheet reads a cell starting
+/// with one of the first six as a formula, and `'` itself is escaped so that the `'` can be taken
+/// off again without ambiguity.
+const SPREADSHEET_QUOTED: [char; 7] = ['=', '+', '-', '@', '\t', '\r', '\''];
+
 /// A CSV cell a spreadsheet will not read as a formula: text starting with `=`, `+`, `-`, `@`, a
-/// tab or a carriage return gets a leading `'`. Every CSV this product writes (the API's export,
-/// the CLI's `--format csv` and `--output`) passes each cell through it.
+/// tab or a carriage return gets a leading `'`, and so does text starting with `'`. Every CSV this
+/// product writes (the API's export, the CLI's `--format csv` and `--output`) passes each cell
+/// through it; [`from_spreadsheet`] undoes it exactly.
 pub fn spreadsheet_safe(cell: String) -> String {
-    if cell.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+    if cell.starts_with(SPREADSHEET_QUOTED) {
         format!("'{cell}")
     } else {
         cell
+    }
+}
+
+/// A cell as [`spreadsheet_safe`] wrote it, back as it was: one leading `'` before a character
+/// that it quotes is taken off. `from_spreadsheet(spreadsheet_safe(s)) == s` for every `s`.
+pub fn from_spreadsheet(cell: &str) -> &str {
+    match cell.strip_prefix('\'') {
+        Some(rest) if rest.starts_with(SPREADSHEET_QUOTED) => rest,
+        _ => cell,
     }
 }
 
@@ -250,5 +265,26 @@ mod tests {
         }
         assert_eq!(spreadsheet_safe("SPEAKER-AB12".to_owned()), "SPEAKER-AB12");
         assert_eq!(spreadsheet_safe(String::new()), "");
+        assert_eq!(spreadsheet_safe("'-bob@example.org".to_owned()), "''-bob@example.org");
+        assert_eq!(from_spreadsheet("''-bob@example.org"), "'-bob@example.org");
+        assert_eq!(from_spreadsheet("'-bob@example.org"), "-bob@example.org");
+        assert_eq!(from_spreadsheet("'bob"), "'bob");
+    }
+
+    proptest::proptest! {
+        /// Every value comes back as it was, alone and through a CSV file written and read.
+        #[test]
+        fn the_spreadsheet_quote_round_trips(cell in "(['=+@\t\r-]{0,3})\\PC{0,12}", other in "\\PC{0,8}") {
+            let safe = spreadsheet_safe(cell.clone());
+            proptest::prop_assert_eq!(from_spreadsheet(&safe), cell.as_str());
+            proptest::prop_assert!(!safe.starts_with(['=', '+', '-', '@', '\t', '\r']));
+            let mut writer = csv::Writer::from_writer(Vec::new());
+            writer.write_record([safe.clone(), spreadsheet_safe(other.clone())]).unwrap();
+            let bytes = writer.into_inner().unwrap();
+            let mut reader = csv::ReaderBuilder::new().has_headers(false).from_reader(bytes.as_slice());
+            let record = reader.records().next().unwrap().unwrap();
+            proptest::prop_assert_eq!(from_spreadsheet(&record[0]), cell.as_str());
+            proptest::prop_assert_eq!(from_spreadsheet(&record[1]), other.as_str());
+        }
     }
 }

@@ -56,7 +56,7 @@ async fn hash_password(password: &Password) -> Result<String, VoucherError> {
         Argon2::default().hash_password(password.expose().as_bytes(), &salt).map(|h| h.to_string())
     })
     .await
-    .map_err(|e| VoucherError::Random(Box::new(e)))?
+    .map_err(|e| VoucherError::Task(Box::new(e)))?
     .map_err(|e| VoucherError::Random(e.to_string().into()))
 }
 
@@ -221,6 +221,74 @@ pub async fn session(
         tx.commit().await?;
     }
     Ok(Some(Session { id: stored.id, account, csrf_token: stored.csrf_token, created_at: stored.created_at }))
+}
+
+/// The console's proof that a browser has signed in to an account before: `ID.NONCE.MAC`, the
+/// MAC an HMAC-SHA-256 of the account id and a random nonce keyed by the account's password hash
+/// (which never leaves the database). So nothing new is stored, every instance can check it, and
+/// a new password or a disabled account makes every device of the account unknown again.
+/// `Debug` never prints it.
+#[derive(Clone, PartialEq, Eq)]
+pub struct DeviceToken(String);
+
+impl DeviceToken {
+    /// A token as a cookie presented it.
+    pub fn new(value: impl Into<String>) -> Self {
+        Self(value.into())
+    }
+
+    /// The token's text, to put in the cookie.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+
+    /// The device's own key: the account and the nonce, without the MAC.
+    pub fn device_key(&self) -> &str {
+        self.0.rsplit_once('.').map_or("", |(key, _)| key)
+    }
+}
+
+impl std::fmt::Debug for DeviceToken {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("DeviceToken(..)")
+    }
+}
+
+fn device_mac(password_hash: &str, account_id: i64, nonce: &str) -> hmac::Hmac<sha2::Sha256> {
+    use hmac::Mac;
+    // HMAC takes a key of any length.
+    let mut mac = <hmac::Hmac<sha2::Sha256> as Mac>::new_from_slice(password_hash.as_bytes())
+        .unwrap_or_else(|_| unreachable!("HMAC accepts keys of every length"));
+    mac.update(format!("vouchers console device:{account_id}:{nonce}").as_bytes());
+    mac
+}
+
+/// A device token for the account that `session` belongs to, set after a successful sign-in.
+pub async fn remember_device(store: &dyn Store, session: &Session) -> Result<DeviceToken, VoucherError> {
+    use hmac::Mac;
+    let stored = store
+        .account_by_email(&session.account.email)
+        .await?
+        .ok_or_else(|| VoucherError::AccountNotFound(session.account.email.clone()))?;
+    let nonce = random_secret()?;
+    let mac = device_mac(&stored.password_hash, stored.account.id, &nonce).finalize().into_bytes();
+    Ok(DeviceToken(format!("{}.{nonce}.{}", stored.account.id, URL_SAFE_NO_PAD.encode(mac))))
+}
+
+/// True when `device` proves that this browser signed in to the (enabled) account `email`
+/// since its password was last set. A token of another account, a forged or stale one: false.
+pub async fn known_device(store: &dyn Store, email: &str, device: &DeviceToken) -> Result<bool, VoucherError> {
+    use hmac::Mac;
+    let Ok(email) = Email::parse("email", email) else { return Ok(false) };
+    let mut parts = device.0.splitn(3, '.');
+    let (Some(id), Some(nonce), Some(mac)) = (parts.next(), parts.next(), parts.next()) else { return Ok(false) };
+    let (Ok(id), Ok(mac)) = (id.parse::<i64>(), URL_SAFE_NO_PAD.decode(mac)) else { return Ok(false) };
+    let Some(stored) = store.account_by_email(email.as_str()).await? else { return Ok(false) };
+    if stored.account.id != id || stored.account.disabled_at.is_some() {
+        return Ok(false);
+    }
+    // `verify_slice` compares in constant time.
+    Ok(device_mac(&stored.password_hash, id, nonce).verify_slice(&mac).is_ok())
 }
 
 /// Ends the session behind a presented secret (nothing when there is none).

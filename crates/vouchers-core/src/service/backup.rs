@@ -7,9 +7,11 @@ use crate::domain::InvalidInput;
 use crate::store::Store;
 use crate::VoucherError;
 
-/// Copies the database to `path`, a file that must not exist yet (its folder must).
+/// Copies the database to `path`, a file that must not exist yet (its folder must); the copy is
+/// readable by its owner only (0600).
 pub async fn backup(store: &dyn Store, path: &Path) -> Result<(), VoucherError> {
-    if path.exists() {
+    // `symlink_metadata`: a dangling symbolic link exists too.
+    if std::fs::symlink_metadata(path).is_ok() {
         return Err(InvalidInput::new("file", format!("{} exists; name a new file", path.display())).into());
     }
     let text = path.to_str().ok_or_else(|| InvalidInput::new("file", "the backup's path must be UTF-8"))?;

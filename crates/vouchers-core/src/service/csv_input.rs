@@ -10,6 +10,11 @@ use std::io::Read;
 use crate::domain::{quoted, InvalidInput, RowError};
 use crate::VoucherError;
 
+/// The most columns a header may name: every file this product reads has far fewer (an export
+/// has 18, a recipients file `email`, `name` and at most 20 tags), and a header is refused before
+/// any of its columns is compared.
+pub const MAX_COLUMNS: usize = 100;
+
 /// A CSV file being read: its columns (lower-cased, trimmed, without a byte-order mark) and its
 /// records.
 pub struct CsvRows<R: Read> {
@@ -30,10 +35,18 @@ impl<R: Read> CsvRows<R> {
         let header = reader.headers().map_err(|e| {
             InvalidInput::new(field, format!("{field}: line 1 (the header) cannot be read: {}", describe(&e)))
         })?;
+        if header.len() > MAX_COLUMNS {
+            return Err(InvalidInput::new(
+                field,
+                format!("{field}: the header has {} columns; a file may have at most {MAX_COLUMNS}", header.len()),
+            )
+            .into());
+        }
         let columns: Vec<String> =
             header.iter().map(|c| c.trim_start_matches('\u{feff}').trim().to_ascii_lowercase()).collect();
-        for (i, column) in columns.iter().enumerate() {
-            if columns[..i].contains(column) {
+        let mut seen = std::collections::HashSet::with_capacity(columns.len());
+        for column in &columns {
+            if !seen.insert(column.as_str()) {
                 return Err(InvalidInput::new(
                     field,
                     format!("{field}: the header names the column {} twice", quoted(column)),
@@ -159,5 +172,24 @@ mod tests {
         assert!(e.to_string().contains("no email column"), "{e}");
         let e = CsvRows::open("email,email,name\n".as_bytes(), "recipients", &["email"]).err().unwrap();
         assert!(e.to_string().contains("twice"), "{e}");
+        let e = CsvRows::open("email,name,Name\n".as_bytes(), "recipients", &["email"]).err().unwrap();
+        assert!(e.to_string().contains("\"name\" twice"), "{e}");
+    }
+
+    #[test]
+    fn a_header_wider_than_any_file_is_refused_before_it_is_compared() {
+        let header = |n: usize| {
+            let mut h = "email,name".to_owned();
+            for i in 2..n {
+                h.push_str(&format!(",c{i}"));
+            }
+            h.push('\n');
+            h
+        };
+        assert!(CsvRows::open(header(MAX_COLUMNS).as_bytes(), "recipients", &["email"]).is_ok());
+        let e = CsvRows::open(header(MAX_COLUMNS + 1).as_bytes(), "recipients", &["email"]).err().unwrap();
+        assert!(e.to_string().contains("101 columns") && e.to_string().contains("at most 100"), "{e}");
+        let e = CsvRows::open(header(100_000).as_bytes(), "recipients", &["email"]).err().unwrap();
+        assert_eq!(e.field(), Some("recipients"));
     }
 }

@@ -84,14 +84,10 @@ struct Resolver {
     created_at: chrono::DateTime<chrono::Utc>,
 }
 
-/// A cell as a spreadsheet exported it: the leading `'` that [`crate::domain::spreadsheet_safe`]
-/// put before a formula-looking value is taken off again.
+/// A cell as the export wrote it: the leading `'` that [`crate::domain::spreadsheet_safe`] put
+/// before a value is taken off again ([`crate::domain::from_spreadsheet`]).
 fn cell(cells: &[String], at: Option<usize>) -> &str {
-    let text = at.and_then(|i| cells.get(i)).map(String::as_str).unwrap_or("");
-    match text.strip_prefix('\'') {
-        Some(rest) if rest.starts_with(['=', '+', '-', '@', '\t', '\r']) => rest,
-        _ => text,
-    }
+    crate::domain::from_spreadsheet(at.and_then(|i| cells.get(i)).map(String::as_str).unwrap_or(""))
 }
 
 fn flag(field: &'static str, text: &str, default: bool) -> Result<bool, InvalidInput> {

@@ -10,8 +10,8 @@ use crate::domain::{Conference, MessageContext, MessageTemplate, Recipient, Rend
 use crate::store::{MessageVoucher, NewMessage, Store, StoreTx, VoucherFilter};
 use crate::VoucherError;
 
-/// Vouchers rendered and queued per statement.
-const PAGE: i64 = 1_000;
+/// Vouchers rendered and queued per statement: at most 200 x 256 KiB of rendered mail in memory.
+const PAGE: i64 = 200;
 
 /// Attempts a message gets before a temporary failure fails it.
 pub const ATTEMPT_LIMIT: i64 = 8;
@@ -71,8 +71,7 @@ pub(crate) async fn queue_batch_messages(
         let page = tx.vouchers_awaiting_message(batch_id, after_id, PAGE).await?;
         let Some(last) = page.last() else { break };
         after_id = last.id;
-        let rendered: Vec<RenderedMessage> =
-            page.iter().map(|v| render(template, conference, v)).collect::<Result<_, _>>()?;
+        let (page, rendered) = render_page(template, conference, page).await?;
         let mut messages = Vec::with_capacity(page.len());
         for (voucher, rendered) in page.iter().zip(&rendered) {
             messages.push(NewMessage {
@@ -88,6 +87,24 @@ pub(crate) async fn queue_batch_messages(
         queued += tx.queue_messages(&messages, super::now()).await?;
     }
     Ok(queued)
+}
+
+/// Renders a page of messages on a blocking thread: however long a template takes to fill in,
+/// the async workers go on serving other requests.
+async fn render_page(
+    template: &MessageTemplate,
+    conference: &Conference,
+    page: Vec<MessageVoucher>,
+) -> Result<(Vec<MessageVoucher>, Vec<RenderedMessage>), VoucherError> {
+    let (template, conference) = (template.clone(), conference.clone());
+    let (page, rendered) = tokio::task::spawn_blocking(move || {
+        let rendered: Result<Vec<RenderedMessage>, VoucherError> =
+            page.iter().map(|v| render(&template, &conference, v)).collect();
+        (page, rendered)
+    })
+    .await
+    .map_err(|e| VoucherError::Task(Box::new(e)))?;
+    Ok((page, rendered?))
 }
 
 fn render(
@@ -136,6 +153,9 @@ pub async fn preview_first_message(
         valid_until: voucher.valid_until,
         recipient,
     };
-    let rendered = render(template, &conference, &waiting)?;
-    Ok(Some((waiting.recipient, rendered)))
+    let (mut page, mut rendered) = render_page(template, &conference, vec![waiting]).await?;
+    match (page.pop(), rendered.pop()) {
+        (Some(waiting), Some(rendered)) => Ok(Some((waiting.recipient, rendered))),
+        _ => Ok(None),
+    }
 }

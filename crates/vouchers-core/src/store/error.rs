@@ -27,6 +27,12 @@ pub enum StoreError {
     /// Opening or locking the database file's directory failed.
     #[error("the database file's directory cannot be opened")]
     Setup(#[source] std::io::Error),
+    /// The database file cannot be created.
+    #[error("the database file cannot be created")]
+    CreateFile(#[source] std::io::Error),
+    /// The backup's file cannot be created.
+    #[error("the backup file cannot be created")]
+    BackupFile(#[source] std::io::Error),
     /// This backend does not do that; the message says what to use instead.
     #[error("{0}")]
     Unsupported(&'static str),

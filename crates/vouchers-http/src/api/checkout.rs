@@ -1,7 +1,7 @@
 //! Checkout: check a code, redeem it for an order, release an order's use; and the usage
 //! report. Check, redeem and release count unknown codes against the caller's guessing limit.
 
-use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::net::{IpAddr, SocketAddr};
 
 use axum::extract::{ConnectInfo, FromRequestParts, State};
 use axum::http::request::Parts;
@@ -117,18 +117,9 @@ impl<S: Send + Sync> FromRequestParts<S> for Peer {
     }
 }
 
-/// The address the load balancer appended: the last entry of the last `X-Forwarded-For` line
-/// (a client may send lines and entries of its own ahead of it, never after it). `None` when
-/// that entry is not an address.
-fn forwarded_for(headers: &HeaderMap) -> Option<IpAddr> {
-    let last_line = headers.get_all("x-forwarded-for").iter().next_back()?;
-    last_line.to_str().ok()?.rsplit(',').next()?.trim().parse().ok()
-}
-
 /// The client's address, as the guessing limit counts it.
 fn client_address(state: &AppState, headers: &HeaderMap, peer: Option<SocketAddr>) -> IpAddr {
-    let forwarded = state.settings.trust_forwarded_for.then(|| forwarded_for(headers)).flatten();
-    forwarded.or(peer.map(|p| p.ip())).unwrap_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED))
+    crate::client_address(state.settings.trust_forwarded_for, headers, peer)
 }
 
 /// One code lookup of a caller, counted against its guessing limit.

@@ -94,6 +94,7 @@ impl SqliteStore {
             .busy_timeout(BUSY_TIMEOUT)
             .foreign_keys(true);
         let setup = SetupLock::take(options.get_filename()).await?;
+        create_private(options.get_filename()).map_err(StoreError::CreateFile)?;
         // The writer never checkpoints at commit (see `checkpoints`).
         let mut writer = tokio::time::timeout(
             timeout,
@@ -116,6 +117,22 @@ impl SqliteStore {
     /// floor opens its own `BEGIN IMMEDIATE` transactions on them).
     pub fn pool(&self) -> &SqlitePool {
         &self.pool
+    }
+}
+
+/// Creates the database file, when it does not exist yet, readable and writable by its owner only
+/// (0600, whatever the umask): it holds every code, the password and token hashes and the
+/// recipients. SQLite gives its `-wal` and `-shm` files the database file's mode. An existing
+/// file is left as it is.
+fn create_private(path: &std::path::Path) -> std::io::Result<()> {
+    use std::os::unix::fs::OpenOptionsExt;
+    if path.as_os_str().is_empty() || path == std::path::Path::new(":memory:") {
+        return Ok(());
+    }
+    match std::fs::OpenOptions::new().write(true).create_new(true).mode(0o600).open(path) {
+        Ok(_) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
+        Err(e) => Err(e),
     }
 }
 
@@ -600,9 +617,23 @@ impl Store for SqliteStore {
     }
 
     async fn backup_into(&self, path: &str) -> Result<(), StoreError> {
+        // The copy is created empty with mode 0600 first (VACUUM INTO fills an empty file), and
+        // `create_new` refuses a path that exists, a dangling symbolic link included.
+        {
+            use std::os::unix::fs::OpenOptionsExt;
+            std::fs::OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .mode(0o600)
+                .open(path)
+                .map_err(StoreError::BackupFile)?;
+        }
         // A read transaction of its own: the copy is one consistent snapshot, and writers go on
         // (WAL mode).
-        sqlx::query("VACUUM INTO ?").bind(path).execute(&self.pool).await?;
+        if let Err(e) = sqlx::query("VACUUM INTO ?").bind(path).execute(&self.pool).await {
+            let _ = std::fs::remove_file(path);
+            return Err(e.into());
+        }
         Ok(())
     }
 
