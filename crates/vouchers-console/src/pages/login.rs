@@ -56,6 +56,11 @@ pub(crate) async fn sign_in(
         let error = format!("Too many sign-in attempts. Try again in {} seconds.", wait.as_secs().max(1));
         page(StatusCode::TOO_MANY_REQUESTS, &LoginPage { nav: None, email: email.clone(), error: Some(error) })
     };
+    // The address first: a refused client costs no read.
+    let by_address = match state.sign_ins.acquire(SignInKey::Address(address)).await {
+        Ok(slot) => slot,
+        Err(wait) => return refused(wait),
+    };
     // The account as the sign-in will look it up: " Ana@X.org" is ana@x.org.
     let account_key = Email::parse("email", &email).map_or_else(|_| email.to_lowercase(), |e| e.as_str().to_owned());
     let device = match presented_device(&headers) {
@@ -67,10 +72,6 @@ pub(crate) async fn sign_in(
         None => (&state.account_sign_ins, SignInKey::Account(account_key)),
     };
     let by_account = match limiter.acquire(key).await {
-        Ok(slot) => slot,
-        Err(wait) => return refused(wait),
-    };
-    let by_address = match state.sign_ins.acquire(SignInKey::Address(address)).await {
         Ok(slot) => slot,
         Err(wait) => return refused(wait),
     };
