@@ -49,16 +49,18 @@ fn forwarded_for(headers: &axum::http::HeaderMap) -> Option<std::net::IpAddr> {
     last_line.to_str().ok()?.rsplit(',').next()?.trim().parse().ok()
 }
 
-/// The client's address as every per-address limit counts it (the checkout's guessing limit, the
-/// console's sign-in limit): with `trust_forwarded_for`, the entry the load balancer appended to
-/// `X-Forwarded-For`, else the TCP peer (unspecified for in-process calls).
+/// The client's address as every per-address limit counts it (the checkout's guessing limit and
+/// its shared window, the console's sign-in limit): with `trust_forwarded_for`, the entry the load
+/// balancer appended to `X-Forwarded-For`, else the TCP peer (unspecified for in-process calls);
+/// an IPv6 address as its /64 ([`vouchers_core::domain::caller_network`]).
 pub fn client_address(
     trust_forwarded_for: bool,
     headers: &axum::http::HeaderMap,
     peer: Option<std::net::SocketAddr>,
 ) -> std::net::IpAddr {
     let forwarded = trust_forwarded_for.then(|| forwarded_for(headers)).flatten();
-    forwarded.or(peer.map(|p| p.ip())).unwrap_or(std::net::IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED))
+    let address = forwarded.or(peer.map(|p| p.ip())).unwrap_or(std::net::IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED));
+    vouchers_core::domain::caller_network(address)
 }
 
 /// Limits of the HTTP layer.

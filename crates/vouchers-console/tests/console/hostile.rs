@@ -47,6 +47,16 @@ async fn the_sign_in_limit_counts_the_forwarded_address(db: TestDb) {
     assert_eq!(sign_in_from(&mut c, "198.51.100.9", MANAGER, PASSWORD, None).await.redirect(), "/console");
 }
 
+async fn an_ipv6_client_is_its_64_at_sign_in(db: TestDb) {
+    let mut c = behind_a_balancer(db).await;
+    for i in 0..5 {
+        let address = format!("2001:db8:5:5::{:x}", i + 1);
+        sign_in_from(&mut c, &address, MANAGER, WRONG, None).await.ok(StatusCode::UNAUTHORIZED);
+    }
+    sign_in_from(&mut c, "2001:db8:5:5:abcd::9", ADMIN, PASSWORD, None).await.ok(StatusCode::TOO_MANY_REQUESTS);
+    assert_eq!(sign_in_from(&mut c, "2001:db8:5:6::1", ADMIN, PASSWORD, None).await.redirect(), "/console");
+}
+
 async fn without_trust_every_client_is_the_peer(db: TestDb) {
     let mut c = Console::new(db).await;
     for _ in 0..5 {
@@ -129,6 +139,7 @@ async fn another_site_cannot_sign_a_browser_in(mut c: Console) {
 vouchers_core::both_backends!(
     the_sign_in_limit_counts_the_forwarded_address,
     without_trust_every_client_is_the_peer,
+    an_ipv6_client_is_its_64_at_sign_in,
     strangers_never_lock_out_a_browser_that_signed_in_before,
     a_password_is_never_trimmed,
 );

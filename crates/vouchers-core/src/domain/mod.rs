@@ -9,6 +9,7 @@ mod code_format;
 mod guessing;
 mod message;
 mod money;
+mod network;
 mod pricing;
 mod recipient;
 mod redemption;
@@ -27,6 +28,7 @@ pub use message::{
     discount_in_words, MessageContext, MessageStatus, MessageTemplate, OutboxMessage, RenderedMessage, PLACEHOLDERS,
 };
 pub use money::{parse_decimal, DiscountSpec, Money, VoucherType};
+pub use network::caller_network;
 pub use pricing::{price, qualifies, LineItem, PriceLine, PricedLine, Pricing, Quantity};
 pub use recipient::{check_tag_key, Recipient, RowError};
 pub use redemption::{unlocked_ticket_types, validity, InvalidReason, OrderRef, VoucherStatus};

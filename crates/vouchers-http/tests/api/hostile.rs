@@ -76,6 +76,26 @@ async fn forwarded_for_uses_the_balancers_entry(app: TestApp) {
     check(&app, "NOPE-Y", json!([]), &headers).await.ok(StatusCode::OK);
 }
 
+/// An IPv6 client is its /64, and an IPv4-mapped address its IPv4 address: rotating through the
+/// addresses of one /64 used to give a fresh budget per address (2^64 of them).
+async fn an_ipv6_client_is_its_64(app: TestApp) {
+    let app = app.with_settings(Settings { trust_forwarded_for: true, ..Settings::default() });
+    for i in 0..10 {
+        let address = format!("2001:db8:7:7::{:x}", i + 1);
+        check(&app, &format!("NOPE-{i}"), json!([]), &[("x-forwarded-for", &address)]).await.ok(StatusCode::OK);
+    }
+    let other_in_the_64 = [("x-forwarded-for", "2001:db8:7:7:ffff:1:2:3")];
+    check(&app, "NOPE-X", json!([]), &other_in_the_64).await.error(StatusCode::TOO_MANY_REQUESTS);
+    // The next /64 is another client.
+    check(&app, "NOPE-Y", json!([]), &[("x-forwarded-for", "2001:db8:7:8::1")]).await.ok(StatusCode::OK);
+    // An IPv4 client written as IPv4-mapped IPv6 is the same client.
+    for i in 0..10 {
+        check(&app, &format!("V4-{i}"), json!([]), &[("x-forwarded-for", "203.0.113.5")]).await.ok(StatusCode::OK);
+    }
+    let mapped = [("x-forwarded-for", "::ffff:203.0.113.5")];
+    check(&app, "V4-X", json!([]), &mapped).await.error(StatusCode::TOO_MANY_REQUESTS);
+}
+
 /// `max_uses` is bounded at 2,147,483,647 wherever it is set.
 async fn max_uses_is_bounded_everywhere(app: TestApp) {
     let too_many = 2_147_483_648_i64;
@@ -223,6 +243,7 @@ both_backends!(
     a_hidden_ticket_type_in_the_cart_does_not_bypass_the_guessing_limit,
     concurrent_guesses_never_exceed_the_limit,
     forwarded_for_uses_the_balancers_entry,
+    an_ipv6_client_is_its_64,
     max_uses_is_bounded_everywhere,
     bodies_are_objects_with_named_fields,
     batch_ids_that_are_no_ids_name_the_parameter,
