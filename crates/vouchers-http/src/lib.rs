@@ -41,6 +41,27 @@ use vouchers_core::{Limits, Store};
 pub use api::export::csv_download;
 pub use error::ApiError;
 
+/// Keeps the shared guessing window small: where the window lives in the database (PostgreSQL,
+/// with a limit), deletes every [`vouchers_core::service::guessing::PRUNE_EVERY`] the failures
+/// that have left it, so a flood of one-time addresses leaves no rows behind. Returns at once
+/// elsewhere; otherwise runs until its task is dropped.
+pub async fn prune_guessing_window(state: AppState) {
+    use vouchers_core::service::guessing;
+    if !api::checkout::shared_window(&state) {
+        return;
+    }
+    let mut every = tokio::time::interval(guessing::PRUNE_EVERY);
+    every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        every.tick().await;
+        match guessing::prune_failures(state.store.as_ref(), state.limiter.window(), vouchers_core::now()).await {
+            Ok(0) => {}
+            Ok(pruned) => tracing::debug!(pruned, "old failed lookups pruned"),
+            Err(error) => tracing::warn!(error = %error::cause_chain(&error), "old failed lookups could not be pruned"),
+        }
+    }
+}
+
 /// The address the load balancer appended: the last entry of the last `X-Forwarded-For` line
 /// (a client may send lines and entries of its own ahead of it, never after it). `None` when
 /// that entry is not an address.

@@ -27,8 +27,9 @@ use std::time::{Duration, Instant};
 /// client's address.
 pub type CallerKey = (String, IpAddr);
 
-/// Entries kept before a sweep drops the callers with nothing in the window or in flight.
-const SWEEP_ABOVE: usize = 10_000;
+/// Callers one generation holds (see [`Callers`]): at most twice this many are kept, whatever
+/// the number of addresses a flood comes from (about 300 bytes each: under 30 MiB).
+pub const CALLERS_PER_GENERATION: usize = 50_000;
 
 /// One caller's failures in the window and lookups in flight.
 #[derive(Debug, Default)]
@@ -37,13 +38,64 @@ struct Caller {
     in_flight: usize,
 }
 
+/// The callers, in two generations: `current` holds those seen since the last rotation,
+/// `previous` those seen in the one before. A caller found in `previous` moves to `current`.
+/// Every window (or sooner, once `current` holds [`CALLERS_PER_GENERATION`]) `previous` is
+/// dropped whole and `current` becomes it. So a lookup costs a few hash operations however
+/// many callers there are (no sweep), a caller seen within the window is always kept (with
+/// rotations a window apart), and memory is bounded. A flood of more than
+/// [`CALLERS_PER_GENERATION`] new callers within a window rotates early, which can forget the
+/// failures of a caller that stayed away for two such rotations.
+#[derive(Debug)]
+struct Callers<K> {
+    current: HashMap<K, Caller>,
+    previous: HashMap<K, Caller>,
+    rotated_at: Instant,
+}
+
+impl<K: Eq + Hash + Clone> Callers<K> {
+    fn new() -> Self {
+        Self { current: HashMap::new(), previous: HashMap::new(), rotated_at: Instant::now() }
+    }
+
+    /// Rotates when due; returns the dropped generation, to be freed outside the lock.
+    fn rotate(&mut self, now: Instant, window: Duration) -> Option<HashMap<K, Caller>> {
+        if now.duration_since(self.rotated_at) < window && self.current.len() < CALLERS_PER_GENERATION {
+            return None;
+        }
+        self.rotated_at = now;
+        let current = std::mem::take(&mut self.current);
+        Some(std::mem::replace(&mut self.previous, current))
+    }
+
+    /// The caller's entry, in the current generation (new when it is in neither).
+    fn entry(&mut self, key: &K) -> &mut Caller {
+        if !self.current.contains_key(key) {
+            let moved = self.previous.remove(key).unwrap_or_default();
+            self.current.insert(key.clone(), moved);
+        }
+        self.current.entry(key.clone()).or_default()
+    }
+
+    fn get_mut(&mut self, key: &K) -> Option<&mut Caller> {
+        match self.current.get_mut(key) {
+            Some(caller) => Some(caller),
+            None => self.previous.get_mut(key),
+        }
+    }
+
+    fn len(&self) -> usize {
+        self.current.len() + self.previous.len()
+    }
+}
+
 /// Failed attempts per caller in the last minute. A caller is any key: a token and an address
 /// for code lookups, an account or an address for console sign-ins.
 #[derive(Debug)]
 pub struct FailureLimiter<K = CallerKey> {
     limit: usize,
     window: Duration,
-    callers: Mutex<HashMap<K, Caller>>,
+    callers: Mutex<Callers<K>>,
     /// Woken whenever a slot is given back or becomes a failure.
     slot_freed: tokio::sync::Notify,
 }
@@ -82,12 +134,12 @@ impl<K: Eq + Hash + Clone> FailureLimiter<K> {
         Self {
             limit: limit as usize,
             window,
-            callers: Mutex::new(HashMap::new()),
+            callers: Mutex::new(Callers::new()),
             slot_freed: tokio::sync::Notify::new(),
         }
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<K, Caller>> {
+    fn lock(&self) -> std::sync::MutexGuard<'_, Callers<K>> {
         // A panic while holding the lock leaves plain data behind; keep using it.
         self.callers.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
     }
@@ -122,30 +174,44 @@ impl<K: Eq + Hash + Clone> FailureLimiter<K> {
         }
     }
 
+    /// How many callers are kept now (at most twice [`CALLERS_PER_GENERATION`]).
+    pub fn callers(&self) -> usize {
+        self.lock().len()
+    }
+
     fn try_acquire(&self, key: &K, shared: Option<(usize, Duration)>) -> Acquire {
         let now = Instant::now();
         let mut callers = self.lock();
-        if callers.len() > SWEEP_ABOVE {
-            let window = self.window;
-            callers
-                .retain(|_, c| c.in_flight > 0 || c.failures.back().is_some_and(|t| now.duration_since(*t) < window));
-        }
-        let caller = callers.entry(key.clone()).or_default();
-        while caller.failures.front().is_some_and(|t| now.duration_since(*t) >= self.window) {
+        let dropped = callers.rotate(now, self.window);
+        let decided = Self::decide(self.limit, self.window, callers.entry(key), shared, now);
+        drop(callers);
+        // Freeing a dropped generation takes a while; not under the lock.
+        drop(dropped);
+        decided
+    }
+
+    fn decide(
+        limit: usize,
+        window: Duration,
+        caller: &mut Caller,
+        shared: Option<(usize, Duration)>,
+        now: Instant,
+    ) -> Acquire {
+        while caller.failures.front().is_some_and(|t| now.duration_since(*t) >= window) {
             caller.failures.pop_front();
         }
         // This process's own failures, and the shared count when there is one: the shared count
         // was read before this lookup waited, so failures recorded here since then count too.
         let oldest = caller.failures.front().copied().unwrap_or(now);
-        let local = (caller.failures.len(), self.window.saturating_sub(now.duration_since(oldest)));
+        let local = (caller.failures.len(), window.saturating_sub(now.duration_since(oldest)));
         let (failures, wait) = match shared {
             Some(shared) if shared.0 > local.0 => shared,
             _ => local,
         };
-        if failures >= self.limit {
+        if failures >= limit {
             return Acquire::Refused(wait.max(Duration::from_secs(1)));
         }
-        if failures + caller.in_flight >= self.limit {
+        if failures + caller.in_flight >= limit {
             return Acquire::Busy;
         }
         caller.in_flight += 1;
@@ -162,7 +228,7 @@ impl<K: Eq + Hash + Clone> FailureLimiter<K> {
         }
         let now = Instant::now();
         let mut callers = self.lock();
-        let caller = callers.entry(key.clone()).or_default();
+        let caller = callers.entry(key);
         while caller.failures.front().is_some_and(|t| now.duration_since(*t) >= self.window) {
             caller.failures.pop_front();
         }
@@ -316,6 +382,26 @@ mod tests {
             assert!(Instant::now() < deadline, "the failures never left the window");
             tokio::time::sleep(Duration::from_millis(10)).await;
         }
+    }
+
+    /// A flood of one-time callers keeps at most two generations, and a caller that keeps
+    /// coming back keeps its failures through the rotations the flood causes.
+    #[tokio::test]
+    async fn memory_is_bounded_whatever_the_number_of_callers() {
+        let limiter = Arc::new(FailureLimiter::new(3));
+        let guesser = (u32::MAX, IpAddr::V4(std::net::Ipv4Addr::LOCALHOST));
+        for _ in 0..3 {
+            limiter.acquire(guesser).await.unwrap().failed();
+        }
+        for i in 0..(5 * CALLERS_PER_GENERATION as u32) {
+            let flooder = (i, IpAddr::V4(std::net::Ipv4Addr::from(i)));
+            limiter.acquire(flooder).await.unwrap().failed();
+            assert!(limiter.callers() <= 2 * CALLERS_PER_GENERATION, "{} callers", limiter.callers());
+            if i % 10_000 == 0 {
+                assert!(limiter.acquire(guesser).await.is_err(), "the guesser is still refused after {i}");
+            }
+        }
+        assert!(limiter.callers() >= CALLERS_PER_GENERATION, "the last generation is kept");
     }
 
     #[tokio::test]

@@ -51,6 +51,12 @@ pub struct LoadArgs {
     /// to compare before and after on the same machine).
     #[arg(long)]
     server_bin: Option<PathBuf>,
+    /// A soak instead of the runs above: this many minutes of the 90/10 check/redeem mix at 16
+    /// connections (or the first of --connections), printing the throughput of every minute and
+    /// the SQLite write-ahead log's largest size; fails when the log passes 64 MiB or the last
+    /// minute's throughput is under 80% of the first's.
+    #[arg(long, value_parser = clap::value_parser!(u64).range(1..=120))]
+    soak_minutes: Option<u64>,
 }
 
 /// The workspace's root (this crate lives in `crates/vouchers-bench`).
@@ -107,6 +113,9 @@ pub fn run(args: &LoadArgs) -> Result<()> {
         None => build_server_binary()?,
     };
     let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+    if let Some(minutes) = args.soak_minutes {
+        return soak(&runtime, args, &bin, minutes, connections[0]);
+    }
 
     let mut runs = Vec::new();
     let mut checks = Vec::new();
@@ -195,6 +204,101 @@ fn bench_database(
             checks
                 .push(report::Check::failed(db, format!("{} c={}: unexpected errors", run.workload, run.connections)));
         }
+    }
+    Ok(())
+}
+
+/// The write-ahead log's bound the soak checks (the store truncates it past 16 MiB).
+const SOAK_WAL_BOUND: u64 = 64 * 1024 * 1024;
+
+/// `--soak-minutes`: minute after minute of the 90/10 mix on one `serve`, the write-ahead log's
+/// size sampled every 100 ms.
+fn soak(runtime: &tokio::runtime::Runtime, args: &LoadArgs, bin: &Path, minutes: u64, conns: u32) -> Result<()> {
+    use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+    let mut checks = Vec::new();
+    for db in &args.dbs {
+        eprintln!("[soak] {db}: preparing");
+        let deployment = runtime.block_on(Deployment::create(db, bin, &args.postgres_url))?;
+        let result = (|| -> Result<()> {
+            let check_codes = deployment.codes("CHK", 1_000, 1_000_000_000)?;
+            // At most about 1,000 redemptions a second are seen here; enough for each minute.
+            let redeem_codes = deployment.codes("SOAK", 70_000 * minutes as usize, 1)?;
+            let server = Server::start(&deployment, "warn")?;
+            let wal = deployment.dir().join("load.db-wal");
+            let (sampling, largest) = (AtomicBool::new(true), AtomicU64::new(0));
+            let mut per_minute = Vec::new();
+            let mut acknowledged = 0;
+            std::thread::scope(|scope| -> Result<()> {
+                scope.spawn(|| {
+                    while sampling.load(Ordering::Relaxed) {
+                        let size = std::fs::metadata(&wal).map(|m| m.len()).unwrap_or(0);
+                        largest.fetch_max(size, Ordering::Relaxed);
+                        std::thread::sleep(std::time::Duration::from_millis(100));
+                    }
+                });
+                let per = redeem_codes.len() / minutes as usize;
+                for minute in 0..minutes as usize {
+                    let codes = &redeem_codes[minute * per..(minute + 1) * per];
+                    let workload = Workload::mix(&deployment, &check_codes, codes, conns);
+                    let measured = wrk::run(&server, &workload, conns, 60);
+                    let measured = match measured {
+                        Ok(m) => m,
+                        Err(e) => {
+                            sampling.store(false, Ordering::Relaxed);
+                            return Err(e);
+                        }
+                    };
+                    acknowledged += measured.redeemed;
+                    let wal_now = std::fs::metadata(&wal).map(|m| m.len()).unwrap_or(0);
+                    println!(
+                        "{db} minute {}: {:.0} requests/s, {} redeemed, {} 5xx; WAL now {:.1} MiB, largest so far {:.1} MiB",
+                        minute + 1,
+                        measured.throughput(),
+                        measured.redeemed,
+                        measured.s5xx,
+                        wal_now as f64 / 1048576.0,
+                        largest.load(Ordering::Relaxed) as f64 / 1048576.0
+                    );
+                    per_minute.push(measured);
+                }
+                sampling.store(false, Ordering::Relaxed);
+                Ok(())
+            })?;
+            let peak_rss = server.peak_rss_kib();
+            server.stop()?;
+            checks.push(report::Check::peak_rss(db, peak_rss));
+            if !deployment.is_postgres() {
+                let largest = largest.load(Ordering::Relaxed);
+                checks.push(report::Check::new(
+                    db,
+                    "the write-ahead log stays under 64 MiB".to_owned(),
+                    largest < SOAK_WAL_BOUND,
+                    format!("largest {:.1} MiB", largest as f64 / 1048576.0),
+                ));
+            }
+            if let (Some(first), Some(last)) = (per_minute.first(), per_minute.last()) {
+                let ratio = last.throughput() / first.throughput();
+                checks.push(report::Check::new(
+                    db,
+                    "the last minute's throughput is at least 80% of the first's".to_owned(),
+                    ratio >= 0.8,
+                    format!("{:.0}/s then {:.0}/s: {ratio:.2}", first.throughput(), last.throughput()),
+                ));
+            }
+            let errors: u64 = per_minute.iter().map(|m| m.s5xx + m.socket_errors).sum();
+            checks.push(report::Check::new(db, "no 5xx, no socket error".to_owned(), errors == 0, errors.to_string()));
+            checks.extend(runtime.block_on(deployment.invariants(acknowledged, u64::from(conns) * minutes))?);
+            Ok(())
+        })();
+        runtime.block_on(deployment.destroy())?;
+        result?;
+    }
+    for check in &checks {
+        println!("  [{}] {} {}: {}", if check.ok { "ok" } else { "FAIL" }, check.database, check.what, check.detail);
+    }
+    let failed = checks.iter().filter(|c| !c.ok).count();
+    if failed > 0 {
+        bail!("{failed} soak check(s) failed");
     }
     Ok(())
 }

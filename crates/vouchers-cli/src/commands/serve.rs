@@ -175,6 +175,7 @@ pub async fn run(store: Arc<dyn Store>, args: ServeArgs, limits: Limits) -> Resu
     }
     let pages = vouchers_console::router(ConsoleState::new(Arc::clone(&store), limits, console));
     let state = AppState::with_settings(store, limits, settings);
+    tokio::spawn(vouchers_http::prune_guessing_window(state.clone()));
     vouchers_http::serve_with(listener, state, pages, shutdown_signal())
         .await
         .context("serving HTTP")

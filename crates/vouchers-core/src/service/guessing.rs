@@ -88,3 +88,17 @@ pub async fn record_failure(
     let window = chrono::Duration::from_std(window).unwrap_or(chrono::Duration::MAX);
     Ok(store.record_failed_lookup(token_id, address, now, now - window).await?)
 }
+
+/// Deletes the failed lookups that have left the `window` ending at `now`, of every caller: a
+/// caller's own old records go when it fails again, but a flood of one-time addresses never comes
+/// back. `serve` runs this every [`PRUNE_EVERY`].
+pub async fn prune_failures(
+    store: &dyn Store,
+    window: std::time::Duration,
+    now: DateTime<Utc>,
+) -> Result<u64, VoucherError> {
+    Ok(store.prune_failed_lookups(window_start(window, now)).await?)
+}
+
+/// How often `serve` prunes the shared window.
+pub const PRUNE_EVERY: std::time::Duration = std::time::Duration::from_secs(60);

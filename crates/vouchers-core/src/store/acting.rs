@@ -138,6 +138,10 @@ impl Store for Acting {
         self.inner.record_failed_lookup(token_id, address, at, forget_before).await
     }
 
+    async fn prune_failed_lookups(&self, before: DateTime<Utc>) -> Result<u64, StoreError> {
+        self.inner.prune_failed_lookups(before).await
+    }
+
     async fn redemptions(&self, voucher_id: i64) -> Result<Vec<RedemptionRecord>, StoreError> {
         self.inner.redemptions(voucher_id).await
     }

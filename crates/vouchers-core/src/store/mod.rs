@@ -41,7 +41,7 @@ mod url;
 
 pub use error::StoreError;
 pub use postgres::PostgresStore;
-pub use sqlite::SqliteStore;
+pub use sqlite::{SqliteStore, WAL_TRUNCATE_ABOVE};
 pub use url::{Backend, DatabaseUrl};
 
 /// Opens the database behind `url`, creating a SQLite file on first use, and applies the schema
@@ -584,6 +584,9 @@ pub trait Store: Send + Sync + 'static {
         at: DateTime<Utc>,
         forget_before: DateTime<Utc>,
     ) -> Result<(), StoreError>;
+    /// Deletes every caller's failed lookups older than `before` (callers that never came back
+    /// leave theirs otherwise); returns how many.
+    async fn prune_failed_lookups(&self, before: DateTime<Utc>) -> Result<u64, StoreError>;
     /// A voucher's redemptions, newest first.
     async fn redemptions(&self, voucher_id: i64) -> Result<Vec<RedemptionRecord>, StoreError>;
     /// The conference's outbox messages matching `filter`, by id.

@@ -196,7 +196,27 @@ async fn an_export_comes_back_exactly_whatever_its_cells_start_with(db: TestDb) 
     }
 }
 
+/// Failed lookups of callers that never come back are pruned with the window: a flood of
+/// one-time addresses used to leave its rows for ever.
+async fn failed_lookups_of_callers_that_never_return_are_pruned(db: TestDb) {
+    use vouchers_core::service::guessing;
+    let window = Duration::from_secs(60);
+    let now = vouchers_core::now();
+    let old = now - chrono::Duration::seconds(61);
+    for i in 0..50 {
+        guessing::record_failure(&*db.store, 1, &format!("203.0.113.{i}"), window, old).await.unwrap();
+    }
+    guessing::record_failure(&*db.store, 1, "198.51.100.1", window, now).await.unwrap();
+    let raw = Raw::connect(&db).await;
+    assert_eq!(raw.count("failed_lookup").await, 51);
+    assert_eq!(guessing::prune_failures(&*db.store, window, now).await.unwrap(), 50);
+    assert_eq!(raw.count("failed_lookup").await, 1, "the caller inside the window keeps its failure");
+    let since = guessing::window_start(window, now - chrono::Duration::seconds(1));
+    assert_eq!(db.store.failed_lookups(1, "198.51.100.1", since).await.unwrap().0, 1);
+}
+
 both_backends!(
+    failed_lookups_of_callers_that_never_return_are_pruned,
     unbounded_templates_are_refused_and_large_messages_queue_nothing,
     a_subject_no_server_takes_is_refused_at_queue_time,
     a_header_too_wide_is_refused_at_once,

@@ -25,3 +25,4 @@ mod query;
 mod recipients;
 mod support;
 mod validation;
+mod wal;

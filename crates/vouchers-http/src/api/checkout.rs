@@ -133,7 +133,7 @@ struct Guess<'a> {
 
 /// Where a deployment keeps the window: in the database when several instances may share it
 /// (PostgreSQL), in this process otherwise (SQLite is one process).
-fn shared_window(state: &AppState) -> bool {
+pub(crate) fn shared_window(state: &AppState) -> bool {
     state.store.backend() == Backend::Postgres && state.settings.failed_lookups_per_minute > 0
 }
 

@@ -431,6 +431,11 @@ impl Store for PostgresStore {
         .await?)
     }
 
+    async fn prune_failed_lookups(&self, before: DateTime<Utc>) -> Result<u64, StoreError> {
+        let done = sqlx::query("DELETE FROM failed_lookup WHERE at < $1").bind(before).execute(&self.pool).await?;
+        Ok(done.rows_affected())
+    }
+
     async fn record_failed_lookup(
         &self,
         token_id: i64,

@@ -92,7 +92,8 @@ impl SqliteStore {
             .journal_mode(SqliteJournalMode::Wal)
             .synchronous(SqliteSynchronous::Normal)
             .busy_timeout(BUSY_TIMEOUT)
-            .foreign_keys(true);
+            .foreign_keys(true)
+            .pragma("journal_size_limit", JOURNAL_SIZE_LIMIT.to_string());
         let setup = SetupLock::take(options.get_filename()).await?;
         create_private(options.get_filename()).map_err(StoreError::CreateFile)?;
         // The writer never checkpoints at commit (see `checkpoints`).
@@ -106,10 +107,11 @@ impl SqliteStore {
         // A writer waits its turn behind queued writers at least as long as SQLite's busy handler
         // would wait for another process's; `timeout` is for a database that does not answer.
         let writer = writer::Writer::new(writer, timeout.max(BUSY_TIMEOUT));
+        let truncating = options.clone().busy_timeout(TRUNCATE_WAIT);
         let pool = super::pool_options().max_connections(8).acquire_timeout(timeout).connect_with(options).await?;
         drop(setup);
         let (stop, stopped) = tokio::sync::oneshot::channel();
-        tokio::spawn(checkpoints(pool.clone(), stopped));
+        tokio::spawn(checkpoints(pool.clone(), truncating, stopped));
         Ok(Self { pool, writer, _checkpoints: std::sync::Arc::new(stop) })
     }
 
@@ -139,14 +141,39 @@ fn create_private(path: &std::path::Path) -> std::io::Result<()> {
 /// How often the write-ahead log is copied back into the database file.
 const CHECKPOINT_EVERY: Duration = Duration::from_millis(200);
 
-/// Copies the write-ahead log back into the database file every [`CHECKPOINT_EVERY`], from a
-/// reader connection, until the store is closed or dropped. SQLite's default has the committing writer do it
-/// (every 1,000 pages), with an `fsync` of the database file, while every queued writer waits;
-/// a `PASSIVE` checkpoint here never blocks a writer or a reader. The log of a process that exits
-/// is checkpointed by SQLite when its last connection closes.
-async fn checkpoints(pool: SqlitePool, mut stopped: tokio::sync::oneshot::Receiver<()>) {
+/// Past this size the write-ahead log is checkpointed to its end and truncated (16 MiB).
+pub const WAL_TRUNCATE_ABOVE: u64 = 16 * 1024 * 1024;
+
+/// How long a truncating checkpoint waits for readers and the writer before trying again at the
+/// next tick: writers wait behind it at most this long.
+const TRUNCATE_WAIT: Duration = Duration::from_millis(250);
+
+/// A log file that SQLite resets is cut back to this size (64 MiB), whatever it had grown to.
+const JOURNAL_SIZE_LIMIT: u64 = 64 * 1024 * 1024;
+
+/// Copies the write-ahead log back into the database file every [`CHECKPOINT_EVERY`], until the
+/// store is closed or dropped. SQLite's default has the committing writer do it (every 1,000
+/// pages), with an `fsync` of the database file, while every queued writer waits; a `PASSIVE`
+/// checkpoint, from a reader connection, never blocks a writer or a reader.
+///
+/// A passive checkpoint never reaches the end of the log while readers overlap, and a log that
+/// is never checkpointed to its end never restarts: under sustained load it grew without bound
+/// (850 MB in 3 minutes). So once the log passes [`WAL_TRUNCATE_ABOVE`], a `TRUNCATE` checkpoint
+/// on a connection of its own waits up to [`TRUNCATE_WAIT`] for readers to move to the newest
+/// snapshot (every read is one short statement), copies the whole log and truncates it to zero
+/// bytes; if it cannot within that wait it tries again at the next tick. The log of a process that
+/// exits is checkpointed by SQLite when its last connection closes.
+async fn checkpoints(
+    pool: SqlitePool,
+    truncating: SqliteConnectOptions,
+    mut stopped: tokio::sync::oneshot::Receiver<()>,
+) {
+    let mut wal = truncating.get_filename().as_os_str().to_owned();
+    wal.push("-wal");
+    let wal = std::path::PathBuf::from(wal);
     let mut every = tokio::time::interval(CHECKPOINT_EVERY);
     every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut own: Option<sqlx::SqliteConnection> = None;
     loop {
         tokio::select! {
             _ = every.tick() => {}
@@ -154,6 +181,28 @@ async fn checkpoints(pool: SqlitePool, mut stopped: tokio::sync::oneshot::Receiv
         }
         if pool.is_closed() {
             return;
+        }
+        let size = tokio::fs::metadata(&wal).await.map(|m| m.len()).unwrap_or(0);
+        if size > WAL_TRUNCATE_ABOVE {
+            if own.is_none() {
+                own = sqlx::ConnectOptions::connect(&truncating).await.ok();
+            }
+            if let Some(connection) = own.as_mut() {
+                match sqlx::query_as::<_, (i64, i64, i64)>("PRAGMA wal_checkpoint(TRUNCATE)")
+                    .fetch_one(&mut *connection)
+                    .await
+                {
+                    Ok((0, _, _)) => {
+                        tracing::debug!(wal_bytes = size, "write-ahead log checkpointed and truncated");
+                        continue;
+                    }
+                    Ok(_) => tracing::debug!(wal_bytes = size, "truncating checkpoint busy; trying again"),
+                    Err(error) => {
+                        tracing::debug!(%error, "truncating checkpoint failed");
+                        own = None;
+                    }
+                }
+            }
         }
         if let Err(error) = sqlx::query("PRAGMA wal_checkpoint(PASSIVE)").execute(&pool).await {
             tracing::debug!(%error, "checkpoint skipped");
@@ -554,6 +603,13 @@ impl Store for SqliteStore {
                 .fetch_one(&self.pool)
                 .await?;
         Ok((count, oldest.and_then(DateTime::from_timestamp_micros)))
+    }
+
+    async fn prune_failed_lookups(&self, before: DateTime<Utc>) -> Result<u64, StoreError> {
+        let mut tx = self.writer.begin().await?;
+        let done = sqlx::query("DELETE FROM failed_lookup WHERE at < ?").bind(micros(before)).execute(&mut *tx).await?;
+        tx.commit().await?;
+        Ok(done.rows_affected())
     }
 
     async fn record_failed_lookup(
