@@ -51,8 +51,7 @@ pub struct Cli {
     pub db_timeout: u64,
 
     /// Unknown codes a token may try per minute from one client address at check, redeem and
-    /// release before getting 429 (0: no limit). `serve` enforces it; `generate` and `usage`
-    /// compute how guessable codes are at it.
+    /// release before getting 429 (0: no limit). `serve` enforces it.
     #[arg(
         long,
         env = "VOUCHERS_FAILED_LOOKUPS_PER_MINUTE",
@@ -62,8 +61,21 @@ pub struct Cli {
     )]
     pub failed_lookups_per_minute: u32,
 
-    /// A batch whose codes one caller could expect to guess in fewer days (at
-    /// --failed-lookups-per-minute) is refused unless `generate --allow-weak-codes`.
+    /// Failed code lookups one token may make per minute from all its client addresses together
+    /// (0: no ceiling); past it every address of the token gets 429 until the window moves,
+    /// shared across instances on PostgreSQL. `generate` computes how guessable codes are at it:
+    /// it is what an attacker with many addresses meets.
+    #[arg(
+        long,
+        env = "VOUCHERS_TOKEN_FAILED_LOOKUPS_PER_MINUTE",
+        default_value_t = 100,
+        global = true,
+        hide_env_values = true
+    )]
+    pub token_failed_lookups_per_minute: u32,
+
+    /// A batch whose codes an attacker could expect to guess in fewer days (at
+    /// --token-failed-lookups-per-minute) is refused unless `generate --allow-weak-codes`.
     #[arg(
         long,
         env = "VOUCHERS_GUESSING_FLOOR_DAYS",
@@ -91,6 +103,7 @@ impl Cli {
             max_batch: self.max_batch,
             guessing: vouchers_core::domain::GuessingPolicy {
                 failed_lookups_per_minute: self.failed_lookups_per_minute,
+                token_failed_lookups_per_minute: self.token_failed_lookups_per_minute,
                 floor: std::time::Duration::from_secs(self.guessing_floor_days * 86_400),
             },
         }

@@ -104,13 +104,13 @@ pub enum VoucherError {
     },
     /// The batch's codes could be guessed faster than the deployment's floor allows.
     #[error(
-        "these codes could be guessed in {expected} by one caller at {per_minute} failed lookups per minute, \
-         under the floor of {floor}; to make them safe use {advice}"
+        "these codes could be guessed in {expected} by an attacker at the token-wide ceiling of {per_minute} \
+         failed lookups per minute, under the floor of {floor}; to make them safe use {advice}"
     )]
     WeakCodes {
         /// The expected time to find a code, in words.
         expected: String,
-        /// The failed-lookup limit it assumes.
+        /// The failed lookups a minute it assumes (the token-wide ceiling).
         per_minute: u32,
         /// The floor, in words.
         floor: String,

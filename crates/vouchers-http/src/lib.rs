@@ -95,6 +95,9 @@ pub struct Settings {
     /// Failed code lookups (`not_found`) allowed per token and client address per minute at
     /// check, redeem and release; then 429 until the oldest leaves the minute. 0: no limit.
     pub failed_lookups_per_minute: u32,
+    /// Failed code lookups allowed per token from all its addresses together per minute; then
+    /// 429 for every address of the token until the oldest leaves the minute. 0: no ceiling.
+    pub token_failed_lookups_per_minute: u32,
     /// Take the client address from the last `X-Forwarded-For` entry (the one the load balancer
     /// in front appended) instead of the TCP peer. Only behind a proxy that sets it.
     pub trust_forwarded_for: bool,
@@ -114,6 +117,7 @@ impl Default for Settings {
             body_limit: 1024 * 1024,
             request_timeout: Duration::from_secs(30),
             failed_lookups_per_minute: 10,
+            token_failed_lookups_per_minute: 100,
             trust_forwarded_for: false,
             header_read_timeout: Duration::from_secs(10),
             max_connections: 1024,
@@ -133,6 +137,8 @@ pub struct AppState {
     pub settings: Settings,
     /// Failed code lookups per caller (guessing protection).
     pub limiter: Arc<limiter::FailureLimiter>,
+    /// Failed code lookups per token, from all its addresses (the token-wide ceiling).
+    pub token_limiter: Arc<limiter::FailureLimiter<String>>,
 }
 
 impl AppState {
@@ -144,7 +150,8 @@ impl AppState {
     /// State with these HTTP settings.
     pub fn with_settings(store: Arc<dyn Store>, limits: Limits, settings: Settings) -> Self {
         let limiter = Arc::new(limiter::FailureLimiter::new(settings.failed_lookups_per_minute));
-        Self { store, limits, settings, limiter }
+        let token_limiter = Arc::new(limiter::FailureLimiter::new(settings.token_failed_lookups_per_minute));
+        Self { store, limits, settings, limiter, token_limiter }
     }
 }
 

@@ -45,7 +45,7 @@ pub struct GenerateArgs {
     /// `not_found`.
     #[arg(long)]
     pub check_char: bool,
-    /// Create the batch even if one caller could expect to guess a code in less than the floor
+    /// Create the batch even if an attacker at the token-wide ceiling could expect to guess a code in less than the floor
     /// (--guessing-floor-days) at --failed-lookups-per-minute.
     #[arg(long)]
     pub allow_weak_codes: bool,

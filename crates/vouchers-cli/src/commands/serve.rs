@@ -150,6 +150,7 @@ pub async fn run(store: Arc<dyn Store>, args: ServeArgs, limits: Limits) -> Resu
         body_limit: args.body_limit,
         request_timeout: Duration::from_secs(args.request_timeout),
         failed_lookups_per_minute: limits.guessing.failed_lookups_per_minute,
+        token_failed_lookups_per_minute: limits.guessing.token_failed_lookups_per_minute,
         trust_forwarded_for: args.trust_forwarded_for,
         header_read_timeout: Duration::from_secs(args.header_timeout),
         max_connections: args.max_connections,

@@ -21,7 +21,7 @@ fn formats_flow(d: &Path, db: Option<&str>) {
     let table = ok(out.clone());
     let note = String::from_utf8_lossy(&out.stderr);
     assert!(note.contains("guessing: one guess hits one of 5 active codes"), "{note}");
-    assert!(note.contains("at 10 failed lookups per minute"), "{note}");
+    assert!(note.contains("at the token-wide ceiling of 100 failed lookups per minute"), "{note}");
     let code = table.lines().nth(1).unwrap().split_whitespace().next().unwrap().to_owned();
     assert!(code.starts_with("SPONSOR-") && code.len() == 8 + 11, "{code}");
 
@@ -76,7 +76,7 @@ fn formats_flow(d: &Path, db: Option<&str>) {
         d,
         db,
         &[
-            "--failed-lookups-per-minute",
+            "--token-failed-lookups-per-minute",
             "1000000",
             "generate",
             "--conference",
@@ -87,7 +87,7 @@ fn formats_flow(d: &Path, db: Option<&str>) {
             "500",
         ],
     ));
-    assert!(err.contains("at 1000000 failed lookups per minute"), "{err}");
+    assert!(err.contains("token-wide ceiling of 1000000 failed lookups per minute"), "{err}");
     let err = input_error(generate(&["--count", "1", "--length", "33"]));
     assert!(err.contains("--length") && err.contains("length must be between 6 and 32, got 33"), "{err}");
     let err = input_error(generate(&["--count", "1", "--alphabet", "base32"]));

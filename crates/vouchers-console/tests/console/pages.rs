@@ -243,7 +243,11 @@ async fn generate_readable_codes_with_a_check_and_a_guessing_figure(mut c: Conso
     let batch_page = c.submit("/console/c/pycon/generate", &good).await.redirect().to_owned();
     let body = c.get(&batch_page).await.ok(StatusCode::OK).to_owned();
     assert!(body.contains("readable, 10 characters + check"), "{body}");
-    assert!(body.contains("<dt>Guessing</dt>") && body.contains("at 10 failed lookups per minute"), "{body}");
+    assert!(
+        body.contains("<dt>Guessing</dt>")
+            && body.contains("at the token-wide ceiling of 100 failed lookups per minute"),
+        "{body}"
+    );
 }
 
 both_backends!(

@@ -1,5 +1,6 @@
-//! How guessable a batch is: the chance that one guess hits a code, and how long one caller
-//! needs, on average, to find one at the failed-lookup limit.
+//! How guessable a batch is: the chance that one guess hits a code, and how long an attacker
+//! needs, on average, to find one at the token-wide failed-lookup ceiling (what an attacker with
+//! any number of addresses meets; one address meets the lower per-address limit).
 //!
 //! A guesser knows the format (a code is public once one person has it): prefix, alphabet,
 //! length, check character. Each guess is `prefix + random symbols (+ the check they compute)`,
@@ -13,13 +14,18 @@ use serde::{Deserialize, Serialize};
 
 use super::CodeFormat;
 
-/// What a deployment accepts: the failed-lookup limit the API enforces, and the shortest expected
+/// What a deployment accepts: the failed-lookup limits the API enforces, and the shortest expected
 /// time to guess a code a new batch may have.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct GuessingPolicy {
-    /// Failed lookups a caller may make per minute (`VOUCHERS_FAILED_LOOKUPS_PER_MINUTE`; 0: no
-    /// limit, and then no expected time can be promised).
+    /// Failed lookups a caller (a token and a client address) may make per minute
+    /// (`VOUCHERS_FAILED_LOOKUPS_PER_MINUTE`; 0: no limit, and then no expected time can be
+    /// promised).
     pub failed_lookups_per_minute: u32,
+    /// Failed lookups one token may make per minute from all its addresses together
+    /// (`VOUCHERS_TOKEN_FAILED_LOOKUPS_PER_MINUTE`; 0: no ceiling, and then nothing can be promised
+    /// against an attacker with many addresses). The figure is computed at this rate.
+    pub token_failed_lookups_per_minute: u32,
     /// A batch whose expected time is shorter is refused unless weak codes are allowed
     /// (`VOUCHERS_GUESSING_FLOOR_DAYS`, default 365 days).
     pub floor: Duration,
@@ -28,11 +34,17 @@ pub struct GuessingPolicy {
 impl GuessingPolicy {
     /// One year.
     pub const DEFAULT_FLOOR: Duration = Duration::from_secs(365 * 24 * 3600);
+
+    /// The failed lookups a minute an attacker with many addresses can make against one token:
+    /// the token-wide ceiling (0: none, unbounded).
+    pub fn attacker_rate(&self) -> u32 {
+        self.token_failed_lookups_per_minute
+    }
 }
 
 impl Default for GuessingPolicy {
     fn default() -> Self {
-        Self { failed_lookups_per_minute: 10, floor: Self::DEFAULT_FLOOR }
+        Self { failed_lookups_per_minute: 10, token_failed_lookups_per_minute: 100, floor: Self::DEFAULT_FLOOR }
     }
 }
 
@@ -46,9 +58,9 @@ pub struct Guessing {
     pub possible_codes: f64,
     /// The chance that one guess hits one of the active codes.
     pub chance_per_guess: f64,
-    /// The failed-lookup limit the figure assumes (0: none).
+    /// The failed lookups a minute the figure assumes: the token-wide ceiling (0: none).
     pub failed_lookups_per_minute: u32,
-    /// Expected seconds for one caller at that limit to find a code (`null` without a limit).
+    /// Expected seconds for an attacker at that rate to find a code (`null` without a limit).
     pub expected_seconds: Option<f64>,
     /// The same in words: `about 1,070 years`.
     pub expected: String,
@@ -62,7 +74,7 @@ impl Guessing {
         let possible = format.space();
         let n = active_codes.max(0) as f64;
         let chance = if possible > 0.0 { (n / possible).min(1.0) } else { 1.0 };
-        let per_minute = policy.failed_lookups_per_minute;
+        let per_minute = policy.attacker_rate();
         let expected_seconds =
             (per_minute > 0).then(
                 || {
@@ -74,7 +86,7 @@ impl Guessing {
                 },
             );
         let expected = match expected_seconds {
-            None => "not bounded: no failed-lookup limit is set".to_owned(),
+            None => "not bounded: no token-wide failed-lookup ceiling is set".to_owned(),
             Some(_) if n == 0.0 => "never: no active code to find".to_owned(),
             Some(s) => format!("about {}", in_words(s)),
         };
@@ -91,16 +103,20 @@ impl Guessing {
     }
 
     /// The figure in one sentence, as the CLI's note and the console's batch page say it: `one
-    /// guess hits one of 500 active codes with chance 1.8e-10; one caller needs about 1,073 years
-    /// at 10 failed lookups per minute`.
+    /// guess hits one of 500 active codes with chance 1.8e-10; an attacker needs about 107 years
+    /// at the token-wide ceiling of 100 failed lookups per minute (from any number of addresses)`.
     pub fn sentence(&self) -> String {
         let odds = format!(
             "one guess hits one of {} active codes with chance {:.1e}",
             self.active_codes, self.chance_per_guess
         );
         match self.failed_lookups_per_minute {
-            0 => format!("{odds}; one caller's time is {}", self.expected),
-            n => format!("{odds}; one caller needs {} at {n} failed lookups per minute", self.expected),
+            0 => format!("{odds}; an attacker's time is {}", self.expected),
+            n => format!(
+                "{odds}; an attacker needs {} at the token-wide ceiling of {n} failed lookups per minute (from any \
+                 number of addresses)",
+                self.expected
+            ),
         }
     }
 
@@ -114,7 +130,7 @@ impl Guessing {
         let others = active_codes - count;
         // The most codes at this length: S / (F·floor in minutes), less the codes already there.
         let floor_minutes = policy.floor.as_secs_f64() / 60.0;
-        let most = (format.space() / (f64::from(policy.failed_lookups_per_minute) * floor_minutes)).floor();
+        let most = (format.space() / (f64::from(policy.attacker_rate()) * floor_minutes)).floor();
         let most = if most >= i64::MAX as f64 { i64::MAX } else { most as i64 } - others;
         let mut ways = Vec::new();
         if let Some(f) = longer {
@@ -162,46 +178,54 @@ mod tests {
     use crate::domain::Alphabet;
 
     #[test]
-    fn the_seed_format_at_the_default_limit() {
-        // 36^8 / 500 guesses at 10 a minute: about 1,073 years.
+    fn the_seed_format_at_the_default_ceiling() {
+        // 36^8 / 500 guesses at 100 a minute (the token-wide ceiling): about 107 years.
         let figure = Guessing::of(&CodeFormat::default(), 500, &GuessingPolicy::default());
         assert_eq!(figure.possible_codes, 36f64.powi(8));
         assert!((figure.chance_per_guess - 500.0 / 36f64.powi(8)).abs() < 1e-20);
         let years = figure.expected_seconds.unwrap() / (365.0 * 86_400.0);
-        assert!((1_073.0..1_074.0).contains(&years), "{years}");
-        assert_eq!(figure.expected, "about 1,073 years");
+        assert!((107.0..108.0).contains(&years), "{years}");
+        assert_eq!(figure.expected, "about 107 years");
+        assert_eq!(figure.failed_lookups_per_minute, 100);
         assert!(!figure.weak);
+        // Without a token-wide ceiling, many addresses are unbounded: nothing is promised.
+        let open = GuessingPolicy { token_failed_lookups_per_minute: 0, ..GuessingPolicy::default() };
+        assert_eq!(Guessing::of(&CodeFormat::default(), 500, &open).expected_seconds, None);
     }
 
     #[test]
     fn short_readable_codes_are_weak_and_the_advice_says_what_helps() {
         let format = CodeFormat { alphabet: Alphabet::Readable, length: 6, check_char: true };
         let policy = GuessingPolicy::default();
-        // 32^6 / 500 / 10 minutes: about 149 days.
+        // 32^6 / 500 / 100 minutes: about 15 days.
         let figure = Guessing::of(&format, 500, &policy);
         assert!(figure.weak);
-        assert_eq!(figure.expected, "about 149 days");
+        assert_eq!(figure.expected, "about 15 days");
         let advice = Guessing::advice(&format, 500, 500, &policy);
-        // 32^7 / 500 / 10 min = 13 years; at most 32^6 / (10 · 525,600) = 204 codes.
+        // 32^7 / 500 / 100 min = 1.3 years; at most 32^6 / (100 · 525,600) = 20 codes.
         assert_eq!(
             advice,
-            "longer codes (length 7 or more), or a smaller batch (at most 204 codes), or allow weak codes \
+            "longer codes (length 7 or more), or a smaller batch (at most 20 codes), or allow weak codes \
              (allow_weak_codes, --allow-weak-codes)"
         );
-        assert!(!Guessing::of(&format, 204, &policy).weak);
-        assert!(Guessing::of(&format, 205, &policy).weak);
+        assert!(!Guessing::of(&format, 20, &policy).weak);
+        assert!(Guessing::of(&format, 21, &policy).weak);
     }
 
     #[test]
     fn without_a_limit_nothing_is_promised_or_refused() {
-        let policy = GuessingPolicy { failed_lookups_per_minute: 0, ..GuessingPolicy::default() };
+        let policy = GuessingPolicy {
+            failed_lookups_per_minute: 0,
+            token_failed_lookups_per_minute: 0,
+            ..GuessingPolicy::default()
+        };
         let figure = Guessing::of(&CodeFormat::default(), 1_000_000, &policy);
         assert_eq!(figure.expected_seconds, None);
         assert!(!figure.weak);
         assert_eq!(
             figure.sentence(),
-            "one guess hits one of 1000000 active codes with chance 3.5e-7; one caller's time is not bounded: \
-             no failed-lookup limit is set"
+            "one guess hits one of 1000000 active codes with chance 3.5e-7; an attacker's time is not bounded: \
+             no token-wide failed-lookup ceiling is set"
         );
     }
 
@@ -210,8 +234,8 @@ mod tests {
         let figure = Guessing::of(&CodeFormat::default(), 500, &GuessingPolicy::default());
         assert_eq!(
             figure.sentence(),
-            "one guess hits one of 500 active codes with chance 1.8e-10; one caller needs about 1,073 years at 10 \
-             failed lookups per minute"
+            "one guess hits one of 500 active codes with chance 1.8e-10; an attacker needs about 107 years at the \
+             token-wide ceiling of 100 failed lookups per minute (from any number of addresses)"
         );
     }
 

@@ -290,7 +290,7 @@ async fn guessing_of(
     if guessing.weak && !config.allow_weak_codes {
         return Err(VoucherError::WeakCodes {
             expected: guessing.expected.trim_start_matches("about ").to_owned(),
-            per_minute: limits.guessing.failed_lookups_per_minute,
+            per_minute: limits.guessing.attacker_rate(),
             // The floor is set in days (`VOUCHERS_GUESSING_FLOOR_DAYS`), so it is said in days.
             floor: format!("{} days", limits.guessing.floor.as_secs() / 86_400),
             advice: Guessing::advice(format, active, config.count, &limits.guessing),

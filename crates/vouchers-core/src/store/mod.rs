@@ -404,6 +404,8 @@ pub struct CheckoutView {
     pub addons: Vec<AddOn>,
     /// The token's failed lookups from the address in the window: how many, and the oldest.
     pub failures: (i64, Option<DateTime<Utc>>),
+    /// The token's failed lookups from every address in the window: how many, and the oldest.
+    pub token_failures: (i64, Option<DateTime<Utc>>),
     /// No voucher was found and the code has the shape of a check-character batch's codes with a
     /// wrong check character (set by the checkout use case, not read by the store).
     pub mistyped: bool,

@@ -142,7 +142,7 @@ pub(super) struct Dialect {
 /// the code's folded key. One
 /// row per catalogue item (ticket types, then add-ons, by slug; none when no voucher was found),
 /// each carrying the token (`t_`), the conference (`c_`), the voucher (`v_`), the failed lookups
-/// (`f_`) and the item (`k_`, with `k_restricts`: it is in the voucher's restriction set).
+/// of the caller (`f_`) and of the token from every address (`tf_`) and the item (`k_`, with `k_restricts`: it is in the voucher's restriction set).
 pub(super) fn checkout_sql(d: &Dialect) -> String {
     let p = d.param;
     let (hash, slug, address, since) = (p(1), p(2), p(4), p(5));
@@ -163,6 +163,8 @@ pub(super) fn checkout_sql(d: &Dialect) -> String {
                   WHERE f.token_id = t.id AND f.address = {address} AND f.at > {since}) AS f_count,
                 (SELECT min(f.at) FROM failed_lookup f
                   WHERE f.token_id = t.id AND f.address = {address} AND f.at > {since}) AS f_oldest,
+                (SELECT count(*) FROM failed_lookup f WHERE f.token_id = t.id AND f.at > {since}) AS tf_count,
+                (SELECT min(f.at) FROM failed_lookup f WHERE f.token_id = t.id AND f.at > {since}) AS tf_oldest,
                 k.is_addon AS k_is_addon, k.id AS k_id, k.slug AS k_slug, k.name AS k_name, k.price AS k_price,
                 k.requires_voucher AS k_requires_voucher, k.is_active AS k_is_active,
                 CASE WHEN k.is_addon
@@ -195,6 +197,7 @@ pub(super) fn checkout_view(rows: &[impl StoredRow]) -> Result<CheckoutView, Sto
         return Ok(CheckoutView {
             token,
             failures: (first.int("f_count")?, first.opt_instant("f_oldest")?),
+            token_failures: (first.int("tf_count")?, first.opt_instant("tf_oldest")?),
             ..Default::default()
         });
     };
@@ -233,6 +236,7 @@ pub(super) fn checkout_view(rows: &[impl StoredRow]) -> Result<CheckoutView, Sto
         ticket_types,
         addons,
         failures: (first.int("f_count")?, first.opt_instant("f_oldest")?),
+        token_failures: (first.int("tf_count")?, first.opt_instant("tf_oldest")?),
         mistyped: false,
     })
 }

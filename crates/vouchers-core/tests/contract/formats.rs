@@ -243,25 +243,26 @@ async fn weak_batches_are_refused_unless_allowed(db: TestDb) {
     fixture(store).await;
     let raw = Raw::connect(&db).await;
     let before = raw.counts().await;
-    // 32^6 codes, 500 of them, 10 failed lookups a minute: about 149 days, under a year.
+    // 32^6 codes, 500 of them, 100 failed lookups a minute (the token-wide ceiling): about 15
+    // days, under a year.
     let weak = readable_config("W-", 500, 6);
     let err = generate_voucher_codes(store, &Limits::default(), &weak).await.unwrap_err();
     assert!(matches!(err, VoucherError::WeakCodes { .. }), "{err:?}");
     assert_eq!((err.code(), err.field()), ("weak_codes", Some("length")));
     assert_eq!(
         err.to_string(),
-        "these codes could be guessed in 149 days by one caller at 10 failed lookups per minute, under the floor of \
-         365 days; to make them safe use longer codes (length 7 or more), or a smaller batch (at most 204 codes), or \
-         allow weak codes (allow_weak_codes, --allow-weak-codes)"
+        "these codes could be guessed in 15 days by an attacker at the token-wide ceiling of 100 failed lookups per \
+         minute, under the floor of 365 days; to make them safe use longer codes (length 7 or more), or a smaller \
+         batch (at most 20 codes), or allow weak codes (allow_weak_codes, --allow-weak-codes)"
     );
     assert_eq!(raw.counts().await, before, "a refused batch writes nothing");
 
-    // The advice holds: 204 codes pass, and then a second batch of the same format and prefix
+    // The advice holds: 20 codes pass, and then a second batch of the same format and prefix
     // counts the first one's codes.
-    let ok = generate_voucher_codes(store, &Limits::default(), &readable_config("W-", 204, 6)).await.unwrap();
+    let ok = generate_voucher_codes(store, &Limits::default(), &readable_config("W-", 20, 6)).await.unwrap();
     let g = ok.guessing.clone().unwrap();
-    assert_eq!((g.active_codes, g.weak, g.failed_lookups_per_minute), (204, false, 10));
-    assert!((g.chance_per_guess - 204.0 / 32f64.powi(6)).abs() < 1e-15);
+    assert_eq!((g.active_codes, g.weak, g.failed_lookups_per_minute), (20, false, 100));
+    assert!((g.chance_per_guess - 20.0 / 32f64.powi(6)).abs() < 1e-15);
     let err = generate_voucher_codes(store, &Limits::default(), &readable_config("w-", 1, 6)).await.unwrap_err();
     assert!(matches!(err, VoucherError::WeakCodes { .. }), "the prefix compares as the alphabet does: {err:?}");
     // Another prefix is another code space.
@@ -272,11 +273,11 @@ async fn weak_batches_are_refused_unless_allowed(db: TestDb) {
     let out = generate_voucher_codes(store, &Limits::default(), &allowed).await.unwrap();
     let g = out.guessing.unwrap();
     assert!(g.weak);
-    assert_eq!(g.active_codes, 704);
+    assert_eq!(g.active_codes, 520);
 
     // A stricter floor refuses the seed default at a large count.
     let strict = Limits {
-        guessing: GuessingPolicy { failed_lookups_per_minute: 1_000_000, ..GuessingPolicy::default() },
+        guessing: GuessingPolicy { token_failed_lookups_per_minute: 1_000_000, ..GuessingPolicy::default() },
         ..Limits::default()
     };
     let err = generate_voucher_codes(store, &strict, &config(500)).await.unwrap_err();
@@ -288,7 +289,7 @@ async fn weak_batches_are_refused_unless_allowed(db: TestDb) {
     let first = of(ok.batch.id);
     assert_eq!(first.format, Some(CodeFormat { alphabet: Alphabet::Readable, length: 6, check_char: true }));
     let figure = first.guessing.as_ref().unwrap();
-    assert_eq!(figure.active_codes, 704, "both W- batches");
+    assert_eq!(figure.active_codes, 520, "both W- batches");
     assert!(figure.weak);
 }
 

@@ -129,12 +129,15 @@ struct Guess<'a> {
     token_id: i64,
     address: IpAddr,
     lookup: Lookup,
+    /// The token's slot under the token-wide ceiling.
+    token_lookup: Lookup<String>,
 }
 
 /// Where a deployment keeps the window: in the database when several instances may share it
 /// (PostgreSQL), in this process otherwise (SQLite is one process).
 pub(crate) fn shared_window(state: &AppState) -> bool {
-    state.store.backend() == Backend::Postgres && state.settings.failed_lookups_per_minute > 0
+    state.store.backend() == Backend::Postgres
+        && (state.settings.failed_lookups_per_minute > 0 || state.settings.token_failed_lookups_per_minute > 0)
 }
 
 /// A checkout request after its one read: who asked, the conference, what the read found, and
@@ -165,6 +168,7 @@ async fn find<'a>(
     let key: CallerKey = (tokens::token_hash(secret.expose()), address);
     let refused = |retry_after| ApiError::TooManyFailedLookups { retry_after };
     let mut lookup = state.limiter.acquire(key.clone()).await.map_err(refused)?;
+    let mut token_lookup = state.token_limiter.acquire(key.0.clone()).await.map_err(refused)?;
     let (window, at) = (state.limiter.window(), now());
     let shared = shared_window(state).then(|| (address.to_string(), guessing::window_start(window, at)));
     let failures_since = shared.as_ref().map(|(address, since)| (address.as_str(), *since));
@@ -173,12 +177,16 @@ async fn find<'a>(
     let conference = principal.admit(view.conference.clone(), conf, scopes)?;
     if shared.is_some() {
         let recent = guessing::RecentFailures::from_counted(view.failures, window, at);
-        if state.limiter.absorb(&key, recent.count, recent.oldest_leaves_in) {
-            drop(lookup);
-            lookup = state.limiter.acquire(key).await.map_err(refused)?;
+        let token_recent = guessing::RecentFailures::from_counted(view.token_failures, window, at);
+        let caller_more = state.limiter.absorb(&key, recent.count, recent.oldest_leaves_in);
+        let token_more = state.token_limiter.absorb(&key.0, token_recent.count, token_recent.oldest_leaves_in);
+        if caller_more || token_more {
+            drop((lookup, token_lookup));
+            lookup = state.limiter.acquire(key.clone()).await.map_err(refused)?;
+            token_lookup = state.token_limiter.acquire(key.0).await.map_err(refused)?;
         }
     }
-    let guess = Guess { state, token_id: principal.token_id, address, lookup };
+    let guess = Guess { state, token_id: principal.token_id, address, lookup, token_lookup };
     Ok(Found { principal, conference, view, guess })
 }
 
@@ -186,6 +194,7 @@ impl Guess<'_> {
     /// The code was not found: one failure, recorded where the window lives.
     async fn failed(self) {
         self.lookup.failed();
+        self.token_lookup.failed();
         if shared_window(self.state) {
             let address = self.address.to_string();
             let window = self.state.limiter.window();
@@ -200,6 +209,7 @@ impl Guess<'_> {
     /// The code exists: nothing is counted.
     fn found(self) {
         self.lookup.found();
+        self.token_lookup.found();
     }
 }
 

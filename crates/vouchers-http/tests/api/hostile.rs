@@ -9,6 +9,8 @@ use axum::body::Body;
 use axum::http::{Method, StatusCode};
 use serde_json::{json, Value};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use vouchers_core::domain::Scope;
+use vouchers_core::service::tokens;
 use vouchers_core::Limits;
 use vouchers_http::{serve, AppState, Settings};
 
@@ -94,6 +96,56 @@ async fn an_ipv6_client_is_its_64(app: TestApp) {
     }
     let mapped = [("x-forwarded-for", "::ffff:203.0.113.5")];
     check(&app, "V4-X", json!([]), &mapped).await.error(StatusCode::TOO_MANY_REQUESTS);
+}
+
+/// Many addresses do not make many budgets: past the token-wide ceiling every address of the
+/// token gets 429; another token is unaffected; on PostgreSQL the ceiling holds across
+/// instances (each instance its own router and limiters over the one database).
+async fn the_token_wide_ceiling_holds_against_many_addresses(app: TestApp) {
+    let settings = Settings {
+        trust_forwarded_for: true,
+        failed_lookups_per_minute: 10,
+        token_failed_lookups_per_minute: 25,
+        ..Settings::default()
+    };
+    let second = vouchers_http::router(AppState::with_settings(app.db.store.clone(), Limits::default(), settings));
+    let app = app.with_settings(settings);
+    let mut failures = 0;
+    for client in 0..3 {
+        let address = format!("203.0.113.{client}");
+        let last = if client < 2 { 10 } else { 5 };
+        for i in 0..last {
+            let headers = [("x-forwarded-for", address.as_str())];
+            check(&app, &format!("NOPE-{client}-{i}"), json!([]), &headers).await.ok(StatusCode::OK);
+            failures += 1;
+        }
+    }
+    assert_eq!(failures, 25);
+    // A fresh address of the same token: refused, with how long to wait.
+    let refused = check(&app, "NOPE-X", json!([]), &[("x-forwarded-for", "198.51.100.77")]).await;
+    refused.error(StatusCode::TOO_MANY_REQUESTS);
+    assert!(refused.headers.contains_key("retry-after"));
+    // Another token of the same conference, from those addresses too, is not.
+    let other = tokens::create_token(&*app.db.store, Scope::Checkout, Some(CONF), None).await.unwrap();
+    let uri = format!("/api/v1/conferences/{CONF}/vouchers/check");
+    let body = json!({"code": "NOPE-Y"}).to_string();
+    let headers = [("x-forwarded-for", "198.51.100.77")];
+    let answer = app.send(Method::POST, &uri, Some(other.secret.expose()), Some(Body::from(body)), &headers).await;
+    answer.ok(StatusCode::OK);
+    // Another instance: on PostgreSQL it reads the token's failures from the shared window.
+    if app.db.store.backend() == vouchers_core::store::Backend::Postgres {
+        let body = json!({"code": "NOPE-Z"}).to_string();
+        let request = axum::http::Request::builder()
+            .method(Method::POST)
+            .uri(&uri)
+            .header("authorization", format!("Bearer {}", app.checkout))
+            .header("content-type", "application/json")
+            .header("x-forwarded-for", "192.0.2.200")
+            .body(Body::from(body))
+            .unwrap();
+        let response = tower::ServiceExt::oneshot(second, request).await.unwrap();
+        assert_eq!(response.status(), StatusCode::TOO_MANY_REQUESTS, "the ceiling is shared");
+    }
 }
 
 /// `max_uses` is bounded at 2,147,483,647 wherever it is set.
@@ -244,6 +296,7 @@ both_backends!(
     concurrent_guesses_never_exceed_the_limit,
     forwarded_for_uses_the_balancers_entry,
     an_ipv6_client_is_its_64,
+    the_token_wide_ceiling_holds_against_many_addresses,
     max_uses_is_bounded_everywhere,
     bodies_are_objects_with_named_fields,
     batch_ids_that_are_no_ids_name_the_parameter,
