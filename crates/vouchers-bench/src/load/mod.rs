@@ -57,6 +57,12 @@ pub struct LoadArgs {
     /// minute's throughput is under 80% of the first's.
     #[arg(long, value_parser = clap::value_parser!(u64).range(1..=120))]
     soak_minutes: Option<u64>,
+    /// A flood instead of the runs above: a legitimate client's checks (8 connections) before,
+    /// during and after another token sends unknown codes from 50,000 distinct addresses (4
+    /// connections, `serve --trust-forwarded-for`); fails when the legitimate throughput during
+    /// or after falls under half of before. With --quick, one second per phase.
+    #[arg(long)]
+    flood: bool,
 }
 
 /// The workspace's root (this crate lives in `crates/vouchers-bench`).
@@ -115,6 +121,9 @@ pub fn run(args: &LoadArgs) -> Result<()> {
     let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
     if let Some(minutes) = args.soak_minutes {
         return soak(&runtime, args, &bin, minutes, connections[0]);
+    }
+    if args.flood {
+        return flood(&runtime, args, &bin, if args.quick { 1 } else { args.duration.max(1) });
     }
 
     let mut runs = Vec::new();
@@ -204,6 +213,100 @@ fn bench_database(
             checks
                 .push(report::Check::failed(db, format!("{} c={}: unexpected errors", run.workload, run.connections)));
         }
+    }
+    Ok(())
+}
+
+/// The distinct client addresses of `--flood`.
+const FLOOD_ADDRESSES: u32 = 50_000;
+
+/// `--flood`: a legitimate client's checks before, during and after a flood of unknown codes from
+/// [`FLOOD_ADDRESSES`] addresses under another token.
+fn flood(runtime: &tokio::runtime::Runtime, args: &LoadArgs, bin: &Path, duration: u64) -> Result<()> {
+    let mut checks = Vec::new();
+    for db in &args.dbs {
+        eprintln!("[flood] {db}: preparing");
+        let deployment = runtime.block_on(Deployment::create(db, bin, &args.postgres_url))?;
+        let result = (|| -> Result<()> {
+            let check_codes = deployment.codes("CHK", 1_000, 1_000_000_000)?;
+            let attacker = deployment.cli(&[
+                "token",
+                "create",
+                "--scope",
+                "checkout",
+                "--conference",
+                "load",
+                "--format",
+                "json",
+            ])?;
+            let attacker: serde_json::Value = serde_json::from_str(&attacker)?;
+            let attacker = attacker["token"].as_str().context("no token in the answer")?.to_owned();
+            let server = Server::start_with(&deployment, "warn", &["--trust-forwarded-for"])?;
+            let legit = || wrk::run(&server, &Workload::check(&deployment, &check_codes), 8, duration);
+            let before = legit()?;
+            // The flood runs a little longer than the legitimate run inside it.
+            let (flood, during) = std::thread::scope(|scope| {
+                let flood =
+                    scope.spawn(|| wrk::run(&server, &Workload::flood(&attacker, FLOOD_ADDRESSES), 4, duration + 2));
+                std::thread::sleep(std::time::Duration::from_secs(1));
+                let during = legit();
+                (flood.join().expect("flood thread"), during)
+            });
+            let (flood, during) = (flood?, during?);
+            let after = legit()?;
+            let peak_rss = server.peak_rss_kib();
+            server.stop()?;
+            for (phase, m) in [("before", &before), ("during", &during), ("after", &after)] {
+                println!(
+                    "{db} legitimate checks {phase}: {:.0}/s, p99 {:.2} ms ({} 2xx, {} 429, {} 5xx)",
+                    m.throughput(),
+                    m.p99_us as f64 / 1000.0,
+                    m.s2xx,
+                    m.s429,
+                    m.s5xx
+                );
+            }
+            println!(
+                "{db} flood: {:.0}/s from {FLOOD_ADDRESSES} addresses, {} answered 200, {} refused 429, {} 5xx",
+                flood.throughput(),
+                flood.s2xx,
+                flood.s429,
+                flood.s5xx
+            );
+            checks.push(report::Check::peak_rss(db, peak_rss));
+            for (phase, m) in [("during", &during), ("after", &after)] {
+                let ratio = m.throughput() / before.throughput();
+                checks.push(report::Check::new(
+                    db,
+                    format!("legitimate throughput {phase} the flood at least half of before"),
+                    ratio >= 0.5,
+                    format!("{:.0}/s against {:.0}/s: {ratio:.2}", m.throughput(), before.throughput()),
+                ));
+            }
+            let legit_refused: u64 = [&before, &during, &after].iter().map(|m| m.s429 + m.s4xx + m.s5xx).sum();
+            checks.push(report::Check::new(
+                db,
+                "the legitimate client is never refused".to_owned(),
+                legit_refused == 0,
+                format!("{legit_refused} refused"),
+            ));
+            checks.push(report::Check::new(
+                db,
+                "the flood gets no 5xx".to_owned(),
+                flood.s5xx == 0,
+                flood.s5xx.to_string(),
+            ));
+            Ok(())
+        })();
+        runtime.block_on(deployment.destroy())?;
+        result?;
+    }
+    for check in &checks {
+        println!("  [{}] {} {}: {}", if check.ok { "ok" } else { "FAIL" }, check.database, check.what, check.detail);
+    }
+    let failed = checks.iter().filter(|c| !c.ok).count();
+    if failed > 0 {
+        bail!("{failed} flood check(s) failed");
     }
     Ok(())
 }

@@ -174,12 +174,18 @@ impl Server {
     /// Starts `serve` on a free port with the request log at `log` (`info`: one line per
     /// request, as in production; `warn`: off), written to a file as a deployment would.
     pub fn start(deployment: &Deployment, log: &str) -> Result<Self> {
+        Self::start_with(deployment, log, &[])
+    }
+
+    /// [`Server::start`] with more `serve` flags.
+    pub fn start_with(deployment: &Deployment, log: &str, flags: &[&str]) -> Result<Self> {
         let log_file = std::fs::OpenOptions::new()
             .create(true)
             .append(true)
             .open(deployment.dir().join(format!("serve-{log}.log")))?;
         let mut child = Command::new(&deployment.bin)
             .args(["serve", "--listen", "127.0.0.1:0"])
+            .args(flags)
             .env("VOUCHERS_DATABASE_URL", deployment.url())
             .env("VOUCHERS_LOG", log)
             .stdout(Stdio::piped())

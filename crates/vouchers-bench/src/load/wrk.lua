@@ -1,6 +1,8 @@
 -- wrk script of `vouchers-bench load`: drives one workload against a running `vouchers serve`.
 -- Configured by environment variables (the Rust side sets them):
---   LOAD_MODE     get | check | redeem | mix (nine checks, then one redeem)
+--   LOAD_MODE     get | check | redeem | mix (nine checks, then one redeem) | flood (unknown
+--                 codes, each request from the next of LOAD_ADDRESSES addresses in
+--                 X-Forwarded-For, 198.18.0.0/15: a benchmark range, only ever a header value)
 --   LOAD_PATH     the path of a GET (mode get)
 --   LOAD_TOKEN    a checkout token's secret
 --   LOAD_CONF     the conference's slug
@@ -40,6 +42,7 @@ function init(args)
   check_path = "/api/v1/conferences/" .. (conf or "") .. "/vouchers/check"
   redeem_path = "/api/v1/conferences/" .. (conf or "") .. "/vouchers/redeem"
   get_path = os.getenv("LOAD_PATH")
+  addresses = tonumber(os.getenv("LOAD_ADDRESSES") or "1")
   headers = {
     ["Authorization"] = "Bearer " .. (os.getenv("LOAD_TOKEN") or ""),
     ["Content-Type"] = "application/json",
@@ -66,8 +69,19 @@ local function redeem_request()
   return wrk.format("POST", redeem_path, headers, body)
 end
 
+local function flood_request()
+  local i = (sent * nthreads + tid) % addresses
+  local address = "198." .. (18 + math.floor(i / 65536) % 2) .. "." .. (math.floor(i / 256) % 256) .. "."
+    .. (i % 256)
+  local h = { ["Authorization"] = headers["Authorization"], ["Content-Type"] = "application/json",
+              ["X-Forwarded-For"] = address }
+  local body = '{"code":"FLOOD-' .. tid .. "-" .. sent .. '"}'
+  return wrk.format("POST", check_path, h, body)
+end
+
 function request()
   sent = sent + 1
+  if mode == "flood" then return flood_request() end
   local kind
   if mode == "get" then
     kind = "get"

@@ -79,6 +79,18 @@ impl Workload {
         Self::with_codes(deployment, "mix", check, redeem, &format!("mix-c{conns}"))
     }
 
+    /// Unknown codes sent with `token` from `addresses` distinct client addresses in turn.
+    pub fn flood(token: &str, addresses: u32) -> Self {
+        let env = vec![
+            ("LOAD_MODE", "flood".to_owned()),
+            ("LOAD_TOKEN", token.to_owned()),
+            ("LOAD_CONF", "load".to_owned()),
+            ("LOAD_ADDRESSES", addresses.to_string()),
+            ("LOAD_RUN", "flood".to_owned()),
+        ];
+        Self { env, _files: Vec::new() }
+    }
+
     fn with_codes(deployment: &Deployment, mode: &str, check: &[String], redeem: &[String], run: &str) -> Self {
         let write = |codes: &[String]| {
             let mut file = tempfile::NamedTempFile::new().expect("a temporary file");

@@ -289,7 +289,8 @@ fn killed_generates_leave_no_partial_batch(url: &str) {
         let mut child = command(d, Some(url))
             .args(["--max-batch", "400000", "generate", "--conference", "pycon", "--type", "comp"])
             // A finished run leaves 300,000 codes with the same prefix; the next one would be
-            // refused as too guessable (600,000 codes: about 326 days at 10 lookups a minute).
+            // refused as too guessable (300,000 codes: about 65 days at the token-wide 100
+            // lookups a minute).
             .args(["--count", "300000", "--output", "codes.csv", "--force", "--allow-weak-codes"])
             .stdout(Stdio::null())
             .stderr(Stdio::null())
@@ -319,7 +320,19 @@ fn killed_generates_leave_no_partial_batch(url: &str) {
     let out = vouchers(
         d,
         Some(url),
-        &["generate", "--conference", "pycon", "--type", "comp", "--count", "10", "--output", "codes.csv", "--force"],
+        &[
+            "generate",
+            "--conference",
+            "pycon",
+            "--type",
+            "comp",
+            "--count",
+            "10",
+            "--output",
+            "codes.csv",
+            "--force",
+            "--allow-weak-codes",
+        ],
     );
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let said = String::from_utf8_lossy(&out.stderr);
