@@ -63,6 +63,10 @@ impl IntoResponse for ConsoleError {
             return Redirect::to("/console/login").into_response();
         }
         let status = self.status();
+        let disk_full = matches!(self, ConsoleError::Voucher(vouchers_core::VoucherError::StorageFull(_)));
+        if disk_full {
+            vouchers_http::error::log_disk_full(&self);
+        }
         let message = if status.is_server_error() && status != StatusCode::SERVICE_UNAVAILABLE {
             tracing::error!(error = %vouchers_http::error::cause_chain(&self), "console request failed");
             "Something went wrong on our side; the server log has the details. Nothing was changed.".to_owned()
@@ -71,9 +75,13 @@ impl IntoResponse for ConsoleError {
         };
         let page =
             ErrorPage { status: status.as_u16(), reason: status.canonical_reason().unwrap_or(""), message: &message };
-        match page.render() {
+        let mut response = match page.render() {
             Ok(html) => (status, Html(html)).into_response(),
             Err(_) => (status, message).into_response(),
+        };
+        if disk_full {
+            vouchers_http::error::mark_disk_full(&mut response);
         }
+        response
     }
 }

@@ -183,6 +183,9 @@ pub enum VoucherError {
     /// The database does not do this; the message says what to use instead.
     #[error("{0}")]
     Unsupported(&'static str),
+    /// The database's disk is full; nothing was written, retry once space is freed.
+    #[error("the database's disk is full; nothing was written, try again once space is freed")]
+    StorageFull(#[source] StoreError),
     /// The database cannot be reached now; nothing was written, retry shortly.
     #[error("the database cannot be reached; nothing was written, try again shortly")]
     DatabaseUnavailable(#[source] StoreError),
@@ -226,6 +229,7 @@ impl From<StoreError> for VoucherError {
             StoreError::Conflict(_) => VoucherError::CodeConflict(error),
             StoreError::UniqueViolation { .. } => VoucherError::UniqueViolation(error),
             StoreError::Unavailable(_) => VoucherError::DatabaseUnavailable(error),
+            StoreError::StorageFull(_) => VoucherError::StorageFull(error),
             StoreError::Unsupported(what) => VoucherError::Unsupported(what),
             other => VoucherError::Database(other),
         }
@@ -317,7 +321,7 @@ impl VoucherError {
             | VoucherError::Sink(_)
             | VoucherError::StoredAnswer(_)
             | VoucherError::Database(_) => ErrorKind::Internal,
-            VoucherError::DatabaseUnavailable(_) => ErrorKind::Unavailable,
+            VoucherError::DatabaseUnavailable(_) | VoucherError::StorageFull(_) => ErrorKind::Unavailable,
             VoucherError::Unsupported(_) => ErrorKind::Unsupported,
         }
     }
@@ -351,6 +355,7 @@ impl VoucherError {
             | VoucherError::StoredAnswer(_)
             | VoucherError::Database(_) => "internal",
             VoucherError::DatabaseUnavailable(_) => "database_unavailable",
+            VoucherError::StorageFull(_) => "storage_full",
             VoucherError::Unsupported(_) => "unsupported",
         }
     }

@@ -78,6 +78,10 @@ pub enum ApiError {
     /// The database does not answer.
     #[error("the database is not reachable")]
     NotReady(#[source] VoucherError),
+    /// The last write failed because the database's disk is full (`/readyz` until a write
+    /// succeeds).
+    #[error("the database's disk is full")]
+    DiskFull,
     /// This caller (token and address) failed too many code lookups in the last minute.
     #[error("too many unknown codes from this client; retry after {} seconds", whole_seconds(*retry_after))]
     TooManyFailedLookups {
@@ -119,7 +123,7 @@ impl ApiError {
             ApiError::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::UriTooLong { .. } => StatusCode::URI_TOO_LONG,
             ApiError::HeadersTooLarge { .. } => StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
-            ApiError::Timeout | ApiError::NotReady(_) => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::Timeout | ApiError::NotReady(_) | ApiError::DiskFull => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Panic(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -141,6 +145,7 @@ impl ApiError {
             ApiError::HeadersTooLarge { .. } => "headers_too_large",
             ApiError::Timeout => "timeout",
             ApiError::NotReady(_) => "not_ready",
+            ApiError::DiskFull => "storage_full",
             ApiError::Panic(_) => "internal",
         }
     }
@@ -162,6 +167,37 @@ impl ApiError {
 
 /// What a client is told to wait while the database cannot be reached, in seconds.
 const DATABASE_RETRY_AFTER: &str = "5";
+
+/// What a client is told to wait while the database's disk is full, in seconds.
+const DISK_FULL_RETRY_AFTER: &str = "30";
+
+/// Marks a response whose request failed because the database's disk is full (read by the
+/// router's layer that keeps `/readyz` honest, [`crate::track_storage`]).
+#[derive(Debug, Clone, Copy)]
+pub struct StorageFullMarker;
+
+/// Logs a full disk at ERROR at most once a minute (a full disk fails every write; one line a
+/// request would fill the log's disk too); returns whether it logged.
+pub fn log_disk_full(error: &dyn StdError) -> bool {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static LAST: AtomicU64 = AtomicU64::new(0);
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs());
+    let last = LAST.load(Ordering::Relaxed);
+    if last != 0 && now < last + 60 {
+        return false;
+    }
+    if LAST.compare_exchange(last, now, Ordering::Relaxed, Ordering::Relaxed).is_err() {
+        return false;
+    }
+    tracing::error!(error = %cause_chain(error), "the database's disk is full; writes fail until space is freed");
+    true
+}
+
+/// Adds what every answer to a full disk carries: `Retry-After` and the marker.
+pub fn mark_disk_full(response: &mut Response) {
+    response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from_static(DISK_FULL_RETRY_AFTER));
+    response.extensions_mut().insert(StorageFullMarker);
+}
 
 /// Whole seconds, rounded up and at least 1: a client that waits this long is let through.
 fn whole_seconds(wait: std::time::Duration) -> u64 {
@@ -188,11 +224,14 @@ pub use vouchers_core::{ErrorBody, ErrorDetail};
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let status = self.status();
+        let disk_full = matches!(self, ApiError::Voucher(VoucherError::StorageFull(_)));
         let message = if status.is_server_error() && status != StatusCode::SERVICE_UNAVAILABLE {
             tracing::error!(status = status.as_u16(), error = %cause_chain(&self), "request failed");
             "internal server error; the server log has the details".to_owned()
         } else {
-            if status == StatusCode::SERVICE_UNAVAILABLE {
+            if disk_full {
+                log_disk_full(&self);
+            } else if status == StatusCode::SERVICE_UNAVAILABLE && !matches!(self, ApiError::DiskFull) {
                 tracing::warn!(error = %cause_chain(&self), "service unavailable");
             }
             self.to_string()
@@ -206,6 +245,12 @@ impl IntoResponse for ApiError {
         }
         if matches!(self, ApiError::Voucher(VoucherError::DatabaseUnavailable(_)) | ApiError::NotReady(_)) {
             response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from_static(DATABASE_RETRY_AFTER));
+        }
+        if disk_full {
+            mark_disk_full(&mut response);
+        }
+        if matches!(self, ApiError::DiskFull) {
+            response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from_static(DISK_FULL_RETRY_AFTER));
         }
         if status == StatusCode::UNAUTHORIZED {
             response.headers_mut().insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
@@ -242,7 +287,7 @@ impl utoipa::IntoResponses for ErrorResponses {
             .response("431", error("More than 100 header lines or 32 KiB of headers"))
             .response("429", error("Too many unknown codes from this token and address; see Retry-After"))
             .response("500", error("Server fault; the body says nothing internal"))
-            .response("503", error("Timed out, or the database cannot be reached (`database_unavailable`, with Retry-After)"))
+            .response("503", error("Timed out, the database cannot be reached (`database_unavailable`), or its disk is full (`storage_full`); both with Retry-After"))
             .build()
             .into()
     }

@@ -139,6 +139,8 @@ pub struct AppState {
     pub limiter: Arc<limiter::FailureLimiter>,
     /// Failed code lookups per token, from all its addresses (the token-wide ceiling).
     pub token_limiter: Arc<limiter::FailureLimiter<String>>,
+    /// The last write failed because the database's disk is full (and none has succeeded since).
+    pub storage_full: Arc<std::sync::atomic::AtomicBool>,
 }
 
 impl AppState {
@@ -151,7 +153,8 @@ impl AppState {
     pub fn with_settings(store: Arc<dyn Store>, limits: Limits, settings: Settings) -> Self {
         let limiter = Arc::new(limiter::FailureLimiter::new(settings.failed_lookups_per_minute));
         let token_limiter = Arc::new(limiter::FailureLimiter::new(settings.token_failed_lookups_per_minute));
-        Self { store, limits, settings, limiter, token_limiter }
+        let storage_full = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        Self { store, limits, settings, limiter, token_limiter, storage_full }
     }
 }
 
@@ -218,6 +221,20 @@ fn openapi_text() -> &'static str {
     TEXT.get_or_init(|| openapi().to_pretty_json().unwrap_or_else(|_| "{}".to_owned()))
 }
 
+/// Keeps [`AppState::storage_full`]: set by an answer marked [`error::StorageFullMarker`] (API or
+/// console), cleared by a write (any method but GET and HEAD) that succeeded.
+async fn track_storage(State(state): State<AppState>, request: Request, next: Next) -> Response {
+    use std::sync::atomic::Ordering;
+    let write = !matches!(*request.method(), axum::http::Method::GET | axum::http::Method::HEAD);
+    let response = next.run(request).await;
+    if response.extensions().get::<error::StorageFullMarker>().is_some() {
+        state.storage_full.store(true, Ordering::Relaxed);
+    } else if write && (response.status().is_success() || response.status().is_redirection()) {
+        state.storage_full.store(false, Ordering::Relaxed);
+    }
+    response
+}
+
 /// Cancels a request whose response has not started within the configured time.
 async fn request_timeout(State(state): State<AppState>, request: Request, next: Next) -> Response {
     match tokio::time::timeout(state.settings.request_timeout, next.run(request)).await {
@@ -250,6 +267,7 @@ pub fn router_with(state: AppState, extra: Router) -> Router {
         .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
         .with_state(state.clone())
         .merge(extra)
+        .layer(middleware::from_fn_with_state(state.clone(), track_storage))
         .layer(DefaultBodyLimit::max(state.settings.body_limit))
         .layer(middleware::from_fn_with_state(state.clone(), request_timeout))
         .layer(CatchPanicLayer::custom(panic_response))

@@ -18,6 +18,7 @@ mod accounts;
 mod cluster;
 mod commands;
 mod conventions;
+mod disk;
 mod faults;
 mod formats;
 mod hostile;

@@ -18,12 +18,17 @@ pub enum StoreError {
     /// shutting down): nothing was written, and the call may succeed once it is back.
     #[error("no connection")]
     Unavailable(#[source] sqlx::Error),
+    /// The database's disk is full (SQLite `SQLITE_FULL`, or the shared-memory file that cannot
+    /// grow; PostgreSQL `53100 disk_full`): nothing was written, and a write may succeed once
+    /// space is freed.
+    #[error("the database's disk is full")]
+    StorageFull(#[source] sqlx::Error),
     /// Any other database error.
     #[error("database error")]
     Database(#[source] sqlx::Error),
     /// Applying the schema migrations failed.
     #[error("migration failed")]
-    Migrate(#[from] sqlx::migrate::MigrateError),
+    Migrate(#[source] sqlx::migrate::MigrateError),
     /// Opening or locking the database file's directory failed.
     #[error("the database file's directory cannot be opened")]
     Setup(#[source] std::io::Error),
@@ -47,6 +52,27 @@ pub enum StoreError {
     Corrupt(String),
 }
 
+/// True for the errors a full disk gives: SQLite `SQLITE_FULL` (13, with its extended codes) and
+/// `SQLITE_IOERR_SHMSIZE` (4874: the `-shm` file cannot grow), PostgreSQL `53100 disk_full`.
+fn is_disk_full(error: &sqlx::Error) -> bool {
+    let sqlx::Error::Database(db) = error else { return false };
+    let code = db.code().unwrap_or_default();
+    if db.try_downcast_ref::<sqlx::sqlite::SqliteError>().is_some() {
+        code.parse::<i32>().is_ok_and(|c| c & 0xff == 13 || c == 4874)
+    } else {
+        code == "53100"
+    }
+}
+
+impl From<sqlx::migrate::MigrateError> for StoreError {
+    fn from(error: sqlx::migrate::MigrateError) -> Self {
+        match error {
+            sqlx::migrate::MigrateError::Execute(inner) if is_disk_full(&inner) => StoreError::StorageFull(inner),
+            other => StoreError::Migrate(other),
+        }
+    }
+}
+
 impl From<sqlx::Error> for StoreError {
     fn from(error: sqlx::Error) -> Self {
         if matches!(
@@ -54,6 +80,9 @@ impl From<sqlx::Error> for StoreError {
             sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Io(_) | sqlx::Error::WorkerCrashed
         ) {
             return StoreError::Unavailable(error);
+        }
+        if is_disk_full(&error) {
+            return StoreError::StorageFull(error);
         }
         if let sqlx::Error::Database(db) = &error {
             // PostgreSQL going away: admin_shutdown, crash_shutdown, cannot_connect_now, and the

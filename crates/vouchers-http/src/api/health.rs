@@ -31,17 +31,21 @@ async fn healthz() -> Json<Health> {
 /// How long `/readyz` waits for the database before it answers 503.
 const READY_WITHIN: std::time::Duration = std::time::Duration::from_millis(1500);
 
-/// The database is reachable (`SELECT 1` within 1.5 seconds, so the probe has its answer within 2).
+/// The database is reachable (`SELECT 1` within 1.5 seconds, so the probe has its answer within
+/// 2), and the last write did not fail for a full disk (503 `storage_full` until a write succeeds).
 #[utoipa::path(
     get,
     path = "/readyz",
     tag = "health",
     responses(
         (status = 200, description = "Ready", body = Health),
-        (status = 503, description = "The database does not answer", body = ErrorBody),
+        (status = 503, description = "The database does not answer, or its disk is full", body = ErrorBody),
     )
 )]
 async fn readyz(State(state): State<AppState>) -> Result<Json<Health>, ApiError> {
+    if state.storage_full.load(std::sync::atomic::Ordering::Relaxed) {
+        return Err(ApiError::DiskFull);
+    }
     vouchers_core::service::ping(state.store.as_ref(), READY_WITHIN).await.map_err(ApiError::NotReady)?;
     Ok(Json(Health { status: "ready" }))
 }
