@@ -89,8 +89,8 @@ impl FromRequestParts<ConsoleState> for ClientAddress {
 /// the sign-in form has no session to carry a token yet). A browser says where a request comes
 /// from in `Sec-Fetch-Site` (anything but `same-origin`, or `none` for one the person typed, is
 /// refused) and, when it does not send that, in `Origin`, whose host must be the request's
-/// `Host`. A request with neither comes from no browser (a script), which cross-site forgery
-/// needs; it goes on to the session's CSRF token like any other.
+/// `Host`. A request with neither comes from no browser (a script), and forgery needs a
+/// browser; it goes on to the session's CSRF token like any other.
 pub(crate) async fn same_origin(
     request: axum::extract::Request,
     next: axum::middleware::Next,

@@ -222,17 +222,30 @@ fn openapi_text() -> &'static str {
 }
 
 /// Keeps [`AppState::storage_full`]: set by an answer marked [`error::StorageFullMarker`] (API or
-/// console), cleared by a write (any method but GET and HEAD) that succeeded.
+/// console), cleared by a request that wrote ([`wrote`]).
 async fn track_storage(State(state): State<AppState>, request: Request, next: Next) -> Response {
     use std::sync::atomic::Ordering;
-    let write = !matches!(*request.method(), axum::http::Method::GET | axum::http::Method::HEAD);
+    let (method, path) = (request.method().clone(), request.uri().path().to_owned());
     let response = next.run(request).await;
     if response.extensions().get::<error::StorageFullMarker>().is_some() {
         state.storage_full.store(true, Ordering::Relaxed);
-    } else if write && (response.status().is_success() || response.status().is_redirection()) {
+    } else if wrote(&method, &path, response.status()) {
         state.storage_full.store(false, Ordering::Relaxed);
     }
     response
+}
+
+/// Whether a request that got `status` wrote to the database: a state-changing method that
+/// succeeded, but not the API's read-only POSTs (`check`, the email preview), and in the console
+/// only a form that redirects (a page answered 200 to a POST is a preview or the form again).
+fn wrote(method: &axum::http::Method, path: &str, status: axum::http::StatusCode) -> bool {
+    if matches!(*method, axum::http::Method::GET | axum::http::Method::HEAD | axum::http::Method::OPTIONS) {
+        return false;
+    }
+    if path.starts_with("/console") {
+        return status.is_redirection();
+    }
+    status.is_success() && !path.ends_with("/vouchers/check") && !path.ends_with("/send/preview")
 }
 
 /// Cancels a request whose response has not started within the configured time.
@@ -308,4 +321,24 @@ pub async fn serve_with(
     server::run(listener, router_with(state, extra), settings, shutdown).await?;
     tracing::info!("stopped");
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use axum::http::{Method, StatusCode};
+
+    use super::wrote;
+
+    #[test]
+    fn only_a_successful_write_clears_a_full_disk() {
+        assert!(wrote(&Method::POST, "/api/v1/conferences/p/vouchers/redeem", StatusCode::OK));
+        assert!(wrote(&Method::POST, "/api/v1/conferences/p/vouchers/bulk", StatusCode::CREATED));
+        assert!(wrote(&Method::PATCH, "/api/v1/conferences/p/vouchers/X", StatusCode::OK));
+        assert!(wrote(&Method::POST, "/console/login", StatusCode::SEE_OTHER));
+        assert!(!wrote(&Method::POST, "/api/v1/conferences/p/vouchers/check", StatusCode::OK));
+        assert!(!wrote(&Method::POST, "/api/v1/conferences/p/batches/1/send/preview", StatusCode::OK));
+        assert!(!wrote(&Method::POST, "/console/c/p/batches/1/send", StatusCode::OK), "a preview page");
+        assert!(!wrote(&Method::POST, "/api/v1/conferences/p/vouchers/redeem", StatusCode::CONFLICT));
+        assert!(!wrote(&Method::GET, "/readyz", StatusCode::OK));
+    }
 }

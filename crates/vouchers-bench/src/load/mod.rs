@@ -217,6 +217,18 @@ fn bench_database(
     Ok(())
 }
 
+/// Prints `checks`, one a line; fails when any failed.
+fn print_checks(checks: &[report::Check], what: &str) -> Result<()> {
+    for check in checks {
+        println!("  [{}] {} {}: {}", if check.ok { "ok" } else { "FAIL" }, check.database, check.what, check.detail);
+    }
+    let failed = checks.iter().filter(|c| !c.ok).count();
+    if failed > 0 {
+        bail!("{failed} {what} check(s) failed");
+    }
+    Ok(())
+}
+
 /// The distinct client addresses of `--flood`.
 const FLOOD_ADDRESSES: u32 = 50_000;
 
@@ -301,14 +313,7 @@ fn flood(runtime: &tokio::runtime::Runtime, args: &LoadArgs, bin: &Path, duratio
         runtime.block_on(deployment.destroy())?;
         result?;
     }
-    for check in &checks {
-        println!("  [{}] {} {}: {}", if check.ok { "ok" } else { "FAIL" }, check.database, check.what, check.detail);
-    }
-    let failed = checks.iter().filter(|c| !c.ok).count();
-    if failed > 0 {
-        bail!("{failed} flood check(s) failed");
-    }
-    Ok(())
+    print_checks(&checks, "flood")
 }
 
 /// The write-ahead log's bound the soak checks (the store truncates it past 16 MiB).
@@ -396,14 +401,7 @@ fn soak(runtime: &tokio::runtime::Runtime, args: &LoadArgs, bin: &Path, minutes:
         runtime.block_on(deployment.destroy())?;
         result?;
     }
-    for check in &checks {
-        println!("  [{}] {} {}: {}", if check.ok { "ok" } else { "FAIL" }, check.database, check.what, check.detail);
-    }
-    let failed = checks.iter().filter(|c| !c.ok).count();
-    if failed > 0 {
-        bail!("{failed} soak check(s) failed");
-    }
-    Ok(())
+    print_checks(&checks, "soak")
 }
 
 /// Enough single-use codes for a redeem run of `duration` seconds (no run gets near 20,000/s).

@@ -154,6 +154,20 @@ fn full_disk_flow(d: &Path, database: &str, disk: &SmallDisk) {
     assert_eq!(refused, 20, "the disk never filled up ({accepted} redemptions accepted)");
     let (status, body) = readyz(&runtime, &server);
     assert_eq!((status, body["error"]["code"].clone()), (503, json!("storage_full")), "{body}");
+    // A check reads only: it is answered, and /readyz still says the disk is full.
+    let checked = runtime.block_on(async {
+        reqwest::Client::new()
+            .post(format!("{}/api/v1/conferences/pycon/vouchers/check", server.base))
+            .bearer_auth(&token)
+            .json(&json!({"code": code}))
+            .send()
+            .await
+            .unwrap()
+            .status()
+            .as_u16()
+    });
+    assert_eq!(checked, 200);
+    assert_eq!(readyz(&runtime, &server).0, 503, "a read does not clear a full disk");
     // The CLI says the same, exit status 1.
     let out = vouchers(d, Some(database), &["redeem", "--conference", "pycon", "--order-ref", "cli-full", &code]);
     assert_eq!(out.status.code(), Some(1), "{}", String::from_utf8_lossy(&out.stderr));
