@@ -246,9 +246,9 @@ impl<K: Eq + Hash + Clone> FailureLimiter<K> {
     }
 
     fn finish(&self, key: &K, failed: bool) {
-        {
-            let mut callers = self.lock();
-            let Some(caller) = callers.get_mut(key) else { return };
+        // A caller whose entry a flood rotated away meanwhile has nothing to record; its waiters
+        // are woken all the same.
+        if let Some(caller) = self.lock().get_mut(key) {
             caller.in_flight = caller.in_flight.saturating_sub(1);
             if failed {
                 caller.failures.push_back(Instant::now());
