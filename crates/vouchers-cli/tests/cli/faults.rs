@@ -248,7 +248,8 @@ async fn violations(url: &str) -> ([i64; 3], i64, i64) {
     ];
     let mut found = [0i64; 3];
     if url.starts_with("sqlite") {
-        let pool = sqlx::SqlitePool::connect(url).await.unwrap();
+        let pool =
+            vouchers_core::store::no_maintenance(sqlx::sqlite::SqlitePoolOptions::new()).connect(url).await.unwrap();
         for (slot, sql) in found.iter_mut().zip(CHECKS) {
             *slot = sqlx::query_scalar(sql).fetch_one(&pool).await.unwrap();
         }
@@ -257,7 +258,8 @@ async fn violations(url: &str) -> ([i64; 3], i64, i64) {
         pool.close().await;
         (found, vouchers, redemptions)
     } else {
-        let pool = sqlx::PgPool::connect(url).await.unwrap();
+        let pool =
+            vouchers_core::store::no_maintenance(sqlx::postgres::PgPoolOptions::new()).connect(url).await.unwrap();
         for (slot, sql) in found.iter_mut().zip(CHECKS) {
             *slot = sqlx::query_scalar(sql).fetch_one(&pool).await.unwrap();
         }

@@ -68,8 +68,13 @@ pub async fn connect_with(url: &DatabaseUrl, timeout: std::time::Duration) -> Re
 /// leaves dead ones behind), because one used moments ago was tested when it was given back
 /// (sqlx pings on release and closes a broken connection). On the checkout path that saves one
 /// round trip per request.
+///
+/// No idle timeout and no maximum lifetime: with either, sqlx 0.8 runs a maintenance task per
+/// pool that can spin at 100% CPU for ever, and hang the runtime's shutdown, after a rare race in
+/// its idle count (sqlx issue #3645, fixed after 0.8.6). Without them there is no such task; a
+/// pool keeps at most its `max_connections`, and a connection left idle is tested before use.
 pub(crate) fn pool_options<DB: sqlx::Database>() -> sqlx::pool::PoolOptions<DB> {
-    sqlx::pool::PoolOptions::new().test_before_acquire(false).before_acquire(|conn, meta| {
+    no_maintenance(sqlx::pool::PoolOptions::new()).test_before_acquire(false).before_acquire(|conn, meta| {
         Box::pin(async move {
             if meta.idle_for > std::time::Duration::from_secs(1) {
                 sqlx::Connection::ping(conn).await?;
@@ -77,6 +82,12 @@ pub(crate) fn pool_options<DB: sqlx::Database>() -> sqlx::pool::PoolOptions<DB> 
             Ok(true)
         })
     })
+}
+
+/// `options` without the settings that make sqlx run a pool maintenance task (see
+/// [`pool_options`]); for every pool this project opens, tests' pools included.
+pub fn no_maintenance<DB: sqlx::Database>(options: sqlx::pool::PoolOptions<DB>) -> sqlx::pool::PoolOptions<DB> {
+    options.idle_timeout(None).max_lifetime(None).min_connections(0)
 }
 
 /// The fields shared by every voucher of one insert: a batch, or one voucher added by hand.

@@ -136,12 +136,20 @@ pub enum Raw {
 impl Raw {
     pub async fn connect(db: &TestDb) -> Self {
         match db.store.backend() {
-            Backend::Sqlite => {
-                Raw::Sqlite(SqlitePoolOptions::new().max_connections(1).connect(db.url.expose()).await.unwrap())
-            }
-            Backend::Postgres => {
-                Raw::Postgres(PgPoolOptions::new().max_connections(1).connect(db.url.expose()).await.unwrap())
-            }
+            Backend::Sqlite => Raw::Sqlite(
+                vouchers_core::store::no_maintenance(SqlitePoolOptions::new())
+                    .max_connections(1)
+                    .connect(db.url.expose())
+                    .await
+                    .unwrap(),
+            ),
+            Backend::Postgres => Raw::Postgres(
+                vouchers_core::store::no_maintenance(PgPoolOptions::new())
+                    .max_connections(1)
+                    .connect(db.url.expose())
+                    .await
+                    .unwrap(),
+            ),
         }
     }
 
