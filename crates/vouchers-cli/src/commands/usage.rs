@@ -68,7 +68,7 @@ pub async fn run(store: &dyn Store, args: UsageArgs, policy: &GuessingPolicy, fo
     Ok(output::table(&header, &rows)?)
 }
 
-/// A batch's guessing figure in a cell: `1 in 5.6e9 per guess; about 1,073 years` (`WEAK` in
+/// A batch's guessing figure in a cell: `1 in 5.6e9 per guess; about 107 years` (`WEAK` in
 /// front when it is under the floor).
 fn guessing_cell(g: &Guessing) -> String {
     let odds = if g.chance_per_guess > 0.0 { format!("1 in {:.1e}", 1.0 / g.chance_per_guess) } else { "none".into() };
