@@ -11,7 +11,9 @@ use std::collections::HashMap;
 
 use chrono::{DateTime, NaiveDate, Utc};
 
-use super::{CheckoutView, ClaimedMessage, MessageVoucher, RedemptionRecord, StoreError, StoredSession, VoucherState};
+use super::{
+    CheckoutView, ClaimedMessage, MessageVoucher, RedemptionRecord, StoreError, StoredSession, UsageRow, VoucherState,
+};
 use crate::domain::{
     Account, AddOn, Alphabet, ApiToken, AuditActor, AuditRecord, Batch, BatchSource, CodeFormat, Conference,
     DiscountSpec, Money, OutboxMessage, Recipient, RenderedMessage, TicketType, ValidityWindow, Voucher,
@@ -36,6 +38,8 @@ pub(super) trait StoredRow {
     fn opt_text(&self, column: &str) -> Result<Option<String>, StoreError>;
     /// A boolean column.
     fn flag(&self, column: &str) -> Result<bool, StoreError>;
+    /// A nullable boolean column.
+    fn opt_flag(&self, column: &str) -> Result<Option<bool>, StoreError>;
     /// An instant, as this backend stores it.
     fn instant(&self, column: &str) -> Result<DateTime<Utc>, StoreError>;
     /// A nullable instant.
@@ -62,6 +66,9 @@ macro_rules! plain_columns {
             Ok(sqlx::Row::try_get(self, column)?)
         }
         fn flag(&self, column: &str) -> Result<bool, StoreError> {
+            Ok(sqlx::Row::try_get(self, column)?)
+        }
+        fn opt_flag(&self, column: &str) -> Result<Option<bool>, StoreError> {
             Ok(sqlx::Row::try_get(self, column)?)
         }
     };
@@ -98,6 +105,9 @@ impl<R: StoredRow> StoredRow for Prefixed<'_, R> {
     fn flag(&self, column: &str) -> Result<bool, StoreError> {
         self.row.flag(&self.name(column))
     }
+    fn opt_flag(&self, column: &str) -> Result<Option<bool>, StoreError> {
+        self.row.opt_flag(&self.name(column))
+    }
     fn instant(&self, column: &str) -> Result<DateTime<Utc>, StoreError> {
         self.row.instant(&self.name(column))
     }
@@ -124,30 +134,16 @@ pub(super) fn voucher_id_match(conference: &str, same_code: &str, key: &str) -> 
     )
 }
 
-/// How a backend writes the parts of [`checkout_sql`] that differ: its placeholders, its amount
-/// columns, and how a code is matched ignoring case through the unique index.
-pub(super) struct Dialect {
-    /// The `n`th parameter (`$n` or `?n`).
-    pub param: fn(u8) -> String,
-    /// The voucher's amount column.
-    pub discount: &'static str,
-    /// The ticket type's and add-on's price column.
-    pub price: &'static str,
-    /// `o.code` equal to parameter 3 (the code as typed), ignoring ASCII case.
-    pub code_match: &'static str,
-}
-
 /// The one query of a checkout ([`crate::store::Store::checkout_view`]): parameters 1 token
 /// hash, 2 conference slug, 3 code, 4 client address, 5 the start of the guessing window and 6
 /// the code's folded key. One
 /// row per catalogue item (ticket types, then add-ons, by slug; none when no voucher was found),
 /// each carrying the token (`t_`), the conference (`c_`), the voucher (`v_`), the failed lookups
 /// of the caller (`f_`) and of the token from every address (`tf_`) and the item (`k_`, with `k_restricts`: it is in the voucher's restriction set).
-pub(super) fn checkout_sql(d: &Dialect) -> String {
-    let p = d.param;
-    let (hash, slug, address, since) = (p(1), p(2), p(4), p(5));
+pub(super) fn checkout_sql(d: &super::sql::Dialect) -> String {
+    let (hash, slug, address, since) = ("$1", "$2", "$4", "$5");
     let (discount, price) = (d.discount, d.price);
-    let voucher_id = voucher_id_match("c.id", d.code_match, &p(6));
+    let voucher_id = voucher_id_match("c.id", &(d.same_text)("o.code", "$3"), "$6");
     format!(
         "SELECT t.id AS t_id, t.scope AS t_scope, t.conference_id AS t_conference_id, tc.slug AS t_conference,
                 t.name AS t_name, t.created_at AS t_created_at, t.revoked_at AS t_revoked_at,
@@ -501,6 +497,23 @@ pub(super) fn claimed_message(row: &impl StoredRow) -> Result<ClaimedMessage, St
             text: row.text("body_text")?,
             html: row.opt_text("body_html")?,
         },
+    })
+}
+
+/// A batch's voucher counts, as [`crate::store::Store::usage`] selects them.
+pub(super) fn usage(row: &impl StoredRow) -> Result<UsageRow, StoreError> {
+    Ok(UsageRow {
+        batch_id: row.opt_int("batch_id")?,
+        prefix: row.opt_text("prefix")?,
+        source: row.opt_text("source")?,
+        alphabet: row.opt_text("alphabet")?,
+        code_length: row.opt_int("code_length")?,
+        check_char: row.opt_flag("check_char")?,
+        issued: row.int("issued")?,
+        active: row.int("active")?,
+        fully_used: row.int("fully_used")?,
+        uses_consumed: row.int("uses_consumed")?,
+        uses_left: row.int("uses_left")?,
     })
 }
 

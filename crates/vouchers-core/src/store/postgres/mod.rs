@@ -5,13 +5,12 @@
 //! COMMITTED; every rule a race could break is decided by a unique index or one conditional
 //! UPDATE, and a statement that meets a row held by a concurrent transaction waits for it.
 //!
-//! This file opens the store and answers the reads; `tx.rs` is the write transaction and
-//! `insert.rs` the bulk insert of a chunk of codes.
+//! This file opens the store, says how PostgreSQL runs the shared statements (`crate::store::sql`)
+//! and does what only PostgreSQL does: the checkout's query; `redeem.rs` is the redemption in one
+//! statement and `insert.rs` the bulk insert of a chunk of codes.
 
 mod insert;
-mod outbox;
 mod redeem;
-mod tx;
 
 use std::str::FromStr;
 use std::time::Duration;
@@ -19,43 +18,18 @@ use std::time::Duration;
 use async_trait::async_trait;
 use chrono::{DateTime, NaiveDate, Utc};
 use rust_decimal::Decimal;
-use sqlx::postgres::{PgConnectOptions, PgRow};
-use sqlx::{Connection, Executor, PgConnection, PgPool, Postgres};
+use sqlx::postgres::{PgArguments, PgConnectOptions, PgRow};
+use sqlx::query::Query;
+use sqlx::{Connection, PgConnection, PgPool, Postgres, Transaction};
 
-use super::rows::{
-    self, plain_columns, RestrictionSets, StoredRow, ACCOUNT_COLUMNS, AUDIT_COLUMNS, CONFERENCE_COLUMNS,
-    SESSION_COLUMNS, TOKEN_SELECT,
-};
+use super::rows::{self, plain_columns, StoredRow};
+use super::sql::{has_nul, Arg, Conn, Dialect, Engine};
 use super::{
-    AuditFilter, Backend, CheckoutKey, CheckoutView, ClaimedMessage, DatabaseUrl, DeliveryResult, NewRedemption,
-    OutboxFilter, RedeemOutcome, RedemptionRecord, Store, StoreError, StoreTx, StoredAccount, StoredSession, UsageRow,
-    VoucherFilter,
+    Backend, CheckoutKey, CheckoutView, DatabaseUrl, NewRedemption, RedeemOutcome, StoreError, VoucherTemplate,
 };
-use crate::domain::{
-    fold_key, Account, Actor, AddOn, ApiToken, AuditRecord, Batch, CodeFormat, Conference, Money, OutboxMessage,
-    TicketType, Voucher,
-};
+use crate::domain::{fold_key, Actor, Money};
 
 pub(super) static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
-
-/// The columns of a voucher, the amount renamed as the shared mapper reads it.
-const VOUCHER_COLUMNS: &str = "id, code, voucher_type, discount_value AS discount, max_uses, times_used, \
-     valid_from, valid_until, unlocks_hidden_tickets, is_active, restriction_set_id, batch_id, created_at, \
-     recipient_email, recipient_name, recipient_tags";
-
-/// The columns of a batch, the amount renamed as the shared mapper reads it.
-const BATCH_COLUMNS: &str = "id, prefix, count, voucher_type, discount_value AS discount, max_uses, valid_from, \
-     valid_until, unlocks_hidden_tickets, restriction_set_id, created_at, source, alphabet, code_length::int8 AS code_length, \
-     check_char";
-
-/// `id = ` the voucher of conference `$1` named by the code `$2` as typed (ignoring ASCII case,
-/// through the unique index on `lower(code)`) or, among readable codes, by its folded key `$3`.
-pub(super) static CODE_MATCH: std::sync::LazyLock<String> =
-    std::sync::LazyLock::new(|| format!("id = {}", rows::voucher_id_match("$1", "lower(o.code) = lower($2)", "$3")));
-
-/// The columns of a ticket type and of an add-on.
-const TICKET_TYPE_COLUMNS: &str = "id, slug, name, price, requires_voucher, is_active";
-const ADDON_COLUMNS: &str = "id, slug, name, price, is_active";
 
 /// PostgreSQL implementation of [`Store`].
 #[derive(Debug, Clone)]
@@ -100,14 +74,7 @@ impl PostgresStore {
 }
 
 /// See [`PostgresStore::checkout_statement`].
-static CHECKOUT_SQL: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
-    rows::checkout_sql(&rows::Dialect {
-        param: |n| format!("${n}"),
-        discount: "discount_value",
-        price: "price",
-        code_match: "lower(o.code) = lower($3)",
-    })
-});
+static CHECKOUT_SQL: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| rows::checkout_sql(&DIALECT));
 
 impl StoredRow for PgRow {
     plain_columns!();
@@ -132,161 +99,96 @@ impl StoredRow for PgRow {
     }
 }
 
-/// PostgreSQL text cannot hold NUL: a value with one matches no row (and binding it would be an
-/// error, not an empty answer).
-fn has_nul(text: &str) -> bool {
-    text.contains('\0')
-}
+#[async_trait]
+impl Conn for PgPool {
+    type Row = PgRow;
 
-async fn conference_by_slug<'e, E: Executor<'e, Database = Postgres>>(
-    e: E,
-    slug: &str,
-) -> Result<Option<Conference>, StoreError> {
-    if has_nul(slug) {
-        return Ok(None);
+    async fn all(&mut self, sql: &str, args: Vec<Arg<'_>>) -> Result<Vec<PgRow>, StoreError> {
+        Ok(query(sql, args).fetch_all(&*self).await?)
     }
-    let sql = format!("SELECT {CONFERENCE_COLUMNS} FROM conference WHERE slug = $1");
-    let row = sqlx::query(&sql).bind(slug).fetch_optional(e).await?;
-    row.as_ref().map(rows::conference).transpose()
-}
 
-/// The slugs of the conferences an account is granted, sorted.
-async fn account_conferences<'e, E: Executor<'e, Database = Postgres>>(
-    e: E,
-    account_id: i64,
-) -> Result<Vec<String>, StoreError> {
-    Ok(sqlx::query_scalar(
-        "SELECT c.slug FROM account_conference ac JOIN conference c ON c.id = ac.conference_id
-          WHERE ac.account_id = $1 ORDER BY c.slug",
-    )
-    .bind(account_id)
-    .fetch_all(e)
-    .await?)
-}
-
-/// Reads the slugs of the restriction sets of `found` rows in one query.
-async fn restriction_slugs(pool: &PgPool, found: &[PgRow]) -> Result<RestrictionSets, StoreError> {
-    let set_ids = rows::set_ids_of(found)?;
-    if set_ids.is_empty() {
-        return Ok(RestrictionSets::new());
+    async fn first(&mut self, sql: &str, args: Vec<Arg<'_>>) -> Result<Option<PgRow>, StoreError> {
+        Ok(query(sql, args).fetch_optional(&*self).await?)
     }
-    let slugs: Vec<(i64, bool, String)> = sqlx::query_as(
-        "SELECT l.restriction_set_id, false, t.slug
-           FROM restriction_set_ticket_type l JOIN ticket_type t ON t.id = l.ticket_type_id
-          WHERE l.restriction_set_id = ANY($1)
-         UNION ALL
-         SELECT l.restriction_set_id, true, a.slug
-           FROM restriction_set_addon l JOIN addon a ON a.id = l.addon_id
-          WHERE l.restriction_set_id = ANY($1)",
-    )
-    .bind(&set_ids)
-    .fetch_all(pool)
-    .await?;
-    Ok(rows::group_restrictions(slugs))
+
+    async fn run(&mut self, sql: &str, args: Vec<Arg<'_>>) -> Result<u64, StoreError> {
+        Ok(query(sql, args).execute(&*self).await?.rows_affected())
+    }
 }
 
 #[async_trait]
-impl Store for PostgresStore {
-    fn backend(&self) -> Backend {
-        Backend::Postgres
+impl Conn for Transaction<'static, Postgres> {
+    type Row = PgRow;
+
+    async fn all(&mut self, sql: &str, args: Vec<Arg<'_>>) -> Result<Vec<PgRow>, StoreError> {
+        Ok(query(sql, args).fetch_all(&mut **self).await?)
     }
 
-    async fn begin_as(&self, actor: &Actor) -> Result<Box<dyn StoreTx>, StoreError> {
-        Ok(Box::new(tx::PostgresTx::begin(&self.pool, actor.clone()).await?))
+    async fn first(&mut self, sql: &str, args: Vec<Arg<'_>>) -> Result<Option<PgRow>, StoreError> {
+        Ok(query(sql, args).fetch_optional(&mut **self).await?)
     }
 
-    async fn redeem_as(&self, actor: &Actor, new: &NewRedemption<'_>) -> Result<RedeemOutcome, StoreError> {
-        redeem::redeem(&self.pool, actor, new).await
+    async fn run(&mut self, sql: &str, args: Vec<Arg<'_>>) -> Result<u64, StoreError> {
+        Ok(query(sql, args).execute(&mut **self).await?.rows_affected())
+    }
+}
+
+/// A statement with its arguments bound in PostgreSQL's native types.
+fn query<'q>(sql: &'q str, args: Vec<Arg<'q>>) -> Query<'q, Postgres, PgArguments> {
+    let mut query = sqlx::query(sql);
+    for arg in args {
+        query = match arg {
+            Arg::Int(value) => query.bind(value),
+            Arg::Text(value) => query.bind(value),
+            Arg::Flag(value) => query.bind(value),
+            Arg::Instant(value) => query.bind(value),
+            Arg::Money(value) => query.bind(value.amount()),
+            Arg::Date(value) => query.bind(value),
+            Arg::Ints(list) => query.bind(list),
+            Arg::Texts(list) => query.bind(list),
+            Arg::Json(rows) => query.bind(rows),
+        };
+    }
+    query
+}
+
+/// PostgreSQL's SQL: codes and emails match ignoring case through their `lower(...)` unique
+/// indexes; lists are arrays; rows read to decide a write are locked with `FOR UPDATE`.
+const DIALECT: Dialect = Dialect {
+    discount: "discount_value",
+    price: "price",
+    same_text: |column, param| format!("lower({column}) = lower({param})"),
+    starts_like: |column, pattern| format!("lower({column}) LIKE lower({pattern}) ESCAPE '\\'"),
+    in_list: |param| format!("= ANY({param})"),
+    json_rows: |param| format!("jsonb_array_elements(CAST({param} AS jsonb))"),
+    for_update: " FOR UPDATE",
+    skip_locked: " FOR UPDATE SKIP LOCKED",
+    capped_sum: |expression| format!("least(coalesce(sum({expression}), 0), 9223372036854775807)::bigint"),
+};
+
+#[async_trait]
+impl Engine for PostgresStore {
+    type Row = PgRow;
+    type Reader = PgPool;
+    type Tx = Transaction<'static, Postgres>;
+    type Writer = PgPool;
+    const BACKEND: Backend = Backend::Postgres;
+    const DIALECT: Dialect = DIALECT;
+
+    fn reader(&self) -> PgPool {
+        self.pool.clone()
     }
 
-    async fn audit_log(&self, conference_id: i64, filter: &AuditFilter) -> Result<Vec<AuditRecord>, StoreError> {
-        let sql = format!(
-            "SELECT {AUDIT_COLUMNS} FROM audit_log
-              WHERE conference_id = $1 AND ($2::timestamptz IS NULL OR at >= $2) AND ($3::text IS NULL OR action = $3)
-                AND ($4::bigint IS NULL OR id < $4)
-              ORDER BY id DESC LIMIT $5"
-        );
-        if filter.action.as_deref().is_some_and(has_nul) {
-            return Ok(Vec::new());
-        }
-        sqlx::query(&sql)
-            .bind(conference_id)
-            .bind(filter.since)
-            .bind(filter.action.as_deref())
-            .bind(filter.before_id)
-            .bind(filter.limit)
-            .fetch_all(&self.pool)
-            .await?
-            .iter()
-            .map(rows::audit_record)
-            .collect()
+    async fn begin(&self) -> Result<Self::Tx, StoreError> {
+        Ok(self.pool.begin().await?)
     }
 
-    async fn conference(&self, slug: &str) -> Result<Option<Conference>, StoreError> {
-        conference_by_slug(&self.pool, slug).await
+    async fn commit(tx: Self::Tx) -> Result<(), StoreError> {
+        Ok(tx.commit().await?)
     }
 
-    async fn conferences(&self) -> Result<Vec<Conference>, StoreError> {
-        let sql = format!("SELECT {CONFERENCE_COLUMNS} FROM conference ORDER BY slug");
-        sqlx::query(&sql).fetch_all(&self.pool).await?.iter().map(rows::conference).collect()
-    }
-
-    async fn ticket_types(&self, conference: &Conference) -> Result<Vec<TicketType>, StoreError> {
-        let sql = format!("SELECT {TICKET_TYPE_COLUMNS} FROM ticket_type WHERE conference_id = $1 ORDER BY slug");
-        sqlx::query(&sql)
-            .bind(conference.id)
-            .fetch_all(&self.pool)
-            .await?
-            .iter()
-            .map(|r| rows::ticket_type(conference, r))
-            .collect()
-    }
-
-    async fn addons(&self, conference: &Conference) -> Result<Vec<AddOn>, StoreError> {
-        let sql = format!("SELECT {ADDON_COLUMNS} FROM addon WHERE conference_id = $1 ORDER BY slug");
-        sqlx::query(&sql)
-            .bind(conference.id)
-            .fetch_all(&self.pool)
-            .await?
-            .iter()
-            .map(|r| rows::addon(conference, r))
-            .collect()
-    }
-
-    async fn vouchers(&self, conference: &Conference, filter: &VoucherFilter) -> Result<Vec<Voucher>, StoreError> {
-        let sql = format!(
-            "SELECT {VOUCHER_COLUMNS} FROM voucher
-              WHERE conference_id = $1
-                AND ($2::text IS NULL OR lower(code) LIKE lower($2) ESCAPE '\\')
-                AND ($3::bigint IS NULL OR batch_id = $3)
-                AND ($4::boolean IS NULL OR is_active = $4)
-                AND id > $5
-                AND ($7::text IS NULL OR (CASE WHEN NOT is_active THEN 'inactive'
-                                               WHEN times_used >= max_uses THEN 'used_up'
-                                               WHEN valid_from > $8 THEN 'not_yet_valid'
-                                               WHEN valid_until < $8 THEN 'expired'
-                                               ELSE 'active' END) = $7)
-                AND ($9::text IS NULL OR recipient_email = $9)
-                AND (NOT $10 OR (recipient_email IS NOT NULL
-                                 AND NOT EXISTS (SELECT 1 FROM outbox_message m WHERE m.voucher_id = voucher.id)))
-              ORDER BY id
-              LIMIT $6"
-        );
-        let found = sqlx::query(&sql)
-            .bind(conference.id)
-            .bind(filter.prefix.as_ref().map(|p| rows::like_prefix(p.as_str())))
-            .bind(filter.batch_id)
-            .bind(filter.active)
-            .bind(filter.after_id.unwrap_or(0))
-            .bind(filter.limit)
-            .bind(filter.status.map(|(s, _)| s.as_str()))
-            .bind(filter.status.map(|(_, at)| at))
-            .bind(filter.recipient_email.as_deref().filter(|e| !has_nul(e)))
-            .bind(filter.awaiting_message)
-            .fetch_all(&self.pool)
-            .await?;
-        let sets = restriction_slugs(&self.pool, &found).await?;
-        found.iter().map(|r| rows::voucher(conference, &sets, r)).collect()
+    async fn writer(&self) -> Result<PgPool, StoreError> {
+        Ok(self.pool.clone())
     }
 
     async fn checkout_view(&self, key: &CheckoutKey<'_>) -> Result<CheckoutView, StoreError> {
@@ -305,191 +207,16 @@ impl Store for PostgresStore {
         rows::checkout_view(&found)
     }
 
-    async fn voucher_by_code(&self, conference: &Conference, code: &str) -> Result<Option<Voucher>, StoreError> {
-        if has_nul(code) {
-            return Ok(None);
-        }
-        let sql = format!("SELECT {VOUCHER_COLUMNS} FROM voucher WHERE {}", *CODE_MATCH);
-        let found = sqlx::query(&sql).bind(conference.id).bind(code).bind(fold_key(code)).fetch_all(&self.pool).await?;
-        let sets = restriction_slugs(&self.pool, &found).await?;
-        found.first().map(|r| rows::voucher(conference, &sets, r)).transpose()
+    async fn redeem_as(&self, actor: &Actor, new: &NewRedemption<'_>) -> Result<RedeemOutcome, StoreError> {
+        redeem::redeem(&self.pool, actor, new).await
     }
 
-    async fn batch(&self, conference: &Conference, id: i64) -> Result<Option<Batch>, StoreError> {
-        let sql = format!("SELECT {BATCH_COLUMNS} FROM voucher_batch WHERE conference_id = $1 AND id = $2");
-        let found = sqlx::query(&sql).bind(conference.id).bind(id).fetch_all(&self.pool).await?;
-        let sets = restriction_slugs(&self.pool, &found).await?;
-        found.first().map(|r| rows::batch(conference, &sets, r)).transpose()
-    }
-
-    async fn batches(&self, conference: &Conference, after_id: i64, limit: i64) -> Result<Vec<Batch>, StoreError> {
-        let sql = format!(
-            "SELECT {BATCH_COLUMNS} FROM voucher_batch WHERE conference_id = $1 AND id > $2 ORDER BY id LIMIT $3"
-        );
-        let found = sqlx::query(&sql).bind(conference.id).bind(after_id).bind(limit).fetch_all(&self.pool).await?;
-        let sets = restriction_slugs(&self.pool, &found).await?;
-        found.iter().map(|r| rows::batch(conference, &sets, r)).collect()
-    }
-
-    async fn check_formats(&self, conference_id: i64) -> Result<Vec<(String, CodeFormat)>, StoreError> {
-        let found: Vec<(String, String, i64, bool)> = sqlx::query_as(
-            "SELECT DISTINCT prefix, alphabet, code_length::int8, check_char FROM voucher_batch
-              WHERE conference_id = $1 AND check_char AND source = 'generate'",
-        )
-        .bind(conference_id)
-        .fetch_all(&self.pool)
-        .await?;
-        found
-            .into_iter()
-            .map(|(prefix, alphabet, length, check)| Ok((prefix, rows::code_format(&alphabet, length, check)?)))
-            .collect()
-    }
-
-    async fn usage(&self, conference: &Conference) -> Result<Vec<UsageRow>, StoreError> {
-        Ok(sqlx::query_as(
-            "SELECT v.batch_id, b.prefix, b.source, b.alphabet, b.code_length::int8 AS code_length, b.check_char,
-                    count(*) AS issued, count(*) FILTER (WHERE v.is_active) AS active,
-                    count(*) FILTER (WHERE v.times_used >= v.max_uses) AS fully_used,
-                    least(sum(v.times_used), 9223372036854775807)::bigint AS uses_consumed,
-                    least(coalesce(sum(v.max_uses - v.times_used) FILTER (WHERE v.is_active), 0),
-                          9223372036854775807)::bigint AS uses_left
-               FROM voucher v LEFT JOIN voucher_batch b ON b.id = v.batch_id
-              WHERE v.conference_id = $1
-              GROUP BY v.batch_id, b.prefix, b.source, b.alphabet, b.code_length, b.check_char
-              ORDER BY v.batch_id",
-        )
-        .bind(conference.id)
-        .fetch_all(&self.pool)
-        .await?)
-    }
-
-    async fn token_by_hash(&self, hash: &str) -> Result<Option<ApiToken>, StoreError> {
-        if has_nul(hash) {
-            return Ok(None);
-        }
-        let sql = format!("{TOKEN_SELECT} WHERE t.token_hash = $1 AND t.revoked_at IS NULL");
-        let row = sqlx::query(&sql).bind(hash).fetch_optional(&self.pool).await?;
-        row.as_ref().map(rows::token).transpose()
-    }
-
-    async fn tokens(&self) -> Result<Vec<ApiToken>, StoreError> {
-        let sql = format!("{TOKEN_SELECT} ORDER BY t.id");
-        sqlx::query(&sql).fetch_all(&self.pool).await?.iter().map(rows::token).collect()
-    }
-
-    async fn account_by_email(&self, email: &str) -> Result<Option<StoredAccount>, StoreError> {
-        if has_nul(email) {
-            return Ok(None);
-        }
-        let sql = format!("SELECT {ACCOUNT_COLUMNS}, password_hash FROM account WHERE lower(email) = lower($1)");
-        let Some(row) = sqlx::query(&sql).bind(email).fetch_optional(&self.pool).await? else { return Ok(None) };
-        let conferences = account_conferences(&self.pool, row.int("id")?).await?;
-        Ok(Some(StoredAccount {
-            account: rows::account(&row, conferences)?,
-            password_hash: row.text("password_hash")?,
-        }))
-    }
-
-    async fn account(&self, id: i64) -> Result<Option<Account>, StoreError> {
-        let sql = format!("SELECT {ACCOUNT_COLUMNS} FROM account WHERE id = $1");
-        let Some(row) = sqlx::query(&sql).bind(id).fetch_optional(&self.pool).await? else { return Ok(None) };
-        Ok(Some(rows::account(&row, account_conferences(&self.pool, id).await?)?))
-    }
-
-    async fn accounts(&self) -> Result<Vec<Account>, StoreError> {
-        let sql = format!("SELECT {ACCOUNT_COLUMNS} FROM account ORDER BY email");
-        let found = sqlx::query(&sql).fetch_all(&self.pool).await?;
-        let mut accounts = Vec::with_capacity(found.len());
-        for row in &found {
-            accounts.push(rows::account(row, account_conferences(&self.pool, row.int("id")?).await?)?);
-        }
-        Ok(accounts)
-    }
-
-    async fn session_by_hash(&self, hash: &str) -> Result<Option<StoredSession>, StoreError> {
-        if has_nul(hash) {
-            return Ok(None);
-        }
-        let sql = format!("SELECT {SESSION_COLUMNS} FROM console_session WHERE token_hash = $1");
-        let row = sqlx::query(&sql).bind(hash).fetch_optional(&self.pool).await?;
-        row.as_ref().map(rows::session).transpose()
-    }
-
-    async fn failed_lookups(
-        &self,
-        token_id: i64,
-        address: &str,
-        since: DateTime<Utc>,
-    ) -> Result<(i64, Option<DateTime<Utc>>), StoreError> {
-        Ok(sqlx::query_as(
-            "SELECT count(*), min(at) FROM failed_lookup WHERE token_id = $1 AND address = $2 AND at > $3",
-        )
-        .bind(token_id)
-        .bind(address)
-        .bind(since)
-        .fetch_one(&self.pool)
-        .await?)
-    }
-
-    async fn prune_failed_lookups(&self, before: DateTime<Utc>) -> Result<u64, StoreError> {
-        let done = sqlx::query("DELETE FROM failed_lookup WHERE at < $1").bind(before).execute(&self.pool).await?;
-        Ok(done.rows_affected())
-    }
-
-    async fn record_failed_lookup(
-        &self,
-        token_id: i64,
-        address: &str,
-        at: DateTime<Utc>,
-        forget_before: DateTime<Utc>,
-    ) -> Result<(), StoreError> {
-        sqlx::query(
-            "WITH forgotten AS (DELETE FROM failed_lookup WHERE token_id = $1 AND address = $2 AND at < $4)
-             INSERT INTO failed_lookup (token_id, address, at) VALUES ($1, $2, $3)",
-        )
-        .bind(token_id)
-        .bind(address)
-        .bind(at)
-        .bind(forget_before)
-        .execute(&self.pool)
-        .await?;
-        Ok(())
-    }
-
-    async fn redemptions(&self, voucher_id: i64) -> Result<Vec<RedemptionRecord>, StoreError> {
-        sqlx::query(
-            "SELECT order_ref, redeemed_at, released_at FROM redemption
-              WHERE voucher_id = $1 AND response <> '' ORDER BY redeemed_at DESC, id DESC",
-        )
-        .bind(voucher_id)
-        .fetch_all(&self.pool)
-        .await?
-        .iter()
-        .map(rows::redemption)
-        .collect()
-    }
-
-    async fn outbox(&self, conference_id: i64, filter: &OutboxFilter) -> Result<Vec<OutboxMessage>, StoreError> {
-        outbox::outbox(&mut *self.pool.acquire().await?, conference_id, filter).await
-    }
-
-    async fn claim_outbox(
-        &self,
-        now: DateTime<Utc>,
-        lease_until: DateTime<Utc>,
-        limit: i64,
-    ) -> Result<Vec<ClaimedMessage>, StoreError> {
-        outbox::claim(&mut *self.pool.acquire().await?, now, lease_until, limit).await
-    }
-
-    async fn finish_outbox(
-        &self,
-        id: i64,
-        attempt: i64,
-        result: &DeliveryResult<'_>,
-        now: DateTime<Utc>,
-    ) -> Result<bool, StoreError> {
-        outbox::finish(&mut *self.pool.acquire().await?, id, attempt, result, now).await
+    async fn insert_vouchers(
+        tx: &mut Self::Tx,
+        template: &VoucherTemplate,
+        codes: &[String],
+    ) -> Result<Vec<(i64, String)>, StoreError> {
+        insert::insert_vouchers(tx, template, codes).await
     }
 
     async fn backup_into(&self, _path: &str) -> Result<(), StoreError> {
@@ -497,11 +224,6 @@ impl Store for PostgresStore {
             "a PostgreSQL database is backed up with its own tools: pg_dump --format=custom for a copy while it \
              runs (restore with pg_restore), or continuous archiving for point-in-time recovery",
         ))
-    }
-
-    async fn ping(&self) -> Result<(), StoreError> {
-        sqlx::query("SELECT 1").execute(&self.pool).await?;
-        Ok(())
     }
 
     async fn close(&self) {

@@ -13,12 +13,11 @@
 //! next to `serve`) take its turn.
 //! Instants are stored as microseconds since the epoch, amounts as cents, dates as text.
 //!
-//! This file opens the store and answers the reads; `tx.rs` is the write transaction and
-//! `insert.rs` the bulk insert of a chunk of codes.
+//! This file opens the store, says how SQLite runs the shared statements (`crate::store::sql`)
+//! and does what only SQLite does: the checkout's query, the redemption, the backup; `insert.rs`
+//! is the bulk insert of a chunk of codes and `writer.rs` the one writer connection.
 
 mod insert;
-mod outbox;
-mod tx;
 mod writer;
 
 use std::str::FromStr;
@@ -26,42 +25,22 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use chrono::{DateTime, NaiveDate, Utc};
-use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqliteRow, SqliteSynchronous};
-use sqlx::{Executor, Sqlite, SqlitePool};
+use sqlx::query::Query;
+use sqlx::sqlite::{SqliteArguments, SqliteConnectOptions, SqliteJournalMode, SqliteRow, SqliteSynchronous};
+use sqlx::{Sqlite, SqlitePool};
 
-use super::rows::{
-    self, plain_columns, RestrictionSets, StoredRow, ACCOUNT_COLUMNS, AUDIT_COLUMNS, CONFERENCE_COLUMNS,
-    SESSION_COLUMNS, TOKEN_SELECT,
-};
+use super::rows::{self, plain_columns, StoredRow};
+use super::sql::{Arg, Conn, Dialect, Engine};
 use super::{
-    AuditFilter, Backend, CheckoutKey, CheckoutView, ClaimedMessage, DatabaseUrl, DeliveryResult, NewRedemption,
-    OutboxFilter, RedeemOutcome, RedemptionRecord, Store, StoreError, StoreTx, StoredAccount, StoredSession, UsageRow,
-    VoucherFilter,
+    Backend, CheckoutKey, CheckoutView, DatabaseUrl, NewRedemption, RedeemOutcome, StoreError, VoucherTemplate,
 };
-use crate::domain::{
-    fold_key, Account, Actor, AddOn, ApiToken, AuditRecord, Batch, CodeFormat, Conference, Money, OutboxMessage,
-    TicketType, Voucher,
-};
+use crate::domain::{fold_key, Actor, Money};
+use writer::WriterTx;
 
 pub(super) static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
 
 /// How long a writer waits for another writer's transaction before giving up.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(30);
-
-/// The columns of a voucher, the amount renamed as the shared mapper reads it.
-const VOUCHER_COLUMNS: &str = "id, code, voucher_type, discount_cents AS discount, max_uses, times_used, \
-     valid_from, valid_until, unlocks_hidden_tickets, is_active, restriction_set_id, batch_id, created_at, \
-     recipient_email, recipient_name, recipient_tags";
-
-/// The columns of a batch, the amount renamed as the shared mapper reads it.
-const BATCH_COLUMNS: &str = "id, prefix, count, voucher_type, discount_cents AS discount, max_uses, valid_from, \
-     valid_until, unlocks_hidden_tickets, restriction_set_id, created_at, source, alphabet, code_length, check_char";
-
-/// `id = ` the voucher of conference `?1` named by the code `?2` as typed (ignoring ASCII case:
-/// the column's NOCASE collation, through the unique index) or, among readable codes, by its
-/// folded key `?3`.
-pub(super) static CODE_MATCH: std::sync::LazyLock<String> =
-    std::sync::LazyLock::new(|| format!("id = {}", rows::voucher_id_match("?1", "o.code = ?2", "?3")));
 
 /// SQLite implementation of [`Store`].
 #[derive(Debug, Clone)]
@@ -285,58 +264,116 @@ impl StoredRow for SqliteRow {
     }
 }
 
-async fn conference_by_slug<'e, E: Executor<'e, Database = Sqlite>>(
-    e: E,
-    slug: &str,
-) -> Result<Option<Conference>, StoreError> {
-    let sql = format!("SELECT {CONFERENCE_COLUMNS} FROM conference WHERE slug = ?");
-    let row = sqlx::query(&sql).bind(slug).fetch_optional(e).await?;
-    row.as_ref().map(rows::conference).transpose()
-}
+#[async_trait]
+impl Conn for SqlitePool {
+    type Row = SqliteRow;
 
-/// The slugs of the conferences an account is granted, sorted.
-async fn account_conferences<'e, E: Executor<'e, Database = Sqlite>>(
-    e: E,
-    account_id: i64,
-) -> Result<Vec<String>, StoreError> {
-    Ok(sqlx::query_scalar(
-        "SELECT c.slug FROM account_conference ac JOIN conference c ON c.id = ac.conference_id
-          WHERE ac.account_id = ? ORDER BY c.slug",
-    )
-    .bind(account_id)
-    .fetch_all(e)
-    .await?)
-}
-
-/// Reads the slugs of the given restriction sets in one query.
-async fn restriction_slugs(pool: &SqlitePool, rows: &[SqliteRow]) -> Result<RestrictionSets, StoreError> {
-    let set_ids = rows::set_ids_of(rows)?;
-    if set_ids.is_empty() {
-        return Ok(RestrictionSets::new());
+    async fn all(&mut self, sql: &str, args: Vec<Arg<'_>>) -> Result<Vec<SqliteRow>, StoreError> {
+        Ok(query(sql, args)?.fetch_all(&*self).await?)
     }
-    let found: Vec<(i64, bool, String)> = sqlx::query_as(
-        "SELECT l.restriction_set_id, 0, t.slug
-           FROM restriction_set_ticket_type l JOIN ticket_type t ON t.id = l.ticket_type_id
-          WHERE l.restriction_set_id IN (SELECT value FROM json_each(?1))
-         UNION ALL
-         SELECT l.restriction_set_id, 1, a.slug
-           FROM restriction_set_addon l JOIN addon a ON a.id = l.addon_id
-          WHERE l.restriction_set_id IN (SELECT value FROM json_each(?1))",
-    )
-    .bind(json_list(&set_ids)?)
-    .fetch_all(pool)
-    .await?;
-    Ok(rows::group_restrictions(found))
+
+    async fn first(&mut self, sql: &str, args: Vec<Arg<'_>>) -> Result<Option<SqliteRow>, StoreError> {
+        Ok(query(sql, args)?.fetch_optional(&*self).await?)
+    }
+
+    async fn run(&mut self, sql: &str, args: Vec<Arg<'_>>) -> Result<u64, StoreError> {
+        Ok(query(sql, args)?.execute(&*self).await?.rows_affected())
+    }
 }
 
 #[async_trait]
-impl Store for SqliteStore {
-    fn backend(&self) -> Backend {
-        Backend::Sqlite
+impl Conn for WriterTx {
+    type Row = SqliteRow;
+
+    async fn all(&mut self, sql: &str, args: Vec<Arg<'_>>) -> Result<Vec<SqliteRow>, StoreError> {
+        Ok(query(sql, args)?.fetch_all(&mut **self).await?)
     }
 
-    async fn begin_as(&self, actor: &Actor) -> Result<Box<dyn StoreTx>, StoreError> {
-        Ok(Box::new(tx::SqliteTx::begin(&self.writer, actor.clone()).await?))
+    async fn first(&mut self, sql: &str, args: Vec<Arg<'_>>) -> Result<Option<SqliteRow>, StoreError> {
+        Ok(query(sql, args)?.fetch_optional(&mut **self).await?)
+    }
+
+    async fn run(&mut self, sql: &str, args: Vec<Arg<'_>>) -> Result<u64, StoreError> {
+        Ok(query(sql, args)?.execute(&mut **self).await?.rows_affected())
+    }
+}
+
+/// A statement with its arguments bound as SQLite stores them.
+fn query<'q>(sql: &'q str, args: Vec<Arg<'q>>) -> Result<Query<'q, Sqlite, SqliteArguments<'q>>, StoreError> {
+    let mut query = sqlx::query(sql);
+    for arg in args {
+        query = match arg {
+            Arg::Int(value) => query.bind(value),
+            Arg::Text(value) => query.bind(value),
+            Arg::Flag(value) => query.bind(value),
+            Arg::Instant(value) => query.bind(value.map(micros)),
+            Arg::Money(value) => query.bind(value.cents()),
+            Arg::Date(value) => query.bind(value.format("%Y-%m-%d").to_string()),
+            Arg::Ints(list) => query.bind(json_list(list)?),
+            Arg::Texts(list) => query.bind(json_list(list)?),
+            Arg::Json(rows) => query.bind(rows),
+        };
+    }
+    Ok(query)
+}
+
+/// SQLite's SQL: codes and emails are `NOCASE` columns, so `=` and `LIKE` ignore ASCII case
+/// through their indexes; lists are JSON arrays read by `json_each`; a write transaction holds
+/// the whole database, so rows need no lock.
+const DIALECT: Dialect = Dialect {
+    discount: "discount_cents",
+    price: "price_cents",
+    same_text: |column, param| format!("{column} = {param}"),
+    starts_like: |column, pattern| format!("{column} LIKE {pattern} ESCAPE '\\'"),
+    in_list: |param| format!("IN (SELECT value FROM json_each({param}))"),
+    json_rows: |param| format!("json_each({param})"),
+    for_update: "",
+    skip_locked: "",
+    // total() sums as a float and never overflows (sum() would fail past 2^63); exact below 2^53,
+    // and CAST saturates at the largest integer.
+    capped_sum: |expression| format!("CAST(total({expression}) AS INTEGER)"),
+};
+
+/// See [`Engine::checkout_view`].
+static CHECKOUT_SQL: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| rows::checkout_sql(&DIALECT));
+
+#[async_trait]
+impl Engine for SqliteStore {
+    type Row = SqliteRow;
+    type Reader = SqlitePool;
+    type Tx = WriterTx;
+    type Writer = WriterTx;
+    const BACKEND: Backend = Backend::Sqlite;
+    const DIALECT: Dialect = DIALECT;
+
+    fn reader(&self) -> SqlitePool {
+        self.pool.clone()
+    }
+
+    async fn begin(&self) -> Result<WriterTx, StoreError> {
+        self.writer.begin().await
+    }
+
+    async fn commit(tx: WriterTx) -> Result<(), StoreError> {
+        tx.commit().await
+    }
+
+    async fn writer(&self) -> Result<WriterTx, StoreError> {
+        self.writer.lock().await
+    }
+
+    async fn checkout_view(&self, key: &CheckoutKey<'_>) -> Result<CheckoutView, StoreError> {
+        let (address, since) = key.failures_since.unzip();
+        let found = sqlx::query(&CHECKOUT_SQL)
+            .bind(key.token_hash)
+            .bind(key.conference)
+            .bind(key.code)
+            .bind(address)
+            .bind(since.map(micros))
+            .bind(fold_key(key.code))
+            .fetch_all(&self.pool)
+            .await?;
+        rows::checkout_view(&found)
     }
 
     async fn redeem_as(&self, actor: &Actor, new: &NewRedemption<'_>) -> Result<RedeemOutcome, StoreError> {
@@ -377,299 +414,12 @@ impl Store for SqliteStore {
         }
     }
 
-    async fn audit_log(&self, conference_id: i64, filter: &AuditFilter) -> Result<Vec<AuditRecord>, StoreError> {
-        let sql = format!(
-            "SELECT {AUDIT_COLUMNS} FROM audit_log
-              WHERE conference_id = ?1 AND (?2 IS NULL OR at >= ?2) AND (?3 IS NULL OR action = ?3)
-                AND (?4 IS NULL OR id < ?4)
-              ORDER BY id DESC LIMIT ?5"
-        );
-        sqlx::query(&sql)
-            .bind(conference_id)
-            .bind(filter.since.map(micros))
-            .bind(filter.action.as_deref())
-            .bind(filter.before_id)
-            .bind(filter.limit)
-            .fetch_all(&self.pool)
-            .await?
-            .iter()
-            .map(rows::audit_record)
-            .collect()
-    }
-
-    async fn conference(&self, slug: &str) -> Result<Option<Conference>, StoreError> {
-        conference_by_slug(&self.pool, slug).await
-    }
-
-    async fn conferences(&self) -> Result<Vec<Conference>, StoreError> {
-        let sql = format!("SELECT {CONFERENCE_COLUMNS} FROM conference ORDER BY slug");
-        sqlx::query(&sql).fetch_all(&self.pool).await?.iter().map(rows::conference).collect()
-    }
-
-    async fn ticket_types(&self, conference: &Conference) -> Result<Vec<TicketType>, StoreError> {
-        sqlx::query(
-            "SELECT id, slug, name, price_cents AS price, requires_voucher, is_active FROM ticket_type
-              WHERE conference_id = ? ORDER BY slug",
-        )
-        .bind(conference.id)
-        .fetch_all(&self.pool)
-        .await?
-        .iter()
-        .map(|r| rows::ticket_type(conference, r))
-        .collect()
-    }
-
-    async fn addons(&self, conference: &Conference) -> Result<Vec<AddOn>, StoreError> {
-        sqlx::query(
-            "SELECT id, slug, name, price_cents AS price, is_active FROM addon WHERE conference_id = ? ORDER BY slug",
-        )
-        .bind(conference.id)
-        .fetch_all(&self.pool)
-        .await?
-        .iter()
-        .map(|r| rows::addon(conference, r))
-        .collect()
-    }
-
-    async fn vouchers(&self, conference: &Conference, filter: &VoucherFilter) -> Result<Vec<Voucher>, StoreError> {
-        let sql = format!(
-            "SELECT {VOUCHER_COLUMNS} FROM voucher
-              WHERE conference_id = ?1
-                AND (?2 IS NULL OR code LIKE ?2 ESCAPE '\\')
-                AND (?3 IS NULL OR batch_id = ?3)
-                AND (?4 IS NULL OR is_active = ?4)
-                AND id > ?5
-                AND (?7 IS NULL OR (CASE WHEN NOT is_active THEN 'inactive'
-                                         WHEN times_used >= max_uses THEN 'used_up'
-                                         WHEN valid_from > ?8 THEN 'not_yet_valid'
-                                         WHEN valid_until < ?8 THEN 'expired'
-                                         ELSE 'active' END) = ?7)
-                AND (?9 IS NULL OR recipient_email = ?9)
-                AND (NOT ?10 OR (recipient_email IS NOT NULL
-                                 AND NOT EXISTS (SELECT 1 FROM outbox_message m WHERE m.voucher_id = voucher.id)))
-              ORDER BY id
-              LIMIT ?6"
-        );
-        let found = sqlx::query(&sql)
-            .bind(conference.id)
-            .bind(filter.prefix.as_ref().map(|p| rows::like_prefix(p.as_str())))
-            .bind(filter.batch_id)
-            .bind(filter.active)
-            .bind(filter.after_id.unwrap_or(0))
-            .bind(filter.limit.unwrap_or(-1))
-            .bind(filter.status.map(|(s, _)| s.as_str()))
-            .bind(filter.status.map(|(_, at)| micros(at)))
-            .bind(filter.recipient_email.as_deref())
-            .bind(filter.awaiting_message)
-            .fetch_all(&self.pool)
-            .await?;
-        let sets = restriction_slugs(&self.pool, &found).await?;
-        found.iter().map(|r| rows::voucher(conference, &sets, r)).collect()
-    }
-
-    async fn checkout_view(&self, key: &CheckoutKey<'_>) -> Result<CheckoutView, StoreError> {
-        static SQL: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
-            rows::checkout_sql(&rows::Dialect {
-                param: |n| format!("?{n}"),
-                discount: "discount_cents",
-                price: "price_cents",
-                // The column's NOCASE collation makes '=' ignore ASCII case, using the unique index.
-                code_match: "o.code = ?3",
-            })
-        });
-        let (address, since) = key.failures_since.unzip();
-        let found = sqlx::query(&SQL)
-            .bind(key.token_hash)
-            .bind(key.conference)
-            .bind(key.code)
-            .bind(address)
-            .bind(since.map(micros))
-            .bind(fold_key(key.code))
-            .fetch_all(&self.pool)
-            .await?;
-        rows::checkout_view(&found)
-    }
-
-    async fn voucher_by_code(&self, conference: &Conference, code: &str) -> Result<Option<Voucher>, StoreError> {
-        let sql = format!("SELECT {VOUCHER_COLUMNS} FROM voucher WHERE {}", *CODE_MATCH);
-        let found = sqlx::query(&sql).bind(conference.id).bind(code).bind(fold_key(code)).fetch_all(&self.pool).await?;
-        let sets = restriction_slugs(&self.pool, &found).await?;
-        found.first().map(|r| rows::voucher(conference, &sets, r)).transpose()
-    }
-
-    async fn batch(&self, conference: &Conference, id: i64) -> Result<Option<Batch>, StoreError> {
-        let sql = format!("SELECT {BATCH_COLUMNS} FROM voucher_batch WHERE conference_id = ? AND id = ?");
-        let found = sqlx::query(&sql).bind(conference.id).bind(id).fetch_all(&self.pool).await?;
-        let sets = restriction_slugs(&self.pool, &found).await?;
-        found.first().map(|r| rows::batch(conference, &sets, r)).transpose()
-    }
-
-    async fn batches(&self, conference: &Conference, after_id: i64, limit: i64) -> Result<Vec<Batch>, StoreError> {
-        let sql =
-            format!("SELECT {BATCH_COLUMNS} FROM voucher_batch WHERE conference_id = ? AND id > ? ORDER BY id LIMIT ?");
-        let found = sqlx::query(&sql).bind(conference.id).bind(after_id).bind(limit).fetch_all(&self.pool).await?;
-        let sets = restriction_slugs(&self.pool, &found).await?;
-        found.iter().map(|r| rows::batch(conference, &sets, r)).collect()
-    }
-
-    async fn check_formats(&self, conference_id: i64) -> Result<Vec<(String, CodeFormat)>, StoreError> {
-        let found: Vec<(String, String, i64, bool)> = sqlx::query_as(
-            "SELECT DISTINCT prefix, alphabet, code_length, check_char FROM voucher_batch
-              WHERE conference_id = ? AND check_char AND source = 'generate'",
-        )
-        .bind(conference_id)
-        .fetch_all(&self.pool)
-        .await?;
-        found
-            .into_iter()
-            .map(|(prefix, alphabet, length, check)| Ok((prefix, rows::code_format(&alphabet, length, check)?)))
-            .collect()
-    }
-
-    async fn usage(&self, conference: &Conference) -> Result<Vec<UsageRow>, StoreError> {
-        Ok(sqlx::query_as(
-            // total() sums as a float and never overflows (sum() would fail past 2^63); exact
-            // below 2^53, and CAST saturates at the largest integer.
-            "SELECT v.batch_id, b.prefix, b.source, b.alphabet, b.code_length, b.check_char,
-                    count(*) AS issued, sum(v.is_active) AS active,
-                    sum(v.times_used >= v.max_uses) AS fully_used,
-                    CAST(total(v.times_used) AS INTEGER) AS uses_consumed,
-                    CAST(total(CASE WHEN v.is_active THEN v.max_uses - v.times_used ELSE 0 END) AS INTEGER)
-                        AS uses_left
-               FROM voucher v LEFT JOIN voucher_batch b ON b.id = v.batch_id
-              WHERE v.conference_id = ?
-              GROUP BY v.batch_id, b.prefix, b.source, b.alphabet, b.code_length, b.check_char
-              ORDER BY v.batch_id",
-        )
-        .bind(conference.id)
-        .fetch_all(&self.pool)
-        .await?)
-    }
-
-    async fn token_by_hash(&self, hash: &str) -> Result<Option<ApiToken>, StoreError> {
-        let sql = format!("{TOKEN_SELECT} WHERE t.token_hash = ? AND t.revoked_at IS NULL");
-        let row = sqlx::query(&sql).bind(hash).fetch_optional(&self.pool).await?;
-        row.as_ref().map(rows::token).transpose()
-    }
-
-    async fn tokens(&self) -> Result<Vec<ApiToken>, StoreError> {
-        let sql = format!("{TOKEN_SELECT} ORDER BY t.id");
-        sqlx::query(&sql).fetch_all(&self.pool).await?.iter().map(rows::token).collect()
-    }
-
-    async fn account_by_email(&self, email: &str) -> Result<Option<StoredAccount>, StoreError> {
-        let sql = format!("SELECT {ACCOUNT_COLUMNS}, password_hash FROM account WHERE email = ?");
-        let Some(row) = sqlx::query(&sql).bind(email).fetch_optional(&self.pool).await? else { return Ok(None) };
-        let conferences = account_conferences(&self.pool, row.int("id")?).await?;
-        Ok(Some(StoredAccount {
-            account: rows::account(&row, conferences)?,
-            password_hash: row.text("password_hash")?,
-        }))
-    }
-
-    async fn account(&self, id: i64) -> Result<Option<Account>, StoreError> {
-        let sql = format!("SELECT {ACCOUNT_COLUMNS} FROM account WHERE id = ?");
-        let Some(row) = sqlx::query(&sql).bind(id).fetch_optional(&self.pool).await? else { return Ok(None) };
-        Ok(Some(rows::account(&row, account_conferences(&self.pool, id).await?)?))
-    }
-
-    async fn accounts(&self) -> Result<Vec<Account>, StoreError> {
-        let sql = format!("SELECT {ACCOUNT_COLUMNS} FROM account ORDER BY email");
-        let found = sqlx::query(&sql).fetch_all(&self.pool).await?;
-        let mut accounts = Vec::with_capacity(found.len());
-        for row in &found {
-            accounts.push(rows::account(row, account_conferences(&self.pool, row.int("id")?).await?)?);
-        }
-        Ok(accounts)
-    }
-
-    async fn session_by_hash(&self, hash: &str) -> Result<Option<StoredSession>, StoreError> {
-        let sql = format!("SELECT {SESSION_COLUMNS} FROM console_session WHERE token_hash = ?");
-        let row = sqlx::query(&sql).bind(hash).fetch_optional(&self.pool).await?;
-        row.as_ref().map(rows::session).transpose()
-    }
-
-    async fn failed_lookups(
-        &self,
-        token_id: i64,
-        address: &str,
-        since: DateTime<Utc>,
-    ) -> Result<(i64, Option<DateTime<Utc>>), StoreError> {
-        let (count, oldest): (i64, Option<i64>) =
-            sqlx::query_as("SELECT count(*), min(at) FROM failed_lookup WHERE token_id = ? AND address = ? AND at > ?")
-                .bind(token_id)
-                .bind(address)
-                .bind(micros(since))
-                .fetch_one(&self.pool)
-                .await?;
-        Ok((count, oldest.and_then(DateTime::from_timestamp_micros)))
-    }
-
-    async fn prune_failed_lookups(&self, before: DateTime<Utc>) -> Result<u64, StoreError> {
-        let mut tx = self.writer.begin().await?;
-        let done = sqlx::query("DELETE FROM failed_lookup WHERE at < ?").bind(micros(before)).execute(&mut *tx).await?;
-        tx.commit().await?;
-        Ok(done.rows_affected())
-    }
-
-    async fn record_failed_lookup(
-        &self,
-        token_id: i64,
-        address: &str,
-        at: DateTime<Utc>,
-        forget_before: DateTime<Utc>,
-    ) -> Result<(), StoreError> {
-        let mut tx = self.writer.begin().await?;
-        sqlx::query("DELETE FROM failed_lookup WHERE token_id = ? AND address = ? AND at < ?")
-            .bind(token_id)
-            .bind(address)
-            .bind(micros(forget_before))
-            .execute(&mut *tx)
-            .await?;
-        sqlx::query("INSERT INTO failed_lookup (token_id, address, at) VALUES (?, ?, ?)")
-            .bind(token_id)
-            .bind(address)
-            .bind(micros(at))
-            .execute(&mut *tx)
-            .await?;
-        tx.commit().await?;
-        Ok(())
-    }
-
-    async fn redemptions(&self, voucher_id: i64) -> Result<Vec<RedemptionRecord>, StoreError> {
-        sqlx::query(
-            "SELECT order_ref, redeemed_at, released_at FROM redemption
-              WHERE voucher_id = ? AND response <> '' ORDER BY redeemed_at DESC, id DESC",
-        )
-        .bind(voucher_id)
-        .fetch_all(&self.pool)
-        .await?
-        .iter()
-        .map(rows::redemption)
-        .collect()
-    }
-
-    async fn outbox(&self, conference_id: i64, filter: &OutboxFilter) -> Result<Vec<OutboxMessage>, StoreError> {
-        outbox::outbox(&mut *self.pool.acquire().await?, conference_id, filter).await
-    }
-
-    async fn claim_outbox(
-        &self,
-        now: DateTime<Utc>,
-        lease_until: DateTime<Utc>,
-        limit: i64,
-    ) -> Result<Vec<ClaimedMessage>, StoreError> {
-        outbox::claim(&mut *self.writer.lock().await?, now, lease_until, limit).await
-    }
-
-    async fn finish_outbox(
-        &self,
-        id: i64,
-        attempt: i64,
-        result: &DeliveryResult<'_>,
-        now: DateTime<Utc>,
-    ) -> Result<bool, StoreError> {
-        outbox::finish(&mut *self.writer.lock().await?, id, attempt, result, now).await
+    async fn insert_vouchers(
+        tx: &mut WriterTx,
+        template: &VoucherTemplate,
+        codes: &[String],
+    ) -> Result<Vec<(i64, String)>, StoreError> {
+        insert::insert_vouchers(tx, template, codes).await
     }
 
     async fn backup_into(&self, path: &str) -> Result<(), StoreError> {
@@ -690,11 +440,6 @@ impl Store for SqliteStore {
             let _ = std::fs::remove_file(path);
             return Err(e.into());
         }
-        Ok(())
-    }
-
-    async fn ping(&self) -> Result<(), StoreError> {
-        sqlx::query("SELECT 1").execute(&self.pool).await?;
         Ok(())
     }
 

@@ -37,7 +37,7 @@ impl std::fmt::Debug for Writer {
 
 /// The writer connection inside a `BEGIN IMMEDIATE` transaction, held until [`WriterTx::commit`];
 /// dropped without it, the transaction is rolled back before the next writer's turn.
-pub(super) struct WriterTx(Option<OwnedMutexGuard<State>>);
+pub(in crate::store) struct WriterTx(Option<OwnedMutexGuard<State>>);
 
 impl Writer {
     pub(super) fn new(conn: SqliteConnection, wait: Duration) -> Self {

@@ -1,0 +1,53 @@
+//! The migration files as they landed, pinned by checksum: a landed migration never changes.
+
+/// Every migration file as it landed, by backend and version: sqlx refuses to migrate a
+/// database whose applied migration's checksum (SHA-384 of the file) differs, so a landed
+/// file must never change. A new migration adds its line here when it lands.
+const LANDED: [(&str, i64, &str); 20] = [
+    ("sqlite", 1, "0eceaf674f7951ab0c78aa9d16d705bf3cd4becfe4c8653b0c4fe98756b74d5141169a7208d00e085a2666e0a7470ced"),
+    ("sqlite", 2, "516b8c2dd418b1d9bb7b43d47790b44e3354540fad12d37c18bcfb08614b60666a00c82d2037a383f98643f375a73418"),
+    ("sqlite", 3, "2b6a8144cf9e4476eb872928529e594da268f0cfd947c5796e745c1f73d17a53cbd49d7a573b65378d701ed9abd33a05"),
+    ("sqlite", 4, "8bc87a474669d8401453a8c40927f72d342ab2ca274bf6f969d8aeb4b50589f7335357b683df08cc76d056939492a379"),
+    ("sqlite", 5, "21c01c0dd918900ffcbc6dbee18a56e25384074622c44c24ad6f52ce1e5810c7f018a3c987b7b92fde4cbdd3d5d82d41"),
+    ("postgres", 1, "527055c3adee9ead56e35e4ad549113d0e82bb8ac69cdb0fa5b110b598a37620003c137f40f47eea2001f05aebb31aa5"),
+    ("postgres", 2, "d7957fb658546f79bd31ffb69dbf23f9c8943a9c6c1549b5c2d315e7b3ae260aa64c7da2b597d12c692a7de357d7f1a7"),
+    ("postgres", 3, "02642823b2521c8ca26c9cc2fa7ec1ff4c73a8a2290978d14f47190fffe24ee7c415d57c10b44d3f8251bebe15383d7f"),
+    ("postgres", 4, "9b57c8e0a6bb27db3fa3d53d0ec80a2ab405b53a1df7daf1fd5751a814ec7b1d67f9272c99a03f63a4eb7dbcb4f54d54"),
+    ("postgres", 5, "ee46847e2e01fb27c3fc52475e7b064f5a36c6c2618c9092d341b709e1553401abbb682d0c57e7a17c336e7dfec65eee"),
+    ("sqlite", 6, "bd20a62f7086f58fabdedf4fc7d3cf1b9af37447c32f5299df50a8ce04a952628760e26451d02444b547b37c74fb3ed5"),
+    ("sqlite", 7, "7049e9e6c1b12d98befbbed21b0ecd360bf2b05d78db006ba9bc0be45235cf028adfa3ccbad97a2713a69c0bc3358777"),
+    ("postgres", 6, "1c08faecb7bc800cdea26e4d57df37ada38ce87cac6089e0373b62ff6a24300b84b6ec278ffff7f3e7373955805bec55"),
+    ("postgres", 7, "5605e5e0128e530969f6500a1e1f980ec4f05ee1272f795988220cfb9d65ac049d21ecceb329a680d13af48c18ed27d5"),
+    ("sqlite", 8, "5bc6ddc082bd7ee202f6ca5102d3b0e2818b017455cdf25bd1d6b6e8248dcf83bf9622101640deaef431516053e884d5"),
+    ("postgres", 8, "1efdb388ab55a5ecaeef92ec9948ce17d39c0a84ff1f94c3a1b8fa86d2e9a1861f534bf13f02a78be1fa985723df5b32"),
+    ("sqlite", 9, "81913f41c129ff188aca33e0d191530b7154b02bdf915a6b3e49a9ab10d953e93b42b325bfd79381c5761129c6d8e0c9"),
+    ("postgres", 9, "c55a7c96d5060f7cb3967fbfbff5e6b8b1dbca49c3e22e0a1eeca6055d253b2e9fbfd9a5574ab7921f6adc622825f641"),
+    ("sqlite", 10, "23e2c7ac26a0451737112f5319939b57ad3d9d3672d2ae54271b3d7d24f42b0f818cfa904bca0d43872975f97dd2bf20"),
+    (
+        "postgres",
+        10,
+        "2fb1fad88d0adb9f8fb2918ac1cbebbbc38c850e96c2d9119a3c78f91df857df9fee63a97a5d5b432a9b7c9f2dbbe87c",
+    ),
+];
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+#[test]
+fn landed_migrations_never_change() {
+    let mut seen = Vec::new();
+    for (backend, migrator) in [("sqlite", &super::sqlite::MIGRATOR), ("postgres", &super::postgres::MIGRATOR)] {
+        for migration in migrator.iter() {
+            seen.push((backend, migration.version, hex(&migration.checksum)));
+        }
+    }
+    for (backend, version, checksum) in &seen {
+        let pinned = LANDED.iter().find(|(b, v, _)| b == backend && v == version);
+        let Some((_, _, pinned)) = pinned else {
+            panic!("{backend} migration {version} is not pinned in LANDED: add it when it lands");
+        };
+        assert_eq!(checksum, pinned, "{backend} migration {version} was edited after it landed; add a new one");
+    }
+    assert_eq!(seen.len(), LANDED.len(), "a landed migration file is missing");
+}

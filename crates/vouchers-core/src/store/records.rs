@@ -1,0 +1,439 @@
+//! The records the store reads and writes: what a use case hands to [`super::Store`] and
+//! [`super::StoreTx`], and what they answer.
+
+use std::fmt;
+
+use chrono::{DateTime, Utc};
+
+use crate::domain::{
+    Account, AddOn, ApiToken, BatchSource, CodeFormat, CodePrefix, Conference, DiscountSpec, MessageStatus, Recipient,
+    RenderedMessage, Scope, TicketType, ValidityWindow, Voucher,
+};
+
+/// The fields shared by every voucher of one insert: a batch, or one voucher added by hand.
+#[derive(Debug, Clone, PartialEq)]
+pub struct VoucherTemplate {
+    /// Owning conference.
+    pub conference_id: i64,
+    /// Type and value.
+    pub discount: DiscountSpec,
+    /// Uses per voucher.
+    pub max_uses: i64,
+    /// Validity window.
+    pub window: ValidityWindow,
+    /// Reveals hidden ticket types.
+    pub unlocks_hidden_tickets: bool,
+    /// Shared restriction set, `None` when it applies to everything.
+    pub restriction_set_id: Option<i64>,
+    /// The batch, `None` for a voucher added by hand.
+    pub batch_id: Option<i64>,
+    /// Creation time, the same for the whole insert.
+    pub created_at: DateTime<Utc>,
+    /// The codes are matched by their folded key ([`crate::domain::fold_key`]) and unique by it.
+    pub readable: bool,
+}
+
+/// The batch row written by one `generate` call.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewBatch<'a> {
+    /// The batch's prefix.
+    pub prefix: &'a str,
+    /// How many vouchers it creates.
+    pub count: i64,
+    /// The configuration shared by its vouchers (its `batch_id` is ignored).
+    pub template: &'a VoucherTemplate,
+    /// Generated or imported.
+    pub source: BatchSource,
+    /// How its codes look (the seed's format for an import).
+    pub format: CodeFormat,
+}
+
+/// Ids found by [`StoreTx::restriction_ids`]: `(id, slug)` pairs.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct RestrictionIds {
+    /// Ticket types found.
+    pub ticket_types: Vec<(i64, String)>,
+    /// Add-ons found.
+    pub addons: Vec<(i64, String)>,
+}
+
+impl RestrictionIds {
+    /// Sorts `(kind, id, slug)` rows (kind `false` = ticket type, `true` = add-on) into the two lists.
+    pub(crate) fn from_rows(rows: Vec<(bool, i64, String)>) -> Self {
+        let mut ids = Self::default();
+        for (is_addon, id, slug) in rows {
+            if is_addon {
+                ids.addons.push((id, slug))
+            } else {
+                ids.ticket_types.push((id, slug))
+            }
+        }
+        ids
+    }
+}
+
+/// One redemption to write with [`Store::redeem_as`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewRedemption<'a> {
+    /// The voucher.
+    pub voucher_id: i64,
+    /// The order.
+    pub order_ref: &'a str,
+    /// The answer to store with it (replayed to every retry of the order).
+    pub response: &'a str,
+    /// When.
+    pub now: DateTime<Utc>,
+    /// The audit record of the consumed use.
+    pub audit: AuditEntry<'a>,
+}
+
+/// What [`Store::redeem_as`] did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RedeemOutcome {
+    /// The order's redemption is written, one use consumed and the audit record appended.
+    Redeemed,
+    /// The order was redeemed before and not released: nothing was consumed; its stored answer.
+    Replay(String),
+    /// The voucher cannot be used now (inactive, no use left, outside its window): nothing was
+    /// written.
+    NotUsable,
+}
+
+/// Voucher counts of one batch, as [`Store::usage`] reads them (both backends name the columns
+/// after the fields).
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct UsageRow {
+    /// The batch (`None`: vouchers added by hand).
+    pub batch_id: Option<i64>,
+    /// The batch's prefix (`None` for vouchers added by hand).
+    pub prefix: Option<String>,
+    /// The batch's source, `generate` or `import` (`None` for vouchers added by hand).
+    pub source: Option<String>,
+    /// The batch's alphabet, `seed` or `readable` (`None` for vouchers added by hand).
+    pub alphabet: Option<String>,
+    /// The batch's number of random characters.
+    pub code_length: Option<i64>,
+    /// The batch's codes end with a check character.
+    pub check_char: Option<bool>,
+    /// Vouchers.
+    pub issued: i64,
+    /// Active vouchers.
+    pub active: i64,
+    /// Vouchers with no use left.
+    pub fully_used: i64,
+    /// Uses consumed.
+    pub uses_consumed: i64,
+    /// Uses left on active vouchers.
+    pub uses_left: i64,
+}
+
+/// What to list.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct VoucherFilter {
+    /// Only codes starting with this text, ignoring ASCII case.
+    pub prefix: Option<CodePrefix>,
+    /// Only vouchers of this batch.
+    pub batch_id: Option<i64>,
+    /// Only active (true) or inactive (false) vouchers.
+    pub active: Option<bool>,
+    /// Only vouchers with this status at this moment (the precedence of
+    /// [`crate::domain::validity`]: inactive, used up, not yet valid, expired, else active).
+    pub status: Option<(crate::domain::VoucherStatus, DateTime<Utc>)>,
+    /// Only vouchers assigned to this recipient email (lower-case).
+    pub recipient_email: Option<String>,
+    /// Only assigned vouchers that have no message in the outbox yet.
+    pub awaiting_message: bool,
+    /// Only vouchers with a larger id (cursor pagination).
+    pub after_id: Option<i64>,
+    /// At most this many.
+    pub limit: Option<i64>,
+}
+
+/// A token row to insert: only the hash of its secret.
+#[derive(Clone, PartialEq, Eq)]
+pub struct NewToken<'a> {
+    /// Hex SHA-256 of the secret.
+    pub hash: &'a str,
+    /// What it may do.
+    pub scope: Scope,
+    /// The conference it is bound to (`None` for admin).
+    pub conference_id: Option<i64>,
+    /// A label for people.
+    pub name: Option<&'a str>,
+}
+
+impl fmt::Debug for NewToken<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // The hash is not the secret, but there is no reason to log it either.
+        f.debug_struct("NewToken")
+            .field("scope", &self.scope)
+            .field("conference_id", &self.conference_id)
+            .field("name", &self.name)
+            .finish_non_exhaustive()
+    }
+}
+
+/// An idempotency key found or claimed by [`StoreTx::claim_idempotency_key`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum IdempotencyClaim {
+    /// The key is new; this transaction holds it until it commits or rolls back.
+    New,
+    /// The key was used by a committed request.
+    Existing {
+        /// Fingerprint of that request.
+        request_hash: String,
+        /// Its stored answer (JSON).
+        response: String,
+    },
+}
+
+/// The fields of a voucher that an update checks, read under a row lock.
+#[derive(Debug, Clone, PartialEq)]
+pub struct VoucherState {
+    /// Database id.
+    pub id: i64,
+    /// Uses allowed.
+    pub max_uses: i64,
+    /// Uses consumed.
+    pub times_used: i64,
+    /// Can be used at all.
+    pub is_active: bool,
+    /// Validity window.
+    pub window: ValidityWindow,
+}
+
+/// New values for a voucher's changeable fields (all written; the service fills in the ones the
+/// caller left alone from [`VoucherState`]).
+#[derive(Debug, Clone, PartialEq)]
+pub struct VoucherChange {
+    /// Can be used at all.
+    pub is_active: bool,
+    /// Uses allowed, at least `times_used` and 1.
+    pub max_uses: i64,
+    /// Validity window.
+    pub window: ValidityWindow,
+}
+
+/// An account with its password hash, for signing in. `Debug` never prints the hash.
+#[derive(Clone, PartialEq)]
+pub struct StoredAccount {
+    /// The account.
+    pub account: Account,
+    /// Its Argon2id hash in PHC string form.
+    pub password_hash: String,
+}
+
+impl fmt::Debug for StoredAccount {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("StoredAccount").field("account", &self.account).finish_non_exhaustive()
+    }
+}
+
+/// A console session row, found by the hash of its secret.
+#[derive(Clone, PartialEq)]
+pub struct StoredSession {
+    /// Database id.
+    pub id: i64,
+    /// The account's id.
+    pub account_id: i64,
+    /// The CSRF token of its forms.
+    pub csrf_token: String,
+    /// When it started.
+    pub created_at: DateTime<Utc>,
+    /// When it was last used.
+    pub last_seen_at: DateTime<Utc>,
+}
+
+impl fmt::Debug for StoredSession {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("StoredSession")
+            .field("id", &self.id)
+            .field("account_id", &self.account_id)
+            .field("created_at", &self.created_at)
+            .field("last_seen_at", &self.last_seen_at)
+            .finish_non_exhaustive()
+    }
+}
+
+/// One redemption of a voucher, for its page.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct RedemptionRecord {
+    /// The order.
+    pub order_ref: String,
+    /// When it was (last) redeemed.
+    pub redeemed_at: DateTime<Utc>,
+    /// When its use was given back, if it was.
+    pub released_at: Option<DateTime<Utc>>,
+}
+
+/// One write, for the audit log (the transaction adds who).
+#[derive(Debug, Clone, PartialEq)]
+pub struct AuditEntry<'a> {
+    /// When.
+    pub at: DateTime<Utc>,
+    /// The conference it concerns (`None`: accounts, admin tokens).
+    pub conference_id: Option<i64>,
+    /// What: `voucher.redeem`, ...
+    pub action: &'a str,
+    /// On what.
+    pub target: &'a str,
+    /// The values written (never a secret).
+    pub changes: &'a serde_json::Value,
+}
+
+/// Which audit records to read: newest first.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct AuditFilter {
+    /// Only records at or after this.
+    pub since: Option<DateTime<Utc>>,
+    /// Only this action.
+    pub action: Option<String>,
+    /// Only records with a smaller id (paging, newest first).
+    pub before_id: Option<i64>,
+    /// At most this many.
+    pub limit: i64,
+}
+
+/// What one checkout request looks up, in one round trip ([`Store::checkout_view`]).
+#[derive(Clone, Copy)]
+pub struct CheckoutKey<'a> {
+    /// Hex SHA-256 of the caller's token secret (`None`: the command line, no token).
+    pub token_hash: Option<&'a str>,
+    /// The conference's slug.
+    pub conference: &'a str,
+    /// The code, as [`crate::domain::VoucherCode::parse_lookup`] left it (matched ignoring ASCII
+    /// case, and by its folded key against readable codes).
+    pub code: &'a str,
+    /// Count the token's failed lookups from this client address since this instant (the
+    /// guessing limit's shared window).
+    pub failures_since: Option<(&'a str, DateTime<Utc>)>,
+}
+
+impl fmt::Debug for CheckoutKey<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // The hash is not the secret, but there is no reason to log it either.
+        f.debug_struct("CheckoutKey")
+            .field("conference", &self.conference)
+            .field("code", &self.code)
+            .field("failures_since", &self.failures_since)
+            .finish_non_exhaustive()
+    }
+}
+
+/// What [`Store::checkout_view`] found: everything a check needs, read at one instant.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct CheckoutView {
+    /// The unrevoked token with that hash.
+    pub token: Option<ApiToken>,
+    /// The conference with that slug.
+    pub conference: Option<Conference>,
+    /// Its voucher with that code, with its restriction sets.
+    pub voucher: Option<Voucher>,
+    /// The conference's ticket types by slug (read only when the voucher exists).
+    pub ticket_types: Vec<TicketType>,
+    /// The conference's add-ons by slug (read only when the voucher exists).
+    pub addons: Vec<AddOn>,
+    /// The token's failed lookups from the address in the window: how many, and the oldest.
+    pub failures: (i64, Option<DateTime<Utc>>),
+    /// The token's failed lookups from every address in the window: how many, and the oldest.
+    pub token_failures: (i64, Option<DateTime<Utc>>),
+    /// No voucher was found and the code has the shape of a check-character batch's codes with a
+    /// wrong check character (set by the checkout use case, not read by the store).
+    pub mistyped: bool,
+}
+
+/// A message to put in the outbox ([`StoreTx::queue_messages`]).
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewMessage<'a> {
+    /// The conference.
+    pub conference_id: i64,
+    /// The voucher's batch.
+    pub batch_id: i64,
+    /// The voucher whose code it carries (one message per voucher).
+    pub voucher_id: i64,
+    /// Who it goes to.
+    pub recipient: &'a Recipient,
+    /// What it says.
+    pub rendered: &'a RenderedMessage,
+    /// The random part of its `Message-ID`, fixed when it is queued.
+    pub message_key: String,
+    /// How many attempts it gets before a temporary failure fails it.
+    pub attempt_limit: i64,
+}
+
+/// An assigned voucher with what its message says of it ([`StoreTx::vouchers_awaiting_message`]).
+#[derive(Debug, Clone, PartialEq)]
+pub struct MessageVoucher {
+    /// Database id.
+    pub id: i64,
+    /// Its batch.
+    pub batch_id: i64,
+    /// The code.
+    pub code: String,
+    /// Kind of discount.
+    pub voucher_type: crate::domain::VoucherType,
+    /// Percentage or amount.
+    pub discount_value: crate::domain::Money,
+    /// End of its validity window.
+    pub valid_until: Option<DateTime<Utc>>,
+    /// Who it is assigned to.
+    pub recipient: Recipient,
+}
+
+/// Which outbox messages to list, by id.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct OutboxFilter {
+    /// Only this batch's.
+    pub batch_id: Option<i64>,
+    /// Only messages with this status.
+    pub status: Option<MessageStatus>,
+    /// Only messages with a larger id (paging).
+    pub after_id: i64,
+    /// At most this many.
+    pub limit: i64,
+}
+
+/// A message a sender claimed ([`Store::claim_outbox`]): everything needed to send it.
+#[derive(Clone, PartialEq, Eq)]
+pub struct ClaimedMessage {
+    /// Database id.
+    pub id: i64,
+    /// This claim's attempt number: only it may record the result.
+    pub attempt: i64,
+    /// The attempt at which a temporary failure fails the message.
+    pub attempt_limit: i64,
+    /// The random part of its `Message-ID`.
+    pub message_key: String,
+    /// Who it goes to.
+    pub to_email: String,
+    /// Their name.
+    pub to_name: String,
+    /// What it says.
+    pub rendered: RenderedMessage,
+}
+
+impl fmt::Debug for ClaimedMessage {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // The body carries the voucher code: not for logs.
+        f.debug_struct("ClaimedMessage").field("id", &self.id).field("attempt", &self.attempt).finish_non_exhaustive()
+    }
+}
+
+/// What became of one delivery attempt ([`Store::finish_outbox`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DeliveryResult<'a> {
+    /// The server accepted the message.
+    Sent,
+    /// A temporary failure: try again at this instant.
+    Retry {
+        /// The server's answer, or why it could not be reached.
+        error: &'a str,
+        /// When.
+        at: DateTime<Utc>,
+    },
+    /// A permanent failure, or the last attempt failed.
+    Failed {
+        /// The server's answer.
+        error: &'a str,
+    },
+}

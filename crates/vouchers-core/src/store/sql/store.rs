@@ -1,0 +1,392 @@
+//! [`Store`] for every [`Engine`]: the reads, and the writes that need no transaction of the
+//! caller's, written once.
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+
+use super::{args, batch_columns, code_match, has_nul, voucher_columns, Conn, Engine};
+use crate::domain::{
+    fold_key, Account, Actor, AddOn, ApiToken, AuditRecord, Batch, CodeFormat, Conference, OutboxMessage, TicketType,
+    Voucher,
+};
+use crate::store::rows::{
+    self, RestrictionSets, StoredRow, ACCOUNT_COLUMNS, AUDIT_COLUMNS, CLAIMED_COLUMNS, CONFERENCE_COLUMNS,
+    OUTBOX_SELECT, SESSION_COLUMNS, TOKEN_SELECT,
+};
+use crate::store::{
+    AuditFilter, Backend, CheckoutKey, CheckoutView, ClaimedMessage, DeliveryResult, NewRedemption, OutboxFilter,
+    RedeemOutcome, RedemptionRecord, Store, StoreError, StoreTx, StoredAccount, StoredSession, UsageRow, VoucherFilter,
+};
+
+/// The conference with this slug.
+pub(super) async fn conference_by_slug<C: Conn>(conn: &mut C, slug: &str) -> Result<Option<Conference>, StoreError> {
+    if has_nul(slug) {
+        return Ok(None);
+    }
+    let sql = format!("SELECT {CONFERENCE_COLUMNS} FROM conference WHERE slug = $1");
+    conn.first(&sql, args![slug]).await?.as_ref().map(rows::conference).transpose()
+}
+
+/// The slugs of the conferences an account is granted, sorted.
+pub(super) async fn account_conferences<C: Conn>(conn: &mut C, account_id: i64) -> Result<Vec<String>, StoreError> {
+    let sql = "SELECT c.slug FROM account_conference ac JOIN conference c ON c.id = ac.conference_id
+                WHERE ac.account_id = $1 ORDER BY c.slug";
+    conn.all(sql, args![account_id]).await?.iter().map(|row| row.text("slug")).collect()
+}
+
+/// The slugs of the restriction sets of `found` rows, in one query.
+async fn restriction_slugs<E: Engine>(conn: &mut E::Reader, found: &[E::Row]) -> Result<RestrictionSets, StoreError> {
+    let set_ids = rows::set_ids_of(found)?;
+    if set_ids.is_empty() {
+        return Ok(RestrictionSets::new());
+    }
+    let within = (E::DIALECT.in_list)("$1");
+    let sql = format!(
+        "SELECT l.restriction_set_id AS set_id, false AS is_addon, t.slug
+           FROM restriction_set_ticket_type l JOIN ticket_type t ON t.id = l.ticket_type_id
+          WHERE l.restriction_set_id {within}
+         UNION ALL
+         SELECT l.restriction_set_id, true, a.slug
+           FROM restriction_set_addon l JOIN addon a ON a.id = l.addon_id
+          WHERE l.restriction_set_id {within}"
+    );
+    let found = conn.all(&sql, args![set_ids.as_slice()]).await?;
+    let slugs: Vec<(i64, bool, String)> = found
+        .iter()
+        .map(|row| Ok((row.int("set_id")?, row.flag("is_addon")?, row.text("slug")?)))
+        .collect::<Result<_, StoreError>>()?;
+    Ok(rows::group_restrictions(slugs))
+}
+
+/// An account row (`ACCOUNT_COLUMNS`) with its conferences.
+async fn account_of<C: Conn>(conn: &mut C, row: &C::Row) -> Result<Account, StoreError> {
+    let conferences = account_conferences(conn, row.int("id")?).await?;
+    rows::account(row, conferences)
+}
+
+#[async_trait]
+impl<E: Engine> Store for E {
+    fn backend(&self) -> Backend {
+        E::BACKEND
+    }
+
+    async fn begin_as(&self, actor: &Actor) -> Result<Box<dyn StoreTx>, StoreError> {
+        Ok(Box::new(super::tx::SqlTx::<E>::new(self.begin().await?, actor.clone())))
+    }
+
+    async fn redeem_as(&self, actor: &Actor, new: &NewRedemption<'_>) -> Result<RedeemOutcome, StoreError> {
+        Engine::redeem_as(self, actor, new).await
+    }
+
+    async fn audit_log(&self, conference_id: i64, filter: &AuditFilter) -> Result<Vec<AuditRecord>, StoreError> {
+        if filter.action.as_deref().is_some_and(has_nul) {
+            return Ok(Vec::new());
+        }
+        let sql = format!(
+            "SELECT {AUDIT_COLUMNS} FROM audit_log
+              WHERE conference_id = $1 AND ($2 IS NULL OR at >= $2) AND ($3 IS NULL OR action = $3)
+                AND ($4 IS NULL OR id < $4)
+              ORDER BY id DESC LIMIT $5"
+        );
+        let args = args![conference_id, filter.since, filter.action.as_deref(), filter.before_id, filter.limit];
+        self.reader().all(&sql, args).await?.iter().map(rows::audit_record).collect()
+    }
+
+    async fn conference(&self, slug: &str) -> Result<Option<Conference>, StoreError> {
+        conference_by_slug(&mut self.reader(), slug).await
+    }
+
+    async fn conferences(&self) -> Result<Vec<Conference>, StoreError> {
+        let sql = format!("SELECT {CONFERENCE_COLUMNS} FROM conference ORDER BY slug");
+        self.reader().all(&sql, args![]).await?.iter().map(rows::conference).collect()
+    }
+
+    async fn ticket_types(&self, conference: &Conference) -> Result<Vec<TicketType>, StoreError> {
+        let sql = format!(
+            "SELECT id, slug, name, {} AS price, requires_voucher, is_active FROM ticket_type
+              WHERE conference_id = $1 ORDER BY slug",
+            E::DIALECT.price
+        );
+        let found = self.reader().all(&sql, args![conference.id]).await?;
+        found.iter().map(|row| rows::ticket_type(conference, row)).collect()
+    }
+
+    async fn addons(&self, conference: &Conference) -> Result<Vec<AddOn>, StoreError> {
+        let sql = format!(
+            "SELECT id, slug, name, {} AS price, is_active FROM addon WHERE conference_id = $1 ORDER BY slug",
+            E::DIALECT.price
+        );
+        let found = self.reader().all(&sql, args![conference.id]).await?;
+        found.iter().map(|row| rows::addon(conference, row)).collect()
+    }
+
+    async fn vouchers(&self, conference: &Conference, filter: &VoucherFilter) -> Result<Vec<Voucher>, StoreError> {
+        if filter.recipient_email.as_deref().is_some_and(has_nul) {
+            return Ok(Vec::new());
+        }
+        let d = &E::DIALECT;
+        let sql = format!(
+            "SELECT {columns} FROM voucher
+              WHERE conference_id = $1
+                AND ($2 IS NULL OR {prefix})
+                AND ($3 IS NULL OR batch_id = $3)
+                AND ($4 IS NULL OR is_active = $4)
+                AND id > $5
+                AND ($7 IS NULL OR (CASE WHEN NOT is_active THEN 'inactive'
+                                         WHEN times_used >= max_uses THEN 'used_up'
+                                         WHEN valid_from > $8 THEN 'not_yet_valid'
+                                         WHEN valid_until < $8 THEN 'expired'
+                                         ELSE 'active' END) = $7)
+                AND ($9 IS NULL OR recipient_email = $9)
+                AND (NOT $10 OR (recipient_email IS NOT NULL
+                                 AND NOT EXISTS (SELECT 1 FROM outbox_message m WHERE m.voucher_id = voucher.id)))
+              ORDER BY id
+              LIMIT $6",
+            columns = voucher_columns(d),
+            prefix = (d.starts_like)("code", "$2"),
+        );
+        let args = args![
+            conference.id,
+            filter.prefix.as_ref().map(|p| rows::like_prefix(p.as_str())),
+            filter.batch_id,
+            filter.active,
+            filter.after_id.unwrap_or(0),
+            filter.limit.unwrap_or(i64::MAX),
+            filter.status.map(|(s, _)| s.as_str()),
+            filter.status.map(|(_, at)| at),
+            filter.recipient_email.as_deref(),
+            filter.awaiting_message,
+        ];
+        let mut reader = self.reader();
+        let found = reader.all(&sql, args).await?;
+        let sets = restriction_slugs::<E>(&mut reader, &found).await?;
+        found.iter().map(|row| rows::voucher(conference, &sets, row)).collect()
+    }
+
+    async fn checkout_view(&self, key: &CheckoutKey<'_>) -> Result<CheckoutView, StoreError> {
+        Engine::checkout_view(self, key).await
+    }
+
+    async fn voucher_by_code(&self, conference: &Conference, code: &str) -> Result<Option<Voucher>, StoreError> {
+        if has_nul(code) {
+            return Ok(None);
+        }
+        let sql = format!("SELECT {} FROM voucher WHERE {}", voucher_columns(&E::DIALECT), code_match(&E::DIALECT));
+        let mut reader = self.reader();
+        let found = reader.all(&sql, args![conference.id, code, fold_key(code)]).await?;
+        let sets = restriction_slugs::<E>(&mut reader, &found).await?;
+        found.first().map(|row| rows::voucher(conference, &sets, row)).transpose()
+    }
+
+    async fn batch(&self, conference: &Conference, id: i64) -> Result<Option<Batch>, StoreError> {
+        let sql =
+            format!("SELECT {} FROM voucher_batch WHERE conference_id = $1 AND id = $2", batch_columns(&E::DIALECT));
+        let mut reader = self.reader();
+        let found = reader.all(&sql, args![conference.id, id]).await?;
+        let sets = restriction_slugs::<E>(&mut reader, &found).await?;
+        found.first().map(|row| rows::batch(conference, &sets, row)).transpose()
+    }
+
+    async fn batches(&self, conference: &Conference, after_id: i64, limit: i64) -> Result<Vec<Batch>, StoreError> {
+        let sql = format!(
+            "SELECT {} FROM voucher_batch WHERE conference_id = $1 AND id > $2 ORDER BY id LIMIT $3",
+            batch_columns(&E::DIALECT)
+        );
+        let mut reader = self.reader();
+        let found = reader.all(&sql, args![conference.id, after_id, limit]).await?;
+        let sets = restriction_slugs::<E>(&mut reader, &found).await?;
+        found.iter().map(|row| rows::batch(conference, &sets, row)).collect()
+    }
+
+    async fn check_formats(&self, conference_id: i64) -> Result<Vec<(String, CodeFormat)>, StoreError> {
+        let sql = "SELECT DISTINCT prefix, alphabet, CAST(code_length AS BIGINT) AS code_length, check_char
+                     FROM voucher_batch WHERE conference_id = $1 AND check_char AND source = 'generate'";
+        let found = self.reader().all(sql, args![conference_id]).await?;
+        found
+            .iter()
+            .map(|row| {
+                let format =
+                    rows::code_format(&row.text("alphabet")?, row.int("code_length")?, row.flag("check_char")?)?;
+                Ok((row.text("prefix")?, format))
+            })
+            .collect()
+    }
+
+    async fn usage(&self, conference: &Conference) -> Result<Vec<UsageRow>, StoreError> {
+        let sum = E::DIALECT.capped_sum;
+        let sql = format!(
+            "SELECT v.batch_id, b.prefix, b.source, b.alphabet, CAST(b.code_length AS BIGINT) AS code_length,
+                    b.check_char, count(*) AS issued, count(*) FILTER (WHERE v.is_active) AS active,
+                    count(*) FILTER (WHERE v.times_used >= v.max_uses) AS fully_used,
+                    {consumed} AS uses_consumed, {left} AS uses_left
+               FROM voucher v LEFT JOIN voucher_batch b ON b.id = v.batch_id
+              WHERE v.conference_id = $1
+              GROUP BY v.batch_id, b.prefix, b.source, b.alphabet, b.code_length, b.check_char
+              ORDER BY v.batch_id",
+            consumed = sum("v.times_used"),
+            left = sum("CASE WHEN v.is_active THEN v.max_uses - v.times_used ELSE 0 END"),
+        );
+        let found = self.reader().all(&sql, args![conference.id]).await?;
+        found.iter().map(rows::usage).collect()
+    }
+
+    async fn token_by_hash(&self, hash: &str) -> Result<Option<ApiToken>, StoreError> {
+        if has_nul(hash) {
+            return Ok(None);
+        }
+        let sql = format!("{TOKEN_SELECT} WHERE t.token_hash = $1 AND t.revoked_at IS NULL");
+        self.reader().first(&sql, args![hash]).await?.as_ref().map(rows::token).transpose()
+    }
+
+    async fn tokens(&self) -> Result<Vec<ApiToken>, StoreError> {
+        let sql = format!("{TOKEN_SELECT} ORDER BY t.id");
+        self.reader().all(&sql, args![]).await?.iter().map(rows::token).collect()
+    }
+
+    async fn account_by_email(&self, email: &str) -> Result<Option<StoredAccount>, StoreError> {
+        if has_nul(email) {
+            return Ok(None);
+        }
+        let sql = format!(
+            "SELECT {ACCOUNT_COLUMNS}, password_hash FROM account WHERE {}",
+            (E::DIALECT.same_text)("email", "$1")
+        );
+        let mut reader = self.reader();
+        let Some(row) = reader.first(&sql, args![email]).await? else { return Ok(None) };
+        Ok(Some(StoredAccount {
+            account: account_of(&mut reader, &row).await?,
+            password_hash: row.text("password_hash")?,
+        }))
+    }
+
+    async fn account(&self, id: i64) -> Result<Option<Account>, StoreError> {
+        let sql = format!("SELECT {ACCOUNT_COLUMNS} FROM account WHERE id = $1");
+        let mut reader = self.reader();
+        let Some(row) = reader.first(&sql, args![id]).await? else { return Ok(None) };
+        Ok(Some(account_of(&mut reader, &row).await?))
+    }
+
+    async fn accounts(&self) -> Result<Vec<Account>, StoreError> {
+        let sql = format!("SELECT {ACCOUNT_COLUMNS} FROM account ORDER BY email");
+        let mut reader = self.reader();
+        let found = reader.all(&sql, args![]).await?;
+        let mut accounts = Vec::with_capacity(found.len());
+        for row in &found {
+            accounts.push(account_of(&mut reader, row).await?);
+        }
+        Ok(accounts)
+    }
+
+    async fn session_by_hash(&self, hash: &str) -> Result<Option<StoredSession>, StoreError> {
+        if has_nul(hash) {
+            return Ok(None);
+        }
+        let sql = format!("SELECT {SESSION_COLUMNS} FROM console_session WHERE token_hash = $1");
+        self.reader().first(&sql, args![hash]).await?.as_ref().map(rows::session).transpose()
+    }
+
+    async fn failed_lookups(
+        &self,
+        token_id: i64,
+        address: &str,
+        since: DateTime<Utc>,
+    ) -> Result<(i64, Option<DateTime<Utc>>), StoreError> {
+        let sql = "SELECT count(*) AS n, min(at) AS oldest FROM failed_lookup
+                    WHERE token_id = $1 AND address = $2 AND at > $3";
+        match self.reader().first(sql, args![token_id, address, since]).await? {
+            Some(row) => Ok((row.int("n")?, row.opt_instant("oldest")?)),
+            None => Ok((0, None)),
+        }
+    }
+
+    async fn record_failed_lookup(
+        &self,
+        token_id: i64,
+        address: &str,
+        at: DateTime<Utc>,
+        forget_before: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        let mut writer = self.writer().await?;
+        let forget = "DELETE FROM failed_lookup WHERE token_id = $1 AND address = $2 AND at < $3";
+        writer.run(forget, args![token_id, address, forget_before]).await?;
+        let record = "INSERT INTO failed_lookup (token_id, address, at) VALUES ($1, $2, $3)";
+        writer.run(record, args![token_id, address, at]).await?;
+        Ok(())
+    }
+
+    async fn prune_failed_lookups(&self, before: DateTime<Utc>) -> Result<u64, StoreError> {
+        self.writer().await?.run("DELETE FROM failed_lookup WHERE at < $1", args![before]).await
+    }
+
+    async fn redemptions(&self, voucher_id: i64) -> Result<Vec<RedemptionRecord>, StoreError> {
+        let sql = "SELECT order_ref, redeemed_at, released_at FROM redemption
+                    WHERE voucher_id = $1 AND response <> '' ORDER BY redeemed_at DESC, id DESC";
+        self.reader().all(sql, args![voucher_id]).await?.iter().map(rows::redemption).collect()
+    }
+
+    async fn outbox(&self, conference_id: i64, filter: &OutboxFilter) -> Result<Vec<OutboxMessage>, StoreError> {
+        let sql = format!(
+            "{OUTBOX_SELECT} WHERE m.conference_id = $1 AND ($2 IS NULL OR m.batch_id = $2)
+                AND ($3 IS NULL OR m.status = $3) AND m.id > $4 ORDER BY m.id LIMIT $5"
+        );
+        let args =
+            args![conference_id, filter.batch_id, filter.status.map(|s| s.as_str()), filter.after_id, filter.limit];
+        self.reader().all(&sql, args).await?.iter().map(rows::outbox_message).collect()
+    }
+
+    async fn claim_outbox(
+        &self,
+        now: DateTime<Utc>,
+        lease_until: DateTime<Utc>,
+        limit: i64,
+    ) -> Result<Vec<ClaimedMessage>, StoreError> {
+        let sql = format!(
+            "UPDATE outbox_message SET status = 'sending', attempts = attempts + 1, lease_until = $2, updated_at = $1
+              WHERE id IN (SELECT id FROM outbox_message
+                            WHERE (status = 'queued' AND next_attempt_at <= $1)
+                               OR (status = 'sending' AND lease_until < $1)
+                            ORDER BY id LIMIT $3{})
+             RETURNING {CLAIMED_COLUMNS}",
+            E::DIALECT.skip_locked
+        );
+        let found = self.writer().await?.all(&sql, args![now, lease_until, limit]).await?;
+        let mut claimed: Vec<ClaimedMessage> = found.iter().map(rows::claimed_message).collect::<Result<_, _>>()?;
+        claimed.sort_by_key(|m| m.id);
+        Ok(claimed)
+    }
+
+    async fn finish_outbox(
+        &self,
+        id: i64,
+        attempt: i64,
+        result: &DeliveryResult<'_>,
+        now: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        // A server's answer may hold NUL, which PostgreSQL text cannot.
+        let clean = |text: &str| text.replace('\0', " ");
+        let (status, sent_at, next, error) = match result {
+            DeliveryResult::Sent => ("sent", Some(now), None, None),
+            DeliveryResult::Retry { error, at } => ("queued", None, Some(*at), Some(clean(error))),
+            DeliveryResult::Failed { error } => ("failed", None, None, Some(clean(error))),
+        };
+        let sql = "UPDATE outbox_message
+                      SET status = $3, sent_at = $4, next_attempt_at = coalesce($5, next_attempt_at),
+                          last_error = $6, lease_until = NULL, updated_at = $7
+                    WHERE id = $1 AND attempts = $2 AND status = 'sending'";
+        let done = self.writer().await?.run(sql, args![id, attempt, status, sent_at, next, error, now]).await?;
+        Ok(done == 1)
+    }
+
+    async fn backup_into(&self, path: &str) -> Result<(), StoreError> {
+        Engine::backup_into(self, path).await
+    }
+
+    async fn ping(&self) -> Result<(), StoreError> {
+        self.reader().run("SELECT 1", args![]).await?;
+        Ok(())
+    }
+
+    async fn close(&self) {
+        Engine::close(self).await
+    }
+}
