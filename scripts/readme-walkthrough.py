@@ -1,13 +1,15 @@
 #!/usr/bin/env python3
-"""Runs the README's walkthroughs the way a newcomer would, and fails when one stops working.
+"""Runs the walkthroughs of README.md and docs/*.md as a newcomer would; fails when one breaks.
 
 A walkthrough is a ```sh block right after a line `<!-- walkthrough: NAME -->` (invisible on
-GitHub). All of them run in README order in ONE bash process (`set -euo pipefail`), as a reader
-copying them one after another into one terminal would: in a fresh temporary folder, with the
-folder of the `vouchers` binary first on PATH, a fresh SQLite database
-(VOUCHERS_DATABASE_URL=sqlite://<tmp>/vouchers.db, every other VOUCHERS_* variable removed) and
-a free port in place of every `127.0.0.1:8000`. Any process the blocks start (`vouchers serve &`)
-is stopped at the end, also when a command fails.
+GitHub). The pages are read in one fixed order, PAGES below: README.md first, then the docs
+pages in the order of the README's table of contents, as a reader follows them. All the blocks
+run in that order in ONE bash process (`set -euo pipefail`), as a reader copying them one after
+another into one terminal would, so a block may use what an earlier block (of any page)
+created: in a fresh temporary folder, with the folder of the `vouchers` binary first on PATH, a
+fresh SQLite database (VOUCHERS_DATABASE_URL=sqlite://<tmp>/vouchers.db, every other VOUCHERS_*
+variable removed) and a free port in place of every `127.0.0.1:8000`. Any process the blocks
+start (`vouchers serve &`) is stopped at the end, also when a command fails.
 
 A command followed directly by `#` lines that start with `{` or `[` (optionally with an HTTP
 status before or after the JSON: `# 409 {...}`, `# {...} 409`) documents its answer. The answer
@@ -17,11 +19,17 @@ be equal: booleans, nulls, numbers (except ids), amounts like "50.00", the statu
 strings of a few keys whose value is the point (`error.code`, `reason`, `voucher_type`,
 `order_ref`, ...). Codes, tokens, times, cursors and messages vary and are compared by type only.
 
-A command that fails, or an answer that does not match, fails the script with the README line.
-A ```sh block that shows a JSON answer but is not marked as a walkthrough fails it too.
+A command that fails, or an answer that does not match, fails the script with the file and line
+(`docs/api.md:123`). In every page it reads, a ```sh block that shows a JSON answer but is not
+marked as a walkthrough fails it too. So does a page missing from the list, a docs/*.md file
+that is not in it (a new page must be added to PAGES, in reading order, so that its blocks are
+not silently skipped), and a page of the list that README.md does not link to.
 
-Usage: scripts/readme-walkthrough.py [--bin-dir DIR] [--readme FILE] [--keep] [--verbose]
+Usage: scripts/readme-walkthrough.py [--bin-dir DIR] [--root DIR] [--list] [--keep] [--verbose]
   --bin-dir  the folder holding `vouchers` (env VOUCHERS_BIN_DIR; default target/debug)
+  --root     the folder holding README.md and docs/ (default: this repository)
+  --list     check the pages and print each walkthrough block (file:line, name, commands and
+             answers) in run order, without running anything (needs no binary)
 Needs bash, jq and curl (installed with apt-get when missing and running as root).
 """
 import argparse
@@ -41,7 +49,24 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 MARK = re.compile(r"^<!--\s*walkthrough:\s*([A-Za-z0-9_.-]+)\s*-->\s*$")
 FENCE_SH = re.compile(r"^```(sh|bash|shell)\s*$")
 ANSWER_START = re.compile(r"^#\s*(\d{3}\s+)?[\[{]")
-PORT_IN_README = "127.0.0.1:8000"
+PORT_IN_DOCS = "127.0.0.1:8000"
+
+# The pages, in the order their walkthrough blocks run: README.md, then the docs pages in the
+# order of the README's table of contents. Every docs/*.md file must be listed here.
+PAGES = [
+    "README.md",
+    "docs/cli.md",
+    "docs/codes.md",
+    "docs/email.md",
+    "docs/api.md",
+    "docs/console.md",
+    "docs/configuration.md",
+    "docs/operations.md",
+    "docs/rules.md",
+    "docs/architecture.md",
+    "docs/benchmarks.md",
+    "docs/testing.md",
+]
 
 # Strings compared exactly (by the key that holds them); `code` only inside `error`.
 EXACT_STRING_KEYS = {
@@ -55,21 +80,63 @@ class Failure(Exception):
     pass
 
 
-# ----------------------------------------------------------------------------- README parsing
+# ------------------------------------------------------------------------------ page parsing
+
+class Block:
+    def __init__(self, name, path, fence_no, body):
+        self.name = name
+        self.path = path  # the page, relative to the root: "README.md", "docs/api.md"
+        self.fence_no = fence_no  # 1-based line of its opening fence
+        self.body = body  # [(line_no, text), ...]
+        self.commands = []
+
+    def at(self, line_no=None):
+        return f"{self.path}:{self.fence_no if line_no is None else line_no}"
+
 
 class Command:
-    def __init__(self, line_no, lines):
-        self.line_no = line_no  # 1-based README line of its first line
+    def __init__(self, block, line_no, lines):
+        self.block = block
+        self.line_no = line_no  # 1-based line of its first line in its page
         self.lines = lines
         self.answer = None  # (line_no, text) of the documented answer
-        self.index = None
+        self.index = None  # its answer's file number, when it has an answer
+        self.seq = None  # its number among all commands, in run order
+
+    def at(self, line_no=None):
+        return self.block.at(self.line_no if line_no is None else line_no)
 
 
-def extract_blocks(readme_lines):
-    """[(name, fence_line_no, [(line_no, text), ...])] in README order; checks unmarked blocks."""
+def check_pages(root):
+    """The pages of PAGES, checked: each exists, README.md links each docs page, and no
+    docs/*.md file is left out of the list."""
+    missing = [page for page in PAGES if not os.path.isfile(os.path.join(root, page))]
+    if missing:
+        raise Failure(f"{', '.join(missing)}: listed in PAGES ({os.path.basename(__file__)}) but "
+                      f"missing under {root}; remove it from PAGES or restore the page")
+    docs = os.path.join(root, "docs")
+    found = sorted(f"docs/{name}" for name in (os.listdir(docs) if os.path.isdir(docs) else [])
+                   if name.endswith(".md") and os.path.isfile(os.path.join(docs, name)))
+    unlisted = [page for page in found if page not in PAGES]
+    if unlisted:
+        raise Failure(f"{', '.join(unlisted)}: not in PAGES ({os.path.basename(__file__)}), so its "
+                      "walkthrough blocks would be skipped; add it to PAGES at its place in the "
+                      "README's table of contents")
+    with open(os.path.join(root, "README.md"), encoding="utf-8") as f:
+        readme = f.read()
+    unlinked = [page for page in PAGES[1:] if f"]({page}" not in readme]
+    if unlinked:
+        raise Failure(f"README.md: no link to {', '.join(unlinked)}; every page of PAGES belongs in "
+                      "the README's table of contents")
+    return PAGES
+
+
+def extract_blocks(path, page_lines):
+    """[Block] of one page in page order; checks unmarked blocks. `path` names the page in
+    messages."""
     blocks, i, pending = [], 0, None
-    while i < len(readme_lines):
-        line = readme_lines[i]
+    while i < len(page_lines):
+        line = page_lines[i]
         m = MARK.match(line.strip())
         if m:
             pending = (m.group(1), i + 1)
@@ -79,30 +146,43 @@ def extract_blocks(readme_lines):
             fence_no = i + 1
             body = []
             i += 1
-            while i < len(readme_lines) and not readme_lines[i].startswith("```"):
-                body.append((i + 1, readme_lines[i]))
+            while i < len(page_lines) and not page_lines[i].startswith("```"):
+                body.append((i + 1, page_lines[i]))
                 i += 1
-            if i >= len(readme_lines):
-                raise Failure(f"README.md:{fence_no}: this code block is never closed")
+            if i >= len(page_lines):
+                raise Failure(f"{path}:{fence_no}: this code block is never closed")
             if pending:
                 name, mark_no = pending
                 if not FENCE_SH.match(line) or mark_no != fence_no - 1:
-                    raise Failure(f"README.md:{mark_no}: `<!-- walkthrough: {name} -->` must be the "
+                    raise Failure(f"{path}:{mark_no}: `<!-- walkthrough: {name} -->` must be the "
                                   "line right before a ```sh fence")
-                blocks.append((name, fence_no, body))
+                blocks.append(Block(name, path, fence_no, body))
             elif FENCE_SH.match(line) and any(ANSWER_START.match(t) for _, t in body):
-                raise Failure(f"README.md:{fence_no}: this block shows answers (`# {{...}}`) but is not "
+                raise Failure(f"{path}:{fence_no}: this block shows answers (`# {{...}}`) but is not "
                               "run by the walkthrough test: put `<!-- walkthrough: NAME -->` on the line "
-                              "before its fence (and make it runnable in README order)")
+                              "before its fence (and make it runnable in the order of PAGES)")
             pending = None
         elif line.strip() and pending:
-            raise Failure(f"README.md:{pending[1]}: `<!-- walkthrough: {pending[0]} -->` must be the "
+            raise Failure(f"{path}:{pending[1]}: `<!-- walkthrough: {pending[0]} -->` must be the "
                           "line right before a ```sh fence")
         i += 1
-    names = [b[0] for b in blocks]
-    dup = {n for n in names if names.count(n) > 1}
-    if dup:
-        raise Failure(f"README.md: walkthrough names used twice: {', '.join(sorted(dup))}")
+    return blocks
+
+
+def read_pages(root):
+    """Every walkthrough block of the pages, in run order, each split into its commands."""
+    blocks = []
+    for page in check_pages(root):
+        with open(os.path.join(root, page), encoding="utf-8") as f:
+            blocks.extend(extract_blocks(page, f.read().split("\n")))
+    seen = {}
+    for b in blocks:
+        if b.name in seen:
+            raise Failure(f"{b.at()}: walkthrough name {b.name!r} is used twice (first at "
+                          f"{seen[b.name].at()})")
+        seen[b.name] = b
+    for b in blocks:
+        b.commands = split_commands(b)
     return blocks
 
 
@@ -171,8 +251,9 @@ def brackets_balanced(text):
     return depth <= 0 and not in_str
 
 
-def split_commands(name, body):
+def split_commands(block):
     """Commands of a block, each with the answer documented right after it, if any."""
+    name, body = block.name, block.body
     commands, i, last = [], 0, None
     while i < len(body):
         no, text = body[i]
@@ -190,14 +271,14 @@ def split_commands(name, body):
                     if brackets_balanced(" ".join(parts)):
                         break
                     if i >= len(body) or not body[i][1].strip().startswith("#"):
-                        raise Failure(f"README.md:{start_no} ({name}): this documented answer never "
+                        raise Failure(f"{block.at(start_no)} ({name}): this documented answer never "
                                       "closes its brackets")
                     stripped = body[i][1].strip()
                 if last is None:
-                    raise Failure(f"README.md:{start_no} ({name}): an answer must come right after "
+                    raise Failure(f"{block.at(start_no)} ({name}): an answer must come right after "
                                   "the command it belongs to")
                 if last.answer is not None:
-                    raise Failure(f"README.md:{start_no} ({name}): a second answer for the command at "
+                    raise Failure(f"{block.at(start_no)} ({name}): a second answer for the command at "
                                   f"line {last.line_no}")
                 last.answer = (start_no, " ".join(parts))
                 continue
@@ -209,16 +290,16 @@ def split_commands(name, body):
             lines.append(text)
             state.feed(text)
             if state.comment and ANSWER_START.match(state.comment.strip()):
-                raise Failure(f"README.md:{no} ({name}): an answer at the end of a command line is not "
+                raise Failure(f"{block.at(no)} ({name}): an answer at the end of a command line is not "
                               "checked; put it on its own `# ...` line right after the command")
             i += 1
             if state.at_boundary():
                 break
             if i >= len(body):
-                raise Failure(f"README.md:{start_no} ({name}): this command does not end inside its "
+                raise Failure(f"{block.at(start_no)} ({name}): this command does not end inside its "
                               "block (an open quote, parenthesis or a trailing `\\`)")
             no, text = body[i]
-        last = Command(start_no, lines)
+        last = Command(block, start_no, lines)
         commands.append(last)
     return commands
 
@@ -404,7 +485,7 @@ def ensure_tools():
     hint = ("install them: Debian/Ubuntu `apt-get install -y jq curl`, Fedora `dnf install jq curl`, "
             "macOS `brew install jq curl`")
     if os.geteuid() != 0 or shutil.which("apt-get") is None:
-        raise Failure(f"the README walkthroughs need {' and '.join(missing)}; {hint}")
+        raise Failure(f"the walkthroughs need {' and '.join(missing)}; {hint}")
     print(f"Installing {' '.join(missing)} with apt-get", flush=True)
     env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
     ok = subprocess.run(["apt-get", "update", "-qq"], env=env).returncode == 0 and subprocess.run(
@@ -422,9 +503,10 @@ def free_port():
 
 
 def build_script(blocks, port, out_dir):
+    """The one bash script of every block in run order, and its commands in that order."""
     prelude = f"""set -euo pipefail
 __WT_OUT={shlex.quote(out_dir)}
-__wt_at() {{ echo "$1" >"$__WT_OUT/line"; printf '\\n[README.md:%s] $ %s\\n' "$1" "$2"; }}
+__wt_at() {{ echo "$1" >"$__WT_OUT/line"; printf '\\n[%s] $ %s\\n' "$2" "$3"; }}
 __wt_exit() {{
   local rc=$? pids
   set +e
@@ -434,22 +516,33 @@ __wt_exit() {{
 }}
 trap __wt_exit EXIT
 """
-    parts, all_cmds = [prelude], []
-    for name, fence_no, body in blocks:
-        parts.append(f"\n# ---- walkthrough {name} (README.md:{fence_no})\n")
-        for cmd in split_commands(name, body):
-            lines = [l.replace(PORT_IN_README, f"127.0.0.1:{port}") for l in cmd.lines]
+    parts, all_cmds, answers = [prelude], [], 0
+    for block in blocks:
+        parts.append(f"\n# ---- walkthrough {block.name} ({block.at()})\n")
+        for cmd in block.commands:
+            cmd.seq = len(all_cmds)
+            lines = [l.replace(PORT_IN_DOCS, f"127.0.0.1:{port}") for l in cmd.lines]
             shown = cmd.lines[0].strip() + (" ..." if len(cmd.lines) > 1 else "")
-            parts.append(f"__wt_at {cmd.line_no} {shlex.quote(shown)}\n")
+            parts.append(f"__wt_at {cmd.seq} {shlex.quote(cmd.at())} {shlex.quote(shown)}\n")
             if cmd.answer:
-                cmd.index = len([c for c in all_cmds if c[1].answer])
+                cmd.index = answers
+                answers += 1
                 out = f'"$__WT_OUT/{cmd.index}.out"'
                 parts.append("{\n" + "\n".join(lines) + f"\n}} >{out}\ncat {out}\n")
             else:
                 parts.append("\n".join(lines) + "\n")
-            all_cmds.append((name, cmd))
+            all_cmds.append(cmd)
     parts.append('echo end >"$__WT_OUT/line"\n')
     return "".join(parts), all_cmds
+
+
+def list_blocks(blocks):
+    for b in blocks:
+        answers = sum(1 for c in b.commands if c.answer)
+        print(f"{b.at()}\t{b.name}\t{len(b.commands)} commands, {answers} answers")
+    commands = sum(len(b.commands) for b in blocks)
+    answers = sum(1 for b in blocks for c in b.commands if c.answer)
+    print(f"{len(blocks)} walkthrough blocks, {commands} commands, {answers} answers, in this order")
 
 
 def stop_group(pgid):
@@ -471,12 +564,22 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--bin-dir", default=os.environ.get("VOUCHERS_BIN_DIR",
                                                        os.path.join(ROOT, "target", "debug")))
-    ap.add_argument("--readme", default=os.path.join(ROOT, "README.md"))
+    ap.add_argument("--root", default=ROOT, help="the folder holding README.md and docs/")
+    ap.add_argument("--list", action="store_true",
+                    help="check the pages and list the walkthrough blocks in run order; run nothing")
     ap.add_argument("--timeout", type=float, default=120.0, help="seconds for the whole run")
     ap.add_argument("--keep", action="store_true", help="keep the temporary folder")
     ap.add_argument("--verbose", "-v", action="store_true", help="print the whole transcript")
     args = ap.parse_args()
     started = time.monotonic()
+
+    root = os.path.abspath(args.root)
+    blocks = read_pages(root)
+    if not blocks:
+        raise Failure(f"{', '.join(PAGES)}: no `<!-- walkthrough: NAME -->` blocks found")
+    if args.list:
+        list_blocks(blocks)
+        return 0
 
     bin_dir = os.path.abspath(args.bin_dir)
     binary = os.path.join(bin_dir, "vouchers")
@@ -484,10 +587,6 @@ def main():
         raise Failure(f"no `vouchers` binary in {bin_dir} (build it: cargo build --locked -p "
                       "vouchers-cli, or pass --bin-dir / VOUCHERS_BIN_DIR)")
     ensure_tools()
-    with open(args.readme, encoding="utf-8") as f:
-        blocks = extract_blocks(f.read().split("\n"))
-    if not blocks:
-        raise Failure(f"{args.readme}: no `<!-- walkthrough: NAME -->` blocks found")
 
     work = tempfile.mkdtemp(prefix="readme-walkthrough-")
     out_dir = os.path.join(work, ".answers")
@@ -521,19 +620,21 @@ def main():
     if args.verbose:
         print(transcript_text)
 
-    by_line = {c.line_no: (n, c) for n, c in commands}
     errors = []
     if timed_out or rc != 0:
         failed_file = os.path.join(out_dir, "line")
-        line = open(failed_file).read().strip() if os.path.exists(failed_file) else "?"
+        seq = open(failed_file).read().strip() if os.path.exists(failed_file) else "?"
         what = f"timed out after {args.timeout:.0f} s" if timed_out else f"failed with exit status {rc}"
-        where = f"README.md:{line}"
-        if line.isdigit() and int(line) in by_line:
-            name, cmd = by_line[int(line)]
-            where += f" (walkthrough {name}): `{cmd.lines[0].strip()}`"
+        if seq.isdigit() and int(seq) < len(commands):
+            cmd = commands[int(seq)]
+            where = f"{cmd.at()} (walkthrough {cmd.block.name}): `{cmd.lines[0].strip()}`"
+        elif seq == "end":
+            where = "after the last walkthrough block"
+        else:
+            where = "before the first walkthrough command"
         errors.append(f"{where} {what}")
     else:
-        for name, cmd in commands:
+        for cmd in commands:
             if not cmd.answer:
                 continue
             with open(os.path.join(out_dir, f"{cmd.index}.out"), encoding="utf-8", errors="replace") as f:
@@ -543,9 +644,9 @@ def main():
             except Failure as e:
                 problems = [str(e)]
             if problems:
-                errors.append(f"README.md:{cmd.answer[0]} (walkthrough {name}): the answer of "
+                errors.append(f"{cmd.at(cmd.answer[0])} (walkthrough {cmd.block.name}): the answer of "
                               f"`{cmd.lines[0].strip()}` (line {cmd.line_no}) does not match what "
-                              "the README shows:\n    " + "\n    ".join(problems)
+                              f"{cmd.block.path} shows:\n    " + "\n    ".join(problems)
                               + f"\n    actual: {actual.strip()[:400]}")
 
     if errors:
@@ -560,9 +661,9 @@ def main():
         shutil.rmtree(work, ignore_errors=True)
     else:
         print(f"kept {work}")
-    answers = sum(1 for _, c in commands if c.answer)
-    names = ", ".join(f"{n} (README.md:{no})" for n, no, _ in blocks)
-    print(f"README walkthroughs OK: {names}; {len(commands)} commands, {answers} answers checked, "
+    answers = sum(1 for c in commands if c.answer)
+    names = ", ".join(f"{b.name} ({b.at()})" for b in blocks)
+    print(f"Walkthroughs OK: {names}; {len(commands)} commands, {answers} answers checked, "
           f"{time.monotonic() - started:.1f} s")
     return 0
 

@@ -4,14 +4,15 @@ The tests (crates/vouchers-cli/tests/cli/mail.rs) start it from the venv that
 scripts/smtp-deps.sh makes, point the service at it, and read the messages back from disk:
 
     target/smtp-venv/bin/python scripts/smtp-sink.py --host 127.0.0.1 --port PORT \
-        --maildir DIR [--tempfail-times N]
+        --maildir DIR [--tempfail-times N] [--data-delay SECONDS]
 
 No TLS and no AUTH required; AUTH PLAIN/LOGIN, when a client offers it, accepts any credentials.
 Each accepted message becomes DIR/NNNNNN.json ({"mail_from", "rcpt_tos", "received_at"}) and
 then DIR/NNNNNN.eml (the DATA bytes exactly as received), each written under a temporary name
 and renamed, so an .eml that exists is complete and so is its .json. Recipients whose local part
 starts with "permfail" get a 550; those starting with "tempfail" get a 451 for their first N
-RCPT attempts (counted per address), then are accepted. Prints "ready PORT" once listening and
+RCPT attempts (counted per address), then are accepted. With --data-delay, the answer to each
+message's DATA comes that many seconds after its last byte (a slow server). Prints "ready PORT" once listening and
 runs until SIGTERM or SIGINT, then exits 0.
 """
 
@@ -30,8 +31,9 @@ from aiosmtpd.smtp import SMTP, AuthResult
 
 
 class Sink:
-    def __init__(self, maildir, tempfail_times):
+    def __init__(self, maildir, tempfail_times, data_delay=0.0):
         self.maildir = maildir
+        self.data_delay = data_delay
         self.tempfail_times = tempfail_times
         self.tempfails = Counter()
         # Continue after any messages already there, so a restarted sink never overwrites one.
@@ -53,6 +55,8 @@ class Sink:
         return "250 2.1.5 OK"
 
     async def handle_DATA(self, server, session, envelope):
+        if self.data_delay:
+            await asyncio.sleep(self.data_delay)
         self.counter += 1
         name = f"{self.counter:06d}"
         meta = {"mail_from": envelope.mail_from, "rcpt_tos": list(envelope.rcpt_tos),
@@ -74,7 +78,7 @@ def accept_any(server, session, envelope, mechanism, auth_data):
 
 async def serve(args):
     loop = asyncio.get_running_loop()
-    sink = Sink(args.maildir, args.tempfail_times)
+    sink = Sink(args.maildir, args.tempfail_times, args.data_delay)
     server = await loop.create_server(
         lambda: SMTP(sink, hostname="smtp-sink.test", enable_SMTPUTF8=True,
                      auth_require_tls=False, authenticator=accept_any),
@@ -93,6 +97,7 @@ def main():
     parser.add_argument("--port", type=int, required=True)
     parser.add_argument("--maildir", required=True)
     parser.add_argument("--tempfail-times", type=int, default=2)
+    parser.add_argument("--data-delay", type=float, default=0.0)
     args = parser.parse_args()
     # aiosmtpd itself warns "Session.login_data is deprecated" on every AUTH; not ours to fix.
     logging.getLogger("mail.log").setLevel(logging.ERROR)

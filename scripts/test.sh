@@ -39,8 +39,10 @@ else
   cargo test --workspace --locked -- --skip postgres::
 fi
 
-# Every README block marked `<!-- walkthrough: NAME -->`, run in order as a newcomer pastes them,
-# against the binary just built; fails when a command fails or an answer changes shape.
+# Every block marked `<!-- walkthrough: NAME -->` in README.md and the docs pages (in the order
+# of scripts/readme-walkthrough.py's PAGES, the README's table of contents), run in order as a
+# newcomer pastes them, against the binary just built; fails when a command fails or an answer
+# changes shape.
 python3 scripts/readme-walkthrough.py --bin-dir target/debug
 
 # The HTTP API fuzzed from its own OpenAPI document (schemathesis, installed by the script into

@@ -26,7 +26,7 @@ pub struct CaseSpec {
     pub existing: usize,
     /// Part of `--quick`.
     pub small: bool,
-    /// Readable alphabet with a check character (else the seed's format); same length, 8.
+    /// Readable alphabet with a check character (else the alnum format); same length, 8.
     pub readable_check: bool,
 }
 

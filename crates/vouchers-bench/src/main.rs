@@ -1,14 +1,14 @@
 //! `vouchers-bench`: times `generate_voucher_codes` in process, on SQLite and PostgreSQL, next to
-//! a hand-written floor and (with `--compare-original`) the Django `voucher_service` this port
-//! started from (its harness is in `../shared/anchors/django-program/`).
+//! a hand-written floor and (with `--compare-django RUN_SH`) the Django `voucher_service` module
+//! whose rules it implements, timed by that module's own harness.
 //!
 //! Each (database, case) runs in a fresh child process of this binary, so its peak RSS belongs to
 //! that case alone. The parent prints a table (or JSON with `--json`).
 
 mod cases;
 mod db;
+mod django;
 mod load;
-mod original;
 mod report;
 
 use std::process::Command;
@@ -30,10 +30,10 @@ struct Args {
     /// Print JSON instead of a table.
     #[arg(long)]
     json: bool,
-    /// Also run the original Django service's harness (../shared/anchors/django-program/run.sh)
-    /// in the same run and print the ratio original/ours per case.
-    #[arg(long)]
-    compare_original: bool,
+    /// Also run the Django `voucher_service` harness at this path (its `run.sh`) in the same run
+    /// and print the ratio Django/ours per case.
+    #[arg(long, value_name = "RUN_SH")]
+    compare_django: Option<String>,
     /// Databases: sqlite, postgres or both.
     #[arg(long, value_delimiter = ',', default_values_t = ["sqlite".to_owned(), "postgres".to_owned()])]
     dbs: Vec<String>,
@@ -46,9 +46,6 @@ struct Args {
     /// PostgreSQL server; each case gets its own database there, dropped after.
     #[arg(long, env = "VOUCHERS_BENCH_POSTGRES_URL", default_value = "postgres://postgres@127.0.0.1:5432/postgres")]
     postgres_url: String,
-    /// Where the original's harness lives.
-    #[arg(long, default_value = "../shared/anchors/django-program/run.sh")]
-    original_harness: String,
     /// Internal: run one case in this process and print its result as JSON.
     #[arg(long, hide = true)]
     child: Option<String>,
@@ -108,17 +105,18 @@ fn main() -> Result<()> {
         }
     }
 
-    let original = if args.compare_original {
-        let dbs: Vec<&str> = args.dbs.iter().map(String::as_str).collect();
-        Some(original::run(&args.original_harness, &dbs, args.reps)?)
-    } else {
-        None
+    let django = match &args.compare_django {
+        Some(harness) => {
+            let dbs: Vec<&str> = args.dbs.iter().map(String::as_str).collect();
+            Some(django::run(harness, &dbs, args.reps)?)
+        }
+        None => None,
     };
 
     if args.json {
-        println!("{}", serde_json::to_string_pretty(&report::json(&results, original.as_ref()))?);
+        println!("{}", serde_json::to_string_pretty(&report::json(&results, django.as_ref()))?);
     } else {
-        print!("{}", report::table(&results, original.as_ref()));
+        print!("{}", report::table(&results, django.as_ref()));
     }
     Ok(())
 }

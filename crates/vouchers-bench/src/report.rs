@@ -5,7 +5,7 @@ use std::fmt::Write;
 use serde_json::{json, Value};
 
 use crate::cases::CaseResult;
-use crate::original::Original;
+use crate::django::Django;
 
 fn db_name(db: &str) -> &str {
     if db == "sqlite" {
@@ -16,16 +16,16 @@ fn db_name(db: &str) -> &str {
 }
 
 /// A Markdown table: ours (min / median / max), peak RSS and how much the calls added to it
-/// (over the peak after setup and seeding), the floor, the original.
-pub fn table(results: &[CaseResult], original: Option<&Original>) -> String {
+/// (over the peak after setup and seeding), the floor, the Django module.
+pub fn table(results: &[CaseResult], django: Option<&Django>) -> String {
     let mut out = String::new();
     let _ = writeln!(
         out,
-        "| db | case | reps | min ms | median ms | max ms | peak RSS MiB | RSS growth MiB | floor median ms | ours/floor | original median ms | original/ours |"
+        "| db | case | reps | min ms | median ms | max ms | peak RSS MiB | RSS growth MiB | floor median ms | ours/floor | Django median ms | Django/ours |"
     );
     let _ = writeln!(out, "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
     for r in results {
-        let orig = original.and_then(|o| o.get(&(r.db.clone(), r.case.clone())));
+        let orig = django.and_then(|o| o.get(&(r.db.clone(), r.case.clone())));
         let (orig_median, ratio) = match orig {
             Some(o) => (format!("{:.1}", o.median_ms), format!("{:.1}x", o.median_ms / r.ms.median)),
             None => ("-".to_owned(), "-".to_owned()),
@@ -47,7 +47,7 @@ pub fn table(results: &[CaseResult], original: Option<&Original>) -> String {
             ratio
         );
     }
-    // The cost of a readable format with a check character, next to the seed's, measured side by
+    // The cost of a readable format with a check character, next to the alnum format's, measured side by
     // side in this run.
     for r in results.iter().filter(|r| r.case == "m2m_500_readable_check") {
         if let Some(seed) = results.iter().find(|s| s.db == r.db && s.case == "m2m_500") {
@@ -62,12 +62,12 @@ pub fn table(results: &[CaseResult], original: Option<&Original>) -> String {
     out
 }
 
-/// The same as JSON: one object per result, with the original's figures where measured.
-pub fn json(results: &[CaseResult], original: Option<&Original>) -> Value {
+/// The same as JSON: one object per result, with the Django module's figures where measured.
+pub fn json(results: &[CaseResult], django: Option<&Django>) -> Value {
     let rows: Vec<Value> = results
         .iter()
         .map(|r| {
-            let orig = original.and_then(|o| o.get(&(r.db.clone(), r.case.clone())));
+            let orig = django.and_then(|o| o.get(&(r.db.clone(), r.case.clone())));
             json!({
                 "db": r.db,
                 "case": r.case,
@@ -79,8 +79,8 @@ pub fn json(results: &[CaseResult], original: Option<&Original>) -> Value {
                 "ours_over_floor": r.ms.median / r.floor_ms.median,
                 "rss_before_mib": r.rss_before_mib,
                 "peak_rss_mib": r.peak_rss_mib,
-                "original": orig,
-                "original_over_ours": orig.map(|o| o.median_ms / r.ms.median),
+                "django": orig,
+                "django_over_ours": orig.map(|o| o.median_ms / r.ms.median),
             })
         })
         .collect();

@@ -45,10 +45,10 @@ impl FormData {
     }
 }
 
-impl FromRequest<ConsoleState> for FormData {
-    type Rejection = ConsoleError;
-
-    async fn from_request(request: Request, state: &ConsoleState) -> Result<Self, Self::Rejection> {
+impl FormData {
+    /// Reads a form body. Not an extractor: a handler gets a form through
+    /// [`crate::session::Posted`] (its CSRF token checked) or [`crate::session::SignInForm`].
+    pub(crate) async fn read(request: Request, state: &ConsoleState) -> Result<Self, ConsoleError> {
         let bytes = Bytes::from_request(request, state)
             .await
             .map_err(|_| ConsoleError::Invalid("The form is too large or could not be read.".into()))?;

@@ -129,9 +129,16 @@ async fn security_headers(request: Request, next: Next) -> Response {
     response
 }
 
+/// Every path of the console that takes a POST (each a form whose handler refuses a missing or
+/// wrong CSRF token, the sign-in form excepted), for tests and documentation.
+pub fn post_paths() -> Vec<&'static str> {
+    pages::routes().posts
+}
+
 /// Every console page, under `/console` (and `/`, which leads there).
 pub fn router(state: ConsoleState) -> Router {
     pages::routes()
+        .router
         .route("/console/assets/console.css", get(stylesheet))
         .route("/console/{*rest}", get(|| async { ConsoleError::NotFound }).post(|| async { ConsoleError::NotFound }))
         .route("/", get(|| async { Redirect::to("/console") }))

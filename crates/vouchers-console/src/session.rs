@@ -7,7 +7,7 @@
 
 use std::net::{IpAddr, SocketAddr};
 
-use axum::extract::{ConnectInfo, FromRequestParts};
+use axum::extract::{ConnectInfo, FromRequest, FromRequestParts, Request};
 use axum::http::header::{COOKIE, SET_COOKIE};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, Method};
@@ -116,6 +116,46 @@ pub(crate) async fn same_origin(
     }
 }
 
+/// A state-changing form from a signed-in account, its CSRF token checked: the only way a
+/// handler gets a form with a session, so no form handler can forget the check. (The sign-in
+/// form, which has no session yet, is [`SignInForm`]; both are behind [`same_origin`].)
+pub(crate) struct Posted {
+    pub signed: Signed,
+    pub form: FormData,
+}
+
+impl FromRequest<ConsoleState> for Posted {
+    type Rejection = ConsoleError;
+
+    async fn from_request(request: Request, state: &ConsoleState) -> Result<Self, Self::Rejection> {
+        let (mut parts, body) = request.into_parts();
+        let signed = Signed::from_request_parts(&mut parts, state).await?;
+        let form = FormData::read(Request::from_parts(parts, body), state).await?;
+        let sent = form.get("csrf").unwrap_or_default().as_bytes();
+        let expected = signed.session.csrf_token.as_bytes();
+        // Constant time: the comparison takes as long whatever the first wrong byte.
+        let same =
+            sent.len() == expected.len() && sent.iter().zip(expected).fold(0u8, |acc, (a, b)| acc | (a ^ b)) == 0;
+        if same {
+            Ok(Posted { signed, form })
+        } else {
+            Err(ConsoleError::Forgery)
+        }
+    }
+}
+
+/// The sign-in form: the one form read without a session (so without a CSRF token; the
+/// [`same_origin`] layer refuses one sent from another site).
+pub(crate) struct SignInForm(pub FormData);
+
+impl FromRequest<ConsoleState> for SignInForm {
+    type Rejection = ConsoleError;
+
+    async fn from_request(request: Request, state: &ConsoleState) -> Result<Self, Self::Rejection> {
+        Ok(SignInForm(FormData::read(request, state).await?))
+    }
+}
+
 /// A request from a signed-in account.
 pub(crate) struct Signed {
     pub session: Session,
@@ -143,20 +183,6 @@ impl Signed {
         let account = &self.session.account;
         let actor = vouchers_core::domain::Actor::Account { id: account.id, email: account.email.clone() };
         vouchers_core::store::acting(std::sync::Arc::clone(&state.store), actor)
-    }
-
-    /// Refuses a form that does not carry this session's CSRF token.
-    pub fn check_csrf(&self, form: &FormData) -> Result<(), ConsoleError> {
-        let sent = form.get("csrf").unwrap_or_default().as_bytes();
-        let expected = self.session.csrf_token.as_bytes();
-        // Constant time: the comparison takes as long whatever the first wrong byte.
-        let same =
-            sent.len() == expected.len() && sent.iter().zip(expected).fold(0u8, |acc, (a, b)| acc | (a ^ b)) == 0;
-        if same {
-            Ok(())
-        } else {
-            Err(ConsoleError::Forgery)
-        }
     }
 
     /// The conference `slug`, when this account may see it; another conference is the same

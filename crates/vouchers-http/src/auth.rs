@@ -2,7 +2,7 @@
 //! allows. Missing or unknown token: 401. Wrong scope: 403. Another conference's resources: the
 //! same 404 as a conference that does not exist, so a token cannot probe for slugs.
 
-use axum::extract::FromRequestParts;
+use axum::extract::{FromRequestParts, RawPathParams};
 use axum::http::header::AUTHORIZATION;
 use axum::http::request::Parts;
 use std::sync::Arc;
@@ -104,11 +104,31 @@ impl Principal {
         let conference = catalog::conference(state.store.as_ref(), slug).await?;
         self.admit(Some(conference), slug, scopes)
     }
+}
 
-    /// The conference `slug`, for a request that manages it (conferences, catalogue, vouchers, batches, export, usage): admin
-    /// tokens anywhere, manage tokens in their own conference. Checkout tokens get 403 whatever
-    /// the slug; a manage token asking for another conference gets the 404 of a missing one.
-    pub async fn manage_conference(&self, state: &AppState, slug: &str) -> Result<Conference, ApiError> {
-        self.conference_for(state, slug, &[Scope::Manage]).await
+/// A request that manages the conference of the path's `{conf}` (conferences, catalogue,
+/// vouchers, batches, export, usage, recipients, audit): admin tokens anywhere, manage tokens in
+/// their own conference. Checkout tokens get 403 whatever the slug; a manage token asking for
+/// another conference gets the 404 of a missing one. Every such route takes this extractor, so
+/// none can forget the check, and it runs before the body is read.
+pub struct Managed {
+    /// The caller.
+    pub principal: Principal,
+    /// The conference it manages.
+    pub conference: Conference,
+}
+
+impl FromRequestParts<AppState> for Managed {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        let principal = Principal::from_request_parts(parts, state).await?;
+        let params = RawPathParams::from_request_parts(parts, state)
+            .await
+            .map_err(|_| VoucherError::ConferenceNotFound(String::new()))?;
+        let slug = params.iter().find(|(name, _)| *name == "conf").map(|(_, value)| value.to_owned());
+        let slug = slug.ok_or_else(|| VoucherError::ConferenceNotFound(String::new()))?;
+        let conference = principal.conference_for(state, &slug, &[Scope::Manage]).await?;
+        Ok(Managed { principal, conference })
     }
 }

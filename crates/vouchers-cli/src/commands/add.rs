@@ -16,8 +16,8 @@ pub struct AddArgs {
     #[arg(long)]
     pub code: String,
     /// `readable`: match the code with folding (case, O/0, I/L/1, hyphens and spaces), and keep
-    /// every code that folds the same away from it; `seed`: ignoring case only.
-    #[arg(long, default_value = "seed", value_parser = super::generate::alphabet)]
+    /// every code that folds the same away from it; `alnum`: ignoring case only.
+    #[arg(long, default_value = "alnum", value_parser = super::generate::alphabet)]
     pub alphabet: vouchers_core::domain::Alphabet,
     #[command(flatten)]
     pub terms: TermsArgs,

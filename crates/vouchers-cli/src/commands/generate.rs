@@ -33,10 +33,10 @@ pub struct GenerateArgs {
     /// With --output: replace FILE if it exists.
     #[arg(long, requires = "output")]
     pub force: bool,
-    /// The random characters' alphabet: `seed` (A-Z0-9) or `readable` (Crockford's Base32:
+    /// The random characters' alphabet: `alnum` (A-Z0-9) or `readable` (Crockford's Base32:
     /// 0-9 A-Z without I L O U, typed codes matched with folding: case, O/0, I/L/1, hyphens and
     /// spaces).
-    #[arg(long, default_value = "seed", value_parser = alphabet)]
+    #[arg(long, default_value = "alnum", value_parser = alphabet)]
     pub alphabet: Alphabet,
     /// Random characters after the prefix, 6 to 32.
     #[arg(long, default_value_t = 8, allow_negative_numbers = true)]

@@ -9,6 +9,7 @@ use anyhow::Context;
 use clap::{Args, ValueEnum};
 use vouchers_console::{ConsoleSettings, ConsoleState};
 use vouchers_core::service::accounts::SessionPolicy;
+use vouchers_core::service::outbox::{self, Stop};
 use vouchers_core::{Limits, Store};
 use vouchers_http::{AppState, Settings};
 
@@ -165,20 +166,38 @@ pub async fn run(store: Arc<dyn Store>, args: ServeArgs, limits: Limits) -> Resu
         },
         ..ConsoleSettings::default()
     };
-    match sender {
+    // One signal stops both: the listener (requests in flight are answered) and the mail sender
+    // (the email in flight is sent and recorded); each has the drain timeout.
+    let (stop_sender, stop) = Stop::pair();
+    let mail = match sender {
         Some((mailer, settings)) => {
             let store = Arc::clone(&store);
-            tokio::spawn(async move {
-                vouchers_core::service::outbox::run_sender(&*store, &mailer, &settings, SENDER_IDLE).await;
-            });
+            Some(tokio::spawn(async move {
+                outbox::run_sender(&*store, &mailer, &settings, SENDER_IDLE, stop).await;
+            }))
         }
-        None => tracing::info!("no SMTP URL (VOUCHERS_SMTP_URL): queued emails wait for `vouchers send-outbox`"),
-    }
+        None => {
+            tracing::info!("no SMTP URL (VOUCHERS_SMTP_URL): queued emails wait for `vouchers send-outbox`");
+            None
+        }
+    };
+    let drain = settings.drain_timeout;
     let pages = vouchers_console::router(ConsoleState::new(Arc::clone(&store), limits, console));
     let state = AppState::with_settings(store, limits, settings);
     tokio::spawn(vouchers_http::prune_guessing_window(state.clone()));
-    vouchers_http::serve_with(listener, state, pages, shutdown_signal())
-        .await
-        .context("serving HTTP")
-        .map_err(CliError::Failure)
+    let (signalled, on_signal) = tokio::sync::oneshot::channel::<()>();
+    let shutdown = async move {
+        shutdown_signal().await;
+        stop_sender.stop();
+        let _ = signalled.send(());
+    };
+    // The sender's drain time counts from the signal, alongside the requests'.
+    let mail_stopped = async move {
+        let Some(mail) = mail else { return };
+        if on_signal.await.is_ok() && tokio::time::timeout(drain, mail).await.is_err() {
+            tracing::warn!(drain_timeout = ?drain, "the email in flight was cut off at the drain timeout");
+        }
+    };
+    let (served, ()) = tokio::join!(vouchers_http::serve_with(listener, state, pages, shutdown), mail_stopped);
+    served.context("serving HTTP").map_err(CliError::Failure)
 }

@@ -107,13 +107,16 @@ fn formats_flow(d: &Path, db: Option<&str>) {
         vouchers(d, db, &["add", "--conference", "pycon", "--type", "comp", "--code", code, "--alphabet", alphabet])
     };
     ok(add("KEYNOTE-1", "readable"));
-    let err = refused(add("KEYN0TE-l", "seed"));
+    let err = refused(add("KEYN0TE-l", "alnum"));
     assert!(err.contains("already exists") && err.contains("O/0 and I/L/1"), "{err}");
     let shown = ok(vouchers(d, db, &["show", "--conference", "pycon", "keyn0te l", "--format", "json"]));
     assert!(shown.contains("\"KEYNOTE-1\""), "{shown}");
-    // Seed codes stay exact: two look-alikes may both exist.
-    ok(add("STAFF-O", "seed"));
+    // Alnum codes stay exact: two look-alikes may both exist (`seed`, the alphabet's old name,
+    // is still accepted).
+    ok(add("STAFF-O", "alnum"));
     ok(add("STAFF-0", "seed"));
+    let listed = ok(vouchers(d, db, &["list", "--conference", "pycon", "--format", "json"]));
+    assert!(!listed.contains("\"seed\""), "only the new name is shown: {listed}");
 }
 
 #[test]

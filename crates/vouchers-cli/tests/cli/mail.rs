@@ -42,12 +42,17 @@ impl Sink {
     /// Starts on `port` (0: any free port); addresses starting `tempfail` get 451 for their first
     /// `tempfail` attempts, `permfail` always 550.
     fn start(maildir: &Path, port: u16, tempfail: u32) -> Sink {
+        Sink::start_with(maildir, port, tempfail, 0.0)
+    }
+
+    /// [`Sink::start`] answering each message's DATA `data_delay` seconds after receiving it.
+    fn start_with(maildir: &Path, port: u16, tempfail: u32, data_delay: f64) -> Sink {
         std::fs::create_dir_all(maildir).unwrap();
         let mut child = Command::new(python())
             .arg(repo().join("scripts/smtp-sink.py"))
             .args(["--host", "127.0.0.1", "--port", &port.to_string(), "--maildir"])
             .arg(maildir)
-            .args(["--tempfail-times", &tempfail.to_string()])
+            .args(["--tempfail-times", &tempfail.to_string(), "--data-delay", &data_delay.to_string()])
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
             .spawn()
@@ -407,6 +412,59 @@ fn a_killed_sender_never_sends_a_different_code(database: &str) {
     );
 }
 
+/// SIGTERM while `serve`'s sender waits for a slow server's answer: `serve` finishes that email
+/// and records it before it exits, so every email the server received is `sent` in the outbox and
+/// every other one is still queued (not left claimed for its lease), and it stops without
+/// sending the rest.
+fn sigterm_finishes_the_email_in_flight(database: &str) {
+    let dir = tempfile::tempdir().unwrap();
+    let dir = dir.path();
+    const N: usize = 10;
+    batch(dir, database, N);
+    templates(dir);
+    let mut csv = String::from("email,name,company\n");
+    for i in 0..N {
+        csv.push_str(&format!("t{i}@example.org,T {i},\n"));
+    }
+    assign_and_send(dir, database, &csv);
+    let sink = Sink::start_with(&dir.join("mail"), 0, 0, 1.5);
+    let server = Server::start_with(
+        dir,
+        database,
+        "serve.log",
+        &[
+            "--smtp-url",
+            &sink.url(),
+            "--mail-from",
+            "v@pycon.example.org",
+            "--mail-rate",
+            "100",
+            "--drain-timeout",
+            "10",
+        ],
+    );
+    // The first email is answered after 1.5 s; the second is sent at once and is in flight when
+    // the signal comes, half-way through its wait.
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while mails(&sink.maildir).is_empty() {
+        assert!(Instant::now() < deadline, "the sender sent nothing");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    std::thread::sleep(Duration::from_millis(700));
+    let stopping = Instant::now();
+    assert!(server.stop().success(), "serve exits 0 after finishing the email in flight");
+    assert!(stopping.elapsed() >= Duration::from_millis(300), "serve waited for the email in flight");
+    let got = mails(&sink.maildir);
+    let messages = outbox(dir, database);
+    let sent: Vec<&Value> = messages.iter().filter(|m| m["status"] == "sent").collect();
+    assert_eq!(got.len(), 2, "the first email and the one in flight, nothing after the signal");
+    assert_eq!(sent.len(), got.len(), "each email the server took is recorded as sent: {messages:#?}");
+    assert!(
+        messages.iter().all(|m| m["status"] == "sent" || (m["status"] == "queued" && m["attempts"] == 0)),
+        "the rest wait untouched: {messages:#?}"
+    );
+}
+
 /// Two senders (two processes, as two `serve` instances would be) drain one outbox at once:
 /// every email goes out exactly once.
 fn two_senders_send_each_email_once(database: &str) {
@@ -542,6 +600,12 @@ mod sqlite {
     }
 
     #[test]
+    fn sigterm_finishes_the_email_in_flight() {
+        let db = tempfile::tempdir().unwrap();
+        super::sigterm_finishes_the_email_in_flight(&url(&db));
+    }
+
+    #[test]
     fn two_senders_send_each_email_once() {
         let db = tempfile::tempdir().unwrap();
         super::two_senders_send_each_email_once(&url(&db));
@@ -585,6 +649,12 @@ mod postgres {
     fn a_killed_sender_never_sends_a_different_code() {
         let (_runtime, db) = database();
         super::a_killed_sender_never_sends_a_different_code(db.url.expose());
+    }
+
+    #[test]
+    fn sigterm_finishes_the_email_in_flight() {
+        let (_runtime, db) = database();
+        super::sigterm_finishes_the_email_in_flight(db.url.expose());
     }
 
     #[test]

@@ -12,8 +12,7 @@ use vouchers_core::service::{manage, outbox, query};
 use vouchers_core::store::VoucherFilter;
 
 use crate::error::ConsoleError;
-use crate::form::FormData;
-use crate::session::Signed;
+use crate::session::{Posted, Signed};
 use crate::view::{discount, local, ok, Nav, VoucherRow};
 use crate::ConsoleState;
 
@@ -216,11 +215,9 @@ pub(crate) async fn confirm(
 /// Deactivates every voucher of the batch, in one transaction.
 pub(crate) async fn deactivate(
     State(state): State<ConsoleState>,
-    signed: Signed,
     Path((conf, id)): Path<(String, String)>,
-    form: FormData,
+    Posted { signed, .. }: Posted,
 ) -> Result<Response, ConsoleError> {
-    signed.check_csrf(&form)?;
     let conference = signed.conference(&state, &conf).await?;
     let batch = find(&state, &conference, &id).await?;
     let (_, count) = manage::deactivate_batch(signed.store(&state).as_ref(), &conference.slug, batch.id).await?;

@@ -10,7 +10,7 @@ use vouchers_core::VoucherError;
 
 use crate::error::ConsoleError;
 use crate::form::FormData;
-use crate::session::Signed;
+use crate::session::{Posted, Signed};
 use crate::view::{page, Nav};
 use crate::ConsoleState;
 
@@ -101,11 +101,9 @@ async fn answer(
 /// Creates a ticket type.
 pub(crate) async fn create_ticket_type(
     State(state): State<ConsoleState>,
-    signed: Signed,
     Path(conf): Path<String>,
-    form: FormData,
+    Posted { signed, form }: Posted,
 ) -> Result<Response, ConsoleError> {
-    signed.check_csrf(&form)?;
     let conference = signed.conference(&state, &conf).await?;
     let parsed = NewTicketType::parse(
         &form.text("slug"),
@@ -123,11 +121,9 @@ pub(crate) async fn create_ticket_type(
 /// Creates an add-on.
 pub(crate) async fn create_addon(
     State(state): State<ConsoleState>,
-    signed: Signed,
     Path(conf): Path<String>,
-    form: FormData,
+    Posted { signed, form }: Posted,
 ) -> Result<Response, ConsoleError> {
-    signed.check_csrf(&form)?;
     let conference = signed.conference(&state, &conf).await?;
     let parsed = NewAddOn::parse(&form.text("slug"), &form.text("name"), &form.text("price"));
     let result = match parsed {

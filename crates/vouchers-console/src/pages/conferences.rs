@@ -9,7 +9,7 @@ use vouchers_core::service::catalog;
 
 use crate::error::ConsoleError;
 use crate::form::FormData;
-use crate::session::Signed;
+use crate::session::{Posted, Signed};
 use crate::view::{field_error, page, Nav};
 use crate::ConsoleState;
 
@@ -62,10 +62,8 @@ pub(crate) async fn list(State(state): State<ConsoleState>, signed: Signed) -> R
 /// Creates a conference (admin only).
 pub(crate) async fn create(
     State(state): State<ConsoleState>,
-    signed: Signed,
-    form: FormData,
+    Posted { signed, form }: Posted,
 ) -> Result<Response, ConsoleError> {
-    signed.check_csrf(&form)?;
     signed.require_admin()?;
     let parsed = NewConference::parse(
         &form.text("slug"),

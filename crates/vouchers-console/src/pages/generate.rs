@@ -17,7 +17,7 @@ use vouchers_core::{generate_voucher_codes_with, GenerateOptions, VoucherBulkCon
 use super::terms::{self, addon_choices, ticket_type_choices, Choice};
 use crate::error::ConsoleError;
 use crate::form::FormData;
-use crate::session::Signed;
+use crate::session::{Posted, Signed};
 use crate::view::{cacheable_form, field_error, page, Nav};
 use crate::ConsoleState;
 
@@ -53,16 +53,16 @@ impl GeneratePage {
     }
 }
 
-/// The alphabet and the length fields (left out or empty: the seed's format); a broken rule goes
+/// The alphabet and the length fields (left out or empty: the alnum format); a broken rule goes
 /// to `errors`.
 fn code_format(form: &FormData, errors: &mut Vec<(String, String)>) -> (Alphabet, i64) {
     let alphabet_text = form.text("alphabet");
     let alphabet = if alphabet_text.trim().is_empty() {
-        Alphabet::Seed
+        Alphabet::Alnum
     } else {
         Alphabet::parse(&alphabet_text).unwrap_or_else(|e| {
             errors.push(("alphabet".to_owned(), e.message));
-            Alphabet::Seed
+            Alphabet::Alnum
         })
     };
     let length_text = form.text("length");
@@ -123,7 +123,7 @@ pub(crate) async fn form(
     let conference = signed.conference(&state, &conf).await?;
     let mut defaults = FormData::default();
     defaults.set("max_uses", "1");
-    defaults.set("alphabet", "seed");
+    defaults.set("alphabet", "alnum");
     defaults.set("length", "8");
     render(&state, &signed, &conference, defaults, new_key(), Vec::new()).await
 }
@@ -131,11 +131,9 @@ pub(crate) async fn form(
 /// Generates the batch and shows it, or the form again with the rule each field broke.
 pub(crate) async fn submit(
     State(state): State<ConsoleState>,
-    signed: Signed,
     Path(conf): Path<String>,
-    form: FormData,
+    Posted { signed, form }: Posted,
 ) -> Result<Response, ConsoleError> {
-    signed.check_csrf(&form)?;
     let conference = signed.conference(&state, &conf).await?;
     let mut errors = Vec::new();
     let count_text = form.text("count");

@@ -12,8 +12,9 @@ use vouchers_core::service::accounts;
 use vouchers_core::VoucherError;
 
 use crate::error::ConsoleError;
-use crate::form::FormData;
-use crate::session::{cookie, device_cookie, presented, presented_device, set_cookie, ClientAddress, Signed};
+use crate::session::{
+    cookie, device_cookie, presented, presented_device, set_cookie, ClientAddress, Posted, SignInForm,
+};
 use crate::view::{page, Nav};
 use crate::{ConsoleState, SignInKey};
 
@@ -49,7 +50,7 @@ pub(crate) async fn sign_in(
     State(state): State<ConsoleState>,
     ClientAddress(address): ClientAddress,
     headers: HeaderMap,
-    form: FormData,
+    SignInForm(form): SignInForm,
 ) -> Result<Response, ConsoleError> {
     let email = form.text("email");
     let refused = |wait: std::time::Duration| {
@@ -104,10 +105,8 @@ pub(crate) async fn sign_in(
 /// Ends the session and goes back to the sign-in form.
 pub(crate) async fn sign_out(
     State(state): State<ConsoleState>,
-    signed: Signed,
-    form: FormData,
+    Posted { signed, .. }: Posted,
 ) -> Result<Response, ConsoleError> {
-    signed.check_csrf(&form)?;
     accounts::sign_out(state.store.as_ref(), &signed.secret).await?;
     let mut response = Redirect::to("/console/login").into_response();
     set_cookie(response.headers_mut(), cookie(None, state.settings.secure_cookies));

@@ -13,33 +13,71 @@ mod tokens;
 mod try_code;
 mod vouchers;
 
+use axum::handler::Handler;
 use axum::routing::{get, post};
 use axum::Router;
 
 use crate::ConsoleState;
 
+/// The console's routes: the router, and every path that takes a POST. Routes are added only
+/// through [`Routes::page`], [`Routes::form`] and [`Routes::page_and_form`], so the list of
+/// POST paths is complete by construction (the test that proves every form refuses a forged
+/// post walks it).
+pub(crate) struct Routes {
+    pub router: Router<ConsoleState>,
+    pub posts: Vec<&'static str>,
+}
+
+impl Routes {
+    /// A page: GET only.
+    fn page<H: Handler<T, ConsoleState>, T: 'static>(mut self, path: &'static str, handler: H) -> Self {
+        self.router = self.router.route(path, get(handler));
+        self
+    }
+
+    /// A form's handler: POST only.
+    fn form<H: Handler<T, ConsoleState>, T: 'static>(mut self, path: &'static str, handler: H) -> Self {
+        self.router = self.router.route(path, post(handler));
+        self.posts.push(path);
+        self
+    }
+
+    /// A page and the handler of the form it shows, on one path.
+    fn page_and_form<G, TG, P, TP>(mut self, path: &'static str, page: G, form: P) -> Self
+    where
+        G: Handler<TG, ConsoleState>,
+        P: Handler<TP, ConsoleState>,
+        TG: 'static,
+        TP: 'static,
+    {
+        self.router = self.router.route(path, get(page).post(form));
+        self.posts.push(path);
+        self
+    }
+}
+
 /// Every page's route.
-pub(crate) fn routes() -> Router<ConsoleState> {
-    Router::new()
-        .route("/console/login", get(login::form).post(login::sign_in))
-        .route("/console/logout", post(login::sign_out))
-        .route("/console", get(conferences::list))
-        .route("/console/conferences", post(conferences::create))
-        .route("/console/c/{conf}", get(dashboard::show))
-        .route("/console/c/{conf}/catalog", get(catalog::show))
-        .route("/console/c/{conf}/ticket-types", post(catalog::create_ticket_type))
-        .route("/console/c/{conf}/addons", post(catalog::create_addon))
-        .route("/console/c/{conf}/vouchers", get(vouchers::list))
-        .route("/console/c/{conf}/vouchers/new", get(vouchers::new_form).post(vouchers::add))
-        .route("/console/c/{conf}/vouchers/{code}", get(vouchers::show).post(vouchers::edit))
-        .route("/console/c/{conf}/generate", get(generate::form).post(generate::submit))
-        .route("/console/c/{conf}/batches/{id}", get(batches::show))
-        .route("/console/c/{conf}/batches/{id}/codes.csv", get(batches::download))
-        .route("/console/c/{conf}/batches/{id}/deactivate", get(batches::confirm).post(batches::deactivate))
-        .route("/console/c/{conf}/batches/{id}/assign", get(recipients::assign_form).post(recipients::assign))
-        .route("/console/c/{conf}/batches/{id}/send", get(recipients::send_form).post(recipients::send))
-        .route("/console/c/{conf}/batches/{id}/outbox/{msg}/retry", post(recipients::retry))
-        .route("/console/c/{conf}/tokens", get(tokens::list).post(tokens::create))
-        .route("/console/c/{conf}/tokens/{id}/revoke", post(tokens::revoke))
-        .route("/console/c/{conf}/try", get(try_code::show))
+pub(crate) fn routes() -> Routes {
+    Routes { router: Router::new(), posts: Vec::new() }
+        .page_and_form("/console/login", login::form, login::sign_in)
+        .form("/console/logout", login::sign_out)
+        .page("/console", conferences::list)
+        .form("/console/conferences", conferences::create)
+        .page("/console/c/{conf}", dashboard::show)
+        .page("/console/c/{conf}/catalog", catalog::show)
+        .form("/console/c/{conf}/ticket-types", catalog::create_ticket_type)
+        .form("/console/c/{conf}/addons", catalog::create_addon)
+        .page("/console/c/{conf}/vouchers", vouchers::list)
+        .page_and_form("/console/c/{conf}/vouchers/new", vouchers::new_form, vouchers::add)
+        .page_and_form("/console/c/{conf}/vouchers/{code}", vouchers::show, vouchers::edit)
+        .page_and_form("/console/c/{conf}/generate", generate::form, generate::submit)
+        .page("/console/c/{conf}/batches/{id}", batches::show)
+        .page("/console/c/{conf}/batches/{id}/codes.csv", batches::download)
+        .page_and_form("/console/c/{conf}/batches/{id}/deactivate", batches::confirm, batches::deactivate)
+        .page_and_form("/console/c/{conf}/batches/{id}/assign", recipients::assign_form, recipients::assign)
+        .page_and_form("/console/c/{conf}/batches/{id}/send", recipients::send_form, recipients::send)
+        .form("/console/c/{conf}/batches/{id}/outbox/{msg}/retry", recipients::retry)
+        .page_and_form("/console/c/{conf}/tokens", tokens::list, tokens::create)
+        .form("/console/c/{conf}/tokens/{id}/revoke", tokens::revoke)
+        .page("/console/c/{conf}/try", try_code::show)
 }

@@ -16,7 +16,7 @@ use vouchers_core::VoucherError;
 use super::batches::{batch_url, find};
 use crate::error::ConsoleError;
 use crate::form::FormData;
-use crate::session::Signed;
+use crate::session::{Posted, Signed};
 use crate::view::{field_error, page, Nav};
 use crate::ConsoleState;
 
@@ -107,11 +107,9 @@ pub(crate) async fn assign_form(
 /// transaction, and shows the batch; or the form again with the rows or the rule that refused it.
 pub(crate) async fn assign(
     State(state): State<ConsoleState>,
-    signed: Signed,
     Path((conf, id)): Path<(String, String)>,
-    form: FormData,
+    Posted { signed, form }: Posted,
 ) -> Result<Response, ConsoleError> {
-    signed.check_csrf(&form)?;
     let conference = signed.conference(&state, &conf).await?;
     let batch = find(&state, &conference, &id).await?;
     let text = form.text("recipients");
@@ -219,11 +217,9 @@ pub(crate) async fn send_form(
 /// that does not parse or names an unknown placeholder comes back beside its field.
 pub(crate) async fn send(
     State(state): State<ConsoleState>,
-    signed: Signed,
     Path((conf, id)): Path<(String, String)>,
-    form: FormData,
+    Posted { signed, form }: Posted,
 ) -> Result<Response, ConsoleError> {
-    signed.check_csrf(&form)?;
     let conference = signed.conference(&state, &conf).await?;
     let batch = find(&state, &conference, &id).await?;
     let html = lines(&form, "html_template");
@@ -281,11 +277,9 @@ pub(crate) async fn send(
 /// conference is a 404; one that is no longer failed (the button sent twice) is left as it is.
 pub(crate) async fn retry(
     State(state): State<ConsoleState>,
-    signed: Signed,
     Path((conf, id, message)): Path<(String, String, String)>,
-    form: FormData,
+    Posted { signed, .. }: Posted,
 ) -> Result<Response, ConsoleError> {
-    signed.check_csrf(&form)?;
     let conference = signed.conference(&state, &conf).await?;
     let batch = find(&state, &conference, &id).await?;
     let message = message.parse::<i64>().ok().filter(|n| *n > 0).ok_or(ConsoleError::NotFound)?;

@@ -10,8 +10,7 @@ use vouchers_core::domain::{format_rfc3339, ApiToken, Conference, Scope};
 use vouchers_core::service::tokens;
 
 use crate::error::ConsoleError;
-use crate::form::FormData;
-use crate::session::Signed;
+use crate::session::{Posted, Signed};
 use crate::view::{page, Nav};
 use crate::ConsoleState;
 
@@ -97,11 +96,9 @@ pub(crate) async fn list(
 /// Creates a manage or checkout token of the conference and shows its secret, once.
 pub(crate) async fn create(
     State(state): State<ConsoleState>,
-    signed: Signed,
     Path(conf): Path<String>,
-    form: FormData,
+    Posted { signed, form }: Posted,
 ) -> Result<Response, ConsoleError> {
-    signed.check_csrf(&form)?;
     let conference = signed.conference(&state, &conf).await?;
     let scope = match form.text("scope").as_str() {
         "manage" => Scope::Manage,
@@ -128,11 +125,9 @@ pub(crate) async fn create(
 /// Revokes a token this page lists.
 pub(crate) async fn revoke(
     State(state): State<ConsoleState>,
-    signed: Signed,
     Path((conf, id)): Path<(String, String)>,
-    form: FormData,
+    Posted { signed, .. }: Posted,
 ) -> Result<Response, ConsoleError> {
-    signed.check_csrf(&form)?;
     let conference = signed.conference(&state, &conf).await?;
     let id = id.parse::<i64>().map_err(|_| ConsoleError::NotFound)?;
     if !visible(&state, &signed, &conference).await?.iter().any(|t| t.id == id) {

@@ -16,7 +16,7 @@ use vouchers_core::store::{RedemptionRecord, VoucherFilter};
 use super::terms::{self, addon_choices, ticket_type_choices, Choice};
 use crate::error::ConsoleError;
 use crate::form::FormData;
-use crate::session::Signed;
+use crate::session::{Posted, Signed};
 use crate::view::{field_error, input_value, local, page, Nav, VoucherRow};
 use crate::ConsoleState;
 
@@ -179,11 +179,9 @@ pub(crate) async fn new_form(
 /// Adds the voucher and shows it, or the form again with the rule each field broke.
 pub(crate) async fn add(
     State(state): State<ConsoleState>,
-    signed: Signed,
     Path(conf): Path<String>,
-    form: FormData,
+    Posted { signed, form }: Posted,
 ) -> Result<Response, ConsoleError> {
-    signed.check_csrf(&form)?;
     let conference = signed.conference(&state, &conf).await?;
     let mut errors = Vec::new();
     let terms = terms::parse(&form, &mut errors);
@@ -193,7 +191,7 @@ pub(crate) async fn add(
     let request = AddVoucher {
         conference: conference.slug.clone(),
         code: form.text("code"),
-        alphabet: if form.checked("readable") { Alphabet::Readable } else { Alphabet::Seed },
+        alphabet: if form.checked("readable") { Alphabet::Readable } else { Alphabet::Alnum },
         voucher_type: terms.voucher_type,
         discount_value: terms.discount_value,
         max_uses: terms.max_uses,
@@ -320,11 +318,9 @@ pub(crate) async fn show(
 /// Changes the voucher's state, uses and window; or shows the rule a field broke.
 pub(crate) async fn edit(
     State(state): State<ConsoleState>,
-    signed: Signed,
     Path((conf, code)): Path<(String, String)>,
-    form: FormData,
+    Posted { signed, form }: Posted,
 ) -> Result<Response, ConsoleError> {
-    signed.check_csrf(&form)?;
     let conference = signed.conference(&state, &conf).await?;
     let mut errors = Vec::new();
     let max_uses = match form.text("max_uses").parse::<i64>() {

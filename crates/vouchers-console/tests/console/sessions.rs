@@ -169,7 +169,47 @@ async fn create_a_conference_as_admin(mut c: Console) {
     assert!(c.get("/console").await.body.contains("EuroPython"));
 }
 
+/// Every POST route of the console (the router's own list, complete by construction) refuses a
+/// form with no CSRF token, a wrong one, and one sent from another site, and changes nothing.
+async fn every_post_route_refuses_a_forged_form(mut c: Console) {
+    c.sign_in(ADMIN).await.redirect();
+    let csrf = c.csrf().await;
+    let db = std::sync::Arc::clone(&c.db);
+    let store = &*db.store;
+    let conference = store.conference(CONF).await.unwrap().unwrap();
+    let filter = vouchers_core::store::AuditFilter { limit: 1000, ..Default::default() };
+    let audited = store.audit_log(conference.id, &filter).await.unwrap().len();
+    let (batches, conferences) = (c.batches().await, store.conferences().await.unwrap());
+    let paths = vouchers_console::post_paths();
+    assert!(paths.len() >= 14, "every form's path is listed: {paths:?}");
+    for path in &paths {
+        let uri =
+            path.replace("{conf}", CONF).replace("{code}", "SOME-CODE").replace("{id}", "1").replace("{msg}", "1");
+        let fields = [("slug", "forged"), ("name", "Forged"), ("count", "5"), ("voucher_type", "comp")];
+        let cross_site = [("sec-fetch-site", "cross-site")];
+        let mut with_token = vec![("csrf", csrf.as_str())];
+        with_token.extend_from_slice(&fields);
+        let page = c.send_with(axum::http::Method::POST, &uri, Some(&with_token), &cross_site).await;
+        assert_eq!(page.status, StatusCode::FORBIDDEN, "{uri} from another site: {}", page.body);
+        if *path == "/console/login" {
+            // The one form without a session: only the origin check guards it.
+            continue;
+        }
+        let page = c.post(&uri, &fields).await;
+        assert_eq!(page.status, StatusCode::FORBIDDEN, "{uri} without a token: {}", page.body);
+        assert!(page.body.contains("nothing was changed"), "{uri}: {}", page.body);
+        let mut forged = vec![("csrf", "forged-token")];
+        forged.extend_from_slice(&fields);
+        let page = c.post(&uri, &forged).await;
+        assert_eq!(page.status, StatusCode::FORBIDDEN, "{uri} with a wrong token: {}", page.body);
+    }
+    assert_eq!(store.audit_log(conference.id, &filter).await.unwrap().len(), audited, "no forged form wrote anything");
+    assert_eq!((c.batches().await, store.conferences().await.unwrap()), (batches, conferences));
+    c.get("/console").await.ok(StatusCode::OK);
+}
+
 both_backends!(
+    every_post_route_refuses_a_forged_form,
     sign_in_is_required_and_sets_a_safe_cookie,
     forms_without_this_sessions_token_change_nothing,
     a_manage_account_sees_only_its_conferences,

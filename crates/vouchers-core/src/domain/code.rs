@@ -7,7 +7,7 @@ use std::fmt;
 
 use super::{quoted, InvalidInput};
 
-/// The seed alphabet: the characters a generated suffix is drawn from, uniformly, unless the
+/// The alnum alphabet (`A-Z0-9`): the characters a generated suffix is drawn from, uniformly, unless the
 /// batch asks for another [`super::Alphabet`].
 pub const CODE_ALPHABET: &[u8; 36] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
 /// How many random characters follow the prefix of a generated code by default (36^8, about

@@ -1,7 +1,7 @@
 //! How a batch's codes look, and how a typed code is matched against them: the alphabet, the
 //! number of random characters, the optional check character, and the folding of readable codes.
 //!
-//! - `seed` (the default): `A-Z0-9`, 36 symbols, matched ignoring case only.
+//! - `alnum` (the default): `A-Z0-9`, 36 symbols, matched ignoring case only.
 //! - `readable`: Crockford's Base32 symbols `0-9 A-Z` without `I L O U`, 32 symbols. A typed
 //!   code is folded before it is compared ([`fold_key`]): case, `O`->`0`, `I`/`L`->`1`, hyphens
 //!   and spaces dropped.
@@ -9,7 +9,7 @@
 //! The check character is one more symbol of the batch's own alphabet, so a code never holds a
 //! character people cannot type or a URL cannot carry. It is the check of Damm's scheme over a
 //! totally anti-symmetric quasigroup `x * y = a·x + y` on a finite field (`a` neither 0 nor 1):
-//! GF(32) for readable codes and GF(4) x GF(9) for seed codes (36 = 4 x 9; a direct product of
+//! GF(32) for readable codes and GF(4) x GF(9) for alnum codes (36 = 4 x 9; a direct product of
 //! totally anti-symmetric quasigroups is one too). Such a check detects every single
 //! substitution and every transposition of two adjacent symbols, the check character included,
 //! which Crockford's mod-37 symbol also does but only with five extra symbols (`* ~ $ = U`).
@@ -25,9 +25,11 @@ use super::{quoted, InvalidInput, CODE_ALPHABET};
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum Alphabet {
-    /// `A-Z0-9` (36 symbols): the seed's format. Matched ignoring case.
+    /// `A-Z0-9` (36 symbols). Matched ignoring case. `seed` is accepted on input as an alias
+    /// (its name before it was named after what it is).
     #[default]
-    Seed,
+    #[serde(alias = "seed")]
+    Alnum,
     /// Crockford's Base32 (`0-9` and `A-Z` without `I L O U`, 32 symbols). Matched with folding.
     Readable,
 }
@@ -36,12 +38,12 @@ const READABLE_SYMBOLS: &[u8; 32] = b"0123456789ABCDEFGHJKMNPQRSTVWXYZ";
 
 impl Alphabet {
     /// Every alphabet, for forms and tests.
-    pub const ALL: [Alphabet; 2] = [Alphabet::Seed, Alphabet::Readable];
+    pub const ALL: [Alphabet; 2] = [Alphabet::Alnum, Alphabet::Readable];
 
     /// The symbols, in the order their values count (`symbols()[v]` has value `v`).
     pub const fn symbols(self) -> &'static [u8] {
         match self {
-            Alphabet::Seed => CODE_ALPHABET,
+            Alphabet::Alnum => CODE_ALPHABET,
             Alphabet::Readable => READABLE_SYMBOLS,
         }
     }
@@ -49,19 +51,19 @@ impl Alphabet {
     /// How the alphabet is named in flags, JSON and the database.
     pub const fn as_str(self) -> &'static str {
         match self {
-            Alphabet::Seed => "seed",
+            Alphabet::Alnum => "alnum",
             Alphabet::Readable => "readable",
         }
     }
 
-    /// Reads `seed` or `readable` (ignoring case and surrounding spaces).
+    /// Reads `alnum` (or its alias `seed`) or `readable`, ignoring case and surrounding spaces.
     pub fn parse(value: &str) -> Result<Self, InvalidInput> {
         match value.trim().to_ascii_lowercase().as_str() {
-            "seed" => Ok(Alphabet::Seed),
+            "alnum" | "seed" => Ok(Alphabet::Alnum),
             "readable" => Ok(Alphabet::Readable),
             _ => Err(InvalidInput::new(
                 "alphabet",
-                format!("alphabet must be \"seed\" or \"readable\", got {}", quoted(value)),
+                format!("alphabet must be \"alnum\" or \"readable\", got {}", quoted(value)),
             )),
         }
     }
@@ -69,7 +71,7 @@ impl Alphabet {
     /// The value of symbol `b` (an upper-case ASCII byte), if it is one of this alphabet's.
     fn value(self, b: u8) -> Option<u8> {
         match self {
-            Alphabet::Seed => match b {
+            Alphabet::Alnum => match b {
                 b'A'..=b'Z' => Some(b - b'A'),
                 b'0'..=b'9' => Some(26 + b - b'0'),
                 _ => None,
@@ -78,11 +80,11 @@ impl Alphabet {
         }
     }
 
-    /// The text as this alphabet compares it: folded for readable codes, upper-cased for seed
+    /// The text as this alphabet compares it: folded for readable codes, upper-cased for alnum
     /// codes.
     pub fn canonical(self, code: &str) -> String {
         match self {
-            Alphabet::Seed => code.to_ascii_uppercase(),
+            Alphabet::Alnum => code.to_ascii_uppercase(),
             Alphabet::Readable => fold_key(code),
         }
     }
@@ -124,7 +126,7 @@ pub fn fold_key(code: &str) -> String {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct CodeFormat {
-    /// `seed` (`A-Z0-9`) or `readable` (Crockford's Base32, matched with folding).
+    /// `alnum` (`A-Z0-9`) or `readable` (Crockford's Base32, matched with folding).
     pub alphabet: Alphabet,
     /// Random characters after the prefix (6 to 32).
     pub length: u8,
@@ -134,7 +136,7 @@ pub struct CodeFormat {
 
 impl Default for CodeFormat {
     fn default() -> Self {
-        Self { alphabet: Alphabet::Seed, length: Self::DEFAULT_LENGTH, check_char: false }
+        Self { alphabet: Alphabet::Alnum, length: Self::DEFAULT_LENGTH, check_char: false }
     }
 }
 
@@ -143,7 +145,7 @@ impl CodeFormat {
     pub const MIN_LENGTH: u8 = 6;
     /// Most random characters.
     pub const MAX_LENGTH: u8 = 32;
-    /// The seed's 8 characters.
+    /// 8 characters, the default.
     pub const DEFAULT_LENGTH: u8 = 8;
 
     /// Checks the length (6 to 32).
@@ -267,7 +269,7 @@ impl Field {
     fn of(alphabet: Alphabet) -> Self {
         match alphabet {
             Alphabet::Readable => Field::Gf32,
-            Alphabet::Seed => Field::Gf4xGf9,
+            Alphabet::Alnum => Field::Gf4xGf9,
         }
     }
 
@@ -331,12 +333,23 @@ mod tests {
     }
 
     #[test]
+    fn alnum_is_named_after_what_it_is_and_seed_stays_an_alias() {
+        assert_eq!(Alphabet::Alnum.as_str(), "alnum");
+        for name in ["alnum", " SEED ", "seed"] {
+            assert_eq!(Alphabet::parse(name).unwrap(), Alphabet::Alnum, "{name}");
+        }
+        assert_eq!(serde_json::from_str::<Alphabet>("\"seed\"").unwrap(), Alphabet::Alnum);
+        assert_eq!(serde_json::to_string(&Alphabet::Alnum).unwrap(), "\"alnum\"");
+    }
+
+    #[test]
     fn alphabets_are_the_promised_symbols() {
-        assert_eq!(Alphabet::Seed.symbols().len(), 36);
+        assert_eq!(Alphabet::Alnum.symbols().len(), 36);
         assert_eq!(Alphabet::Readable.symbols().len(), 32);
         for b in b"ILOU" {
             assert!(!Alphabet::Readable.symbols().contains(b));
         }
+
         for alphabet in Alphabet::ALL {
             for (v, b) in alphabet.symbols().iter().enumerate() {
                 assert_eq!(alphabet.value(*b), Some(v as u8));
@@ -346,16 +359,16 @@ mod tests {
         let bad = Alphabet::parse("base64").unwrap_err();
         assert_eq!(
             (bad.field, bad.message.as_str()),
-            ("alphabet", "alphabet must be \"seed\" or \"readable\", got \"base64\"")
+            ("alphabet", "alphabet must be \"alnum\" or \"readable\", got \"base64\"")
         );
     }
 
     #[test]
     fn length_rule() {
-        assert!(CodeFormat::new(Alphabet::Seed, 6, false).is_ok());
-        assert!(CodeFormat::new(Alphabet::Seed, 32, false).is_ok());
+        assert!(CodeFormat::new(Alphabet::Alnum, 6, false).is_ok());
+        assert!(CodeFormat::new(Alphabet::Alnum, 32, false).is_ok());
         for bad in [5, 33, -1, 300] {
-            let e = CodeFormat::new(Alphabet::Seed, bad, false).unwrap_err();
+            let e = CodeFormat::new(Alphabet::Alnum, bad, false).unwrap_err();
             assert_eq!(e.field, "length");
             assert_eq!(e.message, format!("length must be between 6 and 32, got {bad}"));
         }
@@ -400,13 +413,13 @@ mod tests {
         // Another prefix or length: not this format's shape, so not a typo of it.
         assert!(!format.mistyped("SPEAKER-", &code));
         assert!(!format.mistyped("SPONSOR-", &code[..code.len() - 1]));
-        let seed = CodeFormat { alphabet: Alphabet::Seed, length: 8, check_char: true };
-        let code = seed.code("P-", b"AB12CD34");
-        assert!(!seed.mistyped("p-", &code.to_lowercase()));
+        let alnum = CodeFormat { alphabet: Alphabet::Alnum, length: 8, check_char: true };
+        let code = alnum.code("P-", b"AB12CD34");
+        assert!(!alnum.mistyped("p-", &code.to_lowercase()));
         let mut wrong = code.into_bytes();
         let last = wrong.len() - 1;
         wrong[last] = if wrong[last] == b'A' { b'B' } else { b'A' };
-        assert!(seed.mistyped("P-", std::str::from_utf8(&wrong).unwrap()));
+        assert!(alnum.mistyped("P-", std::str::from_utf8(&wrong).unwrap()));
     }
 
     #[test]
@@ -418,7 +431,7 @@ mod tests {
     }
 
     fn format_strategy() -> impl Strategy<Value = CodeFormat> {
-        (prop_oneof![Just(Alphabet::Seed), Just(Alphabet::Readable)], 6u8..=32)
+        (prop_oneof![Just(Alphabet::Alnum), Just(Alphabet::Readable)], 6u8..=32)
             .prop_map(|(alphabet, length)| CodeFormat { alphabet, length, check_char: true })
     }
 

@@ -178,7 +178,7 @@ mod tests {
     use crate::domain::Alphabet;
 
     #[test]
-    fn the_seed_format_at_the_default_ceiling() {
+    fn the_alnum_format_at_the_default_ceiling() {
         // 36^8 / 500 guesses at 100 a minute (the token-wide ceiling): about 107 years.
         let figure = Guessing::of(&CodeFormat::default(), 500, &GuessingPolicy::default());
         assert_eq!(figure.possible_codes, 36f64.powi(8));

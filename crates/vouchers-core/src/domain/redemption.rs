@@ -87,6 +87,13 @@ impl InvalidReason {
         }
     }
 
+    /// The reason spelled `text` ([`InvalidReason::as_str`]), if it is one.
+    pub fn parse(text: &str) -> Option<Self> {
+        [Self::NotFound, Self::Mistyped, Self::Inactive, Self::UsedUp, Self::NotYetValid, Self::Expired]
+            .into_iter()
+            .find(|reason| reason.as_str() == text)
+    }
+
     /// A sentence for a person at checkout.
     pub fn message(self) -> &'static str {
         match self {
@@ -181,6 +188,10 @@ impl VoucherStatus {
 
 /// `None` when `voucher` can be used at `now`: active, a use left, and `now` inside the validity
 /// window (both bounds inclusive). Otherwise the first rule it breaks, in that order.
+///
+/// The database decides the same in SQL, in one expression (`store::sql::refusal`) that the
+/// redemption statements and the status filter share; the store's differential test holds the
+/// two to the same answer, reason for reason.
 pub fn validity(voucher: &Voucher, now: DateTime<Utc>) -> Option<InvalidReason> {
     if !voucher.is_active {
         Some(InvalidReason::Inactive)

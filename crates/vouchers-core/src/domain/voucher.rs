@@ -167,7 +167,7 @@ pub struct Batch {
     /// terms, and the batch shows its first row's).
     #[serde(default)]
     pub source: BatchSource,
-    /// `seed` (`A-Z0-9`, matched ignoring case) or `readable` (Crockford's Base32, matched with
+    /// `alnum` (`A-Z0-9`, matched ignoring case) or `readable` (Crockford's Base32, matched with
     /// folding).
     #[serde(default)]
     pub alphabet: Alphabet,

@@ -32,7 +32,7 @@ pub struct AddVoucher {
     /// Add-ons (slugs) it applies to; empty: all.
     pub applicable_addons: Vec<String>,
     /// `readable`: the code is matched with folding (case, `O`/`0`, `I`/`L`/`1`, hyphens and
-    /// spaces), and no other code of the conference may fold to the same key. `seed` (default):
+    /// spaces), and no other code of the conference may fold to the same key. `alnum` (default):
     /// matched ignoring case only.
     pub alphabet: Alphabet,
 }
@@ -56,7 +56,7 @@ impl AddVoucher {
             unlocks_hidden_tickets: false,
             applicable_ticket_types: Vec::new(),
             applicable_addons: Vec::new(),
-            alphabet: Alphabet::Seed,
+            alphabet: Alphabet::Alnum,
         }
     }
 }

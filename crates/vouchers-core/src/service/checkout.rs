@@ -362,13 +362,9 @@ pub async fn redeem_found(
             let answer = serde_json::from_str(&response).map_err(VoucherError::StoredAnswer)?;
             return Ok(Redemption { answer, replayed: true });
         }
-        RedeemOutcome::NotUsable => {
-            // Nothing was written. Say why, from the voucher as it is now.
-            let code_now = &answer.voucher.code;
-            let current =
-                store.voucher_by_code(conference, code_now).await?.ok_or_else(|| not_found(conference, code))?;
-            let reason = validity(&current, now).unwrap_or(InvalidReason::UsedUp);
-            return Err(VoucherError::NotRedeemable { code: current.code, reason });
+        RedeemOutcome::Refused(reason) => {
+            // Nothing was written; the statement said why.
+            return Err(VoucherError::NotRedeemable { code: answer.voucher.code.clone(), reason });
         }
     }
     Ok(Redemption { answer, replayed: false })

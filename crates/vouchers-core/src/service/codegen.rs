@@ -17,7 +17,7 @@ pub trait CodeSource: Send {
 
 /// Bytes below this are accepted for an alphabet of `n` symbols: the largest multiple of `n` up
 /// to 256, so every accepted byte maps to one symbol with probability exactly 1/n (no modulo
-/// bias). 252 for the 36 seed symbols; 256, every byte, for the 32 readable ones.
+/// bias). 252 for the 36 alnum symbols; 256, every byte, for the 32 readable ones.
 const fn accept_below(n: usize) -> u16 {
     (256 / n * n) as u16
 }
@@ -201,7 +201,7 @@ mod tests {
         let mut source = ScriptedCodeSource::new(&["AAAAAAAA", "BBBBBBBB"]);
         let mut s = [0; 8];
         for expected in [b"AAAAAAAA", b"BBBBBBBB", b"BBBBBBBB"] {
-            source.fill_suffix(Alphabet::Seed, &mut s).unwrap();
+            source.fill_suffix(Alphabet::Alnum, &mut s).unwrap();
             assert_eq!(&s, expected);
         }
     }

@@ -62,7 +62,7 @@ pub struct VoucherBulkConfig {
     pub applicable_ticket_types: Option<Vec<String>>,
     /// Optional add-ons (slugs) to restrict to; `None` or empty: all.
     pub applicable_addons: Option<Vec<String>>,
-    /// The symbols of the random part (default `seed`, `A-Z0-9`).
+    /// The symbols of the random part (default `alnum`, `A-Z0-9`).
     pub alphabet: Alphabet,
     /// Random characters after the prefix, 6 to 32 (default 8).
     pub length: i64,
@@ -95,7 +95,7 @@ impl VoucherBulkConfig {
             unlocks_hidden_tickets: false,
             applicable_ticket_types: None,
             applicable_addons: None,
-            alphabet: Alphabet::Seed,
+            alphabet: Alphabet::Alnum,
             length: i64::from(CodeFormat::DEFAULT_LENGTH),
             check_char: false,
             allow_weak_codes: false,

@@ -67,7 +67,7 @@ pub fn request_fingerprint(config: &VoucherBulkConfig) -> String {
         "applicable_ticket_types": set(&config.applicable_ticket_types),
         "applicable_addons": set(&config.applicable_addons),
     });
-    // The code format joined the request later: a request in the seed's format keeps the
+    // The code format joined the request later: a request in the alnum format keeps the
     // fingerprint it had, so a retry across the upgrade still replays.
     let mut canonical = canonical;
     let format = (config.alphabet, config.length, config.check_char);

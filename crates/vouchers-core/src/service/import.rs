@@ -381,7 +381,7 @@ pub async fn import_vouchers(store: &dyn Store, conference: &str, reader: impl R
     let template = &resolver.templates[&first];
     let (ticket_types, addons) = resolver.set_slugs(template.restriction_set_id);
     let batch = Batch {
-        alphabet: Alphabet::Seed,
+        alphabet: Alphabet::Alnum,
         length: CodeFormat::DEFAULT_LENGTH,
         check_char: false,
         id: batch_id,

@@ -116,15 +116,35 @@ pub async fn deliver_due(
     mailer: &dyn Mailer,
     settings: &SenderSettings,
 ) -> Result<DeliveryReport, VoucherError> {
+    deliver_due_until(store, mailer, settings, &mut Stop::never()).await
+}
+
+/// [`deliver_due`], stopping before the next message once `stop` is asked: the message being
+/// sent is finished and recorded; the claimed ones not yet tried go back to the queue as they
+/// were.
+async fn deliver_due_until(
+    store: &dyn Store,
+    mailer: &dyn Mailer,
+    settings: &SenderSettings,
+    stop: &mut Stop,
+) -> Result<DeliveryReport, VoucherError> {
     let now = super::now();
     let lease = chrono::Duration::from_std(settings.lease).unwrap_or(chrono::Duration::minutes(5));
     let claimed = store.claim_outbox(now, now + lease, settings.claim).await?;
     let gap = Duration::from_secs_f64(1.0 / settings.rate_per_second.max(0.001));
     let mut report = DeliveryReport::default();
-    for message in &claimed {
+    for (index, message) in claimed.iter().enumerate() {
         // Every send waits its gap, the first of a round too: rounds follow one another at once
         // while emails are due, and the rate holds across them.
-        tokio::time::sleep(gap).await;
+        if !stop.sleep(gap).await {
+            // Those not tried go back to the queue at once, for the next sender.
+            let unsent = &claimed[index..];
+            tracing::info!(unsent = unsent.len(), "mail sender stopping");
+            for message in unsent {
+                store.finish_outbox(message.id, message.attempt, &DeliveryResult::Unsent, super::now()).await?;
+            }
+            break;
+        }
         let outcome = mailer.send(message).await;
         let now = super::now();
         let (result, counted) = match &outcome {
@@ -177,17 +197,75 @@ pub async fn drain(
     }
 }
 
-/// Delivers for as long as the process runs (inside `serve`), looking for due messages every
-/// `idle` when there were none; a database outage is logged and waited out.
-pub async fn run_sender(store: &dyn Store, mailer: &dyn Mailer, settings: &SenderSettings, idle: Duration) {
-    loop {
-        match deliver_due(store, mailer, settings).await {
+/// Asks a running sender to stop: [`run_sender`] finishes the email it is sending, records it,
+/// and returns.
+#[derive(Debug)]
+pub struct Stop(tokio::sync::watch::Receiver<bool>);
+
+/// The side that asks: [`StopSender::stop`].
+#[derive(Debug)]
+pub struct StopSender(tokio::sync::watch::Sender<bool>);
+
+impl Stop {
+    /// A stop and the handle that asks for it.
+    pub fn pair() -> (StopSender, Stop) {
+        let (tx, rx) = tokio::sync::watch::channel(false);
+        (StopSender(tx), Stop(rx))
+    }
+
+    /// A stop nobody can ask for.
+    fn never() -> Stop {
+        Stop::pair().1
+    }
+
+    fn asked(&self) -> bool {
+        *self.0.borrow()
+    }
+
+    /// Waits `wait`; false when the stop was asked before or during it.
+    async fn sleep(&mut self, wait: Duration) -> bool {
+        if self.asked() {
+            return false;
+        }
+        let asked = tokio::select! {
+            () = tokio::time::sleep(wait) => None,
+            changed = self.0.wait_for(|stop| *stop) => Some(changed.is_ok()),
+        };
+        if asked == Some(false) {
+            // The asking side is gone, which asks nothing: sleep out the wait.
+            tokio::time::sleep(wait).await;
+        }
+        !self.asked()
+    }
+}
+
+impl StopSender {
+    /// Asks the sender to stop after the email in flight.
+    pub fn stop(&self) {
+        self.0.send_replace(true);
+    }
+}
+
+/// Delivers until `stop` is asked (inside `serve`), looking for due messages every `idle` when
+/// there were none; a database outage is logged and waited out. An email being sent when the
+/// stop comes is finished and recorded before this returns.
+#[tracing::instrument(name = "mail_sender", skip_all)]
+pub async fn run_sender(
+    store: &dyn Store,
+    mailer: &dyn Mailer,
+    settings: &SenderSettings,
+    idle: Duration,
+    mut stop: Stop,
+) {
+    while !stop.asked() {
+        match deliver_due_until(store, mailer, settings, &mut stop).await {
             Ok(report) if report.total() > 0 => continue,
             Ok(_) => {}
             Err(e) => tracing::warn!(error = %e, "the mail sender could not reach the outbox"),
         }
-        tokio::time::sleep(idle).await;
+        stop.sleep(idle).await;
     }
+    tracing::info!("mail sender stopped");
 }
 
 #[cfg(test)]

@@ -3,7 +3,7 @@
 /// Every migration file as it landed, by backend and version: sqlx refuses to migrate a
 /// database whose applied migration's checksum (SHA-384 of the file) differs, so a landed
 /// file must never change. A new migration adds its line here when it lands.
-const LANDED: [(&str, i64, &str); 20] = [
+const LANDED: [(&str, i64, &str); 24] = [
     ("sqlite", 1, "0eceaf674f7951ab0c78aa9d16d705bf3cd4becfe4c8653b0c4fe98756b74d5141169a7208d00e085a2666e0a7470ced"),
     ("sqlite", 2, "516b8c2dd418b1d9bb7b43d47790b44e3354540fad12d37c18bcfb08614b60666a00c82d2037a383f98643f375a73418"),
     ("sqlite", 3, "2b6a8144cf9e4476eb872928529e594da268f0cfd947c5796e745c1f73d17a53cbd49d7a573b65378d701ed9abd33a05"),
@@ -27,6 +27,18 @@ const LANDED: [(&str, i64, &str); 20] = [
         "postgres",
         10,
         "2fb1fad88d0adb9f8fb2918ac1cbebbbc38c850e96c2d9119a3c78f91df857df9fee63a97a5d5b432a9b7c9f2dbbe87c",
+    ),
+    ("sqlite", 11, "27b45060c920695009e5e4bd2d4c8281c6e8a3f3bebcbd3a57ad88df4152e1c9461688e873da9bc3f202a43ff7227db1"),
+    (
+        "postgres",
+        11,
+        "420ba41555e7debba143f1f05b4eb124c277af1c7b5d2d572bfeed62353396fe5654de834f2b5af7c1090e0c1ea4d6d4",
+    ),
+    ("sqlite", 12, "c1d85849ac5bf072750f959e64f334d8872cd8b2f144868a5c6a242fd33f7b7a33e11cba14c22798f4df648a27262779"),
+    (
+        "postgres",
+        12,
+        "cf9b6302e5ac8763ca564487615ce40a63558c3c961fb8fbd7956210a18a9fa00d06b3e68bdfbf7b408a4b5141a2e746",
     ),
 ];
 

@@ -44,7 +44,7 @@ pub struct NewBatch<'a> {
     pub template: &'a VoucherTemplate,
     /// Generated or imported.
     pub source: BatchSource,
-    /// How its codes look (the seed's format for an import).
+    /// How its codes look (the alnum format for an import).
     pub format: CodeFormat,
 }
 
@@ -94,9 +94,10 @@ pub enum RedeemOutcome {
     Redeemed,
     /// The order was redeemed before and not released: nothing was consumed; its stored answer.
     Replay(String),
-    /// The voucher cannot be used now (inactive, no use left, outside its window): nothing was
-    /// written.
-    NotUsable,
+    /// The voucher cannot be used now, for this reason (inactive, used up, not yet valid,
+    /// expired; not found when it no longer exists), decided by the statement itself from the row
+    /// it wrote nothing to.
+    Refused(crate::domain::InvalidReason),
 }
 
 /// Voucher counts of one batch, as [`Store::usage`] reads them (both backends name the columns
@@ -109,7 +110,7 @@ pub struct UsageRow {
     pub prefix: Option<String>,
     /// The batch's source, `generate` or `import` (`None` for vouchers added by hand).
     pub source: Option<String>,
-    /// The batch's alphabet, `seed` or `readable` (`None` for vouchers added by hand).
+    /// The batch's alphabet, `alnum` or `readable` (`None` for vouchers added by hand).
     pub alphabet: Option<String>,
     /// The batch's number of random characters.
     pub code_length: Option<i64>,
@@ -436,4 +437,7 @@ pub enum DeliveryResult<'a> {
         /// The server's answer.
         error: &'a str,
     },
+    /// Claimed but never tried (the sender stopped first): back in the queue as it was, its
+    /// attempt not counted.
+    Unsent,
 }

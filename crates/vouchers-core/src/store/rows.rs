@@ -123,7 +123,7 @@ impl<R: StoredRow> StoredRow for Prefixed<'_, R> {
 }
 
 /// The id of the voucher of `conference` that a typed code names, found by one seek of the typed
-/// code's folded key `key` in `voucher_fold_key`: the seed code equal to it (`same_code`, ignoring
+/// code's folded key `key` in `voucher_fold_key`: the alnum code equal to it (`same_code`, ignoring
 /// ASCII case; equal codes fold the same), or the readable code with that key. At most one of
 /// them exists (a readable code and a code that folds the same cannot both be stored).
 pub(super) fn voucher_id_match(conference: &str, same_code: &str, key: &str) -> String {

@@ -96,7 +96,8 @@ async fn a_wrong_check_character_is_mistyped(db: TestDb) {
     let raw = Raw::connect(&db).await;
     let before = raw.counts().await;
 
-    for (code, alphabet) in [(&readable.vouchers[0].code, Alphabet::Readable), (&seed.vouchers[0].code, Alphabet::Seed)]
+    for (code, alphabet) in
+        [(&readable.vouchers[0].code, Alphabet::Readable), (&seed.vouchers[0].code, Alphabet::Alnum)]
     {
         let typo = wrong_check(code, alphabet);
         let checked = checkout::check_voucher(store, CONF, &typo, &[], now()).await.unwrap();
@@ -132,10 +133,10 @@ async fn a_wrong_check_character_is_mistyped(db: TestDb) {
     assert_eq!(raw.counts().await, before, "a mistyped lookup writes nothing");
 }
 
-async fn seed_codes_keep_exact_matching(db: TestDb) {
+async fn alnum_codes_keep_exact_matching(db: TestDb) {
     let store = &*db.store;
     fixture(store).await;
-    // Two seed codes that fold the same may both exist, and each is found only as itself.
+    // Two alnum codes that fold the same may both exist, and each is found only as itself.
     let a = add_voucher(store, &request(CONF, "SPONSOR-B")).await.unwrap();
     let b = add_voucher(store, &request(CONF, "SP0NSOR-B")).await.unwrap();
     assert_eq!(query::show_voucher(store, CONF, "sponsor-b").await.unwrap().id, a.id);
@@ -143,10 +144,10 @@ async fn seed_codes_keep_exact_matching(db: TestDb) {
     let err = query::show_voucher(store, CONF, "SPONSORB").await.unwrap_err();
     assert!(matches!(err, VoucherError::VoucherNotFound { .. }), "{err:?}");
     let checked = checkout::check_voucher(store, CONF, "SP0NS0R-B", &[], now()).await.unwrap();
-    assert_eq!(checked.reason, Some(InvalidReason::NotFound), "seed codes are not folded");
-    // A generated seed batch: an O typed for a 0 does not match.
+    assert_eq!(checked.reason, Some(InvalidReason::NotFound), "alnum codes are not folded");
+    // A generated alnum batch: an O typed for a 0 does not match.
     let out = generate_voucher_codes(store, &Limits::default(), &config(50)).await.unwrap();
-    assert_eq!((out.batch.alphabet, out.batch.length, out.batch.check_char), (Alphabet::Seed, 8, false));
+    assert_eq!((out.batch.alphabet, out.batch.length, out.batch.check_char), (Alphabet::Alnum, 8, false));
     let with_zero = out.vouchers.iter().find(|v| v.code.contains('0'));
     if let Some(v) = with_zero {
         let typed = v.code.replace('0', "O");
@@ -166,10 +167,10 @@ async fn folded_keys_are_unique_when_either_is_readable(db: TestDb) {
     let first = add_voucher(store, &readable).await.unwrap();
     let before = raw.counts().await;
     for (code, alphabet) in [
-        ("SP0NSOR-A", Alphabet::Seed),
+        ("SP0NSOR-A", Alphabet::Alnum),
         ("sp0ns0r-a", Alphabet::Readable),
         ("SPONSORA", Alphabet::Readable),
-        ("SPONS0R-A", Alphabet::Seed),
+        ("SPONS0R-A", Alphabet::Alnum),
     ] {
         let mut again = request(CONF, code);
         again.alphabet = alphabet;
@@ -179,7 +180,7 @@ async fn folded_keys_are_unique_when_either_is_readable(db: TestDb) {
         assert!(err.to_string().contains("O/0 and I/L/1"), "{err}");
         assert_eq!(raw.counts().await, before, "{code}: the refused add wrote something");
     }
-    // A seed code first, then a readable one that folds the same: refused too.
+    // An alnum code first, then a readable one that folds the same: refused too.
     add_voucher(store, &request(CONF, "SPEAKER-L1")).await.unwrap();
     let mut late = request(CONF, "SPEAKER-11");
     late.alphabet = Alphabet::Readable;
@@ -191,7 +192,7 @@ async fn folded_keys_are_unique_when_either_is_readable(db: TestDb) {
     // The readable code is found by any spelling that folds to it.
     assert_eq!(query::show_voucher(store, CONF, "sp0ns0r a").await.unwrap().id, first.id);
 
-    // A generated readable code that would fold onto an existing seed code is drawn again.
+    // A generated readable code that would fold onto an existing alnum code is drawn again.
     add_voucher(store, &request(CONF, "rd-OOOOOOOO")).await.unwrap();
     let mut source = ScriptedCodeSource::new(&["00000000", "11111111"]);
     let mut config = readable_config("RD-", 1, 8);
@@ -205,7 +206,7 @@ async fn concurrent_adds_that_fold_the_same(db: TestDb) {
     let raw = Raw::connect(&db).await;
     let before = raw.count("voucher").await;
     let barrier = Arc::new(Barrier::new(8));
-    // Four readable and four seed spellings of one folded key, all at once.
+    // Four readable and four alnum spellings of one folded key, all at once.
     let spellings = ["PROMO-01", "promo-o1", "PROMO-OI", "Promo-0l", "PR0M0-01", "PROMO01", "promo-01", "PROMO-0L"];
     let tasks: Vec<_> = spellings
         .iter()
@@ -214,7 +215,7 @@ async fn concurrent_adds_that_fold_the_same(db: TestDb) {
             let store = Arc::clone(&db.store);
             let barrier = Arc::clone(&barrier);
             let mut add = request(CONF, code);
-            add.alphabet = if i % 2 == 0 { Alphabet::Readable } else { Alphabet::Seed };
+            add.alphabet = if i % 2 == 0 { Alphabet::Readable } else { Alphabet::Alnum };
             tokio::spawn(async move {
                 barrier.wait().await;
                 add_voucher(&*store, &add).await.map(|v| (v.code, i % 2 == 0))
@@ -229,13 +230,13 @@ async fn concurrent_adds_that_fold_the_same(db: TestDb) {
             Err(other) => panic!("unexpected {other:?}"),
         }
     }
-    // Either one readable code alone, or only seed codes (distinct ignoring case).
+    // Either one readable code alone, or only alnum codes (distinct ignoring case).
     let readable = created.iter().filter(|(_, r)| *r).count();
     assert!(readable == 0 || created.len() == 1, "created {created:?}");
     assert!(!created.is_empty());
     assert_eq!(raw.count("voucher").await, before + created.len() as i64);
     let keys: std::collections::HashSet<String> = created.iter().map(|(c, _)| c.to_ascii_uppercase()).collect();
-    assert_eq!(keys.len(), created.len(), "two seed codes equal ignoring case: {created:?}");
+    assert_eq!(keys.len(), created.len(), "two alnum codes equal ignoring case: {created:?}");
 }
 
 async fn weak_batches_are_refused_unless_allowed(db: TestDb) {
@@ -275,7 +276,7 @@ async fn weak_batches_are_refused_unless_allowed(db: TestDb) {
     assert!(g.weak);
     assert_eq!(g.active_codes, 520);
 
-    // A stricter floor refuses the seed default at a large count.
+    // A stricter floor refuses the alnum default at a large count.
     let strict = Limits {
         guessing: GuessingPolicy { token_failed_lookups_per_minute: 1_000_000, ..GuessingPolicy::default() },
         ..Limits::default()
@@ -296,7 +297,7 @@ async fn weak_batches_are_refused_unless_allowed(db: TestDb) {
 both_backends!(
     readable_codes_match_however_typed,
     a_wrong_check_character_is_mistyped,
-    seed_codes_keep_exact_matching,
+    alnum_codes_keep_exact_matching,
     folded_keys_are_unique_when_either_is_readable,
     concurrent_adds_that_fold_the_same,
     weak_batches_are_refused_unless_allowed,

@@ -54,7 +54,7 @@ async fn happy_path(db: TestDb) {
     assert_eq!((counts.voucher, counts.voucher_batch), (500, 1));
 }
 
-async fn seed_defaults(db: TestDb) {
+async fn bulk_config_defaults(db: TestDb) {
     let store = &*db.store;
     fixture(store).await;
     let cfg = VoucherBulkConfig::new(CONF, "DEF-", 3, VoucherType::FixedAmount, dec("10"));
@@ -163,4 +163,4 @@ async fn invalid_count(db: TestDb) {
     assert_eq!((c.voucher, c.voucher_batch), (502, 2));
 }
 
-both_backends!(happy_path, seed_defaults, restriction_sets_written_once, invalid_count);
+both_backends!(happy_path, bulk_config_defaults, restriction_sets_written_once, invalid_count);

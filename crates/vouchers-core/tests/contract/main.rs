@@ -24,5 +24,6 @@ mod hostile;
 mod query;
 mod recipients;
 mod support;
+mod usable;
 mod validation;
 mod wal;

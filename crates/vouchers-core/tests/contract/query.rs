@@ -106,7 +106,7 @@ async fn show_and_list(db: TestDb) {
     let err = query::show_voucher(store, OTHER, "AB-3").await.unwrap_err();
     assert!(matches!(err, VoucherError::VoucherNotFound { .. }), "found in the wrong conference: {err:?}");
     assert_eq!(query::show_voucher(store, CONF, "a/b").await.unwrap_err().field(), Some("code"));
-    // Spaces inside a typed code are kept for readable codes; no seed code has one.
+    // Spaces inside a typed code are kept for readable codes; no alnum code has one.
     assert!(matches!(query::show_voucher(store, CONF, "a b").await.unwrap_err(), VoucherError::VoucherNotFound { .. }));
     let err = query::show_voucher(store, "nope", "AB-3").await.unwrap_err();
     assert!(matches!(err, VoucherError::ConferenceNotFound(_)), "{err:?}");

@@ -11,9 +11,9 @@ use vouchers_core::service::audit;
 use vouchers_core::store::AuditFilter;
 use vouchers_core::VoucherError;
 
-use crate::auth::Principal;
+use crate::auth::Managed;
 use crate::error::{ApiError, ErrorResponses};
-use crate::extract::{ApiPath, ApiQuery};
+use crate::extract::ApiQuery;
 use crate::pagination::{page, Page, PageParams, Position};
 use crate::AppState;
 
@@ -48,11 +48,9 @@ pub struct AuditParams {
 )]
 async fn list(
     State(state): State<AppState>,
-    principal: Principal,
-    ApiPath(conf): ApiPath<String>,
+    Managed { conference, .. }: Managed,
     ApiQuery(params): ApiQuery<AuditParams>,
 ) -> Result<Json<Page<AuditRecord>>, ApiError> {
-    let conference = principal.manage_conference(&state, &conf).await?;
     let paging = PageParams { limit: params.limit, cursor: params.cursor };
     let limit = paging.limit()?;
     let since = match params.since.as_deref() {

@@ -10,7 +10,7 @@ use vouchers_core::domain::{quoted, Batch};
 use vouchers_core::service::{manage, query};
 use vouchers_core::VoucherError;
 
-use crate::auth::Principal;
+use crate::auth::Managed;
 use crate::error::{ApiError, ErrorResponses};
 use crate::extract::{ApiPath, ApiQuery};
 use crate::pagination::{page, Page, PageParams, Position};
@@ -57,11 +57,9 @@ pub(crate) fn batch_id(conference: &str, id: &str) -> Result<i64, ApiError> {
 )]
 async fn list(
     State(state): State<AppState>,
-    principal: Principal,
-    ApiPath(conf): ApiPath<String>,
+    Managed { principal, conference }: Managed,
     ApiQuery(params): ApiQuery<PageParams>,
 ) -> Result<Json<Page<Batch>>, ApiError> {
-    let conference = principal.manage_conference(&state, &conf).await?;
     let (limit, after) = (params.limit()?, params.after_id()?);
     let batches = query::list_batches(principal.store(&state).as_ref(), &conference.slug, after, limit + 1).await?;
     Ok(Json(page(batches, limit, |b| Position::Id(b.id))))
@@ -81,10 +79,10 @@ async fn list(
 )]
 async fn show(
     State(state): State<AppState>,
-    principal: Principal,
-    ApiPath((conf, id)): ApiPath<(String, String)>,
+    Managed { principal, conference }: Managed,
+    ApiPath(path): ApiPath<(String, String)>,
 ) -> Result<Json<Batch>, ApiError> {
-    let conference = principal.manage_conference(&state, &conf).await?;
+    let (_, id) = path;
     let id = batch_id(&conference.slug, &id)?;
     let batch = query::batch(principal.store(&state).as_ref(), &conference.slug, id)
         .await?
@@ -106,10 +104,10 @@ async fn show(
 )]
 async fn deactivate(
     State(state): State<AppState>,
-    principal: Principal,
-    ApiPath((conf, id)): ApiPath<(String, String)>,
+    Managed { principal, conference }: Managed,
+    ApiPath(path): ApiPath<(String, String)>,
 ) -> Result<Json<Deactivated>, ApiError> {
-    let conference = principal.manage_conference(&state, &conf).await?;
+    let (_, id) = path;
     let id = batch_id(&conference.slug, &id)?;
     let (batch, deactivated) = manage::deactivate_batch(principal.store(&state).as_ref(), &conference.slug, id).await?;
     Ok(Json(Deactivated { batch, deactivated }))

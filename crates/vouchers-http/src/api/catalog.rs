@@ -11,9 +11,9 @@ use vouchers_core::domain::{AddOn, NewAddOn, NewTicketType, TicketType};
 use vouchers_core::service::catalog;
 use vouchers_core::VoucherError;
 
-use crate::auth::Principal;
+use crate::auth::Managed;
 use crate::error::{ApiError, ErrorResponses};
-use crate::extract::{ApiJson, ApiPath, ApiQuery};
+use crate::extract::{ApiJson, ApiQuery};
 use crate::pagination::{page, Page, PageParams, Position};
 use crate::AppState;
 
@@ -74,11 +74,9 @@ fn after_slug<T>(items: Vec<T>, after: Option<&str>, limit: i64, slug: impl Fn(&
 )]
 async fn create_ticket_type(
     State(state): State<AppState>,
-    principal: Principal,
-    ApiPath(conf): ApiPath<String>,
+    Managed { principal, conference }: Managed,
     ApiJson(body): ApiJson<CreateTicketType>,
 ) -> Result<(StatusCode, Json<TicketType>), ApiError> {
-    let conference = principal.manage_conference(&state, &conf).await?;
     let new =
         NewTicketType::parse(&body.slug, &body.name, &body.price, body.requires_voucher).map_err(VoucherError::from)?;
     let created = catalog::create_ticket_type(principal.store(&state).as_ref(), &conference.slug, &new).await?;
@@ -96,11 +94,9 @@ async fn create_ticket_type(
 )]
 async fn list_ticket_types(
     State(state): State<AppState>,
-    principal: Principal,
-    ApiPath(conf): ApiPath<String>,
+    Managed { principal, conference }: Managed,
     ApiQuery(params): ApiQuery<PageParams>,
 ) -> Result<Json<Page<TicketType>>, ApiError> {
-    let conference = principal.manage_conference(&state, &conf).await?;
     let (limit, after) = (params.limit()?, params.after_slug()?);
     let all = catalog::list_ticket_types(principal.store(&state).as_ref(), &conference.slug).await?;
     let items = after_slug(all, after.as_deref(), limit, |t| &t.slug);
@@ -119,11 +115,9 @@ async fn list_ticket_types(
 )]
 async fn create_addon(
     State(state): State<AppState>,
-    principal: Principal,
-    ApiPath(conf): ApiPath<String>,
+    Managed { principal, conference }: Managed,
     ApiJson(body): ApiJson<CreateAddOn>,
 ) -> Result<(StatusCode, Json<AddOn>), ApiError> {
-    let conference = principal.manage_conference(&state, &conf).await?;
     let new = NewAddOn::parse(&body.slug, &body.name, &body.price).map_err(VoucherError::from)?;
     let created = catalog::create_addon(principal.store(&state).as_ref(), &conference.slug, &new).await?;
     Ok((StatusCode::CREATED, Json(created)))
@@ -140,11 +134,9 @@ async fn create_addon(
 )]
 async fn list_addons(
     State(state): State<AppState>,
-    principal: Principal,
-    ApiPath(conf): ApiPath<String>,
+    Managed { principal, conference }: Managed,
     ApiQuery(params): ApiQuery<PageParams>,
 ) -> Result<Json<Page<AddOn>>, ApiError> {
-    let conference = principal.manage_conference(&state, &conf).await?;
     let (limit, after) = (params.limit()?, params.after_slug()?);
     let all = catalog::list_addons(principal.store(&state).as_ref(), &conference.slug).await?;
     let items = after_slug(all, after.as_deref(), limit, |a| &a.slug);

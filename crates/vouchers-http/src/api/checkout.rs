@@ -17,7 +17,7 @@ use vouchers_core::service::{guessing, tokens};
 use vouchers_core::store::Backend;
 use vouchers_core::{now, VoucherError};
 
-use crate::auth::{Bearer, Principal};
+use crate::auth::{Bearer, Managed, Principal};
 use crate::error::{ApiError, ErrorResponses};
 use crate::extract::{ApiJson, ApiPath};
 use crate::limiter::{CallerKey, Lookup};
@@ -326,9 +326,7 @@ async fn release(
 )]
 async fn usage(
     State(state): State<AppState>,
-    principal: Principal,
-    ApiPath(conf): ApiPath<String>,
+    Managed { principal, conference }: Managed,
 ) -> Result<Json<UsageReport>, ApiError> {
-    let conference = principal.manage_conference(&state, &conf).await?;
     Ok(Json(checkout::usage_report(principal.store(&state).as_ref(), &conference.slug, &state.limits.guessing).await?))
 }

@@ -10,9 +10,9 @@ use utoipa_axum::routes;
 use vouchers_core::domain::{Conference, NewConference};
 use vouchers_core::service::catalog;
 
-use crate::auth::Principal;
+use crate::auth::{Managed, Principal};
 use crate::error::{ApiError, ErrorResponses};
-use crate::extract::{ApiJson, ApiPath};
+use crate::extract::ApiJson;
 use crate::AppState;
 
 pub(crate) fn routes() -> OpenApiRouter<AppState> {
@@ -70,10 +70,6 @@ async fn create_conference(
     responses((status = 200, description = "The conference", body = Conference), ErrorResponses),
     security(("bearer" = []))
 )]
-async fn get_conference(
-    State(state): State<AppState>,
-    principal: Principal,
-    ApiPath(conf): ApiPath<String>,
-) -> Result<Json<Conference>, ApiError> {
-    Ok(Json(principal.manage_conference(&state, &conf).await?))
+async fn get_conference(Managed { conference, .. }: Managed) -> Result<Json<Conference>, ApiError> {
+    Ok(Json(conference))
 }

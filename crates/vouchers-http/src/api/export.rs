@@ -17,9 +17,9 @@ use vouchers_core::service::query;
 use vouchers_core::store::VoucherFilter;
 use vouchers_core::Store;
 
-use crate::auth::Principal;
+use crate::auth::Managed;
 use crate::error::{cause_chain, ApiError, ErrorResponses};
-use crate::extract::{ApiPath, ApiQuery};
+use crate::extract::ApiQuery;
 use crate::AppState;
 
 pub(crate) fn routes() -> OpenApiRouter<AppState> {
@@ -107,11 +107,9 @@ async fn next_chunk(mut cursor: Cursor) -> Option<(Result<Bytes, std::io::Error>
 )]
 async fn export(
     State(state): State<AppState>,
-    principal: Principal,
-    ApiPath(conf): ApiPath<String>,
+    Managed { conference, .. }: Managed,
     ApiQuery(params): ApiQuery<ExportParams>,
 ) -> Result<Response, ApiError> {
-    let conference = principal.manage_conference(&state, &conf).await?;
     if let Some(format) = params.format.as_deref().filter(|f| *f != "csv") {
         return Err(ApiError::invalid("format", format!("format must be csv, got {format:?}")));
     }

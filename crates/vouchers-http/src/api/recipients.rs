@@ -15,7 +15,7 @@ use vouchers_core::service::import::{self, Imported};
 use vouchers_core::service::outbox;
 use vouchers_core::service::send::{self, Queued};
 
-use crate::auth::Principal;
+use crate::auth::Managed;
 use crate::error::{ApiError, ErrorResponses};
 use crate::extract::{ApiJson, ApiPath, ApiQuery, CsvBody};
 use crate::pagination::{page, Page, PageParams, Position};
@@ -81,11 +81,11 @@ fn batch_id(conference: &str, id: &str) -> Result<i64, ApiError> {
 )]
 async fn assign_batch(
     State(state): State<AppState>,
-    principal: Principal,
-    ApiPath((conf, id)): ApiPath<(String, String)>,
+    Managed { principal, conference }: Managed,
+    ApiPath(path): ApiPath<(String, String)>,
     ApiJson(body): ApiJson<AssignBody>,
 ) -> Result<Json<Assigned>, ApiError> {
-    let conference = principal.manage_conference(&state, &conf).await?;
+    let (_, id) = path;
     let id = batch_id(&conference.slug, &id)?;
     let recipients = RecipientList::from_inputs(&body.recipients)?;
     let template = body.send.as_ref().map(TemplateBody::checked).transpose()?;
@@ -108,11 +108,11 @@ async fn assign_batch(
 )]
 async fn send_batch(
     State(state): State<AppState>,
-    principal: Principal,
-    ApiPath((conf, id)): ApiPath<(String, String)>,
+    Managed { principal, conference }: Managed,
+    ApiPath(path): ApiPath<(String, String)>,
     ApiJson(body): ApiJson<TemplateBody>,
 ) -> Result<Json<Queued>, ApiError> {
-    let conference = principal.manage_conference(&state, &conf).await?;
+    let (_, id) = path;
     let id = batch_id(&conference.slug, &id)?;
     let template = body.checked()?;
     Ok(Json(send::queue_messages(principal.store(&state).as_ref(), &conference.slug, id, &template).await?))
@@ -142,11 +142,11 @@ pub struct Preview {
 )]
 async fn preview_batch(
     State(state): State<AppState>,
-    principal: Principal,
-    ApiPath((conf, id)): ApiPath<(String, String)>,
+    Managed { principal, conference }: Managed,
+    ApiPath(path): ApiPath<(String, String)>,
     ApiJson(body): ApiJson<TemplateBody>,
 ) -> Result<Json<Preview>, ApiError> {
-    let conference = principal.manage_conference(&state, &conf).await?;
+    let (_, id) = path;
     let id = batch_id(&conference.slug, &id)?;
     let template = body.checked()?;
     let first = send::preview_first_message(principal.store(&state).as_ref(), &conference.slug, id, &template).await?;
@@ -180,11 +180,9 @@ pub struct OutboxParams {
 )]
 async fn list_outbox(
     State(state): State<AppState>,
-    principal: Principal,
-    ApiPath(conf): ApiPath<String>,
+    Managed { principal, conference }: Managed,
     ApiQuery(params): ApiQuery<OutboxParams>,
 ) -> Result<Json<Page<OutboxMessage>>, ApiError> {
-    let conference = principal.manage_conference(&state, &conf).await?;
     let paging = PageParams { limit: params.limit, cursor: params.cursor };
     let limit = paging.limit()?;
     let status: Option<MessageStatus> =
@@ -219,10 +217,10 @@ pub struct Retried {
 )]
 async fn retry_message(
     State(state): State<AppState>,
-    principal: Principal,
-    ApiPath((conf, id)): ApiPath<(String, String)>,
+    Managed { principal, conference }: Managed,
+    ApiPath(path): ApiPath<(String, String)>,
 ) -> Result<Json<Retried>, ApiError> {
-    let conference = principal.manage_conference(&state, &conf).await?;
+    let (_, id) = path;
     let id = match id.parse::<i64>() {
         Ok(n) if n > 0 => n,
         _ => {
@@ -253,11 +251,9 @@ async fn retry_message(
 )]
 async fn import_vouchers(
     State(state): State<AppState>,
-    principal: Principal,
-    ApiPath(conf): ApiPath<String>,
+    Managed { principal, conference }: Managed,
     CsvBody(body): CsvBody,
 ) -> Result<(StatusCode, Json<Imported>), ApiError> {
-    let conference = principal.manage_conference(&state, &conf).await?;
     let imported = import::import_vouchers(principal.store(&state).as_ref(), &conference.slug, &body[..]).await?;
     Ok((StatusCode::CREATED, Json(imported)))
 }

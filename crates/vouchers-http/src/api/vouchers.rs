@@ -17,7 +17,7 @@ use vouchers_core::service::query;
 use vouchers_core::store::VoucherFilter;
 use vouchers_core::{generate_voucher_codes_with, GenerateOptions, GeneratedBatch, VoucherBulkConfig, VoucherError};
 
-use crate::auth::Principal;
+use crate::auth::Managed;
 use crate::error::{ApiError, ErrorResponses};
 use crate::extract::{ApiJson, ApiPath, ApiQuery, DecimalInput};
 use crate::pagination::{page, Page, PageParams, Position};
@@ -76,7 +76,7 @@ pub struct AddVoucherRequest {
     #[serde(default)]
     pub applicable_addons: Vec<String>,
     /// `readable`: the code is matched with folding (case, O/0, I/L/1, hyphens and spaces) and
-    /// no other code may fold the same; `seed` (default): matched ignoring case.
+    /// no other code may fold the same; `alnum` (default): matched ignoring case.
     #[serde(default)]
     pub alphabet: Alphabet,
 }
@@ -117,7 +117,7 @@ pub struct BulkRequest {
     /// Add-on slugs the vouchers apply to; absent or empty: all.
     #[serde(default)]
     pub applicable_addons: Option<Vec<String>>,
-    /// The random characters' alphabet: `seed` (A-Z0-9, the default) or `readable` (Crockford's
+    /// The random characters' alphabet: `alnum` (A-Z0-9, the default) or `readable` (Crockford's
     /// Base32, 0-9 A-Z without I L O U; typed codes matched with folding).
     #[serde(default)]
     pub alphabet: Alphabet,
@@ -186,11 +186,9 @@ pub struct VoucherListParams {
 )]
 async fn add(
     State(state): State<AppState>,
-    principal: Principal,
-    ApiPath(conf): ApiPath<String>,
+    Managed { principal, conference }: Managed,
     ApiJson(body): ApiJson<AddVoucherRequest>,
 ) -> Result<(StatusCode, Json<Voucher>), ApiError> {
-    let conference = principal.manage_conference(&state, &conf).await?;
     let request = AddVoucher {
         conference: conference.slug,
         code: body.code,
@@ -225,12 +223,10 @@ async fn add(
 )]
 async fn bulk(
     State(state): State<AppState>,
-    principal: Principal,
-    ApiPath(conf): ApiPath<String>,
+    Managed { principal, conference }: Managed,
     headers: HeaderMap,
     ApiJson(body): ApiJson<BulkRequest>,
 ) -> Result<Response, ApiError> {
-    let conference = principal.manage_conference(&state, &conf).await?;
     let mut keys = headers.get_all("idempotency-key").iter();
     let key = match (keys.next(), keys.next()) {
         (None, _) => None,
@@ -285,11 +281,9 @@ async fn bulk(
 )]
 async fn list(
     State(state): State<AppState>,
-    principal: Principal,
-    ApiPath(conf): ApiPath<String>,
+    Managed { principal, conference }: Managed,
     ApiQuery(params): ApiQuery<VoucherListParams>,
 ) -> Result<Json<Page<Voucher>>, ApiError> {
-    let conference = principal.manage_conference(&state, &conf).await?;
     let paging = PageParams { limit: params.limit, cursor: params.cursor };
     let limit = paging.limit()?;
     let filter = VoucherFilter {
@@ -319,10 +313,10 @@ async fn list(
 )]
 async fn show(
     State(state): State<AppState>,
-    principal: Principal,
-    ApiPath((conf, code)): ApiPath<(String, String)>,
+    Managed { principal, conference }: Managed,
+    ApiPath(path): ApiPath<(String, String)>,
 ) -> Result<Json<Voucher>, ApiError> {
-    let conference = principal.manage_conference(&state, &conf).await?;
+    let (_, code) = path;
     Ok(Json(query::find_voucher(principal.store(&state).as_ref(), &conference.slug, &code).await?))
 }
 
@@ -341,11 +335,11 @@ async fn show(
 )]
 async fn patch(
     State(state): State<AppState>,
-    principal: Principal,
-    ApiPath((conf, code)): ApiPath<(String, String)>,
+    Managed { principal, conference }: Managed,
+    ApiPath(path): ApiPath<(String, String)>,
     ApiJson(body): ApiJson<VoucherPatch>,
 ) -> Result<Json<Voucher>, ApiError> {
-    let conference = principal.manage_conference(&state, &conf).await?;
+    let (_, code) = path;
     let bound = |field: &'static str, value: Option<Option<String>>| -> Result<Option<Option<When>>, VoucherError> {
         Ok(match value {
             None => None,

@@ -10,7 +10,7 @@ use sqlx::{Postgres, Transaction};
 use crate::domain::fold_key;
 use crate::store::{StoreError, VoucherTemplate};
 
-/// The first key of the advisory lock that keeps readable and seed inserts of one conference
+/// The first key of the advisory lock that keeps readable and alnum inserts of one conference
 /// apart (`vouc`); the second is the conference's id.
 const FOLD_LOCK: i32 = 0x766f_7563;
 
@@ -26,7 +26,7 @@ async fn insert_voucher_rows(
     on_conflict: &str,
 ) -> Result<Vec<(i64, String)>, sqlx::Error> {
     let t = template;
-    // A readable code is refused by any code with its key, a seed code by a readable one (both
+    // A readable code is refused by any code with its key, an alnum code by a readable one (both
     // through `voucher_fold_key`).
     let taken = if t.readable { "true" } else { "o.readable" };
     let sql = format!(
@@ -63,7 +63,7 @@ async fn insert_voucher_rows(
 /// A code is also skipped when a code of the other kind (or any code, for a readable one) has
 /// its folded key: folded uniqueness "when either is readable", which no index can say. This
 /// function is the only writer of codes. It first takes the conference's advisory lock for the
-/// rest of the transaction, shared for seed codes and exclusive for readable ones: transactions
+/// rest of the transaction, shared for alnum codes and exclusive for readable ones: transactions
 /// inserting the two kinds into one conference never overlap, so the `NOT EXISTS` of each
 /// statement (which sees what was committed before it started) sees the other kind's codes.
 pub(super) async fn insert_vouchers(

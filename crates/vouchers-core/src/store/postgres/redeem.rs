@@ -3,27 +3,31 @@
 use sqlx::PgPool;
 
 use crate::domain::Actor;
+use crate::store::sql::{refusal, refused};
 use crate::store::{NewRedemption, RedeemOutcome, StoreError};
 
 /// The statement. The claim comes first: a concurrent claim of the same order waits on the unique
-/// index until the other statement ends, then finds its row. The use is consumed only when the
-/// claim took a row (new, or a released one taken back: `DO UPDATE ... WHERE released_at IS NOT
-/// NULL` returns nothing for an unreleased one) and the voucher is active, has a use left and
-/// `now` is inside its window; the audit record follows the consumed use. When the claim took a row but no use could be consumed, the
-/// last column calls `vouchers_abort_redemption()` (migration 0008), whose exception undoes the
-/// whole statement. Otherwise it answers the claim, the use, and the stored answer of an
-/// unreleased order (a replay).
-const REDEEM: &str = "WITH claim AS (
+/// index until the other statement ends, then finds its row. `locked` reads the voucher under a
+/// row lock (READ COMMITTED: after waiting for a concurrent writer, the newest version) and
+/// decides, with the one expression [`refusal`], whether a use can be consumed and if not why.
+/// The use is consumed only when the claim took a row (new, or a released one taken back: `DO
+/// UPDATE ... WHERE released_at IS NOT NULL` returns nothing for an unreleased one) and that
+/// decision is "usable"; the audit record follows the consumed use. When the claim took a row but
+/// no use was consumed, the last column calls `vouchers_refuse_redemption(reason)` (migration
+/// 0012), whose exception undoes the whole statement and carries the reason. Otherwise it answers
+/// the claim, the use, and the stored answer of an unreleased order (a replay).
+static REDEEM: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+    format!(
+        "WITH claim AS (
         INSERT INTO redemption (voucher_id, order_ref, redeemed_at, response) VALUES ($1, $2, $3, $4)
         ON CONFLICT (voucher_id, order_ref) DO UPDATE
            SET redeemed_at = EXCLUDED.redeemed_at, released_at = NULL, response = EXCLUDED.response
          WHERE redemption.released_at IS NOT NULL
         RETURNING id),
+    locked AS (SELECT {refusal} AS refusal FROM voucher v WHERE v.id = $1 FOR UPDATE),
     consume AS (
         UPDATE voucher SET times_used = times_used + 1, updated_at = $3
-         WHERE id = $1 AND is_active AND times_used < max_uses
-           AND (valid_from IS NULL OR valid_from <= $3) AND (valid_until IS NULL OR valid_until >= $3)
-           AND EXISTS (SELECT 1 FROM claim)
+         WHERE id = $1 AND EXISTS (SELECT 1 FROM claim) AND EXISTS (SELECT 1 FROM locked WHERE refusal IS NULL)
         RETURNING times_used),
     logged AS (
         INSERT INTO audit_log (at, conference_id, actor_kind, actor_id, actor_name, action, target, changes)
@@ -32,7 +36,10 @@ const REDEEM: &str = "WITH claim AS (
            (SELECT response FROM redemption
              WHERE voucher_id = $1 AND order_ref = $2 AND NOT EXISTS (SELECT 1 FROM claim)) AS replay,
            CASE WHEN EXISTS (SELECT 1 FROM claim) AND NOT EXISTS (SELECT 1 FROM consume)
-                THEN vouchers_abort_redemption() END AS aborted";
+                THEN vouchers_refuse_redemption(coalesce((SELECT refusal FROM locked), 'not_found')) END AS aborted",
+        refusal = refusal("v", "$3")
+    )
+});
 
 /// What [`REDEEM`] answers: the claimed redemption, the use consumed, a replay's stored answer,
 /// and the abort column (always null when the statement succeeds).
@@ -40,7 +47,7 @@ type Answer = (Option<i64>, Option<i64>, Option<String>, Option<i32>);
 
 /// Runs [`REDEEM`] as `actor`.
 pub(super) async fn redeem(pool: &PgPool, actor: &Actor, new: &NewRedemption<'_>) -> Result<RedeemOutcome, StoreError> {
-    let found: Result<Answer, sqlx::Error> = sqlx::query_as(REDEEM)
+    let found: Result<Answer, sqlx::Error> = sqlx::query_as(&REDEEM)
         .bind(new.voucher_id)
         .bind(new.order_ref)
         .bind(new.now)
@@ -57,10 +64,8 @@ pub(super) async fn redeem(pool: &PgPool, actor: &Actor, new: &NewRedemption<'_>
         .await;
     let (claimed, consumed, replay, _) = match found {
         Ok(row) => row,
-        Err(sqlx::Error::Database(e))
-            if e.code().as_deref() == Some("P0001") && e.message().starts_with("vouchers:") =>
-        {
-            return Ok(RedeemOutcome::NotUsable)
+        Err(sqlx::Error::Database(e)) if e.code().as_deref() == Some("P0001") && refused(e.message()).is_some() => {
+            return refused(e.message()).ok_or_else(|| StoreError::Corrupt("a refusal without its reason".into()))
         }
         Err(e) => return Err(e.into()),
     };

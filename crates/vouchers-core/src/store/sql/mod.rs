@@ -216,6 +216,26 @@ pub(super) fn batch_columns(d: &Dialect) -> String {
     )
 }
 
+/// Why the voucher row `v` cannot be used at the instant `at` (SQL text), as
+/// [`crate::domain::validity`] decides it: `'inactive'`, `'used_up'`, `'not_yet_valid'`,
+/// `'expired'`, or NULL when it can be used (both bounds of the window inclusive). The one place
+/// SQL decides usability: the redemption statements of both backends and the status filter of
+/// the voucher list use it.
+pub(super) fn refusal(v: &str, at: &str) -> String {
+    format!(
+        "(CASE WHEN NOT {v}.is_active THEN 'inactive'
+               WHEN {v}.times_used >= {v}.max_uses THEN 'used_up'
+               WHEN {v}.valid_from > {at} THEN 'not_yet_valid'
+               WHEN {v}.valid_until < {at} THEN 'expired' END)"
+    )
+}
+
+/// A refused redemption's reason from the database's message `vouchers: <reason>`.
+pub(super) fn refused(message: &str) -> Option<RedeemOutcome> {
+    let reason = message.strip_prefix("vouchers: ")?;
+    crate::domain::InvalidReason::parse(reason).map(RedeemOutcome::Refused)
+}
+
 /// `id = ` the voucher of conference `$1` named by the code `$2` as typed (ignoring ASCII case)
 /// or, among readable codes, by its folded key `$3`.
 pub(super) fn code_match(d: &Dialect) -> String {

@@ -132,11 +132,7 @@ impl<E: Engine> Store for E {
                 AND ($3 IS NULL OR batch_id = $3)
                 AND ($4 IS NULL OR is_active = $4)
                 AND id > $5
-                AND ($7 IS NULL OR (CASE WHEN NOT is_active THEN 'inactive'
-                                         WHEN times_used >= max_uses THEN 'used_up'
-                                         WHEN valid_from > $8 THEN 'not_yet_valid'
-                                         WHEN valid_until < $8 THEN 'expired'
-                                         ELSE 'active' END) = $7)
+                AND ($7 IS NULL OR coalesce({refusal}, 'active') = $7)
                 AND ($9 IS NULL OR recipient_email = $9)
                 AND (NOT $10 OR (recipient_email IS NOT NULL
                                  AND NOT EXISTS (SELECT 1 FROM outbox_message m WHERE m.voucher_id = voucher.id)))
@@ -144,6 +140,7 @@ impl<E: Engine> Store for E {
               LIMIT $6",
             columns = voucher_columns(d),
             prefix = (d.starts_like)("code", "$2"),
+            refusal = super::refusal("voucher", "$8"),
         );
         let args = args![
             conference.id,
@@ -368,12 +365,16 @@ impl<E: Engine> Store for E {
             DeliveryResult::Sent => ("sent", Some(now), None, None),
             DeliveryResult::Retry { error, at } => ("queued", None, Some(*at), Some(clean(error))),
             DeliveryResult::Failed { error } => ("failed", None, None, Some(clean(error))),
+            DeliveryResult::Unsent => ("queued", None, None, None),
         };
+        let unsent = matches!(result, DeliveryResult::Unsent);
         let sql = "UPDATE outbox_message
                       SET status = $3, sent_at = $4, next_attempt_at = coalesce($5, next_attempt_at),
-                          last_error = $6, lease_until = NULL, updated_at = $7
+                          last_error = CASE WHEN $8 THEN last_error ELSE $6 END,
+                          attempts = attempts - CASE WHEN $8 THEN 1 ELSE 0 END,
+                          lease_until = NULL, updated_at = $7
                     WHERE id = $1 AND attempts = $2 AND status = 'sending'";
-        let done = self.writer().await?.run(sql, args![id, attempt, status, sent_at, next, error, now]).await?;
+        let done = self.writer().await?.run(sql, args![id, attempt, status, sent_at, next, error, now, unsent]).await?;
         Ok(done == 1)
     }
 

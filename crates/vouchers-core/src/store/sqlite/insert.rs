@@ -37,7 +37,7 @@ const INSERT_VOUCHERS_RETURNING: &str = "INSERT INTO voucher (conference_id, cod
 
 // The folded keys among parameter 2 (a JSON array) that a code of the conference (parameter 1)
 // holds (`voucher_fold_key`): any code refuses a new readable code, a readable code (parameter 3
-// true) a new seed code.
+// true) a new alnum code.
 const KEYS_TAKEN: &str = "SELECT j.value FROM json_each(?2) AS j
       WHERE EXISTS (SELECT 1 FROM voucher o WHERE o.conference_id = ?1 AND o.fold_key = j.value
                                              AND (o.readable OR NOT ?3))";
@@ -67,7 +67,7 @@ pub(super) async fn insert_vouchers(
     // inside the INSERT: that made the INSERT dearer, measured with callgrind.)
     //
     // One read first: the highest id (for reading the new rows back) and whether the conference
-    // has readable codes at all (`voucher_readable`; a seed code is checked only then).
+    // has readable codes at all (`voucher_readable`; an alnum code is checked only then).
     let (before, any_readable): (i64, bool) = sqlx::query_as(
         "SELECT (SELECT coalesce(max(id), 0) FROM voucher),
                 EXISTS (SELECT 1 FROM voucher WHERE readable AND conference_id = ?)",

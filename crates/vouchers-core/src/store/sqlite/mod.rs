@@ -30,7 +30,7 @@ use sqlx::sqlite::{SqliteArguments, SqliteConnectOptions, SqliteJournalMode, Sql
 use sqlx::{Sqlite, SqlitePool};
 
 use super::rows::{self, plain_columns, StoredRow};
-use super::sql::{Arg, Conn, Dialect, Engine};
+use super::sql::{refusal, refused, Arg, Conn, Dialect, Engine};
 use super::{
     Backend, CheckoutKey, CheckoutView, DatabaseUrl, NewRedemption, RedeemOutcome, StoreError, VoucherTemplate,
 };
@@ -334,6 +334,19 @@ const DIALECT: Dialect = Dialect {
     capped_sum: |expression| format!("CAST(total({expression}) AS INTEGER)"),
 };
 
+/// The redemption: one INSERT into the view of migration 0012, whose trigger writes or aborts
+/// with the refusal computed here from the voucher row ('' when it can be used).
+static REDEEM_SQL: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+    format!(
+        "INSERT INTO redeem_request (voucher_id, order_ref, at, response, audit_at, conference_id, actor_kind,
+                                     actor_id, actor_name, action, target, changes, refusal)
+         SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12,
+                CASE WHEN v.id IS NULL THEN 'not_found' ELSE coalesce({}, '') END
+           FROM (SELECT 1) one LEFT JOIN voucher v ON v.id = $1",
+        refusal("v", "$3")
+    )
+});
+
 /// See [`Engine::checkout_view`].
 static CHECKOUT_SQL: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| rows::checkout_sql(&DIALECT));
 
@@ -377,38 +390,37 @@ impl Engine for SqliteStore {
     }
 
     async fn redeem_as(&self, actor: &Actor, new: &NewRedemption<'_>) -> Result<RedeemOutcome, StoreError> {
-        // One statement, one turn of the writer: the trigger of migration 0008 checks and writes.
+        // One statement, one turn of the writer: it decides why the voucher cannot be used (if it
+        // cannot), and the trigger of migration 0012 aborts with that reason or writes.
         let mut writer = self.writer.lock().await?;
-        let done = sqlx::query(
-            "INSERT INTO redeem_request (voucher_id, order_ref, at, response, audit_at, conference_id, actor_kind,
-                                         actor_id, actor_name, action, target, changes)
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        )
-        .bind(new.voucher_id)
-        .bind(new.order_ref)
-        .bind(micros(new.now))
-        .bind(new.response)
-        .bind(micros(new.audit.at))
-        .bind(new.audit.conference_id)
-        .bind(actor.kind())
-        .bind(actor.id())
-        .bind(actor.name())
-        .bind(new.audit.action)
-        .bind(new.audit.target)
-        .bind(new.audit.changes.to_string())
-        .execute(&mut *writer)
-        .await;
+        let done = sqlx::query(&REDEEM_SQL)
+            .bind(new.voucher_id)
+            .bind(new.order_ref)
+            .bind(micros(new.now))
+            .bind(new.response)
+            .bind(micros(new.audit.at))
+            .bind(new.audit.conference_id)
+            .bind(actor.kind())
+            .bind(actor.id())
+            .bind(actor.name())
+            .bind(new.audit.action)
+            .bind(new.audit.target)
+            .bind(new.audit.changes.to_string())
+            .execute(&mut *writer)
+            .await;
         match done {
             Ok(_) => Ok(RedeemOutcome::Redeemed),
-            Err(sqlx::Error::Database(e)) if e.message() == "vouchers: not usable" => Ok(RedeemOutcome::NotUsable),
             Err(sqlx::Error::Database(e)) if e.message() == "vouchers: replay" => {
                 let response: String =
-                    sqlx::query_scalar("SELECT response FROM redemption WHERE voucher_id = ? AND order_ref = ?")
+                    sqlx::query_scalar("SELECT response FROM redemption WHERE voucher_id = $1 AND order_ref = $2")
                         .bind(new.voucher_id)
                         .bind(new.order_ref)
                         .fetch_one(&mut *writer)
                         .await?;
                 Ok(RedeemOutcome::Replay(response))
+            }
+            Err(sqlx::Error::Database(e)) if refused(e.message()).is_some() => {
+                refused(e.message()).ok_or_else(|| StoreError::Corrupt("a refusal without its reason".into()))
             }
             Err(e) => Err(e.into()),
         }
