@@ -141,8 +141,8 @@ fn config(conference: &str, spec: &CaseSpec) -> VoucherBulkConfig {
         config.check_char = true;
     }
     if spec.m2m {
-        config.applicable_ticket_types = Some(TICKET_TYPES.iter().map(|s| s.to_string()).collect());
-        config.applicable_addons = Some(ADDONS.iter().map(|s| s.to_string()).collect());
+        config.terms.applicable_ticket_types = TICKET_TYPES.iter().map(|s| s.to_string()).collect();
+        config.terms.applicable_addons = ADDONS.iter().map(|s| s.to_string()).collect();
     }
     config
 }

@@ -8,6 +8,8 @@ mod output;
 
 use std::process::ExitCode;
 
+use tracing_subscriber::fmt::format::FmtSpan;
+
 /// mimalloc instead of the system allocator: under load `serve` spent about a tenth of its CPU
 /// in glibc's malloc and free (measured with `perf`, see the README's load benchmark).
 #[global_allocator]
@@ -21,7 +23,12 @@ fn main() -> ExitCode {
         _ => ("warn", false),
     };
     let filter = tracing_subscriber::EnvFilter::try_from_env("VOUCHERS_LOG").unwrap_or_else(|_| default_filter.into());
+    // At debug level each use case's span is logged when it ends, with its time: busy (running)
+    // and idle (awaiting, mostly the database).
+    let detailed = filter.max_level_hint() >= Some(tracing_subscriber::filter::LevelFilter::DEBUG);
+    let span_events = if detailed { FmtSpan::CLOSE } else { FmtSpan::NONE };
     let logs = tracing_subscriber::fmt()
+        .with_span_events(span_events)
         .with_writer(std::io::stderr)
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()) && !no_color())
         .with_env_filter(filter);

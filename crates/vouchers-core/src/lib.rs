@@ -23,5 +23,6 @@ pub use error::{ErrorBody, ErrorDetail, ErrorKind, VoucherError};
 pub use service::generate::{
     generate_voucher_codes, generate_voucher_codes_with, GenerateOptions, Generated, GeneratedBatch, VoucherBulkConfig,
 };
+pub use service::terms::VoucherTerms;
 pub use service::{connect, now, Limits};
 pub use store::{DatabaseUrl, Store};

@@ -1,8 +1,9 @@
 //! `vouchers add`: one voucher with a code the organizer chooses.
 
 use clap::Args;
+use vouchers_core::domain::Alphabet;
 use vouchers_core::service::add::{add_voucher, AddVoucher};
-use vouchers_core::Store;
+use vouchers_core::{Store, VoucherTerms};
 
 use super::terms::TermsArgs;
 use crate::cli::Format;
@@ -17,27 +18,18 @@ pub struct AddArgs {
     pub code: String,
     /// `readable`: match the code with folding (case, O/0, I/L/1, hyphens and spaces), and keep
     /// every code that folds the same away from it; `alnum`: ignoring case only.
-    #[arg(long, default_value = "alnum", value_parser = super::generate::alphabet)]
-    pub alphabet: vouchers_core::domain::Alphabet,
+    #[arg(long, default_value = Alphabet::default().as_str(), value_parser = super::generate::alphabet)]
+    pub alphabet: Alphabet,
     #[command(flatten)]
     pub terms: TermsArgs,
 }
 
 /// Adds the voucher and prints it.
 pub async fn run(store: &dyn Store, args: AddArgs, format: Format) -> Result<(), CliError> {
-    let terms = args.terms.terms()?;
-    let t = args.terms;
     let request = AddVoucher {
-        conference: t.conference,
+        terms: VoucherTerms::try_from(&args.terms)?,
+        conference: args.terms.conference,
         code: args.code,
-        voucher_type: terms.voucher_type,
-        discount_value: terms.discount_value,
-        max_uses: t.max_uses,
-        valid_from: terms.valid_from,
-        valid_until: terms.valid_until,
-        unlocks_hidden_tickets: t.unlocks_hidden_tickets,
-        applicable_ticket_types: t.ticket_types,
-        applicable_addons: t.addons,
         alphabet: args.alphabet,
     };
     let voucher = add_voucher(store, &request).await?;

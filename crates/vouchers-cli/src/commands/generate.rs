@@ -4,8 +4,8 @@
 use std::path::PathBuf;
 
 use clap::Args;
-use vouchers_core::domain::{Alphabet, Guessing, Voucher};
-use vouchers_core::{generate_voucher_codes_with, GenerateOptions, Limits, Store, VoucherBulkConfig};
+use vouchers_core::domain::{Alphabet, CodeFormat, Guessing, Voucher};
+use vouchers_core::{generate_voucher_codes_with, GenerateOptions, Limits, Store, VoucherBulkConfig, VoucherTerms};
 
 use super::terms::TermsArgs;
 use crate::cli::Format;
@@ -36,10 +36,10 @@ pub struct GenerateArgs {
     /// The random characters' alphabet: `alnum` (A-Z0-9) or `readable` (Crockford's Base32:
     /// 0-9 A-Z without I L O U, typed codes matched with folding: case, O/0, I/L/1, hyphens and
     /// spaces).
-    #[arg(long, default_value = "alnum", value_parser = alphabet)]
+    #[arg(long, default_value = Alphabet::default().as_str(), value_parser = alphabet)]
     pub alphabet: Alphabet,
     /// Random characters after the prefix, 6 to 32.
-    #[arg(long, default_value_t = 8, allow_negative_numbers = true)]
+    #[arg(long, default_value_t = i64::from(CodeFormat::DEFAULT_LENGTH), allow_negative_numbers = true)]
     pub length: i64,
     /// Append a check character: a typo in a typed code answers `mistyped` instead of
     /// `not_found`.
@@ -73,26 +73,18 @@ pub async fn run(
     limits: &Limits,
     format: Option<Format>,
 ) -> Result<(), CliError> {
-    let terms = args.terms.terms()?;
+    let terms = VoucherTerms::try_from(&args.terms)?;
     let recipients = args.recipients.as_deref().map(super::assign::recipients_file).transpose()?;
     let count = match (args.count, &recipients) {
         (Some(count), _) => count,
         (None, Some(list)) => i64::try_from(list.len()).unwrap_or(i64::MAX),
         (None, None) => return Err(CliError::Input("--count is required".into())),
     };
-    let t = args.terms;
     let config = VoucherBulkConfig {
-        conference: t.conference,
+        conference: args.terms.conference,
         prefix: args.prefix,
         count,
-        voucher_type: terms.voucher_type,
-        discount_value: terms.discount_value,
-        max_uses: t.max_uses,
-        valid_from: terms.valid_from,
-        valid_until: terms.valid_until,
-        unlocks_hidden_tickets: t.unlocks_hidden_tickets,
-        applicable_ticket_types: Some(t.ticket_types),
-        applicable_addons: Some(t.addons),
+        terms,
         alphabet: args.alphabet,
         length: args.length,
         check_char: args.check_char,

@@ -1,9 +1,10 @@
 //! The voucher terms `add` and `generate` share (type, discount, uses, window, restrictions):
-//! their flags, declared once and flattened into both commands, and their parsing.
+//! their flags, flattened into both commands, and their one conversion into the core's
+//! [`VoucherTerms`].
 
 use clap::Args;
-use rust_decimal::Decimal;
-use vouchers_core::domain::{VoucherType, When};
+use vouchers_core::domain::When;
+use vouchers_core::VoucherTerms;
 
 use crate::error::CliError;
 
@@ -20,7 +21,7 @@ pub struct TermsArgs {
     #[arg(long, allow_negative_numbers = true)]
     pub discount: Option<String>,
     /// How many times each voucher can be redeemed.
-    #[arg(long, default_value_t = 1, allow_negative_numbers = true)]
+    #[arg(long, default_value_t = VoucherTerms::DEFAULT_MAX_USES, allow_negative_numbers = true)]
     pub max_uses: i64,
     /// Start of the validity window: RFC 3339 with an offset, or YYYY-MM-DDTHH:MM in the
     /// conference's time zone.
@@ -40,30 +41,24 @@ pub struct TermsArgs {
     pub addons: Vec<String>,
 }
 
-/// The terms' text flags, parsed.
-pub struct Terms {
-    /// `--type`.
-    pub voucher_type: VoucherType,
-    /// `--discount`.
-    pub discount_value: Option<Decimal>,
-    /// `--valid-from`.
-    pub valid_from: Option<When>,
-    /// `--valid-until`.
-    pub valid_until: Option<When>,
-}
+impl TryFrom<&TermsArgs> for VoucherTerms {
+    type Error = CliError;
 
-impl TermsArgs {
     /// Parses the flags that are text on the command line (the service checks the rest).
-    pub fn terms(&self) -> Result<Terms, CliError> {
-        Ok(Terms {
-            voucher_type: self.voucher_type.parse()?,
-            discount_value: self
+    fn try_from(args: &TermsArgs) -> Result<Self, CliError> {
+        Ok(VoucherTerms {
+            voucher_type: args.voucher_type.parse()?,
+            discount_value: args
                 .discount
                 .as_deref()
                 .map(|d| vouchers_core::domain::parse_decimal("discount_value", d))
                 .transpose()?,
-            valid_from: self.valid_from.as_deref().map(|v| When::parse("valid_from", v)).transpose()?,
-            valid_until: self.valid_until.as_deref().map(|v| When::parse("valid_until", v)).transpose()?,
+            max_uses: args.max_uses,
+            valid_from: args.valid_from.as_deref().map(|v| When::parse("valid_from", v)).transpose()?,
+            valid_until: args.valid_until.as_deref().map(|v| When::parse("valid_until", v)).transpose()?,
+            unlocks_hidden_tickets: args.unlocks_hidden_tickets,
+            applicable_ticket_types: args.ticket_types.clone(),
+            applicable_addons: args.addons.clone(),
         })
     }
 }

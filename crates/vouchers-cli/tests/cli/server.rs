@@ -73,6 +73,45 @@ fn tokens_are_created_once_listed_without_secrets_and_revoked() {
     assert!(!logs.contains(&manage_secret) && !logs.contains(secret), "a token in the logs: {logs}");
 }
 
+/// At `VOUCHERS_LOG=vouchers=debug` a request's log shows its use case as a span named after it,
+/// with the conference and the count, its time, and the request id; never a code or a token.
+#[test]
+fn a_use_case_runs_in_a_span_named_after_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let db = format!("sqlite://{}", d.join("v.db").display());
+    create_conference(d, Some(&db), "pycon", "PyCon");
+    let admin: Value =
+        serde_json::from_str(&ok(vouchers(d, Some(&db), &["token", "create", "--scope", "admin", "--format", "json"])))
+            .unwrap();
+    let secret = admin["token"].as_str().unwrap().to_owned();
+    let server = Server::start_logging(d, &db, "serve.log", "info,vouchers=debug", &[]);
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let request = reqwest::Client::new()
+        .post(format!("{}/api/v1/conferences/pycon/vouchers/bulk", server.base))
+        .bearer_auth(&secret)
+        .header("x-request-id", "req-span-test-1")
+        .json(&json!({"prefix": "SPAN-", "count": 3, "voucher_type": "comp"}));
+    let (status, body) = runtime.block_on(async {
+        let response = request.send().await.unwrap();
+        (response.status().as_u16(), response.json::<Value>().await.unwrap())
+    });
+    assert_eq!(status, 201, "{body}");
+    let logs = server.logs();
+    assert!(server.stop().success());
+    let line = logs
+        .lines()
+        .find(|l| l.contains("generate_voucher_codes_with") && l.contains("close"))
+        .unwrap_or_else(|| panic!("no span of the use case: {logs}"));
+    for expected in ["conference=pycon", "count=3", "time.busy", "time.idle", "req-span-test-1"] {
+        assert!(line.contains(expected), "{expected} missing from {line}");
+    }
+    for voucher in body["vouchers"].as_array().unwrap() {
+        assert!(!logs.contains(voucher["code"].as_str().unwrap()), "a code in the logs: {logs}");
+    }
+    assert!(!logs.contains(&secret), "a token in the logs");
+}
+
 /// Two instances on one database have both answered with a checkout token; the token is revoked
 /// (by a third process, as an operator does) and the very next request to either instance is
 /// refused: no instance answers from a stale copy of the token.

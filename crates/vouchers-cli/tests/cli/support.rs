@@ -100,11 +100,17 @@ impl Server {
     /// [`Server::start`] with more `serve` flags.
     #[track_caller]
     pub fn start_with(dir: &Path, database: &str, log: &str, flags: &[&str]) -> Server {
+        Self::start_logging(dir, database, log, "info", flags)
+    }
+
+    /// [`Server::start_with`] logging what `filter` (`VOUCHERS_LOG`) lets through.
+    #[track_caller]
+    pub fn start_logging(dir: &Path, database: &str, log: &str, filter: &str, flags: &[&str]) -> Server {
         let log = dir.join(log);
         let mut child = command(dir, Some(database))
             .args(["serve", "--listen", "127.0.0.1:0"])
             .args(flags)
-            .env("VOUCHERS_LOG", "info")
+            .env("VOUCHERS_LOG", filter)
             .stdout(Stdio::piped())
             .stderr(std::fs::File::create(&log).unwrap())
             .spawn()

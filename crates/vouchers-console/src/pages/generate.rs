@@ -9,10 +9,10 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
-use vouchers_core::domain::{Alphabet, Conference};
+use vouchers_core::domain::{Alphabet, CodeFormat, Conference};
 use vouchers_core::service::catalog;
 use vouchers_core::service::idempotent::IdempotencyKey;
-use vouchers_core::{generate_voucher_codes_with, GenerateOptions, VoucherBulkConfig};
+use vouchers_core::{generate_voucher_codes_with, GenerateOptions, VoucherBulkConfig, VoucherTerms};
 
 use super::terms::{self, addon_choices, ticket_type_choices, Choice};
 use crate::error::ConsoleError;
@@ -67,7 +67,7 @@ fn code_format(form: &FormData, errors: &mut Vec<(String, String)>) -> (Alphabet
     };
     let length_text = form.text("length");
     if length_text.trim().is_empty() {
-        return (alphabet, i64::from(vouchers_core::domain::CodeFormat::DEFAULT_LENGTH));
+        return (alphabet, i64::from(CodeFormat::DEFAULT_LENGTH));
     }
     let length = length_text.trim().parse::<i64>().unwrap_or_else(|_| {
         errors.push((
@@ -122,9 +122,9 @@ pub(crate) async fn form(
 ) -> Result<Response, ConsoleError> {
     let conference = signed.conference(&state, &conf).await?;
     let mut defaults = FormData::default();
-    defaults.set("max_uses", "1");
-    defaults.set("alphabet", "alnum");
-    defaults.set("length", "8");
+    defaults.set("max_uses", &VoucherTerms::DEFAULT_MAX_USES.to_string());
+    defaults.set("alphabet", Alphabet::default().as_str());
+    defaults.set("length", &CodeFormat::DEFAULT_LENGTH.to_string());
     render(&state, &signed, &conference, defaults, new_key(), Vec::new()).await
 }
 
@@ -155,14 +155,7 @@ pub(crate) async fn submit(
         conference: conference.slug.clone(),
         prefix: form.text("prefix"),
         count,
-        voucher_type: terms.voucher_type,
-        discount_value: terms.discount_value,
-        max_uses: terms.max_uses,
-        valid_from: terms.valid_from,
-        valid_until: terms.valid_until,
-        unlocks_hidden_tickets: terms.unlocks_hidden_tickets,
-        applicable_ticket_types: Some(terms.ticket_types),
-        applicable_addons: Some(terms.addons),
+        terms,
         alphabet: format.0,
         length: format.1,
         check_char: form.checked("check_char"),

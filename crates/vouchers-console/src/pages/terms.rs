@@ -2,22 +2,10 @@
 //! unlocks and applies to): parsed from the form with a message per field, the same messages as
 //! the CLI and the API (the rules are the core's).
 
-use rust_decimal::Decimal;
 use vouchers_core::domain::{parse_decimal, AddOn, TicketType, VoucherType, When};
+use vouchers_core::VoucherTerms;
 
 use crate::form::FormData;
-
-/// The terms as the form gave them, parsed where a rule says how.
-pub(crate) struct TermsInput {
-    pub voucher_type: VoucherType,
-    pub discount_value: Option<Decimal>,
-    pub max_uses: i64,
-    pub valid_from: Option<When>,
-    pub valid_until: Option<When>,
-    pub unlocks_hidden_tickets: bool,
-    pub ticket_types: Vec<String>,
-    pub addons: Vec<String>,
-}
 
 /// Whether the form's voucher type is `kind` (a new form starts at `percentage`), for the type
 /// radio buttons of `terms_fields.html`.
@@ -25,8 +13,8 @@ pub(crate) fn type_selected(form: &FormData, kind: &str) -> bool {
     form.get("voucher_type").unwrap_or("percentage") == kind
 }
 
-/// Parses the terms; every field that breaks its rule adds `(field, message)` to `errors`.
-pub(crate) fn parse(form: &FormData, errors: &mut Vec<(String, String)>) -> TermsInput {
+/// Parses the terms into the core's [`VoucherTerms`] (its defaults for empty fields); every field that breaks its rule adds `(field, message)` to `errors`.
+pub(crate) fn parse(form: &FormData, errors: &mut Vec<(String, String)>) -> VoucherTerms {
     let mut fail = |field: &str, message: String| errors.push((field.to_owned(), message));
     let voucher_type = match form.text("voucher_type").parse::<VoucherType>() {
         Ok(kind) => kind,
@@ -46,10 +34,10 @@ pub(crate) fn parse(form: &FormData, errors: &mut Vec<(String, String)>) -> Term
         },
     };
     let max_uses = match form.get("max_uses").filter(|v| !v.is_empty()) {
-        None => 1,
+        None => VoucherTerms::DEFAULT_MAX_USES,
         Some(text) => text.parse::<i64>().unwrap_or_else(|_| {
             fail("max_uses", format!("max_uses must be a whole number, got {}", vouchers_core::domain::quoted(text)));
-            1
+            VoucherTerms::DEFAULT_MAX_USES
         }),
     };
     let mut when = |field: &'static str| match form.get(field).filter(|v| !v.is_empty()) {
@@ -64,15 +52,15 @@ pub(crate) fn parse(form: &FormData, errors: &mut Vec<(String, String)>) -> Term
     };
     let valid_from = when("valid_from");
     let valid_until = when("valid_until");
-    TermsInput {
+    VoucherTerms {
         voucher_type,
         discount_value,
         max_uses,
         valid_from,
         valid_until,
         unlocks_hidden_tickets: form.checked("unlocks_hidden_tickets"),
-        ticket_types: form.all("applicable_ticket_types"),
-        addons: form.all("applicable_addons"),
+        applicable_ticket_types: form.all("applicable_ticket_types"),
+        applicable_addons: form.all("applicable_addons"),
     }
 }
 

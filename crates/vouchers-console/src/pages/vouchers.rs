@@ -12,6 +12,7 @@ use vouchers_core::service::add::{add_voucher, AddVoucher};
 use vouchers_core::service::manage::{update_voucher, VoucherUpdate};
 use vouchers_core::service::{catalog, query};
 use vouchers_core::store::{RedemptionRecord, VoucherFilter};
+use vouchers_core::VoucherTerms;
 
 use super::terms::{self, addon_choices, ticket_type_choices, Choice};
 use crate::error::ConsoleError;
@@ -172,7 +173,7 @@ pub(crate) async fn new_form(
 ) -> Result<Response, ConsoleError> {
     let conference = signed.conference(&state, &conf).await?;
     let mut defaults = FormData::default();
-    defaults.set("max_uses", "1");
+    defaults.set("max_uses", &VoucherTerms::DEFAULT_MAX_USES.to_string());
     render_new(&state, &signed, &conference, defaults, Vec::new()).await
 }
 
@@ -192,14 +193,7 @@ pub(crate) async fn add(
         conference: conference.slug.clone(),
         code: form.text("code"),
         alphabet: if form.checked("readable") { Alphabet::Readable } else { Alphabet::Alnum },
-        voucher_type: terms.voucher_type,
-        discount_value: terms.discount_value,
-        max_uses: terms.max_uses,
-        valid_from: terms.valid_from,
-        valid_until: terms.valid_until,
-        unlocks_hidden_tickets: terms.unlocks_hidden_tickets,
-        applicable_ticket_types: terms.ticket_types,
-        applicable_addons: terms.addons,
+        terms,
     };
     match add_voucher(signed.store(&state).as_ref(), &request).await {
         Ok(voucher) => {

@@ -81,6 +81,7 @@ fn random_secret() -> Result<String, VoucherError> {
 
 /// Creates an account. An `admin` account sees every conference and takes none; a `manage`
 /// account may be granted conferences now or later.
+#[tracing::instrument(level = "debug", skip_all)]
 pub async fn create_account(
     store: &dyn Store,
     email: &Email,
@@ -121,11 +122,13 @@ pub async fn create_account(
 }
 
 /// Every account, by email.
+#[tracing::instrument(level = "debug", skip_all)]
 pub async fn list_accounts(store: &dyn Store) -> Result<Vec<Account>, VoucherError> {
     Ok(store.accounts().await?)
 }
 
 /// Disables an account and ends its sessions at once. Returns the account as it is now.
+#[tracing::instrument(level = "debug", skip_all)]
 pub async fn disable_account(store: &dyn Store, email: &Email) -> Result<Account, VoucherError> {
     let mut tx = store.begin().await?;
     let account = locked(tx.as_mut(), email).await?;
@@ -137,6 +140,7 @@ pub async fn disable_account(store: &dyn Store, email: &Email) -> Result<Account
 }
 
 /// Sets a new password and ends the account's sessions (whoever knew the old one is out).
+#[tracing::instrument(level = "debug", skip_all)]
 pub async fn set_password(store: &dyn Store, email: &Email, password: &Password) -> Result<(), VoucherError> {
     let hash = hash_password(password).await?;
     let mut tx = store.begin().await?;
@@ -149,6 +153,7 @@ pub async fn set_password(store: &dyn Store, email: &Email, password: &Password)
 }
 
 /// Lets a `manage` account see a conference.
+#[tracing::instrument(level = "debug", skip_all, fields(conference = %conference))]
 pub async fn grant_conference(store: &dyn Store, email: &Email, conference: &str) -> Result<Account, VoucherError> {
     let mut tx = store.begin().await?;
     let account = locked(tx.as_mut(), email).await?;
@@ -170,6 +175,7 @@ async fn locked(tx: &mut dyn crate::store::StoreTx, email: &Email) -> Result<Acc
 /// Signs in: a new session with its own secret and CSRF token. Any failure (no such account, a
 /// disabled one, a wrong password) is the same [`VoucherError::LoginFailed`], in about the
 /// same time.
+#[tracing::instrument(level = "debug", skip_all)]
 pub async fn sign_in(store: &dyn Store, email: &str, password: &str) -> Result<(SessionSecret, Session), VoucherError> {
     let presented = Password::presented(password);
     let stored = match Email::parse("email", email) {
@@ -195,6 +201,7 @@ pub async fn sign_in(store: &dyn Store, email: &str, password: &str) -> Result<(
 
 /// The session behind a presented secret, if it is still alive at `now`; a session past its
 /// idle or absolute expiry, or of a disabled account, is ended and `None`.
+#[tracing::instrument(level = "debug", skip_all)]
 pub async fn session(
     store: &dyn Store,
     secret: &SessionSecret,
@@ -264,6 +271,7 @@ fn device_mac(password_hash: &str, account_id: i64, nonce: &str) -> hmac::Hmac<s
 }
 
 /// A device token for the account that `session` belongs to, set after a successful sign-in.
+#[tracing::instrument(level = "debug", skip_all)]
 pub async fn remember_device(store: &dyn Store, session: &Session) -> Result<DeviceToken, VoucherError> {
     use hmac::Mac;
     let stored = store
@@ -277,6 +285,7 @@ pub async fn remember_device(store: &dyn Store, session: &Session) -> Result<Dev
 
 /// True when `device` proves that this browser signed in to the (enabled) account `email`
 /// since its password was last set. A token of another account, a forged or stale one: false.
+#[tracing::instrument(level = "debug", skip_all)]
 pub async fn known_device(store: &dyn Store, email: &str, device: &DeviceToken) -> Result<bool, VoucherError> {
     use hmac::Mac;
     let Ok(email) = Email::parse("email", email) else { return Ok(false) };
@@ -292,6 +301,7 @@ pub async fn known_device(store: &dyn Store, email: &str, device: &DeviceToken) 
 }
 
 /// Ends the session behind a presented secret (nothing when there is none).
+#[tracing::instrument(level = "debug", skip_all)]
 pub async fn sign_out(store: &dyn Store, secret: &SessionSecret) -> Result<(), VoucherError> {
     let mut tx = store.begin().await?;
     tx.delete_session(&token_hash(secret.expose())).await?;

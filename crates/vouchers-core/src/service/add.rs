@@ -3,8 +3,8 @@
 
 use rust_decimal::Decimal;
 
-use super::terms::RawTerms;
-use crate::domain::{Alphabet, Voucher, VoucherCode, VoucherType, When};
+use super::terms::VoucherTerms;
+use crate::domain::{Alphabet, Voucher, VoucherCode, VoucherType};
 use crate::store::Store;
 use crate::VoucherError;
 
@@ -15,22 +15,8 @@ pub struct AddVoucher {
     pub conference: String,
     /// The code: 1-100 characters of `A-Z a-z 0-9 - _ .`, starting with a letter or a digit.
     pub code: String,
-    /// Kind of discount.
-    pub voucher_type: VoucherType,
-    /// Percentage or amount; ignored for `comp`, required otherwise.
-    pub discount_value: Option<Decimal>,
-    /// Uses allowed (default 1).
-    pub max_uses: i64,
-    /// Optional start of the validity window.
-    pub valid_from: Option<When>,
-    /// Optional end of the validity window.
-    pub valid_until: Option<When>,
-    /// Reveals hidden ticket types.
-    pub unlocks_hidden_tickets: bool,
-    /// Ticket types (slugs) it applies to; empty: all.
-    pub applicable_ticket_types: Vec<String>,
-    /// Add-ons (slugs) it applies to; empty: all.
-    pub applicable_addons: Vec<String>,
+    /// What the voucher gives, how often and when.
+    pub terms: VoucherTerms,
     /// `readable`: the code is matched with folding (case, `O`/`0`, `I`/`L`/`1`, hyphens and
     /// spaces), and no other code of the conference may fold to the same key. `alnum` (default):
     /// matched ignoring case only.
@@ -48,15 +34,8 @@ impl AddVoucher {
         Self {
             conference: conference.into(),
             code: code.into(),
-            voucher_type,
-            discount_value,
-            max_uses: 1,
-            valid_from: None,
-            valid_until: None,
-            unlocks_hidden_tickets: false,
-            applicable_ticket_types: Vec::new(),
-            applicable_addons: Vec::new(),
-            alphabet: Alphabet::Alnum,
+            terms: VoucherTerms::new(voucher_type, discount_value),
+            alphabet: Alphabet::default(),
         }
     }
 }
@@ -64,19 +43,10 @@ impl AddVoucher {
 /// Creates the voucher; a code already taken in the conference (ignoring case; for a readable
 /// code, or beside one, by the folded key) is a [`VoucherError::Duplicate`] and nothing is
 /// written.
+#[tracing::instrument(level = "debug", skip_all, fields(conference = %request.conference))]
 pub async fn add_voucher(store: &dyn Store, request: &AddVoucher) -> Result<Voucher, VoucherError> {
     let code = VoucherCode::parse(&request.code)?;
-    let terms = RawTerms {
-        voucher_type: request.voucher_type,
-        discount_value: request.discount_value,
-        max_uses: request.max_uses,
-        valid_from: request.valid_from,
-        valid_until: request.valid_until,
-        unlocks_hidden_tickets: request.unlocks_hidden_tickets,
-        applicable_ticket_types: Some(&request.applicable_ticket_types),
-        applicable_addons: Some(&request.applicable_addons),
-    }
-    .check()?;
+    let terms = request.terms.check()?;
 
     let mut tx = store.begin().await?;
     let (conference, mut resolved) = terms.resolve(tx.as_mut(), &request.conference).await?;

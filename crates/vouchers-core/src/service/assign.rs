@@ -188,6 +188,7 @@ pub struct Assigned {
 /// [`VoucherError::NotEnoughCodes`] when the batch has fewer such vouchers than recipients;
 /// [`VoucherError::Duplicate`] when an email already holds a code of the batch. Nothing is
 /// written in any error case.
+#[tracing::instrument(level = "debug", skip_all, fields(conference = %conference, batch = batch_id))]
 pub async fn assign_recipients(
     store: &dyn Store,
     conference: &str,

@@ -7,6 +7,7 @@ use crate::VoucherError;
 use super::catalog::conference;
 
 /// The conference's audit records matching `filter`, newest first.
+#[tracing::instrument(level = "debug", skip_all, fields(conference = %conference_slug))]
 pub async fn audit_log(
     store: &dyn Store,
     conference_slug: &str,

@@ -9,6 +9,7 @@ use crate::VoucherError;
 
 /// Copies the database to `path`, a file that must not exist yet (its folder must); the copy is
 /// readable by its owner only (0600).
+#[tracing::instrument(level = "debug", skip_all)]
 pub async fn backup(store: &dyn Store, path: &Path) -> Result<(), VoucherError> {
     // `symlink_metadata`: a dangling symbolic link exists too.
     if std::fs::symlink_metadata(path).is_ok() {

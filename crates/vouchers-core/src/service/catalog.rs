@@ -20,6 +20,7 @@ fn duplicate_slug<'a>(
 }
 
 /// Creates a conference; a taken slug is a [`VoucherError::Duplicate`].
+#[tracing::instrument(level = "debug", skip_all, fields(conference = %new.slug))]
 pub async fn create_conference(store: &dyn Store, new: &NewConference) -> Result<Conference, VoucherError> {
     let mut tx = store.begin().await?;
     let conference = tx.insert_conference(new, super::now()).await.map_err(duplicate_slug(
@@ -35,16 +36,19 @@ pub async fn create_conference(store: &dyn Store, new: &NewConference) -> Result
 }
 
 /// The conference with this slug, or [`VoucherError::ConferenceNotFound`].
+#[tracing::instrument(level = "debug", skip_all, fields(conference = %slug))]
 pub async fn conference(store: &dyn Store, slug: &str) -> Result<Conference, VoucherError> {
     store.conference(slug).await?.ok_or_else(|| VoucherError::ConferenceNotFound(slug.to_owned()))
 }
 
 /// All conferences, by slug.
+#[tracing::instrument(level = "debug", skip_all)]
 pub async fn list_conferences(store: &dyn Store) -> Result<Vec<Conference>, VoucherError> {
     Ok(store.conferences().await?)
 }
 
 /// Creates a ticket type in the conference.
+#[tracing::instrument(level = "debug", skip_all, fields(conference = %conference_slug))]
 pub async fn create_ticket_type(
     store: &dyn Store,
     conference_slug: &str,
@@ -68,12 +72,14 @@ pub async fn create_ticket_type(
 }
 
 /// The conference's ticket types, by slug.
+#[tracing::instrument(level = "debug", skip_all, fields(conference = %conference_slug))]
 pub async fn list_ticket_types(store: &dyn Store, conference_slug: &str) -> Result<Vec<TicketType>, VoucherError> {
     let conference = conference(store, conference_slug).await?;
     Ok(store.ticket_types(&conference).await?)
 }
 
 /// Creates an add-on in the conference.
+#[tracing::instrument(level = "debug", skip_all, fields(conference = %conference_slug))]
 pub async fn create_addon(store: &dyn Store, conference_slug: &str, new: &NewAddOn) -> Result<AddOn, VoucherError> {
     let mut tx = store.begin().await?;
     let conference = tx
@@ -90,6 +96,7 @@ pub async fn create_addon(store: &dyn Store, conference_slug: &str, new: &NewAdd
 }
 
 /// The conference's add-ons, by slug.
+#[tracing::instrument(level = "debug", skip_all, fields(conference = %conference_slug))]
 pub async fn list_addons(store: &dyn Store, conference_slug: &str) -> Result<Vec<AddOn>, VoucherError> {
     let conference = conference(store, conference_slug).await?;
     Ok(store.addons(&conference).await?)

@@ -213,6 +213,7 @@ fn price_cart(
 /// code (ignoring ASCII case and surrounding whitespace) with its restriction sets, the
 /// catalogue when the voucher exists, and, with `failures_since`, the token's failed lookups from
 /// that client address since that instant.
+#[tracing::instrument(level = "debug", skip_all, fields(conference = %conference_slug))]
 pub async fn look_up(
     store: &dyn Store,
     token_hash: Option<&str>,
@@ -246,6 +247,7 @@ pub fn conference_of(view: &CheckoutView, conference_slug: &str) -> Result<Confe
 /// the voucher's discount when it is valid (at full price when the voucher exists but cannot be
 /// used). An unknown code answers `not_found` with no priced lines, whatever the cart holds.
 /// Writes nothing.
+#[tracing::instrument(level = "debug", skip_all, fields(conference = %conference_slug))]
 pub async fn check_voucher(
     store: &dyn Store,
     conference_slug: &str,
@@ -296,6 +298,7 @@ pub fn check_found(
 /// Redeems `code` for `order_ref` at `now`, consuming one use. The same order again returns the
 /// first answer and consumes nothing. A voucher that cannot be used answers
 /// [`VoucherError::NotRedeemable`] with the reason, and nothing changes.
+#[tracing::instrument(level = "debug", skip_all, fields(conference = %conference_slug))]
 pub async fn redeem_voucher(
     store: &dyn Store,
     conference_slug: &str,
@@ -322,6 +325,7 @@ fn missing(view: &CheckoutView, conference: &Conference, code: &str) -> VoucherE
 }
 
 /// [`redeem_voucher`] of what a [`look_up`] of `code` found in `conference`.
+#[tracing::instrument(level = "debug", skip_all, fields(conference = %conference.slug))]
 pub async fn redeem_found(
     store: &dyn Store,
     view: &CheckoutView,
@@ -372,6 +376,7 @@ pub async fn redeem_found(
 
 /// Gives back the use an order consumed, once. Releasing twice, or an order never redeemed,
 /// changes nothing and answers `released: false`.
+#[tracing::instrument(level = "debug", skip_all, fields(conference = %conference_slug))]
 pub async fn release_voucher(
     store: &dyn Store,
     conference_slug: &str,
@@ -384,6 +389,7 @@ pub async fn release_voucher(
 }
 
 /// [`release_voucher`] of what a [`look_up`] of `code` found in `conference`.
+#[tracing::instrument(level = "debug", skip_all, fields(conference = %conference.slug))]
 pub async fn release_found(
     store: &dyn Store,
     view: &CheckoutView,
@@ -406,6 +412,7 @@ pub async fn release_found(
 
 /// Per batch and per prefix: vouchers issued, active, fully used, uses consumed and left; per
 /// batch, its format and its current guessing figure under `policy`.
+#[tracing::instrument(level = "debug", skip_all, fields(conference = %conference_slug))]
 pub async fn usage_report(
     store: &dyn Store,
     conference_slug: &str,

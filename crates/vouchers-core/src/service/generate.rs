@@ -18,11 +18,10 @@ use rust_decimal::Decimal;
 use super::assign::RecipientList;
 use super::codegen::{CodeSource, OsCodeSource};
 use super::idempotent::{self, IdempotencyKey};
-use super::terms::{CheckedTerms, RawTerms};
+use super::terms::{CheckedTerms, VoucherTerms};
 use super::Limits;
 use crate::domain::{
-    Alphabet, Batch, BatchSource, CodeFormat, CodeMaker, Guessing, Prefix, Recipient, Voucher, VoucherCode,
-    VoucherType, When,
+    Alphabet, Batch, BatchSource, CodeFormat, CodeMaker, Guessing, Prefix, Recipient, Voucher, VoucherCode, VoucherType,
 };
 use crate::store::{NewBatch, Store, StoreTx};
 use crate::VoucherError;
@@ -45,23 +44,8 @@ pub struct VoucherBulkConfig {
     pub prefix: String,
     /// Number of voucher codes to generate (1-500 unless the operator raised the limit).
     pub count: i64,
-    /// One of the voucher types.
-    pub voucher_type: VoucherType,
-    /// Percentage (0-100) or fixed amount depending on type; ignored for `comp`, required for the
-    /// other types.
-    pub discount_value: Option<Decimal>,
-    /// Maximum number of times each voucher can be redeemed (default 1).
-    pub max_uses: i64,
-    /// Optional start of the validity window.
-    pub valid_from: Option<When>,
-    /// Optional end of the validity window.
-    pub valid_until: Option<When>,
-    /// Whether the vouchers reveal hidden ticket types (default false).
-    pub unlocks_hidden_tickets: bool,
-    /// Optional ticket types (slugs) to restrict to; `None` or empty: all.
-    pub applicable_ticket_types: Option<Vec<String>>,
-    /// Optional add-ons (slugs) to restrict to; `None` or empty: all.
-    pub applicable_addons: Option<Vec<String>>,
+    /// What every voucher gives, how often and when.
+    pub terms: VoucherTerms,
     /// The symbols of the random part (default `alnum`, `A-Z0-9`).
     pub alphabet: Alphabet,
     /// Random characters after the prefix, 6 to 32 (default 8).
@@ -87,15 +71,8 @@ impl VoucherBulkConfig {
             conference: conference.into(),
             prefix: prefix.into(),
             count,
-            voucher_type,
-            discount_value: Some(discount_value),
-            max_uses: 1,
-            valid_from: None,
-            valid_until: None,
-            unlocks_hidden_tickets: false,
-            applicable_ticket_types: None,
-            applicable_addons: None,
-            alphabet: Alphabet::Alnum,
+            terms: VoucherTerms::new(voucher_type, Some(discount_value)),
+            alphabet: Alphabet::default(),
             length: i64::from(CodeFormat::DEFAULT_LENGTH),
             check_char: false,
             allow_weak_codes: false,
@@ -169,6 +146,7 @@ pub struct Generated {
 /// - [`VoucherError::CodeConflict`] if a concurrent transaction could not be waited out.
 ///
 /// In every error case nothing is written.
+#[tracing::instrument(level = "debug", skip_all, fields(conference = %config.conference, count = config.count))]
 pub async fn generate_voucher_codes(
     store: &dyn Store,
     limits: &Limits,
@@ -182,6 +160,7 @@ pub async fn generate_voucher_codes(
 /// # Errors
 /// Those of [`generate_voucher_codes`]; [`VoucherError::Sink`] when the sink fails;
 /// [`VoucherError::IdempotencyKeyReused`] when the key was used with another configuration.
+#[tracing::instrument(level = "debug", skip_all, fields(conference = %config.conference, count = config.count))]
 pub async fn generate_voucher_codes_with(
     store: &dyn Store,
     limits: &Limits,
@@ -315,17 +294,7 @@ impl<'a> CheckedConfig<'a> {
         }
         let prefix = Prefix::parse(&config.prefix)?;
         let format = CodeFormat::new(config.alphabet, config.length, config.check_char)?;
-        let terms = RawTerms {
-            voucher_type: config.voucher_type,
-            discount_value: config.discount_value,
-            max_uses: config.max_uses,
-            valid_from: config.valid_from,
-            valid_until: config.valid_until,
-            unlocks_hidden_tickets: config.unlocks_hidden_tickets,
-            applicable_ticket_types: config.applicable_ticket_types.as_deref(),
-            applicable_addons: config.applicable_addons.as_deref(),
-        }
-        .check()?;
+        let terms = config.terms.check()?;
         Ok(Self { config, prefix, format, terms })
     }
 }

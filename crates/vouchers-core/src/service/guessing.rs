@@ -78,6 +78,7 @@ impl RecentFailures {
 
 /// Records one failed lookup of the caller at `now` (and forgets its failures older than the
 /// window): one small write.
+#[tracing::instrument(level = "debug", skip_all, fields(token = token_id))]
 pub async fn record_failure(
     store: &dyn Store,
     token_id: i64,
@@ -92,6 +93,7 @@ pub async fn record_failure(
 /// Deletes the failed lookups that have left the `window` ending at `now`, of every caller: a
 /// caller's own old records go when it fails again, but a flood of one-time addresses never comes
 /// back. `serve` runs this every [`PRUNE_EVERY`].
+#[tracing::instrument(level = "debug", skip_all)]
 pub async fn prune_failures(
     store: &dyn Store,
     window: std::time::Duration,

@@ -49,23 +49,24 @@ impl IdempotencyKey {
 /// can be refused. Restrictions are sets (order and repeats do not matter); amounts compare by
 /// value (`25` and `25.00` are the same request).
 pub fn request_fingerprint(config: &VoucherBulkConfig) -> String {
-    fn set(slugs: &Option<Vec<String>>) -> Vec<&str> {
-        let mut slugs: Vec<&str> = slugs.as_deref().unwrap_or_default().iter().map(|s| s.trim()).collect();
+    fn set(slugs: &[String]) -> Vec<&str> {
+        let mut slugs: Vec<&str> = slugs.iter().map(|s| s.trim()).collect();
         slugs.sort_unstable();
         slugs.dedup();
         slugs
     }
+    let terms = &config.terms;
     let canonical = serde_json::json!({
         "prefix": config.prefix,
         "count": config.count,
-        "voucher_type": config.voucher_type.as_str(),
-        "discount_value": config.discount_value.map(|d| d.normalize().to_string()),
-        "max_uses": config.max_uses,
-        "valid_from": config.valid_from.map(|w| w.to_string()),
-        "valid_until": config.valid_until.map(|w| w.to_string()),
-        "unlocks_hidden_tickets": config.unlocks_hidden_tickets,
-        "applicable_ticket_types": set(&config.applicable_ticket_types),
-        "applicable_addons": set(&config.applicable_addons),
+        "voucher_type": terms.voucher_type.as_str(),
+        "discount_value": terms.discount_value.map(|d| d.normalize().to_string()),
+        "max_uses": terms.max_uses,
+        "valid_from": terms.valid_from.map(|w| w.to_string()),
+        "valid_until": terms.valid_until.map(|w| w.to_string()),
+        "unlocks_hidden_tickets": terms.unlocks_hidden_tickets,
+        "applicable_ticket_types": set(&terms.applicable_ticket_types),
+        "applicable_addons": set(&terms.applicable_addons),
     });
     // The code format joined the request later: a request in the alnum format keeps the
     // fingerprint it had, so a retry across the upgrade still replays.
@@ -151,9 +152,9 @@ mod tests {
         b.count = 6;
         assert_ne!(request_fingerprint(&a), request_fingerprint(&b));
         let mut c = a.clone();
-        c.applicable_addons = Some(vec!["x".into(), "y".into()]);
+        c.terms.applicable_addons = vec!["x".into(), "y".into()];
         let mut d = a.clone();
-        d.applicable_addons = Some(vec!["y".into(), "x".into(), "x".into()]);
+        d.terms.applicable_addons = vec!["y".into(), "x".into(), "x".into()];
         assert_eq!(request_fingerprint(&c), request_fingerprint(&d));
     }
 }

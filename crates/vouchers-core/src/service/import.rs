@@ -296,6 +296,7 @@ impl Resolver {
 /// the conference or earlier in the file (ignoring case), or whose recipient's email is taken by
 /// an earlier row; [`VoucherError::Invalid`] for a file whose header is missing a required column
 /// or names an unknown one. Nothing is written in any error case.
+#[tracing::instrument(level = "debug", skip_all, fields(conference = %conference))]
 pub async fn import_vouchers(store: &dyn Store, conference: &str, reader: impl Read) -> Result<Imported, VoucherError> {
     let conference = super::catalog::conference(store, conference).await?;
     let mut rows = CsvRows::open(reader, "file", &["code", "voucher_type"])?;

@@ -26,6 +26,7 @@ pub struct VoucherUpdate {
 /// # Errors
 /// [`VoucherError::ConferenceNotFound`], [`VoucherError::VoucherNotFound`], or
 /// [`VoucherError::Invalid`] naming `max_uses`, `valid_from` or `valid_until`.
+#[tracing::instrument(level = "debug", skip_all, fields(conference = %conference_slug))]
 pub async fn update_voucher(
     store: &dyn Store,
     conference_slug: &str,
@@ -82,6 +83,7 @@ pub async fn update_voucher(
 
 /// Deactivates every voucher of a batch in one transaction (one UPDATE). Returns the batch and
 /// how many vouchers were active before.
+#[tracing::instrument(level = "debug", skip_all, fields(batch = batch_id))]
 pub async fn deactivate_batch(
     store: &dyn Store,
     conference_slug: &str,

@@ -18,7 +18,7 @@ pub mod manage;
 pub mod outbox;
 pub mod query;
 pub mod send;
-mod terms;
+pub mod terms;
 pub mod tokens;
 
 use std::sync::Arc;

@@ -19,6 +19,7 @@ use crate::store::{ClaimedMessage, DeliveryResult, OutboxFilter, Store};
 use crate::VoucherError;
 
 /// Lists the conference's outbox messages, by id.
+#[tracing::instrument(level = "debug", skip_all, fields(conference = %conference, batch = batch_id))]
 pub async fn list_outbox(
     store: &dyn Store,
     conference: &str,
@@ -35,6 +36,7 @@ pub async fn list_outbox(
 ///
 /// # Errors
 /// [`VoucherError::MessageNotFound`] when the conference has no failed message with this id.
+#[tracing::instrument(level = "debug", skip_all, fields(conference = %conference, id = id))]
 pub async fn retry_message(store: &dyn Store, conference: &str, id: i64) -> Result<(), VoucherError> {
     let conference = super::catalog::conference(store, conference).await?;
     let mut tx = store.begin().await?;
@@ -111,6 +113,7 @@ impl DeliveryReport {
 
 /// Claims the due messages (at most `settings.claim`) and sends them, at most
 /// `settings.rate_per_second`; returns what happened to them.
+#[tracing::instrument(level = "debug", skip_all)]
 pub async fn deliver_due(
     store: &dyn Store,
     mailer: &dyn Mailer,
@@ -182,6 +185,7 @@ fn backoff(base: Duration, attempt: i64) -> Duration {
 
 /// Delivers until nothing is due (what `vouchers send-outbox` does): messages whose retry is
 /// due later stay queued.
+#[tracing::instrument(level = "debug", skip_all)]
 pub async fn drain(
     store: &dyn Store,
     mailer: &dyn Mailer,

@@ -7,6 +7,7 @@ use crate::VoucherError;
 use super::catalog::conference;
 
 /// The conference's vouchers matching `filter`, in creation order.
+#[tracing::instrument(level = "debug", skip_all, fields(conference = %conference_slug))]
 pub async fn list_vouchers(
     store: &dyn Store,
     conference_slug: &str,
@@ -17,6 +18,7 @@ pub async fn list_vouchers(
 }
 
 /// The voucher with this code, matched ignoring ASCII case and surrounding whitespace.
+#[tracing::instrument(level = "debug", skip_all, fields(conference = %conference_slug))]
 pub async fn show_voucher(store: &dyn Store, conference_slug: &str, code: &str) -> Result<Voucher, VoucherError> {
     let conference = conference(store, conference_slug).await?;
     let code = VoucherCode::parse_lookup(code)?;
@@ -27,12 +29,14 @@ pub async fn show_voucher(store: &dyn Store, conference_slug: &str, code: &str) 
 }
 
 /// A batch of the conference, or `None`.
+#[tracing::instrument(level = "debug", skip_all, fields(batch = id))]
 pub async fn batch(store: &dyn Store, conference_slug: &str, id: i64) -> Result<Option<Batch>, VoucherError> {
     let conference = conference(store, conference_slug).await?;
     Ok(store.batch(&conference, id).await?)
 }
 
 /// The conference's batches with an id above `after_id`, by id, at most `limit`.
+#[tracing::instrument(level = "debug", skip_all, fields(conference = %conference_slug))]
 pub async fn list_batches(
     store: &dyn Store,
     conference_slug: &str,
@@ -45,6 +49,7 @@ pub async fn list_batches(
 
 /// Like [`show_voucher`], for a code taken from a URL: text that is not shaped like a code names
 /// no voucher, so it is [`VoucherError::VoucherNotFound`] rather than invalid input.
+#[tracing::instrument(level = "debug", skip_all, fields(conference = %conference_slug))]
 pub async fn find_voucher(store: &dyn Store, conference_slug: &str, code: &str) -> Result<Voucher, VoucherError> {
     let conference = conference(store, conference_slug).await?;
     let not_found =
@@ -54,6 +59,7 @@ pub async fn find_voucher(store: &dyn Store, conference_slug: &str, code: &str) 
 }
 
 /// The voucher with this code and its redemptions (order, when, released), newest first.
+#[tracing::instrument(level = "debug", skip_all, fields(conference = %conference_slug))]
 pub async fn voucher_with_redemptions(
     store: &dyn Store,
     conference_slug: &str,

@@ -32,6 +32,7 @@ pub struct Queued {
 /// # Errors
 /// [`VoucherError::ConferenceNotFound`], [`VoucherError::BatchNotFound`]; a template that cannot
 /// be filled in for a recipient is [`VoucherError::Invalid`] and nothing is queued.
+#[tracing::instrument(level = "debug", skip_all, fields(conference = %conference, batch = batch_id))]
 pub async fn queue_messages(
     store: &dyn Store,
     conference: &str,
@@ -133,6 +134,7 @@ fn message_key() -> Result<String, VoucherError> {
 
 /// A message as the first recipient of the batch still waiting for one would get it (`None`
 /// when every assigned voucher has a message): what the console shows before queueing.
+#[tracing::instrument(level = "debug", skip_all, fields(conference = %conference, batch = batch_id))]
 pub async fn preview_first_message(
     store: &dyn Store,
     conference: &str,

@@ -1,5 +1,6 @@
 //! The terms shared by every voucher of one write (a generated batch, or one voucher added by
-//! hand): checked once, resolved against the conference inside the transaction.
+//! hand): declared once ([`VoucherTerms`]), checked once, resolved against the conference inside
+//! the transaction.
 
 use rust_decimal::Decimal;
 
@@ -7,32 +8,62 @@ use crate::domain::{Conference, DiscountSpec, MaxUses, Slug, ValidityWindow, Vou
 use crate::store::{StoreTx, VoucherTemplate};
 use crate::VoucherError;
 
-/// Terms as the caller gave them.
-pub(crate) struct RawTerms<'a> {
+/// The terms every voucher of one write shares (a generated batch, one voucher added by hand):
+/// kind of discount, uses, validity window, what it unlocks and applies to. The one declaration
+/// of them and of their defaults ([`VoucherTerms::new`]); the CLI's flags, the API's bodies and
+/// the console's forms each convert into it once.
+#[derive(Debug, Clone, PartialEq)]
+pub struct VoucherTerms {
+    /// Kind of discount.
     pub voucher_type: VoucherType,
+    /// Percentage (0-100) or amount, depending on the type; ignored for `comp`, required
+    /// otherwise.
     pub discount_value: Option<Decimal>,
+    /// Uses allowed per voucher (default [`VoucherTerms::DEFAULT_MAX_USES`]).
     pub max_uses: i64,
+    /// Optional start of the validity window.
     pub valid_from: Option<When>,
+    /// Optional end of the validity window (inclusive).
     pub valid_until: Option<When>,
+    /// Reveals the conference's hidden ticket types (default false).
     pub unlocks_hidden_tickets: bool,
-    pub applicable_ticket_types: Option<&'a [String]>,
-    pub applicable_addons: Option<&'a [String]>,
+    /// Ticket types (slugs) it applies to; empty: all.
+    pub applicable_ticket_types: Vec<String>,
+    /// Add-ons (slugs) it applies to; empty: all.
+    pub applicable_addons: Vec<String>,
 }
 
-/// Terms checked without the database: discount and max uses.
-pub(crate) struct CheckedTerms<'a> {
-    raw: RawTerms<'a>,
-    discount: DiscountSpec,
-    max_uses: MaxUses,
-}
+impl VoucherTerms {
+    /// Uses per voucher when none is given.
+    pub const DEFAULT_MAX_USES: i64 = 1;
 
-impl<'a> RawTerms<'a> {
+    /// Terms with the defaults: one use, no window, unlocks nothing, applies to everything.
+    pub fn new(voucher_type: VoucherType, discount_value: Option<Decimal>) -> Self {
+        Self {
+            voucher_type,
+            discount_value,
+            max_uses: Self::DEFAULT_MAX_USES,
+            valid_from: None,
+            valid_until: None,
+            unlocks_hidden_tickets: false,
+            applicable_ticket_types: Vec::new(),
+            applicable_addons: Vec::new(),
+        }
+    }
+
     /// Checks the rules that need no database.
-    pub fn check(self) -> Result<CheckedTerms<'a>, VoucherError> {
+    pub(crate) fn check(&self) -> Result<CheckedTerms<'_>, VoucherError> {
         let discount = DiscountSpec::parse(self.voucher_type, self.discount_value)?;
         let max_uses = MaxUses::new(self.max_uses)?;
         Ok(CheckedTerms { raw: self, discount, max_uses })
     }
+}
+
+/// Terms checked without the database: discount and max uses.
+pub(crate) struct CheckedTerms<'a> {
+    raw: &'a VoucherTerms,
+    discount: DiscountSpec,
+    max_uses: MaxUses,
 }
 
 /// Terms resolved inside the transaction: ready to insert.
@@ -67,9 +98,9 @@ impl ResolvedTerms {
     }
 }
 
-/// Sorted, distinct slugs; `None` and an empty list both mean "applies to all".
-fn distinct(slugs: Option<&[String]>) -> Vec<String> {
-    let mut slugs: Vec<String> = slugs.unwrap_or_default().iter().map(|s| s.trim().to_owned()).collect();
+/// Sorted, distinct slugs; an empty list means "applies to all".
+fn distinct(slugs: &[String]) -> Vec<String> {
+    let mut slugs: Vec<String> = slugs.iter().map(|s| s.trim().to_owned()).collect();
     slugs.sort();
     slugs.dedup();
     slugs
@@ -89,8 +120,8 @@ impl CheckedTerms<'_> {
             .ok_or_else(|| VoucherError::ConferenceNotFound(conference_slug.to_owned()))?;
         let window = ValidityWindow::resolve(self.raw.valid_from, self.raw.valid_until, conference.timezone)?;
 
-        let ticket_types = distinct(self.raw.applicable_ticket_types);
-        let addons = distinct(self.raw.applicable_addons);
+        let ticket_types = distinct(&self.raw.applicable_ticket_types);
+        let addons = distinct(&self.raw.applicable_addons);
         // A value that is not even a slug names nothing; refuse it before it reaches the database
         // (PostgreSQL rejects text with NUL bytes as an error, not as "no such row").
         let not_slug = |slugs: &[String]| slugs.iter().find(|s| Slug::parse("slug", s).is_err()).cloned();

@@ -39,6 +39,7 @@ pub fn token_hash(secret: &str) -> String {
 }
 
 /// Creates a token. `admin` tokens take no conference; `manage` and `checkout` tokens need one.
+#[tracing::instrument(level = "debug", skip_all, fields(conference = conference))]
 pub async fn create_token(
     store: &dyn Store,
     scope: Scope,
@@ -98,11 +99,13 @@ pub async fn create_token(
 }
 
 /// Every token, revoked ones included.
+#[tracing::instrument(level = "debug", skip_all)]
 pub async fn list_tokens(store: &dyn Store) -> Result<Vec<ApiToken>, VoucherError> {
     Ok(store.tokens().await?)
 }
 
 /// Revokes a token: from now on it authenticates nothing.
+#[tracing::instrument(level = "debug", skip_all, fields(id = id))]
 pub async fn revoke_token(store: &dyn Store, id: i64) -> Result<(), VoucherError> {
     let conference_id = store.tokens().await?.into_iter().find(|t| t.id == id).and_then(|t| t.conference_id);
     let mut tx = store.begin().await?;
@@ -117,6 +120,7 @@ pub async fn revoke_token(store: &dyn Store, id: i64) -> Result<(), VoucherError
 /// The unrevoked token whose secret was presented, or `None`. Only the hash of the presented
 /// secret reaches the database, and it is found through an index: nothing compares secret
 /// bytes in a loop whose duration depends on them.
+#[tracing::instrument(level = "debug", skip_all)]
 pub async fn authenticate(store: &dyn Store, presented: &TokenSecret) -> Result<Option<ApiToken>, VoucherError> {
     Ok(store.token_by_hash(&token_hash(presented.expose())).await?)
 }

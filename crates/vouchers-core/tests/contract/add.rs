@@ -18,8 +18,8 @@ async fn codes_unique_ignoring_case(db: TestDb) {
     let raw = Raw::connect(&db).await;
 
     let mut first = request(CONF, "speaker-abc");
-    first.applicable_ticket_types = strings(&["student", "corporate"]);
-    first.valid_from = Some(When::parse("valid_from", "2027-05-14T09:00").unwrap());
+    first.terms.applicable_ticket_types = strings(&["student", "corporate"]);
+    first.terms.valid_from = Some(When::parse("valid_from", "2027-05-14T09:00").unwrap());
     let created = add_voucher(store, &first).await.unwrap();
     assert_eq!(created.code, "speaker-abc", "the code is stored as typed");
     assert_eq!(created.batch_id, None);
@@ -33,7 +33,7 @@ async fn codes_unique_ignoring_case(db: TestDb) {
     for dup in ["SPEAKER-ABC", "speaker-abc", "Speaker-Abc"] {
         // Different restrictions too: the refused call must not leave a new restriction set.
         let mut again = request(CONF, dup);
-        again.applicable_addons = strings(&["dinner"]);
+        again.terms.applicable_addons = strings(&["dinner"]);
         let err = add_voucher(store, &again).await.unwrap_err();
         match &err {
             VoucherError::Duplicate { what, field, value, .. } => {
@@ -90,10 +90,10 @@ async fn chosen_code_validation(db: TestDb) {
 
     // The same terms rules as a batch.
     let mut bad = request(CONF, "OK-CODE");
-    bad.max_uses = 0;
+    bad.terms.max_uses = 0;
     assert_eq!(add_voucher(store, &bad).await.unwrap_err().field(), Some("max_uses"));
     let mut bad = request(CONF, "OK-CODE");
-    bad.applicable_ticket_types = strings(&[OTHER_TICKET_TYPE]);
+    bad.terms.applicable_ticket_types = strings(&[OTHER_TICKET_TYPE]);
     assert_eq!(add_voucher(store, &bad).await.unwrap_err().field(), Some("applicable_ticket_types"));
     let err = add_voucher(store, &request("nope", "OK-CODE")).await.unwrap_err();
     assert!(matches!(err, VoucherError::ConferenceNotFound(_)), "{err:?}");

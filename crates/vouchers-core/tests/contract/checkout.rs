@@ -50,7 +50,7 @@ async fn release_voucher(
 
 async fn voucher(store: &dyn Store, code: &str, max_uses: i64) {
     let mut request = AddVoucher::new(CONF, code, VoucherType::Percentage, Some(dec("25")));
-    request.max_uses = max_uses;
+    request.terms.max_uses = max_uses;
     add_voucher(store, &request).await.unwrap();
 }
 
@@ -182,9 +182,9 @@ async fn validity_window_bounds_are_inclusive(db: TestDb) {
     let from: DateTime<Utc> = "2027-05-14T13:00:00Z".parse().unwrap();
     let until: DateTime<Utc> = "2027-05-22T22:00:00Z".parse().unwrap();
     let mut request = AddVoucher::new(CONF, "WINDOW", VoucherType::Comp, None);
-    request.max_uses = 10;
-    request.valid_from = Some(When::Instant(from));
-    request.valid_until = Some(When::Instant(until));
+    request.terms.max_uses = 10;
+    request.terms.valid_from = Some(When::Instant(from));
+    request.terms.valid_until = Some(When::Instant(until));
     add_voucher(store, &request).await.unwrap();
     let tick = Duration::microseconds(1);
 
@@ -213,9 +213,9 @@ async fn check_prices_and_unlocks(db: TestDb) {
     let raw = Raw::connect(&db).await;
     // 25% off individual tickets and the T-shirt; unlocks the hidden corporate ticket type.
     let mut request = AddVoucher::new(CONF, "SPONSOR-1", VoucherType::Percentage, Some(dec("25")));
-    request.applicable_ticket_types = strings(&["individual", "corporate"]);
-    request.applicable_addons = strings(&["tshirt"]);
-    request.unlocks_hidden_tickets = true;
+    request.terms.applicable_ticket_types = strings(&["individual", "corporate"]);
+    request.terms.applicable_addons = strings(&["tshirt"]);
+    request.terms.unlocks_hidden_tickets = true;
     add_voucher(store, &request).await.unwrap();
 
     let lines = vec![
@@ -283,7 +283,7 @@ async fn redeem_with_lines_answers_pricing(db: TestDb) {
     let store = db.store.as_ref();
     fixture(store).await;
     let mut request = AddVoucher::new(CONF, "TENOFF", VoucherType::FixedAmount, Some(dec("10")));
-    request.max_uses = 2;
+    request.terms.max_uses = 2;
     add_voucher(store, &request).await.unwrap();
     let lines = vec![CartLine { item: LineItem::AddOn("tshirt".into()), quantity: q(1) }];
     let r = redeem_voucher(store, CONF, "tenoff", "order-7", Some(&lines), now()).await.unwrap();

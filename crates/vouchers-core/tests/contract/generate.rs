@@ -58,11 +58,11 @@ async fn bulk_config_defaults(db: TestDb) {
     let store = &*db.store;
     fixture(store).await;
     let cfg = VoucherBulkConfig::new(CONF, "DEF-", 3, VoucherType::FixedAmount, dec("10"));
-    assert_eq!(cfg.max_uses, 1);
-    assert_eq!((cfg.valid_from, cfg.valid_until), (None, None));
-    assert!(!cfg.unlocks_hidden_tickets);
-    assert_eq!((cfg.applicable_ticket_types.as_ref(), cfg.applicable_addons.as_ref()), (None, None));
-    assert_eq!(cfg.discount_value, Some(dec("10")));
+    assert_eq!(cfg.terms.max_uses, 1);
+    assert_eq!((cfg.terms.valid_from, cfg.terms.valid_until), (None, None));
+    assert!(!cfg.terms.unlocks_hidden_tickets);
+    assert!(cfg.terms.applicable_ticket_types.is_empty() && cfg.terms.applicable_addons.is_empty());
+    assert_eq!(cfg.terms.discount_value, Some(dec("10")));
 
     let out = generate_voucher_codes(store, &Limits::default(), &cfg).await.unwrap();
     assert_eq!(out.vouchers.len(), 3);
@@ -94,8 +94,8 @@ async fn restriction_sets_written_once(db: TestDb) {
     // The same restrictions, given in another order and with a repeat: the set is shared.
     let mut again = restricted_config(500);
     again.prefix = "AGAIN-".into();
-    again.applicable_ticket_types = Some(strings(&["individual", "student", "corporate", "student"]));
-    again.applicable_addons = Some(strings(&["dinner", "tshirt"]));
+    again.terms.applicable_ticket_types = strings(&["individual", "student", "corporate", "student"]);
+    again.terms.applicable_addons = strings(&["dinner", "tshirt"]);
     let second = generate_voucher_codes(store, &Limits::default(), &again).await.unwrap();
     assert_eq!(second.vouchers[0].applicable_ticket_types, strings(&TICKET_TYPES));
     let c = raw.counts().await;
@@ -106,8 +106,8 @@ async fn restriction_sets_written_once(db: TestDb) {
     let mut none = config(200);
     none.prefix = "FREE-".into();
     let unrestricted = generate_voucher_codes(store, &Limits::default(), &none).await.unwrap();
-    none.applicable_ticket_types = Some(Vec::new());
-    none.applicable_addons = Some(Vec::new());
+    none.terms.applicable_ticket_types = Vec::new();
+    none.terms.applicable_addons = Vec::new();
     let empty_lists = generate_voucher_codes(store, &Limits::default(), &none).await.unwrap();
     for v in unrestricted.vouchers.iter().chain(&empty_lists.vouchers) {
         assert!(v.applicable_ticket_types.is_empty() && v.applicable_addons.is_empty(), "{v:?}");
@@ -123,7 +123,7 @@ async fn restriction_sets_written_once(db: TestDb) {
     // Add-ons only: a new set with 0 ticket-type rows and 1 add-on row.
     let mut addon_only = config(10);
     addon_only.prefix = "SHIRT-".into();
-    addon_only.applicable_addons = Some(strings(&["tshirt"]));
+    addon_only.terms.applicable_addons = strings(&["tshirt"]);
     let out = generate_voucher_codes(store, &Limits::default(), &addon_only).await.unwrap();
     assert!(out.vouchers[0].applicable_ticket_types.is_empty());
     assert_eq!(out.vouchers[0].applicable_addons, strings(&["tshirt"]));

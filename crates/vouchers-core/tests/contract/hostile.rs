@@ -144,7 +144,7 @@ async fn recipients_that_are_not_addresses_consume_no_code(db: TestDb) {
 async fn an_export_comes_back_exactly_whatever_its_cells_start_with(db: TestDb) {
     fixture(&*db.store).await;
     let mut cfg = config(4);
-    cfg.max_uses = 1;
+    cfg.terms.max_uses = 1;
     let batch = generate_voucher_codes(&*db.store, &Limits::default(), &cfg).await.unwrap().batch;
     // A mailbox whose name starts with a quote and a minus is another mailbox without the quote.
     let people = [

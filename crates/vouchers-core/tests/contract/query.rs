@@ -36,8 +36,8 @@ async fn local_times_and_json(db: TestDb) {
     fixture(store).await;
 
     let mut cfg = restricted_config(2);
-    cfg.valid_from = Some(When::parse("valid_from", "2027-05-14T09:00").unwrap());
-    cfg.valid_until = Some(When::parse("valid_until", "2027-05-20T18:00:00+02:00").unwrap());
+    cfg.terms.valid_from = Some(When::parse("valid_from", "2027-05-14T09:00").unwrap());
+    cfg.terms.valid_until = Some(When::parse("valid_until", "2027-05-20T18:00:00+02:00").unwrap());
     let out = generate_voucher_codes(store, &Limits::default(), &cfg).await.unwrap();
     let v = &out.vouchers[0];
     assert_eq!(v.valid_from.unwrap().to_rfc3339(), "2027-05-14T13:00:00+00:00");
@@ -74,7 +74,7 @@ async fn local_times_and_json(db: TestDb) {
     // A hand-added voucher: no window serializes as null, batch_id null; winter local time is
     // UTC-5.
     let mut add = request(CONF, "WINTER");
-    add.valid_until = Some(When::parse("valid_until", "2027-01-14T09:00").unwrap());
+    add.terms.valid_until = Some(When::parse("valid_until", "2027-01-14T09:00").unwrap());
     let added = add_voucher(store, &add).await.unwrap();
     let json = serde_json::to_value(&added).unwrap();
     assert_eq!(json["valid_from"], serde_json::Value::Null);

@@ -276,8 +276,8 @@ async fn an_ended_lease_is_claimed_again_and_fences_the_old_claim(db: TestDb) {
 async fn import_round_trips_an_export(db: TestDb) {
     fixture(&*db.store).await;
     let mut cfg = restricted_config(3);
-    cfg.valid_until = Some(vouchers_core::domain::When::parse("valid_until", "2027-05-22T18:00").unwrap());
-    cfg.max_uses = 2;
+    cfg.terms.valid_until = Some(vouchers_core::domain::When::parse("valid_until", "2027-05-22T18:00").unwrap());
+    cfg.terms.max_uses = 2;
     let batch = generate_voucher_codes(&*db.store, &Limits::default(), &cfg).await.unwrap().batch;
     let mut recipients = list(1, "example.org");
     let odd =

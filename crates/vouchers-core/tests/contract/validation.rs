@@ -27,43 +27,43 @@ async fn validation_failures_write_nothing(db: TestDb) {
         ("prefix bad char", "prefix", Box::new(|c| c.prefix = "SPEAK ER".into())),
         ("prefix non-ASCII", "prefix", Box::new(|c| c.prefix = "SPÉAKER".into())),
         ("prefix starts with '-'", "prefix", Box::new(|c| c.prefix = "-SPEAKER".into())),
-        ("percentage 101", "discount_value", Box::new(|c| c.discount_value = Some(dec("101")))),
-        ("percentage 100.01", "discount_value", Box::new(|c| c.discount_value = Some(dec("100.01")))),
-        ("percentage -1", "discount_value", Box::new(|c| c.discount_value = Some(dec("-1")))),
-        ("percentage missing", "discount_value", Box::new(|c| c.discount_value = None)),
-        ("percentage 3 decimals", "discount_value", Box::new(|c| c.discount_value = Some(dec("12.345")))),
+        ("percentage 101", "discount_value", Box::new(|c| c.terms.discount_value = Some(dec("101")))),
+        ("percentage 100.01", "discount_value", Box::new(|c| c.terms.discount_value = Some(dec("100.01")))),
+        ("percentage -1", "discount_value", Box::new(|c| c.terms.discount_value = Some(dec("-1")))),
+        ("percentage missing", "discount_value", Box::new(|c| c.terms.discount_value = None)),
+        ("percentage 3 decimals", "discount_value", Box::new(|c| c.terms.discount_value = Some(dec("12.345")))),
         (
             "fixed_amount -1",
             "discount_value",
             Box::new(|c| {
-                c.voucher_type = VoucherType::FixedAmount;
-                c.discount_value = Some(dec("-1"));
+                c.terms.voucher_type = VoucherType::FixedAmount;
+                c.terms.discount_value = Some(dec("-1"));
             }),
         ),
         (
             "fixed_amount 3 decimals",
             "discount_value",
             Box::new(|c| {
-                c.voucher_type = VoucherType::FixedAmount;
-                c.discount_value = Some(dec("1.005"));
+                c.terms.voucher_type = VoucherType::FixedAmount;
+                c.terms.discount_value = Some(dec("1.005"));
             }),
         ),
         (
             "fixed_amount 9 integer digits",
             "discount_value",
             Box::new(|c| {
-                c.voucher_type = VoucherType::FixedAmount;
-                c.discount_value = Some(dec("123456789"));
+                c.terms.voucher_type = VoucherType::FixedAmount;
+                c.terms.discount_value = Some(dec("123456789"));
             }),
         ),
-        ("max_uses 0", "max_uses", Box::new(|c| c.max_uses = 0)),
-        ("max_uses -5", "max_uses", Box::new(|c| c.max_uses = -5)),
+        ("max_uses 0", "max_uses", Box::new(|c| c.terms.max_uses = 0)),
+        ("max_uses -5", "max_uses", Box::new(|c| c.terms.max_uses = -5)),
         (
             "valid_until before valid_from",
             "valid_until",
             Box::new(|c| {
-                c.valid_from = when("2027-05-14T09:00");
-                c.valid_until = when("2027-05-14T08:59");
+                c.terms.valid_from = when("2027-05-14T09:00");
+                c.terms.valid_until = when("2027-05-14T08:59");
             }),
         ),
         (
@@ -71,33 +71,33 @@ async fn validation_failures_write_nothing(db: TestDb) {
             "valid_until",
             Box::new(|c| {
                 // 09:00 New York is 13:00Z; 12:00Z is before it.
-                c.valid_from = when("2027-05-14T09:00");
-                c.valid_until = when("2027-05-14T12:00:00Z");
+                c.terms.valid_from = when("2027-05-14T09:00");
+                c.terms.valid_until = when("2027-05-14T12:00:00Z");
             }),
         ),
-        ("local time skipped by DST", "valid_from", Box::new(|c| c.valid_from = when("2027-03-14T02:30"))),
-        ("local time repeated by DST", "valid_until", Box::new(|c| c.valid_until = when("2027-11-07T01:30"))),
+        ("local time skipped by DST", "valid_from", Box::new(|c| c.terms.valid_from = when("2027-03-14T02:30"))),
+        ("local time repeated by DST", "valid_until", Box::new(|c| c.terms.valid_until = when("2027-11-07T01:30"))),
         (
             "unknown ticket type",
             "applicable_ticket_types",
-            Box::new(|c| c.applicable_ticket_types = Some(strings(&["student", "nope"]))),
+            Box::new(|c| c.terms.applicable_ticket_types = strings(&["student", "nope"])),
         ),
         (
             "ticket type of the other conference",
             "applicable_ticket_types",
-            Box::new(|c| c.applicable_ticket_types = Some(strings(&[OTHER_TICKET_TYPE]))),
+            Box::new(|c| c.terms.applicable_ticket_types = strings(&[OTHER_TICKET_TYPE])),
         ),
         (
             "unknown add-on",
             "applicable_addons",
-            Box::new(|c| c.applicable_addons = Some(strings(&["tshirt", "hoodie"]))),
+            Box::new(|c| c.terms.applicable_addons = strings(&["tshirt", "hoodie"])),
         ),
         (
             "valid ticket types (a new set) with an unknown add-on",
             "applicable_addons",
             Box::new(|c| {
-                c.applicable_ticket_types = Some(strings(&["student"]));
-                c.applicable_addons = Some(strings(&["hoodie"]));
+                c.terms.applicable_ticket_types = strings(&["student"]);
+                c.terms.applicable_addons = strings(&["hoodie"]);
             }),
         ),
     ];
@@ -118,7 +118,7 @@ async fn validation_failures_write_nothing(db: TestDb) {
     let err = generate_voucher_codes(store, &Limits::default(), &cfg).await.unwrap_err();
     assert_eq!(err.to_string(), "prefix must be at most 20 characters, got 21");
     let mut cfg = restricted_config(10);
-    cfg.applicable_ticket_types = Some(strings(&[OTHER_TICKET_TYPE]));
+    cfg.terms.applicable_ticket_types = strings(&[OTHER_TICKET_TYPE]);
     match generate_voucher_codes(store, &Limits::default(), &cfg).await.unwrap_err() {
         VoucherError::UnknownTicketType { conference, slug, .. } => {
             assert_eq!((conference.as_str(), slug.as_str()), (CONF, OTHER_TICKET_TYPE));
@@ -126,7 +126,7 @@ async fn validation_failures_write_nothing(db: TestDb) {
         other => panic!("{other:?}"),
     }
     let mut cfg = restricted_config(10);
-    cfg.applicable_addons = Some(strings(&["hoodie"]));
+    cfg.terms.applicable_addons = strings(&["hoodie"]);
     assert!(matches!(
         generate_voucher_codes(store, &Limits::default(), &cfg).await.unwrap_err(),
         VoucherError::UnknownAddon { ref slug, .. } if slug == "hoodie"
@@ -161,9 +161,9 @@ async fn comp_ignores_discount(db: TestDb) {
 
     // Comp without a value, and even with an out-of-range one, is fine.
     let mut cfg = cfg;
-    cfg.discount_value = None;
+    cfg.terms.discount_value = None;
     generate_voucher_codes(store, &Limits::default(), &cfg).await.unwrap();
-    cfg.discount_value = Some(dec("-5"));
+    cfg.terms.discount_value = Some(dec("-5"));
     generate_voucher_codes(store, &Limits::default(), &cfg).await.unwrap();
 }
 
@@ -203,10 +203,10 @@ async fn boundaries_are_accepted(db: TestDb) {
 
     // valid_until equal to valid_from, a large max_uses, unlocks_hidden_tickets.
     let mut cfg = config(1);
-    cfg.valid_from = when("2027-05-14T09:00");
-    cfg.valid_until = when("2027-05-14T13:00:00Z");
-    cfg.max_uses = 1_000_000;
-    cfg.unlocks_hidden_tickets = true;
+    cfg.terms.valid_from = when("2027-05-14T09:00");
+    cfg.terms.valid_until = when("2027-05-14T13:00:00Z");
+    cfg.terms.max_uses = 1_000_000;
+    cfg.terms.unlocks_hidden_tickets = true;
     let out = generate_voucher_codes(store, &Limits::default(), &cfg).await.unwrap();
     let read = query::show_voucher(store, CONF, &out.vouchers[0].code).await.unwrap();
     assert_eq!(read, out.vouchers[0]);

@@ -15,7 +15,9 @@ use vouchers_core::service::idempotent::IdempotencyKey;
 use vouchers_core::service::manage::{update_voucher, VoucherUpdate};
 use vouchers_core::service::query;
 use vouchers_core::store::VoucherFilter;
-use vouchers_core::{generate_voucher_codes_with, GenerateOptions, GeneratedBatch, VoucherBulkConfig, VoucherError};
+use vouchers_core::{
+    generate_voucher_codes_with, GenerateOptions, GeneratedBatch, VoucherBulkConfig, VoucherError, VoucherTerms,
+};
 
 use crate::auth::Managed;
 use crate::error::{ApiError, ErrorResponses};
@@ -28,11 +30,43 @@ pub(crate) fn routes() -> OpenApiRouter<AppState> {
 }
 
 fn one() -> i64 {
-    1
+    VoucherTerms::DEFAULT_MAX_USES
 }
 
 fn eight() -> i64 {
     i64::from(CodeFormat::DEFAULT_LENGTH)
+}
+
+/// The terms' fields as both bodies below declare them. The bodies keep their own field lists
+/// (not `#[serde(flatten)]`): a flattened struct loses the field's path in a type error and
+/// cannot refuse unknown fields, and the API names the field of every bad value.
+struct TermsFields {
+    voucher_type: VoucherType,
+    discount_value: Option<DecimalInput>,
+    max_uses: i64,
+    valid_from: Option<String>,
+    valid_until: Option<String>,
+    unlocks_hidden_tickets: bool,
+    applicable_ticket_types: Vec<String>,
+    applicable_addons: Vec<String>,
+}
+
+/// The one conversion of the API's terms into the core's.
+impl TryFrom<TermsFields> for VoucherTerms {
+    type Error = VoucherError;
+
+    fn try_from(fields: TermsFields) -> Result<Self, VoucherError> {
+        Ok(VoucherTerms {
+            voucher_type: fields.voucher_type,
+            discount_value: fields.discount_value.map(|d| d.0),
+            max_uses: fields.max_uses,
+            valid_from: when("valid_from", fields.valid_from.as_deref())?,
+            valid_until: when("valid_until", fields.valid_until.as_deref())?,
+            unlocks_hidden_tickets: fields.unlocks_hidden_tickets,
+            applicable_ticket_types: fields.applicable_ticket_types,
+            applicable_addons: fields.applicable_addons,
+        })
+    }
 }
 
 /// Deserializes a present field (even `null`) as `Some`, so that `null` can mean "remove".
@@ -189,19 +223,17 @@ async fn add(
     Managed { principal, conference }: Managed,
     ApiJson(body): ApiJson<AddVoucherRequest>,
 ) -> Result<(StatusCode, Json<Voucher>), ApiError> {
-    let request = AddVoucher {
-        conference: conference.slug,
-        code: body.code,
+    let terms = VoucherTerms::try_from(TermsFields {
         voucher_type: body.voucher_type,
-        discount_value: body.discount_value.map(|d| d.0),
+        discount_value: body.discount_value,
         max_uses: body.max_uses,
-        valid_from: when("valid_from", body.valid_from.as_deref())?,
-        valid_until: when("valid_until", body.valid_until.as_deref())?,
+        valid_from: body.valid_from,
+        valid_until: body.valid_until,
         unlocks_hidden_tickets: body.unlocks_hidden_tickets,
         applicable_ticket_types: body.applicable_ticket_types,
         applicable_addons: body.applicable_addons,
-        alphabet: body.alphabet,
-    };
+    })?;
+    let request = AddVoucher { conference: conference.slug, code: body.code, terms, alphabet: body.alphabet };
     let voucher = add_voucher(principal.store(&state).as_ref(), &request).await?;
     Ok((StatusCode::CREATED, Json(voucher)))
 }
@@ -244,18 +276,21 @@ async fn bulk(
             Some(IdempotencyKey::parse(text).map_err(VoucherError::from)?)
         }
     };
+    let terms = VoucherTerms::try_from(TermsFields {
+        voucher_type: body.voucher_type,
+        discount_value: body.discount_value,
+        max_uses: body.max_uses,
+        valid_from: body.valid_from,
+        valid_until: body.valid_until,
+        unlocks_hidden_tickets: body.unlocks_hidden_tickets,
+        applicable_ticket_types: body.applicable_ticket_types.unwrap_or_default(),
+        applicable_addons: body.applicable_addons.unwrap_or_default(),
+    })?;
     let config = VoucherBulkConfig {
         conference: conference.slug,
         prefix: body.prefix,
         count: body.count,
-        voucher_type: body.voucher_type,
-        discount_value: body.discount_value.map(|d| d.0),
-        max_uses: body.max_uses,
-        valid_from: when("valid_from", body.valid_from.as_deref())?,
-        valid_until: when("valid_until", body.valid_until.as_deref())?,
-        unlocks_hidden_tickets: body.unlocks_hidden_tickets,
-        applicable_ticket_types: body.applicable_ticket_types,
-        applicable_addons: body.applicable_addons,
+        terms,
         alphabet: body.alphabet,
         length: body.length,
         check_char: body.check_char,
