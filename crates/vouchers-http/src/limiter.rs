@@ -345,7 +345,9 @@ mod tests {
             .collect();
         let mut allowed = 0;
         for task in tasks {
-            allowed += usize::from(task.await.unwrap());
+            // A waiter never woken fails here instead of hanging the run.
+            let done = tokio::time::timeout(Duration::from_secs(10), task).await.expect("a guess waited forever");
+            allowed += usize::from(done.unwrap());
         }
         assert_eq!(allowed, 10, "guesses allowed with a limit of 10");
         assert!(limiter.acquire(A).await.is_err());
@@ -367,7 +369,8 @@ mod tests {
             })
             .collect();
         for task in tasks {
-            task.await.unwrap().unwrap();
+            let done = tokio::time::timeout(Duration::from_secs(10), task).await.expect("a lookup waited forever");
+            done.unwrap().unwrap();
         }
     }
 

@@ -299,9 +299,9 @@ fn killed_generates_leave_no_partial_batch(url: &str) {
             .spawn()
             .unwrap();
         // Kill once the partial file has grown to a point that differs per run: in the first
-        // chunk, then in later ones (a row is about 150 bytes, a chunk 10,000 rows).
+        // chunk, then in later ones (300,000 rows are well over 8 MB; a chunk is 10,000 rows).
         // The last run is killed early, so that its partial file is still there at the end.
-        let target = [40_000_000, 20_000_000, 8_000_000, 2_000_000, 200_000][usize::try_from(run).unwrap()];
+        let target = [8_000_000, 4_000_000, 2_000_000, 500_000, 100_000][usize::try_from(run).unwrap()];
         let deadline = Instant::now() + Duration::from_secs(60);
         loop {
             let grown = std::fs::read_dir(d).unwrap().flatten().any(|e| {
@@ -312,6 +312,8 @@ fn killed_generates_leave_no_partial_batch(url: &str) {
             }
             std::thread::sleep(Duration::from_millis(5));
         }
+        // A run that finished before its kill would prove nothing about a crash.
+        assert!(matches!(child.try_wait(), Ok(None)), "run {run}: generate ended before it was killed");
         child.kill().unwrap();
         child.wait().unwrap();
         let (found, vouchers, _) = runtime.block_on(violations(url));
