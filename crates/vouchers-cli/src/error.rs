@@ -4,8 +4,8 @@
 
 use std::fmt;
 
+use vouchers_core::cause_chain;
 use vouchers_core::{ErrorBody, ErrorKind, VoucherError};
-use vouchers_http::error::cause_chain;
 
 /// A failed command.
 #[derive(Debug)]

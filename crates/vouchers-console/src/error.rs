@@ -51,7 +51,7 @@ impl ConsoleError {
             ConsoleError::SignInRequired | ConsoleError::SessionEnded => StatusCode::UNAUTHORIZED,
             ConsoleError::Forgery | ConsoleError::AdminOnly => StatusCode::FORBIDDEN,
             ConsoleError::Invalid(_) => StatusCode::UNPROCESSABLE_ENTITY,
-            ConsoleError::Voucher(e) => vouchers_http::error::voucher_status(e),
+            ConsoleError::Voucher(e) => vouchers_web::status(e),
             ConsoleError::Render(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -65,10 +65,10 @@ impl IntoResponse for ConsoleError {
         let status = self.status();
         let disk_full = matches!(self, ConsoleError::Voucher(vouchers_core::VoucherError::StorageFull(_)));
         if disk_full {
-            vouchers_http::error::log_disk_full(&self);
+            vouchers_web::log_disk_full(&self);
         }
         let message = if status.is_server_error() && status != StatusCode::SERVICE_UNAVAILABLE {
-            tracing::error!(error = %vouchers_http::error::cause_chain(&self), "console request failed");
+            tracing::error!(error = %vouchers_core::cause_chain(&self), "console request failed");
             "Something went wrong on our side; the server log has the details. Nothing was changed.".to_owned()
         } else {
             self.to_string()
@@ -80,7 +80,7 @@ impl IntoResponse for ConsoleError {
             Err(_) => (status, message).into_response(),
         };
         if disk_full {
-            vouchers_http::error::mark_disk_full(&mut response);
+            vouchers_web::mark_disk_full(&mut response);
         }
         response
     }

@@ -19,7 +19,6 @@ mod pages;
 mod session;
 mod view;
 
-use std::net::IpAddr;
 use std::sync::Arc;
 
 use axum::extract::Request;
@@ -29,8 +28,8 @@ use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::get;
 use axum::Router;
 use vouchers_core::service::accounts::SessionPolicy;
+use vouchers_core::service::sign_in::SignInGuard;
 use vouchers_core::{Limits, Store};
-use vouchers_http::limiter::FailureLimiter;
 
 pub use error::ConsoleError;
 
@@ -42,7 +41,8 @@ pub struct ConsoleSettings {
     /// How long sessions live.
     pub session: SessionPolicy,
     /// Failed sign-ins allowed per client address (and per known browser) per minute; an
-    /// account takes [`ACCOUNT_SIGN_INS_FACTOR`] times as many from browsers it does not know.
+    /// account takes [`vouchers_core::service::sign_in::ACCOUNT_FACTOR`] times as many from
+    /// browsers it does not know.
     pub sign_ins_per_minute: u32,
     /// Take the client address from `X-Forwarded-For`, as the API does (`--trust-forwarded-for`).
     pub trust_forwarded_for: bool,
@@ -59,40 +59,37 @@ impl Default for ConsoleSettings {
     }
 }
 
-/// An account's failed sign-ins per minute from browsers it does not know, as a multiple of the
-/// per-address limit: one address (one stranger) can never lock an account, since its own limit
-/// stops it first; only failures from several addresses at once can, for a minute.
-pub const ACCOUNT_SIGN_INS_FACTOR: u32 = 4;
-
-/// Who a failed sign-in is counted against: the client's address, and the account it named (by
-/// its parsed email) or, from a browser that signed in to that account before, that browser.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub(crate) enum SignInKey {
-    Account(String),
-    Device(String),
-    Address(IpAddr),
-}
-
 /// What every page shares.
 #[derive(Clone)]
 pub struct ConsoleState {
     pub(crate) store: Arc<dyn Store>,
     pub(crate) limits: Limits,
     pub(crate) settings: ConsoleSettings,
-    /// Per client address and per known browser.
-    pub(crate) sign_ins: Arc<FailureLimiter<SignInKey>>,
-    /// Per account, from browsers it does not know.
-    pub(crate) account_sign_ins: Arc<FailureLimiter<SignInKey>>,
+    /// The sign-in limit.
+    pub(crate) sign_ins: Arc<SignInGuard>,
 }
 
 impl ConsoleState {
     /// The console over `store`, generating batches within `limits`.
     pub fn new(store: Arc<dyn Store>, limits: Limits, settings: ConsoleSettings) -> Self {
-        let sign_ins = Arc::new(FailureLimiter::new(settings.sign_ins_per_minute));
-        let per_account = settings.sign_ins_per_minute.saturating_mul(ACCOUNT_SIGN_INS_FACTOR);
-        let account_sign_ins = Arc::new(FailureLimiter::new(per_account));
-        Self { store, limits, settings, sign_ins, account_sign_ins }
+        let sign_ins = Arc::new(SignInGuard::new(store.backend(), settings.sign_ins_per_minute));
+        Self { store, limits, settings, sign_ins }
     }
+}
+
+/// Keeps the shared sign-in window small: where the window lives in the database (PostgreSQL,
+/// with a limit), deletes every [`vouchers_core::service::limiter::PRUNE_EVERY`] the failures
+/// that have left it. Returns at once elsewhere; otherwise runs until its task is dropped.
+pub async fn prune_sign_in_window(state: ConsoleState) {
+    if !state.sign_ins.shared() {
+        return;
+    }
+    let sign_ins = Arc::clone(&state.sign_ins);
+    vouchers_core::service::limiter::prune_every_minute("failed sign-ins", move || {
+        let (sign_ins, store) = (Arc::clone(&sign_ins), Arc::clone(&state.store));
+        async move { sign_ins.prune(store.as_ref(), vouchers_core::now()).await }
+    })
+    .await;
 }
 
 /// The stylesheet, compiled into the binary.

@@ -11,7 +11,7 @@ use axum::extract::{ConnectInfo, FromRequest, FromRequestParts, Request};
 use axum::http::header::{COOKIE, SET_COOKIE};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, Method};
-use vouchers_core::domain::{Conference, Session, SessionSecret};
+use vouchers_core::domain::{Access, Action, Conference, Denied, Session, SessionSecret};
 use vouchers_core::service::{accounts, catalog};
 
 use crate::error::ConsoleError;
@@ -81,7 +81,7 @@ impl FromRequestParts<ConsoleState> for ClientAddress {
 
     async fn from_request_parts(parts: &mut Parts, state: &ConsoleState) -> Result<Self, Self::Rejection> {
         let peer = parts.extensions.get::<ConnectInfo<SocketAddr>>().map(|c| c.0);
-        Ok(ClientAddress(vouchers_http::client_address(state.settings.trust_forwarded_for, &parts.headers, peer)))
+        Ok(ClientAddress(vouchers_web::client_address(state.settings.trust_forwarded_for, &parts.headers, peer)))
     }
 }
 
@@ -185,24 +185,37 @@ impl Signed {
         vouchers_core::store::acting(std::sync::Arc::clone(&state.store), actor)
     }
 
-    /// The conference `slug`, when this account may see it; another conference is the same
+    /// What this account may do, and where: the policy API tokens share.
+    pub fn access(&self) -> Access {
+        Access::of_account(&self.session.account)
+    }
+
+    /// The conference `slug`, when this account may manage it; another conference is the same
     /// 404 as one that does not exist.
     pub async fn conference(&self, state: &ConsoleState, slug: &str) -> Result<Conference, ConsoleError> {
-        if !self.session.account.may_manage(slug) {
+        let access = self.access();
+        // A manage account's grants are slugs: one it was not granted is refused unread.
+        if !access.may_reach(slug) {
             return Err(ConsoleError::NotFound);
         }
-        match catalog::conference(state.store.as_ref(), slug).await {
-            Ok(conference) => Ok(conference),
-            Err(vouchers_core::VoucherError::ConferenceNotFound(_)) => Err(ConsoleError::NotFound),
-            Err(e) => Err(e.into()),
-        }
+        let conference = match catalog::conference(state.store.as_ref(), slug).await {
+            Ok(conference) => Some(conference),
+            Err(vouchers_core::VoucherError::ConferenceNotFound(_)) => None,
+            Err(e) => return Err(e.into()),
+        };
+        access.admit(Action::Manage, conference).map_err(denied)
     }
 
     /// Refuses anyone but an admin account.
     pub fn require_admin(&self) -> Result<(), ConsoleError> {
-        match self.session.account.role {
-            vouchers_core::domain::Role::Admin => Ok(()),
-            vouchers_core::domain::Role::Manage => Err(ConsoleError::AdminOnly),
-        }
+        self.access().require(Action::Administer).map_err(denied)
+    }
+}
+
+/// The page for a request the policy refused.
+fn denied(denied: Denied) -> ConsoleError {
+    match denied {
+        Denied::Forbidden => ConsoleError::AdminOnly,
+        Denied::NotFound => ConsoleError::NotFound,
     }
 }

@@ -6,6 +6,22 @@
 use crate::domain::{quoted, InvalidInput, RowError};
 use crate::store::StoreError;
 
+/// `error` then each `source`, joined with `: ` (skipping a cause its parent already repeats):
+/// what a log line or the CLI says of a failure.
+pub fn cause_chain(error: &dyn std::error::Error) -> String {
+    let mut shown = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        let text = cause.to_string();
+        if !shown.ends_with(&text) {
+            shown.push_str(": ");
+            shown.push_str(&text);
+        }
+        source = cause.source();
+    }
+    shown
+}
+
 /// A cause kept for the log: the error a source of randomness or a caller's sink returned.
 pub type Cause = Box<dyn std::error::Error + Send + Sync + 'static>;
 

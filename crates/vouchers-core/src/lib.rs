@@ -19,7 +19,7 @@ pub mod mail;
 pub mod service;
 pub mod store;
 
-pub use error::{ErrorBody, ErrorDetail, ErrorKind, VoucherError};
+pub use error::{cause_chain, ErrorBody, ErrorDetail, ErrorKind, VoucherError};
 pub use service::generate::{
     generate_voucher_codes, generate_voucher_codes_with, GenerateOptions, Generated, GeneratedBatch, VoucherBulkConfig,
 };

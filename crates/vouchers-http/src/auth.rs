@@ -7,7 +7,7 @@ use axum::http::header::AUTHORIZATION;
 use axum::http::request::Parts;
 use std::sync::Arc;
 
-use vouchers_core::domain::{Actor, ApiToken, Conference, Scope, TokenSecret};
+use vouchers_core::domain::{Access, Action, Actor, ApiToken, Conference, Denied, TokenSecret};
 use vouchers_core::service::{catalog, tokens};
 use vouchers_core::store::acting;
 use vouchers_core::Store;
@@ -21,10 +21,8 @@ use crate::AppState;
 pub struct Principal {
     /// The token's id (for logs; never the secret).
     pub token_id: i64,
-    /// What it may do.
-    pub scope: Scope,
-    /// The conference it is bound to (`None` for admin).
-    pub conference_id: Option<i64>,
+    /// What it may do, and where ([`Access`]: the policy tokens and console accounts share).
+    pub access: Access,
     /// Its label, for the audit log.
     pub name: Option<String>,
 }
@@ -57,28 +55,27 @@ impl FromRequestParts<AppState> for Principal {
     }
 }
 
+/// The answer to a request the policy refused: 403 for an action the token's scope does not
+/// allow, the 404 of a missing conference for one out of its reach.
+fn denied(denied: Denied, slug: &str) -> ApiError {
+    match denied {
+        Denied::Forbidden => ApiError::Forbidden,
+        Denied::NotFound => VoucherError::ConferenceNotFound(slug.to_owned()).into(),
+    }
+}
+
 impl Principal {
     /// The caller of an unrevoked token found by its secret; 401 when none was found.
     pub fn from_token(token: Option<ApiToken>) -> Result<Self, ApiError> {
         let token = token.ok_or(ApiError::Unauthorized)?;
         tracing::debug!(token_id = token.id, scope = %token.scope, "authenticated");
-        Ok(Principal { token_id: token.id, scope: token.scope, conference_id: token.conference_id, name: token.name })
+        Ok(Principal { token_id: token.id, access: Access::of_token(&token), name: token.name })
     }
 
-    /// Whether this token may make a request that tokens of `scopes` (and admin tokens) may make
-    /// in their own conference, of `conference` (found by `slug`, `None` when no conference has
-    /// it). Other scopes get 403 whatever the slug; another conference's token gets the 404 of a
-    /// missing conference.
-    pub fn admit(&self, conference: Option<Conference>, slug: &str, scopes: &[Scope]) -> Result<Conference, ApiError> {
-        if self.scope != Scope::Admin && !scopes.contains(&self.scope) {
-            return Err(ApiError::Forbidden);
-        }
-        match conference {
-            Some(conference) if self.scope == Scope::Admin || self.conference_id == Some(conference.id) => {
-                Ok(conference)
-            }
-            _ => Err(VoucherError::ConferenceNotFound(slug.to_owned()).into()),
-        }
+    /// Whether this token may do `action` in `conference` (found by `slug`, `None` when no
+    /// conference has it).
+    pub fn admit(&self, conference: Option<Conference>, slug: &str, action: Action) -> Result<Conference, ApiError> {
+        self.access.admit(action, conference).map_err(|d| denied(d, slug))
     }
 
     /// The store as this token writes to it: every write's audit record names the token.
@@ -88,21 +85,16 @@ impl Principal {
 
     /// Only admin tokens may do this (create conferences).
     pub fn require_admin(&self) -> Result<(), ApiError> {
-        match self.scope {
-            Scope::Admin => Ok(()),
-            Scope::Manage | Scope::Checkout => Err(ApiError::Forbidden),
-        }
+        self.access.require(Action::Administer).map_err(|d| denied(d, ""))
     }
 
-    /// The conference `slug`, for a request that tokens of `scopes` (and admin tokens) may make
-    /// in their own conference. Other scopes get 403 whatever the slug; another conference's
-    /// token gets the 404 of a missing conference.
-    pub async fn conference_for(&self, state: &AppState, slug: &str, scopes: &[Scope]) -> Result<Conference, ApiError> {
-        if self.scope != Scope::Admin && !scopes.contains(&self.scope) {
-            return Err(ApiError::Forbidden);
-        }
+    /// The conference `slug`, for a request to do `action` there. A scope that does not allow it
+    /// gets 403 whatever the slug (before anything is read); another conference's token gets the
+    /// 404 of a missing conference.
+    pub async fn conference_for(&self, state: &AppState, slug: &str, action: Action) -> Result<Conference, ApiError> {
+        self.access.require(action).map_err(|d| denied(d, slug))?;
         let conference = catalog::conference(state.store.as_ref(), slug).await?;
-        self.admit(Some(conference), slug, scopes)
+        self.admit(Some(conference), slug, action)
     }
 }
 
@@ -128,7 +120,7 @@ impl FromRequestParts<AppState> for Managed {
             .map_err(|_| VoucherError::ConferenceNotFound(String::new()))?;
         let slug = params.iter().find(|(name, _)| *name == "conf").map(|(_, value)| value.to_owned());
         let slug = slug.ok_or_else(|| VoucherError::ConferenceNotFound(String::new()))?;
-        let conference = principal.conference_for(state, &slug, &[Scope::Manage]).await?;
+        let conference = principal.conference_for(state, &slug, Action::Manage).await?;
         Ok(Managed { principal, conference })
     }
 }

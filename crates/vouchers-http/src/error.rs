@@ -2,14 +2,14 @@
 //! status comes from one match in [`ApiError::status`]. A 4xx tells the caller what to fix; a 5xx
 //! logs the cause chain and says nothing internal.
 
-use std::error::Error as StdError;
-
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use utoipa::openapi::{RefOr, ResponseBuilder, ResponsesBuilder};
 use utoipa::PartialSchema;
-use vouchers_core::{ErrorKind, VoucherError};
+use vouchers_core::service::limiter::TooManyFailures;
+use vouchers_core::{cause_chain, VoucherError};
+use vouchers_web::{log_disk_full, mark_disk_full, DISK_FULL_RETRY_AFTER};
 
 /// Why a request failed.
 #[derive(Debug, thiserror::Error)]
@@ -83,37 +83,20 @@ pub enum ApiError {
     #[error("the database's disk is full")]
     DiskFull,
     /// This caller (token and address) failed too many code lookups in the last minute.
-    #[error("too many unknown codes from this client; retry after {} seconds", whole_seconds(*retry_after))]
-    TooManyFailedLookups {
-        /// How long until the oldest failure leaves the window.
-        retry_after: std::time::Duration,
-    },
+    #[error("too many unknown codes from this client; retry after {} seconds", .0.whole_seconds())]
+    TooManyFailedLookups(#[from] TooManyFailures),
     /// A handler panicked (a bug); caught so the process keeps serving.
     #[error("a handler panicked: {0}")]
     Panic(String),
-}
-
-/// The HTTP status of a use-case error, from its kind: the API's and the console's, chosen here
-/// once.
-pub fn voucher_status(error: &VoucherError) -> StatusCode {
-    match error.kind() {
-        ErrorKind::Invalid => StatusCode::UNPROCESSABLE_ENTITY,
-        ErrorKind::NotFound => StatusCode::NOT_FOUND,
-        ErrorKind::Refused => StatusCode::CONFLICT,
-        ErrorKind::Unauthenticated => StatusCode::UNAUTHORIZED,
-        ErrorKind::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
-        ErrorKind::Unsupported => StatusCode::NOT_IMPLEMENTED,
-        ErrorKind::Internal => StatusCode::INTERNAL_SERVER_ERROR,
-    }
 }
 
 impl ApiError {
     /// The HTTP status of each error: the only place statuses are chosen.
     pub fn status(&self) -> StatusCode {
         match self {
-            ApiError::Voucher(e) => voucher_status(e),
+            ApiError::Voucher(e) => vouchers_web::status(e),
             ApiError::Unauthorized => StatusCode::UNAUTHORIZED,
-            ApiError::TooManyFailedLookups { .. } => StatusCode::TOO_MANY_REQUESTS,
+            ApiError::TooManyFailedLookups(_) => StatusCode::TOO_MANY_REQUESTS,
             ApiError::Forbidden => StatusCode::FORBIDDEN,
             ApiError::RouteNotFound | ApiError::PathNotFound { .. } => StatusCode::NOT_FOUND,
             ApiError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
@@ -133,7 +116,7 @@ impl ApiError {
         match self {
             ApiError::Voucher(e) => e.code(),
             ApiError::Unauthorized => "unauthorized",
-            ApiError::TooManyFailedLookups { .. } => "rate_limited",
+            ApiError::TooManyFailedLookups(_) => "rate_limited",
             ApiError::Forbidden => "forbidden",
             ApiError::RouteNotFound | ApiError::PathNotFound { .. } => "not_found",
             ApiError::MethodNotAllowed => "method_not_allowed",
@@ -168,57 +151,6 @@ impl ApiError {
 /// What a client is told to wait while the database cannot be reached, in seconds.
 const DATABASE_RETRY_AFTER: &str = "5";
 
-/// What a client is told to wait while the database's disk is full, in seconds.
-const DISK_FULL_RETRY_AFTER: &str = "30";
-
-/// Marks a response whose request failed because the database's disk is full (read by the
-/// router's layer that keeps `/readyz` honest, [`crate::track_storage`]).
-#[derive(Debug, Clone, Copy)]
-pub struct StorageFullMarker;
-
-/// Logs a full disk at ERROR at most once a minute (a full disk fails every write; one line a
-/// request would fill the log's disk too); returns whether it logged.
-pub fn log_disk_full(error: &dyn StdError) -> bool {
-    use std::sync::atomic::{AtomicU64, Ordering};
-    static LAST: AtomicU64 = AtomicU64::new(0);
-    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs());
-    let last = LAST.load(Ordering::Relaxed);
-    if last != 0 && now < last + 60 {
-        return false;
-    }
-    if LAST.compare_exchange(last, now, Ordering::Relaxed, Ordering::Relaxed).is_err() {
-        return false;
-    }
-    tracing::error!(error = %cause_chain(error), "the database's disk is full; writes fail until space is freed");
-    true
-}
-
-/// Adds what every answer to a full disk carries: `Retry-After` and the marker.
-pub fn mark_disk_full(response: &mut Response) {
-    response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from_static(DISK_FULL_RETRY_AFTER));
-    response.extensions_mut().insert(StorageFullMarker);
-}
-
-/// Whole seconds, rounded up and at least 1: a client that waits this long is let through.
-fn whole_seconds(wait: std::time::Duration) -> u64 {
-    (wait.as_secs() + u64::from(wait.subsec_nanos() > 0)).max(1)
-}
-
-/// `error` then each `source`, joined with `: ` (skipping a cause its parent already repeats).
-pub fn cause_chain(error: &dyn StdError) -> String {
-    let mut shown = error.to_string();
-    let mut source = error.source();
-    while let Some(cause) = source {
-        let text = cause.to_string();
-        if !shown.ends_with(&text) {
-            shown.push_str(": ");
-            shown.push_str(&text);
-        }
-        source = cause.source();
-    }
-    shown
-}
-
 pub use vouchers_core::{ErrorBody, ErrorDetail};
 
 impl IntoResponse for ApiError {
@@ -238,8 +170,8 @@ impl IntoResponse for ApiError {
         };
         let body = ErrorBody::new(self.code(), message, self.field());
         let mut response = (status, Json(body)).into_response();
-        if let ApiError::TooManyFailedLookups { retry_after } = &self {
-            if let Ok(value) = HeaderValue::from_str(&whole_seconds(*retry_after).to_string()) {
+        if let ApiError::TooManyFailedLookups(refused) = &self {
+            if let Ok(value) = HeaderValue::from_str(&refused.whole_seconds().to_string()) {
                 response.headers_mut().insert(header::RETRY_AFTER, value);
             }
         }

@@ -15,7 +15,6 @@ pub mod auth;
 pub mod error;
 pub mod extract;
 mod guard;
-pub mod limiter;
 pub mod pagination;
 mod server;
 
@@ -36,52 +35,25 @@ use tower_http::trace::{DefaultOnResponse, TraceLayer};
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::OpenApi;
 use utoipa_axum::router::OpenApiRouter;
+use vouchers_core::service::guessing::GuessGuard;
 use vouchers_core::{Limits, Store};
 
-pub use api::export::csv_download;
 pub use error::ApiError;
 
 /// Keeps the shared guessing window small: where the window lives in the database (PostgreSQL,
-/// with a limit), deletes every [`vouchers_core::service::guessing::PRUNE_EVERY`] the failures
+/// with a limit), deletes every [`vouchers_core::service::limiter::PRUNE_EVERY`] the failures
 /// that have left it, so a flood of one-time addresses leaves no rows behind. Returns at once
 /// elsewhere; otherwise runs until its task is dropped.
 pub async fn prune_guessing_window(state: AppState) {
-    use vouchers_core::service::guessing;
-    if !api::checkout::shared_window(&state) {
+    if !state.guesses.shared() {
         return;
     }
-    let mut every = tokio::time::interval(guessing::PRUNE_EVERY);
-    every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    loop {
-        every.tick().await;
-        match guessing::prune_failures(state.store.as_ref(), state.limiter.window(), vouchers_core::now()).await {
-            Ok(0) => {}
-            Ok(pruned) => tracing::debug!(pruned, "old failed lookups pruned"),
-            Err(error) => tracing::warn!(error = %error::cause_chain(&error), "old failed lookups could not be pruned"),
-        }
-    }
-}
-
-/// The address the load balancer appended: the last entry of the last `X-Forwarded-For` line
-/// (a client may send lines and entries of its own ahead of it, never after it). `None` when
-/// that entry is not an address.
-fn forwarded_for(headers: &axum::http::HeaderMap) -> Option<std::net::IpAddr> {
-    let last_line = headers.get_all("x-forwarded-for").iter().next_back()?;
-    last_line.to_str().ok()?.rsplit(',').next()?.trim().parse().ok()
-}
-
-/// The client's address as every per-address limit counts it (the checkout's guessing limit and
-/// its shared window, the console's sign-in limit): with `trust_forwarded_for`, the entry the load
-/// balancer appended to `X-Forwarded-For`, else the TCP peer (unspecified for in-process calls);
-/// an IPv6 address as its /64 ([`vouchers_core::domain::caller_network`]).
-pub fn client_address(
-    trust_forwarded_for: bool,
-    headers: &axum::http::HeaderMap,
-    peer: Option<std::net::SocketAddr>,
-) -> std::net::IpAddr {
-    let forwarded = trust_forwarded_for.then(|| forwarded_for(headers)).flatten();
-    let address = forwarded.or(peer.map(|p| p.ip())).unwrap_or(std::net::IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED));
-    vouchers_core::domain::caller_network(address)
+    let guesses = Arc::clone(&state.guesses);
+    vouchers_core::service::limiter::prune_every_minute("failed lookups", move || {
+        let (guesses, store) = (Arc::clone(&guesses), Arc::clone(&state.store));
+        async move { guesses.prune(store.as_ref(), vouchers_core::now()).await }
+    })
+    .await;
 }
 
 /// Limits of the HTTP layer.
@@ -135,10 +107,8 @@ pub struct AppState {
     pub limits: Limits,
     /// Limits of the HTTP layer.
     pub settings: Settings,
-    /// Failed code lookups per caller (guessing protection).
-    pub limiter: Arc<limiter::FailureLimiter>,
-    /// Failed code lookups per token, from all its addresses (the token-wide ceiling).
-    pub token_limiter: Arc<limiter::FailureLimiter<String>>,
+    /// The guessing limit: failed code lookups per caller and per token.
+    pub guesses: Arc<GuessGuard>,
     /// The last write failed because the database's disk is full (and none has succeeded since).
     pub storage_full: Arc<std::sync::atomic::AtomicBool>,
 }
@@ -151,10 +121,13 @@ impl AppState {
 
     /// State with these HTTP settings.
     pub fn with_settings(store: Arc<dyn Store>, limits: Limits, settings: Settings) -> Self {
-        let limiter = Arc::new(limiter::FailureLimiter::new(settings.failed_lookups_per_minute));
-        let token_limiter = Arc::new(limiter::FailureLimiter::new(settings.token_failed_lookups_per_minute));
+        let guesses = Arc::new(GuessGuard::new(
+            store.backend(),
+            settings.failed_lookups_per_minute,
+            settings.token_failed_lookups_per_minute,
+        ));
         let storage_full = Arc::new(std::sync::atomic::AtomicBool::new(false));
-        Self { store, limits, settings, limiter, token_limiter, storage_full }
+        Self { store, limits, settings, guesses, storage_full }
     }
 }
 
@@ -221,13 +194,13 @@ fn openapi_text() -> &'static str {
     TEXT.get_or_init(|| openapi().to_pretty_json().unwrap_or_else(|_| "{}".to_owned()))
 }
 
-/// Keeps [`AppState::storage_full`]: set by an answer marked [`error::StorageFullMarker`] (API or
+/// Keeps [`AppState::storage_full`]: set by an answer marked [`vouchers_web::StorageFullMarker`] (API or
 /// console), cleared by a request that wrote ([`wrote`]).
 async fn track_storage(State(state): State<AppState>, request: Request, next: Next) -> Response {
     use std::sync::atomic::Ordering;
     let (method, path) = (request.method().clone(), request.uri().path().to_owned());
     let response = next.run(request).await;
-    if response.extensions().get::<error::StorageFullMarker>().is_some() {
+    if response.extensions().get::<vouchers_web::StorageFullMarker>().is_some() {
         state.storage_full.store(true, Ordering::Relaxed);
     } else if wrote(&method, &path, response.status()) {
         state.storage_full.store(false, Ordering::Relaxed);

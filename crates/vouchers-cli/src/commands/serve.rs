@@ -182,7 +182,9 @@ pub async fn run(store: Arc<dyn Store>, args: ServeArgs, limits: Limits) -> Resu
         }
     };
     let drain = settings.drain_timeout;
-    let pages = vouchers_console::router(ConsoleState::new(Arc::clone(&store), limits, console));
+    let console = ConsoleState::new(Arc::clone(&store), limits, console);
+    tokio::spawn(vouchers_console::prune_sign_in_window(console.clone()));
+    let pages = vouchers_console::router(console);
     let state = AppState::with_settings(store, limits, settings);
     tokio::spawn(vouchers_http::prune_guessing_window(state.clone()));
     let (signalled, on_signal) = tokio::sync::oneshot::channel::<()>();

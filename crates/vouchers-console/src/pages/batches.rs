@@ -197,7 +197,7 @@ pub(crate) async fn download(
 ) -> Result<Response, ConsoleError> {
     let conference = signed.conference(&state, &conf).await?;
     let batch = find(&state, &conference, &id).await?;
-    Ok(vouchers_http::csv_download(state.store.clone(), conference.slug, Some(batch.id)))
+    Ok(vouchers_web::csv_download(state.store.clone(), conference.slug, Some(batch.id)))
 }
 
 /// Asks before deactivating.

@@ -43,12 +43,9 @@ async fn render(
     values: FormData,
     errors: Vec<(String, String)>,
 ) -> Result<Response, ConsoleError> {
-    let account = &signed.session.account;
-    let conferences: Vec<Conference> = catalog::list_conferences(state.store.as_ref())
-        .await?
-        .into_iter()
-        .filter(|c| account.may_manage(&c.slug))
-        .collect();
+    let access = signed.access();
+    let conferences: Vec<Conference> =
+        catalog::list_conferences(state.store.as_ref()).await?.into_iter().filter(|c| access.reaches(c)).collect();
     let status = if errors.is_empty() { StatusCode::OK } else { StatusCode::UNPROCESSABLE_ENTITY };
     let timezones = chrono_tz::TZ_VARIANTS.iter().map(|tz| tz.name()).collect();
     page(status, &ConferencesPage { nav: Some(Nav::new(signed, None)), conferences, timezones, values, errors })

@@ -2,10 +2,11 @@
 //! one account, a browser that signed in before, passwords with spaces, login CSRF.
 
 use axum::http::{header, Method, StatusCode};
-use vouchers_console::ConsoleSettings;
+use vouchers_console::{ConsoleSettings, ConsoleState};
 use vouchers_core::domain::{Email, Password, Role};
 use vouchers_core::service::accounts;
 use vouchers_core::store::testing::TestDb;
+use vouchers_core::Limits;
 
 use crate::support::*;
 
@@ -134,6 +135,52 @@ async fn another_site_cannot_sign_a_browser_in(mut c: Console) {
     let fields = [("csrf", csrf.as_str()), ("slug", "evil"), ("name", "Evil")];
     let cross = [("sec-fetch-site", "cross-site")];
     c.send_with(Method::POST, "/console/conferences", Some(&fields), &cross).await.ok(StatusCode::FORBIDDEN);
+}
+
+/// Another instance of the console (its own process state, the same database), behind the same
+/// balancer.
+fn another_instance(c: &Console) -> Console {
+    let settings = ConsoleSettings { trust_forwarded_for: true, ..ConsoleSettings::default() };
+    let state = ConsoleState::new(c.db.store.clone(), Limits::default(), settings);
+    Console { db: std::sync::Arc::clone(&c.db), router: vouchers_console::router(state), cookie: None }
+}
+
+/// Two instances behind one balancer allow the limit once, not once each: on PostgreSQL the
+/// failures are counted in the database, per address and per account.
+async fn instances_share_the_sign_in_limit(db: TestDb) {
+    let mut a = behind_a_balancer(db).await;
+    let mut b = another_instance(&a);
+    // Five failures from one address, spread over both instances: each saw fewer than five.
+    for i in 0..5 {
+        let c = if i % 2 == 0 { &mut a } else { &mut b };
+        sign_in_from(c, "203.0.113.7", MANAGER, WRONG, None).await.ok(StatusCode::UNAUTHORIZED);
+    }
+    for c in [&mut a, &mut b] {
+        let refused = sign_in_from(c, "203.0.113.7", ADMIN, PASSWORD, None).await;
+        assert!(refused.ok(StatusCode::TOO_MANY_REQUESTS).contains("Too many sign-in attempts"));
+    }
+    // Strangers at 5 more addresses fail 3 times each, over both instances: with the first 5,
+    // 20 failures lock the account for new browsers at both.
+    for i in 0..15 {
+        let c = if i % 2 == 0 { &mut a } else { &mut b };
+        let address = format!("198.51.100.{}", 10 + i / 3);
+        sign_in_from(c, &address, MANAGER, WRONG, None).await.ok(StatusCode::UNAUTHORIZED);
+    }
+    for c in [&mut a, &mut b] {
+        sign_in_from(c, "192.0.2.50", MANAGER, PASSWORD, None).await.ok(StatusCode::TOO_MANY_REQUESTS);
+    }
+    // Every other account, from another address, is unaffected.
+    assert_eq!(sign_in_from(&mut b, "192.0.2.51", ADMIN, PASSWORD, None).await.redirect(), "/console");
+}
+
+mod shared {
+    mod postgres {
+        #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+        async fn instances_share_the_sign_in_limit() {
+            super::super::instances_share_the_sign_in_limit(vouchers_core::store::testing::TestDb::postgres().await)
+                .await;
+        }
+    }
 }
 
 vouchers_core::both_backends!(

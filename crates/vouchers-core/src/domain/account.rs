@@ -168,16 +168,6 @@ pub struct Account {
     pub disabled_at: Option<DateTime<Utc>>,
 }
 
-impl Account {
-    /// True when the account may see and change the conference with this slug.
-    pub fn may_manage(&self, conference: &str) -> bool {
-        match self.role {
-            Role::Admin => true,
-            Role::Manage => self.conferences.iter().any(|c| c == conference),
-        }
-    }
-}
-
 /// A console session's secret, the value of its cookie. `Debug` never prints it.
 #[derive(Clone, PartialEq, Eq)]
 pub struct SessionSecret(String);

@@ -1,6 +1,7 @@
 //! Checked value types and the records the service hands out. Nothing here does I/O, and
 //! nothing here imports sqlx: a value that exists has passed its rule.
 
+mod access;
 mod account;
 mod audit;
 mod catalog;
@@ -18,6 +19,7 @@ mod time;
 mod token;
 mod voucher;
 
+pub use access::{Access, Action, Denied};
 pub use account::{Account, Email, Password, Role, Session, SessionSecret};
 pub use audit::{Actor, AuditActor, AuditRecord};
 pub use catalog::{AddOn, Conference, NewAddOn, NewConference, NewTicketType, TicketType};

@@ -1,17 +1,27 @@
-//! Guessing: the limit's shared window, and which codes a guess can hit.
+//! Guessing: the limit on failed code lookups ([`GuessGuard`]), its window shared by every
+//! instance on PostgreSQL, and which codes a guess can hit.
 //!
-//! The window counts failed code lookups per caller (a token and a client address) in the
-//! database, so that every instance of a deployment sees the same count. The HTTP layer decides
-//! and waits; this only reads and records.
+//! A caller is a token and a client address. Only failures count: a code that does not exist or
+//! is mistyped ([`GuessOutcome`]). A caller that has used up its failures in the window is
+//! refused before anything is read, so it cannot learn even from timing whether a code exists.
+//! On PostgreSQL the failures are also recorded in the database and read in the checkout's one
+//! round trip, so several instances behind a balancer allow the limit once, not once each; an
+//! SQLite deployment is one process and keeps its window in memory.
 //!
 //! A guess at a batch's codes hits every active code of the conference with the same prefix (as
 //! its alphabet compares it) and the same format ([`active_like`]); the arithmetic is
 //! [`crate::domain::Guessing`].
 
+use std::net::IpAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
 use chrono::{DateTime, Utc};
 
-use crate::domain::{Alphabet, CodeFormat};
-use crate::store::{Store, UsageRow};
+use super::checkout::{CheckResult, CheckoutView, Redemption, Release};
+use super::limiter::{FailureLimiter, Lookup, TooManyFailures};
+use crate::domain::{Alphabet, CodeFormat, InvalidReason};
+use crate::store::{Backend, Store, UsageRow};
 use crate::VoucherError;
 
 /// Whether a guess shaped like `prefix` + `format` can hit a code of a batch of that format with
@@ -92,7 +102,7 @@ pub async fn record_failure(
 
 /// Deletes the failed lookups that have left the `window` ending at `now`, of every caller: a
 /// caller's own old records go when it fails again, but a flood of one-time addresses never comes
-/// back. `serve` runs this every [`PRUNE_EVERY`].
+/// back. `serve` runs this every [`super::limiter::PRUNE_EVERY`].
 #[tracing::instrument(level = "debug", skip_all)]
 pub async fn prune_failures(
     store: &dyn Store,
@@ -102,5 +112,174 @@ pub async fn prune_failures(
     Ok(store.prune_failed_lookups(window_start(window, now)).await?)
 }
 
-/// How often `serve` prunes the shared window.
-pub const PRUNE_EVERY: std::time::Duration = std::time::Duration::from_secs(60);
+/// Who a guess is counted against: a token (the SHA-256 of its secret, known before anything is
+/// read) and the client's address.
+pub type CallerKey = (String, IpAddr);
+
+/// Whether a checkout answer is a failed guess: the code does not exist, or is mistyped. The
+/// one place that decides what the guessing limit counts.
+pub trait GuessOutcome {
+    /// True when this answer counts as one failed lookup.
+    fn is_failed_guess(&self) -> bool;
+}
+
+impl GuessOutcome for CheckResult {
+    fn is_failed_guess(&self) -> bool {
+        matches!(self.reason, Some(InvalidReason::NotFound | InvalidReason::Mistyped))
+    }
+}
+
+impl GuessOutcome for Redemption {
+    fn is_failed_guess(&self) -> bool {
+        false
+    }
+}
+
+impl GuessOutcome for Release {
+    fn is_failed_guess(&self) -> bool {
+        false
+    }
+}
+
+impl GuessOutcome for VoucherError {
+    fn is_failed_guess(&self) -> bool {
+        matches!(self, VoucherError::VoucherNotFound { .. } | VoucherError::Mistyped { .. })
+    }
+}
+
+impl<T: GuessOutcome> GuessOutcome for Result<T, VoucherError> {
+    fn is_failed_guess(&self) -> bool {
+        match self {
+            Ok(answer) => answer.is_failed_guess(),
+            Err(error) => error.is_failed_guess(),
+        }
+    }
+}
+
+/// The guessing limit of a server: failed lookups per caller (a token at an address) and per
+/// token (from all its addresses together) in a sliding window of one minute.
+#[derive(Debug)]
+pub struct GuessGuard {
+    per_caller: Arc<FailureLimiter<CallerKey>>,
+    per_token: Arc<FailureLimiter<String>>,
+    /// The window is also kept in the database (PostgreSQL, with a limit on).
+    shared: bool,
+}
+
+impl GuessGuard {
+    /// `per_caller` failed lookups per token and address and `per_token` per token a minute (0:
+    /// no such limit), shared through the database when `backend` is PostgreSQL.
+    pub fn new(backend: Backend, per_caller: u32, per_token: u32) -> Self {
+        Self::with_window(backend, per_caller, per_token, Duration::from_secs(60))
+    }
+
+    /// The same with another window (tests).
+    pub fn with_window(backend: Backend, per_caller: u32, per_token: u32, window: Duration) -> Self {
+        Self {
+            per_caller: Arc::new(FailureLimiter::with_window(per_caller, window)),
+            per_token: Arc::new(FailureLimiter::with_window(per_token, window)),
+            shared: backend == Backend::Postgres && (per_caller > 0 || per_token > 0),
+        }
+    }
+
+    /// Whether the window lives in the database too (several instances share it).
+    pub fn shared(&self) -> bool {
+        self.shared
+    }
+
+    /// The window failures are counted in.
+    pub fn window(&self) -> Duration {
+        self.per_caller.window()
+    }
+
+    /// Callers this process keeps now (bounded; see [`super::limiter::CALLERS_PER_GENERATION`]).
+    pub fn callers(&self) -> usize {
+        self.per_caller.callers()
+    }
+
+    /// A lookup by the caller (`token_hash` at `address`) at `now`, before anything is read: refused
+    /// when its failures here fill the window; waits while its lookups in flight hold every slot
+    /// its failures leave.
+    pub async fn admit(
+        &self,
+        token_hash: String,
+        address: IpAddr,
+        now: DateTime<Utc>,
+    ) -> Result<Guess<'_>, TooManyFailures> {
+        let key: CallerKey = (token_hash, address);
+        let caller = self.per_caller.acquire(key.clone()).await?;
+        let token = self.per_token.acquire(key.0.clone()).await?;
+        Ok(Guess { guard: self, key, caller, token, at: now })
+    }
+
+    /// Deletes the shared window's failures that have left it, of every caller (a caller's own
+    /// old ones go when it fails again, but a flood of one-time addresses never comes back).
+    /// Nothing to do when the window is not shared.
+    pub async fn prune(&self, store: &dyn Store, now: DateTime<Utc>) -> Result<u64, VoucherError> {
+        if !self.shared {
+            return Ok(0);
+        }
+        prune_failures(store, self.window(), now).await
+    }
+}
+
+/// One admitted lookup: read with [`Guess::failures_since`], take in the shared window with
+/// [`Guess::absorb`], and end with [`Guess::settle`]. Dropped unsettled (the request failed
+/// otherwise), nothing is counted.
+#[derive(Debug)]
+#[must_use = "a guess is counted only when it is settled"]
+pub struct Guess<'a> {
+    guard: &'a GuessGuard,
+    key: CallerKey,
+    caller: Lookup<CallerKey>,
+    token: Lookup<String>,
+    at: DateTime<Utc>,
+}
+
+impl Guess<'_> {
+    /// What the checkout's read counts in the shared window (the caller's address and the window's
+    /// start), or `None` when the window is not shared.
+    pub fn failures_since(&self) -> Option<(String, DateTime<Utc>)> {
+        self.guard.shared.then(|| (self.key.1.to_string(), window_start(self.guard.window(), self.at)))
+    }
+
+    /// Takes in the failures the checkout's read found in the shared window: refused when they
+    /// fill it (and from then on refused here before reading, too).
+    pub async fn absorb(self, view: &CheckoutView) -> Result<Self, TooManyFailures> {
+        if !self.guard.shared {
+            return Ok(self);
+        }
+        let window = self.guard.window();
+        let caller = RecentFailures::from_counted(view.failures, window, self.at);
+        let token = RecentFailures::from_counted(view.token_failures, window, self.at);
+        let caller_more = self.guard.per_caller.absorb(&self.key, caller.count, caller.oldest_leaves_in);
+        let token_more = self.guard.per_token.absorb(&self.key.0, token.count, token.oldest_leaves_in);
+        if !(caller_more || token_more) {
+            return Ok(self);
+        }
+        let Guess { guard, key, caller, token, at } = self;
+        drop((caller, token));
+        guard.admit(key.0, key.1, at).await
+    }
+
+    /// Ends the lookup with its answer: a failed guess ([`GuessOutcome`]) counts one failure, here
+    /// and, when the window is shared, in the database for token `token_id`; any other answer
+    /// counts nothing. A failure that cannot be recorded in the database is logged, never
+    /// returned: the answer stands.
+    pub async fn settle(self, store: &dyn Store, token_id: i64, outcome: &impl GuessOutcome) {
+        if !outcome.is_failed_guess() {
+            self.caller.found();
+            self.token.found();
+            return;
+        }
+        self.caller.failed();
+        self.token.failed();
+        if self.guard.shared {
+            let address = self.key.1.to_string();
+            let recorded = record_failure(store, token_id, &address, self.guard.window(), crate::now()).await;
+            if let Err(error) = recorded {
+                tracing::warn!(error = %crate::cause_chain(&error), "a failed lookup could not be recorded");
+            }
+        }
+    }
+}

@@ -10,14 +10,17 @@ pub mod catalog;
 pub mod checkout;
 pub mod codegen;
 mod csv_input;
+pub mod export;
 pub mod generate;
 pub mod guessing;
 pub mod idempotent;
 pub mod import;
+pub mod limiter;
 pub mod manage;
 pub mod outbox;
 pub mod query;
 pub mod send;
+pub mod sign_in;
 pub mod terms;
 pub mod tokens;
 

@@ -142,6 +142,27 @@ impl Store for Acting {
         self.inner.prune_failed_lookups(before).await
     }
 
+    async fn failed_sign_ins(
+        &self,
+        keys: [&str; 2],
+        since: DateTime<Utc>,
+    ) -> Result<[(i64, Option<DateTime<Utc>>); 2], StoreError> {
+        self.inner.failed_sign_ins(keys, since).await
+    }
+
+    async fn record_failed_sign_in(
+        &self,
+        keys: [&str; 2],
+        at: DateTime<Utc>,
+        forget_before: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        self.inner.record_failed_sign_in(keys, at, forget_before).await
+    }
+
+    async fn prune_failed_sign_ins(&self, before: DateTime<Utc>) -> Result<u64, StoreError> {
+        self.inner.prune_failed_sign_ins(before).await
+    }
+
     async fn redemptions(&self, voucher_id: i64) -> Result<Vec<RedemptionRecord>, StoreError> {
         self.inner.redemptions(voucher_id).await
     }

@@ -180,6 +180,23 @@ pub trait Store: Send + Sync + 'static {
     /// Deletes every caller's failed lookups older than `before` (callers that never came back
     /// leave theirs otherwise); returns how many.
     async fn prune_failed_lookups(&self, before: DateTime<Utc>) -> Result<u64, StoreError>;
+    /// Failed console sign-ins counted against each of `keys` since `since`: how many, and when
+    /// the oldest was.
+    async fn failed_sign_ins(
+        &self,
+        keys: [&str; 2],
+        since: DateTime<Utc>,
+    ) -> Result<[(i64, Option<DateTime<Utc>>); 2], StoreError>;
+    /// Records one failed sign-in against each of `keys` at `at`, dropping their records older
+    /// than `forget_before`.
+    async fn record_failed_sign_in(
+        &self,
+        keys: [&str; 2],
+        at: DateTime<Utc>,
+        forget_before: DateTime<Utc>,
+    ) -> Result<(), StoreError>;
+    /// Deletes every key's failed sign-ins older than `before`; returns how many.
+    async fn prune_failed_sign_ins(&self, before: DateTime<Utc>) -> Result<u64, StoreError>;
     /// A voucher's redemptions, newest first.
     async fn redemptions(&self, voucher_id: i64) -> Result<Vec<RedemptionRecord>, StoreError>;
     /// The conference's outbox messages matching `filter`, by id.

@@ -44,7 +44,8 @@ async fn accounts_sign_in_and_keep_sessions(db: TestDb) {
             .await
             .unwrap();
     assert_eq!(manager.conferences, [CONF]);
-    assert!(manager.may_manage(CONF) && !manager.may_manage(OTHER));
+    let access = vouchers_core::domain::Access::of_account(&manager);
+    assert!(access.may_reach(CONF) && !access.may_reach(OTHER));
     let granted = accounts::grant_conference(store, &email("bob@example.org"), OTHER).await.unwrap();
     assert_eq!(granted.conferences, [OTHER, CONF], "sorted by slug");
     let listed = accounts::list_accounts(store).await.unwrap();

@@ -1,7 +1,7 @@
 //! Checkout: check a code, redeem it for an order, release an order's use; and the usage
 //! report. Check, redeem and release count unknown codes against the caller's guessing limit.
 
-use std::net::{IpAddr, SocketAddr};
+use std::net::SocketAddr;
 
 use axum::extract::{ConnectInfo, FromRequestParts, State};
 use axum::http::request::Parts;
@@ -11,16 +11,15 @@ use serde::Deserialize;
 use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
-use vouchers_core::domain::{Conference, InvalidReason, LineItem, OrderRef, Quantity, Scope};
+use vouchers_core::domain::{Action, Conference, LineItem, OrderRef, Quantity};
 use vouchers_core::service::checkout::{self, CartLine, CheckResult, CheckoutView, Redeemed, Release, UsageReport};
-use vouchers_core::service::{guessing, tokens};
-use vouchers_core::store::Backend;
+use vouchers_core::service::guessing::{Guess, GuessOutcome};
+use vouchers_core::service::tokens;
 use vouchers_core::{now, VoucherError};
 
 use crate::auth::{Bearer, Managed, Principal};
 use crate::error::{ApiError, ErrorResponses};
 use crate::extract::{ApiJson, ApiPath};
-use crate::limiter::{CallerKey, Lookup};
 use crate::AppState;
 
 pub(crate) fn routes() -> OpenApiRouter<AppState> {
@@ -117,36 +116,22 @@ impl<S: Send + Sync> FromRequestParts<S> for Peer {
     }
 }
 
-/// The client's address, as the guessing limit counts it.
-fn client_address(state: &AppState, headers: &HeaderMap, peer: Option<SocketAddr>) -> IpAddr {
-    crate::client_address(state.settings.trust_forwarded_for, headers, peer)
-}
-
-/// One code lookup of a caller, counted against its guessing limit.
-struct Guess<'a> {
-    state: &'a AppState,
-    /// The token's id and the client's address, as the shared window records a failure.
-    token_id: i64,
-    address: IpAddr,
-    lookup: Lookup,
-    /// The token's slot under the token-wide ceiling.
-    token_lookup: Lookup<String>,
-}
-
-/// Where a deployment keeps the window: in the database when several instances may share it
-/// (PostgreSQL), in this process otherwise (SQLite is one process).
-pub(crate) fn shared_window(state: &AppState) -> bool {
-    state.store.backend() == Backend::Postgres
-        && (state.settings.failed_lookups_per_minute > 0 || state.settings.token_failed_lookups_per_minute > 0)
-}
-
 /// A checkout request after its one read: who asked, the conference, what the read found, and
-/// the caller's slot under the guessing limit.
+/// the caller's guess under the guessing limit.
 struct Found<'a> {
     principal: Principal,
     conference: Conference,
     view: CheckoutView,
     guess: Guess<'a>,
+}
+
+impl Found<'_> {
+    /// Ends the request with the use case's answer, counted by the guessing limit
+    /// ([`vouchers_core::service::guessing::GuessOutcome`]).
+    async fn settle<T: GuessOutcome>(self, state: &AppState, answer: Result<T, VoucherError>) -> Result<T, ApiError> {
+        self.guess.settle(state.store.as_ref(), self.principal.token_id, &answer).await;
+        Ok(answer?)
+    }
 }
 
 /// Decides, in this order: 429 for a caller (the presented token and the client's address) that
@@ -159,73 +144,21 @@ struct Found<'a> {
 async fn find<'a>(
     state: &'a AppState,
     Bearer(secret): &Bearer,
-    request: (&HeaderMap, Option<SocketAddr>),
+    (headers, peer): (&HeaderMap, Option<SocketAddr>),
     conf: &str,
     code: &str,
-    scopes: &[Scope],
+    action: Action,
 ) -> Result<Found<'a>, ApiError> {
-    let address = client_address(state, request.0, request.1);
-    let key: CallerKey = (tokens::token_hash(secret.expose()), address);
-    let refused = |retry_after| ApiError::TooManyFailedLookups { retry_after };
-    let mut lookup = state.limiter.acquire(key.clone()).await.map_err(refused)?;
-    let mut token_lookup = state.token_limiter.acquire(key.0.clone()).await.map_err(refused)?;
-    let (window, at) = (state.limiter.window(), now());
-    let shared = shared_window(state).then(|| (address.to_string(), guessing::window_start(window, at)));
-    let failures_since = shared.as_ref().map(|(address, since)| (address.as_str(), *since));
-    let view = checkout::look_up(state.store.as_ref(), Some(&key.0), conf, code, failures_since).await?;
+    let address = vouchers_web::client_address(state.settings.trust_forwarded_for, headers, peer);
+    let guess = state.guesses.admit(tokens::token_hash(secret.expose()), address, now()).await?;
+    let since = guess.failures_since();
+    let failures_since = since.as_ref().map(|(address, since)| (address.as_str(), *since));
+    let token_hash = tokens::token_hash(secret.expose());
+    let view = checkout::look_up(state.store.as_ref(), Some(&token_hash), conf, code, failures_since).await?;
     let principal = Principal::from_token(view.token.clone())?;
-    let conference = principal.admit(view.conference.clone(), conf, scopes)?;
-    if shared.is_some() {
-        let recent = guessing::RecentFailures::from_counted(view.failures, window, at);
-        let token_recent = guessing::RecentFailures::from_counted(view.token_failures, window, at);
-        let caller_more = state.limiter.absorb(&key, recent.count, recent.oldest_leaves_in);
-        let token_more = state.token_limiter.absorb(&key.0, token_recent.count, token_recent.oldest_leaves_in);
-        if caller_more || token_more {
-            drop((lookup, token_lookup));
-            lookup = state.limiter.acquire(key.clone()).await.map_err(refused)?;
-            token_lookup = state.token_limiter.acquire(key.0).await.map_err(refused)?;
-        }
-    }
-    let guess = Guess { state, token_id: principal.token_id, address, lookup, token_lookup };
+    let conference = principal.admit(view.conference.clone(), conf, action)?;
+    let guess = guess.absorb(&view).await?;
     Ok(Found { principal, conference, view, guess })
-}
-
-impl Guess<'_> {
-    /// The code was not found: one failure, recorded where the window lives.
-    async fn failed(self) {
-        self.lookup.failed();
-        self.token_lookup.failed();
-        if shared_window(self.state) {
-            let address = self.address.to_string();
-            let window = self.state.limiter.window();
-            let recorded =
-                guessing::record_failure(self.state.store.as_ref(), self.token_id, &address, window, now()).await;
-            if let Err(error) = recorded {
-                tracing::warn!(error = %crate::error::cause_chain(&error), "a failed lookup could not be recorded");
-            }
-        }
-    }
-
-    /// The code exists: nothing is counted.
-    fn found(self) {
-        self.lookup.found();
-        self.token_lookup.found();
-    }
-}
-
-/// Ends a lookup with the use case's answer: an unknown code counts as a failure.
-async fn finish_lookup<T>(guess: Guess<'_>, result: Result<T, VoucherError>) -> Result<T, ApiError> {
-    match result {
-        Err(error @ (VoucherError::VoucherNotFound { .. } | VoucherError::Mistyped { .. })) => {
-            guess.failed().await;
-            Err(error.into())
-        }
-        Err(error) => Err(error.into()),
-        Ok(answer) => {
-            guess.found();
-            Ok(answer)
-        }
-    }
 }
 
 #[utoipa::path(
@@ -246,15 +179,9 @@ async fn check(
     ApiJson(body): ApiJson<CheckRequest>,
 ) -> Result<Json<CheckResult>, ApiError> {
     let lines = cart(&body.lines)?;
-    let found = find(&state, &bearer, (&headers, peer), &conf, &body.code, &[Scope::Checkout, Scope::Manage]).await?;
+    let found = find(&state, &bearer, (&headers, peer), &conf, &body.code, Action::Check).await?;
     let result = checkout::check_found(&found.view, &found.conference, &lines, now());
-    match &result {
-        Ok(CheckResult { reason: Some(InvalidReason::NotFound | InvalidReason::Mistyped), .. }) => {
-            found.guess.failed().await
-        }
-        _ => found.guess.found(),
-    }
-    Ok(Json(result?))
+    Ok(Json(found.settle(&state, result).await?))
 }
 
 #[utoipa::path(
@@ -276,7 +203,7 @@ async fn redeem(
 ) -> Result<Json<Redeemed>, ApiError> {
     let lines = body.lines.as_deref().map(cart).transpose()?;
     let order = OrderRef::parse(&body.order_ref).map_err(VoucherError::from)?;
-    let found = find(&state, &bearer, (&headers, peer), &conf, &body.code, &[Scope::Checkout]).await?;
+    let found = find(&state, &bearer, (&headers, peer), &conf, &body.code, Action::Redeem).await?;
     let store = found.principal.store(&state);
     let redemption = checkout::redeem_found(
         store.as_ref(),
@@ -288,7 +215,7 @@ async fn redeem(
         now(),
     )
     .await;
-    Ok(Json(finish_lookup(found.guess, redemption).await?.answer))
+    Ok(Json(found.settle(&state, redemption).await?.answer))
 }
 
 #[utoipa::path(
@@ -309,11 +236,11 @@ async fn release(
     ApiJson(body): ApiJson<ReleaseRequest>,
 ) -> Result<Json<Release>, ApiError> {
     let order = OrderRef::parse(&body.order_ref).map_err(VoucherError::from)?;
-    let found = find(&state, &bearer, (&headers, peer), &conf, &body.code, &[Scope::Checkout, Scope::Manage]).await?;
+    let found = find(&state, &bearer, (&headers, peer), &conf, &body.code, Action::Release).await?;
     let store = found.principal.store(&state);
     let release =
         checkout::release_found(store.as_ref(), &found.view, &found.conference, &body.code, &order, now()).await;
-    Ok(Json(finish_lookup(found.guess, release).await?))
+    Ok(Json(found.settle(&state, release).await?))
 }
 
 #[utoipa::path(

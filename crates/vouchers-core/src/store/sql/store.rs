@@ -315,6 +315,40 @@ impl<E: Engine> Store for E {
         self.writer().await?.run("DELETE FROM failed_lookup WHERE at < $1", args![before]).await
     }
 
+    async fn failed_sign_ins(
+        &self,
+        [first, second]: [&str; 2],
+        since: DateTime<Utc>,
+    ) -> Result<[(i64, Option<DateTime<Utc>>); 2], StoreError> {
+        let sql = "SELECT count(CASE WHEN key = $1 THEN 1 END) AS n1, min(CASE WHEN key = $1 THEN at END) AS oldest1,
+                          count(CASE WHEN key = $2 THEN 1 END) AS n2, min(CASE WHEN key = $2 THEN at END) AS oldest2
+                     FROM failed_sign_in WHERE (key = $1 OR key = $2) AND at > $3";
+        match self.reader().first(sql, args![first, second, since]).await? {
+            Some(row) => {
+                Ok([(row.int("n1")?, row.opt_instant("oldest1")?), (row.int("n2")?, row.opt_instant("oldest2")?)])
+            }
+            None => Ok([(0, None), (0, None)]),
+        }
+    }
+
+    async fn record_failed_sign_in(
+        &self,
+        [first, second]: [&str; 2],
+        at: DateTime<Utc>,
+        forget_before: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        let mut writer = self.writer().await?;
+        let forget = "DELETE FROM failed_sign_in WHERE (key = $1 OR key = $2) AND at < $3";
+        writer.run(forget, args![first, second, forget_before]).await?;
+        let record = "INSERT INTO failed_sign_in (key, at) VALUES ($1, $3), ($2, $3)";
+        writer.run(record, args![first, second, at]).await?;
+        Ok(())
+    }
+
+    async fn prune_failed_sign_ins(&self, before: DateTime<Utc>) -> Result<u64, StoreError> {
+        self.writer().await?.run("DELETE FROM failed_sign_in WHERE at < $1", args![before]).await
+    }
+
     async fn redemptions(&self, voucher_id: i64) -> Result<Vec<RedemptionRecord>, StoreError> {
         let sql = "SELECT order_ref, redeemed_at, released_at FROM redemption
                     WHERE voucher_id = $1 AND response <> '' ORDER BY redeemed_at DESC, id DESC";

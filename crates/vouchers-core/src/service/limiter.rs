@@ -1,13 +1,14 @@
-//! Guessing protection: failed lookups of a code (`not_found`) are limited per token and client
-//! address, in a sliding window of one minute.
+//! Failed attempts per caller in a sliding window, in this process: the mechanism under the
+//! guessing limit ([`super::guessing::GuessGuard`]) and the sign-in limit
+//! ([`super::sign_in::SignInGuard`]).
 //!
-//! Only failures count. Once a caller (token + address) has used up its failures in the window,
-//! its checkout requests get 429 with `Retry-After` until the oldest failure leaves the window;
-//! every other caller is unaffected, so a valid code is never refused because someone else
-//! guessed badly. The window lives in each server process: behind a load balancer with N
-//! instances a caller spread across all of them can make up to N times the limit.
+//! Only failures count. Once a caller has used up its failures in the window, its attempts are
+//! refused until the oldest failure leaves the window; every other caller is unaffected, so a
+//! valid code is never refused because someone else guessed badly. A window shared by several
+//! instances is kept in the database by those use cases, which hand what they read to
+//! [`FailureLimiter::absorb`].
 //!
-//! Counting and deciding are one step: a lookup first takes a slot ([`FailureLimiter::acquire`])
+//! Counting and deciding are one step: an attempt first takes a slot ([`FailureLimiter::acquire`])
 //! and runs only while the caller's failures in the window plus its lookups in flight stay under
 //! the limit; the slot then becomes a failure or is given back. So 400 concurrent guesses from
 //! one caller test at most `limit` codes. A caller with more lookups in flight than failures
@@ -19,13 +20,8 @@
 
 use std::collections::{HashMap, VecDeque};
 use std::hash::Hash;
-use std::net::IpAddr;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
-
-/// Who is counted: a token (the SHA-256 of its secret, known before anything is read) and the
-/// client's address.
-pub type CallerKey = (String, IpAddr);
 
 /// Callers one generation holds (see [`Callers`]): at most twice this many are kept, whatever
 /// the number of addresses a flood comes from (about 300 bytes each: under 30 MiB).
@@ -92,12 +88,29 @@ impl<K: Eq + Hash + Clone> Callers<K> {
 /// Failed attempts per caller in the last minute. A caller is any key: a token and an address
 /// for code lookups, an account or an address for console sign-ins.
 #[derive(Debug)]
-pub struct FailureLimiter<K = CallerKey> {
+pub struct FailureLimiter<K> {
     limit: usize,
     window: Duration,
     callers: Mutex<Callers<K>>,
     /// Woken whenever a slot is given back or becomes a failure.
     slot_freed: tokio::sync::Notify,
+}
+
+/// An attempt refused: the caller's failures fill the window.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("too many failed attempts; retry after {} seconds", self.whole_seconds())]
+pub struct TooManyFailures {
+    /// How long until the oldest failure leaves the window (at least a second).
+    pub retry_after: Duration,
+}
+
+impl TooManyFailures {
+    /// [`TooManyFailures::retry_after`] in whole seconds, rounded up and at least 1: a client that
+    /// waits this long is let through.
+    pub fn whole_seconds(&self) -> u64 {
+        let wait = self.retry_after;
+        (wait.as_secs() + u64::from(wait.subsec_nanos() > 0)).max(1)
+    }
 }
 
 /// What one attempt at a slot found.
@@ -113,7 +126,7 @@ enum Acquire {
 /// [`Lookup::found`]; dropped unsaid (the request failed otherwise), it is given back.
 #[derive(Debug)]
 #[must_use = "a lookup is counted only when it is said to have failed"]
-pub struct Lookup<K: Eq + Hash + Clone = CallerKey> {
+pub struct Lookup<K: Eq + Hash + Clone> {
     limiter: Option<Arc<FailureLimiter<K>>>,
     key: K,
 }
@@ -144,20 +157,9 @@ impl<K: Eq + Hash + Clone> FailureLimiter<K> {
         self.callers.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
-    /// A slot for one lookup by `key`, or `Err(wait)`: how long until it may try again. Waits
-    /// while the caller's lookups in flight hold every slot its failures leave.
-    pub async fn acquire(self: &Arc<Self>, key: K) -> Result<Lookup<K>, Duration> {
-        self.acquire_counting(key, None).await
-    }
-
-    /// [`FailureLimiter::acquire`] with the caller's failures also counted elsewhere (a window
-    /// shared by several instances): `(failures, how long until the oldest leaves the window)`
-    /// counts when it is more than this process's own count.
-    pub async fn acquire_counting(
-        self: &Arc<Self>,
-        key: K,
-        shared: Option<(usize, Duration)>,
-    ) -> Result<Lookup<K>, Duration> {
+    /// A slot for one attempt by `key`, or refused: how long until it may try again. Waits
+    /// while the caller's attempts in flight hold every slot its failures leave.
+    pub async fn acquire(self: &Arc<Self>, key: K) -> Result<Lookup<K>, TooManyFailures> {
         if self.limit == 0 {
             return Ok(Lookup { limiter: None, key });
         }
@@ -166,9 +168,9 @@ impl<K: Eq + Hash + Clone> FailureLimiter<K> {
             let freed = self.slot_freed.notified();
             let mut freed = std::pin::pin!(freed);
             freed.as_mut().enable();
-            match self.try_acquire(&key, shared) {
+            match self.try_acquire(&key) {
                 Acquire::Granted => return Ok(Lookup { limiter: Some(Arc::clone(self)), key }),
-                Acquire::Refused(wait) => return Err(wait),
+                Acquire::Refused(retry_after) => return Err(TooManyFailures { retry_after }),
                 Acquire::Busy => freed.await,
             }
         }
@@ -179,35 +181,24 @@ impl<K: Eq + Hash + Clone> FailureLimiter<K> {
         self.lock().len()
     }
 
-    fn try_acquire(&self, key: &K, shared: Option<(usize, Duration)>) -> Acquire {
+    fn try_acquire(&self, key: &K) -> Acquire {
         let now = Instant::now();
         let mut callers = self.lock();
         let dropped = callers.rotate(now, self.window);
-        let decided = Self::decide(self.limit, self.window, callers.entry(key), shared, now);
+        let decided = Self::decide(self.limit, self.window, callers.entry(key), now);
         drop(callers);
         // Freeing a dropped generation takes a while; not under the lock.
         drop(dropped);
         decided
     }
 
-    fn decide(
-        limit: usize,
-        window: Duration,
-        caller: &mut Caller,
-        shared: Option<(usize, Duration)>,
-        now: Instant,
-    ) -> Acquire {
+    fn decide(limit: usize, window: Duration, caller: &mut Caller, now: Instant) -> Acquire {
         while caller.failures.front().is_some_and(|t| now.duration_since(*t) >= window) {
             caller.failures.pop_front();
         }
-        // This process's own failures, and the shared count when there is one: the shared count
-        // was read before this lookup waited, so failures recorded here since then count too.
+        let failures = caller.failures.len();
         let oldest = caller.failures.front().copied().unwrap_or(now);
-        let local = (caller.failures.len(), window.saturating_sub(now.duration_since(oldest)));
-        let (failures, wait) = match shared {
-            Some(shared) if shared.0 > local.0 => shared,
-            _ => local,
-        };
+        let wait = window.saturating_sub(now.duration_since(oldest));
         if failures >= limit {
             return Acquire::Refused(wait.max(Duration::from_secs(1)));
         }
@@ -281,8 +272,32 @@ impl<K: Eq + Hash + Clone> Drop for Lookup<K> {
     }
 }
 
+/// How often `serve` deletes the failures that have left a window shared through the database.
+pub const PRUNE_EVERY: Duration = Duration::from_secs(60);
+
+/// Runs `prune` every [`PRUNE_EVERY`] until its task is dropped, logging what it deleted (of
+/// `what`) and a failure (then tries again at the next tick).
+pub async fn prune_every_minute<F, Fut>(what: &'static str, mut prune: F)
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<u64, crate::VoucherError>>,
+{
+    let mut every = tokio::time::interval(PRUNE_EVERY);
+    every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        every.tick().await;
+        match prune().await {
+            Ok(0) => {}
+            Ok(pruned) => tracing::debug!(pruned, what, "old failures pruned"),
+            Err(error) => tracing::warn!(error = %crate::cause_chain(&error), what, "old failures could not be pruned"),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
+    use std::net::IpAddr;
+
     use super::*;
 
     const A: (i64, IpAddr) = (1, IpAddr::V4(std::net::Ipv4Addr::LOCALHOST));
@@ -294,7 +309,7 @@ mod tests {
         limiter.acquire(A).await.unwrap().failed();
         assert!(!limiter.absorb(&A, 1, Duration::from_secs(30)), "one failure was already known here");
         assert!(limiter.absorb(&A, 3, Duration::from_secs(30)));
-        let wait = limiter.acquire(A).await.unwrap_err();
+        let wait = limiter.acquire(A).await.unwrap_err().retry_after;
         assert!(wait > Duration::from_secs(25) && wait <= Duration::from_secs(30), "{wait:?}");
         limiter.acquire(B).await.unwrap().found();
     }
@@ -305,7 +320,7 @@ mod tests {
         for _ in 0..3 {
             limiter.acquire(A).await.unwrap().failed();
         }
-        let wait = limiter.acquire(A).await.unwrap_err();
+        let wait = limiter.acquire(A).await.unwrap_err().retry_after;
         assert!(wait > Duration::from_secs(59) && wait <= Duration::from_secs(60), "{wait:?}");
         limiter.acquire(B).await.unwrap().found();
     }
@@ -364,7 +379,7 @@ mod tests {
                     let lookup = limiter.acquire(A).await?;
                     tokio::time::sleep(Duration::from_millis(5)).await;
                     lookup.found();
-                    Ok::<(), Duration>(())
+                    Ok::<(), TooManyFailures>(())
                 })
             })
             .collect();
