@@ -37,36 +37,65 @@ fn eight() -> i64 {
     i64::from(CodeFormat::DEFAULT_LENGTH)
 }
 
-/// The terms' fields as both bodies below declare them. The bodies keep their own field lists
-/// (not `#[serde(flatten)]`): a flattened struct loses the field's path in a type error and
-/// cannot refuse unknown fields, and the API names the field of every bad value.
-struct TermsFields {
-    voucher_type: VoucherType,
-    discount_value: Option<DecimalInput>,
-    max_uses: i64,
-    valid_from: Option<String>,
-    valid_until: Option<String>,
-    unlocks_hidden_tickets: bool,
-    applicable_ticket_types: Vec<String>,
-    applicable_addons: Vec<String>,
-}
+/// Declares a request body: its own fields, then the voucher terms' fields, declared here once
+/// for every body that carries terms (`AddVoucherRequest`, `BulkRequest`), with
+/// `terms(&self)`, the one conversion into the core's [`VoucherTerms`]. A macro rather than
+/// `#[serde(flatten)]`: a flattened struct cannot refuse unknown fields and loses the path of a
+/// bad value, and the API names the field of every bad value.
+macro_rules! body_with_terms {
+    (
+        $(#[$meta:meta])*
+        pub struct $name:ident {
+            $( $(#[$field_meta:meta])* pub $field:ident : $ty:ty, )*
+        }
+    ) => {
+        $(#[$meta])*
+        pub struct $name {
+            $( $(#[$field_meta])* pub $field: $ty, )*
+            /// comp, percentage or fixed_amount.
+            pub voucher_type: VoucherType,
+            /// Percentage (0-100) or amount; required unless comp.
+            #[serde(default)]
+            pub discount_value: Option<DecimalInput>,
+            /// Uses allowed per voucher (default 1).
+            #[serde(default = "one")]
+            #[schema(default = 1, minimum = 1, maximum = 2147483647)]
+            pub max_uses: i64,
+            /// Start of the validity window: RFC 3339, or YYYY-MM-DDTHH:MM in the conference's
+            /// time zone.
+            #[serde(default)]
+            pub valid_from: Option<String>,
+            /// End of the validity window (inclusive), same forms.
+            #[serde(default)]
+            pub valid_until: Option<String>,
+            /// Reveal the conference's hidden ticket types.
+            #[serde(default)]
+            pub unlocks_hidden_tickets: bool,
+            /// Ticket type slugs it applies to; absent, `null` or empty: all.
+            #[serde(default)]
+            pub applicable_ticket_types: Option<Vec<String>>,
+            /// Add-on slugs it applies to; absent, `null` or empty: all.
+            #[serde(default)]
+            pub applicable_addons: Option<Vec<String>>,
+        }
 
-/// The one conversion of the API's terms into the core's.
-impl TryFrom<TermsFields> for VoucherTerms {
-    type Error = VoucherError;
-
-    fn try_from(fields: TermsFields) -> Result<Self, VoucherError> {
-        Ok(VoucherTerms {
-            voucher_type: fields.voucher_type,
-            discount_value: fields.discount_value.map(|d| d.0),
-            max_uses: fields.max_uses,
-            valid_from: when("valid_from", fields.valid_from.as_deref())?,
-            valid_until: when("valid_until", fields.valid_until.as_deref())?,
-            unlocks_hidden_tickets: fields.unlocks_hidden_tickets,
-            applicable_ticket_types: fields.applicable_ticket_types,
-            applicable_addons: fields.applicable_addons,
-        })
-    }
+        impl $name {
+            /// The terms, checked where the core checks nothing (times in the conference's zone
+            /// are read here).
+            fn terms(&self) -> Result<VoucherTerms, VoucherError> {
+                Ok(VoucherTerms {
+                    voucher_type: self.voucher_type,
+                    discount_value: self.discount_value.map(|d| d.0),
+                    max_uses: self.max_uses,
+                    valid_from: when("valid_from", self.valid_from.as_deref())?,
+                    valid_until: when("valid_until", self.valid_until.as_deref())?,
+                    unlocks_hidden_tickets: self.unlocks_hidden_tickets,
+                    applicable_ticket_types: self.applicable_ticket_types.clone().unwrap_or_default(),
+                    applicable_addons: self.applicable_addons.clone().unwrap_or_default(),
+                })
+            }
+        }
+    };
 }
 
 /// Deserializes a present field (even `null`) as `Some`, so that `null` can mean "remove".
@@ -78,94 +107,50 @@ fn when(field: &'static str, value: Option<&str>) -> Result<Option<When>, Vouche
     Ok(value.map(|v| When::parse(field, v)).transpose()?)
 }
 
-/// One voucher with a code you choose.
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct AddVoucherRequest {
-    /// 1-100 characters of A-Z a-z 0-9 - _ . starting with a letter or digit.
-    #[schema(example = "PYCON-KEYNOTE")]
-    pub code: String,
-    /// comp, percentage or fixed_amount.
-    pub voucher_type: VoucherType,
-    /// Percentage (0-100) or amount; required unless comp.
-    #[serde(default)]
-    pub discount_value: Option<DecimalInput>,
-    /// Uses allowed (default 1).
-    #[serde(default = "one")]
-    #[schema(default = 1, minimum = 1, maximum = 2147483647)]
-    pub max_uses: i64,
-    /// Start of the validity window: RFC 3339, or YYYY-MM-DDTHH:MM in the conference's time zone.
-    #[serde(default)]
-    pub valid_from: Option<String>,
-    /// End of the validity window (inclusive), same forms.
-    #[serde(default)]
-    pub valid_until: Option<String>,
-    /// Reveal the conference's hidden ticket types.
-    #[serde(default)]
-    pub unlocks_hidden_tickets: bool,
-    /// Ticket type slugs it applies to; empty: all.
-    #[serde(default)]
-    pub applicable_ticket_types: Vec<String>,
-    /// Add-on slugs it applies to; empty: all.
-    #[serde(default)]
-    pub applicable_addons: Vec<String>,
-    /// `readable`: the code is matched with folding (case, O/0, I/L/1, hyphens and spaces) and
-    /// no other code may fold the same; `alnum` (default): matched ignoring case.
-    #[serde(default)]
-    pub alphabet: Alphabet,
+body_with_terms! {
+    /// One voucher with a code you choose.
+    #[derive(Debug, Deserialize, ToSchema)]
+    #[serde(deny_unknown_fields)]
+    pub struct AddVoucherRequest {
+        /// 1-100 characters of A-Z a-z 0-9 - _ . starting with a letter or digit.
+        #[schema(example = "PYCON-KEYNOTE")]
+        pub code: String,
+        /// `readable`: the code is matched with folding (case, O/0, I/L/1, hyphens and spaces) and
+        /// no other code may fold the same; `alnum` (default): matched ignoring case.
+        #[serde(default)]
+        pub alphabet: Alphabet,
+    }
 }
 
-/// `VoucherBulkConfig` (the bulk generation's configuration, with the Django service's field
-/// names and defaults), as JSON.
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct BulkRequest {
-    /// Text in front of every code: at most 20 characters of A-Z a-z 0-9 - _ .
-    #[serde(default)]
-    #[schema(example = "SPONSOR-")]
-    pub prefix: String,
-    /// How many codes, 1 to 500 (the server's batch limit).
-    #[schema(example = 20)]
-    pub count: i64,
-    /// comp, percentage or fixed_amount.
-    pub voucher_type: VoucherType,
-    /// Percentage (0-100) or amount; required unless comp.
-    #[serde(default)]
-    pub discount_value: Option<DecimalInput>,
-    /// Uses per voucher (default 1).
-    #[serde(default = "one")]
-    #[schema(default = 1, minimum = 1, maximum = 2147483647)]
-    pub max_uses: i64,
-    /// Start of the validity window: RFC 3339, or YYYY-MM-DDTHH:MM in the conference's time zone.
-    #[serde(default)]
-    pub valid_from: Option<String>,
-    /// End of the validity window (inclusive), same forms.
-    #[serde(default)]
-    pub valid_until: Option<String>,
-    /// Reveal the conference's hidden ticket types.
-    #[serde(default)]
-    pub unlocks_hidden_tickets: bool,
-    /// Ticket type slugs the vouchers apply to; absent or empty: all.
-    #[serde(default)]
-    pub applicable_ticket_types: Option<Vec<String>>,
-    /// Add-on slugs the vouchers apply to; absent or empty: all.
-    #[serde(default)]
-    pub applicable_addons: Option<Vec<String>>,
-    /// The random characters' alphabet: `alnum` (A-Z0-9, the default) or `readable` (Crockford's
-    /// Base32, 0-9 A-Z without I L O U; typed codes matched with folding).
-    #[serde(default)]
-    pub alphabet: Alphabet,
-    /// Random characters after the prefix, 6 to 32 (default 8).
-    #[serde(default = "eight")]
-    #[schema(default = 8, minimum = 6, maximum = 32)]
-    pub length: i64,
-    /// Append a check character, so that a typo answers `mistyped`.
-    #[serde(default)]
-    pub check_char: bool,
-    /// Create the batch even if its codes could be guessed faster than the server's floor
-    /// (`weak_codes` otherwise).
-    #[serde(default)]
-    pub allow_weak_codes: bool,
+body_with_terms! {
+    /// `VoucherBulkConfig` (the bulk generation's configuration, with the Django service's field
+    /// names and defaults), as JSON.
+    #[derive(Debug, Deserialize, ToSchema)]
+    #[serde(deny_unknown_fields)]
+    pub struct BulkRequest {
+        /// Text in front of every code: at most 20 characters of A-Z a-z 0-9 - _ .
+        #[serde(default)]
+        #[schema(example = "SPONSOR-")]
+        pub prefix: String,
+        /// How many codes, 1 to 500 (the server's batch limit).
+        #[schema(example = 20)]
+        pub count: i64,
+        /// The random characters' alphabet: `alnum` (A-Z0-9, the default) or `readable`
+        /// (Crockford's Base32, 0-9 A-Z without I L O U; typed codes matched with folding).
+        #[serde(default)]
+        pub alphabet: Alphabet,
+        /// Random characters after the prefix, 6 to 32 (default 8).
+        #[serde(default = "eight")]
+        #[schema(default = 8, minimum = 6, maximum = 32)]
+        pub length: i64,
+        /// Append a check character, so that a typo answers `mistyped`.
+        #[serde(default)]
+        pub check_char: bool,
+        /// Create the batch even if its codes could be guessed faster than the server's floor
+        /// (`weak_codes` otherwise).
+        #[serde(default)]
+        pub allow_weak_codes: bool,
+    }
 }
 
 /// Changes to one voucher; absent fields stay as they are.
@@ -223,16 +208,7 @@ async fn add(
     Managed { principal, conference }: Managed,
     ApiJson(body): ApiJson<AddVoucherRequest>,
 ) -> Result<(StatusCode, Json<Voucher>), ApiError> {
-    let terms = VoucherTerms::try_from(TermsFields {
-        voucher_type: body.voucher_type,
-        discount_value: body.discount_value,
-        max_uses: body.max_uses,
-        valid_from: body.valid_from,
-        valid_until: body.valid_until,
-        unlocks_hidden_tickets: body.unlocks_hidden_tickets,
-        applicable_ticket_types: body.applicable_ticket_types,
-        applicable_addons: body.applicable_addons,
-    })?;
+    let terms = body.terms()?;
     let request = AddVoucher { conference: conference.slug, code: body.code, terms, alphabet: body.alphabet };
     let voucher = add_voucher(principal.store(&state).as_ref(), &request).await?;
     Ok((StatusCode::CREATED, Json(voucher)))
@@ -276,16 +252,7 @@ async fn bulk(
             Some(IdempotencyKey::parse(text).map_err(VoucherError::from)?)
         }
     };
-    let terms = VoucherTerms::try_from(TermsFields {
-        voucher_type: body.voucher_type,
-        discount_value: body.discount_value,
-        max_uses: body.max_uses,
-        valid_from: body.valid_from,
-        valid_until: body.valid_until,
-        unlocks_hidden_tickets: body.unlocks_hidden_tickets,
-        applicable_ticket_types: body.applicable_ticket_types.unwrap_or_default(),
-        applicable_addons: body.applicable_addons.unwrap_or_default(),
-    })?;
+    let terms = body.terms()?;
     let config = VoucherBulkConfig {
         conference: conference.slug,
         prefix: body.prefix,
