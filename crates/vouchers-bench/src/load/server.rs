@@ -3,9 +3,15 @@
 use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 
 use anyhow::{bail, Context, Result};
+
+// The guard the vouchers-cli tests use for their processes: one file, shared.
+#[path = "../../../vouchers-cli/tests/common/child.rs"]
+mod child;
+
+use child::KillOnDrop;
 
 /// One database prepared for the load: a conference `load` with a ticket type `standard`, and a
 /// checkout token. SQLite lives in a temporary folder; PostgreSQL in a database of its own on the
@@ -164,9 +170,10 @@ impl Deployment {
     }
 }
 
-/// A running `vouchers serve`; stopped (SIGTERM, then waited for) by [`Server::stop`] or on drop.
+/// A running `vouchers serve`: stopped (SIGTERM, then waited for) by [`Server::stop`], killed
+/// when dropped without it (a run that failed half-way).
 pub struct Server {
-    child: Option<Child>,
+    child: KillOnDrop,
     pub(super) addr: SocketAddr,
 }
 
@@ -183,16 +190,17 @@ impl Server {
             .create(true)
             .append(true)
             .open(deployment.dir().join(format!("serve-{log}.log")))?;
-        let mut child = Command::new(&deployment.bin)
-            .args(["serve", "--listen", "127.0.0.1:0"])
-            .args(flags)
-            .env("VOUCHERS_DATABASE_URL", deployment.url())
-            .env("VOUCHERS_LOG", log)
-            .stdout(Stdio::piped())
-            .stderr(log_file)
-            .spawn()
-            .context("starting vouchers serve")?;
-        let stdout = child.stdout.take().context("no stdout")?;
+        let mut child = KillOnDrop::spawn(
+            Command::new(&deployment.bin)
+                .args(["serve", "--listen", "127.0.0.1:0"])
+                .args(flags)
+                .env("VOUCHERS_DATABASE_URL", deployment.url())
+                .env("VOUCHERS_LOG", log)
+                .stdout(Stdio::piped())
+                .stderr(log_file),
+        )
+        .context("starting vouchers serve")?;
+        let stdout = child.take_stdout().context("no stdout")?;
         let mut line = String::new();
         BufReader::new(stdout).read_line(&mut line)?;
         let addr = line.trim().rsplit(' ').next().unwrap_or_default();
@@ -200,32 +208,19 @@ impl Server {
             .trim_start_matches("http://")
             .parse()
             .with_context(|| format!("serve printed {line:?} instead of its address"))?;
-        Ok(Self { child: Some(child), addr })
+        Ok(Self { child, addr })
     }
 
     /// Peak resident memory so far (`VmHWM`), in KiB.
     pub fn peak_rss_kib(&self) -> Option<u64> {
-        let pid = self.child.as_ref()?.id();
+        let pid = self.child.id();
         let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
         let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
         line.split_whitespace().nth(1)?.parse().ok()
     }
 
     pub fn stop(mut self) -> Result<()> {
-        self.terminate()
-    }
-
-    fn terminate(&mut self) -> Result<()> {
-        if let Some(mut child) = self.child.take() {
-            Command::new("kill").arg("-TERM").arg(child.id().to_string()).status()?;
-            child.wait()?;
-        }
+        self.child.terminate().context("stopping vouchers serve")?;
         Ok(())
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.terminate();
     }
 }

@@ -1,12 +1,15 @@
 //! The application under test: a fresh SQLite database prepared with the `vouchers` CLI, and
-//! `vouchers serve` on a free port, killed when dropped.
+//! `vouchers serve` on a free port, killed when dropped. Each process is held by a
+//! [`KillOnDrop`]; a wait for one polls with the runtime's timer, so that the test's time limit
+//! ([`crate::browser::bounded`]) can end it (the guard then kills the process).
 
+use std::fs::File;
+use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::process::Stdio;
-use std::time::Duration;
+use std::process::{Command, ExitStatus, Stdio};
+use std::time::{Duration, Instant};
 
-use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
-use tokio::process::{Child, Command};
+use crate::child::KillOnDrop;
 
 /// The binary under test.
 pub const BIN: &str = env!("CARGO_BIN_EXE_vouchers");
@@ -18,9 +21,14 @@ pub const ADMIN_EMAIL: &str = "admin@example.org";
 pub const ADMIN_PASSWORD: &str = "correct horse battery";
 pub const CONFERENCE: &str = "PyCon US 2027";
 
+/// How long `vouchers serve` may take to print its address.
+const SERVE_START: Duration = Duration::from_secs(20);
+/// How often a wait for a process looks again.
+const POLL: Duration = Duration::from_millis(50);
+
 fn command(dir: &Path, database: &str) -> Command {
     let mut command = Command::new(BIN);
-    command.current_dir(dir).kill_on_drop(true);
+    command.current_dir(dir);
     for name in NOT_INHERITED {
         command.env_remove(name);
     }
@@ -28,22 +36,34 @@ fn command(dir: &Path, database: &str) -> Command {
     command
 }
 
-/// Runs `vouchers ARGS` to its end with `stdin` as its input; it must succeed.
+/// Waits until `child` exits, looking every [`POLL`] without blocking the runtime.
+async fn exited(child: &mut KillOnDrop) -> ExitStatus {
+    loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            return status;
+        }
+        tokio::time::sleep(POLL).await;
+    }
+}
+
+/// Runs `vouchers ARGS` to its end with `stdin` as its input; it must succeed. Its output goes
+/// to files in `dir`, read once it exited (so no pipe fills up while nothing reads it).
 async fn vouchers(dir: &Path, database: &str, args: &[&str], stdin: &str) -> String {
-    let mut child = command(dir, database)
-        .args(args)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut input = child.stdin.take().unwrap();
-    input.write_all(stdin.as_bytes()).await.unwrap();
-    drop(input);
-    let output = child.wait_with_output().await.unwrap();
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(output.status.success(), "vouchers {args:?} failed ({}): {stderr}", output.status);
-    String::from_utf8(output.stdout).unwrap()
+    let (stdout, stderr) = (dir.join("vouchers.stdout"), dir.join("vouchers.stderr"));
+    let mut child = KillOnDrop::spawn(
+        command(dir, database)
+            .args(args)
+            .stdin(Stdio::piped())
+            .stdout(File::create(&stdout).unwrap())
+            .stderr(File::create(&stderr).unwrap()),
+    )
+    .unwrap();
+    // A few bytes: the pipe takes them without waiting for the reader.
+    child.take_stdin().unwrap().write_all(stdin.as_bytes()).unwrap();
+    let status = exited(&mut child).await;
+    let stderr = std::fs::read_to_string(&stderr).unwrap();
+    assert!(status.success(), "vouchers {args:?} failed ({status}): {stderr}");
+    std::fs::read_to_string(&stdout).unwrap()
 }
 
 /// `vouchers serve` on a fresh database holding the conference PyCon US 2027 (slug `pycon`)
@@ -51,7 +71,7 @@ async fn vouchers(dir: &Path, database: &str, args: &[&str], stdin: &str) -> Str
 pub struct Console {
     /// `http://127.0.0.1:PORT`
     pub base: String,
-    child: Child,
+    _child: KillOnDrop,
     log: PathBuf,
     _dir: tempfile::TempDir,
 }
@@ -90,35 +110,38 @@ impl Console {
         )
         .await;
 
-        let log = d.join("serve.log");
-        let mut child = command(d, &database)
-            .args(["serve", "--listen", "127.0.0.1:0"])
-            .env("VOUCHERS_LOG", "info")
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(std::fs::File::create(&log).unwrap())
-            .spawn()
-            .unwrap();
-        let mut line = String::new();
-        let mut stdout = BufReader::new(child.stdout.take().unwrap());
-        let read = tokio::time::timeout(Duration::from_secs(20), stdout.read_line(&mut line)).await;
+        let (log, stdout) = (d.join("serve.log"), d.join("serve.stdout"));
+        let mut child = KillOnDrop::spawn(
+            command(d, &database)
+                .args(["serve", "--listen", "127.0.0.1:0"])
+                .env("VOUCHERS_LOG", "info")
+                .stdin(Stdio::null())
+                .stdout(File::create(&stdout).unwrap())
+                .stderr(File::create(&log).unwrap()),
+        )
+        .unwrap();
         let logs = || std::fs::read_to_string(&log).unwrap_or_default();
-        assert!(matches!(read, Ok(Ok(_))), "vouchers serve printed no address within 20 s: {read:?}\n{}", logs());
+        // Its first line, once written whole.
+        let deadline = Instant::now() + SERVE_START;
+        let line = loop {
+            if let Some((line, _)) = std::fs::read_to_string(&stdout).unwrap().split_once('\n') {
+                break line.to_owned();
+            }
+            if let Some(status) = child.try_wait().unwrap() {
+                panic!("vouchers serve exited ({status}) before printing its address\n{}", logs());
+            }
+            assert!(Instant::now() < deadline, "vouchers serve printed no address within {SERVE_START:?}\n{}", logs());
+            tokio::time::sleep(POLL).await;
+        };
         let base = match line.trim().strip_prefix("listening on ") {
             Some(base) => base.trim_end_matches('/').to_owned(),
             None => panic!("vouchers serve's first line is not `listening on ADDR`: {line:?}\n{}", logs()),
         };
-        Console { base, child, log, _dir: dir }
+        Console { base, _child: child, log, _dir: dir }
     }
 
     /// What the server logged so far.
     pub fn logs(&self) -> String {
         std::fs::read_to_string(&self.log).unwrap_or_default()
-    }
-}
-
-impl Drop for Console {
-    fn drop(&mut self) {
-        let _ = self.child.start_kill();
     }
 }

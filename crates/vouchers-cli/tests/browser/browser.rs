@@ -9,7 +9,7 @@ use std::fmt::Display;
 use std::fs::File;
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use fantoccini::elements::Element;
@@ -17,6 +17,8 @@ use fantoccini::error::CmdError;
 use fantoccini::{Client, ClientBuilder, Locator};
 use hyper_util::client::legacy::connect::HttpConnector;
 use serde_json::{json, Value};
+
+use crate::child::KillOnDrop;
 
 /// Debian's Chromium and its WebDriver (scripts/browser-deps.sh installs both).
 pub const CHROMIUM: &str = "/usr/bin/chromium";
@@ -37,31 +39,17 @@ pub async fn bounded(limit: Duration, test: impl std::future::Future<Output = ()
     }
 }
 
-/// A chromedriver process, leader of its own process group. Dropping it kills the whole group:
-/// chromedriver and the Chromium processes it started, even when the test panicked.
+/// A chromedriver process, leader of its own process group. Dropping it kills the whole group
+/// (its guard does): chromedriver and the Chromium processes it started, even when the test
+/// panicked.
 struct Driver {
-    child: Child,
+    child: KillOnDrop,
     log: PathBuf,
-    reaped: bool,
 }
 
 impl Driver {
     fn log(&self) -> String {
         std::fs::read_to_string(&self.log).unwrap_or_default()
-    }
-}
-
-impl Drop for Driver {
-    fn drop(&mut self) {
-        if !self.reaped {
-            // Not reaped yet, so the group id is still ours.
-            let _ = Command::new("kill")
-                .args(["-KILL", "--", &format!("-{}", self.child.id())])
-                .stderr(Stdio::null())
-                .status();
-        }
-        let _ = self.child.kill();
-        let _ = self.child.wait();
     }
 }
 
@@ -123,7 +111,7 @@ impl Browser {
             .process_group(0)
             .spawn()
             .unwrap_or_else(|e| panic!("cannot start {CHROMEDRIVER}: {e}; run scripts/browser-deps.sh"));
-        let mut driver = Driver { child, log, reaped: false };
+        let mut driver = Driver { child: KillOnDrop::group(child), log };
         let url = format!("http://127.0.0.1:{port}");
         wait_until_ready(&mut driver, &url).await;
 
@@ -152,7 +140,6 @@ async fn wait_until_ready(driver: &mut Driver, url: &str) {
     let deadline = Instant::now() + DRIVER_START;
     loop {
         if let Ok(Some(status)) = driver.child.try_wait() {
-            driver.reaped = true;
             panic!("{CHROMEDRIVER} exited ({status}) before it was ready:\n{}", driver.log());
         }
         if let Ok(response) = http.get(format!("{url}/status")).send().await {

@@ -2,11 +2,16 @@
 //! fantoccini). Debian's `chromium` and `chromium-driver` must be installed
 //! (scripts/browser-deps.sh); without them these tests fail, never skip.
 //!
+//! - `child`: the guard that kills a process (or its process group) when dropped, shared with
+//!   the `cli` tests and the load benchmark;
 //! - `browser`: chromedriver and Chromium as guarded processes, and the page helpers;
 //! - `app`: a prepared database and `vouchers serve`;
 //! - `harness`: the browser setup proven on a page the test serves itself;
 //! - `console`: the organizers' console, end to end.
 #![allow(clippy::unwrap_used, missing_docs)]
+
+#[path = "../common/child.rs"]
+mod child;
 
 mod app;
 mod browser;

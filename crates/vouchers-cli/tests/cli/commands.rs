@@ -5,7 +5,7 @@ use std::path::Path;
 
 use serde_json::Value;
 
-use crate::support::{command, input_error, not_found, ok, refused, run, vouchers};
+use crate::support::{command, input_error, not_found, ok, refused, run, vouchers, Backend, Database};
 
 /// A conference with two ticket types (one hidden) and an add-on.
 fn catalogue(dir: &Path, db: Option<&str>) {
@@ -92,7 +92,7 @@ unlocks_hidden_tickets,is_active,applicable_ticket_types,applicable_addons,batch
 recipient_name,recipient_tags";
 
 /// The whole organizer flow against one database.
-fn organizer_flow(dir: &Path, db: Option<&str>) {
+fn organizer_flow_in(dir: &Path, db: Option<&str>) {
     catalogue(dir, db);
     let out = ok(vouchers(
         dir,
@@ -207,284 +207,266 @@ fn organizer_flow(dir: &Path, db: Option<&str>) {
     assert!(err.contains("not found"), "{err}");
 }
 
-mod sqlite {
-    use super::*;
-
-    #[test]
-    fn organizer_flow_on_the_default_database() {
-        let dir = tempfile::tempdir().unwrap();
-        organizer_flow(dir.path(), None);
+/// The organizer flow on the backend's default database: `./vouchers.db` in the working folder
+/// on SQLite (no database given), a fresh database on PostgreSQL.
+fn organizer_flow(backend: Backend) {
+    let dir = tempfile::tempdir().unwrap();
+    let db = backend.default_database();
+    organizer_flow_in(dir.path(), db.as_ref().map(Database::url));
+    if backend == Backend::Sqlite {
         assert!(dir.path().join("vouchers.db").exists(), "default database is ./vouchers.db");
     }
+}
 
-    #[test]
-    fn invalid_input_exits_2_names_the_field_and_writes_nothing() {
-        let dir = tempfile::tempdir().unwrap();
-        let d = dir.path();
-        catalogue(d, None);
-        let generate = |extra: &[&str]| {
-            let mut args = vec!["generate", "--conference", "pycon", "--type", "percentage"];
-            if !extra.contains(&"--discount") {
-                args.extend(["--discount", "10"]);
-            }
-            args.extend_from_slice(extra);
-            input_error(vouchers(d, None, &args))
-        };
-        let cases: [(&[&str], &str); 12] = [
-            (&["--count", "501"], "count must be between 1 and 500, got 501"),
-            (&["--count", "0"], "count must be between 1 and 500, got 0"),
-            (&["--count", "-3"], "count must be between 1 and 500, got -3"),
-            (&["--count", "1", "--prefix=-BAD"], "--prefix: prefix must start with a letter or a digit"),
-            (&["--count", "1", "--prefix", "ABCDEFGHIJKLMNOPQRSTU"], "prefix must be at most 20 characters, got 21"),
-            (&["--count", "1", "--discount", "100.5"], "--discount"),
-            (&["--count", "1", "--discount", "1.234"], "at most 2 decimals"),
-            (&["--count", "1", "--max-uses", "0"], "max_uses must be at least 1, got 0"),
-            (
-                &["--count", "1", "--valid-from", "2027-05-02T00:00:00Z", "--valid-until", "2027-05-01T00:00:00+00:00"],
-                "--valid-until",
-            ),
-            (&["--count", "1", "--valid-from", "next week"], "--valid-from"),
-            (&["--count", "1", "--ticket-type", "nope"], "ticket type \"nope\" does not exist"),
-            (&["--count", "1", "--addon", "nope"], "--addon"),
-        ];
-        for (extra, expected) in cases {
-            let err = generate(extra);
-            assert!(err.contains(expected), "{extra:?}: expected {expected:?} in {err:?}");
+both_backends!(organizer_flow);
+
+#[test]
+fn invalid_input_exits_2_names_the_field_and_writes_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    catalogue(d, None);
+    let generate = |extra: &[&str]| {
+        let mut args = vec!["generate", "--conference", "pycon", "--type", "percentage"];
+        if !extra.contains(&"--discount") {
+            args.extend(["--discount", "10"]);
         }
-        let err = not_found(vouchers(d, None, &["generate", "--conference", "nope", "--count", "1", "--type", "comp"]));
-        assert!(err.contains("conference \"nope\" not found"), "{err}");
-        let err =
-            input_error(vouchers(d, None, &["generate", "--conference", "pycon", "--count", "1", "--type", "free"]));
-        assert!(err.contains("--type"), "{err}");
-        let err =
-            input_error(vouchers(d, None, &["generate", "--conference", "pycon", "--count", "lots", "--type", "comp"]));
-        assert!(err.contains("--count"), "{err}");
-        let err = input_error(vouchers(
-            d,
-            None,
-            &["ticket-type", "create", "--conference", "pycon", "--slug", "x", "--name", "X", "--price", "-1"],
-        ));
-        assert!(err.contains("--price") && err.contains("at least 0"), "{err}");
-        let err = input_error(vouchers(
-            d,
-            None,
-            &[
-                "conference",
-                "create",
-                "--slug",
-                "c",
-                "--name",
-                "C",
-                "--start-date",
-                "2027-01-01",
-                "--end-date",
-                "2027-01-02",
-                "--timezone",
-                "Mars/Base",
-            ],
-        ));
-        assert!(err.contains("--timezone"), "{err}");
-
-        let listed = ok(vouchers(d, None, &["list", "--conference", "pycon", "--format", "json"]));
-        assert_eq!(serde_json::from_str::<Vec<Value>>(&listed).unwrap(), Vec::<Value>::new(), "nothing was written");
+        args.extend_from_slice(extra);
+        input_error(vouchers(d, None, &args))
+    };
+    let cases: [(&[&str], &str); 12] = [
+        (&["--count", "501"], "count must be between 1 and 500, got 501"),
+        (&["--count", "0"], "count must be between 1 and 500, got 0"),
+        (&["--count", "-3"], "count must be between 1 and 500, got -3"),
+        (&["--count", "1", "--prefix=-BAD"], "--prefix: prefix must start with a letter or a digit"),
+        (&["--count", "1", "--prefix", "ABCDEFGHIJKLMNOPQRSTU"], "prefix must be at most 20 characters, got 21"),
+        (&["--count", "1", "--discount", "100.5"], "--discount"),
+        (&["--count", "1", "--discount", "1.234"], "at most 2 decimals"),
+        (&["--count", "1", "--max-uses", "0"], "max_uses must be at least 1, got 0"),
+        (
+            &["--count", "1", "--valid-from", "2027-05-02T00:00:00Z", "--valid-until", "2027-05-01T00:00:00+00:00"],
+            "--valid-until",
+        ),
+        (&["--count", "1", "--valid-from", "next week"], "--valid-from"),
+        (&["--count", "1", "--ticket-type", "nope"], "ticket type \"nope\" does not exist"),
+        (&["--count", "1", "--addon", "nope"], "--addon"),
+    ];
+    for (extra, expected) in cases {
+        let err = generate(extra);
+        assert!(err.contains(expected), "{extra:?}: expected {expected:?} in {err:?}");
     }
+    let err = not_found(vouchers(d, None, &["generate", "--conference", "nope", "--count", "1", "--type", "comp"]));
+    assert!(err.contains("conference \"nope\" not found"), "{err}");
+    let err = input_error(vouchers(d, None, &["generate", "--conference", "pycon", "--count", "1", "--type", "free"]));
+    assert!(err.contains("--type"), "{err}");
+    let err =
+        input_error(vouchers(d, None, &["generate", "--conference", "pycon", "--count", "lots", "--type", "comp"]));
+    assert!(err.contains("--count"), "{err}");
+    let err = input_error(vouchers(
+        d,
+        None,
+        &["ticket-type", "create", "--conference", "pycon", "--slug", "x", "--name", "X", "--price", "-1"],
+    ));
+    assert!(err.contains("--price") && err.contains("at least 0"), "{err}");
+    let err = input_error(vouchers(
+        d,
+        None,
+        &[
+            "conference",
+            "create",
+            "--slug",
+            "c",
+            "--name",
+            "C",
+            "--start-date",
+            "2027-01-01",
+            "--end-date",
+            "2027-01-02",
+            "--timezone",
+            "Mars/Base",
+        ],
+    ));
+    assert!(err.contains("--timezone"), "{err}");
 
-    #[test]
-    fn max_batch_is_a_setting() {
-        let dir = tempfile::tempdir().unwrap();
-        let d = dir.path();
-        catalogue(d, None);
-        let out = ok(vouchers(
-            d,
-            None,
-            &[
-                "--max-batch",
-                "600",
-                "generate",
-                "--conference",
-                "pycon",
-                "--count",
-                "600",
-                "--type",
-                "comp",
-                "--format",
-                "json",
-            ],
-        ));
-        assert_eq!(serde_json::from_str::<Vec<Value>>(&out).unwrap().len(), 600);
-        let output = run(command(d, None).env("VOUCHERS_MAX_BATCH", "700").args([
+    let listed = ok(vouchers(d, None, &["list", "--conference", "pycon", "--format", "json"]));
+    assert_eq!(serde_json::from_str::<Vec<Value>>(&listed).unwrap(), Vec::<Value>::new(), "nothing was written");
+}
+
+#[test]
+fn max_batch_is_a_setting() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    catalogue(d, None);
+    let out = ok(vouchers(
+        d,
+        None,
+        &[
+            "--max-batch",
+            "600",
             "generate",
             "--conference",
             "pycon",
             "--count",
-            "701",
+            "600",
             "--type",
             "comp",
-        ]));
-        assert_eq!(output.status.code(), Some(2));
-        assert!(String::from_utf8_lossy(&output.stderr).contains("count must be between 1 and 700, got 701"));
-    }
+            "--format",
+            "json",
+        ],
+    ));
+    assert_eq!(serde_json::from_str::<Vec<Value>>(&out).unwrap().len(), 600);
+    let output = run(command(d, None).env("VOUCHERS_MAX_BATCH", "700").args([
+        "generate",
+        "--conference",
+        "pycon",
+        "--count",
+        "701",
+        "--type",
+        "comp",
+    ]));
+    assert_eq!(output.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&output.stderr).contains("count must be between 1 and 700, got 701"));
+}
 
-    #[test]
-    fn output_file_streams_csv_or_json_and_appears_only_on_success() {
-        let dir = tempfile::tempdir().unwrap();
-        let d = dir.path();
-        catalogue(d, None);
-        let gen = |extra: &[&str]| {
-            let mut args = vec!["--max-batch", "30000", "generate", "--conference", "pycon", "--type", "comp"];
-            args.extend_from_slice(extra);
-            vouchers(d, None, &args)
-        };
-        // CSV by extension, across several chunks.
-        let out = gen(&["--prefix", "BIG-", "--count", "25000", "--output", "codes.csv"]);
-        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-        assert!(out.stdout.is_empty(), "vouchers go to the file, not stdout");
-        let csv = std::fs::read_to_string(d.join("codes.csv")).unwrap();
-        let mut lines = csv.lines();
-        assert_eq!(lines.next().unwrap(), CSV_HEADER);
-        let codes: std::collections::HashSet<&str> = lines.map(|l| l.split(',').nth(2).unwrap()).collect();
-        assert_eq!(codes.len(), 25_000);
-        assert!(codes.iter().all(|c| c.starts_with("BIG-") && c.len() == 12));
-        // JSON by extension: the same array `--format json` prints.
-        assert!(gen(&["--prefix", "J-", "--count", "3", "--output", "codes.json"]).status.success());
-        let json: Vec<Value> = serde_json::from_str(&std::fs::read_to_string(d.join("codes.json")).unwrap()).unwrap();
-        assert_eq!(json.len(), 3);
-        assert_eq!(json[0]["voucher_type"], "comp");
-        // An explicit --format wins over an unknown extension; no way to tell is an input error.
-        assert!(gen(&["--count", "2", "--output", "codes.txt", "--format", "json"]).status.success());
-        assert_eq!(
-            serde_json::from_str::<Vec<Value>>(&std::fs::read_to_string(d.join("codes.txt")).unwrap()).unwrap().len(),
-            2
-        );
-        let err = input_error(gen(&["--count", "2", "--output", "codes.dat"]));
-        assert!(err.contains("--output"), "{err}");
-        // A failed batch leaves no file behind.
-        let err = input_error(gen(&["--count", "2", "--addon", "nope", "--output", "failed.csv"]));
-        assert!(err.contains("--addon"), "{err}");
-        let left: Vec<_> =
-            std::fs::read_dir(d).unwrap().map(|e| e.unwrap().file_name().into_string().unwrap()).collect();
-        assert!(
-            !left.iter().any(|f| f == "failed.csv" || f.starts_with(".tmp") || f.contains(".partial-")),
-            "{left:?}"
-        );
-        assert!(!d.join("codes.dat").exists());
-    }
+#[test]
+fn output_file_streams_csv_or_json_and_appears_only_on_success() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    catalogue(d, None);
+    let gen = |extra: &[&str]| {
+        let mut args = vec!["--max-batch", "30000", "generate", "--conference", "pycon", "--type", "comp"];
+        args.extend_from_slice(extra);
+        vouchers(d, None, &args)
+    };
+    // CSV by extension, across several chunks.
+    let out = gen(&["--prefix", "BIG-", "--count", "25000", "--output", "codes.csv"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(out.stdout.is_empty(), "vouchers go to the file, not stdout");
+    let csv = std::fs::read_to_string(d.join("codes.csv")).unwrap();
+    let mut lines = csv.lines();
+    assert_eq!(lines.next().unwrap(), CSV_HEADER);
+    let codes: std::collections::HashSet<&str> = lines.map(|l| l.split(',').nth(2).unwrap()).collect();
+    assert_eq!(codes.len(), 25_000);
+    assert!(codes.iter().all(|c| c.starts_with("BIG-") && c.len() == 12));
+    // JSON by extension: the same array `--format json` prints.
+    assert!(gen(&["--prefix", "J-", "--count", "3", "--output", "codes.json"]).status.success());
+    let json: Vec<Value> = serde_json::from_str(&std::fs::read_to_string(d.join("codes.json")).unwrap()).unwrap();
+    assert_eq!(json.len(), 3);
+    assert_eq!(json[0]["voucher_type"], "comp");
+    // An explicit --format wins over an unknown extension; no way to tell is an input error.
+    assert!(gen(&["--count", "2", "--output", "codes.txt", "--format", "json"]).status.success());
+    assert_eq!(
+        serde_json::from_str::<Vec<Value>>(&std::fs::read_to_string(d.join("codes.txt")).unwrap()).unwrap().len(),
+        2
+    );
+    let err = input_error(gen(&["--count", "2", "--output", "codes.dat"]));
+    assert!(err.contains("--output"), "{err}");
+    // A failed batch leaves no file behind.
+    let err = input_error(gen(&["--count", "2", "--addon", "nope", "--output", "failed.csv"]));
+    assert!(err.contains("--addon"), "{err}");
+    let left: Vec<_> = std::fs::read_dir(d).unwrap().map(|e| e.unwrap().file_name().into_string().unwrap()).collect();
+    assert!(!left.iter().any(|f| f == "failed.csv" || f.starts_with(".tmp") || f.contains(".partial-")), "{left:?}");
+    assert!(!d.join("codes.dat").exists());
+}
 
-    #[test]
-    fn checkout_check_redeem_release_and_usage() {
-        let dir = tempfile::tempdir().unwrap();
-        let d = dir.path();
-        catalogue(d, None);
-        let run = |args: &[&str]| vouchers(d, None, args);
-        ok(run(&[
-            "add",
+#[test]
+fn checkout_check_redeem_release_and_usage() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    catalogue(d, None);
+    let run = |args: &[&str]| vouchers(d, None, args);
+    ok(run(&[
+        "add",
+        "--conference",
+        "pycon",
+        "--code",
+        "STUDENT-1",
+        "--type",
+        "percentage",
+        "--discount",
+        "50",
+        "--unlocks-hidden-tickets",
+        "--ticket-type",
+        "student",
+    ]));
+    let check: Value = serde_json::from_str(&ok(run(&[
+        "check",
+        "--conference",
+        "pycon",
+        " student-1 ",
+        "--ticket-type",
+        "student=2",
+        "--addon",
+        "tshirt",
+        "--format",
+        "json",
+    ])))
+    .unwrap();
+    assert_eq!(check["valid"], true);
+    assert_eq!(check["reason"], Value::Null);
+    assert_eq!(check["unlocked_ticket_types"], serde_json::json!(["student"]));
+    assert_eq!(check["pricing"]["subtotal"], "225.00");
+    // Its add-on set is empty, so it applies to every add-on too: 100.00 + 12.50.
+    assert_eq!(check["pricing"]["discount"], "112.50");
+    assert_eq!(check["pricing"]["lines"][1]["addon"], "tshirt");
+    let missing: Value =
+        serde_json::from_str(&ok(run(&["check", "--conference", "pycon", "NOPE", "--format", "json"]))).unwrap();
+    assert_eq!((missing["valid"].as_bool(), missing["reason"].as_str()), (Some(false), Some("not_found")));
+
+    let redeem =
+        |order: &str| run(&["redeem", "--conference", "pycon", "--order-ref", order, "STUDENT-1", "--format", "json"]);
+    let first: Value = serde_json::from_str(&ok(redeem("A-1"))).unwrap();
+    assert_eq!((first["redeemed"].as_bool(), first["order_ref"].as_str()), (Some(true), Some("A-1")));
+    assert_eq!(first["voucher"]["times_used"], 1);
+    let retry: Value = serde_json::from_str(&ok(redeem("A-1"))).unwrap();
+    assert_eq!(retry, first, "a retry replays the first answer");
+    // Refused: exit 4, the API's JSON error on stdout (--format json), the message on stderr.
+    let refused = redeem("A-2");
+    assert_eq!(refused.status.code(), Some(4));
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("no uses left"));
+    let body: Value = serde_json::from_slice(&refused.stdout).unwrap();
+    assert_eq!(body["error"]["code"], "used_up", "{body}");
+    assert!(body["error"]["message"].as_str().unwrap().contains("no uses left"), "{body}");
+
+    let release = |order: &str| -> Value {
+        serde_json::from_str(&ok(run(&[
+            "release",
             "--conference",
             "pycon",
-            "--code",
-            "STUDENT-1",
-            "--type",
-            "percentage",
-            "--discount",
-            "50",
-            "--unlocks-hidden-tickets",
-            "--ticket-type",
-            "student",
-        ]));
-        let check: Value = serde_json::from_str(&ok(run(&[
-            "check",
-            "--conference",
-            "pycon",
-            " student-1 ",
-            "--ticket-type",
-            "student=2",
-            "--addon",
-            "tshirt",
+            "--order-ref",
+            order,
+            "student-1",
             "--format",
             "json",
         ])))
-        .unwrap();
-        assert_eq!(check["valid"], true);
-        assert_eq!(check["reason"], Value::Null);
-        assert_eq!(check["unlocked_ticket_types"], serde_json::json!(["student"]));
-        assert_eq!(check["pricing"]["subtotal"], "225.00");
-        // Its add-on set is empty, so it applies to every add-on too: 100.00 + 12.50.
-        assert_eq!(check["pricing"]["discount"], "112.50");
-        assert_eq!(check["pricing"]["lines"][1]["addon"], "tshirt");
-        let missing: Value =
-            serde_json::from_str(&ok(run(&["check", "--conference", "pycon", "NOPE", "--format", "json"]))).unwrap();
-        assert_eq!((missing["valid"].as_bool(), missing["reason"].as_str()), (Some(false), Some("not_found")));
+        .unwrap()
+    };
+    let released = release("A-1");
+    assert_eq!((released["released"].as_bool(), released["voucher"]["times_used"].as_i64()), (Some(true), Some(0)));
+    assert_eq!(release("A-1")["released"], false);
+    assert!(redeem("A-2").status.success(), "the use is back");
 
-        let redeem = |order: &str| {
-            run(&["redeem", "--conference", "pycon", "--order-ref", order, "STUDENT-1", "--format", "json"])
-        };
-        let first: Value = serde_json::from_str(&ok(redeem("A-1"))).unwrap();
-        assert_eq!((first["redeemed"].as_bool(), first["order_ref"].as_str()), (Some(true), Some("A-1")));
-        assert_eq!(first["voucher"]["times_used"], 1);
-        let retry: Value = serde_json::from_str(&ok(redeem("A-1"))).unwrap();
-        assert_eq!(retry, first, "a retry replays the first answer");
-        // Refused: exit 4, the API's JSON error on stdout (--format json), the message on stderr.
-        let refused = redeem("A-2");
-        assert_eq!(refused.status.code(), Some(4));
-        assert!(String::from_utf8_lossy(&refused.stderr).contains("no uses left"));
-        let body: Value = serde_json::from_slice(&refused.stdout).unwrap();
-        assert_eq!(body["error"]["code"], "used_up", "{body}");
-        assert!(body["error"]["message"].as_str().unwrap().contains("no uses left"), "{body}");
-
-        let release = |order: &str| -> Value {
-            serde_json::from_str(&ok(run(&[
-                "release",
-                "--conference",
-                "pycon",
-                "--order-ref",
-                order,
-                "student-1",
-                "--format",
-                "json",
-            ])))
-            .unwrap()
-        };
-        let released = release("A-1");
-        assert_eq!((released["released"].as_bool(), released["voucher"]["times_used"].as_i64()), (Some(true), Some(0)));
-        assert_eq!(release("A-1")["released"], false);
-        assert!(redeem("A-2").status.success(), "the use is back");
-
-        let usage: Value =
-            serde_json::from_str(&ok(run(&["usage", "--conference", "pycon", "--format", "json"]))).unwrap();
-        assert_eq!(usage["total"]["issued"], 1);
-        assert_eq!(usage["total"]["uses_consumed"], 1);
-        assert_eq!(usage["total"]["fully_used"], 1);
-        let table = ok(run(&["usage", "--conference", "pycon"]));
-        assert!(table.starts_with("batch") && table.contains("total"), "{table}");
-        let err = input_error(run(&["check", "--conference", "pycon", "X", "--ticket-type", "student=0"]));
-        assert!(err.contains("--ticket-type/--addon"), "{err}");
-    }
-
-    #[test]
-    fn unreachable_database_exits_1_without_the_password() {
-        let dir = tempfile::tempdir().unwrap();
-        let out =
-            vouchers(dir.path(), Some("postgres://app:hunter2secret@127.0.0.1:1/vouchers"), &["conference", "list"]);
-        assert_eq!(out.status.code(), Some(1));
-        let err = String::from_utf8_lossy(&out.stderr);
-        assert!(err.contains("postgres://app:***@127.0.0.1:1/vouchers"), "{err}");
-        assert!(!err.contains("hunter2secret"), "{err}");
-        // A URL that names no database is invalid input naming the setting, and still hides its
-        // password.
-        let out = vouchers(dir.path(), Some("mysql://app:hunter2secret@h/db"), &["conference", "list"]);
-        assert_eq!(out.status.code(), Some(2));
-        let err = String::from_utf8_lossy(&out.stderr);
-        assert!(err.contains("--database") && !err.contains("hunter2secret"), "{err}");
-    }
+    let usage: Value = serde_json::from_str(&ok(run(&["usage", "--conference", "pycon", "--format", "json"]))).unwrap();
+    assert_eq!(usage["total"]["issued"], 1);
+    assert_eq!(usage["total"]["uses_consumed"], 1);
+    assert_eq!(usage["total"]["fully_used"], 1);
+    let table = ok(run(&["usage", "--conference", "pycon"]));
+    assert!(table.starts_with("batch") && table.contains("total"), "{table}");
+    let err = input_error(run(&["check", "--conference", "pycon", "X", "--ticket-type", "student=0"]));
+    assert!(err.contains("--ticket-type/--addon"), "{err}");
 }
 
-mod postgres {
-
-    #[test]
-    fn organizer_flow() {
-        let runtime = tokio::runtime::Runtime::new().unwrap();
-        let db = runtime.block_on(vouchers_core::store::testing::TestDb::postgres());
-        let dir = tempfile::tempdir().unwrap();
-        super::organizer_flow(dir.path(), Some(db.url.expose()));
-        drop(db);
-    }
+#[test]
+fn unreachable_database_exits_1_without_the_password() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = vouchers(dir.path(), Some("postgres://app:hunter2secret@127.0.0.1:1/vouchers"), &["conference", "list"]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("postgres://app:***@127.0.0.1:1/vouchers"), "{err}");
+    assert!(!err.contains("hunter2secret"), "{err}");
+    // A URL that names no database is invalid input naming the setting, and still hides its
+    // password.
+    let out = vouchers(dir.path(), Some("mysql://app:hunter2secret@h/db"), &["conference", "list"]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("--database") && !err.contains("hunter2secret"), "{err}");
 }

@@ -214,14 +214,15 @@ fn full_disk_flow(d: &Path, database: &str, disk: &SmallDisk) {
 /// its first write says so; never a bare "disk I/O error".
 fn serve_on_a_full_disk(d: &Path, database: &str, token: &str, code: &str) {
     use std::io::BufRead;
-    let mut child = command(d, Some(database))
-        .args(["serve", "--listen", "127.0.0.1:0"])
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
+    let mut child = KillOnDrop::spawn(
+        command(d, Some(database))
+            .args(["serve", "--listen", "127.0.0.1:0"])
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped()),
+    )
+    .unwrap();
     let mut line = String::new();
-    std::io::BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
+    std::io::BufReader::new(child.take_stdout().unwrap()).read_line(&mut line).unwrap();
     match line.trim().strip_prefix("listening on ") {
         Some(base) => {
             // Writes go on while pages have room, then are refused for the disk.
@@ -247,7 +248,6 @@ fn serve_on_a_full_disk(d: &Path, database: &str, token: &str, code: &str) {
                 assert_eq!(status, 200, "{body}");
             }
             let _ = child.kill();
-            let _ = child.wait();
             assert!(refused, "a server started on a full disk never said so");
         }
         None => {
@@ -259,42 +259,49 @@ fn serve_on_a_full_disk(d: &Path, database: &str, token: &str, code: &str) {
     }
 }
 
-mod sqlite {
-    use super::*;
-
-    #[test]
-    fn a_full_disk_answers_storage_full_and_recovers() {
-        let Some(disk) = SmallDisk::mount("3m") else { return };
-        // Only the database is on the small disk: the server's log is not.
-        let work = tempfile::tempdir().unwrap();
-        let database = disk.path().join("vouchers.db");
-        full_disk_flow(work.path(), database.to_str().unwrap(), &disk);
+/// The flow with the database on a small disk: on SQLite its file on a 3 MB tmpfs, on
+/// PostgreSQL a database in a tablespace on an 8 MB one, in a cluster the test owns.
+fn a_full_disk_answers_storage_full_and_recovers(backend: Backend) {
+    match backend {
+        Backend::Sqlite => {
+            let Some(disk) = SmallDisk::mount("3m") else { return };
+            // Only the database is on the small disk: the server's log is not.
+            let work = tempfile::tempdir().unwrap();
+            let database = disk.path().join("vouchers.db");
+            full_disk_flow(work.path(), database.to_str().unwrap(), &disk);
+        }
+        Backend::Postgres => {
+            let Some(disk) = SmallDisk::mount("8m") else { return };
+            let space = disk.path().join("space");
+            std::fs::create_dir(&space).unwrap();
+            let status = Command::new("chown").args(["postgres:postgres"]).arg(&space).status().unwrap();
+            assert!(status.success());
+            let cluster = Cluster::start(&[]);
+            let psql = |sql: &str| {
+                let output = Command::new("/usr/lib/postgresql/15/bin/psql")
+                    .args([
+                        "-h",
+                        "127.0.0.1",
+                        "-p",
+                        &cluster.port.to_string(),
+                        "-U",
+                        "postgres",
+                        "-d",
+                        "postgres",
+                        "-c",
+                    ])
+                    .arg(sql)
+                    .output()
+                    .unwrap();
+                assert!(output.status.success(), "{sql}: {}", String::from_utf8_lossy(&output.stderr));
+            };
+            psql(&format!("CREATE TABLESPACE small LOCATION '{}'", space.display()));
+            psql("CREATE DATABASE vouchers TABLESPACE small");
+            let work = tempfile::tempdir().unwrap();
+            full_disk_flow(work.path(), &cluster.url("vouchers"), &disk);
+            drop(cluster);
+        }
     }
 }
 
-mod postgres {
-    use super::*;
-
-    #[test]
-    fn a_full_tablespace_answers_storage_full_and_recovers() {
-        let Some(disk) = SmallDisk::mount("8m") else { return };
-        let space = disk.path().join("space");
-        std::fs::create_dir(&space).unwrap();
-        let status = Command::new("chown").args(["postgres:postgres"]).arg(&space).status().unwrap();
-        assert!(status.success());
-        let cluster = Cluster::start(&[]);
-        let psql = |sql: &str| {
-            let output = Command::new("/usr/lib/postgresql/15/bin/psql")
-                .args(["-h", "127.0.0.1", "-p", &cluster.port.to_string(), "-U", "postgres", "-d", "postgres", "-c"])
-                .arg(sql)
-                .output()
-                .unwrap();
-            assert!(output.status.success(), "{sql}: {}", String::from_utf8_lossy(&output.stderr));
-        };
-        psql(&format!("CREATE TABLESPACE small LOCATION '{}'", space.display()));
-        psql("CREATE DATABASE vouchers TABLESPACE small");
-        let work = tempfile::tempdir().unwrap();
-        full_disk_flow(work.path(), &cluster.url("vouchers"), &disk);
-        drop(cluster);
-    }
-}
+both_backends!(a_full_disk_answers_storage_full_and_recovers);

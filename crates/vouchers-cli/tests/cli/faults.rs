@@ -72,167 +72,143 @@ fn racing_starts(dir: &Path, database: &str, n: usize) -> (usize, Option<String>
     (failed, first)
 }
 
-mod sqlite {
-    use super::*;
-
-    /// 200 starts racing in groups of 8, on new files and on files already set up: no failure
-    /// (they used to fail with "table conference already exists" or "database is locked").
-    #[test]
-    fn racing_first_starts_all_succeed() {
-        let dir = tempfile::tempdir().unwrap();
-        let mut failures = 0;
-        let mut first_failure = None;
-        for round in 0..25 {
-            // Odd rounds reuse the previous round's file: an old database opened at once.
-            let file = dir.path().join(format!("race-{}.db", round / 2));
-            let url = format!("sqlite://{}", file.display());
-            let (failed, first) = racing_starts(dir.path(), &url, 8);
-            failures += failed;
-            if first_failure.is_none() {
-                first_failure = first;
-            }
+/// Starts racing in groups of 8, each new database raced at once and then again when set up: no
+/// failure. On SQLite, 200 starts on new files and on files already set up (they used to fail
+/// with "table conference already exists" or "database is locked"); on PostgreSQL, whose
+/// migrations take an advisory lock, 48 starts on 3 new databases.
+fn racing_first_starts_all_succeed(backend: Backend) {
+    let rounds = match backend {
+        Backend::Sqlite => 25,
+        Backend::Postgres => 6,
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let mut failures = 0;
+    let mut first_failure = None;
+    let mut database = None;
+    for round in 0..rounds {
+        // Odd rounds reuse the previous round's database: an old database opened at once.
+        if round % 2 == 0 {
+            database = Some(backend.database());
         }
-        assert_eq!(failures, 0, "{failures} of 200 starts failed; first: {first_failure:?}");
+        let url = database.as_ref().unwrap().url();
+        let (failed, first) = racing_starts(dir.path(), url, 8);
+        failures += failed;
+        if first_failure.is_none() {
+            first_failure = first;
+        }
     }
+    assert_eq!(failures, 0, "{failures} of {} starts failed; first: {first_failure:?}", rounds * 8);
 }
 
-mod postgres {
-    use super::*;
-
-    /// The same race on PostgreSQL (its migrations take an advisory lock): 48 starts in groups
-    /// of 8, each new database raced at once and then again when set up.
-    #[test]
-    fn racing_first_starts_all_succeed() {
-        let runtime = tokio::runtime::Runtime::new().unwrap();
-        let dir = tempfile::tempdir().unwrap();
-        let mut failures = 0;
-        let mut first_failure = None;
-        for _ in 0..3 {
-            let db = runtime.block_on(vouchers_core::store::testing::PgDatabase::create());
-            for _ in 0..2 {
-                let (failed, first) = racing_starts(dir.path(), db.url.expose(), 8);
-                failures += failed;
-                if first_failure.is_none() {
-                    first_failure = first;
-                }
-            }
+/// Two instances behind a balancer (requests alternate between them) allow the configured
+/// limit of unknown codes once, not once each: the window lives in the database.
+fn two_instances_share_one_guessing_limit() {
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let db = Backend::Postgres.database();
+    let url = db.url();
+    let dir = tempfile::tempdir().unwrap();
+    let (token, _) = checkout_fixture(dir.path(), url);
+    let a = Server::start(dir.path(), url, "a.log");
+    let b = Server::start(dir.path(), url, "b.log");
+    let client = runtime.block_on(async { reqwest::Client::new() });
+    let (mut answered, mut limited) = (0, 0);
+    for i in 0..14 {
+        let base = if i % 2 == 0 { &a.base } else { &b.base };
+        let response = runtime
+            .block_on(
+                client
+                    .post(format!("{base}/api/v1/conferences/pycon/vouchers/check"))
+                    .bearer_auth(&token)
+                    .json(&json!({"code": format!("NOPE-{i}")}))
+                    .send(),
+            )
+            .unwrap();
+        match response.status().as_u16() {
+            200 => answered += 1,
+            429 => limited += 1,
+            other => panic!("status {other}"),
         }
-        assert_eq!(failures, 0, "{failures} of 48 starts failed; first: {first_failure:?}");
     }
+    assert_eq!((answered, limited), (10, 4), "a limit of 10 across two instances");
+}
 
-    /// Two instances behind a balancer (requests alternate between them) allow the configured
-    /// limit of unknown codes once, not once each: the window lives in the database.
-    #[test]
-    fn two_instances_share_one_guessing_limit() {
-        let runtime = tokio::runtime::Runtime::new().unwrap();
-        let db = runtime.block_on(vouchers_core::store::testing::PgDatabase::create());
-        let url = db.url.expose();
-        let dir = tempfile::tempdir().unwrap();
-        let (token, _) = checkout_fixture(dir.path(), url);
-        let a = Server::start(dir.path(), url, "a.log");
-        let b = Server::start(dir.path(), url, "b.log");
-        let client = runtime.block_on(async { reqwest::Client::new() });
-        let (mut answered, mut limited) = (0, 0);
-        for i in 0..14 {
-            let base = if i % 2 == 0 { &a.base } else { &b.base };
-            let response = runtime
-                .block_on(
-                    client
-                        .post(format!("{base}/api/v1/conferences/pycon/vouchers/check"))
-                        .bearer_auth(&token)
-                        .json(&json!({"code": format!("NOPE-{i}")}))
-                        .send(),
-                )
-                .unwrap();
-            match response.status().as_u16() {
-                200 => answered += 1,
-                429 => limited += 1,
-                other => panic!("status {other}"),
-            }
-        }
-        assert_eq!((answered, limited), (10, 4), "a limit of 10 across two instances");
-    }
-
-    /// The database stops under a running server: requests answer 503 `database_unavailable`
-    /// with Retry-After within the configured bound (they hung 30 s and answered 500), `/readyz`
-    /// answers 503 within 2 s, `/healthz` 200, the CLI says the database cannot be reached; when
-    /// the database is back, service resumes by itself.
-    #[test]
-    fn an_outage_answers_fast_and_service_resumes() {
-        let cluster = Cluster::start(&[]);
-        cluster.create_database("vouchers");
-        let url = cluster.url("vouchers");
-        let dir = tempfile::tempdir().unwrap();
-        let (token, code) = checkout_fixture(dir.path(), &url);
-        let server = Server::start_with(dir.path(), &url, "serve.log", &["--db-timeout", "2"]);
-        let runtime = tokio::runtime::Runtime::new().unwrap();
-        let _inside = runtime.enter();
-        let client = reqwest::Client::builder().timeout(Duration::from_secs(30)).build().unwrap();
-        let check = |code: &str| {
-            let started = Instant::now();
-            let response = runtime
-                .block_on(
-                    client
-                        .post(format!("{}/api/v1/conferences/pycon/vouchers/check", server.base))
-                        .bearer_auth(&token)
-                        .json(&json!({"code": code}))
-                        .send(),
-                )
-                .unwrap();
-            let status = response.status().as_u16();
-            let retry = response.headers().get("retry-after").map(|v| v.to_str().unwrap().to_owned());
-            let body: Value = runtime.block_on(response.json()).unwrap();
-            (status, started.elapsed(), body, retry)
-        };
-        let get = |path: &str| {
-            let started = Instant::now();
-            let status =
-                runtime.block_on(client.get(format!("{}{path}", server.base)).send()).unwrap().status().as_u16();
-            (status, started.elapsed())
-        };
-        assert_eq!(check(&code).0, 200);
-        assert_eq!(get("/readyz").0, 200);
-
-        cluster.halt();
-        let mut times = Vec::new();
-        for _ in 0..6 {
-            let (status, took, body, retry) = check(&code);
-            assert_eq!(status, 503, "{body}");
-            assert_eq!(body["error"]["code"], "database_unavailable", "{body}");
-            assert!(retry.is_some(), "Retry-After");
-            times.push(took);
-        }
-        let (median, max) = median_max(&mut times);
-        eprintln!("outage: check answered 503 in median {median:?}, max {max:?} (--db-timeout 2)");
-        assert!(max < Duration::from_secs(4), "max {max:?} with a 2 s bound");
-        let (ready, took) = get("/readyz");
-        assert_eq!(ready, 503);
-        assert!(took < Duration::from_secs(2), "/readyz took {took:?}");
-        eprintln!("outage: /readyz answered 503 in {took:?}");
-        assert_eq!(get("/healthz").0, 200);
+/// The database stops under a running server: requests answer 503 `database_unavailable`
+/// with Retry-After within the configured bound (they hung 30 s and answered 500), `/readyz`
+/// answers 503 within 2 s, `/healthz` 200, the CLI says the database cannot be reached; when
+/// the database is back, service resumes by itself.
+fn an_outage_answers_fast_and_service_resumes() {
+    let cluster = Cluster::start(&[]);
+    cluster.create_database("vouchers");
+    let url = cluster.url("vouchers");
+    let dir = tempfile::tempdir().unwrap();
+    let (token, code) = checkout_fixture(dir.path(), &url);
+    let server = Server::start_with(dir.path(), &url, "serve.log", &["--db-timeout", "2"]);
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let _inside = runtime.enter();
+    let client = reqwest::Client::builder().timeout(Duration::from_secs(30)).build().unwrap();
+    let check = |code: &str| {
         let started = Instant::now();
-        let out = vouchers(dir.path(), Some(&url), &["--db-timeout", "2", "conference", "list"]);
-        let took = started.elapsed();
-        assert_eq!(out.status.code(), Some(1));
-        let err = String::from_utf8_lossy(&out.stderr);
-        assert!(err.contains("cannot be reached"), "{err}");
-        assert!(took < Duration::from_secs(5), "the CLI took {took:?}");
-        eprintln!("outage: the CLI gave up in {took:?}");
+        let response = runtime
+            .block_on(
+                client
+                    .post(format!("{}/api/v1/conferences/pycon/vouchers/check", server.base))
+                    .bearer_auth(&token)
+                    .json(&json!({"code": code}))
+                    .send(),
+            )
+            .unwrap();
+        let status = response.status().as_u16();
+        let retry = response.headers().get("retry-after").map(|v| v.to_str().unwrap().to_owned());
+        let body: Value = runtime.block_on(response.json()).unwrap();
+        (status, started.elapsed(), body, retry)
+    };
+    let get = |path: &str| {
+        let started = Instant::now();
+        let status = runtime.block_on(client.get(format!("{}{path}", server.base)).send()).unwrap().status().as_u16();
+        (status, started.elapsed())
+    };
+    assert_eq!(check(&code).0, 200);
+    assert_eq!(get("/readyz").0, 200);
 
-        cluster.resume();
-        let deadline = Instant::now() + Duration::from_secs(30);
-        loop {
-            let (status, _, body, _) = check(&code);
-            if status == 200 {
-                assert_eq!(body["valid"], true);
-                break;
-            }
-            assert!(Instant::now() < deadline, "service did not resume: {status} {body}");
-            std::thread::sleep(Duration::from_millis(100));
-        }
-        assert_eq!(get("/readyz").0, 200);
-        assert!(!server.logs().contains("panicked"));
+    cluster.halt();
+    let mut times = Vec::new();
+    for _ in 0..6 {
+        let (status, took, body, retry) = check(&code);
+        assert_eq!(status, 503, "{body}");
+        assert_eq!(body["error"]["code"], "database_unavailable", "{body}");
+        assert!(retry.is_some(), "Retry-After");
+        times.push(took);
     }
+    let (median, max) = median_max(&mut times);
+    eprintln!("outage: check answered 503 in median {median:?}, max {max:?} (--db-timeout 2)");
+    assert!(max < Duration::from_secs(4), "max {max:?} with a 2 s bound");
+    let (ready, took) = get("/readyz");
+    assert_eq!(ready, 503);
+    assert!(took < Duration::from_secs(2), "/readyz took {took:?}");
+    eprintln!("outage: /readyz answered 503 in {took:?}");
+    assert_eq!(get("/healthz").0, 200);
+    let started = Instant::now();
+    let out = vouchers(dir.path(), Some(&url), &["--db-timeout", "2", "conference", "list"]);
+    let took = started.elapsed();
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("cannot be reached"), "{err}");
+    assert!(took < Duration::from_secs(5), "the CLI took {took:?}");
+    eprintln!("outage: the CLI gave up in {took:?}");
+
+    cluster.resume();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let (status, _, body, _) = check(&code);
+        if status == 200 {
+            assert_eq!(body["valid"], true);
+            break;
+        }
+        assert!(Instant::now() < deadline, "service did not resume: {status} {body}");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    assert_eq!(get("/readyz").0, 200);
+    assert!(!server.logs().contains("panicked"));
 }
 
 /// Violations of what a crash must never leave: (batches whose vouchers are not all there,
@@ -282,22 +258,25 @@ fn partials(dir: &Path) -> Vec<String> {
 /// `generate --output` killed with SIGKILL at different points, five times: no batch is ever
 /// half there; the killed run's partial file is named after its target, and the next run to
 /// that target removes it and says so.
-fn killed_generates_leave_no_partial_batch(url: &str) {
+fn killed_generates_leave_no_partial_batch(backend: Backend) {
+    let database = backend.database();
+    let url = database.url();
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
     checkout_fixture(d, url);
     let runtime = tokio::runtime::Runtime::new().unwrap();
     for run in 0..5u64 {
-        let mut child = command(d, Some(url))
-            .args(["--max-batch", "400000", "generate", "--conference", "pycon", "--type", "comp"])
-            // A finished run leaves 300,000 codes with the same prefix; the next one would be
-            // refused as too guessable (300,000 codes: about 65 days at the token-wide 100
-            // lookups a minute).
-            .args(["--count", "300000", "--output", "codes.csv", "--force", "--allow-weak-codes"])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
+        let mut child = KillOnDrop::spawn(
+            command(d, Some(url))
+                .args(["--max-batch", "400000", "generate", "--conference", "pycon", "--type", "comp"])
+                // A finished run leaves 300,000 codes with the same prefix; the next one would be
+                // refused as too guessable (300,000 codes: about 65 days at the token-wide 100
+                // lookups a minute).
+                .args(["--count", "300000", "--output", "codes.csv", "--force", "--allow-weak-codes"])
+                .stdout(Stdio::null())
+                .stderr(Stdio::null()),
+        )
+        .unwrap();
         // Kill once the partial file has grown to a point that differs per run: in the first
         // chunk, then in later ones (300,000 rows are well over 8 MB; a chunk is 10,000 rows).
         // The last run is killed early, so that its partial file is still there at the end.
@@ -315,7 +294,6 @@ fn killed_generates_leave_no_partial_batch(url: &str) {
         // A run that finished before its kill would prove nothing about a crash.
         assert!(matches!(child.try_wait(), Ok(None)), "run {run}: generate ended before it was killed");
         child.kill().unwrap();
-        child.wait().unwrap();
         let (found, vouchers, _) = runtime.block_on(violations(url));
         assert_eq!(found, [0, 0, 0], "run {run}: a crash left a partial batch ({vouchers} vouchers)");
     }
@@ -348,7 +326,9 @@ fn killed_generates_leave_no_partial_batch(url: &str) {
 
 /// `serve` killed with SIGKILL three times while 12 clients redeem and release, restarted each
 /// time: every voucher's `times_used` equals its unreleased redemptions (no use lost or doubled).
-fn killed_servers_lose_and_double_no_use(url: &str) {
+fn killed_servers_lose_and_double_no_use(backend: Backend) {
+    let database = backend.database();
+    let url = database.url();
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
     let (token, _) = checkout_fixture(d, url);
@@ -407,7 +387,6 @@ fn killed_servers_lose_and_double_no_use(url: &str) {
             .collect();
         std::thread::sleep(Duration::from_millis(400 + 200 * round));
         server.child.kill().unwrap();
-        server.child.wait().unwrap();
         stop.store(true, std::sync::atomic::Ordering::Relaxed);
         for task in tasks {
             answered += runtime.block_on(task).unwrap();
@@ -428,7 +407,9 @@ fn killed_servers_lose_and_double_no_use(url: &str) {
 /// SIGTERM while 12 clients hammer check and redeem: every response the server finished
 /// reached its client whole, nothing was cut off, and the process exits 0 well within the drain
 /// timeout.
-fn sigterm_under_load_loses_no_answer(url: &str) {
+fn sigterm_under_load_loses_no_answer(backend: Backend) {
+    let database = backend.database();
+    let url = database.url();
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
     let (token, code) = checkout_fixture(d, url);
@@ -485,63 +466,6 @@ fn sigterm_under_load_loses_no_answer(url: &str) {
     assert_eq!(finished, whole, "every response the server finished reached its client");
     assert!(!logs.contains("cut off"));
     eprintln!("SIGTERM under load: {whole} answers, 0 lost, exit after {exit_after:?}");
-}
-
-mod kills_sqlite {
-    use super::*;
-
-    fn url(dir: &tempfile::TempDir) -> String {
-        format!("sqlite://{}", dir.path().join("v.db").display())
-    }
-
-    #[test]
-    fn killed_generates() {
-        let db = tempfile::tempdir().unwrap();
-        killed_generates_leave_no_partial_batch(&url(&db));
-    }
-
-    #[test]
-    fn killed_servers() {
-        let db = tempfile::tempdir().unwrap();
-        killed_servers_lose_and_double_no_use(&url(&db));
-    }
-
-    #[test]
-    fn sigterm() {
-        let db = tempfile::tempdir().unwrap();
-        sigterm_under_load_loses_no_answer(&url(&db));
-    }
-}
-
-mod kills {
-    mod postgres {
-        use super::super::*;
-        use vouchers_core::store::testing::PgDatabase;
-
-        fn database() -> (tokio::runtime::Runtime, PgDatabase) {
-            let runtime = tokio::runtime::Runtime::new().unwrap();
-            let db = runtime.block_on(PgDatabase::create());
-            (runtime, db)
-        }
-
-        #[test]
-        fn killed_generates() {
-            let (_runtime, db) = database();
-            killed_generates_leave_no_partial_batch(db.url.expose());
-        }
-
-        #[test]
-        fn killed_servers() {
-            let (_runtime, db) = database();
-            killed_servers_lose_and_double_no_use(db.url.expose());
-        }
-
-        #[test]
-        fn sigterm() {
-            let (_runtime, db) = database();
-            sigterm_under_load_loses_no_answer(db.url.expose());
-        }
-    }
 }
 
 /// Certificates for a TLS test, made with `openssl` in a folder the `postgres` user can read:
@@ -616,170 +540,156 @@ impl Certificates {
     }
 }
 
-mod tls {
-    mod postgres {
-        use super::super::*;
-
-        /// A cluster that takes TLS connections only: `sslmode` is honoured (disable refused by
-        /// the server, require and prefer encrypted, verify-ca and verify-full checking the
-        /// certificate against `sslrootcert`, a wrong CA refused).
-        #[test]
-        fn tls_to_postgres_honours_sslmode() {
-            let certs = Certificates::make();
-            let settings = [
-                "ssl = on".to_owned(),
-                format!("ssl_cert_file = '{}'", certs.path("server.crt")),
-                format!("ssl_key_file = '{}'", certs.path("server.key")),
-            ];
-            let settings: Vec<&str> = settings.iter().map(String::as_str).collect();
-            let hba = "local all all trust\nhostssl all all 127.0.0.1/32 trust\nhost all all 127.0.0.1/32 reject\n";
-            let cluster = Cluster::start_with(&settings, Some(hba));
-            let dir = tempfile::tempdir().unwrap();
-            let list = |query: &str| {
-                let url = format!("{}?{query}", cluster.url("postgres"));
-                vouchers(dir.path(), Some(&url), &["--db-timeout", "5", "conference", "list", "--format", "json"])
-            };
-            for query in [
-                "sslmode=require".to_owned(),
-                "sslmode=prefer".to_owned(),
-                format!("sslmode=verify-ca&sslrootcert={}", certs.path("ca.crt")),
-                format!("sslmode=verify-full&sslrootcert={}", certs.path("ca.crt")),
-            ] {
-                let out = list(&query);
-                assert!(out.status.success(), "{query}: {}", String::from_utf8_lossy(&out.stderr));
-            }
-            for query in
-                ["sslmode=disable".to_owned(), format!("sslmode=verify-full&sslrootcert={}", certs.path("wrong.crt"))]
-            {
-                let out = list(&query);
-                assert_eq!(out.status.code(), Some(1), "{query} must fail");
-            }
-            // Over TLS, a server answers checkout like any other.
-            let url = format!("{}?sslmode=verify-full&sslrootcert={}", cluster.url("postgres"), certs.path("ca.crt"));
-            let (token, code) = checkout_fixture(dir.path(), &url);
-            let server = Server::start(dir.path(), &url, "tls.log");
-            let runtime = tokio::runtime::Runtime::new().unwrap();
-            let status = runtime.block_on(async {
-                reqwest::Client::new()
-                    .post(format!("{}/api/v1/conferences/pycon/vouchers/check", server.base))
-                    .bearer_auth(&token)
-                    .json(&json!({"code": code}))
-                    .send()
-                    .await
-                    .unwrap()
-                    .status()
-            });
-            assert_eq!(status, 200);
-        }
+/// A cluster that takes TLS connections only: `sslmode` is honoured (disable refused by
+/// the server, require and prefer encrypted, verify-ca and verify-full checking the
+/// certificate against `sslrootcert`, a wrong CA refused).
+fn tls_to_postgres_honours_sslmode() {
+    let certs = Certificates::make();
+    let settings = [
+        "ssl = on".to_owned(),
+        format!("ssl_cert_file = '{}'", certs.path("server.crt")),
+        format!("ssl_key_file = '{}'", certs.path("server.key")),
+    ];
+    let settings: Vec<&str> = settings.iter().map(String::as_str).collect();
+    let hba = "local all all trust\nhostssl all all 127.0.0.1/32 trust\nhost all all 127.0.0.1/32 reject\n";
+    let cluster = Cluster::start_with(&settings, Some(hba));
+    let dir = tempfile::tempdir().unwrap();
+    let list = |query: &str| {
+        let url = format!("{}?{query}", cluster.url("postgres"));
+        vouchers(dir.path(), Some(&url), &["--db-timeout", "5", "conference", "list", "--format", "json"])
+    };
+    for query in [
+        "sslmode=require".to_owned(),
+        "sslmode=prefer".to_owned(),
+        format!("sslmode=verify-ca&sslrootcert={}", certs.path("ca.crt")),
+        format!("sslmode=verify-full&sslrootcert={}", certs.path("ca.crt")),
+    ] {
+        let out = list(&query);
+        assert!(out.status.success(), "{query}: {}", String::from_utf8_lossy(&out.stderr));
     }
+    for query in ["sslmode=disable".to_owned(), format!("sslmode=verify-full&sslrootcert={}", certs.path("wrong.crt"))]
+    {
+        let out = list(&query);
+        assert_eq!(out.status.code(), Some(1), "{query} must fail");
+    }
+    // Over TLS, a server answers checkout like any other.
+    let url = format!("{}?sslmode=verify-full&sslrootcert={}", cluster.url("postgres"), certs.path("ca.crt"));
+    let (token, code) = checkout_fixture(dir.path(), &url);
+    let server = Server::start(dir.path(), &url, "tls.log");
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let status = runtime.block_on(async {
+        reqwest::Client::new()
+            .post(format!("{}/api/v1/conferences/pycon/vouchers/check", server.base))
+            .bearer_auth(&token)
+            .json(&json!({"code": code}))
+            .send()
+            .await
+            .unwrap()
+            .status()
+    });
+    assert_eq!(status, 200);
 }
 
-mod backup_sqlite {
-    use super::*;
-
-    /// `vouchers backup` while `serve` takes redemptions: the copy opens, holds a consistent
-    /// state (no violation), and works as a database; an existing file is refused; the audit log
-    /// names the command line's user for CLI writes.
-    #[test]
-    fn online_backup_and_audit_from_the_command_line() {
-        let dir = tempfile::tempdir().unwrap();
-        let d = dir.path();
-        let url = format!("sqlite://{}", d.join("live.db").display());
-        let (token, code) = checkout_fixture(d, &url);
-        let server = Server::start(d, &url, "serve.log");
-        let runtime = tokio::runtime::Runtime::new().unwrap();
-        let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
-        let writer = {
-            let (base, token, code, stop) = (server.base.clone(), token.clone(), code.clone(), stop.clone());
-            runtime.spawn(async move {
-                let http = reqwest::Client::new();
-                let mut i = 0;
-                while !stop.load(std::sync::atomic::Ordering::Relaxed) {
-                    let body = json!({"code": code, "order_ref": format!("b-{i}")});
-                    let url = format!("{base}/api/v1/conferences/pycon/vouchers/redeem");
-                    let answer = http.post(url).bearer_auth(&token).json(&body).send().await.unwrap();
-                    let status = answer.status();
-                    assert_eq!(status, 200, "{}", answer.text().await.unwrap());
-                    i += 1;
-                }
-                i
-            })
-        };
-        std::thread::sleep(Duration::from_millis(300));
-        let out = vouchers(d, Some(&url), &["backup", "copy.db"]);
-        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-        std::thread::sleep(Duration::from_millis(200));
-        stop.store(true, std::sync::atomic::Ordering::Relaxed);
-        let written = runtime.block_on(writer).unwrap();
-        assert!(written > 0);
-        let copy = format!("sqlite://{}", d.join("copy.db").display());
-        let (found, vouchers_in_copy, redemptions) = runtime.block_on(violations(&copy));
-        assert_eq!(found, [0, 0, 0]);
-        assert_eq!(vouchers_in_copy, 1);
-        assert!(
-            redemptions > 0 && redemptions <= written as i64,
-            "a snapshot taken mid-run: {redemptions} of {written}"
-        );
-        let usage: Value = serde_json::from_str(&ok(vouchers(
-            d,
-            Some(&copy),
-            &["usage", "--conference", "pycon", "--format", "json"],
-        )))
-        .unwrap();
-        assert_eq!(usage["total"]["uses_consumed"], redemptions);
-        let err = input_error(vouchers(d, Some(&url), &["backup", "copy.db"]));
-        assert!(err.contains("exists"), "{err}");
-
-        // The audit log: the redemptions name the token, the CLI's writes the user.
-        let out = command(d, Some(&url))
-            .env("USER", "ada")
-            .args(["add", "--conference", "pycon", "--code", "PYCON-KEYNOTE", "--type", "comp"])
-            .output()
+/// `vouchers backup` while `serve` takes redemptions: the copy opens, holds a consistent
+/// state (no violation), and works as a database; an existing file is refused; the audit log
+/// names the command line's user for CLI writes.
+#[test]
+fn online_backup_and_audit_from_the_command_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let url = format!("sqlite://{}", d.join("live.db").display());
+    let (token, code) = checkout_fixture(d, &url);
+    let server = Server::start(d, &url, "serve.log");
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let writer = {
+        let (base, token, code, stop) = (server.base.clone(), token.clone(), code.clone(), stop.clone());
+        runtime.spawn(async move {
+            let http = reqwest::Client::new();
+            let mut i = 0;
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                let body = json!({"code": code, "order_ref": format!("b-{i}")});
+                let url = format!("{base}/api/v1/conferences/pycon/vouchers/redeem");
+                let answer = http.post(url).bearer_auth(&token).json(&body).send().await.unwrap();
+                let status = answer.status();
+                assert_eq!(status, 200, "{}", answer.text().await.unwrap());
+                i += 1;
+            }
+            i
+        })
+    };
+    std::thread::sleep(Duration::from_millis(300));
+    let out = vouchers(d, Some(&url), &["backup", "copy.db"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    std::thread::sleep(Duration::from_millis(200));
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    let written = runtime.block_on(writer).unwrap();
+    assert!(written > 0);
+    let copy = format!("sqlite://{}", d.join("copy.db").display());
+    let (found, vouchers_in_copy, redemptions) = runtime.block_on(violations(&copy));
+    assert_eq!(found, [0, 0, 0]);
+    assert_eq!(vouchers_in_copy, 1);
+    assert!(redemptions > 0 && redemptions <= written as i64, "a snapshot taken mid-run: {redemptions} of {written}");
+    let usage: Value =
+        serde_json::from_str(&ok(vouchers(d, Some(&copy), &["usage", "--conference", "pycon", "--format", "json"])))
             .unwrap();
-        assert!(out.status.success());
-        let log: Value = serde_json::from_str(&ok(vouchers(
-            d,
-            Some(&url),
-            &["audit", "--conference", "pycon", "--format", "json", "--limit", "1000"],
-        )))
+    assert_eq!(usage["total"]["uses_consumed"], redemptions);
+    let err = input_error(vouchers(d, Some(&url), &["backup", "copy.db"]));
+    assert!(err.contains("exists"), "{err}");
+
+    // The audit log: the redemptions name the token, the CLI's writes the user.
+    let out = command(d, Some(&url))
+        .env("USER", "ada")
+        .args(["add", "--conference", "pycon", "--code", "PYCON-KEYNOTE", "--type", "comp"])
+        .output()
         .unwrap();
-        let log = log.as_array().unwrap();
-        assert_eq!(log[0]["action"], "voucher.add");
-        assert_eq!(log[0]["actor"], json!({"kind": "cli", "id": null, "name": "ada"}));
-        let redeems: Vec<&Value> = log.iter().filter(|r| r["action"] == "voucher.redeem").collect();
-        assert_eq!(redeems.len() as i64, written as i64);
-        // Every acknowledged redemption is still in the live database after the backup process
-        // came and went (a setup lock on the database file itself once lost them).
-        let (_, _, live) = runtime.block_on(violations(&url));
-        assert_eq!(live, written as i64);
-        assert_eq!(redeems[0]["actor"]["kind"], "token");
-        let only: Value = serde_json::from_str(&ok(vouchers(
-            d,
-            Some(&url),
-            &["audit", "--conference", "pycon", "--action", "voucher.add", "--format", "json"],
-        )))
-        .unwrap();
-        assert_eq!(only.as_array().unwrap().len(), 1);
-        let table = ok(vouchers(d, Some(&url), &["audit", "--conference", "pycon", "--limit", "3"]));
-        assert!(table.contains("voucher.add") && table.contains("cli (ada)"), "{table}");
-        drop(server);
-    }
+    assert!(out.status.success());
+    let log: Value = serde_json::from_str(&ok(vouchers(
+        d,
+        Some(&url),
+        &["audit", "--conference", "pycon", "--format", "json", "--limit", "1000"],
+    )))
+    .unwrap();
+    let log = log.as_array().unwrap();
+    assert_eq!(log[0]["action"], "voucher.add");
+    assert_eq!(log[0]["actor"], json!({"kind": "cli", "id": null, "name": "ada"}));
+    let redeems: Vec<&Value> = log.iter().filter(|r| r["action"] == "voucher.redeem").collect();
+    assert_eq!(redeems.len() as i64, written as i64);
+    // Every acknowledged redemption is still in the live database after the backup process
+    // came and went (a setup lock on the database file itself once lost them).
+    let (_, _, live) = runtime.block_on(violations(&url));
+    assert_eq!(live, written as i64);
+    assert_eq!(redeems[0]["actor"]["kind"], "token");
+    let only: Value = serde_json::from_str(&ok(vouchers(
+        d,
+        Some(&url),
+        &["audit", "--conference", "pycon", "--action", "voucher.add", "--format", "json"],
+    )))
+    .unwrap();
+    assert_eq!(only.as_array().unwrap().len(), 1);
+    let table = ok(vouchers(d, Some(&url), &["audit", "--conference", "pycon", "--limit", "3"]));
+    assert!(table.contains("voucher.add") && table.contains("cli (ada)"), "{table}");
+    drop(server);
 }
 
-mod backup {
-    mod postgres {
-        use super::super::*;
-
-        /// On PostgreSQL, `backup` says to use pg_dump.
-        #[test]
-        fn backup_of_postgres_points_to_pg_dump() {
-            let runtime = tokio::runtime::Runtime::new().unwrap();
-            let db = runtime.block_on(vouchers_core::store::testing::PgDatabase::create());
-            let dir = tempfile::tempdir().unwrap();
-            let out = vouchers(dir.path(), Some(db.url.expose()), &["backup", "x.db"]);
-            assert_eq!(out.status.code(), Some(1));
-            assert!(String::from_utf8_lossy(&out.stderr).contains("pg_dump"));
-            assert!(!dir.path().join("x.db").exists());
-        }
-    }
+/// On PostgreSQL, `backup` says to use pg_dump.
+fn backup_of_postgres_points_to_pg_dump() {
+    let db = Backend::Postgres.database();
+    let dir = tempfile::tempdir().unwrap();
+    let out = vouchers(dir.path(), Some(db.url()), &["backup", "x.db"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("pg_dump"));
+    assert!(!dir.path().join("x.db").exists());
 }
+
+both_backends!(
+    racing_first_starts_all_succeed,
+    killed_generates_leave_no_partial_batch,
+    killed_servers_lose_and_double_no_use,
+    sigterm_under_load_loses_no_answer;
+    postgres only:
+        two_instances_share_one_guessing_limit,
+        an_outage_answers_fast_and_service_resumes,
+        tls_to_postgres_honours_sslmode,
+        backup_of_postgres_points_to_pg_dump,
+);

@@ -5,7 +5,7 @@ use std::path::Path;
 
 use serde_json::Value;
 
-use crate::support::{create_conference, input_error, not_found, ok, refused, vouchers};
+use crate::support::{create_conference, input_error, not_found, ok, refused, vouchers, Backend, Database};
 
 fn formats_flow(d: &Path, db: Option<&str>) {
     create_conference(d, db, "pycon", "PyCon US");
@@ -119,19 +119,11 @@ fn formats_flow(d: &Path, db: Option<&str>) {
     assert!(!listed.contains("\"seed\""), "only the new name is shown: {listed}");
 }
 
-#[test]
-fn formats_on_sqlite() {
+/// [`formats_flow`] on the backend's default database (on SQLite, `./vouchers.db`).
+fn formats(backend: Backend) {
     let dir = tempfile::tempdir().unwrap();
-    formats_flow(dir.path(), None);
+    let db = backend.default_database();
+    formats_flow(dir.path(), db.as_ref().map(Database::url));
 }
 
-mod postgres {
-    #[test]
-    fn formats() {
-        let runtime = tokio::runtime::Runtime::new().unwrap();
-        let db = runtime.block_on(vouchers_core::store::testing::TestDb::postgres());
-        let dir = tempfile::tempdir().unwrap();
-        super::formats_flow(dir.path(), Some(db.url.expose()));
-        drop(db);
-    }
-}
+both_backends!(formats);

@@ -5,7 +5,7 @@ use std::collections::HashSet;
 
 use serde_json::{json, Value};
 
-use crate::support::{create_conference, ok, vouchers, Server};
+use crate::support::{create_conference, ok, vouchers, Backend, Server};
 
 #[test]
 fn tokens_are_created_once_listed_without_secrets_and_revoked() {
@@ -115,7 +115,11 @@ fn a_use_case_runs_in_a_span_named_after_it() {
 /// Two instances on one database have both answered with a checkout token; the token is revoked
 /// (by a third process, as an operator does) and the very next request to either instance is
 /// refused: no instance answers from a stale copy of the token.
-fn a_revoked_token_is_refused_at_once_by_every_instance(dir: &std::path::Path, db: &str) {
+fn revoked_token_is_refused_at_once_by_every_instance(backend: Backend) {
+    let database = backend.database();
+    let db = database.url();
+    let dir = tempfile::tempdir().unwrap();
+    let dir = dir.path();
     create_conference(dir, Some(db), "pycon", "PyCon");
     ok(vouchers(
         dir,
@@ -176,197 +180,174 @@ fn a_revoked_token_is_refused_at_once_by_every_instance(dir: &std::path::Path, d
     assert!(b.stop().success());
 }
 
-#[test]
-fn sqlite_revoked_token_is_refused_at_once_by_every_instance() {
+both_backends!(
+    revoked_token_is_refused_at_once_by_every_instance;
+    postgres only: two_servers_share_one_database, two_servers_race_redemptions,
+);
+
+/// Two instances started at once on one new database (both migrate), then 8 concurrent bulk
+/// requests each with the same prefix: all succeed and no code repeats.
+fn two_servers_share_one_database() {
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let db = Backend::Postgres.database();
+    let url = db.url();
     let dir = tempfile::tempdir().unwrap();
-    let db = format!("sqlite://{}", dir.path().join("v.db").display());
-    a_revoked_token_is_refused_at_once_by_every_instance(dir.path(), &db);
+    let (a, b) = std::thread::scope(|s| {
+        let a = s.spawn(|| Server::start(dir.path(), url, "a.log"));
+        let b = s.spawn(|| Server::start(dir.path(), url, "b.log"));
+        (a.join().unwrap(), b.join().unwrap())
+    });
+    create_conference(dir.path(), Some(url), "pycon", "PyCon");
+    let token: Value = serde_json::from_str(&ok(vouchers(
+        dir.path(),
+        Some(url),
+        &["token", "create", "--scope", "manage", "--conference", "pycon", "--format", "json"],
+    )))
+    .unwrap();
+    let token = token["token"].as_str().unwrap().to_owned();
+
+    let client = reqwest::Client::new();
+    let body = json!({"prefix": "DUO-", "count": 500, "voucher_type": "percentage", "discount_value": "10"});
+    let codes: Vec<String> = runtime.block_on(async {
+        let requests = (0..16).map(|i| {
+            let base = if i % 2 == 0 { &a.base } else { &b.base };
+            client.post(format!("{base}/api/v1/conferences/pycon/vouchers/bulk")).bearer_auth(&token).json(&body).send()
+        });
+        let mut codes = Vec::new();
+        for response in futures::future::join_all(requests).await {
+            let response = response.unwrap();
+            let status = response.status().as_u16();
+            let out: Value = response.json().await.unwrap();
+            assert_eq!(status, 201, "{out}");
+            codes.extend(out["vouchers"].as_array().unwrap().iter().map(|v| v["code"].as_str().unwrap().to_owned()));
+        }
+        codes
+    });
+    assert_eq!(codes.len(), 8_000);
+    let distinct: HashSet<String> = codes.iter().map(|c| c.to_ascii_uppercase()).collect();
+    assert_eq!(distinct.len(), 8_000, "no duplicate code across both instances");
+
+    // The same idempotency key sent to both instances at once makes one batch.
+    let replies: Vec<Value> = runtime.block_on(async {
+        let requests = [&a.base, &b.base].map(|base| {
+            client
+                .post(format!("{base}/api/v1/conferences/pycon/vouchers/bulk"))
+                .bearer_auth(&token)
+                .header("Idempotency-Key", "both-instances")
+                .json(&json!({"prefix": "ONCE-", "count": 50, "voucher_type": "comp"}))
+                .send()
+        });
+        let mut replies = Vec::new();
+        for response in futures::future::join_all(requests).await {
+            let response = response.unwrap();
+            assert_eq!(response.status().as_u16(), 201);
+            replies.push(response.json().await.unwrap());
+        }
+        replies
+    });
+    assert_eq!(replies[0], replies[1]);
+    let batches: Value = runtime.block_on(async {
+        let url = format!("{}/api/v1/conferences/pycon/batches?limit=1000", b.base);
+        client.get(url).bearer_auth(&token).send().await.unwrap().json().await.unwrap()
+    });
+    assert_eq!(batches["items"].as_array().unwrap().len(), 17);
+
+    assert!(a.stop().success());
+    assert!(b.stop().success());
 }
 
-mod postgres {
-    use super::*;
-
-    #[test]
-    fn revoked_token_is_refused_at_once_by_every_instance() {
-        let runtime = tokio::runtime::Runtime::new().unwrap();
-        let db = runtime.block_on(PgDatabase::create());
-        let dir = tempfile::tempdir().unwrap();
-        a_revoked_token_is_refused_at_once_by_every_instance(dir.path(), db.url.expose());
-    }
-
-    use vouchers_core::store::testing::PgDatabase;
-
-    /// Two instances started at once on one new database (both migrate), then 8 concurrent bulk
-    /// requests each with the same prefix: all succeed and no code repeats.
-    #[test]
-    fn two_servers_share_one_database() {
-        let runtime = tokio::runtime::Runtime::new().unwrap();
-        let db = runtime.block_on(PgDatabase::create());
-        let url = db.url.expose();
-        let dir = tempfile::tempdir().unwrap();
-        let (a, b) = std::thread::scope(|s| {
-            let a = s.spawn(|| Server::start(dir.path(), url, "a.log"));
-            let b = s.spawn(|| Server::start(dir.path(), url, "b.log"));
-            (a.join().unwrap(), b.join().unwrap())
-        });
-        create_conference(dir.path(), Some(url), "pycon", "PyCon");
-        let token: Value = serde_json::from_str(&ok(vouchers(
+/// Redemption races through HTTP with two instances on one database: the same figures as the
+/// contract suite's in-process races.
+fn two_servers_race_redemptions() {
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let db = Backend::Postgres.database();
+    let url = db.url();
+    let dir = tempfile::tempdir().unwrap();
+    let a = Server::start(dir.path(), url, "a.log");
+    let b = Server::start(dir.path(), url, "b.log");
+    let create = [
+        "conference",
+        "create",
+        "--slug",
+        "pycon",
+        "--name",
+        "PyCon",
+        "--start-date",
+        "2027-05-14",
+        "--end-date",
+        "2027-05-22",
+        "--timezone",
+        "UTC",
+    ];
+    ok(vouchers(dir.path(), Some(url), &create));
+    let token = |scope: &str| -> String {
+        let args = ["token", "create", "--scope", scope, "--conference", "pycon", "--format", "json"];
+        let created: Value = serde_json::from_str(&ok(vouchers(dir.path(), Some(url), &args))).unwrap();
+        created["token"].as_str().unwrap().to_owned()
+    };
+    let (checkout, manage) = (token("checkout"), token("manage"));
+    let add = |code: &str, max_uses: &str| {
+        ok(vouchers(
             dir.path(),
             Some(url),
-            &["token", "create", "--scope", "manage", "--conference", "pycon", "--format", "json"],
-        )))
-        .unwrap();
-        let token = token["token"].as_str().unwrap().to_owned();
-
-        let client = reqwest::Client::new();
-        let body = json!({"prefix": "DUO-", "count": 500, "voucher_type": "percentage", "discount_value": "10"});
-        let codes: Vec<String> = runtime.block_on(async {
-            let requests = (0..16).map(|i| {
+            &["add", "--conference", "pycon", "--code", code, "--type", "comp", "--max-uses", max_uses],
+        ));
+    };
+    let client = reqwest::Client::new();
+    // `n` concurrent redemptions of `code`, alternating between the two instances.
+    let race = |code: &str, n: usize, same_order: bool| -> Vec<(u16, Value)> {
+        runtime.block_on(async {
+            let requests = (0..n).map(|i| {
                 let base = if i % 2 == 0 { &a.base } else { &b.base };
+                let order = if same_order { "order-retry".to_owned() } else { format!("order-{i}") };
                 client
-                    .post(format!("{base}/api/v1/conferences/pycon/vouchers/bulk"))
-                    .bearer_auth(&token)
-                    .json(&body)
+                    .post(format!("{base}/api/v1/conferences/pycon/vouchers/redeem"))
+                    .bearer_auth(&checkout)
+                    .json(&json!({"code": code, "order_ref": order}))
                     .send()
             });
-            let mut codes = Vec::new();
+            let mut answers = Vec::new();
             for response in futures::future::join_all(requests).await {
                 let response = response.unwrap();
-                let status = response.status().as_u16();
-                let out: Value = response.json().await.unwrap();
-                assert_eq!(status, 201, "{out}");
-                codes
-                    .extend(out["vouchers"].as_array().unwrap().iter().map(|v| v["code"].as_str().unwrap().to_owned()));
+                answers.push((response.status().as_u16(), response.json().await.unwrap()));
             }
-            codes
-        });
-        assert_eq!(codes.len(), 8_000);
-        let distinct: HashSet<String> = codes.iter().map(|c| c.to_ascii_uppercase()).collect();
-        assert_eq!(distinct.len(), 8_000, "no duplicate code across both instances");
+            answers
+        })
+    };
+    let times_used = |code: &str| -> i64 {
+        runtime.block_on(async {
+            let url = format!("{}/api/v1/conferences/pycon/vouchers/{code}", a.base);
+            let v: Value = client.get(url).bearer_auth(&manage).send().await.unwrap().json().await.unwrap();
+            v["times_used"].as_i64().unwrap()
+        })
+    };
 
-        // The same idempotency key sent to both instances at once makes one batch.
-        let replies: Vec<Value> = runtime.block_on(async {
-            let requests = [&a.base, &b.base].map(|base| {
-                client
-                    .post(format!("{base}/api/v1/conferences/pycon/vouchers/bulk"))
-                    .bearer_auth(&token)
-                    .header("Idempotency-Key", "both-instances")
-                    .json(&json!({"prefix": "ONCE-", "count": 50, "voucher_type": "comp"}))
-                    .send()
-            });
-            let mut replies = Vec::new();
-            for response in futures::future::join_all(requests).await {
-                let response = response.unwrap();
-                assert_eq!(response.status().as_u16(), 201);
-                replies.push(response.json().await.unwrap());
-            }
-            replies
-        });
-        assert_eq!(replies[0], replies[1]);
-        let batches: Value = runtime.block_on(async {
-            let url = format!("{}/api/v1/conferences/pycon/batches?limit=1000", b.base);
-            client.get(url).bearer_auth(&token).send().await.unwrap().json().await.unwrap()
-        });
-        assert_eq!(batches["items"].as_array().unwrap().len(), 17);
-
-        assert!(a.stop().success());
-        assert!(b.stop().success());
+    for round in 0..3 {
+        let code = format!("SINGLE-{round}");
+        add(&code, "1");
+        let answers = race(&code, 32, false);
+        assert_eq!(answers.iter().filter(|(s, _)| *s == 200).count(), 1, "round {round}");
+        let refused: Vec<_> = answers.iter().filter(|(s, _)| *s == 409).collect();
+        assert_eq!(refused.len(), 31, "round {round}: {answers:?}");
+        assert!(refused.iter().all(|(_, body)| body["error"]["code"] == "used_up"));
+        assert_eq!(times_used(&code), 1);
+    }
+    for round in 0..2 {
+        let code = format!("FIVE-{round}");
+        add(&code, "5");
+        let answers = race(&code, 50, false);
+        assert_eq!(answers.iter().filter(|(s, _)| *s == 200).count(), 5, "round {round}");
+        assert_eq!(answers.iter().filter(|(s, _)| *s == 409).count(), 45, "round {round}");
+        assert_eq!(times_used(&code), 5);
+    }
+    for round in 0..3 {
+        let code = format!("RETRY-{round}");
+        add(&code, "3");
+        let answers = race(&code, 10, true);
+        assert!(answers.iter().all(|(s, body)| *s == 200 && *body == answers[0].1), "round {round}: {answers:?}");
+        assert_eq!(times_used(&code), 1, "one use for ten retries of one order");
     }
 
-    /// Redemption races through HTTP with two instances on one database: the same figures as the
-    /// contract suite's in-process races.
-    #[test]
-    fn two_servers_race_redemptions() {
-        let runtime = tokio::runtime::Runtime::new().unwrap();
-        let db = runtime.block_on(PgDatabase::create());
-        let url = db.url.expose();
-        let dir = tempfile::tempdir().unwrap();
-        let a = Server::start(dir.path(), url, "a.log");
-        let b = Server::start(dir.path(), url, "b.log");
-        let create = [
-            "conference",
-            "create",
-            "--slug",
-            "pycon",
-            "--name",
-            "PyCon",
-            "--start-date",
-            "2027-05-14",
-            "--end-date",
-            "2027-05-22",
-            "--timezone",
-            "UTC",
-        ];
-        ok(vouchers(dir.path(), Some(url), &create));
-        let token = |scope: &str| -> String {
-            let args = ["token", "create", "--scope", scope, "--conference", "pycon", "--format", "json"];
-            let created: Value = serde_json::from_str(&ok(vouchers(dir.path(), Some(url), &args))).unwrap();
-            created["token"].as_str().unwrap().to_owned()
-        };
-        let (checkout, manage) = (token("checkout"), token("manage"));
-        let add = |code: &str, max_uses: &str| {
-            ok(vouchers(
-                dir.path(),
-                Some(url),
-                &["add", "--conference", "pycon", "--code", code, "--type", "comp", "--max-uses", max_uses],
-            ));
-        };
-        let client = reqwest::Client::new();
-        // `n` concurrent redemptions of `code`, alternating between the two instances.
-        let race = |code: &str, n: usize, same_order: bool| -> Vec<(u16, Value)> {
-            runtime.block_on(async {
-                let requests = (0..n).map(|i| {
-                    let base = if i % 2 == 0 { &a.base } else { &b.base };
-                    let order = if same_order { "order-retry".to_owned() } else { format!("order-{i}") };
-                    client
-                        .post(format!("{base}/api/v1/conferences/pycon/vouchers/redeem"))
-                        .bearer_auth(&checkout)
-                        .json(&json!({"code": code, "order_ref": order}))
-                        .send()
-                });
-                let mut answers = Vec::new();
-                for response in futures::future::join_all(requests).await {
-                    let response = response.unwrap();
-                    answers.push((response.status().as_u16(), response.json().await.unwrap()));
-                }
-                answers
-            })
-        };
-        let times_used = |code: &str| -> i64 {
-            runtime.block_on(async {
-                let url = format!("{}/api/v1/conferences/pycon/vouchers/{code}", a.base);
-                let v: Value = client.get(url).bearer_auth(&manage).send().await.unwrap().json().await.unwrap();
-                v["times_used"].as_i64().unwrap()
-            })
-        };
-
-        for round in 0..3 {
-            let code = format!("SINGLE-{round}");
-            add(&code, "1");
-            let answers = race(&code, 32, false);
-            assert_eq!(answers.iter().filter(|(s, _)| *s == 200).count(), 1, "round {round}");
-            let refused: Vec<_> = answers.iter().filter(|(s, _)| *s == 409).collect();
-            assert_eq!(refused.len(), 31, "round {round}: {answers:?}");
-            assert!(refused.iter().all(|(_, body)| body["error"]["code"] == "used_up"));
-            assert_eq!(times_used(&code), 1);
-        }
-        for round in 0..2 {
-            let code = format!("FIVE-{round}");
-            add(&code, "5");
-            let answers = race(&code, 50, false);
-            assert_eq!(answers.iter().filter(|(s, _)| *s == 200).count(), 5, "round {round}");
-            assert_eq!(answers.iter().filter(|(s, _)| *s == 409).count(), 45, "round {round}");
-            assert_eq!(times_used(&code), 5);
-        }
-        for round in 0..3 {
-            let code = format!("RETRY-{round}");
-            add(&code, "3");
-            let answers = race(&code, 10, true);
-            assert!(answers.iter().all(|(s, body)| *s == 200 && *body == answers[0].1), "round {round}: {answers:?}");
-            assert_eq!(times_used(&code), 1, "one use for ten retries of one order");
-        }
-
-        assert!(a.stop().success());
-        assert!(b.stop().success());
-    }
+    assert!(a.stop().success());
+    assert!(b.stop().success());
 }

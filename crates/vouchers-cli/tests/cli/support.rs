@@ -1,9 +1,15 @@
 //! What the tests share: one way to run `vouchers` (in a folder, against a database, without
-//! the caller's settings) and the checks on its answer.
+//! the caller's settings) and the checks on its answer; the backends and a fresh database on
+//! each ([`Backend`], [`Database`], for [`crate::both_backends!`]); `vouchers serve` as a guarded
+//! process ([`Server`]).
 
 use std::io::{BufRead, BufReader};
 use std::path::Path;
-use std::process::{Child, Command, ExitStatus, Output, Stdio};
+use std::process::{Command, ExitStatus, Output, Stdio};
+
+use vouchers_core::store::testing::PgDatabase;
+
+pub use crate::child::KillOnDrop;
 
 /// The binary under test.
 pub const BIN: &str = env!("CARGO_BIN_EXE_vouchers");
@@ -82,9 +88,67 @@ fn failure(output: Output, code: i32) -> String {
     String::from_utf8(output.stderr).unwrap()
 }
 
-/// A `vouchers serve` process on a free port; its logs go to a file.
+/// The databases `vouchers` runs on. [`crate::both_backends!`] runs a test once with each.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+impl Backend {
+    /// A fresh database on this backend (see [`Database`]).
+    #[track_caller]
+    pub fn database(self) -> Database {
+        match self {
+            Backend::Sqlite => {
+                let dir = tempfile::tempdir().unwrap();
+                let url = format!("sqlite://{}", dir.path().join("v.db").display());
+                Database { url, _place: Place::Dir(dir) }
+            }
+            Backend::Postgres => {
+                let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+                let database = runtime.block_on(PgDatabase::create());
+                Database { url: database.url.expose().to_owned(), _place: Place::Postgres(database) }
+            }
+        }
+    }
+
+    /// The database a test names to get this backend's default: none on SQLite, so that
+    /// `vouchers` opens `./vouchers.db` in its working folder; a fresh database on PostgreSQL.
+    /// Pass `db.as_ref().map(Database::url)` as the `database` of [`vouchers`].
+    #[track_caller]
+    pub fn default_database(self) -> Option<Database> {
+        match self {
+            Backend::Sqlite => None,
+            Backend::Postgres => Some(self.database()),
+        }
+    }
+}
+
+/// A fresh database for one test, nothing migrated (the processes under test do it): the file
+/// `v.db` in a temporary folder of its own, or a PostgreSQL database created on the server named
+/// by `VOUCHERS_TEST_POSTGRES_URL` (its absence fails the test). Removed when dropped, also when
+/// the test panics.
+pub struct Database {
+    url: String,
+    _place: Place,
+}
+
+enum Place {
+    Dir(#[allow(dead_code)] tempfile::TempDir),
+    Postgres(#[allow(dead_code)] PgDatabase),
+}
+
+impl Database {
+    /// Its URL, as `VOUCHERS_DATABASE_URL`.
+    pub fn url(&self) -> &str {
+        &self.url
+    }
+}
+
+/// A `vouchers serve` process on a free port, killed when dropped; its logs go to a file.
 pub struct Server {
-    pub child: Child,
+    pub child: KillOnDrop,
     pub base: String,
     pub log: std::path::PathBuf,
 }
@@ -107,16 +171,17 @@ impl Server {
     #[track_caller]
     pub fn start_logging(dir: &Path, database: &str, log: &str, filter: &str, flags: &[&str]) -> Server {
         let log = dir.join(log);
-        let mut child = command(dir, Some(database))
-            .args(["serve", "--listen", "127.0.0.1:0"])
-            .args(flags)
-            .env("VOUCHERS_LOG", filter)
-            .stdout(Stdio::piped())
-            .stderr(std::fs::File::create(&log).unwrap())
-            .spawn()
-            .unwrap();
+        let mut child = KillOnDrop::spawn(
+            command(dir, Some(database))
+                .args(["serve", "--listen", "127.0.0.1:0"])
+                .args(flags)
+                .env("VOUCHERS_LOG", filter)
+                .stdout(Stdio::piped())
+                .stderr(std::fs::File::create(&log).unwrap()),
+        )
+        .unwrap();
         let mut line = String::new();
-        BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
+        BufReader::new(child.take_stdout().unwrap()).read_line(&mut line).unwrap();
         let base =
             line.trim().strip_prefix("listening on ").unwrap_or_else(|| panic!("no address: {line:?}")).to_owned();
         Server { child, base, log }
@@ -125,21 +190,10 @@ impl Server {
     /// SIGTERM, then the exit status.
     #[track_caller]
     pub fn stop(mut self) -> ExitStatus {
-        let status = Command::new("kill").args(["-TERM", &self.child.id().to_string()]).status().unwrap();
-        assert!(status.success());
-        self.child.wait().unwrap()
+        self.child.terminate().unwrap()
     }
 
     pub fn logs(&self) -> String {
         std::fs::read_to_string(&self.log).unwrap()
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        if matches!(self.child.try_wait(), Ok(None)) {
-            let _ = self.child.kill();
-            let _ = self.child.wait();
-        }
     }
 }

@@ -173,6 +173,108 @@ async fn vouchers_list_add_show_and_edit(mut c: Console) {
     c.get("/console/c/pycon/vouchers/NOPE").await.ok(StatusCode::NOT_FOUND);
 }
 
+/// The rows of a vouchers list of `pycon`: each voucher's code and its Status column.
+fn listed(body: &str) -> Vec<(String, String)> {
+    body.split("<tr><td><a href=\"/console/c/pycon/vouchers/")
+        .skip(1)
+        .map(|row| {
+            let row = &row[..row.find("</tr>").unwrap()];
+            let code = row[..row.find('"').unwrap()].to_owned();
+            let cells: Vec<&str> = row.split("</td><td>").collect();
+            assert_eq!(cells.len(), 7, "code, type, discount, uses, window, status, batch: {row}");
+            (code, cells[5].to_owned())
+        })
+        .collect()
+}
+
+/// The status filter, for each status it accepts: the list shows exactly the vouchers in that
+/// status and none of the others (nor another conference's). A voucher that breaks several
+/// rules is in the status of the first it breaks: deactivated, then used up, then outside its
+/// window. The unfiltered list shows each voucher with the status the filter put it in.
+async fn status_filter_lists_exactly_the_vouchers_in_each_status(mut c: Console) {
+    use vouchers_core::domain::{OrderRef, VoucherType, When};
+    use vouchers_core::service::add::{add_voucher, AddVoucher};
+    use vouchers_core::service::checkout::redeem_voucher;
+    use vouchers_core::service::manage::{update_voucher, VoucherUpdate};
+
+    c.sign_in(MANAGER).await.redirect();
+    let store = &*c.db.store;
+    let at = |text: &str| -> chrono::DateTime<chrono::Utc> { text.parse().unwrap() };
+    let now = vouchers_core::now();
+    let (older, past, later) = (at("2019-01-01T00:00:00Z"), at("2020-01-01T00:00:00Z"), at("2020-06-01T00:00:00Z"));
+    let (future, farther) = (at("2090-01-01T00:00:00Z"), at("2091-01-01T00:00:00Z"));
+    // Code, uses allowed, valid from, valid until, redeemed at (one use each), deactivated, and
+    // the status it is in now.
+    #[allow(clippy::type_complexity)]
+    let vouchers: [(&str, i64, Option<_>, Option<_>, &[chrono::DateTime<chrono::Utc>], bool, &str); 11] = [
+        ("ACTIVE-PLAIN", 1, None, None, &[], false, "active"),
+        ("ACTIVE-WINDOW", 3, Some(past), Some(future), &[now], false, "active"),
+        ("INACTIVE-PLAIN", 1, None, None, &[], true, "inactive"),
+        ("INACTIVE-EXPIRED", 1, None, Some(past), &[], true, "inactive"),
+        ("USED-PLAIN", 1, None, None, &[now], false, "used_up"),
+        ("USED-EXPIRED", 1, None, Some(later), &[past], false, "used_up"),
+        ("USED-NOT-YET", 2, Some(future), None, &[future, future], false, "used_up"),
+        ("EXPIRED-PLAIN", 1, None, Some(past), &[], false, "expired"),
+        ("EXPIRED-WINDOW", 5, Some(older), Some(past), &[past], false, "expired"),
+        ("NOT-YET-PLAIN", 1, Some(future), None, &[], false, "not_yet_valid"),
+        ("NOT-YET-WINDOW", 1, Some(future), Some(farther), &[], false, "not_yet_valid"),
+    ];
+    for (code, max_uses, from, until, redeemed, deactivated, _) in vouchers {
+        let mut request = AddVoucher::new(CONF, code, VoucherType::Comp, None);
+        request.terms.max_uses = max_uses;
+        request.terms.valid_from = from.map(When::Instant);
+        request.terms.valid_until = until.map(When::Instant);
+        add_voucher(store, &request).await.unwrap();
+        for (i, when) in redeemed.iter().enumerate() {
+            let order = OrderRef::parse(&format!("{code}-{i}")).unwrap();
+            redeem_voucher(store, CONF, code, &order, None, *when).await.unwrap();
+        }
+        if deactivated {
+            let update = VoucherUpdate { is_active: Some(false), ..VoucherUpdate::default() };
+            update_voucher(store, CONF, code, &update).await.unwrap();
+        }
+    }
+    // Another conference's vouchers (one active, one expired) are never listed.
+    let mut other = AddVoucher::new(OTHER, "DJANGO-ACTIVE", VoucherType::Comp, None);
+    add_voucher(store, &other).await.unwrap();
+    other.code = "DJANGO-EXPIRED".to_owned();
+    other.terms.valid_until = Some(When::Instant(past));
+    add_voucher(store, &other).await.unwrap();
+
+    let statuses = [
+        ("active", "active"),
+        ("inactive", "inactive"),
+        ("used_up", "used up"),
+        ("expired", "expired"),
+        ("not_yet_valid", "not yet valid"),
+    ];
+    let everything = c.get("/console/c/pycon/vouchers").await;
+    let body = everything.ok(StatusCode::OK);
+    for (status, label) in statuses {
+        assert!(body.contains(&format!("<option value=\"{status}\">{label}</option>")), "{status} offered: {body}");
+    }
+    let mut all = listed(body);
+    all.sort();
+    let mut expected: Vec<(String, String)> =
+        vouchers.iter().map(|v| (v.0.to_owned(), statuses.iter().find(|s| s.0 == v.6).unwrap().1.to_owned())).collect();
+    expected.sort();
+    assert_eq!(all, expected, "every voucher of pycon, each with its status");
+
+    for (status, label) in statuses {
+        let page = c.get(&format!("/console/c/pycon/vouchers?status={status}")).await;
+        let body = page.ok(StatusCode::OK);
+        assert!(body.contains(&format!("<option value=\"{status}\" selected>{label}</option>")), "{body}");
+        let mut shown = listed(body);
+        shown.sort();
+        let mut wanted: Vec<(String, String)> =
+            vouchers.iter().filter(|v| v.6 == status).map(|v| (v.0.to_owned(), label.to_owned())).collect();
+        wanted.sort();
+        assert!(wanted.len() >= 2, "{status}: at least two vouchers to find");
+        assert_eq!(shown, wanted, "?status={status} lists exactly its vouchers");
+        assert!(!body.contains("DJANGO-"), "{status}: another conference's voucher: {body}");
+    }
+}
+
 async fn tokens_are_shown_once_and_revoked(mut c: Console) {
     c.sign_in(MANAGER).await.redirect();
     let made = c.submit("/console/c/pycon/tokens", &[("scope", "checkout"), ("name", "web shop")]).await;
@@ -255,6 +357,7 @@ both_backends!(
     catalog_forms_create_and_refuse,
     generate_validates_keeps_values_and_makes_one_batch_per_form,
     vouchers_list_add_show_and_edit,
+    status_filter_lists_exactly_the_vouchers_in_each_status,
     tokens_are_shown_once_and_revoked,
     try_a_code_answers_like_check,
 );
