@@ -158,12 +158,14 @@ pub enum VoucherError {
         key: String,
     },
     /// The voucher exists but cannot be redeemed now; nothing changed.
-    #[error("voucher {} cannot be redeemed: {}", quoted(.code), .reason.message())]
+    #[error("voucher {} cannot be redeemed: {}", quoted(.code), .detail.as_deref().unwrap_or(.reason.message()))]
     NotRedeemable {
         /// The voucher's code.
         code: String,
         /// Which rule failed.
         reason: crate::domain::InvalidReason,
+        /// What is missing, where the reason alone does not say (a cart below a minimum).
+        detail: Option<String>,
     },
     /// A slug or code that must be unique is taken.
     #[error("{what} {} already exists{scope}", quoted(.value))]

@@ -1,4 +1,5 @@
-//! The voucher terms `add` and `generate` share (type, discount, uses, window, restrictions):
+//! The voucher terms `add` and `generate` share (type, discount, uses, window, restrictions,
+//! minimums):
 //! their flags, flattened into both commands, and their one conversion into the core's
 //! [`VoucherTerms`].
 
@@ -39,6 +40,12 @@ pub struct TermsArgs {
     /// Restrict to this add-on (repeatable); none: all add-ons.
     #[arg(long = "addon", value_name = "SLUG")]
     pub addons: Vec<String>,
+    /// Qualifying items (of the lines a voucher applies to) a cart needs to use it, 1 to 10000.
+    #[arg(long, default_value_t = VoucherTerms::DEFAULT_MIN_QUANTITY, allow_negative_numbers = true)]
+    pub min_quantity: i64,
+    /// Qualifying subtotal a cart needs to use it, such as 200.00; none by default.
+    #[arg(long, allow_negative_numbers = true)]
+    pub min_subtotal: Option<String>,
 }
 
 impl TryFrom<&TermsArgs> for VoucherTerms {
@@ -59,6 +66,12 @@ impl TryFrom<&TermsArgs> for VoucherTerms {
             unlocks_hidden_tickets: args.unlocks_hidden_tickets,
             applicable_ticket_types: args.ticket_types.clone(),
             applicable_addons: args.addons.clone(),
+            min_quantity: args.min_quantity,
+            min_subtotal: args
+                .min_subtotal
+                .as_deref()
+                .map(|d| vouchers_core::domain::parse_decimal("min_subtotal", d))
+                .transpose()?,
         })
     }
 }

@@ -455,6 +455,52 @@ fn checkout_check_redeem_release_and_usage() {
     assert!(err.contains("--ticket-type/--addon"), "{err}");
 }
 
+/// The cart minimums, set with flags like the other terms: a cart below one is refused with
+/// exit 4 and a message that says what is missing; a bad minimum names its flag.
+#[test]
+fn minimums_are_set_with_flags_and_refuse_small_carts() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    catalogue(d, None);
+    let run = |args: &[&str]| vouchers(d, None, args);
+    let added: Value = serde_json::from_str(&ok(run(&[
+        "add",
+        "--conference",
+        "pycon",
+        "--code",
+        "GROUP-1",
+        "--type",
+        "comp",
+        "--ticket-type",
+        "individual",
+        "--min-quantity",
+        "3",
+        "--format",
+        "json",
+    ])))
+    .unwrap();
+    assert_eq!((added["min_quantity"].as_i64(), added["min_subtotal"].clone()), (Some(3), Value::Null));
+    let check: Value = serde_json::from_str(&ok(run(&[
+        "check",
+        "--conference",
+        "pycon",
+        "GROUP-1",
+        "--ticket-type",
+        "individual=2",
+        "--format",
+        "json",
+    ])))
+    .unwrap();
+    assert_eq!((check["valid"].as_bool(), check["reason"].as_str()), (Some(false), Some("below_minimum")));
+    let refused =
+        run(&["redeem", "--conference", "pycon", "--order-ref", "G-1", "GROUP-1", "--ticket-type", "individual=2"]);
+    assert_eq!(refused.status.code(), Some(4));
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("add 1 more qualifying item"), "{refused:?}");
+    let err =
+        input_error(run(&["add", "--conference", "pycon", "--code", "BAD-1", "--type", "comp", "--min-subtotal", "0"]));
+    assert!(err.contains("min-subtotal") || err.contains("min_subtotal"), "{err}");
+}
+
 #[test]
 fn unreachable_database_exits_1_without_the_password() {
     let dir = tempfile::tempdir().unwrap();

@@ -1,5 +1,5 @@
 //! The voucher terms the generate and add forms share (type, discount, uses, window, what it
-//! unlocks and applies to): parsed from the form with a message per field, the same messages as
+//! unlocks and applies to, the cart's minimums): parsed from the form with a message per field, the same messages as
 //! the CLI and the API (the rules are the core's).
 
 use vouchers_core::domain::{parse_decimal, AddOn, TicketType, VoucherType, When};
@@ -23,23 +23,27 @@ pub(crate) fn parse(form: &FormData, errors: &mut Vec<(String, String)>) -> Vouc
             VoucherType::Comp
         }
     };
-    let discount_value = match form.get("discount_value").filter(|v| !v.is_empty()) {
+    let mut whole = |field: &str, default: i64| match form.get(field).filter(|v| !v.is_empty()) {
+        None => default,
+        Some(text) => text.parse::<i64>().unwrap_or_else(|_| {
+            fail(field, format!("{field} must be a whole number, got {}", vouchers_core::domain::quoted(text)));
+            default
+        }),
+    };
+    let max_uses = whole("max_uses", VoucherTerms::DEFAULT_MAX_USES);
+    let min_quantity = whole("min_quantity", VoucherTerms::DEFAULT_MIN_QUANTITY);
+    let mut decimal = |field: &'static str| match form.get(field).filter(|v| !v.is_empty()) {
         None => None,
-        Some(text) => match parse_decimal("discount_value", text) {
+        Some(text) => match parse_decimal(field, text) {
             Ok(value) => Some(value),
             Err(e) => {
-                fail("discount_value", e.message);
+                fail(field, e.message);
                 None
             }
         },
     };
-    let max_uses = match form.get("max_uses").filter(|v| !v.is_empty()) {
-        None => VoucherTerms::DEFAULT_MAX_USES,
-        Some(text) => text.parse::<i64>().unwrap_or_else(|_| {
-            fail("max_uses", format!("max_uses must be a whole number, got {}", vouchers_core::domain::quoted(text)));
-            VoucherTerms::DEFAULT_MAX_USES
-        }),
-    };
+    let discount_value = decimal("discount_value");
+    let min_subtotal = decimal("min_subtotal");
     let mut when = |field: &'static str| match form.get(field).filter(|v| !v.is_empty()) {
         None => None,
         Some(text) => match When::parse(field, text) {
@@ -61,6 +65,8 @@ pub(crate) fn parse(form: &FormData, errors: &mut Vec<(String, String)>) -> Vouc
         unlocks_hidden_tickets: form.checked("unlocks_hidden_tickets"),
         applicable_ticket_types: form.all("applicable_ticket_types"),
         applicable_addons: form.all("applicable_addons"),
+        min_quantity,
+        min_subtotal,
     }
 }
 

@@ -7,7 +7,7 @@ use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
-use vouchers_core::domain::{Alphabet, CodePrefix, Conference, MaxUses, VoucherStatus, When};
+use vouchers_core::domain::{minimum_in_words, Alphabet, CodePrefix, Conference, MaxUses, VoucherStatus, When};
 use vouchers_core::service::add::{add_voucher, AddVoucher};
 use vouchers_core::service::manage::{update_voucher, VoucherUpdate};
 use vouchers_core::service::{catalog, query};
@@ -222,6 +222,7 @@ struct VoucherPage {
     timezone: String,
     row: VoucherRow,
     unlocks: bool,
+    minimum: String,
     ticket_types: String,
     addons: String,
     redemptions: Vec<RedemptionRow>,
@@ -274,6 +275,7 @@ async fn render_voucher(
         timezone: tz.name().to_owned(),
         row: VoucherRow::new(&voucher, tz, vouchers_core::now()),
         unlocks: voucher.unlocks_hidden_tickets,
+        minimum: minimum_in_words(voucher.min_quantity, voucher.min_subtotal),
         ticket_types: list(&voucher.applicable_ticket_types),
         addons: list(&voucher.applicable_addons),
         redemptions: redemptions

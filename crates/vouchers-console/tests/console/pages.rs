@@ -55,6 +55,8 @@ async fn generate_validates_keeps_values_and_makes_one_batch_per_form(mut c: Con
         "Valid from",
         "Valid until",
         "Unlocks hidden tickets",
+        "Minimum qualifying items",
+        "Minimum qualifying subtotal",
     ] {
         assert!(body.contains(&format!(">{label}</label>")), "{label}");
     }
@@ -81,6 +83,11 @@ async fn generate_validates_keeps_values_and_makes_one_batch_per_form(mut c: Con
     too_big[4] = ("discount_value", "150");
     let body = c.submit("/console/c/pycon/generate", &too_big).await.body;
     assert!(body.contains("count must be between 1 and 500, got 501"), "the same message as the CLI and the API");
+    let mut bad_minimums = generate_form(&key, "3");
+    bad_minimums.extend([("min_quantity", "0"), ("min_subtotal", "12.345")]);
+    let body = c.submit("/console/c/pycon/generate", &bad_minimums).await.body;
+    assert!(body.contains("min_quantity must be from 1 to 10000, got 0"), "{body}");
+    assert!(body.contains(r#"value="12.345""#) && body.contains("min_quantity-error"), "values kept, errors shown");
     assert_eq!(c.batches().await, 0);
 
     // Valid, sent twice with the form's key (a double click, a reload): one batch.
@@ -101,6 +108,7 @@ async fn generate_validates_keeps_values_and_makes_one_batch_per_form(mut c: Con
             && body.contains("Deactivate batch")
     );
     assert_eq!(body.matches("<td>SPONSOR-").count(), 3, "{body}");
+    assert!(body.contains("<dt>Minimum cart</dt><dd>none</dd>"), "{body}");
     let csv = c.get(&format!("{batch_page}/codes.csv")).await;
     assert_eq!(csv.status, StatusCode::OK);
     assert!(csv.headers[header::CONTENT_TYPE].to_str().unwrap().starts_with("text/csv"));

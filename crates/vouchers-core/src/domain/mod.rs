@@ -33,11 +33,15 @@ pub use money::{parse_decimal, DiscountSpec, Money, VoucherType};
 pub use network::caller_network;
 pub use pricing::{price, qualifies, LineItem, PriceLine, PricedLine, Pricing, Quantity};
 pub use recipient::{check_tag_key, Recipient, RowError};
-pub use redemption::{unlocked_ticket_types, validity, InvalidReason, OrderRef, VoucherStatus};
+pub use redemption::{
+    cart_refusal, unlocked_ticket_types, validity, CartRefusal, InvalidReason, OrderRef, VoucherStatus,
+};
 pub use text::{Name, Slug};
 pub use time::{ValidityWindow, When};
 pub use token::{ApiToken, Scope, TokenSecret};
-pub use voucher::{format_rfc3339, from_spreadsheet, spreadsheet_safe, Batch, BatchSource, MaxUses, Voucher};
+pub use voucher::{
+    format_rfc3339, from_spreadsheet, minimum_in_words, spreadsheet_safe, Batch, BatchSource, MaxUses, Voucher,
+};
 
 /// How an error message quotes an input value: in quotes and escaped like `{:?}`, cut to its first
 /// 40 characters (with the full length said) so a huge value never makes a huge error.

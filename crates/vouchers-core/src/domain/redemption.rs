@@ -5,7 +5,7 @@ use std::fmt;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use super::{is_spoofing_char, InvalidInput, TicketType, Voucher};
+use super::{is_spoofing_char, qualifies, InvalidInput, Money, PricedLine, TicketType, Voucher};
 
 /// The order a redemption belongs to, as the checkout names it: 1 to 200 characters, no control
 /// characters, surrounding whitespace ignored. Redeeming the same order again replays the first
@@ -72,6 +72,12 @@ pub enum InvalidReason {
     NotYetValid,
     /// After `valid_until`.
     Expired,
+    /// The cart has lines and the voucher applies to none of them: it would give nothing, so it
+    /// is not used.
+    NotApplicable,
+    /// The cart has fewer qualifying items, or a lower qualifying subtotal, than the voucher's
+    /// minimum.
+    BelowMinimum,
 }
 
 impl InvalidReason {
@@ -84,14 +90,25 @@ impl InvalidReason {
             InvalidReason::UsedUp => "used_up",
             InvalidReason::NotYetValid => "not_yet_valid",
             InvalidReason::Expired => "expired",
+            InvalidReason::NotApplicable => "not_applicable",
+            InvalidReason::BelowMinimum => "below_minimum",
         }
     }
 
     /// The reason spelled `text` ([`InvalidReason::as_str`]), if it is one.
     pub fn parse(text: &str) -> Option<Self> {
-        [Self::NotFound, Self::Mistyped, Self::Inactive, Self::UsedUp, Self::NotYetValid, Self::Expired]
-            .into_iter()
-            .find(|reason| reason.as_str() == text)
+        [
+            Self::NotFound,
+            Self::Mistyped,
+            Self::Inactive,
+            Self::UsedUp,
+            Self::NotYetValid,
+            Self::Expired,
+            Self::NotApplicable,
+            Self::BelowMinimum,
+        ]
+        .into_iter()
+        .find(|reason| reason.as_str() == text)
     }
 
     /// A sentence for a person at checkout.
@@ -103,6 +120,8 @@ impl InvalidReason {
             InvalidReason::UsedUp => "this voucher has no uses left",
             InvalidReason::NotYetValid => "this voucher is not valid yet",
             InvalidReason::Expired => "this voucher has expired",
+            InvalidReason::NotApplicable => "this code does not apply to anything in the cart",
+            InvalidReason::BelowMinimum => "the cart is below this code's minimum",
         }
     }
 }
@@ -146,7 +165,14 @@ impl VoucherStatus {
             Some(InvalidReason::Inactive) => VoucherStatus::Inactive,
             Some(InvalidReason::UsedUp) => VoucherStatus::UsedUp,
             Some(InvalidReason::NotYetValid) => VoucherStatus::NotYetValid,
-            Some(InvalidReason::Expired | InvalidReason::NotFound | InvalidReason::Mistyped) => VoucherStatus::Expired,
+            // `validity` answers none of the others: they are not the voucher's state.
+            Some(
+                InvalidReason::Expired
+                | InvalidReason::NotFound
+                | InvalidReason::Mistyped
+                | InvalidReason::NotApplicable
+                | InvalidReason::BelowMinimum,
+            ) => VoucherStatus::Expired,
         }
     }
 
@@ -206,6 +232,54 @@ pub fn validity(voucher: &Voucher, now: DateTime<Utc>) -> Option<InvalidReason> 
     }
 }
 
+/// A cart rule a cart breaks, and what it means for the person at checkout.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CartRefusal {
+    /// The rule: [`InvalidReason::NotApplicable`] or [`InvalidReason::BelowMinimum`].
+    pub reason: InvalidReason,
+    /// What is wrong, in words ("add 2 more qualifying items").
+    pub message: String,
+}
+
+/// `None` when a cart of these priced `lines` may use `voucher`; otherwise the cart rule it
+/// breaks, judged after [`validity`], in this order:
+///
+/// - lines, none of which the voucher applies to: [`InvalidReason::NotApplicable`] (the code would
+///   give nothing, so it is not used);
+/// - fewer qualifying items than `min_quantity`, or a qualifying subtotal below `min_subtotal`:
+///   [`InvalidReason::BelowMinimum`], saying what is missing.
+///
+/// A cart with no lines breaks none (a code checked before the cart is filled). The one place
+/// these rules are decided: check, redeem and the faces all ask it.
+pub fn cart_refusal(voucher: &Voucher, lines: &[PricedLine]) -> Option<CartRefusal> {
+    if lines.is_empty() {
+        return None;
+    }
+    let qualifying =
+        lines.iter().filter(|l| qualifies(&l.item, &voucher.applicable_ticket_types, &voucher.applicable_addons));
+    let (items, cents) = qualifying.fold((0i64, 0i64), |(items, cents), line| {
+        (items.saturating_add(i64::from(line.quantity)), cents.saturating_add(line.line_total.cents()))
+    });
+    let refuse = |reason: InvalidReason, message: String| Some(CartRefusal { reason, message });
+    if items == 0 {
+        return refuse(InvalidReason::NotApplicable, InvalidReason::NotApplicable.message().to_owned());
+    }
+    if items < voucher.min_quantity {
+        let missing = voucher.min_quantity - items;
+        let noun = if missing == 1 { "item" } else { "items" };
+        let message =
+            format!("add {missing} more qualifying {noun} to use this code (it needs {})", voucher.min_quantity);
+        return refuse(InvalidReason::BelowMinimum, message);
+    }
+    match voucher.min_subtotal {
+        Some(minimum) if cents < minimum.cents() => {
+            let message = format!("qualifying subtotal {} is below the minimum {minimum}", Money::from_cents(cents));
+            refuse(InvalidReason::BelowMinimum, message)
+        }
+        _ => None,
+    }
+}
+
 /// The hidden (`requires_voucher`) ticket types `voucher` reveals: none unless it has
 /// `unlocks_hidden_tickets`; then those in its ticket-type set, or all of them when the set is
 /// empty. Sorted by slug.
@@ -226,7 +300,7 @@ pub fn unlocked_ticket_types(voucher: &Voucher, catalogue: &[TicketType]) -> Vec
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::{Money, VoucherType};
+    use crate::domain::{LineItem, Money, VoucherType};
 
     fn voucher() -> Voucher {
         let t = DateTime::parse_from_rfc3339("2027-01-01T00:00:00Z").unwrap().with_timezone(&Utc);
@@ -247,7 +321,54 @@ mod tests {
             batch_id: None,
             created_at: t,
             recipient: None,
+            min_quantity: 1,
+            min_subtotal: None,
         }
+    }
+
+    fn line(item: LineItem, quantity: u32, unit: i64) -> PricedLine {
+        let total = Money::from_cents(unit * i64::from(quantity));
+        PricedLine {
+            item,
+            quantity,
+            unit_price: Money::from_cents(unit),
+            line_total: total,
+            discount: Money::ZERO,
+            total,
+        }
+    }
+
+    /// The cart rules, in order: nothing qualifies, then too few items, then too low a subtotal;
+    /// an empty cart breaks none.
+    #[test]
+    fn cart_rules_say_what_is_missing() {
+        let mut v = voucher();
+        v.applicable_ticket_types = vec!["student".into()];
+        let student = |n| line(LineItem::TicketType("student".into()), n, 10_000);
+        let individual = line(LineItem::TicketType("individual".into()), 3, 40_000);
+        let tshirt = line(LineItem::AddOn("tshirt".into()), 1, 2_500);
+        assert_eq!(cart_refusal(&v, &[]), None);
+        let refused = cart_refusal(&v, std::slice::from_ref(&individual)).unwrap();
+        assert_eq!(refused.reason, InvalidReason::NotApplicable);
+        assert_eq!(refused.message, "this code does not apply to anything in the cart");
+        // Every add-on qualifies (the add-on set is empty): the T-shirt alone applies.
+        assert_eq!(cart_refusal(&v, &[individual.clone(), tshirt.clone()]), None);
+
+        v.min_quantity = 3;
+        let refused = cart_refusal(&v, &[student(1), individual.clone()]).unwrap();
+        assert_eq!(
+            (refused.reason, refused.message.as_str()),
+            (InvalidReason::BelowMinimum, "add 2 more qualifying items to use this code (it needs 3)")
+        );
+        let refused = cart_refusal(&v, &[student(1), tshirt.clone()]).unwrap();
+        assert_eq!(refused.message, "add 1 more qualifying item to use this code (it needs 3)");
+        assert_eq!(cart_refusal(&v, &[student(2), tshirt.clone()]), None);
+
+        v.min_subtotal = Some(Money::from_cents(30_000));
+        let refused = cart_refusal(&v, &[student(2), tshirt.clone(), individual]).unwrap();
+        assert_eq!(refused.reason, InvalidReason::BelowMinimum);
+        assert_eq!(refused.message, "qualifying subtotal 225.00 is below the minimum 300.00");
+        assert_eq!(cart_refusal(&v, &[student(3)]), None, "300.00 reaches the minimum");
     }
 
     fn at(s: &str) -> DateTime<Utc> {

@@ -76,6 +76,28 @@ pub struct Voucher {
     /// The person it is assigned to, if any.
     #[serde(default)]
     pub recipient: Option<Recipient>,
+    /// Qualifying items a cart needs to use it (1: any cart with one).
+    #[serde(default = "one")]
+    pub min_quantity: i64,
+    /// Qualifying subtotal a cart needs to use it (`null`: none).
+    #[serde(default)]
+    pub min_subtotal: Option<Money>,
+}
+
+fn one() -> i64 {
+    1
+}
+
+/// A cart minimum in words, for people: "none", "3 qualifying items", "200.00 qualifying
+/// subtotal", or both.
+pub fn minimum_in_words(min_quantity: i64, min_subtotal: Option<Money>) -> String {
+    let items = (min_quantity > 1).then(|| format!("{min_quantity} qualifying items"));
+    let subtotal = min_subtotal.map(|m| format!("{m} qualifying subtotal"));
+    match (items, subtotal) {
+        (None, None) => "none".to_owned(),
+        (Some(one), None) | (None, Some(one)) => one,
+        (Some(items), Some(subtotal)) => format!("{items} and {subtotal}"),
+    }
 }
 
 impl Voucher {
@@ -177,6 +199,12 @@ pub struct Batch {
     /// The codes end with a check character.
     #[serde(default)]
     pub check_char: bool,
+    /// Qualifying items a cart needs to use one of its vouchers.
+    #[serde(default = "one")]
+    pub min_quantity: i64,
+    /// Qualifying subtotal a cart needs to use one (`null`: none).
+    #[serde(default)]
+    pub min_subtotal: Option<Money>,
 }
 
 fn default_length() -> u8 {
@@ -184,6 +212,11 @@ fn default_length() -> u8 {
 }
 
 impl Batch {
+    /// The cart minimum its vouchers need, in words ([`minimum_in_words`]).
+    pub fn minimum(&self) -> String {
+        minimum_in_words(self.min_quantity, self.min_subtotal)
+    }
+
     /// How the batch's codes look.
     pub fn format(&self) -> CodeFormat {
         CodeFormat { alphabet: self.alphabet, length: self.length, check_char: self.check_char }
@@ -257,6 +290,15 @@ pub(crate) fn rfc3339_opt<S: Serializer>(t: &Option<DateTime<Utc>>, s: S) -> Res
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn minimums_in_words() {
+        let amount = Some(Money::from_cents(20_000));
+        assert_eq!(minimum_in_words(1, None), "none");
+        assert_eq!(minimum_in_words(3, None), "3 qualifying items");
+        assert_eq!(minimum_in_words(1, amount), "200.00 qualifying subtotal");
+        assert_eq!(minimum_in_words(3, amount), "3 qualifying items and 200.00 qualifying subtotal");
+    }
 
     #[test]
     fn formula_cells_are_defused() {

@@ -12,8 +12,9 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::domain::{
-    price, unlocked_ticket_types, validity, CodeFormat, Conference, DiscountSpec, Guessing, GuessingPolicy,
-    InvalidInput, InvalidReason, LineItem, Money, OrderRef, PriceLine, Pricing, Quantity, Voucher, VoucherCode,
+    cart_refusal, price, unlocked_ticket_types, validity, CartRefusal, CodeFormat, Conference, DiscountSpec, Guessing,
+    GuessingPolicy, InvalidInput, InvalidReason, LineItem, Money, OrderRef, PriceLine, Pricing, Quantity, Voucher,
+    VoucherCode,
 };
 pub use crate::store::CheckoutView;
 use crate::store::{AuditEntry, CheckoutKey, NewRedemption, RedeemOutcome, Store, UsageRow};
@@ -38,6 +39,9 @@ pub struct CheckResult {
     pub valid: bool,
     /// Why not (`null` when valid).
     pub reason: Option<InvalidReason>,
+    /// Why not, in words for the person at checkout ("add 2 more qualifying items"; `null` when
+    /// valid).
+    pub message: Option<String>,
     /// The voucher (`null` when no voucher has this code).
     pub voucher: Option<Voucher>,
     /// Hidden ticket types the voucher reveals (none unless valid).
@@ -271,24 +275,37 @@ pub fn check_found(
     // the cart can never tell a guesser apart a real code from an unknown one, and the guessing
     // limit counts every unknown code. Its cart is not priced.
     let Some(voucher) = &view.voucher else {
+        let reason = if view.mistyped { InvalidReason::Mistyped } else { InvalidReason::NotFound };
         return Ok(CheckResult {
             valid: false,
-            reason: Some(if view.mistyped { InvalidReason::Mistyped } else { InvalidReason::NotFound }),
+            reason: Some(reason),
+            message: Some(reason.message().to_owned()),
             voucher: None,
             unlocked_ticket_types: Vec::new(),
             pricing: Pricing::default(),
         });
     };
-    let reason = validity(voucher, now);
-    let usable = Some(voucher).filter(|_| reason.is_none());
-    let unlocked = match usable {
-        Some(v) => unlocked_ticket_types(v, &view.ticket_types),
-        None => Vec::new(),
+    let mut refusal = validity(voucher, now).map(|reason| CartRefusal { reason, message: reason.message().to_owned() });
+    let mut unlocked = match refusal {
+        None => unlocked_ticket_types(voucher, &view.ticket_types),
+        Some(_) => Vec::new(),
     };
-    let pricing = price_cart(view, conference, lines, usable, &unlocked)?;
+    let usable = Some(voucher).filter(|_| refusal.is_none());
+    let mut pricing = price_cart(view, conference, lines, usable, &unlocked)?;
+    if refusal.is_none() {
+        // The cart rules, on the priced cart: a refused cart is priced again at full price (its
+        // hidden ticket types still allowed: the code reveals them), and the answer unlocks
+        // nothing.
+        refusal = cart_refusal(voucher, &pricing.lines);
+        if refusal.is_some() {
+            pricing = price_cart(view, conference, lines, None, &unlocked)?;
+            unlocked.clear();
+        }
+    }
     Ok(CheckResult {
-        valid: reason.is_none(),
-        reason,
+        valid: refusal.is_none(),
+        reason: refusal.as_ref().map(|r| r.reason),
+        message: refusal.map(|r| r.message),
         voucher: Some(voucher.clone()),
         unlocked_ticket_types: unlocked,
         pricing,
@@ -344,6 +361,16 @@ pub async fn redeem_found(
         }
         None => None,
     };
+    // A cart the voucher gives nothing to never reaches the redemption: nothing is consumed. Its
+    // lines were checked first (an unknown slug is bad input); a rule judged before the cart
+    // (inactive, used up, the window) answers first, as `check` does.
+    if let Some(cart) = pricing.as_ref().and_then(|pricing| cart_refusal(&voucher, &pricing.lines)) {
+        let (reason, detail) = match validity(&voucher, now) {
+            Some(reason) => (reason, None),
+            None => (cart.reason, Some(cart.message)),
+        };
+        return Err(VoucherError::NotRedeemable { code: voucher.code, reason, detail });
+    }
 
     let mut redeemed = voucher;
     redeemed.times_used += 1;
@@ -368,7 +395,7 @@ pub async fn redeem_found(
         }
         RedeemOutcome::Refused(reason) => {
             // Nothing was written; the statement said why.
-            return Err(VoucherError::NotRedeemable { code: answer.voucher.code.clone(), reason });
+            return Err(VoucherError::NotRedeemable { code: answer.voucher.code.clone(), reason, detail: None });
         }
     }
     Ok(Redemption { answer, replayed: false })

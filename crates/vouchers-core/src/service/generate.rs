@@ -368,6 +368,8 @@ async fn generate_in_tx(
             alphabet: format.alphabet,
             length: format.length,
             check_char: format.check_char,
+            min_quantity: template.min_quantity,
+            min_subtotal: template.min_subtotal,
         },
         guessing,
     ))

@@ -77,6 +77,11 @@ pub fn request_fingerprint(config: &VoucherBulkConfig) -> String {
         canonical["length"] = config.length.into();
         canonical["check_char"] = config.check_char.into();
     }
+    // So did the minimums: a request without any keeps its fingerprint too.
+    if terms.min_quantity != crate::VoucherTerms::DEFAULT_MIN_QUANTITY || terms.min_subtotal.is_some() {
+        canonical["min_quantity"] = terms.min_quantity.into();
+        canonical["min_subtotal"] = terms.min_subtotal.map(|d| d.normalize().to_string()).into();
+    }
     let digest = Sha256::digest(canonical.to_string().as_bytes());
     digest.iter().fold(String::with_capacity(64), |mut hex, b| {
         let _ = write!(hex, "{b:02x}");

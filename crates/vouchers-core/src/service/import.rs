@@ -222,6 +222,9 @@ impl Resolver {
             max_uses,
             window,
             unlocks_hidden_tickets: unlocks,
+            // An import file has no minimums: its vouchers take the defaults.
+            min_quantity: crate::VoucherTerms::DEFAULT_MIN_QUANTITY,
+            min_subtotal: None,
             restriction_set_id,
             batch_id: None,
             created_at,
@@ -399,6 +402,8 @@ pub async fn import_vouchers(store: &dyn Store, conference: &str, reader: impl R
         applicable_addons: addons,
         created_at: template.created_at,
         source: BatchSource::Import,
+        min_quantity: template.min_quantity,
+        min_subtotal: template.min_subtotal,
     };
     let changes = serde_json::json!({ "batch": batch_id, "imported": imported, "assigned": assigned });
     super::audit(tx.as_mut(), Some(resolver.conference.id), "batch.import", &format!("batch {batch_id}"), changes)

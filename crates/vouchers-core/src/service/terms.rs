@@ -4,7 +4,9 @@
 
 use rust_decimal::Decimal;
 
-use crate::domain::{Conference, DiscountSpec, MaxUses, Slug, ValidityWindow, Voucher, VoucherType, When};
+use crate::domain::{
+    Conference, DiscountSpec, InvalidInput, MaxUses, Money, Slug, ValidityWindow, Voucher, VoucherType, When,
+};
 use crate::store::{StoreTx, VoucherTemplate};
 use crate::VoucherError;
 
@@ -31,11 +33,21 @@ pub struct VoucherTerms {
     pub applicable_ticket_types: Vec<String>,
     /// Add-ons (slugs) it applies to; empty: all.
     pub applicable_addons: Vec<String>,
+    /// Qualifying items a cart needs, 1 to [`VoucherTerms::MAX_MIN_QUANTITY`] (default 1).
+    pub min_quantity: i64,
+    /// Qualifying subtotal a cart needs, more than 0 (default none).
+    pub min_subtotal: Option<Decimal>,
 }
 
 impl VoucherTerms {
     /// Uses per voucher when none is given.
     pub const DEFAULT_MAX_USES: i64 = 1;
+
+    /// Qualifying items a cart needs when none is given: any cart with one.
+    pub const DEFAULT_MIN_QUANTITY: i64 = 1;
+
+    /// The largest minimum quantity.
+    pub const MAX_MIN_QUANTITY: i64 = 10_000;
 
     /// Terms with the defaults: one use, no window, unlocks nothing, applies to everything.
     pub fn new(voucher_type: VoucherType, discount_value: Option<Decimal>) -> Self {
@@ -48,6 +60,8 @@ impl VoucherTerms {
             unlocks_hidden_tickets: false,
             applicable_ticket_types: Vec::new(),
             applicable_addons: Vec::new(),
+            min_quantity: Self::DEFAULT_MIN_QUANTITY,
+            min_subtotal: None,
         }
     }
 
@@ -55,15 +69,26 @@ impl VoucherTerms {
     pub(crate) fn check(&self) -> Result<CheckedTerms<'_>, VoucherError> {
         let discount = DiscountSpec::parse(self.voucher_type, self.discount_value)?;
         let max_uses = MaxUses::new(self.max_uses)?;
-        Ok(CheckedTerms { raw: self, discount, max_uses })
+        if !(1..=Self::MAX_MIN_QUANTITY).contains(&self.min_quantity) {
+            let message =
+                format!("min_quantity must be from 1 to {}, got {}", Self::MAX_MIN_QUANTITY, self.min_quantity);
+            return Err(InvalidInput::new("min_quantity", message).into());
+        }
+        let min_subtotal = self.min_subtotal.map(|value| Money::parse("min_subtotal", value)).transpose()?;
+        if min_subtotal.is_some_and(|m| m.cents() == 0) {
+            let message = "min_subtotal must be more than 0 (leave it out for no minimum)";
+            return Err(InvalidInput::new("min_subtotal", message).into());
+        }
+        Ok(CheckedTerms { raw: self, discount, max_uses, min_subtotal })
     }
 }
 
-/// Terms checked without the database: discount and max uses.
+/// Terms checked without the database: discount, max uses and the minimums.
 pub(crate) struct CheckedTerms<'a> {
     raw: &'a VoucherTerms,
     discount: DiscountSpec,
     max_uses: MaxUses,
+    min_subtotal: Option<Money>,
 }
 
 /// Terms resolved inside the transaction: ready to insert.
@@ -94,6 +119,8 @@ impl ResolvedTerms {
             batch_id: t.batch_id,
             created_at: t.created_at,
             recipient: None,
+            min_quantity: t.min_quantity,
+            min_subtotal: t.min_subtotal,
         }
     }
 }
@@ -167,6 +194,8 @@ impl CheckedTerms<'_> {
             max_uses: self.max_uses.get(),
             window,
             unlocks_hidden_tickets: self.raw.unlocks_hidden_tickets,
+            min_quantity: self.raw.min_quantity,
+            min_subtotal: self.min_subtotal,
             restriction_set_id,
             batch_id: None,
             created_at: super::now(),

@@ -6,8 +6,8 @@ use std::fmt;
 use chrono::{DateTime, Utc};
 
 use crate::domain::{
-    Account, AddOn, ApiToken, BatchSource, CodeFormat, CodePrefix, Conference, DiscountSpec, MessageStatus, Recipient,
-    RenderedMessage, Scope, TicketType, ValidityWindow, Voucher,
+    Account, AddOn, ApiToken, BatchSource, CodeFormat, CodePrefix, Conference, DiscountSpec, MessageStatus, Money,
+    Recipient, RenderedMessage, Scope, TicketType, ValidityWindow, Voucher,
 };
 
 /// The fields shared by every voucher of one insert: a batch, or one voucher added by hand.
@@ -23,6 +23,10 @@ pub struct VoucherTemplate {
     pub window: ValidityWindow,
     /// Reveals hidden ticket types.
     pub unlocks_hidden_tickets: bool,
+    /// Qualifying items a cart needs (at least 1).
+    pub min_quantity: i64,
+    /// Qualifying subtotal a cart needs, if any.
+    pub min_subtotal: Option<Money>,
     /// Shared restriction set, `None` when it applies to everything.
     pub restriction_set_id: Option<i64>,
     /// The batch, `None` for a voucher added by hand.

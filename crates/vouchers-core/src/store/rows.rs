@@ -46,6 +46,8 @@ pub(super) trait StoredRow {
     fn opt_instant(&self, column: &str) -> Result<Option<DateTime<Utc>>, StoreError>;
     /// An amount, as this backend stores it.
     fn money(&self, column: &str) -> Result<Money, StoreError>;
+    /// A nullable amount.
+    fn opt_money(&self, column: &str) -> Result<Option<Money>, StoreError>;
     /// A calendar date, as this backend stores it.
     fn date(&self, column: &str) -> Result<NaiveDate, StoreError>;
 }
@@ -117,6 +119,9 @@ impl<R: StoredRow> StoredRow for Prefixed<'_, R> {
     fn money(&self, column: &str) -> Result<Money, StoreError> {
         self.row.money(&self.name(column))
     }
+    fn opt_money(&self, column: &str) -> Result<Option<Money>, StoreError> {
+        self.row.opt_money(&self.name(column))
+    }
     fn date(&self, column: &str) -> Result<NaiveDate, StoreError> {
         self.row.date(&self.name(column))
     }
@@ -155,6 +160,7 @@ pub(super) fn checkout_sql(d: &super::sql::Dialect) -> String {
                 v.is_active AS v_is_active, v.restriction_set_id AS v_restriction_set_id,
                 v.batch_id AS v_batch_id, v.created_at AS v_created_at, v.recipient_email AS v_recipient_email,
                 v.recipient_name AS v_recipient_name, v.recipient_tags AS v_recipient_tags,
+                v.min_quantity AS v_min_quantity, v.min_subtotal AS v_min_subtotal,
                 (SELECT count(*) FROM failed_lookup f
                   WHERE f.token_id = t.id AND f.address = {address} AND f.at > {since}) AS f_count,
                 (SELECT min(f.at) FROM failed_lookup f
@@ -311,6 +317,8 @@ pub(super) fn voucher(
         batch_id: row.opt_int("batch_id")?,
         created_at: row.instant("created_at")?,
         recipient: recipient(row)?,
+        min_quantity: row.int("min_quantity")?,
+        min_subtotal: row.opt_money("min_subtotal")?,
     })
 }
 
@@ -356,6 +364,8 @@ pub(super) fn batch(
         alphabet: format.alphabet,
         length: format.length,
         check_char: format.check_char,
+        min_quantity: row.int("min_quantity")?,
+        min_subtotal: row.opt_money("min_subtotal")?,
     })
 }
 

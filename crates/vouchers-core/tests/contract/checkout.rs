@@ -343,7 +343,142 @@ async fn usage_sums_cannot_overflow(db: TestDb) {
     assert!(report.batches.iter().all(|b| b.counts.uses_left >= 0 && b.counts.uses_consumed >= 0));
 }
 
+/// A cart with lines, none of which the voucher applies to, is `not_applicable` at check and
+/// redeem, and consumes nothing; a cart with one line it applies to, or no cart, goes through.
+/// A rule judged before the cart (inactive, used up, the window) answers first.
+async fn a_code_that_gives_nothing_is_not_used(db: TestDb) {
+    let store = db.store.as_ref();
+    fixture(store).await;
+    let raw = Raw::connect(&db).await;
+    // A student comp: student tickets, no add-on restriction (so every add-on).
+    let mut request = AddVoucher::new(CONF, "STUDENT-1", VoucherType::Comp, None);
+    request.terms.applicable_ticket_types = strings(&["student"]);
+    request.terms.max_uses = 2;
+    add_voucher(store, &request).await.unwrap();
+    let line = |item: LineItem, n: i64| CartLine { item, quantity: q(n) };
+    let individual = vec![line(LineItem::TicketType("individual".into()), 2)];
+
+    let refused = check_voucher(store, CONF, "STUDENT-1", &individual, now()).await.unwrap();
+    assert_eq!((refused.valid, refused.reason), (false, Some(InvalidReason::NotApplicable)));
+    assert!(refused.unlocked_ticket_types.is_empty());
+    let answer = serde_json::to_value(&refused).unwrap();
+    assert_eq!(
+        (answer["reason"].as_str(), answer["pricing"]["discount"].as_str()),
+        (Some("not_applicable"), Some("0.00"))
+    );
+    assert_eq!(answer["pricing"]["total"], "800.00", "the cart is still priced, at full price");
+
+    let err = redeem_voucher(store, CONF, "STUDENT-1", "order-1", Some(&individual), now()).await.unwrap_err();
+    assert_eq!(err.code(), "not_applicable");
+    assert!(err.to_string().contains("does not apply to anything in the cart"), "{err}");
+    let shown = vouchers_core::service::query::show_voucher(store, CONF, "STUDENT-1").await.unwrap();
+    assert_eq!(shown.times_used, 0, "a code that gives nothing is not used");
+    assert_eq!(raw.count("redemption").await, 0);
+
+    // No cart: valid, and redeemable without one.
+    assert!(check_voucher(store, CONF, "STUDENT-1", &[], now()).await.unwrap().valid);
+    // One qualifying line among others (an add-on, which every add-on is): goes through.
+    let tshirt = vec![line(LineItem::TicketType("individual".into()), 1), line(LineItem::AddOn("tshirt".into()), 1)];
+    let mixed = check_voucher(store, CONF, "STUDENT-1", &tshirt, now()).await.unwrap();
+    assert!(mixed.valid, "{mixed:?}");
+    assert_eq!(serde_json::to_value(&mixed.pricing).unwrap()["discount"], "25.00");
+    redeem_voucher(store, CONF, "STUDENT-1", "order-2", Some(&tshirt), now()).await.unwrap();
+    redeem_voucher(store, CONF, "STUDENT-1", "order-3", None, now()).await.unwrap();
+
+    // Used up now: the earlier rule answers, whatever the cart.
+    let used = check_voucher(store, CONF, "STUDENT-1", &individual, now()).await.unwrap();
+    assert_eq!(used.reason, Some(InvalidReason::UsedUp));
+    let err = redeem_voucher(store, CONF, "STUDENT-1", "order-4", Some(&individual), now()).await.unwrap_err();
+    assert_eq!(err.code(), "used_up");
+    assert_eq!(raw.count("redemption").await, 2);
+}
+
+/// Minimums are stored with the voucher (and its batch), shown in its JSON, and judged on the
+/// qualifying lines of the cart at check and redeem: a cart below either is `below_minimum`,
+/// says what is missing, and consumes nothing.
+async fn a_cart_below_a_minimum_uses_nothing(db: TestDb) {
+    let store = db.store.as_ref();
+    fixture(store).await;
+    let raw = Raw::connect(&db).await;
+    // 20% off individual tickets (and dinners), for carts of at least 3 of them worth at least
+    // 1,500.00.
+    let mut request = AddVoucher::new(CONF, "GROUP-1", VoucherType::Percentage, Some(dec("20")));
+    request.terms.applicable_ticket_types = strings(&["individual"]);
+    request.terms.applicable_addons = strings(&["dinner"]);
+    request.terms.min_quantity = 3;
+    request.terms.min_subtotal = Some(dec("1500"));
+    request.terms.max_uses = 2;
+    let added = add_voucher(store, &request).await.unwrap();
+    let added = serde_json::to_value(&added).unwrap();
+    assert_eq!((added["min_quantity"].as_i64(), added["min_subtotal"].as_str()), (Some(3), Some("1500.00")));
+    let shown = vouchers_core::service::query::show_voucher(store, CONF, "GROUP-1").await.unwrap();
+    assert_eq!((shown.min_quantity, shown.min_subtotal.map(|m| m.to_string())), (3, Some("1500.00".into())));
+
+    let cart = |individuals: i64, tshirts: i64| {
+        vec![
+            CartLine { item: LineItem::TicketType("individual".into()), quantity: q(individuals) },
+            CartLine { item: LineItem::AddOn("tshirt".into()), quantity: q(tshirts) },
+        ]
+    };
+    // T-shirts do not qualify: 2 individual tickets and 5 T-shirts are 2 qualifying items.
+    let two = check_voucher(store, CONF, "GROUP-1", &cart(2, 5), now()).await.unwrap();
+    assert_eq!((two.valid, two.reason), (false, Some(InvalidReason::BelowMinimum)));
+    assert_eq!(two.message.as_deref(), Some("add 1 more qualifying item to use this code (it needs 3)"));
+    assert_eq!(serde_json::to_value(&two.pricing).unwrap()["discount"], "0.00");
+    // 3 tickets at 400.00 are 1,200.00: below the subtotal.
+    let three = check_voucher(store, CONF, "GROUP-1", &cart(3, 1), now()).await.unwrap();
+    assert_eq!(three.reason, Some(InvalidReason::BelowMinimum));
+    assert_eq!(three.message.as_deref(), Some("qualifying subtotal 1200.00 is below the minimum 1500.00"));
+    let err = redeem_voucher(store, CONF, "GROUP-1", "order-1", Some(&cart(3, 1)), now()).await.unwrap_err();
+    assert_eq!(err.code(), "below_minimum");
+    assert!(err.to_string().contains("qualifying subtotal 1200.00 is below the minimum 1500.00"), "{err}");
+    assert_eq!(raw.count("redemption").await, 0, "a refused cart consumes nothing");
+    assert_eq!(vouchers_core::service::query::show_voucher(store, CONF, "GROUP-1").await.unwrap().times_used, 0);
+
+    // 4 tickets (1,600.00) qualify: valid, discounted, redeemed.
+    let four = check_voucher(store, CONF, "GROUP-1", &cart(4, 1), now()).await.unwrap();
+    assert!(four.valid && four.message.is_none(), "{four:?}");
+    assert_eq!(serde_json::to_value(&four.pricing).unwrap()["discount"], "320.00");
+    let redeemed = redeem_voucher(store, CONF, "GROUP-1", "order-2", Some(&cart(4, 1)), now()).await.unwrap();
+    assert_eq!(json(&redeemed)["voucher"]["min_quantity"], 3);
+    // No cart: no minimum is judged.
+    assert!(check_voucher(store, CONF, "GROUP-1", &[], now()).await.unwrap().valid);
+
+    // A batch keeps its minimums, and so does each of its vouchers.
+    let mut config = config(2);
+    config.terms.min_quantity = 2;
+    config.terms.min_subtotal = Some(dec("99.99"));
+    let out = generate_voucher_codes(store, &Limits::default(), &config).await.unwrap();
+    assert_eq!((out.batch.min_quantity, out.batch.min_subtotal.map(|m| m.to_string())), (2, Some("99.99".into())));
+    for v in &out.vouchers {
+        let stored = vouchers_core::service::query::show_voucher(store, CONF, &v.code).await.unwrap();
+        assert_eq!((stored.min_quantity, stored.min_subtotal), (2, out.batch.min_subtotal));
+    }
+    let conference = store.conference(CONF).await.unwrap().unwrap();
+    let batch = store.batch(&conference, out.batch.id).await.unwrap().unwrap();
+    assert_eq!((batch.min_quantity, batch.min_subtotal), (2, out.batch.min_subtotal));
+
+    // Bad minimums name their field, and nothing is written.
+    for (quantity, subtotal, field) in [
+        (0, None, "min_quantity"),
+        (10_001, None, "min_quantity"),
+        (1, Some("0"), "min_subtotal"),
+        (1, Some("-5"), "min_subtotal"),
+        (1, Some("1.005"), "min_subtotal"),
+    ] {
+        let mut request = AddVoucher::new(CONF, "BAD-MIN", VoucherType::Comp, None);
+        request.terms.min_quantity = quantity;
+        request.terms.min_subtotal = subtotal.map(dec);
+        let err = add_voucher(store, &request).await.unwrap_err();
+        assert_eq!(err.field(), Some(field), "{quantity} {subtotal:?}: {err}");
+        assert!(err.to_string().contains(field), "{err}");
+    }
+    assert!(vouchers_core::service::query::show_voucher(store, CONF, "BAD-MIN").await.is_err());
+}
+
 both_backends!(
+    a_cart_below_a_minimum_uses_nothing,
+    a_code_that_gives_nothing_is_not_used,
     failed_lookups_are_counted_per_caller,
     usage_sums_cannot_overflow,
     concurrent_redemptions_of_a_single_use_code,

@@ -12,7 +12,7 @@ use vouchers_core::{generate_voucher_codes, Limits, VoucherError};
 use crate::add::request;
 use crate::support::*;
 
-const JSON_KEYS: [&str; 16] = [
+const JSON_KEYS: [&str; 18] = [
     "id",
     "conference",
     "code",
@@ -29,6 +29,8 @@ const JSON_KEYS: [&str; 16] = [
     "batch_id",
     "created_at",
     "recipient",
+    "min_quantity",
+    "min_subtotal",
 ];
 
 async fn local_times_and_json(db: TestDb) {

@@ -35,6 +35,8 @@ async fn random_vouchers(db: &TestDb, rng: &mut StdRng) -> Vec<i64> {
         max_uses: 1,
         window: ValidityWindow::new(None, None).unwrap(),
         unlocks_hidden_tickets: false,
+        min_quantity: 1,
+        min_subtotal: None,
         restriction_set_id: None,
         batch_id: None,
         created_at: Utc::now(),

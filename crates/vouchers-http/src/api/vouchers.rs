@@ -33,6 +33,10 @@ fn one() -> i64 {
     VoucherTerms::DEFAULT_MAX_USES
 }
 
+fn min_quantity() -> i64 {
+    VoucherTerms::DEFAULT_MIN_QUANTITY
+}
+
 fn eight() -> i64 {
     i64::from(CodeFormat::DEFAULT_LENGTH)
 }
@@ -77,6 +81,15 @@ macro_rules! body_with_terms {
             /// Add-on slugs it applies to; absent, `null` or empty: all.
             #[serde(default)]
             pub applicable_addons: Option<Vec<String>>,
+            /// Qualifying items (of the lines it applies to) a cart needs to use it, 1 to 10,000
+            /// (default 1); a cart with fewer is refused with `below_minimum`.
+            #[serde(default = "min_quantity")]
+            #[schema(default = 1, minimum = 1, maximum = 10000)]
+            pub min_quantity: i64,
+            /// Qualifying subtotal a cart needs to use it (default none); a cart below it is
+            /// refused with `below_minimum`.
+            #[serde(default)]
+            pub min_subtotal: Option<DecimalInput>,
         }
 
         impl $name {
@@ -92,6 +105,8 @@ macro_rules! body_with_terms {
                     unlocks_hidden_tickets: self.unlocks_hidden_tickets,
                     applicable_ticket_types: self.applicable_ticket_types.clone().unwrap_or_default(),
                     applicable_addons: self.applicable_addons.clone().unwrap_or_default(),
+                    min_quantity: self.min_quantity,
+                    min_subtotal: self.min_subtotal.map(|d| d.0),
                 })
             }
         }

@@ -34,9 +34,20 @@ async fn check_redeem_release_and_usage(app: TestApp) {
     let missing = app.post_vouchers_check(&app.checkout, CONF, &json!({"code": "NOPE"})).await.ok(StatusCode::OK);
     assert_eq!(
         missing,
-        json!({"valid": false, "reason": "not_found", "voucher": null, "unlocked_ticket_types": [],
+        json!({"valid": false, "reason": "not_found", "message": "no voucher with this code", "voucher": null,
+        "unlocked_ticket_types": [],
         "pricing": {"lines": [], "subtotal": "0.00", "discount": "0.00", "total": "0.00"}})
     );
+
+    // A cart the code applies to nothing in: not valid, and a redemption is refused and uses
+    // nothing (the first real redemption below is still the first use).
+    let individual = json!([{"ticket_type": "individual"}]);
+    let body = json!({"code": "STUDENT-1", "lines": individual});
+    let nothing = app.post_vouchers_check(&app.checkout, CONF, &body).await.ok(StatusCode::OK);
+    assert_eq!((nothing["valid"].as_bool(), nothing["reason"].as_str()), (Some(false), Some("not_applicable")));
+    let body = json!({"code": "STUDENT-1", "order_ref": "ORDER-0", "lines": individual});
+    let refused = app.post_vouchers_redeem(&app.checkout, CONF, &body).await.error(StatusCode::CONFLICT);
+    assert_eq!(refused["code"], "not_applicable");
 
     let redeem = |order: &'static str| {
         let body = json!({"code": "student-1", "order_ref": order, "lines": [{"ticket_type": "student"}]});
@@ -92,6 +103,30 @@ async fn check_redeem_release_and_usage(app: TestApp) {
         let error = app.post_vouchers_redeem(&app.checkout, CONF, &body).await.error(StatusCode::UNPROCESSABLE_ENTITY);
         assert_eq!(error["code"], code);
     }
+}
+
+async fn minimums_say_what_is_missing(app: TestApp) {
+    // Minimums, set like the other terms: a cart below one says what is missing and uses nothing.
+    let body = json!({"code": "GROUP-1", "voucher_type": "percentage", "discount_value": "10",
+                      "applicable_ticket_types": ["individual"], "min_quantity": 3, "min_subtotal": "1500.00"});
+    let group = app.post_vouchers(&app.manage, CONF, &body).await.ok(StatusCode::CREATED);
+    assert_eq!((group["min_quantity"].as_i64(), group["min_subtotal"].as_str()), (Some(3), Some("1500.00")));
+    let body = json!({"code": "GROUP-1", "lines": [{"ticket_type": "individual", "quantity": 2}]});
+    let below = app.post_vouchers_check(&app.checkout, CONF, &body).await.ok(StatusCode::OK);
+    assert_eq!((below["valid"].as_bool(), below["reason"].as_str()), (Some(false), Some("below_minimum")));
+    assert_eq!(below["message"], "add 1 more qualifying item to use this code (it needs 3)");
+    let body =
+        json!({"code": "GROUP-1", "order_ref": "ORDER-G", "lines": [{"ticket_type": "individual", "quantity": 3}]});
+    let refused = app.post_vouchers_redeem(&app.checkout, CONF, &body).await.error(StatusCode::CONFLICT);
+    assert_eq!(refused["code"], "below_minimum");
+    assert!(refused["message"].as_str().unwrap().contains("qualifying subtotal 1200.00 is below the minimum 1500.00"));
+    let body =
+        json!({"code": "GROUP-1", "order_ref": "ORDER-G", "lines": [{"ticket_type": "individual", "quantity": 4}]});
+    let redeemed = app.post_vouchers_redeem(&app.checkout, CONF, &body).await.ok(StatusCode::OK);
+    assert_eq!(
+        (redeemed["voucher"]["times_used"].as_i64(), redeemed["pricing"]["discount"].as_str()),
+        (Some(1), Some("160.00"))
+    );
 }
 
 async fn unknown_codes_are_rate_limited_per_caller(app: TestApp) {
@@ -202,6 +237,7 @@ async fn readable_codes_mistyped_answers_and_the_guessing_figure(app: TestApp) {
 
 both_backends!(
     check_redeem_release_and_usage,
+    minimums_say_what_is_missing,
     unknown_codes_are_rate_limited_per_caller,
     readable_codes_mistyped_answers_and_the_guessing_figure,
 );

@@ -9,7 +9,7 @@ use serde_json::{json, Value};
 use crate::support::*;
 
 /// The keys of a voucher in JSON, as the CLI prints it.
-const VOUCHER_KEYS: [&str; 16] = [
+const VOUCHER_KEYS: [&str; 18] = [
     "applicable_addons",
     "applicable_ticket_types",
     "batch_id",
@@ -20,6 +20,8 @@ const VOUCHER_KEYS: [&str; 16] = [
     "id",
     "is_active",
     "max_uses",
+    "min_quantity",
+    "min_subtotal",
     "recipient",
     "times_used",
     "unlocks_hidden_tickets",
@@ -110,6 +112,12 @@ async fn bulk_validation_names_the_field(app: TestApp) {
         ("discount_value", json!(true), "discount_value", "invalid_input"),
         ("voucher_type", json!("free"), "voucher_type", "invalid_input"),
         ("max_uses", json!(0), "max_uses", "invalid_input"),
+        ("min_quantity", json!(0), "min_quantity", "invalid_input"),
+        ("min_quantity", json!(10_001), "min_quantity", "invalid_input"),
+        ("min_quantity", json!("two"), "min_quantity", "invalid_input"),
+        ("min_subtotal", json!("0"), "min_subtotal", "invalid_input"),
+        ("min_subtotal", json!("-1"), "min_subtotal", "invalid_input"),
+        ("min_subtotal", json!("1.001"), "min_subtotal", "invalid_input"),
         ("valid_from", json!("tomorrow"), "valid_from", "invalid_input"),
         ("applicable_ticket_types", json!(["sprint"]), "applicable_ticket_types", "unknown_ticket_type"),
         ("applicable_ticket_types", json!(["bad\u{0}slug"]), "applicable_ticket_types", "unknown_ticket_type"),

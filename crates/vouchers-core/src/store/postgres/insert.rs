@@ -7,7 +7,7 @@
 
 use sqlx::{Postgres, Transaction};
 
-use crate::domain::fold_key;
+use crate::domain::{fold_key, Money};
 use crate::store::{StoreError, VoucherTemplate};
 
 /// The first key of the advisory lock that keeps readable and alnum inserts of one conference
@@ -32,8 +32,8 @@ async fn insert_voucher_rows(
     let sql = format!(
         "INSERT INTO voucher (conference_id, code, voucher_type, discount_value, max_uses, times_used,
              valid_from, valid_until, unlocks_hidden_tickets, is_active, restriction_set_id, batch_id,
-             created_at, updated_at, readable, fold_key)
-         SELECT $1, c, $2, $3, $4, 0, $5, $6, $7, true, $8, $9, $10, $10, $13, k
+             created_at, updated_at, readable, fold_key, min_quantity, min_subtotal)
+         SELECT $1, c, $2, $3, $4, 0, $5, $6, $7, true, $8, $9, $10, $10, $13, k, $14, $15
            FROM UNNEST($11::text[], $12::text[]) AS u (c, k)
           WHERE NOT EXISTS (SELECT 1 FROM voucher o WHERE {taken} AND o.conference_id = $1 AND o.fold_key = k)
          {on_conflict}
@@ -53,6 +53,8 @@ async fn insert_voucher_rows(
         .bind(codes)
         .bind(codes.iter().map(|c| fold_key(c)).collect::<Vec<_>>())
         .bind(t.readable)
+        .bind(t.min_quantity)
+        .bind(t.min_subtotal.map(Money::amount))
         .fetch_all(&mut **tx)
         .await
 }

@@ -94,6 +94,14 @@ impl StoredRow for PgRow {
         Money::parse("stored amount", value).map_err(|e| StoreError::Corrupt(format!("{column}: {}", e.message)))
     }
 
+    fn opt_money(&self, column: &str) -> Result<Option<Money>, StoreError> {
+        let value: Option<Decimal> = sqlx::Row::try_get(self, column)?;
+        value
+            .map(|v| Money::parse("stored amount", v))
+            .transpose()
+            .map_err(|e| StoreError::Corrupt(format!("{column}: {}", e.message)))
+    }
+
     fn date(&self, column: &str) -> Result<NaiveDate, StoreError> {
         Ok(sqlx::Row::try_get(self, column)?)
     }
@@ -142,7 +150,7 @@ fn query<'q>(sql: &'q str, args: Vec<Arg<'q>>) -> Query<'q, Postgres, PgArgument
             Arg::Text(value) => query.bind(value),
             Arg::Flag(value) => query.bind(value),
             Arg::Instant(value) => query.bind(value),
-            Arg::Money(value) => query.bind(value.amount()),
+            Arg::Money(value) => query.bind(value.map(Money::amount)),
             Arg::Date(value) => query.bind(value),
             Arg::Ints(list) => query.bind(list),
             Arg::Texts(list) => query.bind(list),

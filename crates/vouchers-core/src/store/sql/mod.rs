@@ -36,7 +36,7 @@ pub(super) enum Arg<'a> {
     /// An instant.
     Instant(Option<DateTime<Utc>>),
     /// An amount.
-    Money(Money),
+    Money(Option<Money>),
     /// A calendar date.
     Date(NaiveDate),
     /// A list of ids, read by [`Dialect::in_list`].
@@ -64,7 +64,8 @@ arg_from! {
     Option<bool> => Flag,
     DateTime<Utc> => Instant(Some),
     Option<DateTime<Utc>> => Instant,
-    Money => Money,
+    Money => Money(Some),
+    Option<Money> => Money,
     NaiveDate => Date,
     &'a [i64] => Ints,
     &'a [String] => Texts,
@@ -201,7 +202,7 @@ pub(super) fn voucher_columns(d: &Dialect) -> String {
     format!(
         "id, code, voucher_type, {} AS discount, max_uses, times_used, valid_from, valid_until, \
          unlocks_hidden_tickets, is_active, restriction_set_id, batch_id, created_at, recipient_email, \
-         recipient_name, recipient_tags",
+         recipient_name, recipient_tags, min_quantity, min_subtotal",
         d.discount
     )
 }
@@ -211,7 +212,7 @@ pub(super) fn batch_columns(d: &Dialect) -> String {
     format!(
         "id, prefix, count, voucher_type, {} AS discount, max_uses, valid_from, valid_until, \
          unlocks_hidden_tickets, restriction_set_id, created_at, source, alphabet, \
-         CAST(code_length AS BIGINT) AS code_length, check_char",
+         CAST(code_length AS BIGINT) AS code_length, check_char, min_quantity, min_subtotal",
         d.discount
     )
 }

@@ -143,8 +143,8 @@ impl<E: Engine> StoreTx for SqlTx<E> {
         let sql = format!(
             "INSERT INTO voucher_batch (conference_id, prefix, count, voucher_type, {}, max_uses,
                  valid_from, valid_until, unlocks_hidden_tickets, restriction_set_id, created_at, source,
-                 alphabet, code_length, check_char)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15) RETURNING id",
+                 alphabet, code_length, check_char, min_quantity, min_subtotal)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17) RETURNING id",
             E::DIALECT.discount
         );
         let args = args![
@@ -163,6 +163,8 @@ impl<E: Engine> StoreTx for SqlTx<E> {
             batch.format.alphabet.as_str(),
             i64::from(batch.format.length),
             batch.format.check_char,
+            t.min_quantity,
+            t.min_subtotal,
         ];
         self.tx
             .first(&sql, args)

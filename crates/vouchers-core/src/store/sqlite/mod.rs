@@ -257,6 +257,10 @@ impl StoredRow for SqliteRow {
         Ok(Money::from_cents(self.int(column)?))
     }
 
+    fn opt_money(&self, column: &str) -> Result<Option<Money>, StoreError> {
+        Ok(self.opt_int(column)?.map(Money::from_cents))
+    }
+
     fn date(&self, column: &str) -> Result<NaiveDate, StoreError> {
         let value = self.text(column)?;
         NaiveDate::parse_from_str(&value, "%Y-%m-%d")
@@ -307,7 +311,7 @@ fn query<'q>(sql: &'q str, args: Vec<Arg<'q>>) -> Result<Query<'q, Sqlite, Sqlit
             Arg::Text(value) => query.bind(value),
             Arg::Flag(value) => query.bind(value),
             Arg::Instant(value) => query.bind(value.map(micros)),
-            Arg::Money(value) => query.bind(value.cents()),
+            Arg::Money(value) => query.bind(value.map(Money::cents)),
             Arg::Date(value) => query.bind(value.format("%Y-%m-%d").to_string()),
             Arg::Ints(list) => query.bind(json_list(list)?),
             Arg::Texts(list) => query.bind(json_list(list)?),
