@@ -67,7 +67,7 @@ fn catalogue(dir: &Path, db: Option<&str>) {
     ));
 }
 
-const VOUCHER_KEYS: [&str; 16] = [
+const VOUCHER_KEYS: [&str; 18] = [
     "id",
     "conference",
     "code",
@@ -84,9 +84,12 @@ const VOUCHER_KEYS: [&str; 16] = [
     "batch_id",
     "created_at",
     "recipient",
+    "min_quantity",
+    "min_subtotal",
 ];
 
-/// The CSV header: the JSON's keys, the recipient spelled out in three columns.
+/// The CSV header: the JSON's keys, the recipient spelled out in three columns (the cart
+/// minimums aside).
 const CSV_HEADER: &str = "id,conference,code,voucher_type,discount_value,max_uses,times_used,valid_from,valid_until,\
 unlocks_hidden_tickets,is_active,applicable_ticket_types,applicable_addons,batch_id,created_at,recipient_email,\
 recipient_name,recipient_tags";

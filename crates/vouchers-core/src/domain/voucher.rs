@@ -101,7 +101,8 @@ pub fn minimum_in_words(min_quantity: i64, min_subtotal: Option<Money>) -> Strin
 }
 
 impl Voucher {
-    /// The CSV columns of a voucher: its JSON keys, in the same order.
+    /// The CSV columns of a voucher: its JSON keys, in the same order, the cart minimums aside
+    /// (the export and import format predates them; an imported voucher takes the defaults).
     pub const CSV_COLUMNS: [&'static str; 18] = [
         "id",
         "conference",
