@@ -150,10 +150,10 @@ async fn find<'a>(
     action: Action,
 ) -> Result<Found<'a>, ApiError> {
     let address = vouchers_web::client_address(state.settings.trust_forwarded_for, headers, peer);
-    let guess = state.guesses.admit(tokens::token_hash(secret.expose()), address, now()).await?;
+    let token_hash = tokens::token_hash(secret.expose());
+    let guess = state.guesses.admit(token_hash.clone(), address, now()).await?;
     let since = guess.failures_since();
     let failures_since = since.as_ref().map(|(address, since)| (address.as_str(), *since));
-    let token_hash = tokens::token_hash(secret.expose());
     let view = checkout::look_up(state.store.as_ref(), Some(&token_hash), conf, code, failures_since).await?;
     let principal = Principal::from_token(view.token.clone())?;
     let conference = principal.admit(view.conference.clone(), conf, action)?;
