@@ -32,8 +32,10 @@ pub const ACCOUNT_FACTOR: u32 = 4;
 /// Who a failed sign-in is counted against.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum SignInKey {
-    /// The account named, by its parsed email (the text as typed, lower-cased, when it does not
-    /// parse: no account has it).
+    /// The account named: the SHA-256 (hex) of its parsed email, or of the text as typed,
+    /// lower-cased, when it does not parse (no account has it). A hash, so that a key is 64
+    /// characters whatever was typed (a megabyte in the email field stays 64 bytes here and in
+    /// the shared window), and the shared window holds no email address.
     Account(String),
     /// A browser that signed in to the account before ([`DeviceToken::device_key`]).
     Device(String),
@@ -53,9 +55,8 @@ impl SignInKey {
 
     /// The account key of what was typed in the email field.
     pub fn account(typed: &str) -> Self {
-        SignInKey::Account(
-            Email::parse("email", typed).map_or_else(|_| typed.to_lowercase(), |e| e.as_str().to_owned()),
-        )
+        let email = Email::parse("email", typed).map_or_else(|_| typed.to_lowercase(), |e| e.as_str().to_owned());
+        SignInKey::Account(super::tokens::token_hash(&email))
     }
 }
 
@@ -206,5 +207,24 @@ pub async fn sign_in(
             Ok(SignedIn::Refused)
         }
         Err(other) => Err(other),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The same account however it is typed; a key of 64 characters whatever was typed.
+    #[test]
+    fn account_keys_are_parsed_emails_hashed() {
+        let key = SignInKey::account("ana@example.org");
+        assert_eq!(SignInKey::account(" Ana@Example.ORG "), key);
+        assert_ne!(SignInKey::account("bob@example.org"), key);
+        let huge = SignInKey::account(&"x".repeat(1 << 20));
+        for key in [key, huge] {
+            let SignInKey::Account(hash) = &key else { panic!("{key:?}") };
+            assert_eq!(hash.len(), 64);
+            assert!(!key.stored().contains('@'), "no email in the shared window");
+        }
     }
 }
