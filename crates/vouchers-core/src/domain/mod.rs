@@ -41,6 +41,7 @@ pub use time::{ValidityWindow, When};
 pub use token::{ApiToken, Scope, TokenSecret};
 pub use voucher::{
     format_rfc3339, from_spreadsheet, minimum_in_words, spreadsheet_safe, Batch, BatchSource, MaxUses, Voucher,
+    DEFAULT_MIN_QUANTITY,
 };
 
 /// How an error message quotes an input value: in quotes and escaped like `{:?}`, cut to its first

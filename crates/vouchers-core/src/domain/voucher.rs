@@ -77,21 +77,26 @@ pub struct Voucher {
     #[serde(default)]
     pub recipient: Option<Recipient>,
     /// Qualifying items a cart needs to use it (1: any cart with one).
-    #[serde(default = "one")]
+    #[serde(default = "default_min_quantity")]
     pub min_quantity: i64,
     /// Qualifying subtotal a cart needs to use it (`null`: none).
     #[serde(default)]
     pub min_subtotal: Option<Money>,
 }
 
-fn one() -> i64 {
-    1
+/// Qualifying items a cart needs when no minimum was set: any cart with one. The one
+/// declaration of this default ([`crate::VoucherTerms::DEFAULT_MIN_QUANTITY`] is it); an answer
+/// stored before minimums existed reads back with it.
+pub const DEFAULT_MIN_QUANTITY: i64 = 1;
+
+fn default_min_quantity() -> i64 {
+    DEFAULT_MIN_QUANTITY
 }
 
 /// A cart minimum in words, for people: "none", "3 qualifying items", "200.00 qualifying
 /// subtotal", or both.
 pub fn minimum_in_words(min_quantity: i64, min_subtotal: Option<Money>) -> String {
-    let items = (min_quantity > 1).then(|| format!("{min_quantity} qualifying items"));
+    let items = (min_quantity > DEFAULT_MIN_QUANTITY).then(|| format!("{min_quantity} qualifying items"));
     let subtotal = min_subtotal.map(|m| format!("{m} qualifying subtotal"));
     match (items, subtotal) {
         (None, None) => "none".to_owned(),
@@ -201,7 +206,7 @@ pub struct Batch {
     #[serde(default)]
     pub check_char: bool,
     /// Qualifying items a cart needs to use one of its vouchers.
-    #[serde(default = "one")]
+    #[serde(default = "default_min_quantity")]
     pub min_quantity: i64,
     /// Qualifying subtotal a cart needs to use one (`null`: none).
     #[serde(default)]

@@ -44,7 +44,7 @@ impl VoucherTerms {
     pub const DEFAULT_MAX_USES: i64 = 1;
 
     /// Qualifying items a cart needs when none is given: any cart with one.
-    pub const DEFAULT_MIN_QUANTITY: i64 = 1;
+    pub const DEFAULT_MIN_QUANTITY: i64 = crate::domain::DEFAULT_MIN_QUANTITY;
 
     /// The largest minimum quantity.
     pub const MAX_MIN_QUANTITY: i64 = 10_000;
