@@ -143,9 +143,16 @@ pub enum Command {
     Show(commands::show::ShowArgs),
     /// Check a code at checkout: valid or why not, what it unlocks, the cart priced.
     Check(commands::check::CheckArgs),
+    /// Keep one use of a code for an open cart until its hold ends (the same cart again answers
+    /// the same hold).
+    Hold(commands::hold::HoldArgs),
+    /// Move the end of a cart's live hold to --ttl seconds from now.
+    #[command(name = "hold-extend")]
+    HoldExtend(commands::hold::HoldExtendArgs),
     /// Redeem a code for an order, consuming one use (retrying the same order consumes nothing).
     Redeem(commands::redeem::RedeemArgs),
-    /// Give back the use an order consumed (the order was cancelled or expired).
+    /// Give back the use an order consumed (the order was cancelled or expired), or drop a cart's
+    /// hold.
     Release(commands::release::ReleaseArgs),
     /// Usage per batch and per prefix: issued, active, fully used, uses consumed and left.
     Usage(commands::usage::UsageArgs),

@@ -49,6 +49,7 @@ impl CliError {
         match self {
             CliError::Voucher { error, .. } => {
                 ErrorBody::new(error.code(), cause_chain(error), error.field().map(str::to_owned))
+                    .retry_after(error.retry_after(vouchers_core::now()))
             }
             CliError::Input(message) => ErrorBody::new("invalid_input", message.clone(), None),
             CliError::Failure(_) => ErrorBody::new("internal", self.to_string(), None),

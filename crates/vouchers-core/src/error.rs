@@ -166,6 +166,16 @@ pub enum VoucherError {
         reason: crate::domain::InvalidReason,
         /// What is missing, where the reason alone does not say (a cart below a minimum).
         detail: Option<String>,
+        /// For `held`: when the first hold that takes the uses ends.
+        retry_at: Option<chrono::DateTime<chrono::Utc>>,
+    },
+    /// The cart has no live hold of this voucher.
+    #[error("cart {} holds no use of voucher {} (it never held one, or its hold ended or was released)", quoted(.cart_ref), quoted(.code))]
+    HoldNotFound {
+        /// The voucher's code.
+        code: String,
+        /// The cart.
+        cart_ref: String,
     },
     /// A slug or code that must be unique is taken.
     #[error("{what} {} already exists{scope}", quoted(.value))]
@@ -277,12 +287,22 @@ pub struct ErrorDetail {
     /// The input field or parameter at fault, if any.
     #[cfg_attr(feature = "openapi", schema(example = "count"))]
     pub field: Option<String>,
+    /// For `held`: seconds until the first hold that takes the uses ends (also in
+    /// `Retry-After`); absent otherwise.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub retry_after_seconds: Option<i64>,
 }
 
 impl ErrorBody {
     /// The answer for a use-case error; `message` is what the caller is told.
     pub fn new(code: impl Into<String>, message: impl Into<String>, field: Option<String>) -> Self {
-        Self { error: ErrorDetail { code: code.into(), message: message.into(), field } }
+        Self { error: ErrorDetail { code: code.into(), message: message.into(), field, retry_after_seconds: None } }
+    }
+
+    /// The answer, with how long to wait before trying again.
+    pub fn retry_after(mut self, seconds: Option<i64>) -> Self {
+        self.error.retry_after_seconds = seconds;
+        self
     }
 }
 
@@ -324,6 +344,7 @@ impl VoucherError {
             VoucherError::ConferenceNotFound(_)
             | VoucherError::VoucherNotFound { .. }
             | VoucherError::Mistyped { .. }
+            | VoucherError::HoldNotFound { .. }
             | VoucherError::BatchNotFound { .. }
             | VoucherError::TokenNotFound(_)
             | VoucherError::MessageNotFound(_)
@@ -355,6 +376,7 @@ impl VoucherError {
             VoucherError::CodeSpaceExhausted { .. } => "code_space_exhausted",
             VoucherError::WeakCodes { .. } => "weak_codes",
             VoucherError::Mistyped { .. } => "mistyped",
+            VoucherError::HoldNotFound { .. } => "hold_not_found",
             VoucherError::CodeConflict(_) => "code_conflict",
             VoucherError::ConferenceNotFound(_)
             | VoucherError::VoucherNotFound { .. }
@@ -375,6 +397,18 @@ impl VoucherError {
             VoucherError::DatabaseUnavailable(_) => "database_unavailable",
             VoucherError::StorageFull(_) => "storage_full",
             VoucherError::Unsupported(_) => "unsupported",
+        }
+    }
+
+    /// For a code refused because holds take its uses: whole seconds from `now` until the first
+    /// of them ends (at least 1).
+    pub fn retry_after(&self, now: chrono::DateTime<chrono::Utc>) -> Option<i64> {
+        match self {
+            VoucherError::NotRedeemable { retry_at: Some(at), .. } => {
+                let micros = (*at - now).num_microseconds().unwrap_or(i64::MAX);
+                Some(micros.saturating_add(999_999).div_euclid(1_000_000).max(1))
+            }
+            _ => None,
         }
     }
 

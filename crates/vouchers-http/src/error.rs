@@ -168,8 +168,15 @@ impl IntoResponse for ApiError {
             }
             self.to_string()
         };
-        let body = ErrorBody::new(self.code(), message, self.field());
+        let retry_after = match &self {
+            ApiError::Voucher(error) => error.retry_after(vouchers_core::now()),
+            _ => None,
+        };
+        let body = ErrorBody::new(self.code(), message, self.field()).retry_after(retry_after);
         let mut response = (status, Json(body)).into_response();
+        if let Some(value) = retry_after.and_then(|s| HeaderValue::from_str(&s.to_string()).ok()) {
+            response.headers_mut().insert(header::RETRY_AFTER, value);
+        }
         if let ApiError::TooManyFailedLookups(refused) = &self {
             if let Ok(value) = HeaderValue::from_str(&refused.whole_seconds().to_string()) {
                 response.headers_mut().insert(header::RETRY_AFTER, value);

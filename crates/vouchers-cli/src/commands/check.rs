@@ -31,7 +31,9 @@ pub async fn run(store: &dyn Store, args: CheckArgs, format: Format) -> Result<(
     }
     match result.reason {
         None => println!("valid"),
-        Some(reason) => println!("not valid: {} ({})", reason.message(), reason.as_str()),
+        Some(reason) => {
+            println!("not valid: {} ({})", result.message.as_deref().unwrap_or(reason.message()), reason.as_str())
+        }
     }
     if !result.unlocked_ticket_types.is_empty() {
         println!("unlocks: {}", result.unlocked_ticket_types.join(", "));

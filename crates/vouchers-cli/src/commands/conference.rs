@@ -1,7 +1,7 @@
 //! `vouchers conference create|list`: the conferences everything else belongs to.
 
 use clap::Subcommand;
-use vouchers_core::domain::NewConference;
+use vouchers_core::domain::{HoldSeconds, NewConference};
 use vouchers_core::service::catalog;
 use vouchers_core::Store;
 
@@ -29,6 +29,10 @@ pub enum ConferenceCommand {
         /// IANA time zone, e.g. America/New_York; local times are read in it.
         #[arg(long)]
         timezone: String,
+        /// How long a hold keeps a use for a cart when the hold names no time, 1 to 604800
+        /// seconds.
+        #[arg(long, default_value_t = HoldSeconds::DEFAULT.get(), allow_negative_numbers = true)]
+        hold_seconds: i64,
     },
     /// List conferences.
     List,
@@ -37,8 +41,9 @@ pub enum ConferenceCommand {
 /// Creates or lists conferences.
 pub async fn run(store: &dyn Store, command: ConferenceCommand, format: Format) -> Result<(), CliError> {
     match command {
-        ConferenceCommand::Create { slug, name, start_date, end_date, timezone } => {
-            let new = NewConference::parse(&slug, &name, &start_date, &end_date, &timezone)?;
+        ConferenceCommand::Create { slug, name, start_date, end_date, timezone, hold_seconds } => {
+            let mut new = NewConference::parse(&slug, &name, &start_date, &end_date, &timezone)?;
+            new.hold_seconds = HoldSeconds::new("hold_seconds", hold_seconds)?;
             let created = catalog::create_conference(store, &new).await?;
             output::conferences(std::slice::from_ref(&created), format)
         }

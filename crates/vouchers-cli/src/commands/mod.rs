@@ -12,6 +12,7 @@ pub mod check;
 pub mod conference;
 pub mod docs;
 pub mod generate;
+pub mod hold;
 pub mod import;
 pub mod list;
 pub mod mail;
@@ -66,6 +67,8 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
         Command::List(args) => list::run(store.as_ref(), args, format).await,
         Command::Show(args) => show::run(store.as_ref(), args, format).await,
         Command::Check(args) => check::run(store.as_ref(), args, format).await,
+        Command::Hold(args) => hold::hold(store.as_ref(), args, format).await,
+        Command::HoldExtend(args) => hold::extend(store.as_ref(), args, format).await,
         Command::Redeem(args) => redeem::run(store.as_ref(), args, format).await,
         Command::Release(args) => release::run(store.as_ref(), args, format).await,
         Command::Usage(args) => usage::run(store.as_ref(), args, &limits.guessing, format).await,

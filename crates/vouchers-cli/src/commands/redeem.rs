@@ -2,8 +2,8 @@
 //! first answer. JSON output is the same JSON the HTTP API answers.
 
 use clap::Args;
-use vouchers_core::domain::OrderRef;
-use vouchers_core::service::checkout;
+use vouchers_core::domain::{CartRef, Customer, OrderRef};
+use vouchers_core::service::checkout::{self, UseOptions};
 use vouchers_core::Store;
 
 use super::cart::CartArgs;
@@ -24,6 +24,12 @@ pub struct RedeemArgs {
     pub code: String,
     #[command(flatten)]
     pub cart: CartArgs,
+    /// Convert this cart's live hold (then no other cart can take the use first).
+    #[arg(long)]
+    pub cart_ref: Option<String>,
+    /// The customer; required by a once-per-customer voucher.
+    #[arg(long)]
+    pub customer_email: Option<String>,
 }
 
 /// Redeems the code and prints the redemption.
@@ -32,8 +38,12 @@ pub async fn run(store: &dyn Store, args: RedeemArgs, format: Format) -> Result<
     let lines = (!lines.is_empty()).then_some(lines);
     let order = OrderRef::parse(&args.order_ref)?;
     let now = vouchers_core::now();
+    let with = UseOptions {
+        cart_ref: args.cart_ref.as_deref().map(CartRef::parse).transpose()?,
+        customer: args.customer_email.as_deref().map(Customer::parse).transpose()?,
+    };
     let redemption =
-        checkout::redeem_voucher(store, &args.conference, &args.code, &order, lines.as_deref(), now).await?;
+        checkout::redeem_voucher(store, &args.conference, &args.code, &order, lines.as_deref(), &with, now).await?;
     let r = &redemption.answer;
     if format == Format::Json {
         return output::json(r);
@@ -47,7 +57,8 @@ pub async fn run(store: &dyn Store, args: RedeemArgs, format: Format) -> Result<
         if redemption.replayed { " (this order was redeemed before; nothing more consumed)" } else { "" }
     );
     if let Some(pricing) = &r.pricing {
-        println!("discount {}, total {}", pricing.discount, pricing.total);
+        let capped = if pricing.budget_capped { " (capped by the budget)" } else { "" };
+        println!("discount {}{capped}, total {}", pricing.discount, pricing.total);
     }
     Ok(())
 }

@@ -187,6 +187,11 @@ pub async fn run(store: Arc<dyn Store>, args: ServeArgs, limits: Limits) -> Resu
     let pages = vouchers_console::router(console);
     let state = AppState::with_settings(store, limits, settings);
     tokio::spawn(vouchers_http::prune_guessing_window(state.clone()));
+    let holds = Arc::clone(&state.store);
+    tokio::spawn(vouchers_core::service::limiter::prune_every_minute("ended holds", move || {
+        let store = Arc::clone(&holds);
+        async move { vouchers_core::service::checkout::prune_holds(store.as_ref(), vouchers_core::now()).await }
+    }));
     let (signalled, on_signal) = tokio::sync::oneshot::channel::<()>();
     let shutdown = async move {
         shutdown_signal().await;

@@ -1,5 +1,5 @@
 //! The voucher terms `add` and `generate` share (type, discount, uses, window, restrictions,
-//! minimums):
+//! minimums, budget, once per customer):
 //! their flags, flattened into both commands, and their one conversion into the core's
 //! [`VoucherTerms`].
 
@@ -46,6 +46,13 @@ pub struct TermsArgs {
     /// Qualifying subtotal a cart needs to use it, such as 200.00; none by default.
     #[arg(long, allow_negative_numbers = true)]
     pub min_subtotal: Option<String>,
+    /// The most discount all of one voucher's redemptions may give together, such as 100.00;
+    /// none by default.
+    #[arg(long, allow_negative_numbers = true)]
+    pub budget: Option<String>,
+    /// A customer (by email) may hold or redeem at most one code of the batch.
+    #[arg(long)]
+    pub once_per_customer: bool,
 }
 
 impl TryFrom<&TermsArgs> for VoucherTerms {
@@ -72,6 +79,8 @@ impl TryFrom<&TermsArgs> for VoucherTerms {
                 .as_deref()
                 .map(|d| vouchers_core::domain::parse_decimal("min_subtotal", d))
                 .transpose()?,
+            budget: args.budget.as_deref().map(|d| vouchers_core::domain::parse_decimal("budget", d)).transpose()?,
+            once_per_customer: args.once_per_customer,
         })
     }
 }

@@ -67,7 +67,7 @@ fn catalogue(dir: &Path, db: Option<&str>) {
     ));
 }
 
-const VOUCHER_KEYS: [&str; 18] = [
+const VOUCHER_KEYS: [&str; 22] = [
     "id",
     "conference",
     "code",
@@ -86,6 +86,10 @@ const VOUCHER_KEYS: [&str; 18] = [
     "recipient",
     "min_quantity",
     "min_subtotal",
+    "uses_held",
+    "budget",
+    "budget_used",
+    "once_per_customer",
 ];
 
 /// The CSV header: the JSON's keys, the recipient spelled out in three columns (the cart

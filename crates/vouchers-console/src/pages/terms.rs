@@ -1,5 +1,5 @@
 //! The voucher terms the generate and add forms share (type, discount, uses, window, what it
-//! unlocks and applies to, the cart's minimums): parsed from the form with a message per field, the same messages as
+//! unlocks and applies to, the cart's minimums, the budget, once per customer): parsed from the form with a message per field, the same messages as
 //! the CLI and the API (the rules are the core's).
 
 use vouchers_core::domain::{parse_decimal, AddOn, TicketType, VoucherType, When};
@@ -44,6 +44,7 @@ pub(crate) fn parse(form: &FormData, errors: &mut Vec<(String, String)>) -> Vouc
     };
     let discount_value = decimal("discount_value");
     let min_subtotal = decimal("min_subtotal");
+    let budget = decimal("budget");
     let mut when = |field: &'static str| match form.get(field).filter(|v| !v.is_empty()) {
         None => None,
         Some(text) => match When::parse(field, text) {
@@ -67,6 +68,8 @@ pub(crate) fn parse(form: &FormData, errors: &mut Vec<(String, String)>) -> Vouc
         applicable_addons: form.all("applicable_addons"),
         min_quantity,
         min_subtotal,
+        budget,
+        once_per_customer: form.checked("once_per_customer"),
     }
 }
 

@@ -223,6 +223,9 @@ struct VoucherPage {
     row: VoucherRow,
     unlocks: bool,
     minimum: String,
+    held: i64,
+    budget: String,
+    once_per_customer: bool,
     ticket_types: String,
     addons: String,
     redemptions: Vec<RedemptionRow>,
@@ -276,6 +279,12 @@ async fn render_voucher(
         row: VoucherRow::new(&voucher, tz, vouchers_core::now()),
         unlocks: voucher.unlocks_hidden_tickets,
         minimum: minimum_in_words(voucher.min_quantity, voucher.min_subtotal),
+        held: voucher.uses_held,
+        budget: match voucher.budget {
+            Some(budget) => format!("{} of {budget} given", voucher.budget_used),
+            None => "none".to_owned(),
+        },
+        once_per_customer: voucher.once_per_customer,
         ticket_types: list(&voucher.applicable_ticket_types),
         addons: list(&voucher.applicable_addons),
         redemptions: redemptions

@@ -158,9 +158,17 @@ async fn vouchers_list_add_show_and_edit(mut c: Console) {
     // Redeem once, then the page shows the redemption and refuses max uses below it.
     let store = &*c.db.store;
     let order = vouchers_core::domain::OrderRef::parse("ORDER-1").unwrap();
-    vouchers_core::service::checkout::redeem_voucher(store, CONF, "PYCON-KEYNOTE", &order, None, vouchers_core::now())
-        .await
-        .unwrap();
+    vouchers_core::service::checkout::redeem_voucher(
+        store,
+        CONF,
+        "PYCON-KEYNOTE",
+        &order,
+        None,
+        &Default::default(),
+        vouchers_core::now(),
+    )
+    .await
+    .unwrap();
     let page = c.get("/console/c/pycon/vouchers/pycon-keynote").await;
     let body = page.ok(StatusCode::OK);
     assert!(body.contains("ORDER-1") && body.contains("1 / 1") && body.contains("used up"), "{body}");
@@ -214,14 +222,17 @@ async fn status_filter_lists_exactly_the_vouchers_in_each_status(mut c: Console)
     // Code, uses allowed, valid from, valid until, redeemed at (one use each), deactivated, and
     // the status it is in now.
     #[allow(clippy::type_complexity)]
-    let vouchers: [(&str, i64, Option<_>, Option<_>, &[chrono::DateTime<chrono::Utc>], bool, &str); 11] = [
+    let vouchers: [(&str, i64, Option<_>, Option<_>, &[chrono::DateTime<chrono::Utc>], bool, &str); 12] = [
         ("ACTIVE-PLAIN", 1, None, None, &[], false, "active"),
         ("ACTIVE-WINDOW", 3, Some(past), Some(future), &[now], false, "active"),
         ("INACTIVE-PLAIN", 1, None, None, &[], true, "inactive"),
         ("INACTIVE-EXPIRED", 1, None, Some(past), &[], true, "inactive"),
         ("USED-PLAIN", 1, None, None, &[now], false, "used_up"),
-        ("USED-EXPIRED", 1, None, Some(later), &[past], false, "used_up"),
-        ("USED-NOT-YET", 2, Some(future), None, &[future, future], false, "used_up"),
+        // The window is judged before the uses: a used-up voucher out of its window is expired or
+        // not yet valid.
+        ("USED-EXPIRED", 1, None, Some(later), &[past], false, "expired"),
+        ("USED-NOT-YET", 2, Some(future), None, &[future, future], false, "not_yet_valid"),
+        ("USED-WINDOW", 1, Some(past), Some(future), &[later], false, "used_up"),
         ("EXPIRED-PLAIN", 1, None, Some(past), &[], false, "expired"),
         ("EXPIRED-WINDOW", 5, Some(older), Some(past), &[past], false, "expired"),
         ("NOT-YET-PLAIN", 1, Some(future), None, &[], false, "not_yet_valid"),
@@ -235,7 +246,7 @@ async fn status_filter_lists_exactly_the_vouchers_in_each_status(mut c: Console)
         add_voucher(store, &request).await.unwrap();
         for (i, when) in redeemed.iter().enumerate() {
             let order = OrderRef::parse(&format!("{code}-{i}")).unwrap();
-            redeem_voucher(store, CONF, code, &order, None, *when).await.unwrap();
+            redeem_voucher(store, CONF, code, &order, None, &Default::default(), *when).await.unwrap();
         }
         if deactivated {
             let update = VoucherUpdate { is_active: Some(false), ..VoucherUpdate::default() };

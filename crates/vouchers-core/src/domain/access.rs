@@ -137,6 +137,7 @@ mod tests {
             end_date: day,
             timezone: chrono_tz::UTC,
             created_at: Utc::now(),
+            hold_seconds: 1800,
         }
     }
 

@@ -29,6 +29,8 @@ pub struct Conference {
     /// When it was created.
     #[serde(serialize_with = "rfc3339")]
     pub created_at: DateTime<Utc>,
+    /// How long a hold keeps a use for a cart when the hold names no time, in seconds.
+    pub hold_seconds: i64,
 }
 
 fn tz_name<S: serde::Serializer>(tz: &Tz, s: S) -> Result<S::Ok, S::Error> {
@@ -48,6 +50,8 @@ pub struct NewConference {
     pub end_date: NaiveDate,
     /// IANA time zone.
     pub timezone: Tz,
+    /// A hold's time when it names none.
+    pub hold_seconds: super::HoldSeconds,
 }
 
 impl NewConference {
@@ -70,7 +74,7 @@ impl NewConference {
             ));
         }
         let timezone = parse_timezone("timezone", timezone)?;
-        Ok(Self { slug, name, start_date, end_date, timezone })
+        Ok(Self { slug, name, start_date, end_date, timezone, hold_seconds: super::HoldSeconds::DEFAULT })
     }
 }
 

@@ -17,6 +17,7 @@ mod redemption;
 mod text;
 mod time;
 mod token;
+mod uses;
 mod voucher;
 
 pub use access::{Access, Action, Denied};
@@ -33,12 +34,15 @@ pub use money::{parse_decimal, DiscountSpec, Money, VoucherType};
 pub use network::caller_network;
 pub use pricing::{price, qualifies, LineItem, PriceLine, PricedLine, Pricing, Quantity};
 pub use recipient::{check_tag_key, Recipient, RowError};
+pub(crate) use redemption::check_reference;
 pub use redemption::{
     cart_refusal, unlocked_ticket_types, validity, CartRefusal, InvalidReason, OrderRef, VoucherStatus,
 };
 pub use text::{Name, Slug};
 pub use time::{ValidityWindow, When};
 pub use token::{ApiToken, Scope, TokenSecret};
+pub use uses::{judge_use, CartRef, Customer, Grant, HoldSeconds, OwnHold, Refusal, UseState};
+pub(crate) use voucher::rfc3339 as rfc3339_ser;
 pub use voucher::{
     format_rfc3339, from_spreadsheet, minimum_in_words, spreadsheet_safe, Batch, BatchSource, MaxUses, Voucher,
     DEFAULT_MIN_QUANTITY,

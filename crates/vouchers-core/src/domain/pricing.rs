@@ -165,6 +165,30 @@ pub struct Pricing {
     pub discount: Money,
     /// `subtotal - discount`.
     pub total: Money,
+    /// The voucher's budget cut the discount (always present; `false` with no budget).
+    #[serde(default)]
+    pub budget_capped: bool,
+}
+
+impl Pricing {
+    /// The cart with its discount cut to `cap` when it gives more: the lines keep their
+    /// discounts in order until the cap is spent, and `budget_capped` says so.
+    pub fn capped(mut self, cap: Money) -> Pricing {
+        if self.discount.cents() <= cap.cents() {
+            return self;
+        }
+        let mut left = cap.cents();
+        for line in &mut self.lines {
+            let kept = line.discount.cents().min(left);
+            left -= kept;
+            line.discount = Money::from_cents(kept);
+            line.total = Money::from_cents(line.line_total.cents() - kept);
+        }
+        self.discount = cap;
+        self.total = Money::from_cents(self.subtotal.cents() - cap.cents());
+        self.budget_capped = true;
+        self
+    }
 }
 
 /// True when a voucher with these sets applies to `item` (an empty set applies to all).
@@ -276,6 +300,7 @@ pub fn price(
         subtotal: money(subtotal),
         discount: money(discount_total),
         total: money(subtotal - discount_total),
+        budget_capped: false,
     })
 }
 
@@ -293,6 +318,20 @@ mod tests {
 
     fn money(s: &str) -> Money {
         Money::parse_str("x", s).unwrap()
+    }
+
+    /// A budget cap keeps the lines' discounts in order until it is spent; the totals add up.
+    #[test]
+    fn capped_discount_spends_the_cap_in_line_order() {
+        let lines = [tt("a", 1, "100.00"), tt("b", 2, "50.00")];
+        let p = price(DiscountSpec::Comp, &[], &[], &lines).unwrap();
+        assert_eq!(p.clone().capped(money("300.00")), p, "a cap above the discount changes nothing");
+        let c = p.capped(money("130.00"));
+        assert!(c.budget_capped);
+        let discounts: Vec<String> = c.lines.iter().map(|l| l.discount.to_string()).collect();
+        assert_eq!(discounts, ["100.00", "30.00"]);
+        assert_eq!((c.discount.to_string(), c.total.to_string()), ("130.00".into(), "70.00".into()));
+        assert_eq!(c.lines[1].total.to_string(), "70.00");
     }
 
     fn tt(slug: &str, quantity: u32, price: &str) -> PriceLine {

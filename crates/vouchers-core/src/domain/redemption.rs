@@ -19,33 +19,36 @@ impl OrderRef {
 
     /// Checks an order reference.
     pub fn parse(value: &str) -> Result<Self, InvalidInput> {
-        let trimmed = value.trim();
-        let len = trimmed.chars().count();
-        if len == 0 || len > Self::MAX_CHARS {
-            return Err(InvalidInput::new(
-                "order_ref",
-                format!("order_ref must be 1 to {} characters, got {len}", Self::MAX_CHARS),
-            ));
-        }
-        if trimmed.chars().any(char::is_control) {
-            return Err(InvalidInput::new("order_ref", "order_ref must not contain control characters"));
-        }
-        if let Some(bad) = trimmed.chars().find(|c| is_spoofing_char(*c)) {
-            return Err(InvalidInput::new(
-                "order_ref",
-                format!(
-                    "order_ref must not contain invisible or text-direction characters, found U+{:04X}",
-                    u32::from(bad)
-                ),
-            ));
-        }
-        Ok(Self(trimmed.to_owned()))
+        check_reference("order_ref", value).map(Self)
     }
 
     /// The reference as stored.
     pub fn as_str(&self) -> &str {
         &self.0
     }
+}
+
+/// A reference the checkout names (`order_ref`, `cart_ref`): 1 to [`OrderRef::MAX_CHARS`]
+/// characters, no control, invisible or text-direction characters; trimmed.
+pub(crate) fn check_reference(field: &'static str, value: &str) -> Result<String, InvalidInput> {
+    let trimmed = value.trim();
+    let len = trimmed.chars().count();
+    if len == 0 || len > OrderRef::MAX_CHARS {
+        return Err(InvalidInput::new(
+            field,
+            format!("{field} must be 1 to {} characters, got {len}", OrderRef::MAX_CHARS),
+        ));
+    }
+    if trimmed.chars().any(char::is_control) {
+        return Err(InvalidInput::new(field, format!("{field} must not contain control characters")));
+    }
+    if let Some(bad) = trimmed.chars().find(|c| is_spoofing_char(*c)) {
+        return Err(InvalidInput::new(
+            field,
+            format!("{field} must not contain invisible or text-direction characters, found U+{:04X}", u32::from(bad)),
+        ));
+    }
+    Ok(trimmed.to_owned())
 }
 
 impl fmt::Display for OrderRef {
@@ -66,12 +69,18 @@ pub enum InvalidReason {
     Mistyped,
     /// Deactivated by an organizer.
     Inactive,
-    /// `times_used` has reached `max_uses`.
-    UsedUp,
     /// Before `valid_from`.
     NotYetValid,
     /// After `valid_until`.
     Expired,
+    /// The customer holds or redeemed another code of this once-per-customer batch.
+    AlreadyUsedByCustomer,
+    /// `times_used` has reached `max_uses`.
+    UsedUp,
+    /// Live holds of other carts take the uses redemptions left.
+    Held,
+    /// Nothing is left of the voucher's budget.
+    BudgetExhausted,
     /// The cart has lines and the voucher applies to none of them: it would give nothing, so it
     /// is not used.
     NotApplicable,
@@ -87,28 +96,35 @@ impl InvalidReason {
             InvalidReason::NotFound => "not_found",
             InvalidReason::Mistyped => "mistyped",
             InvalidReason::Inactive => "inactive",
-            InvalidReason::UsedUp => "used_up",
             InvalidReason::NotYetValid => "not_yet_valid",
             InvalidReason::Expired => "expired",
+            InvalidReason::AlreadyUsedByCustomer => "already_used_by_customer",
+            InvalidReason::UsedUp => "used_up",
+            InvalidReason::Held => "held",
+            InvalidReason::BudgetExhausted => "budget_exhausted",
             InvalidReason::NotApplicable => "not_applicable",
             InvalidReason::BelowMinimum => "below_minimum",
         }
     }
 
+    /// Every reason, in the order the rules are judged.
+    pub const ALL: [InvalidReason; 11] = [
+        Self::NotFound,
+        Self::Mistyped,
+        Self::Inactive,
+        Self::NotYetValid,
+        Self::Expired,
+        Self::AlreadyUsedByCustomer,
+        Self::UsedUp,
+        Self::Held,
+        Self::BudgetExhausted,
+        Self::NotApplicable,
+        Self::BelowMinimum,
+    ];
+
     /// The reason spelled `text` ([`InvalidReason::as_str`]), if it is one.
     pub fn parse(text: &str) -> Option<Self> {
-        [
-            Self::NotFound,
-            Self::Mistyped,
-            Self::Inactive,
-            Self::UsedUp,
-            Self::NotYetValid,
-            Self::Expired,
-            Self::NotApplicable,
-            Self::BelowMinimum,
-        ]
-        .into_iter()
-        .find(|reason| reason.as_str() == text)
+        Self::ALL.into_iter().find(|reason| reason.as_str() == text)
     }
 
     /// A sentence for a person at checkout.
@@ -117,9 +133,12 @@ impl InvalidReason {
             InvalidReason::NotFound => "no voucher with this code",
             InvalidReason::Mistyped => "check the code for a typo",
             InvalidReason::Inactive => "this voucher has been deactivated",
-            InvalidReason::UsedUp => "this voucher has no uses left",
             InvalidReason::NotYetValid => "this voucher is not valid yet",
             InvalidReason::Expired => "this voucher has expired",
+            InvalidReason::AlreadyUsedByCustomer => "this customer has already used a code of this batch",
+            InvalidReason::UsedUp => "this voucher has no uses left",
+            InvalidReason::Held => "every use left is held by other carts; try again when a hold ends",
+            InvalidReason::BudgetExhausted => "this voucher's budget is spent",
             InvalidReason::NotApplicable => "this code does not apply to anything in the cart",
             InvalidReason::BelowMinimum => "the cart is below this code's minimum",
         }
@@ -166,13 +185,16 @@ impl VoucherStatus {
             Some(InvalidReason::UsedUp) => VoucherStatus::UsedUp,
             Some(InvalidReason::NotYetValid) => VoucherStatus::NotYetValid,
             // `validity` answers none of the others: they are not the voucher's state.
+            Some(InvalidReason::Expired) => VoucherStatus::Expired,
             Some(
-                InvalidReason::Expired
-                | InvalidReason::NotFound
+                InvalidReason::NotFound
                 | InvalidReason::Mistyped
+                | InvalidReason::AlreadyUsedByCustomer
+                | InvalidReason::Held
+                | InvalidReason::BudgetExhausted
                 | InvalidReason::NotApplicable
                 | InvalidReason::BelowMinimum,
-            ) => VoucherStatus::Expired,
+            ) => VoucherStatus::Active,
         }
     }
 
@@ -212,17 +234,21 @@ impl VoucherStatus {
     }
 }
 
-/// `None` when `voucher` can be used at `now`: active, a use left, and `now` inside the validity
-/// window (both bounds inclusive). Otherwise the first rule it breaks, in that order.
+/// `None` when `voucher` can be used at `now`: active, `now` inside the validity window (both
+/// bounds inclusive), and a use left. Otherwise the first rule it breaks, in that order (the order
+/// of [`crate::domain::judge_use`], which adds the rules that need more than the voucher row).
 ///
 /// The database decides the same in SQL, in one expression (`store::sql::refusal`) that the
 /// redemption statements and the status filter share; the store's differential test holds the
 /// two to the same answer, reason for reason.
 pub fn validity(voucher: &Voucher, now: DateTime<Utc>) -> Option<InvalidReason> {
+    standing(voucher, now).or_else(|| (voucher.times_used >= voucher.max_uses).then_some(InvalidReason::UsedUp))
+}
+
+/// The voucher's own rules before any count: inactive, then the window.
+pub(crate) fn standing(voucher: &Voucher, now: DateTime<Utc>) -> Option<InvalidReason> {
     if !voucher.is_active {
         Some(InvalidReason::Inactive)
-    } else if voucher.times_used >= voucher.max_uses {
-        Some(InvalidReason::UsedUp)
     } else if voucher.valid_from.is_some_and(|from| now < from) {
         Some(InvalidReason::NotYetValid)
     } else if voucher.valid_until.is_some_and(|until| now > until) {
@@ -323,6 +349,10 @@ mod tests {
             recipient: None,
             min_quantity: 1,
             min_subtotal: None,
+            uses_held: 0,
+            budget: None,
+            budget_used: Money::ZERO,
+            once_per_customer: false,
         }
     }
 
@@ -393,6 +423,8 @@ mod tests {
         assert_eq!(validity(&v, now), None);
         v.times_used = 2;
         assert_eq!(validity(&v, now), Some(InvalidReason::UsedUp));
+        v.valid_until = Some(at("2027-05-01T00:00:00Z"));
+        assert_eq!(validity(&v, now), Some(InvalidReason::Expired), "the window is judged before the uses");
         v.is_active = false;
         assert_eq!(validity(&v, now), Some(InvalidReason::Inactive));
     }

@@ -82,6 +82,18 @@ pub struct Voucher {
     /// Qualifying subtotal a cart needs to use it (`null`: none).
     #[serde(default)]
     pub min_subtotal: Option<Money>,
+    /// Uses kept by carts' live holds now.
+    #[serde(default)]
+    pub uses_held: i64,
+    /// The most discount all its redemptions together may give (`null`: no limit).
+    #[serde(default)]
+    pub budget: Option<Money>,
+    /// The discount its unreleased redemptions gave ("0.00" with no budget).
+    #[serde(default)]
+    pub budget_used: Money,
+    /// A customer may hold or redeem at most one code of its batch (of itself, added alone).
+    #[serde(default)]
+    pub once_per_customer: bool,
 }
 
 /// Qualifying items a cart needs when no minimum was set: any cart with one. The one
@@ -211,6 +223,12 @@ pub struct Batch {
     /// Qualifying subtotal a cart needs to use one (`null`: none).
     #[serde(default)]
     pub min_subtotal: Option<Money>,
+    /// The most discount each voucher's redemptions may give together (`null`: no limit).
+    #[serde(default)]
+    pub budget: Option<Money>,
+    /// A customer may hold or redeem at most one code of the batch.
+    #[serde(default)]
+    pub once_per_customer: bool,
 }
 
 fn default_length() -> u8 {

@@ -29,9 +29,27 @@ pub async fn create_conference(store: &dyn Store, new: &NewConference) -> Result
         String::new(),
     ))?;
     let changes = json!({"name": conference.name, "start_date": conference.start_date,
-        "end_date": conference.end_date, "timezone": conference.timezone.name()});
+        "end_date": conference.end_date, "timezone": conference.timezone.name(), "hold_seconds": conference.hold_seconds});
     super::audit(tx.as_mut(), Some(conference.id), "conference.create", &conference.slug, changes).await?;
     tx.commit().await?;
+    Ok(conference)
+}
+
+/// Sets the conference's hold time (how long a hold lasts when it names none), in one audited
+/// transaction, and answers the conference.
+#[tracing::instrument(level = "debug", skip_all, fields(conference = %slug))]
+pub async fn set_hold_seconds(
+    store: &dyn Store,
+    slug: &str,
+    seconds: crate::domain::HoldSeconds,
+) -> Result<Conference, VoucherError> {
+    let mut tx = store.begin().await?;
+    let mut conference = tx.conference(slug).await?.ok_or_else(|| VoucherError::ConferenceNotFound(slug.to_owned()))?;
+    tx.set_hold_seconds(conference.id, seconds.get()).await?;
+    let changes = json!({"hold_seconds": {"old": conference.hold_seconds, "new": seconds.get()}});
+    super::audit(tx.as_mut(), Some(conference.id), "conference.update", &conference.slug, changes).await?;
+    tx.commit().await?;
+    conference.hold_seconds = seconds.get();
     Ok(conference)
 }
 

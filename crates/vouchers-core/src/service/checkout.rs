@@ -12,12 +12,15 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::domain::{
-    cart_refusal, price, unlocked_ticket_types, validity, CartRefusal, CodeFormat, Conference, DiscountSpec, Guessing,
-    GuessingPolicy, InvalidInput, InvalidReason, LineItem, Money, OrderRef, PriceLine, Pricing, Quantity, Voucher,
-    VoucherCode,
+    cart_refusal, judge_use, price, unlocked_ticket_types, CartRef, CodeFormat, Conference, Customer, DiscountSpec,
+    Guessing, GuessingPolicy, HoldSeconds, InvalidInput, InvalidReason, LineItem, Money, OrderRef, PriceLine, Pricing,
+    Quantity, Refusal, UseState, Voucher, VoucherCode,
 };
 pub use crate::store::CheckoutView;
-use crate::store::{AuditEntry, CheckoutKey, NewRedemption, RedeemOutcome, Store, UsageRow};
+use crate::store::{
+    AuditEntry, CheckoutKey, CustomerClaim, LockedVoucher, NewHold, NewRedemption, OrderClaim, RedeemOutcome, Store,
+    UsageRow, UseTaken,
+};
 use crate::VoucherError;
 
 use super::catalog::conference;
@@ -285,31 +288,71 @@ pub fn check_found(
             pricing: Pricing::default(),
         });
     };
-    let mut refusal = validity(voucher, now).map(|reason| CartRefusal { reason, message: reason.message().to_owned() });
-    let mut unlocked = match refusal {
-        None => unlocked_ticket_types(voucher, &view.ticket_types),
-        Some(_) => Vec::new(),
-    };
-    let usable = Some(voucher).filter(|_| refusal.is_none());
-    let mut pricing = price_cart(view, conference, lines, usable, &unlocked)?;
-    if refusal.is_none() {
-        // The cart rules, on the priced cart: a refused cart is priced again at full price (its
-        // hidden ticket types still allowed: the code reveals them), and the answer unlocks
-        // nothing.
-        refusal = cart_refusal(voucher, &pricing.lines);
-        if refusal.is_some() {
-            pricing = price_cart(view, conference, lines, None, &unlocked)?;
-            unlocked.clear();
+    let unlocked = unlocked_ticket_types(voucher, &view.ticket_types);
+    let pricing = price_cart(view, conference, lines, Some(voucher), &unlocked)?;
+    let cart = (!lines.is_empty()).then_some(pricing.lines.as_slice());
+    match judge_use(voucher, &view.holds, cart, pricing.discount, now) {
+        Ok(grant) => Ok(CheckResult {
+            valid: true,
+            reason: None,
+            message: None,
+            voucher: Some(voucher.clone()),
+            unlocked_ticket_types: unlocked,
+            pricing: if grant.capped { pricing.capped(grant.discount) } else { pricing },
+        }),
+        Err(refusal) => {
+            // The cart at full price. A cart the rules refuse may still hold the hidden ticket
+            // types the code reveals; a code that cannot be used now reveals none. Either way the
+            // answer unlocks nothing.
+            let reveals = matches!(refusal.reason, InvalidReason::NotApplicable | InvalidReason::BelowMinimum);
+            let pricing = price_cart(view, conference, lines, None, if reveals { &unlocked } else { &[] })?;
+            Ok(CheckResult {
+                valid: false,
+                reason: Some(refusal.reason),
+                message: Some(refusal.message),
+                voucher: Some(voucher.clone()),
+                unlocked_ticket_types: Vec::new(),
+                pricing,
+            })
         }
     }
-    Ok(CheckResult {
-        valid: refusal.is_none(),
-        reason: refusal.as_ref().map(|r| r.reason),
-        message: refusal.map(|r| r.message),
-        voucher: Some(voucher.clone()),
-        unlocked_ticket_types: unlocked,
-        pricing,
-    })
+}
+
+/// What a hold or redemption says besides the code: the cart it belongs to (a redemption
+/// converts that cart's live hold) and the customer (required by a once-per-customer voucher).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct UseOptions {
+    /// The cart (`cart_ref`).
+    pub cart_ref: Option<CartRef>,
+    /// The customer (`customer_email`).
+    pub customer: Option<Customer>,
+}
+
+/// What a hold answers: `{"held": true, "cart_ref", "expires_at", "voucher", "pricing"}`.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Held {
+    /// Always true.
+    pub held: bool,
+    /// The cart.
+    pub cart_ref: String,
+    /// When the hold ends unless converted, released or extended; a repeat never moves it.
+    #[serde(serialize_with = "crate::domain::rfc3339_ser")]
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
+    pub expires_at: DateTime<Utc>,
+    /// The voucher with this hold counted.
+    pub voucher: Voucher,
+    /// The cart priced, when a cart was given (`null` for an extension).
+    pub pricing: Option<Pricing>,
+}
+
+/// Which use a release gives back: an order's redemption, or a cart's live hold.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Releasing {
+    /// `order_ref`.
+    Order(OrderRef),
+    /// `cart_ref`.
+    Cart(CartRef),
 }
 
 /// Redeems `code` for `order_ref` at `now`, consuming one use. The same order again returns the
@@ -322,10 +365,11 @@ pub async fn redeem_voucher(
     code: &str,
     order: &OrderRef,
     lines: Option<&[CartLine]>,
+    with: &UseOptions,
     now: DateTime<Utc>,
 ) -> Result<Redemption, VoucherError> {
     let view = look_up(store, None, conference_slug, code, None).await?;
-    redeem_found(store, &view, &conference_of(&view, conference_slug)?, code, order, lines, now).await
+    redeem_found(store, &view, &conference_of(&view, conference_slug)?, code, order, lines, with, now).await
 }
 
 fn not_found(conference: &Conference, code: &str) -> VoucherError {
@@ -341,7 +385,72 @@ fn missing(view: &CheckoutView, conference: &Conference, code: &str) -> VoucherE
     }
 }
 
+fn refused(voucher: &Voucher, refusal: Refusal) -> VoucherError {
+    let detail = (refusal.message != refusal.reason.message()).then_some(refusal.message);
+    VoucherError::NotRedeemable {
+        code: voucher.code.clone(),
+        reason: refusal.reason,
+        detail,
+        retry_at: refusal.retry_at,
+    }
+}
+
+/// The customer claim a once-per-customer voucher needs: refused without `customer_email`.
+fn customer_of<'a>(
+    voucher: &Voucher,
+    with: &'a UseOptions,
+    scope: &'a str,
+) -> Result<Option<CustomerClaim<'a>>, VoucherError> {
+    if !voucher.once_per_customer {
+        return Ok(None);
+    }
+    let customer = with.customer.as_ref().ok_or_else(|| {
+        let message = format!(
+            "customer_email is required: voucher {} may be used once per customer",
+            crate::domain::quoted(&voucher.code)
+        );
+        InvalidInput::new("customer_email", message)
+    })?;
+    Ok(Some(CustomerClaim { scope, customer: customer.as_str() }))
+}
+
+/// The priced cart of `lines` with the voucher's discount (hidden ticket types it reveals
+/// allowed). A voucher with a budget needs the cart: its discount is what the budget counts.
+fn priced(
+    view: &CheckoutView,
+    conference: &Conference,
+    voucher: &Voucher,
+    lines: Option<&[CartLine]>,
+    converting: bool,
+) -> Result<Option<Pricing>, VoucherError> {
+    if voucher.budget.is_some() && lines.is_none_or(<[CartLine]>::is_empty) && !converting {
+        let message = format!(
+            "lines are required: voucher {} has a budget, so its discount is counted from the cart",
+            crate::domain::quoted(&voucher.code)
+        );
+        return Err(InvalidInput::new("lines", message).into());
+    }
+    let unlocked = unlocked_ticket_types(voucher, &view.ticket_types);
+    lines.map(|lines| price_cart(view, conference, lines, Some(voucher), &unlocked)).transpose()
+}
+
+/// The voucher as the lock found it.
+fn refreshed(voucher: &Voucher, locked: LockedVoucher, state: &UseState) -> Voucher {
+    Voucher {
+        is_active: locked.is_active,
+        max_uses: locked.max_uses,
+        times_used: locked.times_used,
+        valid_from: locked.valid_from,
+        valid_until: locked.valid_until,
+        budget: locked.budget,
+        budget_used: locked.budget_used,
+        uses_held: state.other_holds + i64::from(state.own_hold.is_some()),
+        ..voucher.clone()
+    }
+}
+
 /// [`redeem_voucher`] of what a [`look_up`] of `code` found in `conference`.
+#[allow(clippy::too_many_arguments)]
 #[tracing::instrument(level = "debug", skip_all, fields(conference = %conference.slug))]
 pub async fn redeem_found(
     store: &dyn Store,
@@ -350,29 +459,36 @@ pub async fn redeem_found(
     code: &str,
     order: &OrderRef,
     lines: Option<&[CartLine]>,
+    with: &UseOptions,
     now: DateTime<Utc>,
 ) -> Result<Redemption, VoucherError> {
     let voucher = view.voucher.clone().ok_or_else(|| missing(view, conference, code))?;
-    // Priced from the catalogue the read found, before the transaction.
-    let pricing = match lines {
-        Some(lines) => {
-            let unlocked = unlocked_ticket_types(&voucher, &view.ticket_types);
-            Some(price_cart(view, conference, lines, Some(&voucher), &unlocked)?)
+    let scope = Customer::scope(&voucher);
+    customer_of(&voucher, with, &scope)?;
+    // Priced from the catalogue the read found, before the writes.
+    let pricing = priced(view, conference, &voucher, lines, with.cart_ref.is_some())?;
+    if with.cart_ref.is_none() && voucher.budget.is_none() && !voucher.once_per_customer {
+        // `None`: a rule appeared since the read (a hold, a budget); the locked path judges it.
+        if let Some(redemption) = redeem_at_once(store, &voucher, conference, order, pricing.clone(), now).await? {
+            return Ok(redemption);
         }
-        None => None,
-    };
-    // A cart the voucher gives nothing to never reaches the redemption: nothing is consumed. Its
-    // lines were checked first (an unknown slug is bad input); a rule judged before the cart
-    // (inactive, used up, the window) answers first, as `check` does.
-    if let Some(cart) = pricing.as_ref().and_then(|pricing| cart_refusal(&voucher, &pricing.lines)) {
-        let (reason, detail) = match validity(&voucher, now) {
-            Some(reason) => (reason, None),
-            None => (cart.reason, Some(cart.message)),
-        };
-        return Err(VoucherError::NotRedeemable { code: voucher.code, reason, detail });
     }
+    redeem_locked(store, &voucher, conference, order, pricing, with, now).await
+}
 
-    let mut redeemed = voucher;
+/// The redemption as one statement, for a voucher whose rules its row decides (no live hold, no
+/// budget, not once per customer): the cart's verdict goes into the statement, which judges it
+/// after the voucher's own rules. `None` when the statement found the voucher needs the lock.
+async fn redeem_at_once(
+    store: &dyn Store,
+    voucher: &Voucher,
+    conference: &Conference,
+    order: &OrderRef,
+    pricing: Option<Pricing>,
+    now: DateTime<Utc>,
+) -> Result<Option<Redemption>, VoucherError> {
+    let cart = pricing.as_ref().and_then(|pricing| cart_refusal(voucher, &pricing.lines));
+    let mut redeemed = voucher.clone();
     redeemed.times_used += 1;
     let answer = Redeemed { redeemed: true, order_ref: order.as_str().to_owned(), voucher: redeemed, pricing };
     let stored = serde_json::to_string(&answer).map_err(VoucherError::StoredAnswer)?;
@@ -385,34 +501,239 @@ pub async fn redeem_found(
         target: &answer.voucher.code,
         changes: &changes,
     };
-    let new = NewRedemption { voucher_id: answer.voucher.id, order_ref: order.as_str(), response: &stored, now, audit };
-
+    let new = NewRedemption {
+        voucher_id: answer.voucher.id,
+        order_ref: order.as_str(),
+        response: &stored,
+        now,
+        audit,
+        cart_refusal: cart.as_ref().map(|c| c.reason),
+    };
     match store.redeem(&new).await? {
-        RedeemOutcome::Redeemed => {}
+        RedeemOutcome::Redeemed => Ok(Some(Redemption { answer, replayed: false })),
         RedeemOutcome::Replay(response) => {
+            let answer = serde_json::from_str(&response).map_err(VoucherError::StoredAnswer)?;
+            Ok(Some(Redemption { answer, replayed: true }))
+        }
+        RedeemOutcome::NeedsLock => Ok(None),
+        // Nothing was written; the statement said why (the cart's own words for a cart rule).
+        RedeemOutcome::Refused(reason) => {
+            let message = match cart {
+                Some(cart) if cart.reason == reason => cart.message,
+                _ => reason.message().to_owned(),
+            };
+            Err(refused(voucher, Refusal { reason, message, retry_at: None }))
+        }
+    }
+}
+
+/// The redemption in a transaction that claims the order, locks the voucher, reads its holds,
+/// budget and customers as of after the lock, judges once ([`judge_use`]) and writes: a cart's
+/// live hold is converted; otherwise a free use is taken.
+async fn redeem_locked(
+    store: &dyn Store,
+    voucher: &Voucher,
+    conference: &Conference,
+    order: &OrderRef,
+    pricing: Option<Pricing>,
+    with: &UseOptions,
+    now: DateTime<Utc>,
+) -> Result<Redemption, VoucherError> {
+    let scope = Customer::scope(voucher);
+    let customer = customer_of(voucher, with, &scope)?;
+    let cart_ref = with.cart_ref.as_ref().map(CartRef::as_str);
+    let mut tx = store.begin().await?;
+    let redemption_id = match tx.claim_order(voucher.id, order.as_str(), now).await? {
+        OrderClaim::Claimed(id) => id,
+        OrderClaim::Replay(response) => {
             let answer = serde_json::from_str(&response).map_err(VoucherError::StoredAnswer)?;
             return Ok(Redemption { answer, replayed: true });
         }
-        RedeemOutcome::Refused(reason) => {
-            // Nothing was written; the statement said why.
-            return Err(VoucherError::NotRedeemable { code: answer.voucher.code.clone(), reason, detail: None });
-        }
+    };
+    let (locked, state) =
+        tx.lock_use(voucher.id, cart_ref, customer, now).await?.ok_or_else(|| not_found(conference, &voucher.code))?;
+    let mut current = refreshed(voucher, locked, &state);
+    // Converting a hold without a cart: the discount it reserved.
+    let discount = match (&pricing, state.own_hold) {
+        (Some(pricing), _) => pricing.discount,
+        (None, Some(hold)) => hold.discount,
+        (None, None) => Money::ZERO,
+    };
+    let cart = pricing.as_ref().map(|p| p.lines.as_slice());
+    let grant = judge_use(&current, &state, cart, discount, now).map_err(|refusal| refused(voucher, refusal))?;
+    let pricing = pricing.map(|p| if grant.capped { p.capped(grant.discount) } else { p });
+    let given = if current.budget.is_some() { grant.discount } else { Money::ZERO };
+    let old = current.times_used;
+    current.times_used += 1;
+    current.uses_held = state.other_holds;
+    current.budget_used = Money::from_cents(current.budget_used.cents() + given.cents());
+    let answer = Redeemed { redeemed: true, order_ref: order.as_str().to_owned(), voucher: current, pricing };
+    let stored = serde_json::to_string(&answer).map_err(VoucherError::StoredAnswer)?;
+    let converted = state.own_hold.map(|hold| hold.id);
+    let taken = UseTaken {
+        voucher_id: voucher.id,
+        redemption_id,
+        response: &stored,
+        discount: given,
+        hold_id: converted,
+        customer: customer.filter(|_| converted.is_none()),
+        now,
+    };
+    if !tx.take_use(&taken).await? {
+        return Err(refused(voucher, Refusal::of_reason(InvalidReason::AlreadyUsedByCustomer)));
     }
+    let mut changes = serde_json::json!({"order_ref": order.as_str(), "times_used": {"old": old, "new": old + 1}});
+    if let (Some(cart_ref), Some(_)) = (cart_ref, converted) {
+        changes["converted_hold"] = cart_ref.into();
+    }
+    if voucher.budget.is_some() {
+        changes["discount"] = given.to_string().into();
+    }
+    super::audit(tx.as_mut(), Some(conference.id), "voucher.redeem", &voucher.code, changes).await?;
+    tx.commit().await?;
     Ok(Redemption { answer, replayed: false })
 }
 
-/// Gives back the use an order consumed, once. Releasing twice, or an order never redeemed,
-/// changes nothing and answers `released: false`.
+/// [`hold_found`] after a [`look_up`] of `code`.
+#[tracing::instrument(level = "debug", skip_all, fields(conference = %conference_slug))]
+pub async fn hold_voucher(
+    store: &dyn Store,
+    conference_slug: &str,
+    code: &str,
+    lines: Option<&[CartLine]>,
+    ttl: Option<HoldSeconds>,
+    with: &UseOptions,
+    now: DateTime<Utc>,
+) -> Result<Held, VoucherError> {
+    let view = look_up(store, None, conference_slug, code, None).await?;
+    hold_found(store, &view, &conference_of(&view, conference_slug)?, code, lines, ttl, with, now).await
+}
+
+/// [`extend_hold_found`] after a [`look_up`] of `code`.
+#[tracing::instrument(level = "debug", skip_all, fields(conference = %conference_slug))]
+pub async fn extend_hold(
+    store: &dyn Store,
+    conference_slug: &str,
+    code: &str,
+    cart_ref: &CartRef,
+    ttl: HoldSeconds,
+    now: DateTime<Utc>,
+) -> Result<Held, VoucherError> {
+    let view = look_up(store, None, conference_slug, code, None).await?;
+    extend_hold_found(store, &view, &conference_of(&view, conference_slug)?, code, cart_ref, ttl, now).await
+}
+
+/// Holds one use of `code` for the cart at `now`, until `ttl` (the conference's hold time when
+/// `None`) has passed. The same cart again while its hold is live answers the same hold (the same
+/// `expires_at`) with the cart priced anew. Judged once under the voucher's lock
+/// ([`judge_use`]); a refusal writes nothing.
+#[allow(clippy::too_many_arguments)]
+#[tracing::instrument(level = "debug", skip_all, fields(conference = %conference.slug))]
+pub async fn hold_found(
+    store: &dyn Store,
+    view: &CheckoutView,
+    conference: &Conference,
+    code: &str,
+    lines: Option<&[CartLine]>,
+    ttl: Option<HoldSeconds>,
+    with: &UseOptions,
+    now: DateTime<Utc>,
+) -> Result<Held, VoucherError> {
+    let voucher = view.voucher.clone().ok_or_else(|| missing(view, conference, code))?;
+    let cart_ref = with.cart_ref.as_ref().ok_or_else(|| InvalidInput::new("cart_ref", "cart_ref is required"))?;
+    let scope = Customer::scope(&voucher);
+    let customer = customer_of(&voucher, with, &scope)?;
+    let pricing = priced(view, conference, &voucher, lines, false)?;
+    let ttl = match ttl {
+        Some(ttl) => ttl,
+        None => HoldSeconds::new("hold_seconds", conference.hold_seconds)?,
+    };
+    let mut tx = store.begin().await?;
+    let (locked, state) = tx
+        .lock_use(voucher.id, Some(cart_ref.as_str()), customer, now)
+        .await?
+        .ok_or_else(|| not_found(conference, &voucher.code))?;
+    let mut current = refreshed(&voucher, locked, &state);
+    let discount = pricing.as_ref().map_or(Money::ZERO, |p| p.discount);
+    let cart = pricing.as_ref().map(|p| p.lines.as_slice());
+    let grant = judge_use(&current, &state, cart, discount, now).map_err(|refusal| refused(&voucher, refusal))?;
+    let pricing = pricing.map(|p| if grant.capped { p.capped(grant.discount) } else { p });
+    let reserved = if current.budget.is_some() { grant.discount } else { Money::ZERO };
+    let expires_at = match state.own_hold {
+        Some(hold) => {
+            tx.change_hold(voucher.id, hold.id, hold.expires_at, reserved).await?;
+            hold.expires_at
+        }
+        None => {
+            let expires_at = ttl.after(now);
+            let hold = NewHold {
+                voucher_id: voucher.id,
+                cart_ref: cart_ref.as_str(),
+                now,
+                expires_at,
+                discount: reserved,
+                customer,
+            };
+            if tx.put_hold(&hold).await?.is_none() {
+                return Err(refused(&voucher, Refusal::of_reason(InvalidReason::AlreadyUsedByCustomer)));
+            }
+            let changes = serde_json::json!({"cart_ref": cart_ref.as_str(), "expires_at": crate::domain::format_rfc3339(&expires_at)});
+            super::audit(tx.as_mut(), Some(conference.id), "voucher.hold", &voucher.code, changes).await?;
+            current.uses_held += 1;
+            expires_at
+        }
+    };
+    tx.commit().await?;
+    Ok(Held { held: true, cart_ref: cart_ref.as_str().to_owned(), expires_at, voucher: current, pricing })
+}
+
+/// Moves the end of the cart's live hold to `now + ttl` (earlier or later); nothing else
+/// changes. [`VoucherError::HoldNotFound`] when the cart holds no live hold of the voucher.
+#[tracing::instrument(level = "debug", skip_all, fields(conference = %conference.slug))]
+pub async fn extend_hold_found(
+    store: &dyn Store,
+    view: &CheckoutView,
+    conference: &Conference,
+    code: &str,
+    cart_ref: &CartRef,
+    ttl: HoldSeconds,
+    now: DateTime<Utc>,
+) -> Result<Held, VoucherError> {
+    let voucher = view.voucher.clone().ok_or_else(|| missing(view, conference, code))?;
+    let mut tx = store.begin().await?;
+    let (locked, state) = tx
+        .lock_use(voucher.id, Some(cart_ref.as_str()), None, now)
+        .await?
+        .ok_or_else(|| not_found(conference, &voucher.code))?;
+    let hold = state.own_hold.ok_or_else(|| VoucherError::HoldNotFound {
+        code: voucher.code.clone(),
+        cart_ref: cart_ref.as_str().to_owned(),
+    })?;
+    let expires_at = ttl.after(now);
+    tx.change_hold(voucher.id, hold.id, expires_at, hold.discount).await?;
+    let changes = serde_json::json!({
+        "cart_ref": cart_ref.as_str(),
+        "expires_at": {"old": crate::domain::format_rfc3339(&hold.expires_at), "new": crate::domain::format_rfc3339(&expires_at)},
+    });
+    super::audit(tx.as_mut(), Some(conference.id), "voucher.hold_extend", &voucher.code, changes).await?;
+    tx.commit().await?;
+    let current = refreshed(&voucher, locked, &state);
+    Ok(Held { held: true, cart_ref: cart_ref.as_str().to_owned(), expires_at, voucher: current, pricing: None })
+}
+
+/// Gives back the use an order consumed, or the use a cart's live hold keeps, once. Releasing
+/// twice, or an order never redeemed, or a cart with no live hold, changes nothing and answers
+/// `released: false`.
 #[tracing::instrument(level = "debug", skip_all, fields(conference = %conference_slug))]
 pub async fn release_voucher(
     store: &dyn Store,
     conference_slug: &str,
     code: &str,
-    order: &OrderRef,
+    what: &Releasing,
     now: DateTime<Utc>,
 ) -> Result<Release, VoucherError> {
     let view = look_up(store, None, conference_slug, code, None).await?;
-    release_found(store, &view, &conference_of(&view, conference_slug)?, code, order, now).await
+    release_found(store, &view, &conference_of(&view, conference_slug)?, code, what, now).await
 }
 
 /// [`release_voucher`] of what a [`look_up`] of `code` found in `conference`.
@@ -422,19 +743,49 @@ pub async fn release_found(
     view: &CheckoutView,
     conference: &Conference,
     code: &str,
-    order: &OrderRef,
+    what: &Releasing,
     now: DateTime<Utc>,
 ) -> Result<Release, VoucherError> {
     let voucher = view.voucher.as_ref().ok_or_else(|| missing(view, conference, code))?;
     let mut tx = store.begin().await?;
-    let released = tx.release_redemption(voucher.id, order.as_str(), now).await?;
-    if released {
-        let changes = serde_json::json!({"order_ref": order.as_str()});
-        super::audit(tx.as_mut(), Some(conference.id), "voucher.release", &voucher.code, changes).await?;
-    }
+    let released = match what {
+        Releasing::Order(order) => {
+            let released = tx.release_redemption(voucher.id, order.as_str(), now).await?;
+            if released {
+                let changes = serde_json::json!({"order_ref": order.as_str()});
+                super::audit(tx.as_mut(), Some(conference.id), "voucher.release", &voucher.code, changes).await?;
+            }
+            released
+        }
+        Releasing::Cart(cart) => {
+            let (_, state) = tx
+                .lock_use(voucher.id, Some(cart.as_str()), None, now)
+                .await?
+                .ok_or_else(|| not_found(conference, &voucher.code))?;
+            match state.own_hold {
+                Some(hold) => {
+                    tx.drop_hold(hold.id).await?;
+                    let changes = serde_json::json!({"cart_ref": cart.as_str()});
+                    super::audit(tx.as_mut(), Some(conference.id), "voucher.hold_release", &voucher.code, changes)
+                        .await?;
+                    true
+                }
+                None => false,
+            }
+        }
+    };
     tx.commit().await?;
     let voucher = store.voucher_by_code(conference, &voucher.code).await?.ok_or_else(|| not_found(conference, code))?;
     Ok(Release { released, voucher })
+}
+
+/// How long an ended hold stays in the database before `serve` deletes it. It stopped counting
+/// when it ended; the day keeps it visible to someone looking into a complaint.
+pub const HOLDS_KEPT_AFTER_END: chrono::Duration = chrono::Duration::days(1);
+
+/// Deletes holds that ended more than [`HOLDS_KEPT_AFTER_END`] before `now`; returns how many.
+pub async fn prune_holds(store: &dyn Store, now: DateTime<Utc>) -> Result<u64, VoucherError> {
+    Ok(store.prune_holds(now - HOLDS_KEPT_AFTER_END).await?)
 }
 
 /// Per batch and per prefix: vouchers issued, active, fully used, uses consumed and left; per

@@ -370,6 +370,8 @@ async fn generate_in_tx(
             check_char: format.check_char,
             min_quantity: template.min_quantity,
             min_subtotal: template.min_subtotal,
+            budget: template.budget,
+            once_per_customer: template.once_per_customer,
         },
         guessing,
     ))

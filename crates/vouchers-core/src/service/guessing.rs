@@ -18,7 +18,7 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 
-use super::checkout::{CheckResult, CheckoutView, Redemption, Release};
+use super::checkout::{CheckResult, CheckoutView, Held, Redemption, Release};
 use super::limiter::{FailureLimiter, Lookup, TooManyFailures};
 use crate::domain::{Alphabet, CodeFormat, InvalidReason};
 use crate::store::{Backend, Store, UsageRow};
@@ -136,6 +136,12 @@ impl GuessOutcome for Redemption {
 }
 
 impl GuessOutcome for Release {
+    fn is_failed_guess(&self) -> bool {
+        false
+    }
+}
+
+impl GuessOutcome for Held {
     fn is_failed_guess(&self) -> bool {
         false
     }

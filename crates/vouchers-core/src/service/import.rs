@@ -225,6 +225,8 @@ impl Resolver {
             // An import file has no minimums: its vouchers take the defaults.
             min_quantity: crate::VoucherTerms::DEFAULT_MIN_QUANTITY,
             min_subtotal: None,
+            budget: None,
+            once_per_customer: false,
             restriction_set_id,
             batch_id: None,
             created_at,
@@ -404,6 +406,8 @@ pub async fn import_vouchers(store: &dyn Store, conference: &str, reader: impl R
         source: BatchSource::Import,
         min_quantity: template.min_quantity,
         min_subtotal: template.min_subtotal,
+        budget: template.budget,
+        once_per_customer: template.once_per_customer,
     };
     let changes = serde_json::json!({ "batch": batch_id, "imported": imported, "assigned": assigned });
     super::audit(tx.as_mut(), Some(resolver.conference.id), "batch.import", &format!("batch {batch_id}"), changes)

@@ -288,8 +288,8 @@ where
         every.tick().await;
         match prune().await {
             Ok(0) => {}
-            Ok(pruned) => tracing::debug!(pruned, what, "old failures pruned"),
-            Err(error) => tracing::warn!(error = %crate::cause_chain(&error), what, "old failures could not be pruned"),
+            Ok(pruned) => tracing::debug!(pruned, what, "old rows pruned"),
+            Err(error) => tracing::warn!(error = %crate::cause_chain(&error), what, "old rows could not be pruned"),
         }
     }
 }

@@ -37,6 +37,11 @@ pub struct VoucherTerms {
     pub min_quantity: i64,
     /// Qualifying subtotal a cart needs, more than 0 (default none).
     pub min_subtotal: Option<Decimal>,
+    /// The most discount all of a voucher's redemptions may give together, more than 0 (default
+    /// none).
+    pub budget: Option<Decimal>,
+    /// A customer may hold or redeem at most one code of the batch (default false).
+    pub once_per_customer: bool,
 }
 
 impl VoucherTerms {
@@ -62,6 +67,8 @@ impl VoucherTerms {
             applicable_addons: Vec::new(),
             min_quantity: Self::DEFAULT_MIN_QUANTITY,
             min_subtotal: None,
+            budget: None,
+            once_per_customer: false,
         }
     }
 
@@ -79,7 +86,12 @@ impl VoucherTerms {
             let message = "min_subtotal must be more than 0 (leave it out for no minimum)";
             return Err(InvalidInput::new("min_subtotal", message).into());
         }
-        Ok(CheckedTerms { raw: self, discount, max_uses, min_subtotal })
+        let budget = self.budget.map(|value| Money::parse("budget", value)).transpose()?;
+        if budget.is_some_and(|m| m.cents() == 0) {
+            let message = "budget must be more than 0 (leave it out for no budget)";
+            return Err(InvalidInput::new("budget", message).into());
+        }
+        Ok(CheckedTerms { raw: self, discount, max_uses, min_subtotal, budget })
     }
 }
 
@@ -89,6 +101,7 @@ pub(crate) struct CheckedTerms<'a> {
     discount: DiscountSpec,
     max_uses: MaxUses,
     min_subtotal: Option<Money>,
+    budget: Option<Money>,
 }
 
 /// Terms resolved inside the transaction: ready to insert.
@@ -121,6 +134,10 @@ impl ResolvedTerms {
             recipient: None,
             min_quantity: t.min_quantity,
             min_subtotal: t.min_subtotal,
+            uses_held: 0,
+            budget: t.budget,
+            budget_used: Money::ZERO,
+            once_per_customer: t.once_per_customer,
         }
     }
 }
@@ -196,6 +213,8 @@ impl CheckedTerms<'_> {
             unlocks_hidden_tickets: self.raw.unlocks_hidden_tickets,
             min_quantity: self.raw.min_quantity,
             min_subtotal: self.min_subtotal,
+            budget: self.budget,
+            once_per_customer: self.raw.once_per_customer,
             restriction_set_id,
             batch_id: None,
             created_at: super::now(),

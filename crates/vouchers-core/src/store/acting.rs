@@ -163,6 +163,10 @@ impl Store for Acting {
         self.inner.prune_failed_sign_ins(before).await
     }
 
+    async fn prune_holds(&self, before: DateTime<Utc>) -> Result<u64, StoreError> {
+        self.inner.prune_holds(before).await
+    }
+
     async fn redemptions(&self, voucher_id: i64) -> Result<Vec<RedemptionRecord>, StoreError> {
         self.inner.redemptions(voucher_id).await
     }

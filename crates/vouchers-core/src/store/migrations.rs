@@ -3,7 +3,7 @@
 /// Every migration file as it landed, by backend and version: sqlx refuses to migrate a
 /// database whose applied migration's checksum (SHA-384 of the file) differs, so a landed
 /// file must never change. A new migration adds its line here when it lands.
-const LANDED: [(&str, i64, &str); 28] = [
+const LANDED: [(&str, i64, &str); 30] = [
     ("sqlite", 1, "0eceaf674f7951ab0c78aa9d16d705bf3cd4becfe4c8653b0c4fe98756b74d5141169a7208d00e085a2666e0a7470ced"),
     ("sqlite", 2, "516b8c2dd418b1d9bb7b43d47790b44e3354540fad12d37c18bcfb08614b60666a00c82d2037a383f98643f375a73418"),
     ("sqlite", 3, "2b6a8144cf9e4476eb872928529e594da268f0cfd947c5796e745c1f73d17a53cbd49d7a573b65378d701ed9abd33a05"),
@@ -51,6 +51,12 @@ const LANDED: [(&str, i64, &str); 28] = [
         "postgres",
         14,
         "056868dbaf308771c5e465af5e7b33e1e302e4e0392342b1c53e7ffd0c4bf11c9ffec91b6782c1b0c68ea3c2710fc5ea",
+    ),
+    ("sqlite", 15, "e255d6e5b934eedbe719be485109cc1c634f0eb6b81dbde7fdbe207851a369c44dc5a7ffc6e40a3ac2505fa6d1ceac78"),
+    (
+        "postgres",
+        15,
+        "ad42705748dc3047fba29933e7ed5603a3449d88e7dafc7353c8e608c8db9c3c2519149bf5e14f6d63a13eaa59a63ece",
     ),
 ];
 

@@ -26,8 +26,8 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
 use crate::domain::{
-    Account, Actor, AddOn, ApiToken, AuditRecord, Batch, CodeFormat, Conference, NewAddOn, NewConference,
-    NewTicketType, OutboxMessage, Recipient, Role, TicketType, Voucher,
+    Account, Actor, AddOn, ApiToken, AuditRecord, Batch, CodeFormat, Conference, Money, NewAddOn, NewConference,
+    NewTicketType, OutboxMessage, Recipient, Role, TicketType, UseState, Voucher,
 };
 
 mod acting;
@@ -197,6 +197,9 @@ pub trait Store: Send + Sync + 'static {
     ) -> Result<(), StoreError>;
     /// Deletes every key's failed sign-ins older than `before`; returns how many.
     async fn prune_failed_sign_ins(&self, before: DateTime<Utc>) -> Result<u64, StoreError>;
+    /// Deletes the holds that ended before `before` (with their customer claims); returns how
+    /// many. They stopped counting when they ended; this only keeps the table small.
+    async fn prune_holds(&self, before: DateTime<Utc>) -> Result<u64, StoreError>;
     /// A voucher's redemptions, newest first.
     async fn redemptions(&self, voucher_id: i64) -> Result<Vec<RedemptionRecord>, StoreError>;
     /// The conference's outbox messages matching `filter`, by id.
@@ -279,7 +282,49 @@ pub trait StoreTx: Send {
         template: &VoucherTemplate,
         codes: &[String],
     ) -> Result<Vec<(i64, String)>, StoreError>;
-    /// Marks the order's redemption released and gives the use back, once. Returns false (and
+    /// Claims the order's redemption for this transaction before the voucher is locked (every
+    /// redemption takes the order first, then the voucher): a new row, or a released one taken
+    /// back; or the stored answer of an unreleased one. A concurrent claim of the same order
+    /// waits for the other transaction.
+    async fn claim_order(
+        &mut self,
+        voucher_id: i64,
+        order_ref: &str,
+        now: DateTime<Utc>,
+    ) -> Result<OrderClaim, StoreError>;
+    /// Locks the voucher until the transaction ends, then reads, as of after the lock, its row
+    /// and what [`crate::domain::judge_use`] needs besides: other carts' live holds, the live
+    /// hold of `cart_ref`, and whether `customer` holds or redeemed another code of the scope.
+    /// `None` when the voucher does not exist.
+    async fn lock_use(
+        &mut self,
+        voucher_id: i64,
+        cart_ref: Option<&str>,
+        customer: Option<CustomerClaim<'_>>,
+        now: DateTime<Utc>,
+    ) -> Result<Option<(LockedVoucher, UseState)>, StoreError>;
+    /// Writes a hold (replacing an expired hold of the same cart) and raises the voucher's
+    /// `holds_until`; with a customer, claims the scope (dropping a claim whose hold expired).
+    /// `None`, and the caller must roll back, when the customer holds the scope already.
+    async fn put_hold(&mut self, hold: &NewHold<'_>) -> Result<Option<i64>, StoreError>;
+    /// Sets a live hold's end (an extension; its customer claim follows) and reserved discount.
+    async fn change_hold(
+        &mut self,
+        voucher_id: i64,
+        hold_id: i64,
+        expires_at: DateTime<Utc>,
+        discount: Money,
+    ) -> Result<(), StoreError>;
+    /// Deletes a hold and its customer claim.
+    async fn drop_hold(&mut self, hold_id: i64) -> Result<(), StoreError>;
+    /// Consumes a use for a claimed order: the voucher's count and budget, the order's answer and
+    /// discount, the converted hold deleted (its claim moved to the order) or the customer's
+    /// claim written. False, and the caller must roll back, when the customer holds the scope.
+    async fn take_use(&mut self, taken: &UseTaken<'_>) -> Result<bool, StoreError>;
+    /// Sets a conference's default hold time.
+    async fn set_hold_seconds(&mut self, conference_id: i64, seconds: i64) -> Result<(), StoreError>;
+    /// Marks the order's redemption released and gives back its use, its discount to the budget
+    /// and its customer's claim, once. Returns false (and
     /// changes nothing) when there is no unreleased redemption for this order.
     async fn release_redemption(
         &mut self,

@@ -27,6 +27,10 @@ pub struct VoucherTemplate {
     pub min_quantity: i64,
     /// Qualifying subtotal a cart needs, if any.
     pub min_subtotal: Option<Money>,
+    /// The most discount each voucher's redemptions may give together, if any.
+    pub budget: Option<Money>,
+    /// A customer may hold or redeem at most one code of the batch (of the voucher, added alone).
+    pub once_per_customer: bool,
     /// Shared restriction set, `None` when it applies to everything.
     pub restriction_set_id: Option<i64>,
     /// The batch, `None` for a voucher added by hand.
@@ -89,6 +93,9 @@ pub struct NewRedemption<'a> {
     pub now: DateTime<Utc>,
     /// The audit record of the consumed use.
     pub audit: AuditEntry<'a>,
+    /// The cart's verdict, judged by the application from the priced cart: the statement answers
+    /// it when the voucher itself breaks no rule (the cart rules come last).
+    pub cart_refusal: Option<crate::domain::InvalidReason>,
 }
 
 /// What [`Store::redeem_as`] did.
@@ -102,6 +109,9 @@ pub enum RedeemOutcome {
     /// expired; not found when it no longer exists), decided by the statement itself from the row
     /// it wrote nothing to.
     Refused(crate::domain::InvalidReason),
+    /// The voucher has a rule the statement cannot judge from its row (a live hold, a budget,
+    /// once per customer): nothing was written; redeem it on the locked path.
+    NeedsLock,
 }
 
 /// Voucher counts of one batch, as [`Store::usage`] reads them (both backends name the columns
@@ -334,6 +344,8 @@ pub struct CheckoutView {
     pub conference: Option<Conference>,
     /// Its voucher with that code, with its restriction sets.
     pub voucher: Option<Voucher>,
+    /// The voucher's live holds as the read found them (no cart is the asking one).
+    pub holds: crate::domain::UseState,
     /// The conference's ticket types by slug (read only when the voucher exists).
     pub ticket_types: Vec<TicketType>,
     /// The conference's add-ons by slug (read only when the voucher exists).
@@ -444,4 +456,78 @@ pub enum DeliveryResult<'a> {
     /// Claimed but never tried (the sender stopped first): back in the queue as it was, its
     /// attempt not counted.
     Unsent,
+}
+
+/// A voucher's row as a hold or redemption finds it under the voucher's lock: what it may be
+/// changed in since the checkout read it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LockedVoucher {
+    /// Can be used at all.
+    pub is_active: bool,
+    /// Uses allowed.
+    pub max_uses: i64,
+    /// Uses consumed.
+    pub times_used: i64,
+    /// Start of the validity window.
+    pub valid_from: Option<DateTime<Utc>>,
+    /// End of the validity window.
+    pub valid_until: Option<DateTime<Utc>>,
+    /// The budget, if any.
+    pub budget: Option<Money>,
+    /// The discount unreleased redemptions gave.
+    pub budget_used: Money,
+}
+
+/// What [`StoreTx::claim_order`] found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum OrderClaim {
+    /// The order's redemption row, new or a released one taken back, for this transaction.
+    Claimed(i64),
+    /// The order holds an unreleased redemption: its stored answer.
+    Replay(String),
+}
+
+/// A customer's claim on a once-per-customer scope ([`crate::domain::Customer`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CustomerClaim<'a> {
+    /// `batch:<id>` or `voucher:<id>`.
+    pub scope: &'a str,
+    /// The customer as compared.
+    pub customer: &'a str,
+}
+
+/// A new hold ([`StoreTx::put_hold`]).
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewHold<'a> {
+    /// The voucher.
+    pub voucher_id: i64,
+    /// The cart.
+    pub cart_ref: &'a str,
+    /// When.
+    pub now: DateTime<Utc>,
+    /// When it ends.
+    pub expires_at: DateTime<Utc>,
+    /// The discount it reserves from the budget.
+    pub discount: Money,
+    /// The customer it claims the scope for.
+    pub customer: Option<CustomerClaim<'a>>,
+}
+
+/// A use taken by a claimed order ([`StoreTx::take_use`]).
+#[derive(Debug, Clone, PartialEq)]
+pub struct UseTaken<'a> {
+    /// The voucher.
+    pub voucher_id: i64,
+    /// The order's redemption row ([`OrderClaim::Claimed`]).
+    pub redemption_id: i64,
+    /// The answer stored for replays.
+    pub response: &'a str,
+    /// The discount given, counted against the budget.
+    pub discount: Money,
+    /// The cart's hold this use converts (its customer claim moves to the redemption).
+    pub hold_id: Option<i64>,
+    /// The customer to claim the scope for, when no hold claimed it.
+    pub customer: Option<CustomerClaim<'a>>,
+    /// When.
+    pub now: DateTime<Utc>,
 }

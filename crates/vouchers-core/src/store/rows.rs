@@ -16,11 +16,11 @@ use super::{
 };
 use crate::domain::{
     Account, AddOn, Alphabet, ApiToken, AuditActor, AuditRecord, Batch, BatchSource, CodeFormat, Conference,
-    DiscountSpec, Money, OutboxMessage, Recipient, RenderedMessage, TicketType, ValidityWindow, Voucher,
+    DiscountSpec, Money, OutboxMessage, Recipient, RenderedMessage, TicketType, UseState, ValidityWindow, Voucher,
 };
 
 /// The columns of a conference, the same on both backends.
-pub(super) const CONFERENCE_COLUMNS: &str = "id, slug, name, start_date, end_date, timezone, created_at";
+pub(super) const CONFERENCE_COLUMNS: &str = "id, slug, name, start_date, end_date, timezone, created_at, hold_seconds";
 
 /// Tokens with their conference's slug, the same on both backends.
 pub(super) const TOKEN_SELECT: &str = "SELECT t.id, t.scope, t.conference_id, c.slug AS conference, t.name, \
@@ -149,18 +149,27 @@ pub(super) fn checkout_sql(d: &super::sql::Dialect) -> String {
     let (hash, slug, address, since) = ("$1", "$2", "$4", "$5");
     let (discount, price) = (d.discount, d.price);
     let voucher_id = voucher_id_match("c.id", &(d.same_text)("o.code", "$3"), "$6");
+    let (held, now) = (super::sql::uses_held(d, "v"), d.now);
+    let reserved = "coalesce(sum(h.discount), 0)";
     format!(
         "SELECT t.id AS t_id, t.scope AS t_scope, t.conference_id AS t_conference_id, tc.slug AS t_conference,
                 t.name AS t_name, t.created_at AS t_created_at, t.revoked_at AS t_revoked_at,
                 c.id AS c_id, c.slug AS c_slug, c.name AS c_name, c.start_date AS c_start_date,
                 c.end_date AS c_end_date, c.timezone AS c_timezone, c.created_at AS c_created_at,
+                c.hold_seconds AS c_hold_seconds,
                 v.id AS v_id, v.code AS v_code, v.voucher_type AS v_voucher_type, v.{discount} AS v_discount,
                 v.max_uses AS v_max_uses, v.times_used AS v_times_used, v.valid_from AS v_valid_from,
                 v.valid_until AS v_valid_until, v.unlocks_hidden_tickets AS v_unlocks_hidden_tickets,
                 v.is_active AS v_is_active, v.restriction_set_id AS v_restriction_set_id,
                 v.batch_id AS v_batch_id, v.created_at AS v_created_at, v.recipient_email AS v_recipient_email,
                 v.recipient_name AS v_recipient_name, v.recipient_tags AS v_recipient_tags,
-                v.min_quantity AS v_min_quantity, v.min_subtotal AS v_min_subtotal,
+                v.min_quantity AS v_min_quantity, v.min_subtotal AS v_min_subtotal, v.budget AS v_budget,
+                v.budget_used AS v_budget_used, v.once_per_customer AS v_once_per_customer,
+                {held} AS v_uses_held,
+                (SELECT min(h.expires_at) FROM voucher_hold h
+                  WHERE h.voucher_id = v.id AND h.expires_at > {now}) AS h_first_end,
+                (SELECT {reserved} FROM voucher_hold h
+                  WHERE h.voucher_id = v.id AND h.expires_at > {now}) AS h_reserved,
                 (SELECT count(*) FROM failed_lookup f
                   WHERE f.token_id = t.id AND f.address = {address} AND f.at > {since}) AS f_count,
                 (SELECT min(f.at) FROM failed_lookup f
@@ -227,14 +236,24 @@ pub(super) fn checkout_view(rows: &[impl StoredRow]) -> Result<CheckoutView, Sto
             restricted.push((set_id, is_addon, slug));
         }
     }
-    let voucher = match voucher.opt_int("id")? {
-        Some(_) => Some(self::voucher(&conference, &group_restrictions(restricted), &voucher)?),
-        None => None,
+    let (voucher, holds) = match voucher.opt_int("id")? {
+        Some(_) => {
+            let found = self::voucher(&conference, &group_restrictions(restricted), &voucher)?;
+            let holds = UseState {
+                other_holds: found.uses_held,
+                other_holds_end: first.opt_instant("h_first_end")?,
+                other_reserved: first.money("h_reserved")?,
+                ..UseState::default()
+            };
+            (Some(found), holds)
+        }
+        None => (None, UseState::default()),
     };
     Ok(CheckoutView {
         token,
         conference: Some(conference),
         voucher,
+        holds,
         ticket_types,
         addons,
         failures: (first.int("f_count")?, first.opt_instant("f_oldest")?),
@@ -257,6 +276,7 @@ pub(super) fn conference(row: &impl StoredRow) -> Result<Conference, StoreError>
         end_date: row.date("end_date")?,
         timezone: timezone.parse().map_err(|_| StoreError::Corrupt(format!("timezone {timezone:?}")))?,
         created_at: row.instant("created_at")?,
+        hold_seconds: row.int("hold_seconds")?,
     })
 }
 
@@ -319,6 +339,10 @@ pub(super) fn voucher(
         recipient: recipient(row)?,
         min_quantity: row.int("min_quantity")?,
         min_subtotal: row.opt_money("min_subtotal")?,
+        uses_held: row.int("uses_held")?,
+        budget: row.opt_money("budget")?,
+        budget_used: row.money("budget_used")?,
+        once_per_customer: row.flag("once_per_customer")?,
     })
 }
 
@@ -366,6 +390,8 @@ pub(super) fn batch(
         check_char: format.check_char,
         min_quantity: row.int("min_quantity")?,
         min_subtotal: row.opt_money("min_subtotal")?,
+        budget: row.opt_money("budget")?,
+        once_per_customer: row.flag("once_per_customer")?,
     })
 }
 

@@ -29,8 +29,12 @@ async fn every_write_is_audited_with_its_actor(db: TestDb) {
     let update = VoucherUpdate { max_uses: Some(MaxUses::new(3).unwrap()), ..VoucherUpdate::default() };
     update_voucher(store, CONF, &code, &update).await.unwrap();
     let order = OrderRef::parse("ORDER-1").unwrap();
-    checkout::redeem_voucher(store, CONF, &code, &order, None, vouchers_core::now()).await.unwrap();
-    checkout::release_voucher(store, CONF, &code, &order, vouchers_core::now()).await.unwrap();
+    checkout::redeem_voucher(store, CONF, &code, &order, None, &Default::default(), vouchers_core::now())
+        .await
+        .unwrap();
+    checkout::release_voucher(store, CONF, &code, &checkout::Releasing::Order(order.clone()), vouchers_core::now())
+        .await
+        .unwrap();
     deactivate_batch(store, CONF, batch.batch.id).await.unwrap();
     let created = tokens::create_token(store, Scope::Checkout, Some(CONF), Some("desk")).await.unwrap();
     tokens::revoke_token(store, created.token.id).await.unwrap();

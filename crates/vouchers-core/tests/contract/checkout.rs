@@ -6,7 +6,9 @@ use std::sync::Arc;
 use chrono::{DateTime, Duration, Utc};
 use vouchers_core::domain::{GuessingPolicy, InvalidReason, LineItem, OrderRef, Quantity, VoucherType, When};
 use vouchers_core::service::add::{add_voucher, AddVoucher};
-use vouchers_core::service::checkout::{self, check_voucher, usage_report, CartLine, Redemption, Release};
+use vouchers_core::service::checkout::{
+    self, check_voucher, usage_report, CartLine, Redemption, Release, Releasing, UseOptions,
+};
 use vouchers_core::store::testing::TestDb;
 use vouchers_core::{generate_voucher_codes, Limits, Store, VoucherError};
 
@@ -34,7 +36,8 @@ async fn redeem_voucher(
     lines: Option<&[CartLine]>,
     at: DateTime<Utc>,
 ) -> Result<Redemption, VoucherError> {
-    checkout::redeem_voucher(store, conference, code, &OrderRef::parse(order)?, lines, at).await
+    let with = UseOptions::default();
+    checkout::redeem_voucher(store, conference, code, &OrderRef::parse(order)?, lines, &with, at).await
 }
 
 /// Releases with the order reference as a client sends it.
@@ -45,7 +48,8 @@ async fn release_voucher(
     order: &str,
     at: DateTime<Utc>,
 ) -> Result<Release, VoucherError> {
-    checkout::release_voucher(store, conference, code, &OrderRef::parse(order)?, at).await
+    let what = Releasing::Order(OrderRef::parse(order)?);
+    checkout::release_voucher(store, conference, code, &what, at).await
 }
 
 async fn voucher(store: &dyn Store, code: &str, max_uses: i64) {

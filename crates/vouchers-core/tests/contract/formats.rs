@@ -78,9 +78,18 @@ async fn readable_codes_match_however_typed(db: TestDb) {
     assert!(checked.valid, "{typed}: {:?}", checked.reason);
     assert_eq!(checked.voucher.unwrap().id, voucher.id);
     let order = OrderRef::parse("order-1").unwrap();
-    let redeemed = checkout::redeem_voucher(store, CONF, &typed, &order, None, now()).await.unwrap();
+    let redeemed =
+        checkout::redeem_voucher(store, CONF, &typed, &order, None, &Default::default(), now()).await.unwrap();
     assert_eq!((redeemed.answer.voucher.id, redeemed.answer.voucher.times_used), (voucher.id, 1));
-    let released = checkout::release_voucher(store, CONF, &typed.to_uppercase(), &order, now()).await.unwrap();
+    let released = checkout::release_voucher(
+        store,
+        CONF,
+        &typed.to_uppercase(),
+        &checkout::Releasing::Order(order.clone()),
+        now(),
+    )
+    .await
+    .unwrap();
     assert!(released.released);
     assert_eq!(released.voucher.times_used, 0);
 }
@@ -104,11 +113,14 @@ async fn a_wrong_check_character_is_mistyped(db: TestDb) {
         assert_eq!((checked.valid, checked.reason), (false, Some(InvalidReason::Mistyped)), "{typo}");
         assert!(checked.voucher.is_none(), "a mistyped code shows no voucher");
         let order = OrderRef::parse("order-typo").unwrap();
-        let err = checkout::redeem_voucher(store, CONF, &typo, &order, None, now()).await.unwrap_err();
+        let err =
+            checkout::redeem_voucher(store, CONF, &typo, &order, None, &Default::default(), now()).await.unwrap_err();
         assert!(matches!(err, VoucherError::Mistyped { .. }), "{err:?}");
         assert_eq!((err.code(), err.field()), ("mistyped", Some("code")));
         assert!(err.to_string().ends_with("looks mistyped: check the code for a typo"), "{err}");
-        let err = checkout::release_voucher(store, CONF, &typo, &order, now()).await.unwrap_err();
+        let err = checkout::release_voucher(store, CONF, &typo, &checkout::Releasing::Order(order.clone()), now())
+            .await
+            .unwrap_err();
         assert!(matches!(err, VoucherError::Mistyped { .. }), "{err:?}");
         // Two adjacent random characters swapped: a typo too (when they differ).
         let mut swapped = code.clone().into_bytes();

@@ -20,6 +20,7 @@ mod concurrency;
 mod errors;
 mod formats;
 mod generate;
+mod holds;
 mod hostile;
 mod query;
 mod recipients;

@@ -12,7 +12,7 @@ use vouchers_core::{generate_voucher_codes, Limits, VoucherError};
 use crate::add::request;
 use crate::support::*;
 
-const JSON_KEYS: [&str; 18] = [
+const JSON_KEYS: [&str; 22] = [
     "id",
     "conference",
     "code",
@@ -31,6 +31,10 @@ const JSON_KEYS: [&str; 18] = [
     "recipient",
     "min_quantity",
     "min_subtotal",
+    "uses_held",
+    "budget",
+    "budget_used",
+    "once_per_customer",
 ];
 
 async fn local_times_and_json(db: TestDb) {

@@ -37,6 +37,8 @@ async fn random_vouchers(db: &TestDb, rng: &mut StdRng) -> Vec<i64> {
         unlocks_hidden_tickets: false,
         min_quantity: 1,
         min_subtotal: None,
+        budget: None,
+        once_per_customer: false,
         restriction_set_id: None,
         batch_id: None,
         created_at: Utc::now(),
@@ -122,6 +124,7 @@ async fn rust_and_sql_decide_alike(db: TestDb) {
                 target: &voucher.code,
                 changes: &changes,
             },
+            cart_refusal: None,
         };
         let outcome = db.store.redeem(&new).await.unwrap();
         let expected = match validity(voucher, at) {

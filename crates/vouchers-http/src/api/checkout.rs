@@ -11,8 +11,10 @@ use serde::Deserialize;
 use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
-use vouchers_core::domain::{Action, Conference, LineItem, OrderRef, Quantity};
-use vouchers_core::service::checkout::{self, CartLine, CheckResult, CheckoutView, Redeemed, Release, UsageReport};
+use vouchers_core::domain::{Action, CartRef, Conference, Customer, HoldSeconds, LineItem, OrderRef, Quantity};
+use vouchers_core::service::checkout::{
+    self, CartLine, CheckResult, CheckoutView, Held, Redeemed, Release, Releasing, UsageReport, UseOptions,
+};
 use vouchers_core::service::guessing::{Guess, GuessOutcome};
 use vouchers_core::service::tokens;
 use vouchers_core::{now, VoucherError};
@@ -23,7 +25,13 @@ use crate::extract::{ApiJson, ApiPath};
 use crate::AppState;
 
 pub(crate) fn routes() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new().routes(routes!(check)).routes(routes!(redeem)).routes(routes!(release)).routes(routes!(usage))
+    OpenApiRouter::new()
+        .routes(routes!(check))
+        .routes(routes!(hold))
+        .routes(routes!(extend_hold))
+        .routes(routes!(redeem))
+        .routes(routes!(release))
+        .routes(routes!(usage))
 }
 
 /// A cart line: a ticket type or an add-on, and how many.
@@ -90,19 +98,74 @@ pub struct RedeemRequest {
     /// answer.
     #[schema(example = "ORDER-1001")]
     pub order_ref: String,
-    /// The cart, to answer with its pricing.
+    /// The cart, to answer with its pricing (required for a voucher with a budget, unless a
+    /// hold of `cart_ref` priced it).
     #[serde(default)]
     pub lines: Option<Vec<LineRequest>>,
+    /// The cart whose live hold this redemption converts (it then cannot fail for lack of uses);
+    /// without a live hold of that cart, a free use is needed as without it.
+    #[serde(default)]
+    pub cart_ref: Option<String>,
+    /// The customer; required by a once-per-customer voucher.
+    #[serde(default)]
+    pub customer_email: Option<String>,
 }
 
-/// A release of an order's use.
+/// A hold of one use for an open cart.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct HoldRequest {
+    /// The code.
+    pub code: String,
+    /// The cart (1-200 characters); the same cart again while its hold is live answers the same
+    /// hold.
+    #[schema(example = "CART-77")]
+    pub cart_ref: String,
+    /// The cart, priced in the answer; its discount is reserved from a budget.
+    #[serde(default)]
+    pub lines: Option<Vec<LineRequest>>,
+    /// How long the hold lasts, 1 to 604800 seconds (default: the conference's `hold_seconds`).
+    #[serde(default)]
+    #[schema(minimum = 1, maximum = 604800)]
+    pub ttl_seconds: Option<i64>,
+    /// The customer; required by a once-per-customer voucher.
+    #[serde(default)]
+    pub customer_email: Option<String>,
+}
+
+/// A new end for a cart's live hold.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ExtendHoldRequest {
+    /// The code.
+    pub code: String,
+    /// The cart.
+    pub cart_ref: String,
+    /// The hold ends this many seconds from now, 1 to 604800.
+    #[schema(minimum = 1, maximum = 604800)]
+    pub ttl_seconds: i64,
+}
+
+/// A release of an order's use, or of a cart's hold: exactly one of `order_ref` and `cart_ref`.
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ReleaseRequest {
     /// The code.
     pub code: String,
     /// The cancelled or expired order.
-    pub order_ref: String,
+    #[serde(default)]
+    pub order_ref: Option<String>,
+    /// The abandoned cart.
+    #[serde(default)]
+    pub cart_ref: Option<String>,
+}
+
+/// The cart reference and customer of a hold or redemption, checked.
+fn use_options(cart_ref: Option<&str>, customer_email: Option<&str>) -> Result<UseOptions, VoucherError> {
+    Ok(UseOptions {
+        cart_ref: cart_ref.map(CartRef::parse).transpose()?,
+        customer: customer_email.map(Customer::parse).transpose()?,
+    })
 }
 
 /// The TCP peer, when the server was started with connect info (not for in-process calls).
@@ -205,6 +268,7 @@ async fn redeem(
     let order = OrderRef::parse(&body.order_ref).map_err(VoucherError::from)?;
     let found = find(&state, &bearer, (&headers, peer), &conf, &body.code, Action::Redeem).await?;
     let store = found.principal.store(&state);
+    let with = use_options(body.cart_ref.as_deref(), body.customer_email.as_deref())?;
     let redemption = checkout::redeem_found(
         store.as_ref(),
         &found.view,
@@ -212,10 +276,65 @@ async fn redeem(
         &body.code,
         &order,
         lines.as_deref(),
+        &with,
         now(),
     )
     .await;
     Ok(Json(found.settle(&state, redemption).await?.answer))
+}
+
+#[utoipa::path(
+    post,
+    path = "/api/v1/conferences/{conf}/vouchers/hold",
+    tag = "checkout",
+    params(("conf" = String, Path, description = "The conference's slug", example = "pycon")),
+    request_body = HoldRequest,
+    responses((status = 200, description = "Held for the cart (or this cart's live hold, its end unchanged)", body = Held), ErrorResponses),
+    security(("bearer" = []))
+)]
+async fn hold(
+    State(state): State<AppState>,
+    bearer: Bearer,
+    Peer(peer): Peer,
+    headers: HeaderMap,
+    ApiPath(conf): ApiPath<String>,
+    ApiJson(body): ApiJson<HoldRequest>,
+) -> Result<Json<Held>, ApiError> {
+    let lines = body.lines.as_deref().map(cart).transpose()?;
+    let with = use_options(Some(&body.cart_ref), body.customer_email.as_deref())?;
+    let ttl = body.ttl_seconds.map(|t| HoldSeconds::new("ttl_seconds", t)).transpose().map_err(VoucherError::from)?;
+    let found = find(&state, &bearer, (&headers, peer), &conf, &body.code, Action::Redeem).await?;
+    let store = found.principal.store(&state);
+    let (view, conference) = (&found.view, &found.conference);
+    let held =
+        checkout::hold_found(store.as_ref(), view, conference, &body.code, lines.as_deref(), ttl, &with, now()).await;
+    Ok(Json(found.settle(&state, held).await?))
+}
+
+#[utoipa::path(
+    post,
+    path = "/api/v1/conferences/{conf}/vouchers/hold/extend",
+    tag = "checkout",
+    params(("conf" = String, Path, description = "The conference's slug", example = "pycon")),
+    request_body = ExtendHoldRequest,
+    responses((status = 200, description = "The hold, ending `ttl_seconds` from now", body = Held), ErrorResponses),
+    security(("bearer" = []))
+)]
+async fn extend_hold(
+    State(state): State<AppState>,
+    bearer: Bearer,
+    Peer(peer): Peer,
+    headers: HeaderMap,
+    ApiPath(conf): ApiPath<String>,
+    ApiJson(body): ApiJson<ExtendHoldRequest>,
+) -> Result<Json<Held>, ApiError> {
+    let cart_ref = CartRef::parse(&body.cart_ref).map_err(VoucherError::from)?;
+    let ttl = HoldSeconds::new("ttl_seconds", body.ttl_seconds).map_err(VoucherError::from)?;
+    let found = find(&state, &bearer, (&headers, peer), &conf, &body.code, Action::Redeem).await?;
+    let store = found.principal.store(&state);
+    let (view, conference) = (&found.view, &found.conference);
+    let held = checkout::extend_hold_found(store.as_ref(), view, conference, &body.code, &cart_ref, ttl, now()).await;
+    Ok(Json(found.settle(&state, held).await?))
 }
 
 #[utoipa::path(
@@ -235,11 +354,15 @@ async fn release(
     ApiPath(conf): ApiPath<String>,
     ApiJson(body): ApiJson<ReleaseRequest>,
 ) -> Result<Json<Release>, ApiError> {
-    let order = OrderRef::parse(&body.order_ref).map_err(VoucherError::from)?;
+    let what = match (&body.order_ref, &body.cart_ref) {
+        (Some(order), None) => Releasing::Order(OrderRef::parse(order).map_err(VoucherError::from)?),
+        (None, Some(cart)) => Releasing::Cart(CartRef::parse(cart).map_err(VoucherError::from)?),
+        _ => return Err(ApiError::invalid("order_ref".to_owned(), "give exactly one of order_ref and cart_ref")),
+    };
     let found = find(&state, &bearer, (&headers, peer), &conf, &body.code, Action::Release).await?;
     let store = found.principal.store(&state);
     let release =
-        checkout::release_found(store.as_ref(), &found.view, &found.conference, &body.code, &order, now()).await;
+        checkout::release_found(store.as_ref(), &found.view, &found.conference, &body.code, &what, now()).await;
     Ok(Json(found.settle(&state, release).await?))
 }
 

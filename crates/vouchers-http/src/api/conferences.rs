@@ -7,7 +7,7 @@ use serde::Deserialize;
 use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
-use vouchers_core::domain::{Conference, NewConference};
+use vouchers_core::domain::{Conference, HoldSeconds, NewConference};
 use vouchers_core::service::catalog;
 
 use crate::auth::{Managed, Principal};
@@ -16,7 +16,7 @@ use crate::extract::ApiJson;
 use crate::AppState;
 
 pub(crate) fn routes() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new().routes(routes!(create_conference)).routes(routes!(get_conference))
+    OpenApiRouter::new().routes(routes!(create_conference)).routes(routes!(get_conference, update_conference))
 }
 
 /// A conference to create.
@@ -38,6 +38,20 @@ pub struct CreateConference {
     /// IANA time zone; local times are read in it.
     #[schema(example = "America/New_York")]
     pub timezone: String,
+    /// How long a hold keeps a use for a cart when the hold names no time, 1 to 604800 seconds
+    /// (default 1800).
+    #[serde(default)]
+    #[schema(minimum = 1, maximum = 604800, default = 1800)]
+    pub hold_seconds: Option<i64>,
+}
+
+/// The changeable settings of a conference.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UpdateConference {
+    /// How long a hold keeps a use when it names no time, 1 to 604800 seconds.
+    #[schema(minimum = 1, maximum = 604800)]
+    pub hold_seconds: i64,
 }
 
 /// Creates a conference (admin tokens only).
@@ -55,8 +69,11 @@ async fn create_conference(
     ApiJson(body): ApiJson<CreateConference>,
 ) -> Result<(StatusCode, Json<Conference>), ApiError> {
     principal.require_admin()?;
-    let new = NewConference::parse(&body.slug, &body.name, &body.start_date, &body.end_date, &body.timezone)
+    let mut new = NewConference::parse(&body.slug, &body.name, &body.start_date, &body.end_date, &body.timezone)
         .map_err(vouchers_core::VoucherError::from)?;
+    if let Some(seconds) = body.hold_seconds {
+        new.hold_seconds = HoldSeconds::new("hold_seconds", seconds).map_err(vouchers_core::VoucherError::from)?;
+    }
     let created = catalog::create_conference(principal.store(&state).as_ref(), &new).await?;
     Ok((StatusCode::CREATED, Json(created)))
 }
@@ -72,4 +89,23 @@ async fn create_conference(
 )]
 async fn get_conference(Managed { conference, .. }: Managed) -> Result<Json<Conference>, ApiError> {
     Ok(Json(conference))
+}
+
+/// Changes a conference's settings (manage tokens of the conference).
+#[utoipa::path(
+    patch,
+    path = "/api/v1/conferences/{conf}",
+    tag = "conferences",
+    params(("conf" = String, Path, description = "The conference's slug", example = "pycon")),
+    request_body = UpdateConference,
+    responses((status = 200, description = "The conference as changed", body = Conference), ErrorResponses),
+    security(("bearer" = []))
+)]
+async fn update_conference(
+    State(state): State<AppState>,
+    Managed { principal, conference }: Managed,
+    ApiJson(body): ApiJson<UpdateConference>,
+) -> Result<Json<Conference>, ApiError> {
+    let seconds = HoldSeconds::new("hold_seconds", body.hold_seconds).map_err(vouchers_core::VoucherError::from)?;
+    Ok(Json(catalog::set_hold_seconds(principal.store(&state).as_ref(), &conference.slug, seconds).await?))
 }

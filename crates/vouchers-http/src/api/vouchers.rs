@@ -90,6 +90,15 @@ macro_rules! body_with_terms {
             /// refused with `below_minimum`.
             #[serde(default)]
             pub min_subtotal: Option<DecimalInput>,
+            /// The most discount all of a voucher's redemptions may give together (default none);
+            /// a redemption's discount is capped at what is left, and with nothing left the code
+            /// is refused with `budget_exhausted`.
+            #[serde(default)]
+            pub budget: Option<DecimalInput>,
+            /// A customer may hold or redeem at most one code of the batch (default false); hold
+            /// and redeem then require `customer_email`.
+            #[serde(default)]
+            pub once_per_customer: bool,
         }
 
         impl $name {
@@ -107,6 +116,8 @@ macro_rules! body_with_terms {
                     applicable_addons: self.applicable_addons.clone().unwrap_or_default(),
                     min_quantity: self.min_quantity,
                     min_subtotal: self.min_subtotal.map(|d| d.0),
+                    budget: self.budget.map(|d| d.0),
+                    once_per_customer: self.once_per_customer,
                 })
             }
         }

@@ -15,9 +15,10 @@ pub struct Route {
 }
 
 /// Every authenticated route.
-pub const ROUTES: [Route; 26] = [
+pub const ROUTES: [Route; 29] = [
     Route { method: "POST", template: "/api/v1/conferences" },
     Route { method: "GET", template: "/api/v1/conferences/{conf}" },
+    Route { method: "PATCH", template: "/api/v1/conferences/{conf}" },
     Route { method: "POST", template: "/api/v1/conferences/{conf}/ticket-types" },
     Route { method: "GET", template: "/api/v1/conferences/{conf}/ticket-types" },
     Route { method: "POST", template: "/api/v1/conferences/{conf}/addons" },
@@ -32,6 +33,8 @@ pub const ROUTES: [Route; 26] = [
     Route { method: "POST", template: "/api/v1/conferences/{conf}/vouchers/check" },
     Route { method: "POST", template: "/api/v1/conferences/{conf}/vouchers/redeem" },
     Route { method: "POST", template: "/api/v1/conferences/{conf}/vouchers/release" },
+    Route { method: "POST", template: "/api/v1/conferences/{conf}/vouchers/hold" },
+    Route { method: "POST", template: "/api/v1/conferences/{conf}/vouchers/hold/extend" },
     Route { method: "GET", template: "/api/v1/conferences/{conf}/usage" },
     Route { method: "GET", template: "/api/v1/conferences/{conf}/audit" },
     Route { method: "GET", template: "/api/v1/conferences/{conf}/batches" },
@@ -47,8 +50,12 @@ pub const ROUTES: [Route; 26] = [
 ];
 
 /// A valid body for each route (a fresh slug or code per call, so successes never collide).
-fn body_for(template: &str, method: &str, n: usize, code: &str) -> Option<Value> {
+fn body_for(template: &str, method: &str, n: usize, code: &str, held: &str) -> Option<Value> {
     match (method, template.rsplit('/').next().unwrap_or_default()) {
+        ("PATCH", "{conf}") => Some(json!({"hold_seconds": 900})),
+        // One cart for every caller (a repeat answers the same hold), on a code of its own.
+        ("POST", "hold") => Some(json!({"code": held, "cart_ref": "matrix-cart"})),
+        ("POST", "extend") => Some(json!({"code": held, "cart_ref": "matrix-cart", "ttl_seconds": 600})),
         ("POST", "conferences") => Some(conference_body(&format!("conf-{n}"))),
         ("POST", "ticket-types") => Some(json!({"slug": format!("tt-{n}"), "name": "T", "price": "1.00"})),
         ("POST", "addons") => Some(json!({"slug": format!("ad-{n}"), "name": "A", "price": "1.00"})),
@@ -82,7 +89,7 @@ enum Caller {
 fn expected(route: &Route, caller: Caller) -> StatusCode {
     let creates_conference = route.template == "/api/v1/conferences";
     let last = route.template.rsplit('/').next().unwrap_or_default();
-    let checkout_route = matches!(last, "check" | "redeem" | "release");
+    let checkout_route = matches!(last, "check" | "redeem" | "release" | "hold" | "extend");
     let success = match (route.method, last) {
         // No failed email exists: a caller allowed to retry gets past authorization to the use
         // case's 404 (the other conference's token too, as for every route).
@@ -97,7 +104,7 @@ fn expected(route: &Route, caller: Caller) -> StatusCode {
         Caller::Checkout if checkout_route => success,
         Caller::Checkout => StatusCode::FORBIDDEN,
         // Manage tokens do everything in their conference but redeem.
-        Caller::Manage | Caller::OtherManage if last == "redeem" => StatusCode::FORBIDDEN,
+        Caller::Manage | Caller::OtherManage if matches!(last, "redeem" | "hold" | "extend") => StatusCode::FORBIDDEN,
         Caller::Admin => success,
         Caller::Manage if creates_conference => StatusCode::FORBIDDEN,
         Caller::Manage => success,
@@ -110,6 +117,7 @@ async fn every_route_by_every_caller(app: TestApp) {
     // Ten codes: every caller allowed to assign takes one.
     let generated = app.generate("MATRIX-", 10).await;
     let code = generated["vouchers"][0]["code"].as_str().unwrap().to_owned();
+    let held = generated["vouchers"][9]["code"].as_str().unwrap().to_owned();
     let batch = generated["batch"]["id"].to_string();
     let revoked = tokens::create_token(&*app.db.store, vouchers_core::domain::Scope::Admin, None, None).await.unwrap();
     tokens::revoke_token(&*app.db.store, revoked.token.id).await.unwrap();
@@ -130,7 +138,7 @@ async fn every_route_by_every_caller(app: TestApp) {
         for (caller, token) in &callers {
             n += 1;
             let uri = route.template.replace("{conf}", CONF).replace("{code}", &code).replace("{id}", &batch);
-            let body = body_for(route.template, route.method, n, &code).map(|b| match b {
+            let body = body_for(route.template, route.method, n, &code, &held).map(|b| match b {
                 Value::String(text) => Body::from(text),
                 json => Body::from(json.to_string()),
             });

@@ -36,7 +36,7 @@ async fn check_redeem_release_and_usage(app: TestApp) {
         missing,
         json!({"valid": false, "reason": "not_found", "message": "no voucher with this code", "voucher": null,
         "unlocked_ticket_types": [],
-        "pricing": {"lines": [], "subtotal": "0.00", "discount": "0.00", "total": "0.00"}})
+        "pricing": {"lines": [], "subtotal": "0.00", "discount": "0.00", "total": "0.00", "budget_capped": false}})
     );
 
     // A cart the code applies to nothing in: not valid, and a redemption is refused and uses
@@ -235,7 +235,114 @@ async fn readable_codes_mistyped_answers_and_the_guessing_figure(app: TestApp) {
     assert_eq!(first["guessing"]["active_codes"], json!(5));
 }
 
+/// Holds over HTTP: a live hold takes the last use (409 `held` with Retry-After), the same cart
+/// answers the same hold, extend and release by cart, the conference's hold time, and the
+/// customer a once-per-customer code needs.
+async fn holds_budget_and_customers(app: TestApp) {
+    let hold_uri = format!("/api/v1/conferences/{CONF}/vouchers/hold");
+    // The conference's hold time: 1800 unless changed; PATCH changes it.
+    let conf_uri = format!("/api/v1/conferences/{CONF}");
+    let conference = app.send(axum::http::Method::GET, &conf_uri, Some(&app.manage), None, &[]).await;
+    assert_eq!(conference.ok(StatusCode::OK)["hold_seconds"], 1800);
+    let patch = |seconds: i64| {
+        let body = axum::body::Body::from(json!({"hold_seconds": seconds}).to_string());
+        let (app, uri) = (&app, &conf_uri);
+        async move { app.send(axum::http::Method::PATCH, uri, Some(&app.manage), Some(body), &[]).await }
+    };
+    assert_eq!(patch(0).await.error(StatusCode::UNPROCESSABLE_ENTITY)["field"], "hold_seconds");
+    assert_eq!(patch(120).await.ok(StatusCode::OK)["hold_seconds"], 120);
+
+    student_code(&app, "HOLD-1", 1).await;
+    let body = json!({"code": "hold-1", "cart_ref": "CART-1", "lines": [{"ticket_type": "student"}]});
+    let held = app.post(&hold_uri, &app.checkout, &body).await.ok(StatusCode::OK);
+    assert_eq!((held["held"].as_bool(), held["cart_ref"].as_str()), (Some(true), Some("CART-1")));
+    assert_eq!((held["voucher"]["uses_held"].as_i64(), held["pricing"]["discount"].as_str()), (Some(1), Some("50.00")));
+    let expires = chrono::DateTime::parse_from_rfc3339(held["expires_at"].as_str().unwrap()).unwrap();
+    let left = expires.signed_duration_since(chrono::Utc::now()).num_seconds();
+    assert!((110..=120).contains(&left), "the conference's 120 s: {left}");
+    let again = app.post(&hold_uri, &app.checkout, &body).await.ok(StatusCode::OK);
+    assert_eq!(again["expires_at"], held["expires_at"], "a repeat never moves the end");
+
+    // Another cart, and a plain redemption, find the use held.
+    let other = json!({"code": "HOLD-1", "cart_ref": "CART-2", "ttl_seconds": 60});
+    let refused = app.post(&hold_uri, &app.checkout, &other).await;
+    let retry = refused.headers.get("retry-after").and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<i64>().ok());
+    let error = refused.error(StatusCode::CONFLICT);
+    assert_eq!(error["code"], "held");
+    assert!(matches!(error["retry_after_seconds"].as_i64(), Some(110..=120)), "{error}");
+    assert_eq!(retry, error["retry_after_seconds"].as_i64());
+    let plain = json!({"code": "HOLD-1", "order_ref": "ORDER-9"});
+    assert_eq!(app.post_vouchers_redeem(&app.checkout, CONF, &plain).await.error(StatusCode::CONFLICT)["code"], "held");
+
+    // Bad input names its field.
+    for (body, field) in [
+        (json!({"code": "HOLD-1", "cart_ref": ""}), "cart_ref"),
+        (json!({"code": "HOLD-1", "cart_ref": "C", "ttl_seconds": 604801}), "ttl_seconds"),
+        (json!({"code": "HOLD-1", "cart_ref": "C", "customer_email": "nope"}), "customer_email"),
+    ] {
+        let error = app.post(&hold_uri, &app.checkout, &body).await.error(StatusCode::UNPROCESSABLE_ENTITY);
+        assert_eq!(error["field"], field, "{body}");
+    }
+
+    // Extend, then convert with the cart; a cart with no live hold has nothing to extend.
+    let extend_uri = format!("{hold_uri}/extend");
+    let body = json!({"code": "HOLD-1", "cart_ref": "CART-1", "ttl_seconds": 600});
+    let extended = app.post(&extend_uri, &app.checkout, &body).await.ok(StatusCode::OK);
+    assert_ne!(extended["expires_at"], held["expires_at"]);
+    let body = json!({"code": "HOLD-1", "cart_ref": "CART-2", "ttl_seconds": 600});
+    assert_eq!(
+        app.post(&extend_uri, &app.checkout, &body).await.error(StatusCode::NOT_FOUND)["code"],
+        "hold_not_found"
+    );
+    let convert = json!({"code": "HOLD-1", "order_ref": "ORDER-1", "cart_ref": "CART-1"});
+    let redeemed = app.post_vouchers_redeem(&app.checkout, CONF, &convert).await.ok(StatusCode::OK);
+    assert_eq!(
+        (redeemed["voucher"]["times_used"].as_i64(), redeemed["voucher"]["uses_held"].as_i64()),
+        (Some(1), Some(0))
+    );
+
+    // Release by cart drops a hold; exactly one of order_ref and cart_ref.
+    student_code(&app, "HOLD-2", 1).await;
+    app.post(&hold_uri, &app.checkout, &json!({"code": "HOLD-2", "cart_ref": "CART-3"})).await.ok(StatusCode::OK);
+    let release_uri = format!("/api/v1/conferences/{CONF}/vouchers/release");
+    let body = json!({"code": "HOLD-2", "cart_ref": "CART-3"});
+    let released = app.post(&release_uri, &app.checkout, &body).await.ok(StatusCode::OK);
+    assert_eq!((released["released"].as_bool(), released["voucher"]["uses_held"].as_i64()), (Some(true), Some(0)));
+    let both = json!({"code": "HOLD-2", "cart_ref": "CART-3", "order_ref": "O"});
+    app.post(&release_uri, &app.checkout, &both).await.error(StatusCode::UNPROCESSABLE_ENTITY);
+
+    // A once-per-customer code with a budget: the customer is required; the budget caps.
+    let body = json!({"code": "ONCE-1", "voucher_type": "fixed_amount", "discount_value": "80.00", "max_uses": 5,
+                      "budget": "100.00", "once_per_customer": true});
+    let added = app.post_vouchers(&app.manage, CONF, &body).await.ok(StatusCode::CREATED);
+    assert_eq!((added["budget"].as_str(), added["budget_used"].as_str()), (Some("100.00"), Some("0.00")));
+    assert_eq!(added["once_per_customer"], true);
+    let lines = json!([{"ticket_type": "individual"}]);
+    let body = json!({"code": "ONCE-1", "order_ref": "O-1", "lines": lines});
+    let error = app.post_vouchers_redeem(&app.checkout, CONF, &body).await.error(StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(error["field"], "customer_email");
+    let body = json!({"code": "ONCE-1", "order_ref": "O-1", "lines": lines, "customer_email": "Ana+x@Example.org"});
+    let first = app.post_vouchers_redeem(&app.checkout, CONF, &body).await.ok(StatusCode::OK);
+    assert_eq!(
+        (first["pricing"]["discount"].as_str(), first["pricing"]["budget_capped"].as_bool()),
+        (Some("80.00"), Some(false))
+    );
+    let body = json!({"code": "ONCE-1", "order_ref": "O-2", "lines": lines, "customer_email": "ana@example.org"});
+    let again = app.post_vouchers_redeem(&app.checkout, CONF, &body).await.error(StatusCode::CONFLICT);
+    assert_eq!(again["code"], "already_used_by_customer");
+    let body = json!({"code": "ONCE-1", "order_ref": "O-3", "lines": lines, "customer_email": "bea@example.org"});
+    let capped = app.post_vouchers_redeem(&app.checkout, CONF, &body).await.ok(StatusCode::OK);
+    assert_eq!(
+        (capped["pricing"]["discount"].as_str(), capped["pricing"]["budget_capped"].as_bool()),
+        (Some("20.00"), Some(true))
+    );
+    let body = json!({"code": "ONCE-1", "order_ref": "O-4", "lines": lines, "customer_email": "cy@example.org"});
+    let spent = app.post_vouchers_redeem(&app.checkout, CONF, &body).await.error(StatusCode::CONFLICT);
+    assert_eq!(spent["code"], "budget_exhausted");
+}
+
 both_backends!(
+    holds_budget_and_customers,
     check_redeem_release_and_usage,
     minimums_say_what_is_missing,
     unknown_codes_are_rate_limited_per_caller,

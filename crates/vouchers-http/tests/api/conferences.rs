@@ -10,7 +10,7 @@ async fn create_and_get_a_conference(app: TestApp) {
     assert_eq!(
         created,
         json!({"slug": "europython", "name": "EuroPython", "start_date": "2027-07-10", "end_date": "2027-07-16",
-               "timezone": "Europe/Prague", "created_at": created["created_at"]})
+               "timezone": "Europe/Prague", "created_at": created["created_at"], "hold_seconds": 1800})
     );
     let got = app.get_conference(&app.admin, "europython").await.ok(StatusCode::OK);
     assert_eq!(got, created);

@@ -140,7 +140,7 @@ impl TestApp {
         self.send(Method::GET, uri, Some(token), None, &[]).await
     }
 
-    async fn post(&self, uri: &str, token: &str, body: &Value) -> TestResponse {
+    pub async fn post(&self, uri: &str, token: &str, body: &Value) -> TestResponse {
         self.send(Method::POST, uri, Some(token), Some(Body::from(body.to_string())), &[]).await
     }
 

@@ -9,10 +9,12 @@ use serde_json::{json, Value};
 use crate::support::*;
 
 /// The keys of a voucher in JSON, as the CLI prints it.
-const VOUCHER_KEYS: [&str; 18] = [
+const VOUCHER_KEYS: [&str; 22] = [
     "applicable_addons",
     "applicable_ticket_types",
     "batch_id",
+    "budget",
+    "budget_used",
     "code",
     "conference",
     "created_at",
@@ -22,9 +24,11 @@ const VOUCHER_KEYS: [&str; 18] = [
     "max_uses",
     "min_quantity",
     "min_subtotal",
+    "once_per_customer",
     "recipient",
     "times_used",
     "unlocks_hidden_tickets",
+    "uses_held",
     "valid_from",
     "valid_until",
     "voucher_type",
@@ -246,6 +250,7 @@ async fn max_uses_cannot_drop_below_uses_consumed(app: TestApp) {
             &code,
             &vouchers_core::domain::OrderRef::parse(order).unwrap(),
             None,
+            &Default::default(),
             now,
         )
         .await

@@ -171,7 +171,9 @@ const DIALECT: Dialect = Dialect {
     json_rows: |param| format!("jsonb_array_elements(CAST({param} AS jsonb))"),
     for_update: " FOR UPDATE",
     skip_locked: " FOR UPDATE SKIP LOCKED",
+    for_no_key_update: " FOR NO KEY UPDATE",
     capped_sum: |expression| format!("least(coalesce(sum({expression}), 0), 9223372036854775807)::bigint"),
+    now: "statement_timestamp()",
 };
 
 #[async_trait]

@@ -3,13 +3,14 @@
 use sqlx::PgPool;
 
 use crate::domain::Actor;
-use crate::store::sql::{refusal, refused};
+use crate::store::sql::{fast_refusal, refused};
 use crate::store::{NewRedemption, RedeemOutcome, StoreError};
 
 /// The statement. The claim comes first: a concurrent claim of the same order waits on the unique
 /// index until the other statement ends, then finds its row. `locked` reads the voucher under a
 /// row lock (READ COMMITTED: after waiting for a concurrent writer, the newest version) and
-/// decides, with the one expression [`refusal`], whether a use can be consumed and if not why.
+/// decides, with the one expression [`fast_refusal`], whether a use can be consumed and if not why
+/// (or that the voucher needs the locked path: `'locked'`, answered as [`RedeemOutcome::NeedsLock`]).
 /// The use is consumed only when the claim took a row (new, or a released one taken back: `DO
 /// UPDATE ... WHERE released_at IS NOT NULL` returns nothing for an unreleased one) and that
 /// decision is "usable"; the audit record follows the consumed use. When the claim took a row but
@@ -21,7 +22,7 @@ static REDEEM: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
         "WITH claim AS (
         INSERT INTO redemption (voucher_id, order_ref, redeemed_at, response) VALUES ($1, $2, $3, $4)
         ON CONFLICT (voucher_id, order_ref) DO UPDATE
-           SET redeemed_at = EXCLUDED.redeemed_at, released_at = NULL, response = EXCLUDED.response
+           SET redeemed_at = EXCLUDED.redeemed_at, released_at = NULL, response = EXCLUDED.response, discount = 0
          WHERE redemption.released_at IS NOT NULL
         RETURNING id),
     locked AS (SELECT {refusal} AS refusal FROM voucher v WHERE v.id = $1 FOR UPDATE),
@@ -37,7 +38,7 @@ static REDEEM: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
              WHERE voucher_id = $1 AND order_ref = $2 AND NOT EXISTS (SELECT 1 FROM claim)) AS replay,
            CASE WHEN EXISTS (SELECT 1 FROM claim) AND NOT EXISTS (SELECT 1 FROM consume)
                 THEN vouchers_refuse_redemption(coalesce((SELECT refusal FROM locked), 'not_found')) END AS aborted",
-        refusal = refusal("v", "$3")
+        refusal = fast_refusal("v", "$3", "$13")
     )
 });
 
@@ -60,6 +61,7 @@ pub(super) async fn redeem(pool: &PgPool, actor: &Actor, new: &NewRedemption<'_>
         .bind(new.audit.action)
         .bind(new.audit.target.replace('\0', ""))
         .bind(new.audit.changes.to_string())
+        .bind(new.cart_refusal.map(|r| r.as_str()))
         .fetch_one(pool)
         .await;
     let (claimed, consumed, replay, _) = match found {

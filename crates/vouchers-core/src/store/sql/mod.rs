@@ -153,9 +153,15 @@ pub(super) struct Dialect {
     pub for_update: &'static str,
     /// Locks them and skips rows another transaction holds.
     pub skip_locked: &'static str,
+    /// Locks the rows for an update that changes no key (PostgreSQL: `FOR NO KEY UPDATE`, which
+    /// a foreign key's check of the row, `FOR KEY SHARE`, does not wait for; a plain `FOR
+    /// UPDATE` after inserting a row that references it deadlocks two such transactions).
+    pub for_no_key_update: &'static str,
     /// The sum of an integer expression over a group, 0 for none, held at the largest integer
     /// instead of overflowing.
     pub capped_sum: fn(&str) -> String,
+    /// The database's clock now, as its instants are stored.
+    pub now: &'static str,
 }
 
 /// A backend: how it runs statements, and what it does its own way.
@@ -202,8 +208,21 @@ pub(super) fn voucher_columns(d: &Dialect) -> String {
     format!(
         "id, code, voucher_type, {} AS discount, max_uses, times_used, valid_from, valid_until, \
          unlocks_hidden_tickets, is_active, restriction_set_id, batch_id, created_at, recipient_email, \
-         recipient_name, recipient_tags, min_quantity, min_subtotal",
-        d.discount
+         recipient_name, recipient_tags, min_quantity, min_subtotal, budget, budget_used, once_per_customer, \
+         {} AS uses_held",
+        d.discount,
+        uses_held(d, "voucher")
+    )
+}
+
+/// The live holds of the voucher row `v` now: counted only while its `holds_until` is ahead (a
+/// voucher never held costs no lookup).
+pub(super) fn uses_held(d: &Dialect, v: &str) -> String {
+    format!(
+        "CASE WHEN {v}.holds_until > {now}
+              THEN (SELECT count(*) FROM voucher_hold h WHERE h.voucher_id = {v}.id AND h.expires_at > {now})
+              ELSE 0 END",
+        now = d.now
     )
 }
 
@@ -212,28 +231,45 @@ pub(super) fn batch_columns(d: &Dialect) -> String {
     format!(
         "id, prefix, count, voucher_type, {} AS discount, max_uses, valid_from, valid_until, \
          unlocks_hidden_tickets, restriction_set_id, created_at, source, alphabet, \
-         CAST(code_length AS BIGINT) AS code_length, check_char, min_quantity, min_subtotal",
+         CAST(code_length AS BIGINT) AS code_length, check_char, min_quantity, min_subtotal, budget, \
+         once_per_customer",
         d.discount
     )
 }
 
 /// Why the voucher row `v` cannot be used at the instant `at` (SQL text), as
-/// [`crate::domain::validity`] decides it: `'inactive'`, `'used_up'`, `'not_yet_valid'`,
-/// `'expired'`, or NULL when it can be used (both bounds of the window inclusive). The one place
+/// [`crate::domain::validity`] decides it: `'inactive'`, `'not_yet_valid'`, `'expired'`,
+/// `'used_up'`, or NULL when it can be used (both bounds of the window inclusive). The one place
 /// SQL decides usability: the redemption statements of both backends and the status filter of
 /// the voucher list use it.
 pub(super) fn refusal(v: &str, at: &str) -> String {
     format!(
         "(CASE WHEN NOT {v}.is_active THEN 'inactive'
-               WHEN {v}.times_used >= {v}.max_uses THEN 'used_up'
                WHEN {v}.valid_from > {at} THEN 'not_yet_valid'
-               WHEN {v}.valid_until < {at} THEN 'expired' END)"
+               WHEN {v}.valid_until < {at} THEN 'expired'
+               WHEN {v}.times_used >= {v}.max_uses THEN 'used_up' END)"
+    )
+}
+
+/// What the one-statement redemption decides from the voucher row `v` at `at`, with the cart's
+/// verdict bound at `cart` (a reason judged by the application, or NULL): `'locked'` when the
+/// voucher has a rule that needs its lock and more than its row (a hold live at `at` or later, a
+/// budget, once per customer; [`crate::domain::judge_use`] then decides), otherwise
+/// [`refusal`], then the cart's reason, or NULL to consume a use.
+pub(super) fn fast_refusal(v: &str, at: &str, cart: &str) -> String {
+    format!(
+        "CASE WHEN {v}.holds_until > {at} OR {v}.budget IS NOT NULL OR {v}.once_per_customer THEN 'locked'
+              ELSE coalesce({refusal}, {cart}) END",
+        refusal = refusal(v, at)
     )
 }
 
 /// A refused redemption's reason from the database's message `vouchers: <reason>`.
 pub(super) fn refused(message: &str) -> Option<RedeemOutcome> {
     let reason = message.strip_prefix("vouchers: ")?;
+    if reason == "locked" {
+        return Some(RedeemOutcome::NeedsLock);
+    }
     crate::domain::InvalidReason::parse(reason).map(RedeemOutcome::Refused)
 }
 

@@ -349,6 +349,15 @@ impl<E: Engine> Store for E {
         self.writer().await?.run("DELETE FROM failed_sign_in WHERE at < $1", args![before]).await
     }
 
+    async fn prune_holds(&self, before: DateTime<Utc>) -> Result<u64, StoreError> {
+        let mut tx = self.begin().await?;
+        let claims = "DELETE FROM customer_use WHERE hold_id IN (SELECT id FROM voucher_hold WHERE expires_at < $1)";
+        tx.run(claims, args![before]).await?;
+        let pruned = tx.run("DELETE FROM voucher_hold WHERE expires_at < $1", args![before]).await?;
+        E::commit(tx).await?;
+        Ok(pruned)
+    }
+
     async fn redemptions(&self, voucher_id: i64) -> Result<Vec<RedemptionRecord>, StoreError> {
         let sql = "SELECT order_ref, redeemed_at, released_at FROM redemption
                     WHERE voucher_id = $1 AND response <> '' ORDER BY redeemed_at DESC, id DESC";

@@ -8,14 +8,15 @@ use chrono::{DateTime, Utc};
 use super::store::{account_conferences, conference_by_slug};
 use super::{args, code_match, has_nul, json_rows, Conn, Engine};
 use crate::domain::{
-    Account, Actor, AddOn, CodeFormat, Conference, NewAddOn, NewConference, NewTicketType, Recipient, Role, TicketType,
+    Account, Actor, AddOn, CodeFormat, Conference, Money, NewAddOn, NewConference, NewTicketType, OwnHold, Recipient,
+    Role, TicketType, UseState,
 };
 use crate::store::rows::{
     self, restriction_key, StoredRow, ACCOUNT_COLUMNS, CONFERENCE_COLUMNS, VOUCHER_STATE_COLUMNS,
 };
 use crate::store::{
-    AuditEntry, IdempotencyClaim, MessageVoucher, NewBatch, NewMessage, NewToken, RestrictionIds, StoreError, StoreTx,
-    VoucherChange, VoucherState, VoucherTemplate,
+    AuditEntry, CustomerClaim, IdempotencyClaim, LockedVoucher, MessageVoucher, NewBatch, NewHold, NewMessage,
+    NewToken, OrderClaim, RestrictionIds, StoreError, StoreTx, UseTaken, VoucherChange, VoucherState, VoucherTemplate,
 };
 
 /// A write transaction of engine `E`, whose audit records name `actor`.
@@ -28,6 +29,34 @@ impl<E: Engine> SqlTx<E> {
     pub(super) fn new(tx: E::Tx, actor: Actor) -> Self {
         Self { tx, actor }
     }
+
+    /// Claims `customer`'s scope for the voucher's hold or redemption (exactly one of them), first
+    /// dropping a claim whose hold ended. False when the customer holds it: the primary key
+    /// refuses a second row, whatever runs at once (PostgreSQL waits for a concurrent claim's
+    /// transaction, then skips the row).
+    async fn claim_customer(
+        &mut self,
+        voucher_id: i64,
+        customer: CustomerClaim<'_>,
+        now: DateTime<Utc>,
+        by: (Option<i64>, Option<i64>),
+        expires_at: Option<DateTime<Utc>>,
+    ) -> Result<bool, StoreError> {
+        let ended = "DELETE FROM customer_use WHERE scope = $1 AND customer = $2 AND expires_at <= $3";
+        self.tx.run(ended, args![customer.scope, customer.customer, now]).await?;
+        let claim = "INSERT INTO customer_use (scope, customer, voucher_id, hold_id, redemption_id, expires_at)
+                     VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING";
+        let args = args![customer.scope, customer.customer, voucher_id, by.0, by.1, expires_at];
+        Ok(self.tx.run(claim, args).await? == 1)
+    }
+
+    /// Raises the voucher's `holds_until` to `expires_at` (it never goes down: while it is ahead,
+    /// redemptions take the locked path).
+    async fn raise_holds_until(&mut self, voucher_id: i64, expires_at: DateTime<Utc>) -> Result<(), StoreError> {
+        let raise = "UPDATE voucher SET holds_until = $1 WHERE id = $2 AND (holds_until IS NULL OR holds_until < $1)";
+        self.tx.run(raise, args![expires_at, voucher_id]).await?;
+        Ok(())
+    }
 }
 
 #[async_trait]
@@ -38,10 +67,18 @@ impl<E: Engine> StoreTx for SqlTx<E> {
 
     async fn insert_conference(&mut self, new: &NewConference, now: DateTime<Utc>) -> Result<Conference, StoreError> {
         let sql = format!(
-            "INSERT INTO conference (slug, name, start_date, end_date, timezone, created_at)
-             VALUES ($1, $2, $3, $4, $5, $6) RETURNING {CONFERENCE_COLUMNS}"
+            "INSERT INTO conference (slug, name, start_date, end_date, timezone, created_at, hold_seconds)
+             VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING {CONFERENCE_COLUMNS}"
         );
-        let args = args![new.slug.as_str(), new.name.as_str(), new.start_date, new.end_date, new.timezone.name(), now];
+        let args = args![
+            new.slug.as_str(),
+            new.name.as_str(),
+            new.start_date,
+            new.end_date,
+            new.timezone.name(),
+            now,
+            new.hold_seconds.get()
+        ];
         let row = self.tx.first(&sql, args).await?;
         rows::conference(&row.ok_or(StoreError::Corrupt("INSERT ... RETURNING returned no row".into()))?)
     }
@@ -143,8 +180,9 @@ impl<E: Engine> StoreTx for SqlTx<E> {
         let sql = format!(
             "INSERT INTO voucher_batch (conference_id, prefix, count, voucher_type, {}, max_uses,
                  valid_from, valid_until, unlocks_hidden_tickets, restriction_set_id, created_at, source,
-                 alphabet, code_length, check_char, min_quantity, min_subtotal)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17) RETURNING id",
+                 alphabet, code_length, check_char, min_quantity, min_subtotal, budget, once_per_customer)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19)
+             RETURNING id",
             E::DIALECT.discount
         );
         let args = args![
@@ -165,6 +203,8 @@ impl<E: Engine> StoreTx for SqlTx<E> {
             batch.format.check_char,
             t.min_quantity,
             t.min_subtotal,
+            t.budget,
+            t.once_per_customer,
         ];
         self.tx
             .first(&sql, args)
@@ -197,6 +237,142 @@ impl<E: Engine> StoreTx for SqlTx<E> {
         E::insert_vouchers(&mut self.tx, template, codes).await
     }
 
+    async fn claim_order(
+        &mut self,
+        voucher_id: i64,
+        order_ref: &str,
+        now: DateTime<Utc>,
+    ) -> Result<OrderClaim, StoreError> {
+        let claim = "INSERT INTO redemption (voucher_id, order_ref, redeemed_at, response) VALUES ($1, $2, $3, '')
+                     ON CONFLICT (voucher_id, order_ref) DO UPDATE
+                        SET redeemed_at = EXCLUDED.redeemed_at, released_at = NULL, response = '', discount = 0
+                      WHERE redemption.released_at IS NOT NULL
+                     RETURNING id";
+        if let Some(row) = self.tx.first(claim, args![voucher_id, order_ref, now]).await? {
+            return Ok(OrderClaim::Claimed(row.int("id")?));
+        }
+        // An unreleased redemption (committed: a concurrent claim waited for it).
+        let stored = "SELECT response FROM redemption WHERE voucher_id = $1 AND order_ref = $2";
+        let row = self.tx.first(stored, args![voucher_id, order_ref]).await?;
+        Ok(OrderClaim::Replay(row.ok_or(StoreError::Corrupt("a claimed order has no row".into()))?.text("response")?))
+    }
+
+    async fn lock_use(
+        &mut self,
+        voucher_id: i64,
+        cart_ref: Option<&str>,
+        customer: Option<CustomerClaim<'_>>,
+        now: DateTime<Utc>,
+    ) -> Result<Option<(LockedVoucher, UseState)>, StoreError> {
+        let lock = format!(
+            "SELECT is_active, max_uses, times_used, valid_from, valid_until, budget, budget_used
+               FROM voucher WHERE id = $1{}",
+            E::DIALECT.for_no_key_update
+        );
+        let Some(row) = self.tx.first(&lock, args![voucher_id]).await? else { return Ok(None) };
+        let locked = LockedVoucher {
+            is_active: row.flag("is_active")?,
+            max_uses: row.int("max_uses")?,
+            times_used: row.int("times_used")?,
+            valid_from: row.opt_instant("valid_from")?,
+            valid_until: row.opt_instant("valid_until")?,
+            budget: row.opt_money("budget")?,
+            budget_used: row.money("budget_used")?,
+        };
+        // A statement of its own, after the lock: on PostgreSQL it sees every hold and claim that
+        // an earlier holder of the lock committed.
+        let others =
+            "FROM voucher_hold o WHERE o.voucher_id = $1 AND o.expires_at > $2 AND ($3 IS NULL OR o.cart_ref <> $3)";
+        let state = format!(
+            "SELECT (SELECT count(*) {others}) AS other_holds, (SELECT min(o.expires_at) {others}) AS other_end,
+                    (SELECT coalesce(sum(o.discount), 0) {others}) AS other_reserved,
+                    h.id AS own_id, h.expires_at AS own_end, h.discount AS own_discount,
+                    EXISTS (SELECT 1 FROM customer_use u
+                             WHERE u.scope = $4 AND u.customer = $5 AND (u.expires_at IS NULL OR u.expires_at > $2)
+                               AND (h.id IS NULL OR u.hold_id IS NULL OR u.hold_id <> h.id)) AS customer_taken
+               FROM (SELECT 1 AS one) one
+               LEFT JOIN voucher_hold h ON h.voucher_id = $1 AND h.cart_ref = $3 AND h.expires_at > $2"
+        );
+        let (scope, who) = customer.map(|c| (c.scope, c.customer)).unzip();
+        let args = args![voucher_id, now, cart_ref, scope, who];
+        let row = self.tx.first(&state, args).await?.ok_or(StoreError::Corrupt("no hold state".into()))?;
+        let own_hold = match row.opt_int("own_id")? {
+            Some(id) => Some(OwnHold { id, expires_at: row.instant("own_end")?, discount: row.money("own_discount")? }),
+            None => None,
+        };
+        let state = UseState {
+            other_holds: row.int("other_holds")?,
+            other_holds_end: row.opt_instant("other_end")?,
+            other_reserved: row.money("other_reserved")?,
+            own_hold,
+            customer_taken: row.flag("customer_taken")?,
+        };
+        Ok(Some((locked, state)))
+    }
+
+    async fn put_hold(&mut self, hold: &NewHold<'_>) -> Result<Option<i64>, StoreError> {
+        let expired = "SELECT id FROM voucher_hold WHERE voucher_id = $1 AND cart_ref = $2";
+        if let Some(row) = self.tx.first(expired, args![hold.voucher_id, hold.cart_ref]).await? {
+            self.drop_hold(row.int("id")?).await?;
+        }
+        let insert = "INSERT INTO voucher_hold (voucher_id, cart_ref, created_at, expires_at, discount)
+                      VALUES ($1, $2, $3, $4, $5) RETURNING id";
+        let args = args![hold.voucher_id, hold.cart_ref, hold.now, hold.expires_at, hold.discount];
+        let id = self.tx.first(insert, args).await?.ok_or(StoreError::Corrupt("no hold id".into()))?.int("id")?;
+        if let Some(customer) = hold.customer {
+            let by = (Some(id), None);
+            if !self.claim_customer(hold.voucher_id, customer, hold.now, by, Some(hold.expires_at)).await? {
+                return Ok(None);
+            }
+        }
+        self.raise_holds_until(hold.voucher_id, hold.expires_at).await?;
+        Ok(Some(id))
+    }
+
+    async fn change_hold(
+        &mut self,
+        voucher_id: i64,
+        hold_id: i64,
+        expires_at: DateTime<Utc>,
+        discount: Money,
+    ) -> Result<(), StoreError> {
+        let hold = "UPDATE voucher_hold SET expires_at = $1, discount = $2 WHERE id = $3";
+        self.tx.run(hold, args![expires_at, discount, hold_id]).await?;
+        self.tx.run("UPDATE customer_use SET expires_at = $1 WHERE hold_id = $2", args![expires_at, hold_id]).await?;
+        self.raise_holds_until(voucher_id, expires_at).await
+    }
+
+    async fn drop_hold(&mut self, hold_id: i64) -> Result<(), StoreError> {
+        self.tx.run("DELETE FROM customer_use WHERE hold_id = $1", args![hold_id]).await?;
+        self.tx.run("DELETE FROM voucher_hold WHERE id = $1", args![hold_id]).await?;
+        Ok(())
+    }
+
+    async fn take_use(&mut self, taken: &UseTaken<'_>) -> Result<bool, StoreError> {
+        if let Some(hold_id) = taken.hold_id {
+            let moved =
+                "UPDATE customer_use SET hold_id = NULL, redemption_id = $1, expires_at = NULL WHERE hold_id = $2";
+            self.tx.run(moved, args![taken.redemption_id, hold_id]).await?;
+            self.tx.run("DELETE FROM voucher_hold WHERE id = $1", args![hold_id]).await?;
+        } else if let Some(customer) = taken.customer {
+            let by = (None, Some(taken.redemption_id));
+            if !self.claim_customer(taken.voucher_id, customer, taken.now, by, None).await? {
+                return Ok(false);
+            }
+        }
+        let consume = "UPDATE voucher SET times_used = times_used + 1, budget_used = budget_used + $1, updated_at = $2
+                        WHERE id = $3";
+        self.tx.run(consume, args![taken.discount, taken.now, taken.voucher_id]).await?;
+        let answer = "UPDATE redemption SET response = $1, discount = $2 WHERE id = $3";
+        self.tx.run(answer, args![taken.response, taken.discount, taken.redemption_id]).await?;
+        Ok(true)
+    }
+
+    async fn set_hold_seconds(&mut self, conference_id: i64, seconds: i64) -> Result<(), StoreError> {
+        self.tx.run("UPDATE conference SET hold_seconds = $1 WHERE id = $2", args![seconds, conference_id]).await?;
+        Ok(())
+    }
+
     async fn release_redemption(
         &mut self,
         voucher_id: i64,
@@ -206,14 +382,16 @@ impl<E: Engine> StoreTx for SqlTx<E> {
         if has_nul(order_ref) {
             return Ok(false);
         }
-        let release =
-            "UPDATE redemption SET released_at = $1 WHERE voucher_id = $2 AND order_ref = $3 AND released_at IS NULL";
-        if self.tx.run(release, args![now, voucher_id, order_ref]).await? == 0 {
-            return Ok(false);
-        }
-        let give_back =
-            "UPDATE voucher SET times_used = times_used - 1, updated_at = $1 WHERE id = $2 AND times_used > 0";
-        self.tx.run(give_back, args![now, voucher_id]).await?;
+        let release = "UPDATE redemption SET released_at = $1
+                        WHERE voucher_id = $2 AND order_ref = $3 AND released_at IS NULL AND response <> ''
+                        RETURNING id, discount";
+        let Some(row) = self.tx.first(release, args![now, voucher_id, order_ref]).await? else { return Ok(false) };
+        let (id, discount) = (row.int("id")?, row.money("discount")?);
+        let give_back = "UPDATE voucher SET times_used = times_used - 1, updated_at = $1,
+                                budget_used = CASE WHEN budget_used > $3 THEN budget_used - $3 ELSE 0 END
+                          WHERE id = $2 AND times_used > 0";
+        self.tx.run(give_back, args![now, voucher_id, discount]).await?;
+        self.tx.run("DELETE FROM customer_use WHERE redemption_id = $1", args![id]).await?;
         Ok(true)
     }
 

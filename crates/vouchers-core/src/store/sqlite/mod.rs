@@ -30,7 +30,7 @@ use sqlx::sqlite::{SqliteArguments, SqliteConnectOptions, SqliteJournalMode, Sql
 use sqlx::{Sqlite, SqlitePool};
 
 use super::rows::{self, plain_columns, StoredRow};
-use super::sql::{refusal, refused, Arg, Conn, Dialect, Engine};
+use super::sql::{fast_refusal, refused, Arg, Conn, Dialect, Engine};
 use super::{
     Backend, CheckoutKey, CheckoutView, DatabaseUrl, NewRedemption, RedeemOutcome, StoreError, VoucherTemplate,
 };
@@ -333,13 +333,16 @@ const DIALECT: Dialect = Dialect {
     json_rows: |param| format!("json_each({param})"),
     for_update: "",
     skip_locked: "",
+    for_no_key_update: "",
     // total() sums as a float and never overflows (sum() would fail past 2^63); exact below 2^53,
     // and CAST saturates at the largest integer.
     capped_sum: |expression| format!("CAST(total({expression}) AS INTEGER)"),
+    now: "CAST(unixepoch('subsec') * 1000000 AS INTEGER)",
 };
 
-/// The redemption: one INSERT into the view of migration 0012, whose trigger writes or aborts
-/// with the refusal computed here from the voucher row ('' when it can be used).
+/// The redemption: one INSERT into the view of migration 0012, whose trigger (migration 0015)
+/// writes or aborts with the refusal computed here from the voucher row and the cart's verdict
+/// ('' when it can be used; 'locked' for a voucher that needs the locked path).
 static REDEEM_SQL: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
     format!(
         "INSERT INTO redeem_request (voucher_id, order_ref, at, response, audit_at, conference_id, actor_kind,
@@ -347,7 +350,7 @@ static REDEEM_SQL: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
          SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12,
                 CASE WHEN v.id IS NULL THEN 'not_found' ELSE coalesce({}, '') END
            FROM (SELECT 1) one LEFT JOIN voucher v ON v.id = $1",
-        refusal("v", "$3")
+        fast_refusal("v", "$3", "$13")
     )
 });
 
@@ -410,6 +413,7 @@ impl Engine for SqliteStore {
             .bind(new.audit.action)
             .bind(new.audit.target)
             .bind(new.audit.changes.to_string())
+            .bind(new.cart_refusal.map(|r| r.as_str()))
             .execute(&mut *writer)
             .await;
         match done {
