@@ -82,6 +82,13 @@ pub fn request_fingerprint(config: &VoucherBulkConfig) -> String {
         canonical["min_quantity"] = terms.min_quantity.into();
         canonical["min_subtotal"] = terms.min_subtotal.map(|d| d.normalize().to_string()).into();
     }
+    // And the budget and once per customer.
+    if let Some(budget) = terms.budget {
+        canonical["budget"] = budget.normalize().to_string().into();
+    }
+    if terms.once_per_customer {
+        canonical["once_per_customer"] = true.into();
+    }
     let digest = Sha256::digest(canonical.to_string().as_bytes());
     digest.iter().fold(String::with_capacity(64), |mut hex, b| {
         let _ = write!(hex, "{b:02x}");

@@ -80,6 +80,18 @@ async fn idempotent_generation_replays_and_refuses_other_bodies(db: TestDb) {
     let options = GenerateOptions { idempotency_key: Some(&key), ..GenerateOptions::default() };
     let e = generate_voucher_codes_with(&*db.store, &Limits::default(), &other, options).await.unwrap_err();
     assert!(matches!(e, VoucherError::IdempotencyKeyReused { .. }), "{e:?}");
+    // A budget or once per customer makes another request too.
+    for change in [0, 1] {
+        let mut other = restricted_config(100);
+        if change == 0 {
+            other.terms.budget = Some(dec("50.00"));
+        } else {
+            other.terms.once_per_customer = true;
+        }
+        let options = GenerateOptions { idempotency_key: Some(&key), ..GenerateOptions::default() };
+        let e = generate_voucher_codes_with(&*db.store, &Limits::default(), &other, options).await.unwrap_err();
+        assert!(matches!(e, VoucherError::IdempotencyKeyReused { .. }), "{e:?}");
+    }
     assert_eq!(raw.counts().await.voucher_batch, 1);
 }
 
