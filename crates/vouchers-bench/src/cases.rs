@@ -7,7 +7,7 @@ use anyhow::{ensure, Context, Result};
 use rand::Rng;
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
-use vouchers_core::domain::{Conference, NewAddOn, NewConference, NewTicketType, Voucher, VoucherType};
+use vouchers_core::domain::{Applies, Conference, NewAddOn, NewConference, NewTicketType, Voucher, VoucherType};
 use vouchers_core::service::catalog;
 use vouchers_core::{
     generate_voucher_codes, generate_voucher_codes_with, GenerateOptions, Limits, Store, VoucherBulkConfig,
@@ -141,8 +141,8 @@ fn config(conference: &str, spec: &CaseSpec) -> VoucherBulkConfig {
         config.check_char = true;
     }
     if spec.m2m {
-        config.terms.applicable_ticket_types = TICKET_TYPES.iter().map(|s| s.to_string()).collect();
-        config.terms.applicable_addons = ADDONS.iter().map(|s| s.to_string()).collect();
+        config.terms.applicable_ticket_types = Applies::these(TICKET_TYPES.iter().map(|s| s.to_string()).collect());
+        config.terms.applicable_addons = Applies::these(ADDONS.iter().map(|s| s.to_string()).collect());
     }
     config
 }

@@ -105,13 +105,7 @@ const VOUCHER_TABLE: [&str; 8] =
     ["code", "type", "discount", "uses", "valid_from", "valid_until", "applies_to", "batch"];
 
 fn voucher_table_row(v: &Voucher) -> Vec<String> {
-    let applies = match (v.applicable_ticket_types.is_empty(), v.applicable_addons.is_empty()) {
-        (true, true) => "everything".to_owned(),
-        _ => {
-            let list = |items: &[String]| if items.is_empty() { "all".to_owned() } else { items.join(",") };
-            format!("tickets: {}; add-ons: {}", list(&v.applicable_ticket_types), list(&v.applicable_addons))
-        }
-    };
+    let applies = vouchers_core::domain::applies_in_words(&v.applicable_ticket_types, &v.applicable_addons);
     let mut code = v.code.clone();
     if !v.is_active {
         code.push_str(" (inactive)");

@@ -4,7 +4,7 @@
 use std::path::PathBuf;
 
 use clap::Args;
-use vouchers_core::domain::{Alphabet, CodeFormat, Guessing, Voucher};
+use vouchers_core::domain::{Alphabet, Batch, CodeFormat, Guessing, Voucher};
 use vouchers_core::{generate_voucher_codes_with, GenerateOptions, Limits, Store, VoucherBulkConfig, VoucherTerms};
 
 use super::terms::TermsArgs;
@@ -60,8 +60,9 @@ pub fn alphabet(value: &str) -> Result<Alphabet, String> {
     Alphabet::parse(value).map_err(|e| e.message)
 }
 
-/// The note on how guessable the batch is, on stderr.
-fn guessing_note(guessing: Option<&Guessing>) {
+/// The notes on stderr: what the batch applies to, and how guessable it is.
+fn guessing_note(batch: &Batch, guessing: Option<&Guessing>) {
+    eprintln!("applies to: {}", batch.applies());
     if let Some(g) = guessing {
         eprintln!("guessing: {}{}", g.sentence(), if g.weak { " (weak codes allowed)" } else { "" });
     }
@@ -100,7 +101,7 @@ pub async fn run(
                 "batch {}: {} vouchers created in conference {}",
                 generated.batch.id, generated.batch.count, generated.batch.conference
             );
-            guessing_note(generated.guessing.as_ref());
+            guessing_note(&generated.batch, generated.guessing.as_ref());
         }
         return Ok(());
     };
@@ -131,7 +132,7 @@ pub async fn run(
         batch.conference,
         path.display()
     );
-    guessing_note(generated.guessing.as_ref());
+    guessing_note(&batch, generated.guessing.as_ref());
     Ok(())
 }
 

@@ -4,7 +4,7 @@
 //! [`VoucherTerms`].
 
 use clap::Args;
-use vouchers_core::domain::When;
+use vouchers_core::domain::{Applies, When};
 use vouchers_core::VoucherTerms;
 
 use crate::error::CliError;
@@ -35,11 +35,17 @@ pub struct TermsArgs {
     #[arg(long)]
     pub unlocks_hidden_tickets: bool,
     /// Restrict to this ticket type (repeatable); none: all ticket types.
-    #[arg(long = "ticket-type", value_name = "SLUG")]
+    #[arg(long = "ticket-type", value_name = "SLUG", conflicts_with = "no_ticket_types")]
     pub ticket_types: Vec<String>,
+    /// Apply to no ticket type (an add-on-only code).
+    #[arg(long)]
+    pub no_ticket_types: bool,
     /// Restrict to this add-on (repeatable); none: all add-ons.
-    #[arg(long = "addon", value_name = "SLUG")]
+    #[arg(long = "addon", value_name = "SLUG", conflicts_with = "no_addons")]
     pub addons: Vec<String>,
+    /// Apply to no add-on (a ticket comp that must not make the tutorials free).
+    #[arg(long)]
+    pub no_addons: bool,
     /// Qualifying items (of the lines a voucher applies to) a cart needs to use it, 1 to 10000.
     #[arg(long, default_value_t = VoucherTerms::DEFAULT_MIN_QUANTITY, allow_negative_numbers = true)]
     pub min_quantity: i64,
@@ -53,6 +59,15 @@ pub struct TermsArgs {
     /// A customer (by email) may hold or redeem at most one code of the batch.
     #[arg(long)]
     pub once_per_customer: bool,
+}
+
+/// `--ticket-type`/`--addon` slugs, or none of the kind.
+fn applies(slugs: &[String], none: bool) -> Applies {
+    if none {
+        Applies::Nothing
+    } else {
+        Applies::these(slugs.to_vec())
+    }
 }
 
 impl TryFrom<&TermsArgs> for VoucherTerms {
@@ -71,8 +86,8 @@ impl TryFrom<&TermsArgs> for VoucherTerms {
             valid_from: args.valid_from.as_deref().map(|v| When::parse("valid_from", v)).transpose()?,
             valid_until: args.valid_until.as_deref().map(|v| When::parse("valid_until", v)).transpose()?,
             unlocks_hidden_tickets: args.unlocks_hidden_tickets,
-            applicable_ticket_types: args.ticket_types.clone(),
-            applicable_addons: args.addons.clone(),
+            applicable_ticket_types: applies(&args.ticket_types, args.no_ticket_types),
+            applicable_addons: applies(&args.addons, args.no_addons),
             min_quantity: args.min_quantity,
             min_subtotal: args
                 .min_subtotal

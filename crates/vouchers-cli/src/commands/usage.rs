@@ -31,10 +31,21 @@ pub async fn run(store: &dyn Store, args: UsageArgs, policy: &GuessingPolicy, fo
             c.fully_used.to_string(),
             c.uses_consumed.to_string(),
             c.uses_left.to_string(),
+            c.uses_held.to_string(),
         ]
     };
-    let header =
-        ["batch", "prefix", "format", "issued", "active", "fully_used", "uses_consumed", "uses_left", "guessing"];
+    let header = [
+        "batch",
+        "prefix",
+        "format",
+        "issued",
+        "active",
+        "fully_used",
+        "uses_consumed",
+        "uses_left",
+        "uses_held",
+        "guessing",
+    ];
     let mut rows: Vec<Vec<String>> = report
         .batches
         .iter()

@@ -523,3 +523,88 @@ fn unreachable_database_exits_1_without_the_password() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("--database") && !err.contains("hunter2secret"), "{err}");
 }
+
+/// Holds, `--no-addons`, a budget and once per customer from the command line: the note says
+/// what the batch applies to; a held use refuses another cart with exit 4; the hold is
+/// extended, then released by cart.
+#[test]
+fn holds_and_the_new_terms_from_the_command_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    catalogue(d, None);
+    let run = |args: &[&str]| vouchers(d, None, args);
+    let generated = run(&[
+        "generate",
+        "--conference",
+        "pycon",
+        "--prefix",
+        "SPEAKER-",
+        "--count",
+        "1",
+        "--type",
+        "comp",
+        "--ticket-type",
+        "individual",
+        "--no-addons",
+        "--budget",
+        "500.00",
+        "--once-per-customer",
+        "--format",
+        "json",
+    ]);
+    let note = String::from_utf8_lossy(&generated.stderr).to_string();
+    let vouchers_json: Value = serde_json::from_str(&ok(generated)).unwrap();
+    let v = &vouchers_json[0];
+    assert_eq!((v["applicable_addons"].clone(), v["budget"].clone()), (Value::from("none"), Value::from("500.00")));
+    assert_eq!(v["once_per_customer"], true);
+    assert!(note.is_empty(), "JSON output alone: {note}");
+    let table = run(&[
+        "generate",
+        "--conference",
+        "pycon",
+        "--prefix",
+        "COMP-",
+        "--count",
+        "1",
+        "--type",
+        "comp",
+        "--no-addons",
+    ]);
+    let note = String::from_utf8_lossy(&table.stderr).to_string();
+    assert!(note.contains("applies to: every ticket type; no add-on"), "{note}");
+    let code = v["code"].as_str().unwrap().to_owned();
+
+    let hold = |cart: &str, email: &str| {
+        run(&[
+            "hold",
+            "--conference",
+            "pycon",
+            "--cart-ref",
+            cart,
+            &code,
+            "--ticket-type",
+            "individual",
+            "--customer-email",
+            email,
+            "--format",
+            "json",
+        ])
+    };
+    let held: Value = serde_json::from_str(&ok(hold("CART-1", "ana@example.org"))).unwrap();
+    assert_eq!(
+        (held["voucher"]["uses_held"].as_i64(), held["pricing"]["discount"].as_str()),
+        (Some(1), Some("400.00"))
+    );
+    let refused = hold("CART-2", "bea@example.org");
+    assert_eq!(refused.status.code(), Some(4), "{refused:?}");
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("held"), "{refused:?}");
+    let missing = run(&["hold", "--conference", "pycon", "--cart-ref", "CART-3", &code]);
+    assert!(input_error(missing).contains("customer_email"));
+    let extend = ["hold-extend", "--conference", "pycon", "--cart-ref", "CART-1", &code, "--ttl", "60"];
+    let extended: Value = serde_json::from_str(&ok(run(&[&extend[..], &["--format", "json"]].concat()))).unwrap();
+    assert_ne!(extended["expires_at"], held["expires_at"]);
+    let released = ok(run(&["release", "--conference", "pycon", "--cart-ref", "CART-1", &code]));
+    assert!(released.starts_with("released"), "{released}");
+    let again = ok(run(&["release", "--conference", "pycon", "--cart-ref", "CART-1", &code]));
+    assert!(again.contains("nothing to release: cart CART-1"), "{again}");
+}

@@ -48,6 +48,10 @@ impl GeneratePage {
         super::terms::type_selected(&self.values, kind)
     }
 
+    fn scope_is(&self, kind: &str, scope: &str) -> bool {
+        super::terms::scope(&self.values, kind) == scope
+    }
+
     fn alphabet_is(&self, alphabet: &str) -> bool {
         self.values.text("alphabet") == alphabet
     }

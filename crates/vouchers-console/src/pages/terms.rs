@@ -2,7 +2,7 @@
 //! unlocks and applies to, the cart's minimums, the budget, once per customer): parsed from the form with a message per field, the same messages as
 //! the CLI and the API (the rules are the core's).
 
-use vouchers_core::domain::{parse_decimal, AddOn, TicketType, VoucherType, When};
+use vouchers_core::domain::{parse_decimal, AddOn, Applies, TicketType, VoucherType, When};
 use vouchers_core::VoucherTerms;
 
 use crate::form::FormData;
@@ -11,6 +11,18 @@ use crate::form::FormData;
 /// radio buttons of `terms_fields.html`.
 pub(crate) fn type_selected(form: &FormData, kind: &str) -> bool {
     form.get("voucher_type").unwrap_or("percentage") == kind
+}
+
+/// Whether the form applies the voucher to `all`, `none` or `these` of a kind (`ticket_types`,
+/// `addons`): its radio button, else `these` when a box of the kind is ticked, else `all`.
+pub(crate) fn scope(form: &FormData, kind: &str) -> &'static str {
+    match form.get(&format!("{kind}_scope")) {
+        Some("none") => "none",
+        Some("these") => "these",
+        Some("all") => "all",
+        _ if !form.all(&format!("applicable_{kind}")).is_empty() => "these",
+        _ => "all",
+    }
 }
 
 /// Parses the terms into the core's [`VoucherTerms`] (its defaults for empty fields); every field that breaks its rule adds `(field, message)` to `errors`.
@@ -57,6 +69,22 @@ pub(crate) fn parse(form: &FormData, errors: &mut Vec<(String, String)>) -> Vouc
     };
     let valid_from = when("valid_from");
     let valid_until = when("valid_until");
+    let mut applies = |kind: &str, noun: &str| {
+        let field = format!("applicable_{kind}");
+        match scope(form, kind) {
+            "none" => Applies::Nothing,
+            "these" => {
+                let ticked = form.all(&field);
+                if ticked.is_empty() {
+                    fail(&field, format!("{field}: tick at least one {noun}, or choose all or none"));
+                }
+                Applies::these(ticked)
+            }
+            _ => Applies::All,
+        }
+    };
+    let applicable_ticket_types = applies("ticket_types", "ticket type");
+    let applicable_addons = applies("addons", "add-on");
     VoucherTerms {
         voucher_type,
         discount_value,
@@ -64,8 +92,8 @@ pub(crate) fn parse(form: &FormData, errors: &mut Vec<(String, String)>) -> Vouc
         valid_from,
         valid_until,
         unlocks_hidden_tickets: form.checked("unlocks_hidden_tickets"),
-        applicable_ticket_types: form.all("applicable_ticket_types"),
-        applicable_addons: form.all("applicable_addons"),
+        applicable_ticket_types,
+        applicable_addons,
         min_quantity,
         min_subtotal,
         budget,

@@ -7,7 +7,10 @@ use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
-use vouchers_core::domain::{minimum_in_words, Alphabet, CodePrefix, Conference, MaxUses, VoucherStatus, When};
+use vouchers_core::domain::{
+    applies_in_words, minimum_in_words, parse_decimal, Alphabet, Budget, CodePrefix, Conference, MaxUses,
+    VoucherStatus, When,
+};
 use vouchers_core::service::add::{add_voucher, AddVoucher};
 use vouchers_core::service::manage::{update_voucher, VoucherUpdate};
 use vouchers_core::service::{catalog, query};
@@ -140,6 +143,10 @@ impl NewPage {
     fn selected(&self, kind: &str) -> bool {
         super::terms::type_selected(&self.values, kind)
     }
+
+    fn scope_is(&self, kind: &str, scope: &str) -> bool {
+        super::terms::scope(&self.values, kind) == scope
+    }
 }
 
 async fn render_new(
@@ -226,8 +233,7 @@ struct VoucherPage {
     held: i64,
     budget: String,
     once_per_customer: bool,
-    ticket_types: String,
-    addons: String,
+    applies: String,
     redemptions: Vec<RedemptionRow>,
     values: FormData,
     errors: Vec<(String, String)>,
@@ -268,9 +274,9 @@ async fn render_voucher(
         current.set("max_uses", &voucher.max_uses.to_string());
         current.set("valid_from", &input_value(&voucher.valid_from, tz));
         current.set("valid_until", &input_value(&voucher.valid_until, tz));
+        current.set("budget", &voucher.budget.map(|b| b.to_string()).unwrap_or_default());
         current
     });
-    let list = |items: &[String]| if items.is_empty() { "all".to_owned() } else { items.join(", ") };
     let status = if errors.is_empty() { StatusCode::OK } else { StatusCode::UNPROCESSABLE_ENTITY };
     let view = VoucherPage {
         nav: Some(Nav::new(signed, Some(conference))),
@@ -285,8 +291,7 @@ async fn render_voucher(
             None => "none".to_owned(),
         },
         once_per_customer: voucher.once_per_customer,
-        ticket_types: list(&voucher.applicable_ticket_types),
-        addons: list(&voucher.applicable_addons),
+        applies: applies_in_words(&voucher.applicable_ticket_types, &voucher.applicable_addons),
         redemptions: redemptions
             .iter()
             .map(|r: &RedemptionRecord| RedemptionRow {
@@ -347,10 +352,21 @@ pub(crate) async fn edit(
     };
     let valid_from = bound("valid_from");
     let valid_until = bound("valid_until");
+    let budget = match form.get("budget").filter(|v| !v.is_empty()) {
+        None => Some(None),
+        Some(text) => match parse_decimal("budget", text).and_then(Budget::parse) {
+            Ok(budget) => Some(Some(budget)),
+            Err(e) => {
+                errors.push(("budget".to_owned(), e.message));
+                None
+            }
+        },
+    };
     if !errors.is_empty() {
         return render_voucher(&state, &signed, &conference, &code, Some(form), errors, false).await;
     }
-    let update = VoucherUpdate { is_active: Some(form.checked("is_active")), max_uses, valid_from, valid_until };
+    let update =
+        VoucherUpdate { is_active: Some(form.checked("is_active")), max_uses, valid_from, valid_until, budget };
     match update_voucher(signed.store(&state).as_ref(), &conference.slug, &code, &update).await {
         Ok(voucher) => {
             let to = format!("/console/c/{}/vouchers/{}?saved=1", conference.slug, voucher.code);

@@ -18,6 +18,11 @@
 ALTER TABLE conference ADD COLUMN hold_seconds bigint NOT NULL DEFAULT 1800
     CHECK (hold_seconds BETWEEN 1 AND 604800);
 
+-- A restriction set may apply to no ticket type, or to no add-on (`"none"`), where an empty
+-- list of links still means all of them.
+ALTER TABLE restriction_set ADD COLUMN no_ticket_types boolean NOT NULL DEFAULT false;
+ALTER TABLE restriction_set ADD COLUMN no_addons boolean NOT NULL DEFAULT false;
+
 ALTER TABLE voucher ADD COLUMN holds_until timestamptz;
 ALTER TABLE voucher ADD COLUMN budget numeric(10,2) CHECK (budget > 0);
 ALTER TABLE voucher ADD COLUMN budget_used numeric(12,2) NOT NULL DEFAULT 0 CHECK (budget_used >= 0);

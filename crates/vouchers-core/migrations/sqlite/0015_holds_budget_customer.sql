@@ -9,6 +9,11 @@
 ALTER TABLE conference ADD COLUMN hold_seconds INTEGER NOT NULL DEFAULT 1800
     CHECK (hold_seconds BETWEEN 1 AND 604800);
 
+-- A restriction set may apply to no ticket type, or to no add-on (`"none"`), where an empty
+-- list of links still means all of them.
+ALTER TABLE restriction_set ADD COLUMN no_ticket_types INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE restriction_set ADD COLUMN no_addons INTEGER NOT NULL DEFAULT 0;
+
 ALTER TABLE voucher ADD COLUMN holds_until INTEGER;
 ALTER TABLE voucher ADD COLUMN budget INTEGER CHECK (budget > 0);
 ALTER TABLE voucher ADD COLUMN budget_used INTEGER NOT NULL DEFAULT 0 CHECK (budget_used >= 0);

@@ -32,7 +32,7 @@ pub use message::{
 };
 pub use money::{parse_decimal, DiscountSpec, Money, VoucherType};
 pub use network::caller_network;
-pub use pricing::{price, qualifies, LineItem, PriceLine, PricedLine, Pricing, Quantity};
+pub use pricing::{applies_in_words, price, qualifies, Applies, LineItem, PriceLine, PricedLine, Pricing, Quantity};
 pub use recipient::{check_tag_key, Recipient, RowError};
 pub(crate) use redemption::check_reference;
 pub use redemption::{
@@ -41,7 +41,7 @@ pub use redemption::{
 pub use text::{Name, Slug};
 pub use time::{ValidityWindow, When};
 pub use token::{ApiToken, Scope, TokenSecret};
-pub use uses::{judge_use, CartRef, Customer, Grant, HoldSeconds, OwnHold, Refusal, UseState};
+pub use uses::{judge_use, Budget, CartRef, Customer, Grant, HoldSeconds, OwnHold, Refusal, UseState};
 pub(crate) use voucher::rfc3339 as rfc3339_ser;
 pub use voucher::{
     format_rfc3339, from_spreadsheet, minimum_in_words, spreadsheet_safe, Batch, BatchSource, MaxUses, Voucher,

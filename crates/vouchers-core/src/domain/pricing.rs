@@ -191,13 +191,170 @@ impl Pricing {
     }
 }
 
-/// True when a voucher with these sets applies to `item` (an empty set applies to all).
-pub fn qualifies(item: &LineItem, applicable_ticket_types: &[String], applicable_addons: &[String]) -> bool {
-    let (set, slug) = match item {
-        LineItem::TicketType(slug) => (applicable_ticket_types, slug),
-        LineItem::AddOn(slug) => (applicable_addons, slug),
+/// What a voucher applies to among one kind of item (ticket types, or add-ons): all of them (the
+/// original's rule for an empty set), none, or only these slugs (sorted, distinct).
+///
+/// In JSON: `[]` for all, `"none"` for none, the list of slugs for these. The CSV's cell: empty,
+/// `(none)`, or the slugs joined by `;`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
+pub enum Applies {
+    /// Every item of the kind.
+    #[default]
+    All,
+    /// No item of the kind.
+    Nothing,
+    /// Only these slugs (never empty).
+    Only(Vec<String>),
+}
+
+impl Applies {
+    /// The spelling of "none" in JSON and on the command line.
+    pub const NONE: &'static str = "none";
+    /// The spelling of "none" in a CSV cell (a slug cannot hold parentheses).
+    pub const NONE_CSV: &'static str = "(none)";
+
+    /// These slugs; none at all means every item.
+    pub fn these(slugs: Vec<String>) -> Self {
+        if slugs.is_empty() {
+            Applies::All
+        } else {
+            Applies::Only(slugs)
+        }
+    }
+
+    /// Applies to the item with this slug.
+    pub fn contains(&self, slug: &str) -> bool {
+        match self {
+            Applies::All => true,
+            Applies::Nothing => false,
+            Applies::Only(slugs) => slugs.iter().any(|s| s == slug),
+        }
+    }
+
+    /// Applies to every item of the kind.
+    pub fn is_all(&self) -> bool {
+        *self == Applies::All
+    }
+
+    /// The slugs of [`Applies::Only`]; empty otherwise.
+    pub fn slugs(&self) -> &[String] {
+        match self {
+            Applies::Only(slugs) => slugs,
+            Applies::All | Applies::Nothing => &[],
+        }
+    }
+
+    /// In words for people, naming the kind (`"add-on"`): "every add-on", "no add-on", or the
+    /// slugs.
+    pub fn in_words(&self, kind: &str) -> String {
+        match self {
+            Applies::All => format!("every {kind}"),
+            Applies::Nothing => format!("no {kind}"),
+            Applies::Only(slugs) => slugs.join(", "),
+        }
+    }
+
+    /// The CSV cell.
+    pub fn to_csv(&self) -> String {
+        match self {
+            Applies::Nothing => Self::NONE_CSV.to_owned(),
+            _ => self.slugs().join(";"),
+        }
+    }
+}
+
+impl From<Vec<String>> for Applies {
+    fn from(slugs: Vec<String>) -> Self {
+        Applies::these(slugs)
+    }
+}
+
+impl<const N: usize> PartialEq<[&str; N]> for Applies {
+    fn eq(&self, other: &[&str; N]) -> bool {
+        match self {
+            Applies::All => N == 0,
+            Applies::Nothing => false,
+            Applies::Only(slugs) => slugs.iter().map(String::as_str).eq(other.iter().copied()),
+        }
+    }
+}
+
+impl PartialEq<Vec<String>> for Applies {
+    fn eq(&self, other: &Vec<String>) -> bool {
+        *self == Applies::these(other.clone())
+    }
+}
+
+impl Serialize for Applies {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        match self {
+            Applies::Nothing => serializer.serialize_str(Self::NONE),
+            _ => self.slugs().serialize(serializer),
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for Applies {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        #[serde(untagged)]
+        enum Stored {
+            Word(String),
+            Slugs(Vec<String>),
+        }
+        match Stored::deserialize(deserializer)? {
+            Stored::Word(word) if word == Self::NONE => Ok(Applies::Nothing),
+            Stored::Word(word) => {
+                Err(serde::de::Error::custom(format!("expected a list of slugs or \"none\", got {word:?}")))
+            }
+            Stored::Slugs(slugs) => Ok(Applies::these(slugs)),
+        }
+    }
+}
+
+/// In the OpenAPI document: a list of slugs (empty: all) or the string `"none"`.
+#[cfg(feature = "openapi")]
+impl utoipa::PartialSchema for Applies {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        use utoipa::openapi::schema::{ArrayBuilder, ObjectBuilder, OneOfBuilder, Type};
+        let slugs = ArrayBuilder::new().items(ObjectBuilder::new().schema_type(Type::String));
+        let none = ObjectBuilder::new().schema_type(Type::String).enum_values(Some(["none"]));
+        OneOfBuilder::new()
+            .description(Some("Slugs it applies to (an empty list: all of them), or \"none\""))
+            .item(slugs)
+            .item(none)
+            .into()
+    }
+}
+
+#[cfg(feature = "openapi")]
+impl utoipa::ToSchema for Applies {}
+
+/// What a voucher (or batch) with these sets applies to, in words for people: "everything", or
+/// its ticket types then its add-ons ("individual tickets; every add-on", "every ticket type;
+/// no add-on"). The one wording the CLI, the API's answer and the console's pages use.
+pub fn applies_in_words(ticket_types: &Applies, addons: &Applies) -> String {
+    let tickets = match ticket_types {
+        Applies::Only(slugs) => format!("{} tickets", slugs.join(", ")),
+        other => other.in_words("ticket type"),
     };
-    set.is_empty() || set.contains(slug)
+    let addons = match addons {
+        Applies::Only(slugs) if slugs.len() == 1 => format!("{} add-on", slugs[0]),
+        Applies::Only(slugs) => format!("{} add-ons", slugs.join(", ")),
+        other => other.in_words("add-on"),
+    };
+    match (ticket_types, &addons[..]) {
+        (Applies::All, "every add-on") => "everything".to_owned(),
+        _ => format!("{tickets}; {addons}"),
+    }
+}
+
+/// True when a voucher with these sets applies to `item`.
+pub fn qualifies(item: &LineItem, applicable_ticket_types: &Applies, applicable_addons: &Applies) -> bool {
+    match item {
+        LineItem::TicketType(slug) => applicable_ticket_types.contains(slug),
+        LineItem::AddOn(slug) => applicable_addons.contains(slug),
+    }
 }
 
 /// `numerator / denominator` rounded half-up (numerator non-negative); 0 when the denominator is
@@ -213,8 +370,8 @@ fn div_half_up(numerator: i128, denominator: i128) -> i128 {
 /// of 0, or a line or cart total beyond 99,999,999.99.
 pub fn price(
     discount: DiscountSpec,
-    applicable_ticket_types: &[String],
-    applicable_addons: &[String],
+    applicable_ticket_types: &Applies,
+    applicable_addons: &Applies,
     lines: &[PriceLine],
 ) -> Result<Pricing, InvalidInput> {
     let mut totals = Vec::with_capacity(lines.len());
@@ -316,6 +473,12 @@ mod tests {
     use super::*;
     use proptest::prelude::*;
 
+    const ALL: Applies = Applies::All;
+
+    fn only(slug: &str) -> Applies {
+        Applies::Only(vec![slug.to_owned()])
+    }
+
     fn money(s: &str) -> Money {
         Money::parse_str("x", s).unwrap()
     }
@@ -324,7 +487,7 @@ mod tests {
     #[test]
     fn capped_discount_spends_the_cap_in_line_order() {
         let lines = [tt("a", 1, "100.00"), tt("b", 2, "50.00")];
-        let p = price(DiscountSpec::Comp, &[], &[], &lines).unwrap();
+        let p = price(DiscountSpec::Comp, &ALL, &ALL, &lines).unwrap();
         assert_eq!(p.clone().capped(money("300.00")), p, "a cap above the discount changes nothing");
         let c = p.capped(money("130.00"));
         assert!(c.budget_capped);
@@ -352,26 +515,26 @@ mod tests {
 
     #[test]
     fn percentage_rounds_half_up_per_line() {
-        assert_eq!(price(pct("33.33"), &[], &[], &[tt("a", 1, "10.00")]).unwrap().discount.to_string(), "3.33");
-        assert_eq!(price(pct("12.5"), &[], &[], &[tt("a", 1, "0.20")]).unwrap().discount.to_string(), "0.03");
-        assert_eq!(price(pct("50"), &[], &[], &[tt("a", 1, "0.01")]).unwrap().discount.to_string(), "0.01");
-        assert_eq!(price(pct("49.99"), &[], &[], &[tt("a", 1, "0.01")]).unwrap().discount.to_string(), "0.00");
-        let p = price(pct("25"), &[], &[], &[tt("a", 2, "400"), tt("b", 1, "750.50")]).unwrap();
+        assert_eq!(price(pct("33.33"), &ALL, &ALL, &[tt("a", 1, "10.00")]).unwrap().discount.to_string(), "3.33");
+        assert_eq!(price(pct("12.5"), &ALL, &ALL, &[tt("a", 1, "0.20")]).unwrap().discount.to_string(), "0.03");
+        assert_eq!(price(pct("50"), &ALL, &ALL, &[tt("a", 1, "0.01")]).unwrap().discount.to_string(), "0.01");
+        assert_eq!(price(pct("49.99"), &ALL, &ALL, &[tt("a", 1, "0.01")]).unwrap().discount.to_string(), "0.00");
+        let p = price(pct("25"), &ALL, &ALL, &[tt("a", 2, "400"), tt("b", 1, "750.50")]).unwrap();
         assert_eq!(discounts(&p), ["200.00", "187.63"]);
         assert_eq!(
             (p.subtotal.to_string(), p.discount.to_string(), p.total.to_string()),
             ("1550.50".into(), "387.63".into(), "1162.87".into())
         );
-        assert_eq!(price(pct("100"), &[], &[], &[tt("a", 3, "9.99")]).unwrap().total, Money::ZERO);
+        assert_eq!(price(pct("100"), &ALL, &ALL, &[tt("a", 3, "9.99")]).unwrap().total, Money::ZERO);
     }
 
     #[test]
     fn only_qualifying_lines_are_discounted() {
         let lines =
             [tt("individual", 1, "400"), tt("student", 1, "100"), addon("tshirt", 2, "25"), addon("dinner", 1, "80")];
-        let p = price(pct("10"), &["individual".into()], &["tshirt".into()], &lines).unwrap();
+        let p = price(pct("10"), &only("individual"), &only("tshirt"), &lines).unwrap();
         assert_eq!(discounts(&p), ["40.00", "0.00", "5.00", "0.00"]);
-        let p = price(DiscountSpec::Comp, &["student".into()], &[], &lines).unwrap();
+        let p = price(DiscountSpec::Comp, &only("student"), &ALL, &lines).unwrap();
         assert_eq!(discounts(&p), ["0.00", "100.00", "50.00", "80.00"]);
         assert_eq!(p.total.to_string(), "400.00");
     }
@@ -380,38 +543,38 @@ mod tests {
     fn fixed_amount_is_split_in_proportion_and_adds_up() {
         // 100 off 3 lines of 10, 20, 30 (qualifying 60): capped at 60, each line free.
         let lines = [tt("a", 1, "10"), tt("b", 1, "20"), addon("c", 1, "30")];
-        let p = price(DiscountSpec::FixedAmount(money("100")), &[], &[], &lines).unwrap();
+        let p = price(DiscountSpec::FixedAmount(money("100")), &ALL, &ALL, &lines).unwrap();
         assert_eq!(discounts(&p), ["10.00", "20.00", "30.00"]);
         assert_eq!(p.total, Money::ZERO);
         // 10 off 3 equal lines of 1.00: 3.33, 3.33, then the remainder 3.34.
         let lines = [tt("a", 1, "1"), tt("b", 1, "1"), tt("c", 1, "1")];
-        let p = price(DiscountSpec::FixedAmount(money("1")), &[], &[], &lines).unwrap();
+        let p = price(DiscountSpec::FixedAmount(money("1")), &ALL, &ALL, &lines).unwrap();
         assert_eq!(discounts(&p), ["0.33", "0.33", "0.34"]);
         assert_eq!(p.discount.to_string(), "1.00");
         // Non-qualifying lines neither take a share nor count in the proportion.
         let lines = [tt("a", 1, "30"), addon("x", 1, "70"), tt("b", 1, "10")];
-        let p = price(DiscountSpec::FixedAmount(money("20")), &[], &["y".into()], &lines).unwrap();
+        let p = price(DiscountSpec::FixedAmount(money("20")), &ALL, &only("y"), &lines).unwrap();
         assert_eq!(discounts(&p), ["15.00", "0.00", "5.00"]);
         // A small last line cannot take the whole remainder: the excess goes to the line before.
         let lines = [tt("a", 1, "0.34"), tt("b", 1, "0.34"), tt("c", 1, "0.34"), tt("d", 1, "0.01")];
-        let p = price(DiscountSpec::FixedAmount(money("1.01")), &[], &[], &lines).unwrap();
+        let p = price(DiscountSpec::FixedAmount(money("1.01")), &ALL, &ALL, &lines).unwrap();
         assert_eq!(discounts(&p), ["0.33", "0.33", "0.34", "0.01"]);
         assert_eq!(p.discount.to_string(), "1.01");
     }
 
     #[test]
     fn empty_carts_and_bad_lines() {
-        let p = price(pct("25"), &[], &[], &[]).unwrap();
+        let p = price(pct("25"), &ALL, &ALL, &[]).unwrap();
         assert_eq!((p.subtotal, p.discount, p.total, p.lines.len()), (Money::ZERO, Money::ZERO, Money::ZERO, 0));
-        assert_eq!(price(pct("25"), &[], &[], &[tt("a", 0, "1")]).unwrap_err().field, "lines");
-        assert!(price(pct("25"), &[], &[], &[tt("a", 2, "99999999.99")]).is_err());
-        assert!(price(pct("25"), &[], &[], &[tt("a", 1, "99999999.99"), tt("b", 1, "0.01")]).is_err());
+        assert_eq!(price(pct("25"), &ALL, &ALL, &[tt("a", 0, "1")]).unwrap_err().field, "lines");
+        assert!(price(pct("25"), &ALL, &ALL, &[tt("a", 2, "99999999.99")]).is_err());
+        assert!(price(pct("25"), &ALL, &ALL, &[tt("a", 1, "99999999.99"), tt("b", 1, "0.01")]).is_err());
     }
 
     #[test]
     fn comp_makes_qualifying_lines_free() {
         let lines = [tt("individual", 2, "400"), addon("tshirt", 3, "25"), addon("dinner", 1, "80")];
-        let p = price(DiscountSpec::Comp, &[], &["tshirt".into()], &lines).unwrap();
+        let p = price(DiscountSpec::Comp, &ALL, &only("tshirt"), &lines).unwrap();
         assert_eq!(discounts(&p), ["800.00", "75.00", "0.00"]);
         let totals: Vec<String> = p.lines.iter().map(|l| l.total.to_string()).collect();
         assert_eq!(totals, ["0.00", "0.00", "80.00"]);
@@ -422,7 +585,7 @@ mod tests {
     fn fixed_amount_shares_round_half_up_and_the_last_takes_the_remainder() {
         // 1.00 off 1.00 + 2.00 + 4.00: 14.28 -> 0.14, 28.57 -> 0.29, then 1.00 - 0.43 = 0.57.
         let lines = [tt("a", 1, "1"), addon("b", 1, "2"), tt("c", 2, "2")];
-        let p = price(DiscountSpec::FixedAmount(money("1")), &[], &[], &lines).unwrap();
+        let p = price(DiscountSpec::FixedAmount(money("1")), &ALL, &ALL, &lines).unwrap();
         assert_eq!(discounts(&p), ["0.14", "0.29", "0.57"]);
         assert_eq!((p.discount.to_string(), p.total.to_string()), ("1.00".into(), "6.00".into()));
     }
@@ -432,22 +595,22 @@ mod tests {
         // Qualifying lines that cost nothing: the qualifying subtotal is 0, so nothing is spent.
         let lines = [tt("speaker", 1, "0"), addon("badge", 2, "0"), addon("dinner", 1, "80")];
         for spec in [DiscountSpec::FixedAmount(money("50")), DiscountSpec::FixedAmount(Money::ZERO), pct("50")] {
-            let p = price(spec, &[], &["badge".into()], &lines).unwrap();
+            let p = price(spec, &ALL, &only("badge"), &lines).unwrap();
             assert_eq!(discounts(&p), ["0.00", "0.00", "0.00"]);
             assert_eq!(p.total.to_string(), "80.00");
         }
         // No voucher is priced as a fixed amount of 0 over everything: an all-free cart too.
-        let p = price(DiscountSpec::FixedAmount(Money::ZERO), &[], &[], &lines[..2]).unwrap();
+        let p = price(DiscountSpec::FixedAmount(Money::ZERO), &ALL, &ALL, &lines[..2]).unwrap();
         assert_eq!((p.subtotal, p.discount, p.total), (Money::ZERO, Money::ZERO, Money::ZERO));
         // A free line among paid ones takes no share.
         let lines = [tt("a", 1, "10"), tt("free", 1, "0"), tt("b", 1, "30")];
-        let p = price(DiscountSpec::FixedAmount(money("8")), &[], &[], &lines).unwrap();
+        let p = price(DiscountSpec::FixedAmount(money("8")), &ALL, &ALL, &lines).unwrap();
         assert_eq!(discounts(&p), ["2.00", "0.00", "6.00"]);
     }
 
     #[test]
     fn json_shape() {
-        let p = price(pct("25"), &[], &[], &[tt("individual", 2, "400"), addon("tshirt", 1, "25")]).unwrap();
+        let p = price(pct("25"), &ALL, &ALL, &[tt("individual", 2, "400"), addon("tshirt", 1, "25")]).unwrap();
         let json = serde_json::to_value(&p).unwrap();
         assert_eq!(
             json["lines"][0],
@@ -499,8 +662,8 @@ mod tests {
         p: &Pricing,
         lines: &[PriceLine],
         discount: DiscountSpec,
-        tts: &[String],
-        addons: &[String],
+        tts: &Applies,
+        addons: &Applies,
     ) -> Result<(), TestCaseError> {
         prop_assert_eq!(p.lines.len(), lines.len());
         let sum = |f: fn(&PricedLine) -> Money| p.lines.iter().map(|l| f(l).cents()).sum::<i64>();
@@ -546,8 +709,8 @@ mod tests {
             tts in prop::collection::vec(0usize..4, 0..3),
             addons in prop::collection::vec(0usize..4, 0..3),
         ) {
-            let tts: Vec<String> = tts.iter().map(|i| format!("s{i}")).collect();
-            let addons: Vec<String> = addons.iter().map(|i| format!("s{i}")).collect();
+            let tts = Applies::these(tts.iter().map(|i| format!("s{i}")).collect());
+            let addons = Applies::these(addons.iter().map(|i| format!("s{i}")).collect());
             let p = price(discount, &tts, &addons, &lines).unwrap();
             check_invariants(&p, &lines, discount, &tts, &addons)?;
         }
@@ -558,15 +721,15 @@ mod tests {
             discount in arb_discount(),
             restrict in any::<bool>(),
         ) {
-            let set: Vec<String> = if restrict { vec!["s".into()] } else { vec![] };
+            let set = if restrict { only("s") } else { ALL };
             let line_ok = |l: &PriceLine| {
                 l.quantity > 0 && i128::from(l.unit_price.cents()) * i128::from(l.quantity) <= i128::from(MAX_CENTS)
             };
             let subtotal: i128 = lines.iter().map(|l| i128::from(l.unit_price.cents()) * i128::from(l.quantity)).sum();
-            match price(discount, &set, &[], &lines) {
+            match price(discount, &set, &ALL, &lines) {
                 Ok(p) => {
                     prop_assert!(lines.iter().all(line_ok) && subtotal <= i128::from(MAX_CENTS));
-                    check_invariants(&p, &lines, discount, &set, &[])?;
+                    check_invariants(&p, &lines, discount, &set, &ALL)?;
                 }
                 Err(e) => {
                     prop_assert_eq!(e.field, "lines");

@@ -307,8 +307,8 @@ pub fn cart_refusal(voucher: &Voucher, lines: &[PricedLine]) -> Option<CartRefus
 }
 
 /// The hidden (`requires_voucher`) ticket types `voucher` reveals: none unless it has
-/// `unlocks_hidden_tickets`; then those in its ticket-type set, or all of them when the set is
-/// empty. Sorted by slug.
+/// `unlocks_hidden_tickets`; then those it applies to (all of them when it applies to every
+/// ticket type, none when to none). Sorted by slug.
 pub fn unlocked_ticket_types(voucher: &Voucher, catalogue: &[TicketType]) -> Vec<String> {
     if !voucher.unlocks_hidden_tickets {
         return Vec::new();
@@ -316,7 +316,7 @@ pub fn unlocked_ticket_types(voucher: &Voucher, catalogue: &[TicketType]) -> Vec
     let mut unlocked: Vec<String> = catalogue
         .iter()
         .filter(|t| t.requires_voucher)
-        .filter(|t| voucher.applicable_ticket_types.is_empty() || voucher.applicable_ticket_types.contains(&t.slug))
+        .filter(|t| voucher.applicable_ticket_types.contains(&t.slug))
         .map(|t| t.slug.clone())
         .collect();
     unlocked.sort();
@@ -342,8 +342,8 @@ mod tests {
             valid_until: None,
             unlocks_hidden_tickets: false,
             is_active: true,
-            applicable_ticket_types: vec![],
-            applicable_addons: vec![],
+            applicable_ticket_types: vec![].into(),
+            applicable_addons: vec![].into(),
             batch_id: None,
             created_at: t,
             recipient: None,
@@ -373,7 +373,7 @@ mod tests {
     #[test]
     fn cart_rules_say_what_is_missing() {
         let mut v = voucher();
-        v.applicable_ticket_types = vec!["student".into()];
+        v.applicable_ticket_types = vec!["student".into()].into();
         let student = |n| line(LineItem::TicketType("student".into()), n, 10_000);
         let individual = line(LineItem::TicketType("individual".into()), 3, 40_000);
         let tshirt = line(LineItem::AddOn("tshirt".into()), 1, 2_500);
@@ -445,7 +445,7 @@ mod tests {
         assert!(unlocked_ticket_types(&v, &catalogue).is_empty());
         v.unlocks_hidden_tickets = true;
         assert_eq!(unlocked_ticket_types(&v, &catalogue), ["speaker", "student"]);
-        v.applicable_ticket_types = vec!["student".into(), "individual".into()];
+        v.applicable_ticket_types = vec!["student".into(), "individual".into()].into();
         assert_eq!(unlocked_ticket_types(&v, &catalogue), ["student"]);
     }
 }

@@ -62,6 +62,26 @@ impl Customer {
     }
 }
 
+/// A voucher's budget: the most discount all its redemptions may give together, more than 0.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Budget(Money);
+
+impl Budget {
+    /// Checks a budget (an amount with at most 2 decimals, more than 0).
+    pub fn parse(value: rust_decimal::Decimal) -> Result<Self, InvalidInput> {
+        let money = Money::parse("budget", value)?;
+        if money.cents() == 0 {
+            return Err(InvalidInput::new("budget", "budget must be more than 0 (leave it out for no budget)"));
+        }
+        Ok(Self(money))
+    }
+
+    /// The amount.
+    pub fn get(self) -> Money {
+        self.0
+    }
+}
+
 /// How long a hold lasts: 1 second to 7 days.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub struct HoldSeconds(i64);
@@ -197,7 +217,7 @@ pub fn judge_use(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::{LineItem, VoucherType};
+    use crate::domain::{Applies, LineItem, VoucherType};
 
     fn at(s: &str) -> DateTime<Utc> {
         DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc)
@@ -216,8 +236,8 @@ mod tests {
             valid_until: None,
             unlocks_hidden_tickets: false,
             is_active: true,
-            applicable_ticket_types: vec!["student".into()],
-            applicable_addons: vec![],
+            applicable_ticket_types: vec!["student".into()].into(),
+            applicable_addons: vec![].into(),
             batch_id: None,
             created_at: at("2027-01-01T00:00:00Z"),
             recipient: None,
@@ -283,7 +303,7 @@ mod tests {
         assert_eq!(reason(&v, &state), InvalidReason::BudgetExhausted);
         v.budget_used = Money::from_cents(400);
         assert_eq!(reason(&v, &state), InvalidReason::NotApplicable);
-        v.applicable_ticket_types.clear();
+        v.applicable_ticket_types = Applies::All;
         v.min_quantity = 2;
         assert_eq!(reason(&v, &state), InvalidReason::BelowMinimum);
         v.min_quantity = 1;

@@ -3,7 +3,7 @@
 use chrono::{DateTime, SecondsFormat, Utc};
 use serde::{Deserialize, Serialize, Serializer};
 
-use super::{Alphabet, CodeFormat, InvalidInput, Money, Recipient, VoucherType};
+use super::{Alphabet, Applies, CodeFormat, InvalidInput, Money, Recipient, VoucherType};
 
 /// How many times a voucher can be redeemed: at least 1.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -64,10 +64,10 @@ pub struct Voucher {
     pub unlocks_hidden_tickets: bool,
     /// Can be used at all.
     pub is_active: bool,
-    /// Ticket types it applies to (empty: all).
-    pub applicable_ticket_types: Vec<String>,
-    /// Add-ons it applies to (empty: all).
-    pub applicable_addons: Vec<String>,
+    /// Ticket types it applies to (`[]`: all, `"none"`: none).
+    pub applicable_ticket_types: Applies,
+    /// Add-ons it applies to (`[]`: all, `"none"`: none).
+    pub applicable_addons: Applies,
     /// The batch it was generated in (`None` for a voucher added by hand).
     pub batch_id: Option<i64>,
     /// Creation time.
@@ -158,8 +158,8 @@ impl Voucher {
             time(&self.valid_until),
             self.unlocks_hidden_tickets.to_string(),
             self.is_active.to_string(),
-            self.applicable_ticket_types.join(";"),
-            self.applicable_addons.join(";"),
+            self.applicable_ticket_types.to_csv(),
+            self.applicable_addons.to_csv(),
             self.batch_id.map(|b| b.to_string()).unwrap_or_default(),
             format_rfc3339(&self.created_at),
             self.recipient.as_ref().map(|r| r.email.clone()).unwrap_or_default(),
@@ -196,10 +196,10 @@ pub struct Batch {
     pub valid_until: Option<DateTime<Utc>>,
     /// Reveals hidden ticket types.
     pub unlocks_hidden_tickets: bool,
-    /// Ticket types the vouchers apply to (empty: all).
-    pub applicable_ticket_types: Vec<String>,
-    /// Add-ons the vouchers apply to (empty: all).
-    pub applicable_addons: Vec<String>,
+    /// Ticket types the vouchers apply to (`[]`: all, `"none"`: none).
+    pub applicable_ticket_types: Applies,
+    /// Add-ons the vouchers apply to (`[]`: all, `"none"`: none).
+    pub applicable_addons: Applies,
     /// Creation time.
     #[serde(serialize_with = "rfc3339")]
     pub created_at: DateTime<Utc>,
@@ -236,6 +236,11 @@ fn default_length() -> u8 {
 }
 
 impl Batch {
+    /// What its vouchers apply to, in words ([`super::applies_in_words`]).
+    pub fn applies(&self) -> String {
+        super::applies_in_words(&self.applicable_ticket_types, &self.applicable_addons)
+    }
+
     /// The cart minimum its vouchers need, in words ([`minimum_in_words`]).
     pub fn minimum(&self) -> String {
         minimum_in_words(self.min_quantity, self.min_subtotal)

@@ -12,9 +12,9 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::domain::{
-    cart_refusal, judge_use, price, unlocked_ticket_types, CartRef, CodeFormat, Conference, Customer, DiscountSpec,
-    Guessing, GuessingPolicy, HoldSeconds, InvalidInput, InvalidReason, LineItem, Money, OrderRef, PriceLine, Pricing,
-    Quantity, Refusal, UseState, Voucher, VoucherCode,
+    cart_refusal, judge_use, price, unlocked_ticket_types, Applies, CartRef, CodeFormat, Conference, Customer,
+    DiscountSpec, Guessing, GuessingPolicy, HoldSeconds, InvalidInput, InvalidReason, LineItem, Money, OrderRef,
+    PriceLine, Pricing, Quantity, Refusal, UseState, Voucher, VoucherCode,
 };
 pub use crate::store::CheckoutView;
 use crate::store::{
@@ -101,6 +101,8 @@ pub struct UsageCounts {
     pub uses_consumed: i64,
     /// Uses left on active vouchers.
     pub uses_left: i64,
+    /// Of those, uses kept by carts' live holds now.
+    pub uses_held: i64,
 }
 
 impl UsageCounts {
@@ -111,6 +113,7 @@ impl UsageCounts {
         self.fully_used = self.fully_used.saturating_add(row.fully_used);
         self.uses_consumed = self.uses_consumed.saturating_add(row.uses_consumed);
         self.uses_left = self.uses_left.saturating_add(row.uses_left);
+        self.uses_held = self.uses_held.saturating_add(row.uses_held);
     }
 }
 
@@ -202,14 +205,15 @@ fn price_cart(
         };
         priced.push(PriceLine { item: line.item.clone(), quantity: line.quantity.get(), unit_price });
     }
-    let (spec, ticket_set, addon_set): (DiscountSpec, &[String], &[String]) = match discount {
+    const ALL: Applies = Applies::All;
+    let (spec, ticket_set, addon_set) = match discount {
         Some(v) => (
             DiscountSpec::from_stored(v.voucher_type, v.discount_value.amount()),
             &v.applicable_ticket_types,
             &v.applicable_addons,
         ),
         // No usable voucher: the cart at full price.
-        None => (DiscountSpec::FixedAmount(Money::ZERO), &[], &[]),
+        None => (DiscountSpec::FixedAmount(Money::ZERO), &ALL, &ALL),
     };
     Ok(price(spec, ticket_set, addon_set, &priced)?)
 }

@@ -88,6 +88,10 @@ impl VoucherBulkConfig {
 pub struct GeneratedBatch {
     /// The batch row.
     pub batch: Batch,
+    /// What the batch's vouchers apply to, in words ("individual tickets; every add-on"), so that
+    /// an organizer sees at once when a comp ticket also makes every add-on free.
+    #[serde(default)]
+    pub applies_to: String,
     /// The vouchers, in generation order, with ids and restrictions (empty when they went to a
     /// [`GenerateOptions::sink`]).
     pub vouchers: Vec<Voucher>,
@@ -223,7 +227,8 @@ pub async fn generate_voucher_codes_with(
     let recipients = recipients.map(RecipientList::recipients);
     let (conference_id, batch, guessing) =
         generate_in_tx(tx.as_mut(), limits, &checked, source, recipients, &mut collect).await?;
-    let mut generated = GeneratedBatch { batch, vouchers, guessing: Some(guessing) };
+    let applies_to = batch.applies();
+    let mut generated = GeneratedBatch { batch, applies_to, vouchers, guessing: Some(guessing) };
     if let Some(held) = key {
         held.record(tx.as_mut(), &generated).await?;
     }

@@ -11,7 +11,7 @@ use std::fmt::Write as _;
 use sha2::{Digest, Sha256};
 
 use super::generate::GeneratedBatch;
-use crate::domain::InvalidInput;
+use crate::domain::{Applies, InvalidInput};
 use crate::store::{IdempotencyClaim, StoreTx};
 use crate::{VoucherBulkConfig, VoucherError};
 
@@ -65,12 +65,20 @@ pub fn request_fingerprint(config: &VoucherBulkConfig) -> String {
         "valid_from": terms.valid_from.map(|w| w.to_string()),
         "valid_until": terms.valid_until.map(|w| w.to_string()),
         "unlocks_hidden_tickets": terms.unlocks_hidden_tickets,
-        "applicable_ticket_types": set(&terms.applicable_ticket_types),
-        "applicable_addons": set(&terms.applicable_addons),
+        "applicable_ticket_types": set(terms.applicable_ticket_types.slugs()),
+        "applicable_addons": set(terms.applicable_addons.slugs()),
     });
+    // "none" joined later too: a request without it keeps its fingerprint.
+    let mut canonical = canonical;
+    let kinds =
+        [("applicable_ticket_types", &terms.applicable_ticket_types), ("applicable_addons", &terms.applicable_addons)];
+    for (key, applies) in kinds {
+        if *applies == Applies::Nothing {
+            canonical[key] = Applies::NONE.into();
+        }
+    }
     // The code format joined the request later: a request in the alnum format keeps the
     // fingerprint it had, so a retry across the upgrade still replays.
-    let mut canonical = canonical;
     let format = (config.alphabet, config.length, config.check_char);
     if format != (Default::default(), i64::from(crate::domain::CodeFormat::DEFAULT_LENGTH), false) {
         canonical["alphabet"] = config.alphabet.as_str().into();
@@ -128,7 +136,11 @@ pub(super) async fn claim(
             Err(VoucherError::IdempotencyKeyReused { key: key.as_str().to_owned() })
         }
         IdempotencyClaim::Existing { response, .. } => {
-            Ok(Claim::Replay(serde_json::from_str(&response).map_err(VoucherError::StoredAnswer)?))
+            let mut answer: Box<GeneratedBatch> =
+                serde_json::from_str(&response).map_err(VoucherError::StoredAnswer)?;
+            // An answer stored before it carried the words.
+            answer.applies_to = answer.batch.applies();
+            Ok(Claim::Replay(answer))
         }
     }
 }
@@ -164,9 +176,9 @@ mod tests {
         b.count = 6;
         assert_ne!(request_fingerprint(&a), request_fingerprint(&b));
         let mut c = a.clone();
-        c.terms.applicable_addons = vec!["x".into(), "y".into()];
+        c.terms.applicable_addons = vec!["x".into(), "y".into()].into();
         let mut d = a.clone();
-        d.terms.applicable_addons = vec!["y".into(), "x".into(), "x".into()];
+        d.terms.applicable_addons = vec!["y".into(), "x".into(), "x".into()].into();
         assert_eq!(request_fingerprint(&c), request_fingerprint(&d));
     }
 }

@@ -14,10 +14,10 @@ use serde::Serialize;
 
 use super::csv_input::CsvRows;
 use crate::domain::{
-    quoted, Alphabet, Batch, BatchSource, CodeFormat, Conference, DiscountSpec, InvalidInput, MaxUses, Recipient,
-    RowError, ValidityWindow, VoucherCode, VoucherType, When,
+    quoted, Alphabet, Applies, Batch, BatchSource, CodeFormat, Conference, DiscountSpec, InvalidInput, MaxUses,
+    Recipient, RowError, ValidityWindow, VoucherCode, VoucherType, When,
 };
-use crate::store::{NewBatch, Store, StoreTx, VoucherTemplate};
+use crate::store::{NewBatch, RestrictionSpec, Store, StoreTx, VoucherTemplate};
 use crate::VoucherError;
 
 /// Rows checked and written per round.
@@ -79,7 +79,7 @@ struct Resolver {
     conference: Conference,
     ticket_types: HashMap<String, i64>,
     addons: HashMap<String, i64>,
-    sets: HashMap<(Vec<i64>, Vec<i64>), i64>,
+    sets: HashMap<(Vec<i64>, Vec<i64>, bool, bool), i64>,
     templates: HashMap<TemplateKey, VoucherTemplate>,
     created_at: chrono::DateTime<chrono::Utc>,
 }
@@ -236,26 +236,29 @@ impl Resolver {
     }
 
     /// The ticket types' and add-ons' slugs of a restriction set this import used, sorted.
-    fn set_slugs(&self, set_id: Option<i64>) -> (Vec<String>, Vec<String>) {
-        let Some(((tt, ad), _)) = self.sets.iter().find(|(_, id)| Some(**id) == set_id) else {
-            return (Vec::new(), Vec::new());
+    fn set_slugs(&self, set_id: Option<i64>) -> (Applies, Applies) {
+        let Some(((tt, ad, no_tt, no_ad), _)) = self.sets.iter().find(|(_, id)| Some(**id) == set_id) else {
+            return (Applies::All, Applies::All);
         };
-        let slugs = |known: &HashMap<String, i64>, ids: &[i64]| {
+        let applies = |known: &HashMap<String, i64>, ids: &[i64], none: bool| {
+            if none {
+                return Applies::Nothing;
+            }
             let mut slugs: Vec<String> =
                 known.iter().filter(|(_, id)| ids.contains(id)).map(|(slug, _)| slug.clone()).collect();
             slugs.sort();
-            slugs
+            Applies::these(slugs)
         };
-        (slugs(&self.ticket_types, tt), slugs(&self.addons, ad))
+        (applies(&self.ticket_types, tt, *no_tt), applies(&self.addons, ad, *no_ad))
     }
 
     /// The restriction set of a row's ticket types and add-ons, found or made once per set.
-    async fn restriction_set(
+    async fn restriction_set<'a>(
         &mut self,
         tx: &mut dyn StoreTx,
         line: u64,
-        ticket_types: &str,
-        addons: &str,
+        ticket_types: &'a str,
+        addons: &'a str,
     ) -> Result<Option<i64>, Refusal> {
         let lookup = |known: &HashMap<String, i64>, field: &'static str, what: &str, slugs: Vec<String>| {
             let mut ids = Vec::with_capacity(slugs.len());
@@ -276,19 +279,24 @@ impl Resolver {
             ids.sort_unstable();
             Ok::<_, RowError>(ids)
         };
-        let tt = lookup(&self.ticket_types, "applicable_ticket_types", "ticket type", slugs(ticket_types))?;
-        let ad = lookup(&self.addons, "applicable_addons", "add-on", slugs(addons))?;
-        if tt.is_empty() && ad.is_empty() {
+        // `(none)`: applies to none of the kind (a slug cannot hold parentheses).
+        let none = |cell: &str| cell.trim() == Applies::NONE_CSV;
+        let (no_tt, no_ad) = (none(ticket_types), none(addons));
+        let cell = |cell: &'a str, none: bool| if none { "" } else { cell };
+        let tt =
+            lookup(&self.ticket_types, "applicable_ticket_types", "ticket type", slugs(cell(ticket_types, no_tt)))?;
+        let ad = lookup(&self.addons, "applicable_addons", "add-on", slugs(cell(addons, no_ad)))?;
+        if tt.is_empty() && ad.is_empty() && !no_tt && !no_ad {
             return Ok(None);
         }
-        if let Some(id) = self.sets.get(&(tt.clone(), ad.clone())) {
+        let key = (tt, ad, no_tt, no_ad);
+        if let Some(id) = self.sets.get(&key) {
             return Ok(Some(*id));
         }
-        let id = tx
-            .restriction_set(self.conference.id, &tt, &ad)
-            .await
-            .map_err(|e| Refusal::Fatal(VoucherError::from(e)))?;
-        self.sets.insert((tt, ad), id);
+        let spec = RestrictionSpec { ticket_types: &key.0, addons: &key.1, no_ticket_types: no_tt, no_addons: no_ad };
+        let id =
+            tx.restriction_set(self.conference.id, &spec).await.map_err(|e| Refusal::Fatal(VoucherError::from(e)))?;
+        self.sets.insert(key, id);
         Ok(Some(id))
     }
 }

@@ -1,7 +1,7 @@
 //! Changing what exists: one voucher's state, uses and window; a whole batch deactivated. Each
 //! change runs in one transaction, holding the rows it checks.
 
-use crate::domain::{Batch, InvalidInput, MaxUses, ValidityWindow, Voucher, VoucherCode, When};
+use crate::domain::{Batch, Budget, InvalidInput, MaxUses, ValidityWindow, Voucher, VoucherCode, When};
 use crate::store::{Store, VoucherChange};
 use crate::VoucherError;
 use serde_json::json;
@@ -18,6 +18,8 @@ pub struct VoucherUpdate {
     pub valid_from: Option<Option<When>>,
     /// New end of the validity window.
     pub valid_until: Option<Option<When>>,
+    /// New budget (`Some(None)` removes it).
+    pub budget: Option<Option<Budget>>,
 }
 
 /// Applies `update` to the voucher with this code (ignoring ASCII case and surrounding spaces)
@@ -63,6 +65,7 @@ pub async fn update_voucher(
         is_active: update.is_active.unwrap_or(current.is_active),
         max_uses,
         window: ValidityWindow::new(from, until)?,
+        budget: update.budget.map_or(current.budget, |budget| budget.map(Budget::get)),
     };
     tx.update_voucher(current.id, &change, super::now()).await?;
     let mut changes = serde_json::Map::new();
@@ -76,6 +79,8 @@ pub async fn update_voucher(
     let time = |t: Option<chrono::DateTime<chrono::Utc>>| json!(t.as_ref().map(crate::domain::format_rfc3339));
     changed("valid_from", time(current.window.from()), time(change.window.from()));
     changed("valid_until", time(current.window.until()), time(change.window.until()));
+    let money = |m: Option<crate::domain::Money>| json!(m.map(|m| m.to_string()));
+    changed("budget", money(current.budget), money(change.budget));
     super::audit(tx.as_mut(), Some(conference.id), "voucher.update", code.as_str(), changes.into()).await?;
     tx.commit().await?;
     store.voucher_by_code(&conference, code.as_str()).await?.ok_or_else(not_found)

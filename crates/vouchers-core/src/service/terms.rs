@@ -5,9 +5,10 @@
 use rust_decimal::Decimal;
 
 use crate::domain::{
-    Conference, DiscountSpec, InvalidInput, MaxUses, Money, Slug, ValidityWindow, Voucher, VoucherType, When,
+    Applies, Budget, Conference, DiscountSpec, InvalidInput, MaxUses, Money, Slug, ValidityWindow, Voucher,
+    VoucherType, When,
 };
-use crate::store::{StoreTx, VoucherTemplate};
+use crate::store::{RestrictionSpec, StoreTx, VoucherTemplate};
 use crate::VoucherError;
 
 /// The terms every voucher of one write shares (a generated batch, one voucher added by hand):
@@ -29,10 +30,10 @@ pub struct VoucherTerms {
     pub valid_until: Option<When>,
     /// Reveals the conference's hidden ticket types (default false).
     pub unlocks_hidden_tickets: bool,
-    /// Ticket types (slugs) it applies to; empty: all.
-    pub applicable_ticket_types: Vec<String>,
-    /// Add-ons (slugs) it applies to; empty: all.
-    pub applicable_addons: Vec<String>,
+    /// Ticket types it applies to: all (the default), none, or these slugs.
+    pub applicable_ticket_types: Applies,
+    /// Add-ons it applies to: all (the default), none, or these slugs.
+    pub applicable_addons: Applies,
     /// Qualifying items a cart needs, 1 to [`VoucherTerms::MAX_MIN_QUANTITY`] (default 1).
     pub min_quantity: i64,
     /// Qualifying subtotal a cart needs, more than 0 (default none).
@@ -63,8 +64,8 @@ impl VoucherTerms {
             valid_from: None,
             valid_until: None,
             unlocks_hidden_tickets: false,
-            applicable_ticket_types: Vec::new(),
-            applicable_addons: Vec::new(),
+            applicable_ticket_types: Applies::All,
+            applicable_addons: Applies::All,
             min_quantity: Self::DEFAULT_MIN_QUANTITY,
             min_subtotal: None,
             budget: None,
@@ -86,11 +87,7 @@ impl VoucherTerms {
             let message = "min_subtotal must be more than 0 (leave it out for no minimum)";
             return Err(InvalidInput::new("min_subtotal", message).into());
         }
-        let budget = self.budget.map(|value| Money::parse("budget", value)).transpose()?;
-        if budget.is_some_and(|m| m.cents() == 0) {
-            let message = "budget must be more than 0 (leave it out for no budget)";
-            return Err(InvalidInput::new("budget", message).into());
-        }
+        let budget = self.budget.map(Budget::parse).transpose()?.map(Budget::get);
         Ok(CheckedTerms { raw: self, discount, max_uses, min_subtotal, budget })
     }
 }
@@ -107,8 +104,8 @@ pub(crate) struct CheckedTerms<'a> {
 /// Terms resolved inside the transaction: ready to insert.
 pub(crate) struct ResolvedTerms {
     pub template: VoucherTemplate,
-    pub ticket_types: Vec<String>,
-    pub addons: Vec<String>,
+    pub ticket_types: Applies,
+    pub addons: Applies,
 }
 
 impl ResolvedTerms {
@@ -150,6 +147,14 @@ fn distinct(slugs: &[String]) -> Vec<String> {
     slugs
 }
 
+/// What `applies` resolves to, sorted and distinct, as the store keeps it.
+fn normalized(applies: &Applies) -> Applies {
+    match applies {
+        Applies::Only(slugs) => Applies::these(distinct(slugs)),
+        other => other.clone(),
+    }
+}
+
 impl CheckedTerms<'_> {
     /// Loads the conference, reads local times in its time zone, checks that every restriction
     /// belongs to it and finds or creates the shared restriction set.
@@ -164,8 +169,9 @@ impl CheckedTerms<'_> {
             .ok_or_else(|| VoucherError::ConferenceNotFound(conference_slug.to_owned()))?;
         let window = ValidityWindow::resolve(self.raw.valid_from, self.raw.valid_until, conference.timezone)?;
 
-        let ticket_types = distinct(&self.raw.applicable_ticket_types);
-        let addons = distinct(&self.raw.applicable_addons);
+        let applies_tickets = normalized(&self.raw.applicable_ticket_types);
+        let applies_addons = normalized(&self.raw.applicable_addons);
+        let (ticket_types, addons) = (applies_tickets.slugs().to_vec(), applies_addons.slugs().to_vec());
         // A value that is not even a slug names nothing; refuse it before it reaches the database
         // (PostgreSQL rejects text with NUL bytes as an error, not as "no such row").
         let not_slug = |slugs: &[String]| slugs.iter().find(|s| Slug::parse("slug", s).is_err()).cloned();
@@ -200,11 +206,14 @@ impl CheckedTerms<'_> {
             })?;
             (tt_ids, addon_ids)
         };
-        let restriction_set_id = if tt_ids.is_empty() && addon_ids.is_empty() {
-            None
-        } else {
-            Some(tx.restriction_set(conference.id, &tt_ids, &addon_ids).await?)
+        let spec = RestrictionSpec {
+            ticket_types: &tt_ids,
+            addons: &addon_ids,
+            no_ticket_types: applies_tickets == Applies::Nothing,
+            no_addons: applies_addons == Applies::Nothing,
         };
+        let everything = tt_ids.is_empty() && addon_ids.is_empty() && !spec.no_ticket_types && !spec.no_addons;
+        let restriction_set_id = if everything { None } else { Some(tx.restriction_set(conference.id, &spec).await?) };
         let template = VoucherTemplate {
             conference_id: conference.id,
             discount: self.discount,
@@ -220,7 +229,7 @@ impl CheckedTerms<'_> {
             created_at: super::now(),
             readable: false,
         };
-        Ok((conference, ResolvedTerms { template, ticket_types, addons }))
+        Ok((conference, ResolvedTerms { template, ticket_types: applies_tickets, addons: applies_addons }))
     }
 }
 

@@ -52,11 +52,11 @@ const LANDED: [(&str, i64, &str); 30] = [
         14,
         "056868dbaf308771c5e465af5e7b33e1e302e4e0392342b1c53e7ffd0c4bf11c9ffec91b6782c1b0c68ea3c2710fc5ea",
     ),
-    ("sqlite", 15, "e255d6e5b934eedbe719be485109cc1c634f0eb6b81dbde7fdbe207851a369c44dc5a7ffc6e40a3ac2505fa6d1ceac78"),
+    ("sqlite", 15, "1286bbe37df1094dbe1ca65f4ed5fd939980e7c20d3ec74cce644801707250e7dfd99821d0e5be7b9505f7f7dda7dd1f"),
     (
         "postgres",
         15,
-        "ad42705748dc3047fba29933e7ed5603a3449d88e7dafc7353c8e608c8db9c3c2519149bf5e14f6d63a13eaa59a63ece",
+        "574aa62a20a08e10a7cb9f59b58fecc8a923d693335a425b1966d3d50950391dcf4668597274ca4e613de4d654b460df",
     ),
 ];
 

@@ -140,6 +140,8 @@ pub struct UsageRow {
     pub uses_consumed: i64,
     /// Uses left on active vouchers.
     pub uses_left: i64,
+    /// Uses kept by carts' live holds.
+    pub uses_held: i64,
 }
 
 /// What to list.
@@ -215,6 +217,8 @@ pub struct VoucherState {
     pub is_active: bool,
     /// Validity window.
     pub window: ValidityWindow,
+    /// The budget, if any.
+    pub budget: Option<Money>,
 }
 
 /// New values for a voucher's changeable fields (all written; the service fills in the ones the
@@ -227,6 +231,8 @@ pub struct VoucherChange {
     pub max_uses: i64,
     /// Validity window.
     pub window: ValidityWindow,
+    /// The budget, if any.
+    pub budget: Option<Money>,
 }
 
 /// An account with its password hash, for signing in. `Debug` never prints the hash.
@@ -530,4 +536,18 @@ pub struct UseTaken<'a> {
     pub customer: Option<CustomerClaim<'a>>,
     /// When.
     pub now: DateTime<Utc>,
+}
+
+/// A restriction set to find or create ([`StoreTx::restriction_set`]): the ticket types and
+/// add-ons (ids, sorted, distinct) it applies to, or none of a kind.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RestrictionSpec<'a> {
+    /// Ticket types (empty with `no_ticket_types` false: all).
+    pub ticket_types: &'a [i64],
+    /// Add-ons (empty with `no_addons` false: all).
+    pub addons: &'a [i64],
+    /// Applies to no ticket type.
+    pub no_ticket_types: bool,
+    /// Applies to no add-on.
+    pub no_addons: bool,
 }

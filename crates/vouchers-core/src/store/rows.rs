@@ -12,10 +12,11 @@ use std::collections::HashMap;
 use chrono::{DateTime, NaiveDate, Utc};
 
 use super::{
-    CheckoutView, ClaimedMessage, MessageVoucher, RedemptionRecord, StoreError, StoredSession, UsageRow, VoucherState,
+    CheckoutView, ClaimedMessage, MessageVoucher, RedemptionRecord, RestrictionSpec, StoreError, StoredSession,
+    UsageRow, VoucherState,
 };
 use crate::domain::{
-    Account, AddOn, Alphabet, ApiToken, AuditActor, AuditRecord, Batch, BatchSource, CodeFormat, Conference,
+    Account, AddOn, Alphabet, ApiToken, Applies, AuditActor, AuditRecord, Batch, BatchSource, CodeFormat, Conference,
     DiscountSpec, Money, OutboxMessage, Recipient, RenderedMessage, TicketType, UseState, ValidityWindow, Voucher,
 };
 
@@ -178,6 +179,7 @@ pub(super) fn checkout_sql(d: &super::sql::Dialect) -> String {
                 (SELECT min(f.at) FROM failed_lookup f WHERE f.token_id = t.id AND f.at > {since}) AS tf_oldest,
                 k.is_addon AS k_is_addon, k.id AS k_id, k.slug AS k_slug, k.name AS k_name, k.price AS k_price,
                 k.requires_voucher AS k_requires_voucher, k.is_active AS k_is_active,
+                rs.no_ticket_types AS v_no_ticket_types, rs.no_addons AS v_no_addons,
                 CASE WHEN k.is_addon
                      THEN EXISTS (SELECT 1 FROM restriction_set_addon l
                                    WHERE l.restriction_set_id = v.restriction_set_id AND l.addon_id = k.id)
@@ -189,6 +191,7 @@ pub(super) fn checkout_sql(d: &super::sql::Dialect) -> String {
            LEFT JOIN conference tc ON tc.id = t.conference_id
            LEFT JOIN conference c ON c.slug = {slug}
            LEFT JOIN voucher v ON v.id = {voucher_id}
+           LEFT JOIN restriction_set rs ON rs.id = v.restriction_set_id
            LEFT JOIN (SELECT false AS is_addon, id, conference_id, slug, name, {price} AS price, requires_voucher,
                              is_active FROM ticket_type
                       UNION ALL
@@ -233,7 +236,15 @@ pub(super) fn checkout_view(rows: &[impl StoredRow]) -> Result<CheckoutView, Sto
             slug
         };
         if let (true, Some(set_id)) = (item.flag("restricts")?, set_id) {
-            restricted.push((set_id, is_addon, slug));
+            restricted.push((set_id, is_addon, Some(slug)));
+        }
+    }
+    if let Some(set_id) = set_id {
+        if voucher.opt_flag("no_ticket_types")? == Some(true) {
+            restricted.push((set_id, false, None));
+        }
+        if voucher.opt_flag("no_addons")? == Some(true) {
+            restricted.push((set_id, true, None));
         }
     }
     let (voucher, holds) = match voucher.opt_int("id")? {
@@ -262,8 +273,8 @@ pub(super) fn checkout_view(rows: &[impl StoredRow]) -> Result<CheckoutView, Sto
     })
 }
 
-/// Restriction slugs per set id: (ticket types, add-ons), each sorted.
-pub(super) type RestrictionSets = HashMap<i64, (Vec<String>, Vec<String>)>;
+/// What each restriction set applies to, by id: (ticket types, add-ons).
+pub(super) type RestrictionSets = HashMap<i64, (Applies, Applies)>;
 
 /// A conference.
 pub(super) fn conference(row: &impl StoredRow) -> Result<Conference, StoreError> {
@@ -550,11 +561,12 @@ pub(super) fn usage(row: &impl StoredRow) -> Result<UsageRow, StoreError> {
         fully_used: row.int("fully_used")?,
         uses_consumed: row.int("uses_consumed")?,
         uses_left: row.int("uses_left")?,
+        uses_held: row.int("uses_held")?,
     })
 }
 
 /// The columns of a voucher that an update checks.
-pub(super) const VOUCHER_STATE_COLUMNS: &str = "id, max_uses, times_used, is_active, valid_from, valid_until";
+pub(super) const VOUCHER_STATE_COLUMNS: &str = "id, max_uses, times_used, is_active, valid_from, valid_until, budget";
 
 /// The fields of a voucher that an update checks ([`VOUCHER_STATE_COLUMNS`]).
 pub(super) fn voucher_state(row: &impl StoredRow) -> Result<VoucherState, StoreError> {
@@ -566,13 +578,20 @@ pub(super) fn voucher_state(row: &impl StoredRow) -> Result<VoucherState, StoreE
         times_used: row.int("times_used")?,
         is_active: row.flag("is_active")?,
         window,
+        budget: row.opt_money("budget")?,
     })
 }
 
 /// The canonical key of a restriction set: equal sets get equal keys, so they can be shared.
-pub(super) fn restriction_key(ticket_types: &[i64], addons: &[i64]) -> String {
-    let join = |ids: &[i64]| ids.iter().map(i64::to_string).collect::<Vec<_>>().join(",");
-    format!("t:{};a:{}", join(ticket_types), join(addons))
+pub(super) fn restriction_key(spec: &RestrictionSpec<'_>) -> String {
+    let join = |ids: &[i64], none: bool| {
+        if none {
+            "none".to_owned()
+        } else {
+            ids.iter().map(i64::to_string).collect::<Vec<_>>().join(",")
+        }
+    };
+    format!("t:{};a:{}", join(spec.ticket_types, spec.no_ticket_types), join(spec.addons, spec.no_addons))
 }
 
 /// Escapes `%`, `_` and `\` so `text` matches literally in a `LIKE ... ESCAPE '\'` pattern.
@@ -599,27 +618,31 @@ pub(super) fn set_ids_of(rows: &[impl StoredRow]) -> Result<Vec<i64>, StoreError
     Ok(ids)
 }
 
-/// The (ticket types, add-ons) of a row's restriction set; none for no set.
-fn restrictions_of(sets: &RestrictionSets, set_id: Option<i64>) -> (Vec<String>, Vec<String>) {
+/// What a row's restriction set applies to (ticket types, add-ons); everything for no set.
+fn restrictions_of(sets: &RestrictionSets, set_id: Option<i64>) -> (Applies, Applies) {
     set_id.and_then(|id| sets.get(&id)).cloned().unwrap_or_default()
 }
 
-/// Restriction slugs per set id, as both backends read them: `(set id, is_addon, slug)` rows.
-pub(super) fn group_restrictions(rows: impl IntoIterator<Item = (i64, bool, String)>) -> RestrictionSets {
-    let mut sets = RestrictionSets::new();
+/// What each set applies to, as both backends read it: `(set id, is_addon, slug)` rows, a row
+/// with no slug marking a set that applies to none of that kind.
+pub(super) fn group_restrictions(rows: impl IntoIterator<Item = (i64, bool, Option<String>)>) -> RestrictionSets {
+    let mut grouped: HashMap<i64, [(bool, Vec<String>); 2]> = HashMap::new();
     for (set_id, is_addon, slug) in rows {
-        let entry = sets.entry(set_id).or_default();
-        if is_addon {
-            entry.1.push(slug);
-        } else {
-            entry.0.push(slug);
+        let kind = &mut grouped.entry(set_id).or_default()[usize::from(is_addon)];
+        match slug {
+            Some(slug) => kind.1.push(slug),
+            None => kind.0 = true,
         }
     }
-    for (ticket_types, addons) in sets.values_mut() {
-        ticket_types.sort();
-        addons.sort();
-    }
-    sets
+    let applies = |(none, mut slugs): (bool, Vec<String>)| {
+        slugs.sort();
+        if none {
+            Applies::Nothing
+        } else {
+            Applies::these(slugs)
+        }
+    };
+    grouped.into_iter().map(|(id, [tickets, addons])| (id, (applies(tickets), applies(addons)))).collect()
 }
 
 #[cfg(test)]
@@ -628,8 +651,15 @@ mod tests {
 
     #[test]
     fn restriction_keys_are_canonical() {
-        assert_eq!(restriction_key(&[1, 2], &[7]), "t:1,2;a:7");
-        assert_eq!(restriction_key(&[], &[7]), "t:;a:7");
+        let spec = |ticket_types, addons, no_addons| RestrictionSpec {
+            ticket_types,
+            addons,
+            no_ticket_types: false,
+            no_addons,
+        };
+        assert_eq!(restriction_key(&spec(&[1, 2], &[7], false)), "t:1,2;a:7");
+        assert_eq!(restriction_key(&spec(&[], &[7], false)), "t:;a:7");
+        assert_eq!(restriction_key(&spec(&[3], &[], true)), "t:3;a:none", "none is not all");
     }
 
     #[test]

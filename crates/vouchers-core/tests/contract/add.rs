@@ -18,7 +18,7 @@ async fn codes_unique_ignoring_case(db: TestDb) {
     let raw = Raw::connect(&db).await;
 
     let mut first = request(CONF, "speaker-abc");
-    first.terms.applicable_ticket_types = strings(&["student", "corporate"]);
+    first.terms.applicable_ticket_types = strings(&["student", "corporate"]).into();
     first.terms.valid_from = Some(When::parse("valid_from", "2027-05-14T09:00").unwrap());
     let created = add_voucher(store, &first).await.unwrap();
     assert_eq!(created.code, "speaker-abc", "the code is stored as typed");
@@ -33,7 +33,7 @@ async fn codes_unique_ignoring_case(db: TestDb) {
     for dup in ["SPEAKER-ABC", "speaker-abc", "Speaker-Abc"] {
         // Different restrictions too: the refused call must not leave a new restriction set.
         let mut again = request(CONF, dup);
-        again.terms.applicable_addons = strings(&["dinner"]);
+        again.terms.applicable_addons = strings(&["dinner"]).into();
         let err = add_voucher(store, &again).await.unwrap_err();
         match &err {
             VoucherError::Duplicate { what, field, value, .. } => {
@@ -93,7 +93,7 @@ async fn chosen_code_validation(db: TestDb) {
     bad.terms.max_uses = 0;
     assert_eq!(add_voucher(store, &bad).await.unwrap_err().field(), Some("max_uses"));
     let mut bad = request(CONF, "OK-CODE");
-    bad.terms.applicable_ticket_types = strings(&[OTHER_TICKET_TYPE]);
+    bad.terms.applicable_ticket_types = strings(&[OTHER_TICKET_TYPE]).into();
     assert_eq!(add_voucher(store, &bad).await.unwrap_err().field(), Some("applicable_ticket_types"));
     let err = add_voucher(store, &request("nope", "OK-CODE")).await.unwrap_err();
     assert!(matches!(err, VoucherError::ConferenceNotFound(_)), "{err:?}");

@@ -107,9 +107,16 @@ async fn vouchers_change_and_batches_deactivate(db: TestDb) {
         max_uses: Some(MaxUses::new(4).unwrap()),
         valid_from: Some(Some(When::parse("valid_from", "2027-05-14T09:00").unwrap())),
         valid_until: None,
+        budget: Some(Some(vouchers_core::domain::Budget::parse(dec("250.00")).unwrap())),
     };
     let changed = update_voucher(store, CONF, &code, &update).await.unwrap();
     assert_eq!((changed.is_active, changed.max_uses), (false, 4));
+    assert_eq!(changed.budget.map(|b| b.to_string()), Some("250.00".to_owned()));
+    let unchanged = update_voucher(store, CONF, &code, &VoucherUpdate::default()).await.unwrap();
+    assert_eq!(unchanged.budget, changed.budget, "a budget left out is kept");
+    let removed = VoucherUpdate { budget: Some(None), ..VoucherUpdate::default() };
+    assert_eq!(update_voucher(store, CONF, &code, &removed).await.unwrap().budget, None);
+    assert_eq!(vouchers_core::domain::Budget::parse(dec("0")).unwrap_err().field, "budget");
     assert_eq!(changed.valid_from.unwrap().to_rfc3339(), "2027-05-14T13:00:00+00:00");
     assert_eq!(MaxUses::new(0).unwrap_err().field, "max_uses", "max_uses below 1 cannot even be asked for");
     let bad = VoucherUpdate {

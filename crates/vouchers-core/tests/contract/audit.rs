@@ -98,7 +98,7 @@ async fn a_failed_write_leaves_no_record(db: TestDb) {
     let store = db.store.as_ref();
     let before = audit::audit_log(store, CONF, &all()).await.unwrap().len();
     let mut bad = config(2);
-    bad.terms.applicable_addons = vec!["nope".into()];
+    bad.terms.applicable_addons = vec!["nope".into()].into();
     assert!(generate_voucher_codes(store, &Limits::default(), &bad).await.is_err());
     assert_eq!(audit::audit_log(store, CONF, &all()).await.unwrap().len(), before);
 }

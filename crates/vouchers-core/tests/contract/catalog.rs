@@ -73,7 +73,7 @@ async fn catalog_slugs(db: TestDb) {
     // A restriction may now use the other conference's new "individual" only there.
     let mut cfg = config(1);
     cfg.conference = OTHER.into();
-    cfg.terms.applicable_ticket_types = strings(&["individual", OTHER_TICKET_TYPE]);
+    cfg.terms.applicable_ticket_types = strings(&["individual", OTHER_TICKET_TYPE]).into();
     let out = vouchers_core::generate_voucher_codes(store, &Default::default(), &cfg).await.unwrap();
     assert_eq!(out.vouchers[0].applicable_ticket_types, ["individual", OTHER_TICKET_TYPE]);
     assert_eq!(out.vouchers[0].conference, OTHER);

@@ -61,7 +61,7 @@ async fn bulk_config_defaults(db: TestDb) {
     assert_eq!(cfg.terms.max_uses, 1);
     assert_eq!((cfg.terms.valid_from, cfg.terms.valid_until), (None, None));
     assert!(!cfg.terms.unlocks_hidden_tickets);
-    assert!(cfg.terms.applicable_ticket_types.is_empty() && cfg.terms.applicable_addons.is_empty());
+    assert!(cfg.terms.applicable_ticket_types.is_all() && cfg.terms.applicable_addons.is_all());
     assert_eq!(cfg.terms.discount_value, Some(dec("10")));
 
     let out = generate_voucher_codes(store, &Limits::default(), &cfg).await.unwrap();
@@ -72,7 +72,7 @@ async fn bulk_config_defaults(db: TestDb) {
         assert_eq!(v.discount_value.to_string(), "10.00");
         assert_eq!(v.max_uses, 1);
         assert!(!v.unlocks_hidden_tickets);
-        assert!(v.applicable_ticket_types.is_empty() && v.applicable_addons.is_empty());
+        assert!(v.applicable_ticket_types.is_all() && v.applicable_addons.is_all());
     }
     let listed = query::list_vouchers(store, CONF, &VoucherFilter::default()).await.unwrap();
     assert_eq!(listed, out.vouchers);
@@ -94,8 +94,8 @@ async fn restriction_sets_written_once(db: TestDb) {
     // The same restrictions, given in another order and with a repeat: the set is shared.
     let mut again = restricted_config(500);
     again.prefix = "AGAIN-".into();
-    again.terms.applicable_ticket_types = strings(&["individual", "student", "corporate", "student"]);
-    again.terms.applicable_addons = strings(&["dinner", "tshirt"]);
+    again.terms.applicable_ticket_types = strings(&["individual", "student", "corporate", "student"]).into();
+    again.terms.applicable_addons = strings(&["dinner", "tshirt"]).into();
     let second = generate_voucher_codes(store, &Limits::default(), &again).await.unwrap();
     assert_eq!(second.vouchers[0].applicable_ticket_types, strings(&TICKET_TYPES));
     let c = raw.counts().await;
@@ -106,26 +106,26 @@ async fn restriction_sets_written_once(db: TestDb) {
     let mut none = config(200);
     none.prefix = "FREE-".into();
     let unrestricted = generate_voucher_codes(store, &Limits::default(), &none).await.unwrap();
-    none.terms.applicable_ticket_types = Vec::new();
-    none.terms.applicable_addons = Vec::new();
+    none.terms.applicable_ticket_types = Vec::new().into();
+    none.terms.applicable_addons = Vec::new().into();
     let empty_lists = generate_voucher_codes(store, &Limits::default(), &none).await.unwrap();
     for v in unrestricted.vouchers.iter().chain(&empty_lists.vouchers) {
-        assert!(v.applicable_ticket_types.is_empty() && v.applicable_addons.is_empty(), "{v:?}");
+        assert!(v.applicable_ticket_types.is_all() && v.applicable_addons.is_all(), "{v:?}");
     }
     let c = raw.counts().await;
     assert_eq!((c.restriction_set, c.restriction_set_ticket_type, c.restriction_set_addon), (1, 3, 2));
     assert_eq!(c.voucher, 1_400);
     let filter = VoucherFilter { batch_id: Some(unrestricted.batch.id), ..Default::default() };
     for v in query::list_vouchers(store, CONF, &filter).await.unwrap() {
-        assert!(v.applicable_ticket_types.is_empty() && v.applicable_addons.is_empty(), "{v:?}");
+        assert!(v.applicable_ticket_types.is_all() && v.applicable_addons.is_all(), "{v:?}");
     }
 
     // Add-ons only: a new set with 0 ticket-type rows and 1 add-on row.
     let mut addon_only = config(10);
     addon_only.prefix = "SHIRT-".into();
-    addon_only.terms.applicable_addons = strings(&["tshirt"]);
+    addon_only.terms.applicable_addons = strings(&["tshirt"]).into();
     let out = generate_voucher_codes(store, &Limits::default(), &addon_only).await.unwrap();
-    assert!(out.vouchers[0].applicable_ticket_types.is_empty());
+    assert!(out.vouchers[0].applicable_ticket_types.is_all());
     assert_eq!(out.vouchers[0].applicable_addons, strings(&["tshirt"]));
     let c = raw.counts().await;
     assert_eq!((c.restriction_set, c.restriction_set_ticket_type, c.restriction_set_addon), (2, 3, 3));

@@ -4,7 +4,9 @@
 use std::sync::Arc;
 
 use chrono::{DateTime, Duration, Utc};
-use vouchers_core::domain::{CartRef, Customer, HoldSeconds, InvalidReason, LineItem, OrderRef, Quantity, VoucherType};
+use vouchers_core::domain::{
+    CartRef, Customer, GuessingPolicy, HoldSeconds, InvalidReason, LineItem, OrderRef, Quantity, VoucherType,
+};
 use vouchers_core::service::add::{add_voucher, AddVoucher};
 use vouchers_core::service::checkout::{self, check_voucher, CartLine, Held, Redemption, Releasing, UseOptions};
 use vouchers_core::service::query::show_voucher;
@@ -120,6 +122,8 @@ async fn a_hold_keeps_the_use_for_its_cart(db: TestDb) {
     let b = hold(store, "ONE", &cart("cart-b"), Some(60), later).await.unwrap();
     assert_eq!(b.expires_at, later + Duration::seconds(60));
     assert_eq!(reason(&hold(store, "ONE", &cart("cart-a"), None, later).await), Some(InvalidReason::Held));
+    let usage = checkout::usage_report(store, CONF, &GuessingPolicy::default()).await.unwrap();
+    assert_eq!((usage.total.uses_held, usage.batches[0].counts.uses_held), (1, 1));
 
     // Extending moves the end; a cart with no live hold has nothing to extend.
     let ttl = HoldSeconds::new("ttl_seconds", 5).unwrap();
@@ -147,7 +151,7 @@ async fn a_hold_keeps_the_use_for_its_cart(db: TestDb) {
 
     // A cart the code gives nothing to holds nothing.
     let mut request = AddVoucher::new(CONF, "STUDENT-ONLY", VoucherType::Comp, None);
-    request.terms.applicable_ticket_types = vec!["student".into()];
+    request.terms.applicable_ticket_types = vec!["student".into()].into();
     add_voucher(store, &request).await.unwrap();
     let refused = hold(store, "STUDENT-ONLY", &cart("cart-z"), None, later).await;
     assert_eq!(reason(&refused), Some(InvalidReason::NotApplicable));

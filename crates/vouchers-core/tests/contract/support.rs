@@ -100,8 +100,8 @@ pub fn config(count: i64) -> VoucherBulkConfig {
 /// Like [`config`], restricted to all 3 ticket types and both add-ons, given unsorted.
 pub fn restricted_config(count: i64) -> VoucherBulkConfig {
     let mut cfg = config(count);
-    cfg.terms.applicable_ticket_types = strings(&["student", "corporate", "individual"]);
-    cfg.terms.applicable_addons = strings(&["tshirt", "dinner"]);
+    cfg.terms.applicable_ticket_types = strings(&["student", "corporate", "individual"]).into();
+    cfg.terms.applicable_addons = strings(&["tshirt", "dinner"]).into();
     cfg
 }
 

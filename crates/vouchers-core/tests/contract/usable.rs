@@ -64,7 +64,8 @@ async fn random_vouchers(db: &TestDb, rng: &mut StdRng) -> Vec<i64> {
             }
         }
         let max_uses = rng.random_range(1..=3);
-        let change = VoucherChange { is_active: true, max_uses, window: ValidityWindow::new(from, until).unwrap() };
+        let window = ValidityWindow::new(from, until).unwrap();
+        let change = VoucherChange { is_active: true, max_uses, window, budget: None };
         tx.update_voucher(*id, &change, Utc::now()).await.unwrap();
         usage.push((*id, rng.random_range(0..=max_uses), rng.random_bool(0.8)));
     }

@@ -1,6 +1,6 @@
 //! Every refused input names its field and leaves the database unchanged.
 
-use vouchers_core::domain::{VoucherType, When};
+use vouchers_core::domain::{Applies, VoucherType, When};
 use vouchers_core::service::query;
 use vouchers_core::store::testing::TestDb;
 use vouchers_core::store::VoucherFilter;
@@ -80,24 +80,24 @@ async fn validation_failures_write_nothing(db: TestDb) {
         (
             "unknown ticket type",
             "applicable_ticket_types",
-            Box::new(|c| c.terms.applicable_ticket_types = strings(&["student", "nope"])),
+            Box::new(|c| c.terms.applicable_ticket_types = Applies::these(strings(&["student", "nope"]))),
         ),
         (
             "ticket type of the other conference",
             "applicable_ticket_types",
-            Box::new(|c| c.terms.applicable_ticket_types = strings(&[OTHER_TICKET_TYPE])),
+            Box::new(|c| c.terms.applicable_ticket_types = Applies::these(strings(&[OTHER_TICKET_TYPE]))),
         ),
         (
             "unknown add-on",
             "applicable_addons",
-            Box::new(|c| c.terms.applicable_addons = strings(&["tshirt", "hoodie"])),
+            Box::new(|c| c.terms.applicable_addons = Applies::these(strings(&["tshirt", "hoodie"]))),
         ),
         (
             "valid ticket types (a new set) with an unknown add-on",
             "applicable_addons",
             Box::new(|c| {
-                c.terms.applicable_ticket_types = strings(&["student"]);
-                c.terms.applicable_addons = strings(&["hoodie"]);
+                c.terms.applicable_ticket_types = strings(&["student"]).into();
+                c.terms.applicable_addons = strings(&["hoodie"]).into();
             }),
         ),
     ];
@@ -118,7 +118,7 @@ async fn validation_failures_write_nothing(db: TestDb) {
     let err = generate_voucher_codes(store, &Limits::default(), &cfg).await.unwrap_err();
     assert_eq!(err.to_string(), "prefix must be at most 20 characters, got 21");
     let mut cfg = restricted_config(10);
-    cfg.terms.applicable_ticket_types = strings(&[OTHER_TICKET_TYPE]);
+    cfg.terms.applicable_ticket_types = strings(&[OTHER_TICKET_TYPE]).into();
     match generate_voucher_codes(store, &Limits::default(), &cfg).await.unwrap_err() {
         VoucherError::UnknownTicketType { conference, slug, .. } => {
             assert_eq!((conference.as_str(), slug.as_str()), (CONF, OTHER_TICKET_TYPE));
@@ -126,7 +126,7 @@ async fn validation_failures_write_nothing(db: TestDb) {
         other => panic!("{other:?}"),
     }
     let mut cfg = restricted_config(10);
-    cfg.terms.applicable_addons = strings(&["hoodie"]);
+    cfg.terms.applicable_addons = strings(&["hoodie"]).into();
     assert!(matches!(
         generate_voucher_codes(store, &Limits::default(), &cfg).await.unwrap_err(),
         VoucherError::UnknownAddon { ref slug, .. } if slug == "hoodie"

@@ -9,7 +9,9 @@ use serde::{Deserialize, Deserializer};
 use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
-use vouchers_core::domain::{Alphabet, CodeFormat, CodePrefix, InvalidInput, MaxUses, Voucher, VoucherType, When};
+use vouchers_core::domain::{
+    Alphabet, Applies, Budget, CodeFormat, CodePrefix, InvalidInput, MaxUses, Voucher, VoucherType, When,
+};
 use vouchers_core::service::add::{add_voucher, AddVoucher};
 use vouchers_core::service::idempotent::IdempotencyKey;
 use vouchers_core::service::manage::{update_voucher, VoucherUpdate};
@@ -75,12 +77,13 @@ macro_rules! body_with_terms {
             /// Reveal the conference's hidden ticket types.
             #[serde(default)]
             pub unlocks_hidden_tickets: bool,
-            /// Ticket type slugs it applies to; absent, `null` or empty: all.
+            /// Ticket type slugs it applies to; absent, `null` or empty: all; `"none"`: none.
             #[serde(default)]
-            pub applicable_ticket_types: Option<Vec<String>>,
-            /// Add-on slugs it applies to; absent, `null` or empty: all.
+            pub applicable_ticket_types: Option<Applies>,
+            /// Add-on slugs it applies to; absent, `null` or empty: all; `"none"`: none (a
+            /// speaker's comp ticket that must not make the tutorials free).
             #[serde(default)]
-            pub applicable_addons: Option<Vec<String>>,
+            pub applicable_addons: Option<Applies>,
             /// Qualifying items (of the lines it applies to) a cart needs to use it, 1 to 10,000
             /// (default 1); a cart with fewer is refused with `below_minimum`.
             #[serde(default = "min_quantity")]
@@ -198,6 +201,11 @@ pub struct VoucherPatch {
     #[serde(default, deserialize_with = "present")]
     #[schema(value_type = Option<String>)]
     pub valid_until: Option<Option<String>>,
+    /// New budget (more than 0); `null` removes it. Below what was given already, nothing more
+    /// is given.
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<String>)]
+    pub budget: Option<Option<DecimalInput>>,
 }
 
 /// Filters and paging of the voucher list.
@@ -380,6 +388,11 @@ async fn patch(
         max_uses: body.max_uses.map(MaxUses::new).transpose().map_err(VoucherError::from)?,
         valid_from: bound("valid_from", body.valid_from)?,
         valid_until: bound("valid_until", body.valid_until)?,
+        budget: match body.budget {
+            None => None,
+            Some(None) => Some(None),
+            Some(Some(value)) => Some(Some(Budget::parse(value.0).map_err(VoucherError::from)?)),
+        },
     };
     Ok(Json(update_voucher(principal.store(&state).as_ref(), &conference.slug, &code, &update).await?))
 }

@@ -74,7 +74,10 @@ async fn check_redeem_release_and_usage(app: TestApp) {
     assert_eq!(redeem("ORDER-2").await.ok(StatusCode::OK)["voucher"]["times_used"], 1);
 
     let usage = app.get_usage(&app.manage, CONF).await.ok(StatusCode::OK);
-    assert_eq!(usage["total"], json!({"issued": 1, "active": 1, "fully_used": 1, "uses_consumed": 1, "uses_left": 0}));
+    assert_eq!(
+        usage["total"],
+        json!({"issued": 1, "active": 1, "fully_used": 1, "uses_consumed": 1, "uses_left": 0, "uses_held": 0})
+    );
     assert_eq!(usage["batches"][0]["batch_id"], Value::Null);
 
     // Refusals say why; unknown codes are 404; bad lines name the field.
@@ -341,7 +344,37 @@ async fn holds_budget_and_customers(app: TestApp) {
     assert_eq!(spent["code"], "budget_exhausted");
 }
 
+/// `"none"` over HTTP: accepted on bulk and add, answered as `"none"`, said in words in the
+/// bulk answer; a word other than "none" is refused naming the field.
+async fn applies_to_none(app: TestApp) {
+    let body = json!({"prefix": "SPEAKER-", "count": 2, "voucher_type": "comp",
+                      "applicable_ticket_types": ["individual"], "applicable_addons": "none"});
+    let out = app.post_vouchers_bulk(&app.manage, CONF, &body, None).await.ok(StatusCode::CREATED);
+    assert_eq!(
+        (out["batch"]["applicable_addons"].clone(), out["applies_to"].clone()),
+        (json!("none"), json!("individual tickets; no add-on"))
+    );
+    assert_eq!(out["vouchers"][0]["applicable_addons"], "none");
+    let everything = app.generate("ALL-", 1).await;
+    assert_eq!(
+        (everything["batch"]["applicable_addons"].clone(), everything["applies_to"].clone()),
+        (json!([]), json!("everything"))
+    );
+    let body = json!({"code": "BAD-NONE", "voucher_type": "comp", "applicable_addons": "nothing"});
+    let error = app.post_vouchers(&app.manage, CONF, &body).await.error(StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(error["field"], "applicable_addons", "{error}");
+    let code = out["vouchers"][0]["code"].as_str().unwrap();
+    let cart = json!([{"ticket_type": "individual"}, {"addon": "tshirt"}]);
+    let check =
+        app.post_vouchers_check(&app.checkout, CONF, &json!({"code": code, "lines": cart})).await.ok(StatusCode::OK);
+    assert_eq!(
+        (check["pricing"]["discount"].as_str(), check["pricing"]["total"].as_str()),
+        (Some("400.00"), Some("25.00"))
+    );
+}
+
 both_backends!(
+    applies_to_none,
     holds_budget_and_customers,
     check_redeem_release_and_usage,
     minimums_say_what_is_missing,

@@ -48,12 +48,16 @@ async fn restriction_slugs<E: Engine>(conn: &mut E::Reader, found: &[E::Row]) ->
          UNION ALL
          SELECT l.restriction_set_id, true, a.slug
            FROM restriction_set_addon l JOIN addon a ON a.id = l.addon_id
-          WHERE l.restriction_set_id {within}"
+          WHERE l.restriction_set_id {within}
+         UNION ALL
+         SELECT id, false, CAST(NULL AS TEXT) FROM restriction_set WHERE id {within} AND no_ticket_types
+         UNION ALL
+         SELECT id, true, CAST(NULL AS TEXT) FROM restriction_set WHERE id {within} AND no_addons"
     );
     let found = conn.all(&sql, args![set_ids.as_slice()]).await?;
-    let slugs: Vec<(i64, bool, String)> = found
+    let slugs: Vec<(i64, bool, Option<String>)> = found
         .iter()
-        .map(|row| Ok((row.int("set_id")?, row.flag("is_addon")?, row.text("slug")?)))
+        .map(|row| Ok((row.int("set_id")?, row.flag("is_addon")?, row.opt_text("slug")?)))
         .collect::<Result<_, StoreError>>()?;
     Ok(rows::group_restrictions(slugs))
 }
@@ -215,13 +219,17 @@ impl<E: Engine> Store for E {
             "SELECT v.batch_id, b.prefix, b.source, b.alphabet, CAST(b.code_length AS BIGINT) AS code_length,
                     b.check_char, count(*) AS issued, count(*) FILTER (WHERE v.is_active) AS active,
                     count(*) FILTER (WHERE v.times_used >= v.max_uses) AS fully_used,
-                    {consumed} AS uses_consumed, {left} AS uses_left
+                    {consumed} AS uses_consumed, {left} AS uses_left, {held} AS uses_held
                FROM voucher v LEFT JOIN voucher_batch b ON b.id = v.batch_id
+               LEFT JOIN (SELECT h.voucher_id, count(*) AS n FROM voucher_hold h WHERE h.expires_at > {now}
+                           GROUP BY h.voucher_id) lh ON lh.voucher_id = v.id
               WHERE v.conference_id = $1
               GROUP BY v.batch_id, b.prefix, b.source, b.alphabet, b.code_length, b.check_char
               ORDER BY v.batch_id",
             consumed = sum("v.times_used"),
             left = sum("CASE WHEN v.is_active THEN v.max_uses - v.times_used ELSE 0 END"),
+            held = sum("coalesce(lh.n, 0)"),
+            now = E::DIALECT.now,
         );
         let found = self.reader().all(&sql, args![conference.id]).await?;
         found.iter().map(rows::usage).collect()

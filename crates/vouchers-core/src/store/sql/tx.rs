@@ -16,7 +16,8 @@ use crate::store::rows::{
 };
 use crate::store::{
     AuditEntry, CustomerClaim, IdempotencyClaim, LockedVoucher, MessageVoucher, NewBatch, NewHold, NewMessage,
-    NewToken, OrderClaim, RestrictionIds, StoreError, StoreTx, UseTaken, VoucherChange, VoucherState, VoucherTemplate,
+    NewToken, OrderClaim, RestrictionIds, RestrictionSpec, StoreError, StoreTx, UseTaken, VoucherChange, VoucherState,
+    VoucherTemplate,
 };
 
 /// A write transaction of engine `E`, whose audit records name `actor`.
@@ -132,22 +133,17 @@ impl<E: Engine> StoreTx for SqlTx<E> {
         Ok(RestrictionIds::from_rows(found))
     }
 
-    async fn restriction_set(
-        &mut self,
-        conference_id: i64,
-        ticket_types: &[i64],
-        addons: &[i64],
-    ) -> Result<i64, StoreError> {
-        let key = restriction_key(ticket_types, addons);
+    async fn restriction_set(&mut self, conference_id: i64, spec: &RestrictionSpec<'_>) -> Result<i64, StoreError> {
+        let key = restriction_key(spec);
         // A concurrent transaction creating the same set makes this insert wait (PostgreSQL: the
         // unique index; SQLite: the write lock); if it commits, the insert does nothing and the
         // SELECT below (a new snapshot on PostgreSQL) sees its row.
         let created = self
             .tx
             .first(
-                "INSERT INTO restriction_set (conference_id, key) VALUES ($1, $2)
+                "INSERT INTO restriction_set (conference_id, key, no_ticket_types, no_addons) VALUES ($1, $2, $3, $4)
                  ON CONFLICT (conference_id, key) DO NOTHING RETURNING id",
-                args![conference_id, key.as_str()],
+                args![conference_id, key.as_str(), spec.no_ticket_types, spec.no_addons],
             )
             .await?;
         let Some(created) = created else {
@@ -158,8 +154,8 @@ impl<E: Engine> StoreTx for SqlTx<E> {
         let id = created.int("id")?;
         let rows_of = E::DIALECT.json_rows;
         for (table, column, ids) in [
-            ("restriction_set_ticket_type", "ticket_type_id", ticket_types),
-            ("restriction_set_addon", "addon_id", addons),
+            ("restriction_set_ticket_type", "ticket_type_id", spec.ticket_types),
+            ("restriction_set_addon", "addon_id", spec.addons),
         ] {
             if ids.is_empty() {
                 continue;
@@ -457,9 +453,19 @@ impl<E: Engine> StoreTx for SqlTx<E> {
     }
 
     async fn update_voucher(&mut self, id: i64, change: &VoucherChange, now: DateTime<Utc>) -> Result<(), StoreError> {
-        let sql = "UPDATE voucher SET is_active = $1, max_uses = $2, valid_from = $3, valid_until = $4, updated_at = $5
+        let sql =
+            "UPDATE voucher SET is_active = $1, max_uses = $2, valid_from = $3, valid_until = $4, updated_at = $5,
+                                      budget = $7
                     WHERE id = $6";
-        let args = args![change.is_active, change.max_uses, change.window.from(), change.window.until(), now, id];
+        let args = args![
+            change.is_active,
+            change.max_uses,
+            change.window.from(),
+            change.window.until(),
+            now,
+            id,
+            change.budget
+        ];
         self.tx.run(sql, args).await?;
         Ok(())
     }
