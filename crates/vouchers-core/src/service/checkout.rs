@@ -237,6 +237,13 @@ pub async fn look_up(
     let code = VoucherCode::parse_lookup(code).map(|c| c.as_str().to_owned()).unwrap_or_default();
     let key = CheckoutKey { token_hash, conference: conference_slug, code: &code, failures_since };
     let mut view = store.checkout_view(&key).await?;
+    // A voucher that may have live holds: read them (a second, small query only then).
+    if let (Some(voucher), Some(until)) = (view.voucher.as_mut(), view.holds_until) {
+        if until > super::now() {
+            view.holds = store.live_holds(voucher.id, super::now()).await?;
+            voucher.uses_held = view.holds.other_holds;
+        }
+    }
     // An unknown code shaped like a check-character batch's codes but with a wrong check: a typo.
     // Decided from the batches' formats alone; the database is never searched for a code close to
     // it, so the answer tells a guesser nothing more than `not_found` does.

@@ -12,7 +12,8 @@ use super::{
     RedeemOutcome, RedemptionRecord, Store, StoreError, StoreTx, StoredAccount, StoredSession, UsageRow, VoucherFilter,
 };
 use crate::domain::{
-    Account, Actor, AddOn, ApiToken, AuditRecord, Batch, CodeFormat, Conference, OutboxMessage, TicketType, Voucher,
+    Account, Actor, AddOn, ApiToken, AuditRecord, Batch, CodeFormat, Conference, OutboxMessage, TicketType, UseState,
+    Voucher,
 };
 
 /// `store`, writing as `actor`.
@@ -73,6 +74,10 @@ impl Store for Acting {
 
     async fn vouchers(&self, conference: &Conference, filter: &VoucherFilter) -> Result<Vec<Voucher>, StoreError> {
         self.inner.vouchers(conference, filter).await
+    }
+
+    async fn live_holds(&self, voucher_id: i64, now: DateTime<Utc>) -> Result<UseState, StoreError> {
+        self.inner.live_holds(voucher_id, now).await
     }
 
     async fn voucher_by_code(&self, conference: &Conference, code: &str) -> Result<Option<Voucher>, StoreError> {

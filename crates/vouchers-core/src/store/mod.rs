@@ -137,6 +137,8 @@ pub trait Store: Send + Sync + 'static {
     /// voucher with its restriction sets, the catalogue when the voucher exists, and the
     /// caller's recent failed lookups.
     async fn checkout_view(&self, key: &CheckoutKey<'_>) -> Result<CheckoutView, StoreError>;
+    /// A voucher's holds live at `now`: how many, when the first ends, the discount they reserve.
+    async fn live_holds(&self, voucher_id: i64, now: DateTime<Utc>) -> Result<UseState, StoreError>;
     /// The voucher with this code, ignoring ASCII case.
     async fn voucher_by_code(&self, conference: &Conference, code: &str) -> Result<Option<Voucher>, StoreError>;
     /// A batch of the conference.

@@ -350,7 +350,10 @@ pub struct CheckoutView {
     pub conference: Option<Conference>,
     /// Its voucher with that code, with its restriction sets.
     pub voucher: Option<Voucher>,
-    /// The voucher's live holds as the read found them (no cart is the asking one).
+    /// The latest end any hold of the voucher had: while it is ahead, the voucher may have live
+    /// holds, which the checkout reads then ([`Store::live_holds`]).
+    pub holds_until: Option<DateTime<Utc>>,
+    /// The voucher's live holds (no cart is the asking one), when the checkout read them.
     pub holds: crate::domain::UseState,
     /// The conference's ticket types by slug (read only when the voucher exists).
     pub ticket_types: Vec<TicketType>,

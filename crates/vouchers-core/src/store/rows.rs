@@ -150,8 +150,6 @@ pub(super) fn checkout_sql(d: &super::sql::Dialect) -> String {
     let (hash, slug, address, since) = ("$1", "$2", "$4", "$5");
     let (discount, price) = (d.discount, d.price);
     let voucher_id = voucher_id_match("c.id", &(d.same_text)("o.code", "$3"), "$6");
-    let (held, now) = (super::sql::uses_held(d, "v"), d.now);
-    let reserved = "coalesce(sum(h.discount), 0)";
     format!(
         "SELECT t.id AS t_id, t.scope AS t_scope, t.conference_id AS t_conference_id, tc.slug AS t_conference,
                 t.name AS t_name, t.created_at AS t_created_at, t.revoked_at AS t_revoked_at,
@@ -166,11 +164,7 @@ pub(super) fn checkout_sql(d: &super::sql::Dialect) -> String {
                 v.recipient_name AS v_recipient_name, v.recipient_tags AS v_recipient_tags,
                 v.min_quantity AS v_min_quantity, v.min_subtotal AS v_min_subtotal, v.budget AS v_budget,
                 v.budget_used AS v_budget_used, v.once_per_customer AS v_once_per_customer,
-                {held} AS v_uses_held,
-                (SELECT min(h.expires_at) FROM voucher_hold h
-                  WHERE h.voucher_id = v.id AND h.expires_at > {now}) AS h_first_end,
-                (SELECT {reserved} FROM voucher_hold h
-                  WHERE h.voucher_id = v.id AND h.expires_at > {now}) AS h_reserved,
+                CAST(0 AS BIGINT) AS v_uses_held, v.holds_until AS v_holds_until,
                 (SELECT count(*) FROM failed_lookup f
                   WHERE f.token_id = t.id AND f.address = {address} AND f.at > {since}) AS f_count,
                 (SELECT min(f.at) FROM failed_lookup f
@@ -179,7 +173,10 @@ pub(super) fn checkout_sql(d: &super::sql::Dialect) -> String {
                 (SELECT min(f.at) FROM failed_lookup f WHERE f.token_id = t.id AND f.at > {since}) AS tf_oldest,
                 k.is_addon AS k_is_addon, k.id AS k_id, k.slug AS k_slug, k.name AS k_name, k.price AS k_price,
                 k.requires_voucher AS k_requires_voucher, k.is_active AS k_is_active,
-                rs.no_ticket_types AS v_no_ticket_types, rs.no_addons AS v_no_addons,
+                CASE WHEN v.restriction_set_id IS NOT NULL
+                     THEN (SELECT CAST(CASE WHEN rs.no_ticket_types THEN 1 ELSE 0 END
+                                       + CASE WHEN rs.no_addons THEN 2 ELSE 0 END AS BIGINT)
+                             FROM restriction_set rs WHERE rs.id = v.restriction_set_id) END AS v_none,
                 CASE WHEN k.is_addon
                      THEN EXISTS (SELECT 1 FROM restriction_set_addon l
                                    WHERE l.restriction_set_id = v.restriction_set_id AND l.addon_id = k.id)
@@ -191,7 +188,6 @@ pub(super) fn checkout_sql(d: &super::sql::Dialect) -> String {
            LEFT JOIN conference tc ON tc.id = t.conference_id
            LEFT JOIN conference c ON c.slug = {slug}
            LEFT JOIN voucher v ON v.id = {voucher_id}
-           LEFT JOIN restriction_set rs ON rs.id = v.restriction_set_id
            LEFT JOIN (SELECT false AS is_addon, id, conference_id, slug, name, {price} AS price, requires_voucher,
                              is_active FROM ticket_type
                       UNION ALL
@@ -239,32 +235,28 @@ pub(super) fn checkout_view(rows: &[impl StoredRow]) -> Result<CheckoutView, Sto
             restricted.push((set_id, is_addon, Some(slug)));
         }
     }
-    if let Some(set_id) = set_id {
-        if voucher.opt_flag("no_ticket_types")? == Some(true) {
+    // The set's "none" flags, as bits: 1 no ticket type, 2 no add-on.
+    if let (Some(set_id), Some(none)) = (set_id, voucher.opt_int("none")?) {
+        if none & 1 != 0 {
             restricted.push((set_id, false, None));
         }
-        if voucher.opt_flag("no_addons")? == Some(true) {
+        if none & 2 != 0 {
             restricted.push((set_id, true, None));
         }
     }
-    let (voucher, holds) = match voucher.opt_int("id")? {
-        Some(_) => {
-            let found = self::voucher(&conference, &group_restrictions(restricted), &voucher)?;
-            let holds = UseState {
-                other_holds: found.uses_held,
-                other_holds_end: first.opt_instant("h_first_end")?,
-                other_reserved: first.money("h_reserved")?,
-                ..UseState::default()
-            };
-            (Some(found), holds)
-        }
-        None => (None, UseState::default()),
+    let (voucher, holds_until) = match voucher.opt_int("id")? {
+        Some(_) => (
+            Some(self::voucher(&conference, &group_restrictions(restricted), &voucher)?),
+            voucher.opt_instant("holds_until")?,
+        ),
+        None => (None, None),
     };
     Ok(CheckoutView {
         token,
         conference: Some(conference),
         voucher,
-        holds,
+        holds_until,
+        holds: UseState::default(),
         ticket_types,
         addons,
         failures: (first.int("f_count")?, first.opt_instant("f_oldest")?),

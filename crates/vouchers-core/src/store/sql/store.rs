@@ -7,7 +7,7 @@ use chrono::{DateTime, Utc};
 use super::{args, batch_columns, code_match, has_nul, voucher_columns, Conn, Engine};
 use crate::domain::{
     fold_key, Account, Actor, AddOn, ApiToken, AuditRecord, Batch, CodeFormat, Conference, OutboxMessage, TicketType,
-    Voucher,
+    UseState, Voucher,
 };
 use crate::store::rows::{
     self, RestrictionSets, StoredRow, ACCOUNT_COLUMNS, AUDIT_COLUMNS, CLAIMED_COLUMNS, CONFERENCE_COLUMNS,
@@ -166,6 +166,19 @@ impl<E: Engine> Store for E {
 
     async fn checkout_view(&self, key: &CheckoutKey<'_>) -> Result<CheckoutView, StoreError> {
         Engine::checkout_view(self, key).await
+    }
+
+    async fn live_holds(&self, voucher_id: i64, now: DateTime<Utc>) -> Result<UseState, StoreError> {
+        let sql = "SELECT count(*) AS n, min(expires_at) AS first_end, coalesce(sum(discount), 0) AS reserved
+                     FROM voucher_hold WHERE voucher_id = $1 AND expires_at > $2";
+        let row =
+            self.reader().first(sql, args![voucher_id, now]).await?.ok_or(StoreError::Corrupt("no count".into()))?;
+        Ok(UseState {
+            other_holds: row.int("n")?,
+            other_holds_end: row.opt_instant("first_end")?,
+            other_reserved: row.money("reserved")?,
+            ..UseState::default()
+        })
     }
 
     async fn voucher_by_code(&self, conference: &Conference, code: &str) -> Result<Option<Voucher>, StoreError> {
