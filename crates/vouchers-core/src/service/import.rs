@@ -17,7 +17,7 @@ use crate::domain::{
     quoted, Alphabet, Applies, Batch, BatchSource, CodeFormat, Conference, DiscountSpec, InvalidInput, MaxUses,
     Recipient, RowError, ValidityWindow, VoucherCode, VoucherType, When,
 };
-use crate::store::{NewBatch, RestrictionSpec, Store, StoreTx, VoucherTemplate};
+use crate::store::{NewBatch, Store, StoreTx, VoucherTemplate};
 use crate::VoucherError;
 
 /// Rows checked and written per round.
@@ -72,6 +72,7 @@ struct TemplateKey {
     until: Option<i64>,
     unlocks: bool,
     restriction_set_id: Option<i64>,
+    applies_none: i64,
 }
 
 /// The conference's catalogue and the restriction sets found or made so far.
@@ -79,7 +80,7 @@ struct Resolver {
     conference: Conference,
     ticket_types: HashMap<String, i64>,
     addons: HashMap<String, i64>,
-    sets: HashMap<(Vec<i64>, Vec<i64>, bool, bool), i64>,
+    sets: HashMap<(Vec<i64>, Vec<i64>), i64>,
     templates: HashMap<TemplateKey, VoucherTemplate>,
     created_at: chrono::DateTime<chrono::Utc>,
 }
@@ -177,8 +178,12 @@ impl Resolver {
         .map_err(at)?;
         let unlocks = flag("unlocks_hidden_tickets", get("unlocks_hidden_tickets"), false).map_err(at)?;
         let is_active = flag("is_active", get("is_active"), true).map_err(at)?;
-        let restriction_set_id =
-            self.restriction_set(tx, line, get("applicable_ticket_types"), get("applicable_addons")).await?;
+        // `(none)`: applies to none of the kind (a slug cannot hold parentheses).
+        let none = |cell: &str| cell.trim() == Applies::NONE_CSV;
+        let (tickets, addons) = (get("applicable_ticket_types"), get("applicable_addons"));
+        let applies_none = i64::from(none(tickets)) | (i64::from(none(addons)) << 1);
+        let (tickets, addons) = (if none(tickets) { "" } else { tickets }, if none(addons) { "" } else { addons });
+        let restriction_set_id = self.restriction_set(tx, line, tickets, addons).await?;
         let recipient = match (get("recipient_email"), get("recipient_name"), get("recipient_tags")) {
             ("", "", "") => None,
             ("", _, _) => {
@@ -213,6 +218,7 @@ impl Resolver {
             until: window.until().map(|t| t.timestamp_micros()),
             unlocks,
             restriction_set_id,
+            applies_none,
         };
         let created_at = self.created_at;
         let conference_id = self.conference.id;
@@ -228,6 +234,7 @@ impl Resolver {
             budget: None,
             once_per_customer: false,
             restriction_set_id,
+            applies_none,
             batch_id: None,
             created_at,
             readable: false,
@@ -236,29 +243,28 @@ impl Resolver {
     }
 
     /// The ticket types' and add-ons' slugs of a restriction set this import used, sorted.
-    fn set_slugs(&self, set_id: Option<i64>) -> (Applies, Applies) {
-        let Some(((tt, ad, no_tt, no_ad), _)) = self.sets.iter().find(|(_, id)| Some(**id) == set_id) else {
-            return (Applies::All, Applies::All);
-        };
-        let applies = |known: &HashMap<String, i64>, ids: &[i64], none: bool| {
-            if none {
+    fn set_slugs(&self, set_id: Option<i64>, applies_none: i64) -> (Applies, Applies) {
+        let found = self.sets.iter().find(|(_, id)| Some(**id) == set_id).map(|(key, _)| key);
+        let applies = |known: &HashMap<String, i64>, ids: Option<&Vec<i64>>, bit: i64| {
+            if applies_none & bit != 0 {
                 return Applies::Nothing;
             }
+            let ids = ids.map(Vec::as_slice).unwrap_or_default();
             let mut slugs: Vec<String> =
                 known.iter().filter(|(_, id)| ids.contains(id)).map(|(slug, _)| slug.clone()).collect();
             slugs.sort();
             Applies::these(slugs)
         };
-        (applies(&self.ticket_types, tt, *no_tt), applies(&self.addons, ad, *no_ad))
+        (applies(&self.ticket_types, found.map(|k| &k.0), 1), applies(&self.addons, found.map(|k| &k.1), 2))
     }
 
     /// The restriction set of a row's ticket types and add-ons, found or made once per set.
-    async fn restriction_set<'a>(
+    async fn restriction_set(
         &mut self,
         tx: &mut dyn StoreTx,
         line: u64,
-        ticket_types: &'a str,
-        addons: &'a str,
+        ticket_types: &str,
+        addons: &str,
     ) -> Result<Option<i64>, Refusal> {
         let lookup = |known: &HashMap<String, i64>, field: &'static str, what: &str, slugs: Vec<String>| {
             let mut ids = Vec::with_capacity(slugs.len());
@@ -279,24 +285,19 @@ impl Resolver {
             ids.sort_unstable();
             Ok::<_, RowError>(ids)
         };
-        // `(none)`: applies to none of the kind (a slug cannot hold parentheses).
-        let none = |cell: &str| cell.trim() == Applies::NONE_CSV;
-        let (no_tt, no_ad) = (none(ticket_types), none(addons));
-        let cell = |cell: &'a str, none: bool| if none { "" } else { cell };
-        let tt =
-            lookup(&self.ticket_types, "applicable_ticket_types", "ticket type", slugs(cell(ticket_types, no_tt)))?;
-        let ad = lookup(&self.addons, "applicable_addons", "add-on", slugs(cell(addons, no_ad)))?;
-        if tt.is_empty() && ad.is_empty() && !no_tt && !no_ad {
+        let tt = lookup(&self.ticket_types, "applicable_ticket_types", "ticket type", slugs(ticket_types))?;
+        let ad = lookup(&self.addons, "applicable_addons", "add-on", slugs(addons))?;
+        if tt.is_empty() && ad.is_empty() {
             return Ok(None);
         }
-        let key = (tt, ad, no_tt, no_ad);
-        if let Some(id) = self.sets.get(&key) {
+        if let Some(id) = self.sets.get(&(tt.clone(), ad.clone())) {
             return Ok(Some(*id));
         }
-        let spec = RestrictionSpec { ticket_types: &key.0, addons: &key.1, no_ticket_types: no_tt, no_addons: no_ad };
-        let id =
-            tx.restriction_set(self.conference.id, &spec).await.map_err(|e| Refusal::Fatal(VoucherError::from(e)))?;
-        self.sets.insert(key, id);
+        let id = tx
+            .restriction_set(self.conference.id, &tt, &ad)
+            .await
+            .map_err(|e| Refusal::Fatal(VoucherError::from(e)))?;
+        self.sets.insert((tt, ad), id);
         Ok(Some(id))
     }
 }
@@ -393,7 +394,7 @@ pub async fn import_vouchers(store: &dyn Store, conference: &str, reader: impl R
     };
     tx.set_batch_count(batch_id, imported).await?;
     let template = &resolver.templates[&first];
-    let (ticket_types, addons) = resolver.set_slugs(template.restriction_set_id);
+    let (ticket_types, addons) = resolver.set_slugs(template.restriction_set_id, template.applies_none);
     let batch = Batch {
         alphabet: Alphabet::Alnum,
         length: CodeFormat::DEFAULT_LENGTH,

@@ -8,7 +8,7 @@ use crate::domain::{
     Applies, Budget, Conference, DiscountSpec, InvalidInput, MaxUses, Money, Slug, ValidityWindow, Voucher,
     VoucherType, When,
 };
-use crate::store::{RestrictionSpec, StoreTx, VoucherTemplate};
+use crate::store::{applies_none_bits, StoreTx, VoucherTemplate};
 use crate::VoucherError;
 
 /// The terms every voucher of one write shares (a generated batch, one voucher added by hand):
@@ -206,14 +206,11 @@ impl CheckedTerms<'_> {
             })?;
             (tt_ids, addon_ids)
         };
-        let spec = RestrictionSpec {
-            ticket_types: &tt_ids,
-            addons: &addon_ids,
-            no_ticket_types: applies_tickets == Applies::Nothing,
-            no_addons: applies_addons == Applies::Nothing,
+        let restriction_set_id = if tt_ids.is_empty() && addon_ids.is_empty() {
+            None
+        } else {
+            Some(tx.restriction_set(conference.id, &tt_ids, &addon_ids).await?)
         };
-        let everything = tt_ids.is_empty() && addon_ids.is_empty() && !spec.no_ticket_types && !spec.no_addons;
-        let restriction_set_id = if everything { None } else { Some(tx.restriction_set(conference.id, &spec).await?) };
         let template = VoucherTemplate {
             conference_id: conference.id,
             discount: self.discount,
@@ -225,6 +222,7 @@ impl CheckedTerms<'_> {
             budget: self.budget,
             once_per_customer: self.raw.once_per_customer,
             restriction_set_id,
+            applies_none: applies_none_bits(&applies_tickets, &applies_addons),
             batch_id: None,
             created_at: super::now(),
             readable: false,

@@ -52,11 +52,11 @@ const LANDED: [(&str, i64, &str); 30] = [
         14,
         "056868dbaf308771c5e465af5e7b33e1e302e4e0392342b1c53e7ffd0c4bf11c9ffec91b6782c1b0c68ea3c2710fc5ea",
     ),
-    ("sqlite", 15, "1286bbe37df1094dbe1ca65f4ed5fd939980e7c20d3ec74cce644801707250e7dfd99821d0e5be7b9505f7f7dda7dd1f"),
+    ("sqlite", 15, "45203cf78a913f40f3c5b74fb945a1ad20c1beddbfb238e6d721ba94d1579fb7251f3f905d52684eaa19a6f87438d8f6"),
     (
         "postgres",
         15,
-        "574aa62a20a08e10a7cb9f59b58fecc8a923d693335a425b1966d3d50950391dcf4668597274ca4e613de4d654b460df",
+        "f8467fc6635dd0405c58d77234333bd6eb0f89f904edc0255e9828c7f219f7cc459ad52d265cc2ce94c6dfa784533fd1",
     ),
 ];
 

@@ -259,9 +259,14 @@ pub trait StoreTx: Send {
         ticket_types: &[String],
         addons: &[String],
     ) -> Result<RestrictionIds, StoreError>;
-    /// The id of the restriction set of exactly this spec (not "everything"), creating it with
-    /// its link rows if no such set exists yet.
-    async fn restriction_set(&mut self, conference_id: i64, spec: &RestrictionSpec<'_>) -> Result<i64, StoreError>;
+    /// The id of the restriction set holding exactly these ticket types and add-ons (sorted,
+    /// distinct, not both empty), creating it with its link rows if no such set exists yet.
+    async fn restriction_set(
+        &mut self,
+        conference_id: i64,
+        ticket_types: &[i64],
+        addons: &[i64],
+    ) -> Result<i64, StoreError>;
     /// Inserts a batch row and returns its id.
     async fn insert_batch(&mut self, batch: &NewBatch<'_>) -> Result<i64, StoreError>;
     /// Active codes of the conference's generated batches of `format`, per batch prefix: what a

@@ -31,8 +31,10 @@ pub struct VoucherTemplate {
     pub budget: Option<Money>,
     /// A customer may hold or redeem at most one code of the batch (of the voucher, added alone).
     pub once_per_customer: bool,
-    /// Shared restriction set, `None` when it applies to everything.
+    /// Shared restriction set, `None` when it applies to every item it may apply to.
     pub restriction_set_id: Option<i64>,
+    /// What it applies to none of: bit 1 ticket types, bit 2 add-ons ([`applies_none_bits`]).
+    pub applies_none: i64,
     /// The batch, `None` for a voucher added by hand.
     pub batch_id: Option<i64>,
     /// Creation time, the same for the whole insert.
@@ -541,16 +543,9 @@ pub struct UseTaken<'a> {
     pub now: DateTime<Utc>,
 }
 
-/// A restriction set to find or create ([`StoreTx::restriction_set`]): the ticket types and
-/// add-ons (ids, sorted, distinct) it applies to, or none of a kind.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct RestrictionSpec<'a> {
-    /// Ticket types (empty with `no_ticket_types` false: all).
-    pub ticket_types: &'a [i64],
-    /// Add-ons (empty with `no_addons` false: all).
-    pub addons: &'a [i64],
-    /// Applies to no ticket type.
-    pub no_ticket_types: bool,
-    /// Applies to no add-on.
-    pub no_addons: bool,
+/// The `applies_none` bits of a voucher or batch row that applies to none of the ticket types
+/// (bit 1) or none of the add-ons (bit 2).
+pub fn applies_none_bits(ticket_types: &crate::domain::Applies, addons: &crate::domain::Applies) -> i64 {
+    let none = |applies: &crate::domain::Applies| *applies == crate::domain::Applies::Nothing;
+    i64::from(none(ticket_types)) | (i64::from(none(addons)) << 1)
 }

@@ -12,8 +12,7 @@ use std::collections::HashMap;
 use chrono::{DateTime, NaiveDate, Utc};
 
 use super::{
-    CheckoutView, ClaimedMessage, MessageVoucher, RedemptionRecord, RestrictionSpec, StoreError, StoredSession,
-    UsageRow, VoucherState,
+    CheckoutView, ClaimedMessage, MessageVoucher, RedemptionRecord, StoreError, StoredSession, UsageRow, VoucherState,
 };
 use crate::domain::{
     Account, AddOn, Alphabet, ApiToken, Applies, AuditActor, AuditRecord, Batch, BatchSource, CodeFormat, Conference,
@@ -173,10 +172,7 @@ pub(super) fn checkout_sql(d: &super::sql::Dialect) -> String {
                 (SELECT min(f.at) FROM failed_lookup f WHERE f.token_id = t.id AND f.at > {since}) AS tf_oldest,
                 k.is_addon AS k_is_addon, k.id AS k_id, k.slug AS k_slug, k.name AS k_name, k.price AS k_price,
                 k.requires_voucher AS k_requires_voucher, k.is_active AS k_is_active,
-                CASE WHEN v.restriction_set_id IS NOT NULL
-                     THEN (SELECT CAST(CASE WHEN rs.no_ticket_types THEN 1 ELSE 0 END
-                                       + CASE WHEN rs.no_addons THEN 2 ELSE 0 END AS BIGINT)
-                             FROM restriction_set rs WHERE rs.id = v.restriction_set_id) END AS v_none,
+                CAST(v.applies_none AS BIGINT) AS v_applies_none,
                 CASE WHEN k.is_addon
                      THEN EXISTS (SELECT 1 FROM restriction_set_addon l
                                    WHERE l.restriction_set_id = v.restriction_set_id AND l.addon_id = k.id)
@@ -232,16 +228,7 @@ pub(super) fn checkout_view(rows: &[impl StoredRow]) -> Result<CheckoutView, Sto
             slug
         };
         if let (true, Some(set_id)) = (item.flag("restricts")?, set_id) {
-            restricted.push((set_id, is_addon, Some(slug)));
-        }
-    }
-    // The set's "none" flags, as bits: 1 no ticket type, 2 no add-on.
-    if let (Some(set_id), Some(none)) = (set_id, voucher.opt_int("none")?) {
-        if none & 1 != 0 {
-            restricted.push((set_id, false, None));
-        }
-        if none & 2 != 0 {
-            restricted.push((set_id, true, None));
+            restricted.push((set_id, is_addon, slug));
         }
     }
     let (voucher, holds_until) = match voucher.opt_int("id")? {
@@ -265,8 +252,8 @@ pub(super) fn checkout_view(rows: &[impl StoredRow]) -> Result<CheckoutView, Sto
     })
 }
 
-/// What each restriction set applies to, by id: (ticket types, add-ons).
-pub(super) type RestrictionSets = HashMap<i64, (Applies, Applies)>;
+/// Restriction slugs per set id: (ticket types, add-ons), each sorted.
+pub(super) type RestrictionSets = HashMap<i64, (Vec<String>, Vec<String>)>;
 
 /// A conference.
 pub(super) fn conference(row: &impl StoredRow) -> Result<Conference, StoreError> {
@@ -320,7 +307,7 @@ pub(super) fn voucher(
     sets: &RestrictionSets,
     row: &impl StoredRow,
 ) -> Result<Voucher, StoreError> {
-    let (ticket_types, addons) = restrictions_of(sets, row.opt_int("restriction_set_id")?);
+    let (ticket_types, addons) = restrictions_of(sets, row)?;
     let kind = voucher_type(row)?;
     let discount = DiscountSpec::from_stored(kind, row.money("discount")?.amount());
     Ok(Voucher {
@@ -368,7 +355,7 @@ pub(super) fn batch(
     sets: &RestrictionSets,
     row: &impl StoredRow,
 ) -> Result<Batch, StoreError> {
-    let (ticket_types, addons) = restrictions_of(sets, row.opt_int("restriction_set_id")?);
+    let (ticket_types, addons) = restrictions_of(sets, row)?;
     let format = code_format(&row.text("alphabet")?, row.int("code_length")?, row.flag("check_char")?)?;
     Ok(Batch {
         id: row.int("id")?,
@@ -575,15 +562,9 @@ pub(super) fn voucher_state(row: &impl StoredRow) -> Result<VoucherState, StoreE
 }
 
 /// The canonical key of a restriction set: equal sets get equal keys, so they can be shared.
-pub(super) fn restriction_key(spec: &RestrictionSpec<'_>) -> String {
-    let join = |ids: &[i64], none: bool| {
-        if none {
-            "none".to_owned()
-        } else {
-            ids.iter().map(i64::to_string).collect::<Vec<_>>().join(",")
-        }
-    };
-    format!("t:{};a:{}", join(spec.ticket_types, spec.no_ticket_types), join(spec.addons, spec.no_addons))
+pub(super) fn restriction_key(ticket_types: &[i64], addons: &[i64]) -> String {
+    let join = |ids: &[i64]| ids.iter().map(i64::to_string).collect::<Vec<_>>().join(",");
+    format!("t:{};a:{}", join(ticket_types), join(addons))
 }
 
 /// Escapes `%`, `_` and `\` so `text` matches literally in a `LIKE ... ESCAPE '\'` pattern.
@@ -610,31 +591,33 @@ pub(super) fn set_ids_of(rows: &[impl StoredRow]) -> Result<Vec<i64>, StoreError
     Ok(ids)
 }
 
-/// What a row's restriction set applies to (ticket types, add-ons); everything for no set.
-fn restrictions_of(sets: &RestrictionSets, set_id: Option<i64>) -> (Applies, Applies) {
-    set_id.and_then(|id| sets.get(&id)).cloned().unwrap_or_default()
+/// What a voucher or batch row applies to (ticket types, add-ons): none of a kind when its
+/// `applies_none` bit says so, else the slugs of its restriction set (every item of a kind the set
+/// does not restrict, or with no set).
+fn restrictions_of(sets: &RestrictionSets, row: &impl StoredRow) -> Result<(Applies, Applies), StoreError> {
+    let (tickets, addons) =
+        row.opt_int("restriction_set_id")?.and_then(|id| sets.get(&id)).cloned().unwrap_or_default();
+    let none = row.int("applies_none")?;
+    let applies = |bit: i64, slugs: Vec<String>| if none & bit != 0 { Applies::Nothing } else { Applies::these(slugs) };
+    Ok((applies(1, tickets), applies(2, addons)))
 }
 
-/// What each set applies to, as both backends read it: `(set id, is_addon, slug)` rows, a row
-/// with no slug marking a set that applies to none of that kind.
-pub(super) fn group_restrictions(rows: impl IntoIterator<Item = (i64, bool, Option<String>)>) -> RestrictionSets {
-    let mut grouped: HashMap<i64, [(bool, Vec<String>); 2]> = HashMap::new();
+/// Restriction slugs per set id, as both backends read them: `(set id, is_addon, slug)` rows.
+pub(super) fn group_restrictions(rows: impl IntoIterator<Item = (i64, bool, String)>) -> RestrictionSets {
+    let mut sets = RestrictionSets::new();
     for (set_id, is_addon, slug) in rows {
-        let kind = &mut grouped.entry(set_id).or_default()[usize::from(is_addon)];
-        match slug {
-            Some(slug) => kind.1.push(slug),
-            None => kind.0 = true,
+        let entry = sets.entry(set_id).or_default();
+        if is_addon {
+            entry.1.push(slug);
+        } else {
+            entry.0.push(slug);
         }
     }
-    let applies = |(none, mut slugs): (bool, Vec<String>)| {
-        slugs.sort();
-        if none {
-            Applies::Nothing
-        } else {
-            Applies::these(slugs)
-        }
-    };
-    grouped.into_iter().map(|(id, [tickets, addons])| (id, (applies(tickets), applies(addons)))).collect()
+    for (ticket_types, addons) in sets.values_mut() {
+        ticket_types.sort();
+        addons.sort();
+    }
+    sets
 }
 
 #[cfg(test)]
@@ -643,15 +626,8 @@ mod tests {
 
     #[test]
     fn restriction_keys_are_canonical() {
-        let spec = |ticket_types, addons, no_addons| RestrictionSpec {
-            ticket_types,
-            addons,
-            no_ticket_types: false,
-            no_addons,
-        };
-        assert_eq!(restriction_key(&spec(&[1, 2], &[7], false)), "t:1,2;a:7");
-        assert_eq!(restriction_key(&spec(&[], &[7], false)), "t:;a:7");
-        assert_eq!(restriction_key(&spec(&[3], &[], true)), "t:3;a:none", "none is not all");
+        assert_eq!(restriction_key(&[1, 2], &[7]), "t:1,2;a:7");
+        assert_eq!(restriction_key(&[], &[7]), "t:;a:7");
     }
 
     #[test]

@@ -40,6 +40,7 @@ async fn random_vouchers(db: &TestDb, rng: &mut StdRng) -> Vec<i64> {
         budget: None,
         once_per_customer: false,
         restriction_set_id: None,
+        applies_none: 0,
         batch_id: None,
         created_at: Utc::now(),
         readable: false,

@@ -32,8 +32,9 @@ async fn insert_voucher_rows(
     let sql = format!(
         "INSERT INTO voucher (conference_id, code, voucher_type, discount_value, max_uses, times_used,
              valid_from, valid_until, unlocks_hidden_tickets, is_active, restriction_set_id, batch_id,
-             created_at, updated_at, readable, fold_key, min_quantity, min_subtotal, budget, once_per_customer)
-         SELECT $1, c, $2, $3, $4, 0, $5, $6, $7, true, $8, $9, $10, $10, $13, k, $14, $15, $16, $17
+             created_at, updated_at, readable, fold_key, min_quantity, min_subtotal, budget, once_per_customer,
+             applies_none)
+         SELECT $1, c, $2, $3, $4, 0, $5, $6, $7, true, $8, $9, $10, $10, $13, k, $14, $15, $16, $17, $18
            FROM UNNEST($11::text[], $12::text[]) AS u (c, k)
           WHERE NOT EXISTS (SELECT 1 FROM voucher o WHERE {taken} AND o.conference_id = $1 AND o.fold_key = k)
          {on_conflict}
@@ -57,6 +58,7 @@ async fn insert_voucher_rows(
         .bind(t.min_subtotal.map(Money::amount))
         .bind(t.budget.map(Money::amount))
         .bind(t.once_per_customer)
+        .bind(t.applies_none as i16)
         .fetch_all(&mut **tx)
         .await
 }

@@ -209,7 +209,7 @@ pub(super) fn voucher_columns(d: &Dialect) -> String {
         "id, code, voucher_type, {} AS discount, max_uses, times_used, valid_from, valid_until, \
          unlocks_hidden_tickets, is_active, restriction_set_id, batch_id, created_at, recipient_email, \
          recipient_name, recipient_tags, min_quantity, min_subtotal, budget, budget_used, once_per_customer, \
-         {} AS uses_held",
+         CAST(applies_none AS BIGINT) AS applies_none, {} AS uses_held",
         d.discount,
         uses_held(d, "voucher")
     )
@@ -232,7 +232,7 @@ pub(super) fn batch_columns(d: &Dialect) -> String {
         "id, prefix, count, voucher_type, {} AS discount, max_uses, valid_from, valid_until, \
          unlocks_hidden_tickets, restriction_set_id, created_at, source, alphabet, \
          CAST(code_length AS BIGINT) AS code_length, check_char, min_quantity, min_subtotal, budget, \
-         once_per_customer",
+         once_per_customer, CAST(applies_none AS BIGINT) AS applies_none",
         d.discount
     )
 }

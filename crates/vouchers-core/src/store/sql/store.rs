@@ -48,16 +48,12 @@ async fn restriction_slugs<E: Engine>(conn: &mut E::Reader, found: &[E::Row]) ->
          UNION ALL
          SELECT l.restriction_set_id, true, a.slug
            FROM restriction_set_addon l JOIN addon a ON a.id = l.addon_id
-          WHERE l.restriction_set_id {within}
-         UNION ALL
-         SELECT id, false, CAST(NULL AS TEXT) FROM restriction_set WHERE id {within} AND no_ticket_types
-         UNION ALL
-         SELECT id, true, CAST(NULL AS TEXT) FROM restriction_set WHERE id {within} AND no_addons"
+          WHERE l.restriction_set_id {within}"
     );
     let found = conn.all(&sql, args![set_ids.as_slice()]).await?;
-    let slugs: Vec<(i64, bool, Option<String>)> = found
+    let slugs: Vec<(i64, bool, String)> = found
         .iter()
-        .map(|row| Ok((row.int("set_id")?, row.flag("is_addon")?, row.opt_text("slug")?)))
+        .map(|row| Ok((row.int("set_id")?, row.flag("is_addon")?, row.text("slug")?)))
         .collect::<Result<_, StoreError>>()?;
     Ok(rows::group_restrictions(slugs))
 }

@@ -16,8 +16,7 @@ use crate::store::rows::{
 };
 use crate::store::{
     AuditEntry, CustomerClaim, IdempotencyClaim, LockedVoucher, MessageVoucher, NewBatch, NewHold, NewMessage,
-    NewToken, OrderClaim, RestrictionIds, RestrictionSpec, StoreError, StoreTx, UseTaken, VoucherChange, VoucherState,
-    VoucherTemplate,
+    NewToken, OrderClaim, RestrictionIds, StoreError, StoreTx, UseTaken, VoucherChange, VoucherState, VoucherTemplate,
 };
 
 /// A write transaction of engine `E`, whose audit records name `actor`.
@@ -133,17 +132,22 @@ impl<E: Engine> StoreTx for SqlTx<E> {
         Ok(RestrictionIds::from_rows(found))
     }
 
-    async fn restriction_set(&mut self, conference_id: i64, spec: &RestrictionSpec<'_>) -> Result<i64, StoreError> {
-        let key = restriction_key(spec);
+    async fn restriction_set(
+        &mut self,
+        conference_id: i64,
+        ticket_types: &[i64],
+        addons: &[i64],
+    ) -> Result<i64, StoreError> {
+        let key = restriction_key(ticket_types, addons);
         // A concurrent transaction creating the same set makes this insert wait (PostgreSQL: the
         // unique index; SQLite: the write lock); if it commits, the insert does nothing and the
         // SELECT below (a new snapshot on PostgreSQL) sees its row.
         let created = self
             .tx
             .first(
-                "INSERT INTO restriction_set (conference_id, key, no_ticket_types, no_addons) VALUES ($1, $2, $3, $4)
+                "INSERT INTO restriction_set (conference_id, key) VALUES ($1, $2)
                  ON CONFLICT (conference_id, key) DO NOTHING RETURNING id",
-                args![conference_id, key.as_str(), spec.no_ticket_types, spec.no_addons],
+                args![conference_id, key.as_str()],
             )
             .await?;
         let Some(created) = created else {
@@ -154,8 +158,8 @@ impl<E: Engine> StoreTx for SqlTx<E> {
         let id = created.int("id")?;
         let rows_of = E::DIALECT.json_rows;
         for (table, column, ids) in [
-            ("restriction_set_ticket_type", "ticket_type_id", spec.ticket_types),
-            ("restriction_set_addon", "addon_id", spec.addons),
+            ("restriction_set_ticket_type", "ticket_type_id", ticket_types),
+            ("restriction_set_addon", "addon_id", addons),
         ] {
             if ids.is_empty() {
                 continue;
@@ -176,8 +180,9 @@ impl<E: Engine> StoreTx for SqlTx<E> {
         let sql = format!(
             "INSERT INTO voucher_batch (conference_id, prefix, count, voucher_type, {}, max_uses,
                  valid_from, valid_until, unlocks_hidden_tickets, restriction_set_id, created_at, source,
-                 alphabet, code_length, check_char, min_quantity, min_subtotal, budget, once_per_customer)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19)
+                 alphabet, code_length, check_char, min_quantity, min_subtotal, budget, once_per_customer,
+                 applies_none)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20)
              RETURNING id",
             E::DIALECT.discount
         );
@@ -201,6 +206,7 @@ impl<E: Engine> StoreTx for SqlTx<E> {
             t.min_subtotal,
             t.budget,
             t.once_per_customer,
+            t.applies_none,
         ];
         self.tx
             .first(&sql, args)

@@ -21,18 +21,18 @@ const READ_BACK_FROM: usize = 64;
 const INSERT_VOUCHERS: &str = "INSERT INTO voucher (conference_id, code, voucher_type, discount_cents, max_uses,
          times_used, valid_from, valid_until, unlocks_hidden_tickets, is_active, restriction_set_id, batch_id,
          created_at, updated_at, readable, fold_key, min_quantity, min_subtotal, budget,
-         once_per_customer)
+         once_per_customer, applies_none)
      SELECT ?1, substr(j.value, 1, instr(j.value, ' ') - 1), ?2, ?3, ?4, 0, ?5, ?6, ?7, 1, ?8, ?9, ?10, ?10, ?12,
-            substr(j.value, instr(j.value, ' ') + 1), ?13, ?14, ?15, ?16
+            substr(j.value, instr(j.value, ' ') + 1), ?13, ?14, ?15, ?16, ?17
        FROM json_each(?11) AS j WHERE true
      ON CONFLICT DO NOTHING";
 
 const INSERT_VOUCHERS_RETURNING: &str = "INSERT INTO voucher (conference_id, code, voucher_type, discount_cents,
          max_uses, times_used, valid_from, valid_until, unlocks_hidden_tickets, is_active, restriction_set_id,
          batch_id, created_at, updated_at, readable, fold_key, min_quantity, min_subtotal, budget,
-         once_per_customer)
+         once_per_customer, applies_none)
      SELECT ?1, substr(j.value, 1, instr(j.value, ' ') - 1), ?2, ?3, ?4, 0, ?5, ?6, ?7, 1, ?8, ?9, ?10, ?10, ?12,
-            substr(j.value, instr(j.value, ' ') + 1), ?13, ?14, ?15, ?16
+            substr(j.value, instr(j.value, ' ') + 1), ?13, ?14, ?15, ?16, ?17
        FROM json_each(?11) AS j WHERE true
      ON CONFLICT DO NOTHING
      RETURNING id, code";
@@ -123,6 +123,7 @@ pub(super) async fn insert_vouchers(
             .bind(t.min_subtotal.map(Money::cents))
             .bind(t.budget.map(Money::cents))
             .bind(t.once_per_customer)
+            .bind(t.applies_none)
     };
     // Small chunks take RETURNING: the driver hands result rows over from its worker thread
     // one at a time, which is cheap for a few rows and saves a statement.
