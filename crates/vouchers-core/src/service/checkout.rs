@@ -425,6 +425,16 @@ fn customer_of<'a>(
     Ok(Some(CustomerClaim { scope, customer: customer.as_str() }))
 }
 
+/// The refusal of a voucher with a budget used without its cart: its discount, which the budget
+/// counts, would be unknown.
+fn cart_required(voucher: &Voucher) -> VoucherError {
+    let message = format!(
+        "lines are required: voucher {} has a budget, so its discount is counted from the cart",
+        crate::domain::quoted(&voucher.code)
+    );
+    InvalidInput::new("lines", message).into()
+}
+
 /// The priced cart of `lines` with the voucher's discount (hidden ticket types it reveals
 /// allowed). A voucher with a budget needs the cart: its discount is what the budget counts.
 fn priced(
@@ -435,11 +445,7 @@ fn priced(
     converting: bool,
 ) -> Result<Option<Pricing>, VoucherError> {
     if voucher.budget.is_some() && lines.is_none_or(<[CartLine]>::is_empty) && !converting {
-        let message = format!(
-            "lines are required: voucher {} has a budget, so its discount is counted from the cart",
-            crate::domain::quoted(&voucher.code)
-        );
-        return Err(InvalidInput::new("lines", message).into());
+        return Err(cart_required(voucher));
     }
     let unlocked = unlocked_ticket_types(voucher, &view.ticket_types);
     lines.map(|lines| price_cart(view, conference, lines, Some(voucher), &unlocked)).transpose()
@@ -564,6 +570,10 @@ async fn redeem_locked(
     let (locked, state) =
         tx.lock_use(voucher.id, cart_ref, customer, now).await?.ok_or_else(|| not_found(conference, &voucher.code))?;
     let mut current = refreshed(voucher, locked, &state);
+    // A cart reference with no live hold is a plain redemption: a budget still needs the cart.
+    if current.budget.is_some() && pricing.is_none() && state.own_hold.is_none() {
+        return Err(cart_required(&current));
+    }
     // Converting a hold without a cart: the discount it reserved.
     let discount = match (&pricing, state.own_hold) {
         (Some(pricing), _) => pricing.discount,

@@ -232,6 +232,9 @@ async fn concurrent_redemptions_never_overspend_a_budget(db: TestDb) {
     // A budget voucher is redeemed with its cart: the budget counts the cart's discount.
     let no_cart = redeem(store, "BUDGET", "o", None, &UseOptions::default(), now()).await.unwrap_err();
     assert_eq!(no_cart.field(), Some("lines"));
+    // Nor does a cart reference with no live hold stand in for the cart.
+    let no_hold = redeem(store, "BUDGET", "o", None, &cart("no-such-hold"), now()).await.unwrap_err();
+    assert_eq!(no_hold.field(), Some("lines"));
 
     let shared = db.store.clone();
     let results = at_once(10, |i| {
