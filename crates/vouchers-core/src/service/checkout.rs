@@ -1,10 +1,15 @@
-//! Checkout: check a code (validity, what it unlocks, priced lines), redeem it for an order,
-//! release an order's use, and the usage report.
+//! Checkout: check a code (validity, what it unlocks, priced lines), hold a use for an open cart
+//! (and extend or drop the hold), redeem it for an order, release an order's use, and the usage
+//! report.
 //!
-//! Every rule a race could break is decided by the database inside one transaction: a use is
-//! consumed by one conditional UPDATE (active, a use left, inside the window), and an order's
-//! redemption is claimed through a unique index before the use is consumed, so concurrent
-//! retries of one order wait for the first and replay its answer.
+//! Every rule a race could break is decided once, on what the database holds at the moment of the
+//! write, by [`judge_use`]. A voucher with no live hold, no budget and not once per customer is
+//! redeemed by one statement: the order's redemption is claimed through a unique index, then a
+//! use is consumed only if the voucher row, locked, still allows it (concurrent retries of one
+//! order wait for the first and replay its answer). Every other hold or redemption claims the
+//! order, locks the voucher row, reads its holds, budget and customer claims after the lock,
+//! judges, and writes, in one transaction; a customer's second code of a scope is refused by a
+//! primary key.
 
 use std::collections::BTreeMap;
 
