@@ -244,8 +244,9 @@ pub async fn look_up(
     let mut view = store.checkout_view(&key).await?;
     // A voucher that may have live holds: read them (a second, small query only then).
     if let (Some(voucher), Some(until)) = (view.voucher.as_mut(), view.holds_until) {
-        if until > super::now() {
-            view.holds = store.live_holds(voucher.id, super::now()).await?;
+        let now = super::now();
+        if until > now {
+            view.holds = store.live_holds(voucher.id, now).await?;
             voucher.uses_held = view.holds.other_holds;
         }
     }
@@ -314,7 +315,7 @@ pub fn check_found(
             message: None,
             voucher: Some(voucher.clone()),
             unlocked_ticket_types: unlocked,
-            pricing: if grant.capped { pricing.capped(grant.discount) } else { pricing },
+            pricing: pricing.capped(grant.discount),
         }),
         Err(refusal) => {
             // The cart at full price. A cart the rules refuse may still hold the hidden ticket
@@ -456,6 +457,19 @@ fn priced(
     lines.map(|lines| price_cart(view, conference, lines, Some(voucher), &unlocked)).transpose()
 }
 
+/// Locks the voucher for a hold or redemption and reads its use state after the lock
+/// ([`crate::store::StoreTx::lock_use`]); a voucher deleted since the read is not found.
+async fn lock_use(
+    tx: &mut dyn crate::store::StoreTx,
+    voucher: &Voucher,
+    conference: &Conference,
+    cart_ref: Option<&str>,
+    customer: Option<CustomerClaim<'_>>,
+    now: DateTime<Utc>,
+) -> Result<(LockedVoucher, UseState), VoucherError> {
+    tx.lock_use(voucher.id, cart_ref, customer, now).await?.ok_or_else(|| not_found(conference, &voucher.code))
+}
+
 /// The voucher as the lock found it.
 fn refreshed(voucher: &Voucher, locked: LockedVoucher, state: &UseState) -> Voucher {
     Voucher {
@@ -572,8 +586,7 @@ async fn redeem_locked(
             return Ok(Redemption { answer, replayed: true });
         }
     };
-    let (locked, state) =
-        tx.lock_use(voucher.id, cart_ref, customer, now).await?.ok_or_else(|| not_found(conference, &voucher.code))?;
+    let (locked, state) = lock_use(tx.as_mut(), voucher, conference, cart_ref, customer, now).await?;
     let mut current = refreshed(voucher, locked, &state);
     // A cart reference with no live hold is a plain redemption: a budget still needs the cart.
     if current.budget.is_some() && pricing.is_none() && state.own_hold.is_none() {
@@ -587,7 +600,7 @@ async fn redeem_locked(
     };
     let cart = pricing.as_ref().map(|p| p.lines.as_slice());
     let grant = judge_use(&current, &state, cart, discount, now).map_err(|refusal| refused(voucher, refusal))?;
-    let pricing = pricing.map(|p| if grant.capped { p.capped(grant.discount) } else { p });
+    let pricing = pricing.map(|p| p.capped(grant.discount));
     let given = if current.budget.is_some() { grant.discount } else { Money::ZERO };
     let old = current.times_used;
     current.times_used += 1;
@@ -675,15 +688,12 @@ pub async fn hold_found(
         None => HoldSeconds::new("hold_seconds", conference.hold_seconds)?,
     };
     let mut tx = store.begin().await?;
-    let (locked, state) = tx
-        .lock_use(voucher.id, Some(cart_ref.as_str()), customer, now)
-        .await?
-        .ok_or_else(|| not_found(conference, &voucher.code))?;
+    let (locked, state) = lock_use(tx.as_mut(), &voucher, conference, Some(cart_ref.as_str()), customer, now).await?;
     let mut current = refreshed(&voucher, locked, &state);
     let discount = pricing.as_ref().map_or(Money::ZERO, |p| p.discount);
     let cart = pricing.as_ref().map(|p| p.lines.as_slice());
     let grant = judge_use(&current, &state, cart, discount, now).map_err(|refusal| refused(&voucher, refusal))?;
-    let pricing = pricing.map(|p| if grant.capped { p.capped(grant.discount) } else { p });
+    let pricing = pricing.map(|p| p.capped(grant.discount));
     let reserved = if current.budget.is_some() { grant.discount } else { Money::ZERO };
     let expires_at = match state.own_hold {
         Some(hold) => {
@@ -727,10 +737,7 @@ pub async fn extend_hold_found(
 ) -> Result<Held, VoucherError> {
     let voucher = view.voucher.clone().ok_or_else(|| missing(view, conference, code))?;
     let mut tx = store.begin().await?;
-    let (locked, state) = tx
-        .lock_use(voucher.id, Some(cart_ref.as_str()), None, now)
-        .await?
-        .ok_or_else(|| not_found(conference, &voucher.code))?;
+    let (locked, state) = lock_use(tx.as_mut(), &voucher, conference, Some(cart_ref.as_str()), None, now).await?;
     let hold = state.own_hold.ok_or_else(|| VoucherError::HoldNotFound {
         code: voucher.code.clone(),
         cart_ref: cart_ref.as_str().to_owned(),
@@ -784,10 +791,7 @@ pub async fn release_found(
             released
         }
         Releasing::Cart(cart) => {
-            let (_, state) = tx
-                .lock_use(voucher.id, Some(cart.as_str()), None, now)
-                .await?
-                .ok_or_else(|| not_found(conference, &voucher.code))?;
+            let (_, state) = lock_use(tx.as_mut(), voucher, conference, Some(cart.as_str()), None, now).await?;
             match state.own_hold {
                 Some(hold) => {
                     tx.drop_hold(hold.id).await?;
