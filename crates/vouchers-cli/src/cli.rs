@@ -86,6 +86,39 @@ pub struct Cli {
     )]
     pub guessing_floor_days: u64,
 
+    /// Let webhooks point at plain `http://` URLs (operators only; never an API field).
+    #[arg(long, env = "VOUCHERS_WEBHOOK_ALLOW_HTTP", global = true, hide_env_values = true, value_parser = clap::builder::BoolishValueParser::new())]
+    pub webhook_allow_http: bool,
+
+    /// Let webhooks point at loopback, private, link-local and other internal addresses
+    /// (operators only; for tests and single-host setups).
+    #[arg(long, env = "VOUCHERS_WEBHOOK_ALLOW_PRIVATE", global = true, hide_env_values = true, value_parser = clap::builder::BoolishValueParser::new())]
+    pub webhook_allow_private: bool,
+
+    /// Seconds before a failed webhook delivery is tried again; the wait doubles with each
+    /// attempt, up to 6 hours, for 3 days.
+    #[arg(
+        long,
+        env = "VOUCHERS_WEBHOOK_RETRY_SECONDS",
+        default_value_t = 30,
+        global = true,
+        hide_env_values = true,
+        value_parser = clap::value_parser!(u64).range(1..=3600)
+    )]
+    pub webhook_retry_seconds: u64,
+
+    /// Seconds a webhook sender holds a subscription before another sender may take it over (a
+    /// sender that died mid-delivery leaves it this long).
+    #[arg(
+        long,
+        env = "VOUCHERS_WEBHOOK_LEASE_SECONDS",
+        default_value_t = 120,
+        global = true,
+        hide_env_values = true,
+        value_parser = clap::value_parser!(u64).range(1..=3600)
+    )]
+    pub webhook_lease_seconds: u64,
+
     /// Output format: table (the default), csv or json. With `generate --output FILE` the
     /// default comes from the file's extension.
     #[arg(long, value_enum, global = true)]
@@ -105,6 +138,17 @@ impl Cli {
                 failed_lookups_per_minute: self.failed_lookups_per_minute,
                 token_failed_lookups_per_minute: self.token_failed_lookups_per_minute,
                 floor: std::time::Duration::from_secs(self.guessing_floor_days * 86_400),
+            },
+            webhooks: vouchers_core::service::webhooks::WebhookSettings {
+                policy: vouchers_core::domain::TargetPolicy {
+                    allow_http: self.webhook_allow_http,
+                    allow_private: self.webhook_allow_private,
+                },
+                schedule: vouchers_core::domain::RetrySchedule {
+                    base: std::time::Duration::from_secs(self.webhook_retry_seconds),
+                },
+                lease: std::time::Duration::from_secs(self.webhook_lease_seconds),
+                ..Default::default()
             },
         }
     }
@@ -173,6 +217,10 @@ pub enum Command {
     /// Create, list and revoke API tokens.
     #[command(subcommand)]
     Token(commands::token::TokenCommand),
+    /// Signed webhooks: subscribe a URL to a conference's events, list, disable, enable, rotate
+    /// the secret, list and redeliver deliveries.
+    #[command(subcommand)]
+    Webhook(commands::webhook::WebhookCommand),
     /// Who did what in a conference (every write leaves a record), newest first.
     Audit(commands::audit::AuditArgs),
     /// Write a consistent copy of the SQLite database while it is in use.

@@ -63,6 +63,12 @@ pub enum VoucherError {
     /// No failed message with this id in the conference's outbox.
     #[error("no failed message with id {0} in this conference's outbox")]
     MessageNotFound(i64),
+    /// No webhook subscription with this id in the conference.
+    #[error("no webhook with id {0} in this conference")]
+    WebhookNotFound(i64),
+    /// No webhook delivery with this id in the conference.
+    #[error("no webhook delivery with id {0} in this conference")]
+    DeliveryNotFound(i64),
     /// One code of the batch could not be made unique within its attempt budget (the Django
     /// service this port started from raised `RuntimeError` with the same message).
     #[error("Failed to generate a unique voucher code with prefix '{prefix}' after {attempts} attempts")]
@@ -348,6 +354,8 @@ impl VoucherError {
             | VoucherError::BatchNotFound { .. }
             | VoucherError::TokenNotFound(_)
             | VoucherError::MessageNotFound(_)
+            | VoucherError::WebhookNotFound(_)
+            | VoucherError::DeliveryNotFound(_)
             | VoucherError::AccountNotFound(_) => ErrorKind::NotFound,
             VoucherError::LoginFailed => ErrorKind::Unauthenticated,
             VoucherError::Duplicate { .. }
@@ -383,6 +391,8 @@ impl VoucherError {
             | VoucherError::BatchNotFound { .. }
             | VoucherError::TokenNotFound(_)
             | VoucherError::MessageNotFound(_)
+            | VoucherError::WebhookNotFound(_)
+            | VoucherError::DeliveryNotFound(_)
             | VoucherError::AccountNotFound(_) => "not_found",
             VoucherError::LoginFailed => "login_failed",
             VoucherError::IdempotencyKeyReused { .. } => "idempotency_key_reused",
@@ -438,6 +448,8 @@ impl VoucherError {
                 | VoucherError::InvalidRows { .. }
                 | VoucherError::NotEnoughCodes { .. }
                 | VoucherError::MessageNotFound(_)
+                | VoucherError::WebhookNotFound(_)
+                | VoucherError::DeliveryNotFound(_)
                 | VoucherError::UnknownTicketType { .. }
                 | VoucherError::UnknownAddon { .. }
                 | VoucherError::ConferenceNotFound(_)

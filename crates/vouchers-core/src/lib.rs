@@ -18,6 +18,7 @@ pub mod error;
 pub mod mail;
 pub mod service;
 pub mod store;
+pub mod webhook_http;
 
 pub use error::{cause_chain, ErrorBody, ErrorDetail, ErrorKind, VoucherError};
 pub use service::generate::{

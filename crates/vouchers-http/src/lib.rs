@@ -144,6 +144,7 @@ impl AppState {
         (name = "vouchers", description = "Vouchers: add, generate in bulk, list, change, export"),
         (name = "batches", description = "Generated batches"),
         (name = "recipients", description = "Recipients, emails through the outbox, imports"),
+        (name = "webhooks", description = "Signed webhooks: subscriptions, deliveries, redelivery"),
         (name = "checkout", description = "Check, redeem and release codes at checkout; the usage report"),
         (name = "health", description = "Liveness and readiness, no token"),
     )

@@ -12,6 +12,8 @@ use vouchers_core::domain::{InvalidInput, MessageStatus, MessageTemplate, Outbox
 use vouchers_core::mail::{SmtpMailer, SmtpUrl};
 use vouchers_core::service::outbox::{self, SenderSettings};
 use vouchers_core::service::send;
+use vouchers_core::service::webhooks::{self, WebhookSettings};
+use vouchers_core::webhook_http::HttpClient;
 use vouchers_core::Store;
 
 use crate::cli::Format;
@@ -163,19 +165,33 @@ pub struct SendOutboxArgs {
     pub mail: MailArgs,
 }
 
-/// Delivers every due message, then exits.
-pub async fn send_outbox(store: &dyn Store, args: SendOutboxArgs, format: Format) -> Result<(), CliError> {
-    let (mailer, settings) = args
-        .mail
-        .sender()?
-        .ok_or_else(|| CliError::Input("--smtp-url (VOUCHERS_SMTP_URL) is required to send".into()))?;
-    let report = outbox::drain(store, &mailer, &settings).await?;
+/// Delivers every due email (when an SMTP URL is set) and every due webhook delivery, then exits.
+pub async fn send_outbox(
+    store: &dyn Store,
+    args: SendOutboxArgs,
+    settings: &WebhookSettings,
+    format: Format,
+) -> Result<(), CliError> {
+    let mail = match args.mail.sender()? {
+        Some((mailer, settings)) => Some(outbox::drain(store, &mailer, &settings).await?),
+        None => None,
+    };
+    let client = HttpClient::new(settings.policy, vouchers_core::webhook_http::TIMEOUT)
+        .map_err(|e| CliError::Failure(anyhow::anyhow!(e)))?;
+    let hooks = webhooks::drain(store, &client, settings).await?;
     if format == Format::Json {
-        return output::json(&report);
+        return output::json(&serde_json::json!({ "mail": mail, "webhooks": hooks }));
+    }
+    match mail {
+        Some(report) => eprintln!(
+            "emails: {} sent, {} failed, {} temporary failures (tried again when due)",
+            report.sent, report.failed, report.retried
+        ),
+        None => eprintln!("emails: not sent (no --smtp-url / VOUCHERS_SMTP_URL)"),
     }
     eprintln!(
-        "{} sent, {} failed, {} temporary failures (tried again when due)",
-        report.sent, report.failed, report.retried
+        "webhooks: {} delivered, {} failed, {} not answered with a 2xx (tried again when due)",
+        hooks.delivered, hooks.failed, hooks.retried
     );
     Ok(())
 }

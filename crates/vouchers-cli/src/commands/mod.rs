@@ -25,6 +25,7 @@ pub mod ticket_type;
 pub mod token;
 pub mod usage;
 pub mod user;
+pub mod webhook;
 
 use std::sync::Arc;
 
@@ -74,11 +75,12 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
         Command::Usage(args) => usage::run(store.as_ref(), args, &limits.guessing, format).await,
         Command::Assign(args) => assign::run(store.as_ref(), args, format).await,
         Command::Send(args) => mail::send(store.as_ref(), args, format).await,
-        Command::SendOutbox(args) => mail::send_outbox(store.as_ref(), args, format).await,
+        Command::SendOutbox(args) => mail::send_outbox(store.as_ref(), args, &limits.webhooks, format).await,
         Command::Outbox(args) => mail::outbox(store.as_ref(), args, format).await,
         Command::Import(args) => import::run(store.as_ref(), args, format).await,
         Command::Serve(args) => serve::run(server_store, args, limits).await,
         Command::Token(command) => token::run(store.as_ref(), command, format).await,
+        Command::Webhook(command) => webhook::run(store.as_ref(), command, &limits, format).await,
         Command::User(command) => user::run(store.as_ref(), command, format).await,
         Command::Audit(args) => audit::run(store.as_ref(), args, format).await,
         Command::Backup(args) => backup::run(store.as_ref(), args).await,

@@ -10,6 +10,8 @@ use clap::{Args, ValueEnum};
 use vouchers_console::{ConsoleSettings, ConsoleState};
 use vouchers_core::service::accounts::SessionPolicy;
 use vouchers_core::service::outbox::{self, Stop};
+use vouchers_core::service::webhooks;
+use vouchers_core::webhook_http;
 use vouchers_core::{Limits, Store};
 use vouchers_http::{AppState, Settings};
 
@@ -166,9 +168,11 @@ pub async fn run(store: Arc<dyn Store>, args: ServeArgs, limits: Limits) -> Resu
         },
         ..ConsoleSettings::default()
     };
-    // One signal stops both: the listener (requests in flight are answered) and the mail sender
-    // (the email in flight is sent and recorded); each has the drain timeout.
+    // One signal stops all three: the listener (requests in flight are answered), the mail sender
+    // (the email in flight is sent and recorded) and the webhook sender (likewise); each has the
+    // drain timeout.
     let (stop_sender, stop) = Stop::pair();
+    let stop_webhooks = stop.clone();
     let mail = match sender {
         Some((mailer, settings)) => {
             let store = Arc::clone(&store);
@@ -180,6 +184,14 @@ pub async fn run(store: Arc<dyn Store>, args: ServeArgs, limits: Limits) -> Resu
             tracing::info!("no SMTP URL (VOUCHERS_SMTP_URL): queued emails wait for `vouchers send-outbox`");
             None
         }
+    };
+    let webhook_client = vouchers_core::webhook_http::HttpClient::new(limits.webhooks.policy, webhook_http::TIMEOUT)
+        .map_err(|e| CliError::Failure(anyhow::anyhow!(e)))?;
+    let webhook_sender = {
+        let (store, stop, settings) = (Arc::clone(&store), stop_webhooks, limits.webhooks);
+        tokio::spawn(async move {
+            webhooks::run_sender(&*store, &webhook_client, &settings, SENDER_IDLE, stop).await;
+        })
     };
     let drain = settings.drain_timeout;
     let console = ConsoleState::new(Arc::clone(&store), limits, console);
@@ -200,9 +212,16 @@ pub async fn run(store: Arc<dyn Store>, args: ServeArgs, limits: Limits) -> Resu
     };
     // The sender's drain time counts from the signal, alongside the requests'.
     let mail_stopped = async move {
-        let Some(mail) = mail else { return };
-        if on_signal.await.is_ok() && tokio::time::timeout(drain, mail).await.is_err() {
-            tracing::warn!(drain_timeout = ?drain, "the email in flight was cut off at the drain timeout");
+        if on_signal.await.is_err() {
+            return;
+        }
+        if let Some(mail) = mail {
+            if tokio::time::timeout(drain, mail).await.is_err() {
+                tracing::warn!(drain_timeout = ?drain, "the email in flight was cut off at the drain timeout");
+            }
+        }
+        if tokio::time::timeout(drain, webhook_sender).await.is_err() {
+            tracing::warn!(drain_timeout = ?drain, "the webhook delivery in flight was cut off at the drain timeout");
         }
     };
     let (served, ()) = tokio::join!(vouchers_http::serve_with(listener, state, pages, shutdown), mail_stopped);

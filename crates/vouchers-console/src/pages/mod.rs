@@ -12,6 +12,7 @@ mod terms;
 mod tokens;
 mod try_code;
 mod vouchers;
+mod webhooks;
 
 use axum::handler::Handler;
 use axum::routing::{get, post};
@@ -79,5 +80,10 @@ pub(crate) fn routes() -> Routes {
         .form("/console/c/{conf}/batches/{id}/outbox/{msg}/retry", recipients::retry)
         .page_and_form("/console/c/{conf}/tokens", tokens::list, tokens::create)
         .form("/console/c/{conf}/tokens/{id}/revoke", tokens::revoke)
+        .page_and_form("/console/c/{conf}/webhooks", webhooks::list, webhooks::create)
+        .form("/console/c/{conf}/webhooks/{id}/disable", webhooks::disable)
+        .form("/console/c/{conf}/webhooks/{id}/enable", webhooks::enable)
+        .form("/console/c/{conf}/webhooks/{id}/rotate", webhooks::rotate)
+        .form("/console/c/{conf}/webhooks/deliveries/{id}/redeliver", webhooks::redeliver)
         .page("/console/c/{conf}/try", try_code::show)
 }

@@ -19,6 +19,7 @@ mod time;
 mod token;
 mod uses;
 mod voucher;
+mod webhook;
 
 pub use access::{Access, Action, Denied};
 pub use account::{Account, Email, Password, Role, Session, SessionSecret};
@@ -46,6 +47,10 @@ pub(crate) use voucher::rfc3339 as rfc3339_ser;
 pub use voucher::{
     format_rfc3339, from_spreadsheet, minimum_in_words, spreadsheet_safe, Batch, BatchSource, MaxUses, Voucher,
     DEFAULT_MIN_QUANTITY,
+};
+pub use webhook::{
+    forbidden_address, sign, signature_header, Delivery, DeliveryStatus, Event, EventSet, EventType, RetrySchedule,
+    TargetPolicy, Webhook, WebhookSecret, WebhookUrl,
 };
 
 /// How an error message quotes an input value: in quotes and escaped like `{:?}`, cut to its first

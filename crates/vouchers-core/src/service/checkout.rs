@@ -18,17 +18,37 @@ use serde::{Deserialize, Serialize};
 
 use crate::domain::{
     cart_refusal, judge_use, price, unlocked_ticket_types, Applies, CartRef, CodeFormat, Conference, Customer,
-    DiscountSpec, Guessing, GuessingPolicy, HoldSeconds, InvalidInput, InvalidReason, LineItem, Money, OrderRef,
-    PriceLine, Pricing, Quantity, Refusal, UseState, Voucher, VoucherCode,
+    DiscountSpec, EventType, Guessing, GuessingPolicy, HoldSeconds, InvalidInput, InvalidReason, LineItem, Money,
+    OrderRef, PriceLine, Pricing, Quantity, Refusal, UseState, Voucher, VoucherCode,
 };
 pub use crate::store::CheckoutView;
 use crate::store::{
-    AuditEntry, CheckoutKey, CustomerClaim, LockedVoucher, NewHold, NewRedemption, OrderClaim, RedeemOutcome, Store,
-    UsageRow, UseTaken,
+    AuditEntry, CheckoutKey, CustomerClaim, LockedVoucher, NewEvent, NewHold, NewRedemption, OrderClaim, RedeemOutcome,
+    Store, UsageRow, UseTaken,
 };
 use crate::VoucherError;
 
 use super::catalog::conference;
+use super::webhooks::{self, VoucherData};
+
+/// The `data` of a `voucher.redeemed` event.
+#[derive(Serialize)]
+struct RedeemedData<'a> {
+    voucher: &'a Voucher,
+    order_ref: &'a str,
+    cart_ref: Option<&'a str>,
+    pricing: Option<&'a Pricing>,
+}
+
+/// The `data` of a `voucher.held` event.
+#[derive(Serialize)]
+struct HeldData<'a> {
+    voucher: &'a Voucher,
+    cart_ref: &'a str,
+    #[serde(serialize_with = "crate::domain::rfc3339_ser")]
+    expires_at: DateTime<Utc>,
+    pricing: Option<&'a Pricing>,
+}
 
 /// A line of a cart as the checkout sends it: a ticket type or an add-on, and a quantity.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -537,6 +557,20 @@ async fn redeem_at_once(
         target: &answer.voucher.code,
         changes: &changes,
     };
+    let data = RedeemedData {
+        voucher: &answer.voucher,
+        order_ref: order.as_str(),
+        cart_ref: None,
+        pricing: answer.pricing.as_ref(),
+    };
+    let (event_id, body) = webhooks::event_body(&conference.slug, EventType::VoucherRedeemed, &data, now)?;
+    let event = NewEvent {
+        conference_id: conference.id,
+        event_id: &event_id,
+        event_type: EventType::VoucherRedeemed,
+        body: &body,
+        now,
+    };
     let new = NewRedemption {
         voucher_id: answer.voucher.id,
         order_ref: order.as_str(),
@@ -544,6 +578,7 @@ async fn redeem_at_once(
         now,
         audit,
         cart_refusal: cart.as_ref().map(|c| c.reason),
+        event: Some(event),
     };
     match store.redeem(&new).await? {
         RedeemOutcome::Redeemed => Ok(Some(Redemption { answer, replayed: false })),
@@ -629,6 +664,17 @@ async fn redeem_locked(
         changes["discount"] = given.to_string().into();
     }
     super::audit(tx.as_mut(), Some(conference.id), "voucher.redeem", &voucher.code, changes).await?;
+    let data = RedeemedData {
+        voucher: &answer.voucher,
+        order_ref: order.as_str(),
+        cart_ref,
+        pricing: answer.pricing.as_ref(),
+    };
+    webhooks::emit(tx.as_mut(), (conference.id, &conference.slug), EventType::VoucherRedeemed, &data, now).await?;
+    if answer.voucher.budget.is_some_and(|budget| answer.voucher.budget_used >= budget) && given > Money::ZERO {
+        let data = VoucherData { voucher: &answer.voucher, order_ref: Some(order.as_str()), cart_ref: None };
+        webhooks::emit(tx.as_mut(), (conference.id, &conference.slug), EventType::BudgetExhausted, &data, now).await?;
+    }
     tx.commit().await?;
     Ok(Redemption { answer, replayed: false })
 }
@@ -716,6 +762,9 @@ pub async fn hold_found(
             let changes = serde_json::json!({"cart_ref": cart_ref.as_str(), "expires_at": crate::domain::format_rfc3339(&expires_at)});
             super::audit(tx.as_mut(), Some(conference.id), "voucher.hold", &voucher.code, changes).await?;
             current.uses_held += 1;
+            let data =
+                HeldData { voucher: &current, cart_ref: cart_ref.as_str(), expires_at, pricing: pricing.as_ref() };
+            webhooks::emit(tx.as_mut(), (conference.id, &conference.slug), EventType::VoucherHeld, &data, now).await?;
             expires_at
         }
     };
@@ -788,7 +837,7 @@ pub async fn release_found(
                 let changes = serde_json::json!({"order_ref": order.as_str()});
                 super::audit(tx.as_mut(), Some(conference.id), "voucher.release", &voucher.code, changes).await?;
             }
-            released
+            released.then_some((EventType::VoucherReleased, Some(order.as_str()), None))
         }
         Releasing::Cart(cart) => {
             let (_, state) = lock_use(tx.as_mut(), voucher, conference, Some(cart.as_str()), None, now).await?;
@@ -798,15 +847,19 @@ pub async fn release_found(
                     let changes = serde_json::json!({"cart_ref": cart.as_str()});
                     super::audit(tx.as_mut(), Some(conference.id), "voucher.hold_release", &voucher.code, changes)
                         .await?;
-                    true
+                    Some((EventType::VoucherHoldReleased, None, Some(cart.as_str())))
                 }
-                None => false,
+                None => None,
             }
         }
     };
+    let current = tx.voucher(conference, voucher.id).await?.ok_or_else(|| not_found(conference, code))?;
+    if let Some((event, order_ref, cart_ref)) = released {
+        let data = VoucherData { voucher: &current, order_ref, cart_ref };
+        webhooks::emit(tx.as_mut(), (conference.id, &conference.slug), event, &data, now).await?;
+    }
     tx.commit().await?;
-    let voucher = store.voucher_by_code(conference, &voucher.code).await?.ok_or_else(|| not_found(conference, code))?;
-    Ok(Release { released, voucher })
+    Ok(Release { released: released.is_some(), voucher: current })
 }
 
 /// How long an ended hold stays in the database before `serve` deletes it. It stopped counting

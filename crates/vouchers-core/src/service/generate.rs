@@ -21,7 +21,8 @@ use super::idempotent::{self, IdempotencyKey};
 use super::terms::{CheckedTerms, VoucherTerms};
 use super::Limits;
 use crate::domain::{
-    Alphabet, Batch, BatchSource, CodeFormat, CodeMaker, Guessing, Prefix, Recipient, Voucher, VoucherCode, VoucherType,
+    Alphabet, Batch, BatchSource, CodeFormat, CodeMaker, EventType, Guessing, Prefix, Recipient, Voucher, VoucherCode,
+    VoucherType,
 };
 use crate::store::{NewBatch, Store, StoreTx};
 use crate::VoucherError;
@@ -235,6 +236,9 @@ pub async fn generate_voucher_codes_with(
     let changes = serde_json::to_value(&generated.batch).map_err(VoucherError::StoredAnswer)?;
     let target = format!("batch {}", generated.batch.id);
     super::audit(tx.as_mut(), Some(conference_id), "batch.generate", &target, changes).await?;
+    let data = super::webhooks::BatchData { batch: &generated.batch, deactivated: None };
+    let conference = (conference_id, generated.batch.conference.as_str());
+    super::webhooks::emit(tx.as_mut(), conference, EventType::BatchCreated, &data, super::now()).await?;
     tx.commit().await?;
     if sink.is_some() {
         generated.vouchers = Vec::new();

@@ -14,8 +14,8 @@ use serde::Serialize;
 
 use super::csv_input::CsvRows;
 use crate::domain::{
-    quoted, Alphabet, Applies, Batch, BatchSource, CodeFormat, Conference, DiscountSpec, InvalidInput, MaxUses,
-    Recipient, RowError, ValidityWindow, VoucherCode, VoucherType, When,
+    quoted, Alphabet, Applies, Batch, BatchSource, CodeFormat, Conference, DiscountSpec, EventType, InvalidInput,
+    MaxUses, Recipient, RowError, ValidityWindow, VoucherCode, VoucherType, When,
 };
 use crate::store::{NewBatch, Store, StoreTx, VoucherTemplate};
 use crate::VoucherError;
@@ -421,6 +421,9 @@ pub async fn import_vouchers(store: &dyn Store, conference: &str, reader: impl R
     let changes = serde_json::json!({ "batch": batch_id, "imported": imported, "assigned": assigned });
     super::audit(tx.as_mut(), Some(resolver.conference.id), "batch.import", &format!("batch {batch_id}"), changes)
         .await?;
+    let data = super::webhooks::BatchData { batch: &batch, deactivated: None };
+    let conference = (resolver.conference.id, resolver.conference.slug.as_str());
+    super::webhooks::emit(tx.as_mut(), conference, EventType::BatchCreated, &data, super::now()).await?;
     tx.commit().await?;
     Ok(Imported { batch, imported, assigned })
 }

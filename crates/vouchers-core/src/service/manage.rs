@@ -1,7 +1,8 @@
 //! Changing what exists: one voucher's state, uses and window; a whole batch deactivated. Each
 //! change runs in one transaction, holding the rows it checks.
 
-use crate::domain::{Batch, Budget, InvalidInput, MaxUses, ValidityWindow, Voucher, VoucherCode, When};
+use super::webhooks;
+use crate::domain::{Batch, Budget, EventType, InvalidInput, MaxUses, ValidityWindow, Voucher, VoucherCode, When};
 use crate::store::{Store, VoucherChange};
 use crate::VoucherError;
 use serde_json::json;
@@ -82,8 +83,12 @@ pub async fn update_voucher(
     let money = |m: Option<crate::domain::Money>| json!(m.map(|m| m.to_string()));
     changed("budget", money(current.budget), money(change.budget));
     super::audit(tx.as_mut(), Some(conference.id), "voucher.update", code.as_str(), changes.into()).await?;
+    let voucher = tx.voucher(&conference, current.id).await?.ok_or_else(not_found)?;
+    let data = webhooks::VoucherData { voucher: &voucher, order_ref: None, cart_ref: None };
+    webhooks::emit(tx.as_mut(), (conference.id, &conference.slug), EventType::VoucherUpdated, &data, super::now())
+        .await?;
     tx.commit().await?;
-    store.voucher_by_code(&conference, code.as_str()).await?.ok_or_else(not_found)
+    Ok(voucher)
 }
 
 /// Deactivates every voucher of a batch in one transaction (one UPDATE). Returns the batch and
@@ -104,7 +109,10 @@ pub async fn deactivate_batch(
     let target = format!("batch {batch_id}");
     super::audit(tx.as_mut(), Some(conference.id), "batch.deactivate", &target, json!({"deactivated": deactivated}))
         .await?;
+    let batch = tx.batch(&conference, batch_id).await?.ok_or_else(not_found)?;
+    let data = webhooks::BatchData { batch: &batch, deactivated: Some(deactivated) };
+    webhooks::emit(tx.as_mut(), (conference.id, &conference.slug), EventType::BatchDeactivated, &data, super::now())
+        .await?;
     tx.commit().await?;
-    let batch = store.batch(&conference, batch_id).await?.ok_or_else(not_found)?;
     Ok((batch, deactivated))
 }

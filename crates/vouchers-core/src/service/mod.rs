@@ -23,6 +23,7 @@ pub mod send;
 pub mod sign_in;
 pub mod terms;
 pub mod tokens;
+pub mod webhooks;
 
 use std::sync::Arc;
 
@@ -54,6 +55,8 @@ pub struct Limits {
     pub max_batch: i64,
     /// The failed-lookup limit a batch's guessing figure assumes, and its floor.
     pub guessing: crate::domain::GuessingPolicy,
+    /// Where webhooks may point, and how their sender retries.
+    pub webhooks: webhooks::WebhookSettings,
 }
 
 impl Limits {
@@ -63,7 +66,11 @@ impl Limits {
 
 impl Default for Limits {
     fn default() -> Self {
-        Self { max_batch: Self::DEFAULT_MAX_BATCH, guessing: crate::domain::GuessingPolicy::default() }
+        Self {
+            max_batch: Self::DEFAULT_MAX_BATCH,
+            guessing: crate::domain::GuessingPolicy::default(),
+            webhooks: webhooks::WebhookSettings::default(),
+        }
     }
 }
 

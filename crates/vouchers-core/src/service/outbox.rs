@@ -14,7 +14,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 use serde::Serialize;
 
-use crate::domain::{MessageStatus, OutboxMessage};
+use crate::domain::{EventType, MessageStatus, OutboxMessage};
 use crate::store::{ClaimedMessage, DeliveryResult, OutboxFilter, Store};
 use crate::VoucherError;
 
@@ -168,13 +168,40 @@ async fn deliver_due_until(
             Ok(()) => tracing::info!(outbox_id = message.id, attempt = message.attempt, "mail sent"),
             Err(e) => tracing::warn!(outbox_id = message.id, attempt = message.attempt, error = %e, "mail not sent"),
         }
-        if store.finish_outbox(message.id, message.attempt, &result, now).await? {
+        if finish(store, message, &result, now).await? {
             report.add(counted);
         } else {
             tracing::warn!(outbox_id = message.id, "the claim ended before the result was recorded");
         }
     }
     Ok(report)
+}
+
+/// Records an attempt's result; a message that failed for good writes its `message.failed`
+/// event in the same transaction.
+async fn finish(
+    store: &dyn Store,
+    message: &ClaimedMessage,
+    result: &DeliveryResult<'_>,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<bool, VoucherError> {
+    if !matches!(result, DeliveryResult::Failed { .. }) {
+        return Ok(store.finish_outbox(message.id, message.attempt, result, now).await?);
+    }
+    let mut tx = store.begin().await?;
+    if !tx.finish_outbox(message.id, message.attempt, result, now).await? {
+        return Ok(false);
+    }
+    if let Some((conference_id, conference, failed)) = tx.outbox_message(message.id).await? {
+        #[derive(Serialize)]
+        struct Data<'a> {
+            message: &'a OutboxMessage,
+        }
+        let data = Data { message: &failed };
+        super::webhooks::emit(tx.as_mut(), (conference_id, &conference), EventType::MessageFailed, &data, now).await?;
+    }
+    tx.commit().await?;
+    Ok(true)
 }
 
 /// The wait before attempt `attempt + 1`: `base`, doubled per attempt, at most an hour.
@@ -202,8 +229,8 @@ pub async fn drain(
 }
 
 /// Asks a running sender to stop: [`run_sender`] finishes the email it is sending, records it,
-/// and returns.
-#[derive(Debug)]
+/// and returns. A clone hears the same stop (the webhook sender's).
+#[derive(Debug, Clone)]
 pub struct Stop(tokio::sync::watch::Receiver<bool>);
 
 /// The side that asks: [`StopSender::stop`].
@@ -218,16 +245,16 @@ impl Stop {
     }
 
     /// A stop nobody can ask for.
-    fn never() -> Stop {
+    pub(crate) fn never() -> Stop {
         Stop::pair().1
     }
 
-    fn asked(&self) -> bool {
+    pub(crate) fn asked(&self) -> bool {
         *self.0.borrow()
     }
 
     /// Waits `wait`; false when the stop was asked before or during it.
-    async fn sleep(&mut self, wait: Duration) -> bool {
+    pub(crate) async fn sleep(&mut self, wait: Duration) -> bool {
         if self.asked() {
             return false;
         }

@@ -8,12 +8,14 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
 use super::{
-    AuditFilter, Backend, CheckoutKey, CheckoutView, ClaimedMessage, DeliveryResult, NewRedemption, OutboxFilter,
-    RedeemOutcome, RedemptionRecord, Store, StoreError, StoreTx, StoredAccount, StoredSession, UsageRow, VoucherFilter,
+    AuditFilter, Backend, CheckoutKey, CheckoutView, ClaimedMessage, ClaimedWebhook, DeliveryFilter, DeliveryResult,
+    DueDelivery, NewRedemption, OutboxFilter, RedeemOutcome, RedemptionRecord, Store, StoreError, StoreTx,
+    StoredAccount, StoredSession, UsageRow, VoucherFilter,
 };
+use crate::domain::Delivery;
 use crate::domain::{
     Account, Actor, AddOn, ApiToken, AuditRecord, Batch, CodeFormat, Conference, OutboxMessage, TicketType, UseState,
-    Voucher,
+    Voucher, Webhook,
 };
 
 /// `store`, writing as `actor`.
@@ -197,6 +199,32 @@ impl Store for Acting {
         now: DateTime<Utc>,
     ) -> Result<bool, StoreError> {
         self.inner.finish_outbox(id, attempt, result, now).await
+    }
+
+    async fn webhooks(&self, conference_id: i64, id: Option<i64>) -> Result<Vec<Webhook>, StoreError> {
+        self.inner.webhooks(conference_id, id).await
+    }
+
+    async fn deliveries(&self, conference_id: i64, filter: &DeliveryFilter) -> Result<Vec<Delivery>, StoreError> {
+        self.inner.deliveries(conference_id, filter).await
+    }
+
+    async fn claim_webhooks(
+        &self,
+        owner: &str,
+        now: DateTime<Utc>,
+        lease_until: DateTime<Utc>,
+        limit: i64,
+    ) -> Result<Vec<ClaimedWebhook>, StoreError> {
+        self.inner.claim_webhooks(owner, now, lease_until, limit).await
+    }
+
+    async fn next_delivery(&self, webhook_id: i64, owner: &str) -> Result<Option<DueDelivery>, StoreError> {
+        self.inner.next_delivery(webhook_id, owner).await
+    }
+
+    async fn release_webhook(&self, webhook_id: i64, owner: &str) -> Result<(), StoreError> {
+        self.inner.release_webhook(webhook_id, owner).await
     }
 
     async fn backup_into(&self, path: &str) -> Result<(), StoreError> {

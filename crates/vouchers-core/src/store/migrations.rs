@@ -3,7 +3,7 @@
 /// Every migration file as it landed, by backend and version: sqlx refuses to migrate a
 /// database whose applied migration's checksum (SHA-384 of the file) differs, so a landed
 /// file must never change. A new migration adds its line here when it lands.
-const LANDED: [(&str, i64, &str); 30] = [
+const LANDED: [(&str, i64, &str); 32] = [
     ("sqlite", 1, "0eceaf674f7951ab0c78aa9d16d705bf3cd4becfe4c8653b0c4fe98756b74d5141169a7208d00e085a2666e0a7470ced"),
     ("sqlite", 2, "516b8c2dd418b1d9bb7b43d47790b44e3354540fad12d37c18bcfb08614b60666a00c82d2037a383f98643f375a73418"),
     ("sqlite", 3, "2b6a8144cf9e4476eb872928529e594da268f0cfd947c5796e745c1f73d17a53cbd49d7a573b65378d701ed9abd33a05"),
@@ -57,6 +57,12 @@ const LANDED: [(&str, i64, &str); 30] = [
         "postgres",
         15,
         "f8467fc6635dd0405c58d77234333bd6eb0f89f904edc0255e9828c7f219f7cc459ad52d265cc2ce94c6dfa784533fd1",
+    ),
+    ("sqlite", 16, "97b71b5015486806b4f84cba7126dc2cd2509344d89bed396b337e84cb85f7f3da4ca4b5ba57aa4be849babe3110f9a3"),
+    (
+        "postgres",
+        16,
+        "7dfd28ed0d2251234af97e0fe0f1a9acf0e7928bd26de8a657e3298464f3d6e14018f25ad15358903c3feccc9f723f42",
     ),
 ];
 

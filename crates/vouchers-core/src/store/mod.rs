@@ -25,9 +25,10 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
+use crate::domain::Delivery;
 use crate::domain::{
     Account, Actor, AddOn, ApiToken, AuditRecord, Batch, CodeFormat, Conference, Money, NewAddOn, NewConference,
-    NewTicketType, OutboxMessage, Recipient, Role, TicketType, UseState, Voucher,
+    NewTicketType, OutboxMessage, Recipient, Role, TicketType, UseState, Voucher, Webhook, WebhookSecret,
 };
 
 mod acting;
@@ -226,6 +227,26 @@ pub trait Store: Send + Sync + 'static {
         result: &DeliveryResult<'_>,
         now: DateTime<Utc>,
     ) -> Result<bool, StoreError>;
+    /// The conference's webhook subscriptions (only the one with `id`, when given), by id.
+    async fn webhooks(&self, conference_id: i64, id: Option<i64>) -> Result<Vec<Webhook>, StoreError>;
+    /// The conference's webhook deliveries matching `filter`, by id.
+    async fn deliveries(&self, conference_id: i64, filter: &DeliveryFilter) -> Result<Vec<Delivery>, StoreError>;
+    /// Leases at most `limit` enabled subscriptions whose first pending delivery is due at `now`
+    /// and that no sender leases, to `owner` until `lease_until`, in one statement: several
+    /// senders never lease one subscription at once (PostgreSQL: `SKIP LOCKED`; SQLite: the one
+    /// writer).
+    async fn claim_webhooks(
+        &self,
+        owner: &str,
+        now: DateTime<Utc>,
+        lease_until: DateTime<Utc>,
+        limit: i64,
+    ) -> Result<Vec<ClaimedWebhook>, StoreError>;
+    /// The first pending delivery of a subscription `owner` leases, due or not; `None` when
+    /// there is none or the lease was lost.
+    async fn next_delivery(&self, webhook_id: i64, owner: &str) -> Result<Option<DueDelivery>, StoreError>;
+    /// Ends `owner`'s lease of a subscription.
+    async fn release_webhook(&self, webhook_id: i64, owner: &str) -> Result<(), StoreError>;
     /// Writes a consistent copy of the whole database to a new file at `path` while the database
     /// keeps taking writes (SQLite: `VACUUM INTO`). PostgreSQL has `pg_dump` for that:
     /// [`StoreError::Unsupported`].
@@ -427,6 +448,63 @@ pub trait StoreTx: Send {
     async fn set_batch_count(&mut self, batch_id: i64, count: i64) -> Result<(), StoreError>;
     /// Sets `times_used` and `is_active` of vouchers just inserted (an import).
     async fn set_usage(&mut self, usage: &[(i64, i64, bool)]) -> Result<(), StoreError>;
+    /// Records the result of attempt `attempt` of outbox message `id`, as [`Store::finish_outbox`]
+    /// does, inside this transaction.
+    async fn finish_outbox(
+        &mut self,
+        id: i64,
+        attempt: i64,
+        result: &DeliveryResult<'_>,
+        now: DateTime<Utc>,
+    ) -> Result<bool, StoreError>;
+    /// The conference's slug and the outbox message `id`, as it stands in this transaction.
+    async fn outbox_message(&mut self, id: i64) -> Result<Option<(i64, String, OutboxMessage)>, StoreError>;
+    /// A voucher of the conference as this transaction sees it.
+    async fn voucher(&mut self, conference: &Conference, id: i64) -> Result<Option<Voucher>, StoreError>;
+    /// A batch of the conference as this transaction sees it.
+    async fn batch(&mut self, conference: &Conference, id: i64) -> Result<Option<Batch>, StoreError>;
+    /// Inserts a webhook subscription, enabled, and returns its id.
+    async fn insert_webhook(&mut self, new: &NewWebhook<'_>) -> Result<i64, StoreError>;
+    /// Enables or disables a subscription of the conference, with why when the sender disabled
+    /// it; false when the conference has no such subscription.
+    async fn set_webhook_enabled(
+        &mut self,
+        conference_id: i64,
+        id: i64,
+        enabled: bool,
+        reason: Option<&str>,
+        now: DateTime<Utc>,
+    ) -> Result<bool, StoreError>;
+    /// Replaces a subscription's secret; the old one signs too until `old_until`. False when the
+    /// conference has no such subscription.
+    async fn rotate_webhook_secret(
+        &mut self,
+        conference_id: i64,
+        id: i64,
+        secret: &WebhookSecret,
+        old_until: DateTime<Utc>,
+        now: DateTime<Utc>,
+    ) -> Result<bool, StoreError>;
+    /// Writes an event as one delivery per enabled subscription of its conference that wants its
+    /// type; returns how many.
+    async fn queue_event(&mut self, event: &NewEvent<'_>) -> Result<u64, StoreError>;
+    /// Queues a delivery of the conference again, due at `now` (the same event id); false when
+    /// there is no such delivery.
+    async fn redeliver(&mut self, conference_id: i64, id: i64, now: DateTime<Utc>) -> Result<bool, StoreError>;
+    /// Records the attempt made at `attempted_at` on a pending delivery of a subscription `owner`
+    /// leases, and extends the lease to `lease_until`; false (nothing written) when the lease was
+    /// lost to another sender.
+    #[allow(clippy::too_many_arguments)]
+    async fn finish_delivery(
+        &mut self,
+        owner: &str,
+        webhook_id: i64,
+        delivery_id: i64,
+        result: &AttemptResult<'_>,
+        attempted_at: DateTime<Utc>,
+        now: DateTime<Utc>,
+        lease_until: DateTime<Utc>,
+    ) -> Result<bool, StoreError>;
     /// Appends an audit record naming this transaction's actor.
     async fn audit(&mut self, entry: &AuditEntry<'_>) -> Result<(), StoreError>;
     /// Makes everything durable.

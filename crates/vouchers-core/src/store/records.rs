@@ -6,8 +6,8 @@ use std::fmt;
 use chrono::{DateTime, Utc};
 
 use crate::domain::{
-    Account, AddOn, ApiToken, BatchSource, CodeFormat, CodePrefix, Conference, DiscountSpec, MessageStatus, Money,
-    Recipient, RenderedMessage, Scope, TicketType, ValidityWindow, Voucher,
+    Account, AddOn, ApiToken, BatchSource, CodeFormat, CodePrefix, Conference, DeliveryStatus, DiscountSpec, EventType,
+    MessageStatus, Money, Recipient, RenderedMessage, Scope, TicketType, ValidityWindow, Voucher, WebhookSecret,
 };
 
 /// The fields shared by every voucher of one insert: a batch, or one voucher added by hand.
@@ -98,6 +98,9 @@ pub struct NewRedemption<'a> {
     /// The cart's verdict, judged by the application from the priced cart: the statement answers
     /// it when the voucher itself breaks no rule (the cart rules come last).
     pub cart_refusal: Option<crate::domain::InvalidReason>,
+    /// The `voucher.redeemed` event, written with the use: its body's `data.voucher.times_used`
+    /// is set by the statement to the count it left.
+    pub event: Option<NewEvent<'a>>,
 }
 
 /// What [`Store::redeem_as`] did.
@@ -548,4 +551,112 @@ pub struct UseTaken<'a> {
 pub fn applies_none_bits(ticket_types: &crate::domain::Applies, addons: &crate::domain::Applies) -> i64 {
     let none = |applies: &crate::domain::Applies| *applies == crate::domain::Applies::Nothing;
     i64::from(none(ticket_types)) | (i64::from(none(addons)) << 1)
+}
+
+/// A subscription to insert ([`StoreTx::insert_webhook`]).
+#[derive(Debug, Clone)]
+pub struct NewWebhook<'a> {
+    /// Its conference.
+    pub conference_id: i64,
+    /// A checked target.
+    pub url: &'a str,
+    /// Its signing secret.
+    pub secret: &'a WebhookSecret,
+    /// The event types it wants ([`crate::domain::EventSet::bits`]).
+    pub events: i64,
+    /// Now.
+    pub now: DateTime<Utc>,
+}
+
+/// An event to write for every enabled subscription of its conference that wants its type
+/// ([`StoreTx::queue_event`]), in the transaction of the change it reports.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewEvent<'a> {
+    /// The conference.
+    pub conference_id: i64,
+    /// `evt_...`.
+    pub event_id: &'a str,
+    /// Its type.
+    pub event_type: EventType,
+    /// The JSON body, sent as is on every attempt.
+    pub body: &'a str,
+    /// Now.
+    pub now: DateTime<Utc>,
+}
+
+/// Which deliveries to list, by id.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct DeliveryFilter {
+    /// Only this subscription's.
+    pub webhook_id: Option<i64>,
+    /// Only deliveries with this status.
+    pub status: Option<DeliveryStatus>,
+    /// Only deliveries with a larger id (paging).
+    pub after_id: i64,
+    /// At most this many.
+    pub limit: i64,
+    /// The newest first (by id, descending) instead of the oldest.
+    pub newest_first: bool,
+}
+
+/// A subscription a sender leased ([`Store::claim_webhooks`]): where to send, and the secrets
+/// that sign (the current one, and the one before it during a rotation).
+#[derive(Debug, Clone)]
+pub struct ClaimedWebhook {
+    /// Database id.
+    pub id: i64,
+    /// Its conference.
+    pub conference_id: i64,
+    /// Its target, as stored (checked again before every attempt).
+    pub url: String,
+    /// The signing secrets, the current one first.
+    pub secrets: Vec<WebhookSecret>,
+}
+
+/// A subscription's next delivery ([`Store::next_delivery`]).
+#[derive(Clone)]
+pub struct DueDelivery {
+    /// Database id.
+    pub id: i64,
+    /// The event's id.
+    pub event_id: String,
+    /// Its type.
+    pub event_type: String,
+    /// The body to send.
+    pub body: String,
+    /// Attempts before this one.
+    pub attempts: i64,
+    /// When it was first tried (`None`: this is the first attempt).
+    pub first_attempt_at: Option<DateTime<Utc>>,
+    /// When it is due.
+    pub next_attempt_at: DateTime<Utc>,
+}
+
+impl fmt::Debug for DueDelivery {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("DueDelivery").field("id", &self.id).field("event_id", &self.event_id).finish_non_exhaustive()
+    }
+}
+
+/// What became of one attempt to deliver ([`StoreTx::finish_delivery`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AttemptResult<'a> {
+    /// A 2xx answer.
+    Delivered {
+        /// Its status code.
+        status_code: i64,
+        /// The start of its body.
+        response: &'a str,
+    },
+    /// Anything else: tried again at `at`, or (`at` is `None`) failed for good.
+    NotDelivered {
+        /// The answer's status code, if one came.
+        status_code: Option<i64>,
+        /// Why, in words.
+        error: &'a str,
+        /// The start of the answer's body.
+        response: Option<&'a str>,
+        /// The next attempt; `None` when the delivery failed.
+        at: Option<DateTime<Utc>>,
+    },
 }

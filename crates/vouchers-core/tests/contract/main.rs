@@ -28,3 +28,4 @@ mod support;
 mod usable;
 mod validation;
 mod wal;
+mod webhooks;

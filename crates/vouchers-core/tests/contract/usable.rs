@@ -127,6 +127,7 @@ async fn rust_and_sql_decide_alike(db: TestDb) {
                 changes: &changes,
             },
             cart_refusal: None,
+            event: None,
         };
         let outcome = db.store.redeem(&new).await.unwrap();
         let expected = match validity(voucher, at) {

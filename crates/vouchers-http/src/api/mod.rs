@@ -10,6 +10,7 @@ pub(crate) mod export;
 pub(crate) mod health;
 pub(crate) mod recipients;
 pub(crate) mod vouchers;
+pub(crate) mod webhooks;
 
 use utoipa_axum::router::OpenApiRouter;
 
@@ -27,4 +28,5 @@ pub(crate) fn routes() -> OpenApiRouter<AppState> {
         .merge(checkout::routes())
         .merge(audit::routes())
         .merge(recipients::routes())
+        .merge(webhooks::routes())
 }

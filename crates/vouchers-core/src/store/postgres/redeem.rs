@@ -16,7 +16,9 @@ use crate::store::{NewRedemption, RedeemOutcome, StoreError};
 /// decision is "usable"; the audit record follows the consumed use. When the claim took a row but
 /// no use was consumed, the last column calls `vouchers_refuse_redemption(reason)` (migration
 /// 0012), whose exception undoes the whole statement and carries the reason. Otherwise it answers
-/// the claim, the use, and the stored answer of an unreleased order (a replay).
+/// the claim, the use, and the stored answer of an unreleased order (a replay). The
+/// `voucher.redeemed` event, when given, is written for every subscription that wants it, after
+/// the consumed use and with the count it left.
 static REDEEM: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
     format!(
         "WITH claim AS (
@@ -32,7 +34,15 @@ static REDEEM: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
         RETURNING times_used),
     logged AS (
         INSERT INTO audit_log (at, conference_id, actor_kind, actor_id, actor_name, action, target, changes)
-        SELECT $5, $6, $7, $8, $9, $10, $11, $12 FROM consume)
+        SELECT $5, $6, $7, $8, $9, $10, $11, $12 FROM consume),
+    delivered AS (
+        INSERT INTO webhook_delivery (webhook_id, conference_id, event_id, event_type, body, status, attempts,
+                                      next_attempt_at, created_at)
+        SELECT w.id, w.conference_id, $14, $15,
+               jsonb_set(CAST($16 AS jsonb), '{{data,voucher,times_used}}', to_jsonb(c.times_used))::text,
+               'pending', 0, $3, $3
+          FROM consume c JOIN webhook w ON w.conference_id = $6 AND w.enabled AND (w.events & $17) <> 0
+         WHERE $14 IS NOT NULL)
     SELECT (SELECT id FROM claim) AS claimed, (SELECT times_used FROM consume) AS consumed,
            (SELECT response FROM redemption
              WHERE voucher_id = $1 AND order_ref = $2 AND NOT EXISTS (SELECT 1 FROM claim)) AS replay,
@@ -62,6 +72,10 @@ pub(super) async fn redeem(pool: &PgPool, actor: &Actor, new: &NewRedemption<'_>
         .bind(new.audit.target.replace('\0', ""))
         .bind(new.audit.changes.to_string())
         .bind(new.cart_refusal.map(|r| r.as_str()))
+        .bind(new.event.as_ref().map(|e| e.event_id))
+        .bind(new.event.as_ref().map(|e| e.event_type.as_str()))
+        .bind(new.event.as_ref().map(|e| e.body))
+        .bind(new.event.as_ref().map(|e| e.event_type.bit()))
         .fetch_one(pool)
         .await;
     let (claimed, consumed, replay, _) = match found {

@@ -23,6 +23,7 @@ use crate::domain::{Actor, Money};
 
 mod store;
 mod tx;
+mod webhooks;
 
 /// A value bound to a statement; each backend stores it in its own column type.
 #[derive(Debug, Clone)]

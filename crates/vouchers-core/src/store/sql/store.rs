@@ -4,18 +4,20 @@
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
-use super::{args, batch_columns, code_match, has_nul, voucher_columns, Conn, Engine};
+use super::{args, batch_columns, code_match, has_nul, voucher_columns, webhooks, Conn, Engine};
+use crate::domain::Delivery;
 use crate::domain::{
     fold_key, Account, Actor, AddOn, ApiToken, AuditRecord, Batch, CodeFormat, Conference, OutboxMessage, TicketType,
-    UseState, Voucher,
+    UseState, Voucher, Webhook,
 };
 use crate::store::rows::{
     self, RestrictionSets, StoredRow, ACCOUNT_COLUMNS, AUDIT_COLUMNS, CLAIMED_COLUMNS, CONFERENCE_COLUMNS,
     OUTBOX_SELECT, SESSION_COLUMNS, TOKEN_SELECT,
 };
 use crate::store::{
-    AuditFilter, Backend, CheckoutKey, CheckoutView, ClaimedMessage, DeliveryResult, NewRedemption, OutboxFilter,
-    RedeemOutcome, RedemptionRecord, Store, StoreError, StoreTx, StoredAccount, StoredSession, UsageRow, VoucherFilter,
+    AuditFilter, Backend, CheckoutKey, CheckoutView, ClaimedMessage, ClaimedWebhook, DeliveryFilter, DeliveryResult,
+    DueDelivery, NewRedemption, OutboxFilter, RedeemOutcome, RedemptionRecord, Store, StoreError, StoreTx,
+    StoredAccount, StoredSession, UsageRow, VoucherFilter,
 };
 
 /// The conference with this slug.
@@ -35,7 +37,10 @@ pub(super) async fn account_conferences<C: Conn>(conn: &mut C, account_id: i64) 
 }
 
 /// The slugs of the restriction sets of `found` rows, in one query.
-async fn restriction_slugs<E: Engine>(conn: &mut E::Reader, found: &[E::Row]) -> Result<RestrictionSets, StoreError> {
+pub(super) async fn restriction_slugs<E: Engine, C: Conn<Row = E::Row>>(
+    conn: &mut C,
+    found: &[E::Row],
+) -> Result<RestrictionSets, StoreError> {
     let set_ids = rows::set_ids_of(found)?;
     if set_ids.is_empty() {
         return Ok(RestrictionSets::new());
@@ -156,7 +161,7 @@ impl<E: Engine> Store for E {
         ];
         let mut reader = self.reader();
         let found = reader.all(&sql, args).await?;
-        let sets = restriction_slugs::<E>(&mut reader, &found).await?;
+        let sets = restriction_slugs::<E, _>(&mut reader, &found).await?;
         found.iter().map(|row| rows::voucher(conference, &sets, row)).collect()
     }
 
@@ -184,7 +189,7 @@ impl<E: Engine> Store for E {
         let sql = format!("SELECT {} FROM voucher WHERE {}", voucher_columns(&E::DIALECT), code_match(&E::DIALECT));
         let mut reader = self.reader();
         let found = reader.all(&sql, args![conference.id, code, fold_key(code)]).await?;
-        let sets = restriction_slugs::<E>(&mut reader, &found).await?;
+        let sets = restriction_slugs::<E, _>(&mut reader, &found).await?;
         found.first().map(|row| rows::voucher(conference, &sets, row)).transpose()
     }
 
@@ -193,7 +198,7 @@ impl<E: Engine> Store for E {
             format!("SELECT {} FROM voucher_batch WHERE conference_id = $1 AND id = $2", batch_columns(&E::DIALECT));
         let mut reader = self.reader();
         let found = reader.all(&sql, args![conference.id, id]).await?;
-        let sets = restriction_slugs::<E>(&mut reader, &found).await?;
+        let sets = restriction_slugs::<E, _>(&mut reader, &found).await?;
         found.first().map(|row| rows::batch(conference, &sets, row)).transpose()
     }
 
@@ -204,7 +209,7 @@ impl<E: Engine> Store for E {
         );
         let mut reader = self.reader();
         let found = reader.all(&sql, args![conference.id, after_id, limit]).await?;
-        let sets = restriction_slugs::<E>(&mut reader, &found).await?;
+        let sets = restriction_slugs::<E, _>(&mut reader, &found).await?;
         found.iter().map(|row| rows::batch(conference, &sets, row)).collect()
     }
 
@@ -419,23 +424,33 @@ impl<E: Engine> Store for E {
         result: &DeliveryResult<'_>,
         now: DateTime<Utc>,
     ) -> Result<bool, StoreError> {
-        // A server's answer may hold NUL, which PostgreSQL text cannot.
-        let clean = |text: &str| text.replace('\0', " ");
-        let (status, sent_at, next, error) = match result {
-            DeliveryResult::Sent => ("sent", Some(now), None, None),
-            DeliveryResult::Retry { error, at } => ("queued", None, Some(*at), Some(clean(error))),
-            DeliveryResult::Failed { error } => ("failed", None, None, Some(clean(error))),
-            DeliveryResult::Unsent => ("queued", None, None, None),
-        };
-        let unsent = matches!(result, DeliveryResult::Unsent);
-        let sql = "UPDATE outbox_message
-                      SET status = $3, sent_at = $4, next_attempt_at = coalesce($5, next_attempt_at),
-                          last_error = CASE WHEN $8 THEN last_error ELSE $6 END,
-                          attempts = attempts - CASE WHEN $8 THEN 1 ELSE 0 END,
-                          lease_until = NULL, updated_at = $7
-                    WHERE id = $1 AND attempts = $2 AND status = 'sending'";
-        let done = self.writer().await?.run(sql, args![id, attempt, status, sent_at, next, error, now, unsent]).await?;
-        Ok(done == 1)
+        finish_outbox(&mut self.writer().await?, id, attempt, result, now).await
+    }
+
+    async fn webhooks(&self, conference_id: i64, id: Option<i64>) -> Result<Vec<Webhook>, StoreError> {
+        webhooks::webhooks(&mut self.reader(), conference_id, id).await
+    }
+
+    async fn deliveries(&self, conference_id: i64, filter: &DeliveryFilter) -> Result<Vec<Delivery>, StoreError> {
+        webhooks::deliveries(&mut self.reader(), conference_id, filter).await
+    }
+
+    async fn claim_webhooks(
+        &self,
+        owner: &str,
+        now: DateTime<Utc>,
+        lease_until: DateTime<Utc>,
+        limit: i64,
+    ) -> Result<Vec<ClaimedWebhook>, StoreError> {
+        webhooks::claim_webhooks(&mut self.writer().await?, &E::DIALECT, owner, now, lease_until, limit).await
+    }
+
+    async fn next_delivery(&self, webhook_id: i64, owner: &str) -> Result<Option<DueDelivery>, StoreError> {
+        webhooks::next_delivery(&mut self.reader(), webhook_id, owner).await
+    }
+
+    async fn release_webhook(&self, webhook_id: i64, owner: &str) -> Result<(), StoreError> {
+        webhooks::release_webhook(&mut self.writer().await?, webhook_id, owner).await
     }
 
     async fn backup_into(&self, path: &str) -> Result<(), StoreError> {
@@ -450,4 +465,32 @@ impl<E: Engine> Store for E {
     async fn close(&self) {
         Engine::close(self).await
     }
+}
+
+/// Records the result of attempt `attempt` of outbox message `id` (see
+/// [`Store::finish_outbox`]), on the writer or in a transaction.
+pub(super) async fn finish_outbox<C: Conn>(
+    conn: &mut C,
+    id: i64,
+    attempt: i64,
+    result: &DeliveryResult<'_>,
+    now: DateTime<Utc>,
+) -> Result<bool, StoreError> {
+    // A server's answer may hold NUL, which PostgreSQL text cannot.
+    let clean = |text: &str| text.replace('\0', " ");
+    let (status, sent_at, next, error) = match result {
+        DeliveryResult::Sent => ("sent", Some(now), None, None),
+        DeliveryResult::Retry { error, at } => ("queued", None, Some(*at), Some(clean(error))),
+        DeliveryResult::Failed { error } => ("failed", None, None, Some(clean(error))),
+        DeliveryResult::Unsent => ("queued", None, None, None),
+    };
+    let unsent = matches!(result, DeliveryResult::Unsent);
+    let sql = "UPDATE outbox_message
+                  SET status = $3, sent_at = $4, next_attempt_at = coalesce($5, next_attempt_at),
+                      last_error = CASE WHEN $8 THEN last_error ELSE $6 END,
+                      attempts = attempts - CASE WHEN $8 THEN 1 ELSE 0 END,
+                      lease_until = NULL, updated_at = $7
+                WHERE id = $1 AND attempts = $2 AND status = 'sending'";
+    let done = conn.run(sql, args![id, attempt, status, sent_at, next, error, now, unsent]).await?;
+    Ok(done == 1)
 }

@@ -5,18 +5,19 @@
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
-use super::store::{account_conferences, conference_by_slug};
-use super::{args, code_match, has_nul, json_rows, Conn, Engine};
+use super::store::{account_conferences, conference_by_slug, restriction_slugs};
+use super::{args, batch_columns, code_match, has_nul, json_rows, voucher_columns, webhooks, Conn, Engine};
 use crate::domain::{
-    Account, Actor, AddOn, CodeFormat, Conference, Money, NewAddOn, NewConference, NewTicketType, OwnHold, Recipient,
-    Role, TicketType, UseState,
+    Account, Actor, AddOn, Batch, CodeFormat, Conference, Money, NewAddOn, NewConference, NewTicketType, OutboxMessage,
+    OwnHold, Recipient, Role, TicketType, UseState, Voucher, WebhookSecret,
 };
 use crate::store::rows::{
-    self, restriction_key, StoredRow, ACCOUNT_COLUMNS, CONFERENCE_COLUMNS, VOUCHER_STATE_COLUMNS,
+    self, restriction_key, StoredRow, ACCOUNT_COLUMNS, CONFERENCE_COLUMNS, OUTBOX_SELECT, VOUCHER_STATE_COLUMNS,
 };
 use crate::store::{
-    AuditEntry, CustomerClaim, IdempotencyClaim, LockedVoucher, MessageVoucher, NewBatch, NewHold, NewMessage,
-    NewToken, OrderClaim, RestrictionIds, StoreError, StoreTx, UseTaken, VoucherChange, VoucherState, VoucherTemplate,
+    AttemptResult, AuditEntry, CustomerClaim, DeliveryResult, IdempotencyClaim, LockedVoucher, MessageVoucher,
+    NewBatch, NewEvent, NewHold, NewMessage, NewToken, NewWebhook, OrderClaim, RestrictionIds, StoreError, StoreTx,
+    UseTaken, VoucherChange, VoucherState, VoucherTemplate,
 };
 
 /// A write transaction of engine `E`, whose audit records name `actor`.
@@ -698,6 +699,91 @@ impl<E: Engine> StoreTx for SqlTx<E> {
         ];
         self.tx.run(sql, args).await?;
         Ok(())
+    }
+
+    async fn finish_outbox(
+        &mut self,
+        id: i64,
+        attempt: i64,
+        result: &DeliveryResult<'_>,
+        now: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        super::store::finish_outbox(&mut self.tx, id, attempt, result, now).await
+    }
+
+    async fn outbox_message(&mut self, id: i64) -> Result<Option<(i64, String, OutboxMessage)>, StoreError> {
+        let sql = format!("{OUTBOX_SELECT} JOIN conference c ON c.id = m.conference_id WHERE m.id = $1");
+        let Some(row) = self
+            .tx
+            .first(&sql.replacen("SELECT ", "SELECT c.id AS conference_id, c.slug AS conference_slug, ", 1), args![id])
+            .await?
+        else {
+            return Ok(None);
+        };
+        Ok(Some((row.int("conference_id")?, row.text("conference_slug")?, rows::outbox_message(&row)?)))
+    }
+
+    async fn voucher(&mut self, conference: &Conference, id: i64) -> Result<Option<Voucher>, StoreError> {
+        let sql = format!("SELECT {} FROM voucher WHERE conference_id = $1 AND id = $2", voucher_columns(&E::DIALECT));
+        let found = self.tx.all(&sql, args![conference.id, id]).await?;
+        let sets = restriction_slugs::<E, _>(&mut self.tx, &found).await?;
+        found.first().map(|row| rows::voucher(conference, &sets, row)).transpose()
+    }
+
+    async fn batch(&mut self, conference: &Conference, id: i64) -> Result<Option<Batch>, StoreError> {
+        let sql =
+            format!("SELECT {} FROM voucher_batch WHERE conference_id = $1 AND id = $2", batch_columns(&E::DIALECT));
+        let found = self.tx.all(&sql, args![conference.id, id]).await?;
+        let sets = restriction_slugs::<E, _>(&mut self.tx, &found).await?;
+        found.first().map(|row| rows::batch(conference, &sets, row)).transpose()
+    }
+
+    async fn insert_webhook(&mut self, new: &NewWebhook<'_>) -> Result<i64, StoreError> {
+        webhooks::insert_webhook(&mut self.tx, new).await
+    }
+
+    async fn set_webhook_enabled(
+        &mut self,
+        conference_id: i64,
+        id: i64,
+        enabled: bool,
+        reason: Option<&str>,
+        now: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        webhooks::set_webhook_enabled(&mut self.tx, conference_id, id, enabled, reason, now).await
+    }
+
+    async fn rotate_webhook_secret(
+        &mut self,
+        conference_id: i64,
+        id: i64,
+        secret: &WebhookSecret,
+        old_until: DateTime<Utc>,
+        now: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        webhooks::rotate_webhook_secret(&mut self.tx, conference_id, id, secret, old_until, now).await
+    }
+
+    async fn queue_event(&mut self, event: &NewEvent<'_>) -> Result<u64, StoreError> {
+        webhooks::queue_event(&mut self.tx, event).await
+    }
+
+    async fn redeliver(&mut self, conference_id: i64, id: i64, now: DateTime<Utc>) -> Result<bool, StoreError> {
+        webhooks::redeliver(&mut self.tx, conference_id, id, now).await
+    }
+
+    async fn finish_delivery(
+        &mut self,
+        owner: &str,
+        webhook_id: i64,
+        delivery_id: i64,
+        result: &AttemptResult<'_>,
+        attempted_at: DateTime<Utc>,
+        now: DateTime<Utc>,
+        lease_until: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        webhooks::finish_delivery(&mut self.tx, owner, webhook_id, delivery_id, result, attempted_at, now, lease_until)
+            .await
     }
 
     async fn commit(self: Box<Self>) -> Result<(), StoreError> {

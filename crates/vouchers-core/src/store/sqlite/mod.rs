@@ -354,6 +354,15 @@ static REDEEM_SQL: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
     )
 });
 
+/// The `voucher.redeemed` event of a redemption just written, for every subscription that wants
+/// it, with the count of uses the redemption left.
+const REDEEMED_EVENT_SQL: &str = "INSERT INTO webhook_delivery (webhook_id, conference_id, event_id, event_type, body,
+                                                   status, attempts, next_attempt_at, created_at)
+     SELECT w.id, w.conference_id, $2, $3,
+            json_set($4, '$.data.voucher.times_used', (SELECT times_used FROM voucher WHERE id = $7)),
+            'pending', 0, $5, $5
+       FROM webhook w WHERE w.conference_id = $1 AND w.enabled AND (w.events & $6) <> 0";
+
 /// See [`Engine::checkout_view`].
 static CHECKOUT_SQL: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| rows::checkout_sql(&DIALECT));
 
@@ -397,9 +406,13 @@ impl Engine for SqliteStore {
     }
 
     async fn redeem_as(&self, actor: &Actor, new: &NewRedemption<'_>) -> Result<RedeemOutcome, StoreError> {
-        // One statement, one turn of the writer: it decides why the voucher cannot be used (if it
-        // cannot), and the trigger of migration 0012 aborts with that reason or writes.
-        let mut writer = self.writer.lock().await?;
+        // One statement, in one turn of the writer: it decides why the voucher cannot be used (if
+        // it cannot), and the trigger of migration 0012 aborts with that reason or writes. With
+        // an event, the statement and the event's deliveries are one transaction.
+        let mut writer = match new.event {
+            Some(_) => self.writer.begin().await?,
+            None => self.writer.lock().await?,
+        };
         let done = sqlx::query(&REDEEM_SQL)
             .bind(new.voucher_id)
             .bind(new.order_ref)
@@ -417,7 +430,22 @@ impl Engine for SqliteStore {
             .execute(&mut *writer)
             .await;
         match done {
-            Ok(_) => Ok(RedeemOutcome::Redeemed),
+            Ok(_) => {
+                if let Some(event) = &new.event {
+                    sqlx::query(REDEEMED_EVENT_SQL)
+                        .bind(event.conference_id)
+                        .bind(event.event_id)
+                        .bind(event.event_type.as_str())
+                        .bind(event.body)
+                        .bind(micros(event.now))
+                        .bind(event.event_type.bit())
+                        .bind(new.voucher_id)
+                        .execute(&mut *writer)
+                        .await?;
+                    writer.commit().await?;
+                }
+                Ok(RedeemOutcome::Redeemed)
+            }
             Err(sqlx::Error::Database(e)) if e.message() == "vouchers: replay" => {
                 let response: String =
                     sqlx::query_scalar("SELECT response FROM redemption WHERE voucher_id = $1 AND order_ref = $2")
