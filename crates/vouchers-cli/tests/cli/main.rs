@@ -70,3 +70,4 @@ mod hostile;
 mod mail;
 mod server;
 mod support;
+mod webhooks;

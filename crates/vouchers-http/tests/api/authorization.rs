@@ -15,7 +15,7 @@ pub struct Route {
 }
 
 /// Every authenticated route.
-pub const ROUTES: [Route; 29] = [
+pub const ROUTES: [Route; 36] = [
     Route { method: "POST", template: "/api/v1/conferences" },
     Route { method: "GET", template: "/api/v1/conferences/{conf}" },
     Route { method: "PATCH", template: "/api/v1/conferences/{conf}" },
@@ -45,6 +45,14 @@ pub const ROUTES: [Route; 29] = [
     Route { method: "GET", template: "/api/v1/conferences/{conf}/outbox" },
     Route { method: "POST", template: "/api/v1/conferences/{conf}/outbox/{id}/retry" },
     Route { method: "POST", template: "/api/v1/conferences/{conf}/vouchers/import" },
+    // The admin's subscription is webhook 1, which `{id}` (the batch, 1) names below.
+    Route { method: "POST", template: "/api/v1/conferences/{conf}/webhooks" },
+    Route { method: "GET", template: "/api/v1/conferences/{conf}/webhooks" },
+    Route { method: "POST", template: "/api/v1/conferences/{conf}/webhooks/{id}/disable" },
+    Route { method: "POST", template: "/api/v1/conferences/{conf}/webhooks/{id}/enable" },
+    Route { method: "POST", template: "/api/v1/conferences/{conf}/webhooks/{id}/rotate-secret" },
+    Route { method: "GET", template: "/api/v1/conferences/{conf}/webhooks/deliveries" },
+    Route { method: "POST", template: "/api/v1/conferences/{conf}/webhooks/deliveries/{id}/redeliver" },
     // Last: it deactivates the batch the routes above use.
     Route { method: "POST", template: "/api/v1/conferences/{conf}/batches/{id}/deactivate" },
 ];
@@ -69,6 +77,8 @@ fn body_for(template: &str, method: &str, n: usize, code: &str, held: &str) -> O
         ("POST", "assign") => Some(json!({"recipients": [{"email": format!("m{n}@example.org"), "name": "M"}]})),
         ("POST", "send" | "preview") => Some(json!({"subject": "S", "template": "{{ code }}"})),
         ("POST", "retry") => Some(json!({})),
+        // A public address written as such: no DNS lookup, which a test machine may not have.
+        ("POST", "webhooks") => Some(json!({"url": "https://93.184.216.34/hooks/vouchers"})),
         ("POST", "import") => Some(Value::String(format!("code,voucher_type\nIMPORTED-{n},comp\n"))),
         _ => None,
     }
@@ -94,7 +104,11 @@ fn expected(route: &Route, caller: Caller) -> StatusCode {
         // No failed email exists: a caller allowed to retry gets past authorization to the use
         // case's 404 (the other conference's token too, as for every route).
         ("POST", "retry") => StatusCode::NOT_FOUND,
-        ("POST", "deactivate" | "assign" | "send" | "preview") => StatusCode::OK,
+        // No event happened since the subscriptions were made: no delivery 1.
+        ("POST", "redeliver") => StatusCode::NOT_FOUND,
+        ("POST", "deactivate" | "assign" | "send" | "preview" | "disable" | "enable" | "rotate-secret") => {
+            StatusCode::OK
+        }
         ("POST", _) if !checkout_route => StatusCode::CREATED,
         _ => StatusCode::OK,
     };

@@ -25,3 +25,4 @@ mod recipients;
 mod socket;
 mod support;
 mod vouchers;
+mod webhooks;

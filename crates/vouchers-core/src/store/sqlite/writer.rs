@@ -63,8 +63,11 @@ impl Writer {
         let open = state.open;
         let conn = state.conn.as_mut().ok_or(StoreError::Unavailable(sqlx::Error::PoolClosed))?;
         if open {
-            // Left open by a transaction dropped where no runtime could roll it back.
-            conn.execute("ROLLBACK").await?;
+            // Left open by a transaction dropped where no runtime could roll it back, or whose
+            // rollback failed because SQLite had already rolled it back itself (a full disk does
+            // that): either way none is open once this returns, and an error here would only
+            // say so.
+            let _ = conn.execute("ROLLBACK").await;
         }
         state.open = false;
         if let Some(begin) = begin {
