@@ -239,6 +239,15 @@ async fn organizer_runs_a_voucher_campaign_in_the_console() {
         assert!(emails.contains("queued"), "the batch page lists the queued emails: {}", page_summary(c).await);
         shots.take(c, "batch-emails").await;
 
+        // f3. A webhook for the batch's deactivation: its secret is shown once.
+        click_nav(c, "Webhooks").await;
+        fill(c, "", "URL", "https://93.184.216.34/hooks/vouchers").await;
+        check(c, "", "batch.deactivated").await;
+        shots.take(c, "webhook-form").await;
+        click_button(c, "", "Create webhook").await;
+        assert!(body_text(c).await.contains("whsec_"), "no secret shown: {}", page_summary(c).await);
+        shots.take(c, "webhook-created").await;
+
         // g. Deactivate the batch, through its confirmation page.
         goto(c, &batch_url).await;
         for code in &codes {
@@ -256,6 +265,13 @@ async fn organizer_runs_a_voucher_campaign_in_the_console() {
             }
         }
         shots.take(c, "batch-deactivated").await;
+
+        // g2. The webhook's page lists the deactivation's delivery, with a Redeliver button.
+        click_nav(c, "Webhooks").await;
+        let row = row_text(c, "batch.deactivated").await;
+        assert!(row.contains("Redeliver"), "the delivery's row: {row:?}");
+        assert!(!body_text(c).await.contains("whsec_"), "the secret is shown once");
+        shots.take(c, "webhooks").await;
 
         // h. The dashboard's chart changed: 5 issued, 0 active.
         click_nav(c, "Dashboard").await;

@@ -312,6 +312,74 @@ async fn tokens_are_shown_once_and_revoked(mut c: Console) {
     c.submit("/console/c/pycon/tokens/999999/revoke", &[]).await.ok(StatusCode::NOT_FOUND);
 }
 
+/// The webhooks page: a refused target keeps the form with the rule; a created webhook's secret
+/// is shown once; its deliveries are listed with a Redeliver button that queues the same event;
+/// disable and enable; a webhook the sender disabled says why.
+async fn webhooks_page_lists_deliveries_and_redelivers(mut c: Console) {
+    c.sign_in(MANAGER).await.redirect();
+    let page = c.get("/console/c/pycon/webhooks").await;
+    assert!(page.ok(StatusCode::OK).contains("No webhooks yet"));
+    let refused = c.submit("/console/c/pycon/webhooks", &[("url", "https://169.254.169.254/latest")]).await;
+    let body = refused.ok(StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(body.contains("link-local") && body.contains("https://169.254.169.254/latest"), "{body}");
+    let form = [("url", "https://93.184.216.34/hooks"), ("event", "voucher.redeemed"), ("event", "voucher.released")];
+    let made = c.submit("/console/c/pycon/webhooks", &form).await;
+    let body = made.ok(StatusCode::OK).to_owned();
+    let start = body.find("whsec_").unwrap();
+    let secret: String = body[start..].chars().take_while(|c| c.is_ascii_alphanumeric() || "_-".contains(*c)).collect();
+    assert!(secret.len() > 40);
+    assert!(body.contains("voucher.redeemed, voucher.released"), "{body}");
+    let shared = c.db.store.clone();
+    let store = &*shared;
+    let hooks = vouchers_core::service::webhooks::list_webhooks(store, "pycon").await.unwrap();
+    assert_eq!(hooks.len(), 1);
+    let id = hooks[0].id;
+
+    // A redemption: its delivery is listed, pending, with a Redeliver button.
+    let mut add =
+        vouchers_core::service::add::AddVoucher::new("pycon", "HOOKED", vouchers_core::domain::VoucherType::Comp, None);
+    add.terms.max_uses = 2;
+    vouchers_core::service::add::add_voucher(store, &add).await.unwrap();
+    let order = vouchers_core::domain::OrderRef::parse("o-1").unwrap();
+    let none = vouchers_core::service::checkout::UseOptions::default();
+    vouchers_core::service::checkout::redeem_voucher(
+        store,
+        "pycon",
+        "HOOKED",
+        &order,
+        None,
+        &none,
+        vouchers_core::now(),
+    )
+    .await
+    .unwrap();
+    let listed = c.get("/console/c/pycon/webhooks").await.body;
+    assert!(!listed.contains(&secret), "the secret is shown once");
+    assert!(listed.contains("voucher.redeemed") && listed.contains("pending"), "{listed}");
+    let filter = vouchers_core::store::DeliveryFilter { limit: 10, ..Default::default() };
+    let delivery = vouchers_core::service::webhooks::list_deliveries(store, "pycon", &filter).await.unwrap()[0].clone();
+    assert!(listed.contains(&format!("/console/c/pycon/webhooks/deliveries/{}/redeliver", delivery.id)));
+    assert!(listed.contains(&delivery.event_id));
+    let again = c.submit(&format!("/console/c/pycon/webhooks/deliveries/{}/redeliver", delivery.id), &[]).await;
+    assert_eq!(again.redirect(), "/console/c/pycon/webhooks");
+    c.submit("/console/c/pycon/webhooks/deliveries/999999/redeliver", &[]).await.ok(StatusCode::NOT_FOUND);
+
+    // Disable, enable; the sender's note.
+    let off = c.submit(&format!("/console/c/pycon/webhooks/{id}/disable"), &[]).await;
+    assert_eq!(off.redirect(), "/console/c/pycon/webhooks");
+    assert!(!vouchers_core::service::webhooks::list_webhooks(store, "pycon").await.unwrap()[0].enabled);
+    c.submit(&format!("/console/c/pycon/webhooks/{id}/enable"), &[]).await.redirect();
+    let conference = vouchers_core::service::catalog::conference(store, "pycon").await.unwrap();
+    let mut tx = store.begin().await.unwrap();
+    let note = "disabled on 2027-05-01T00:00:00Z: deliveries failed for 3 days";
+    tx.set_webhook_enabled(conference.id, id, false, Some(note), vouchers_core::now()).await.unwrap();
+    tx.commit().await.unwrap();
+    assert!(c.get("/console/c/pycon/webhooks").await.body.contains(note));
+    let rotated = c.submit(&format!("/console/c/pycon/webhooks/{id}/rotate"), &[]).await;
+    let body = rotated.ok(StatusCode::OK);
+    assert!(body.contains("whsec_") && !body.contains(&secret));
+}
+
 async fn try_a_code_answers_like_check(mut c: Console) {
     c.sign_in(MANAGER).await.redirect();
     let key = c.get("/console/c/pycon/generate").await.hidden("idempotency_key");
@@ -378,5 +446,6 @@ both_backends!(
     vouchers_list_add_show_and_edit,
     status_filter_lists_exactly_the_vouchers_in_each_status,
     tokens_are_shown_once_and_revoked,
+    webhooks_page_lists_deliveries_and_redelivers,
     try_a_code_answers_like_check,
 );
