@@ -58,6 +58,7 @@ PAGES = [
     "docs/cli.md",
     "docs/codes.md",
     "docs/email.md",
+    "docs/webhooks.md",
     "docs/api.md",
     "docs/console.md",
     "docs/configuration.md",

@@ -111,6 +111,35 @@ pub struct AppState {
     pub guesses: Arc<GuessGuard>,
     /// The last write failed because the database's disk is full (and none has succeeded since).
     pub storage_full: Arc<std::sync::atomic::AtomicBool>,
+    /// Requests being served now (API and console): the webhook sender gives way while any are.
+    pub in_flight: InFlight,
+}
+
+/// How many requests are being served now; [`vouchers_core::service::webhooks::Busy`] while any
+/// are.
+#[derive(Debug, Clone, Default)]
+pub struct InFlight(Arc<std::sync::atomic::AtomicUsize>);
+
+impl vouchers_core::service::webhooks::Busy for InFlight {
+    fn busy(&self) -> bool {
+        self.0.load(std::sync::atomic::Ordering::Relaxed) > 0
+    }
+}
+
+/// One request counted in [`InFlight`] until it is dropped (its response sent, or the request
+/// cancelled).
+struct Counted(Arc<std::sync::atomic::AtomicUsize>);
+
+impl Drop for Counted {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, std::sync::atomic::Ordering::Relaxed);
+    }
+}
+
+async fn count_in_flight(State(state): State<AppState>, request: Request, next: Next) -> Response {
+    state.in_flight.0.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let _counted = Counted(Arc::clone(&state.in_flight.0));
+    next.run(request).await
 }
 
 impl AppState {
@@ -127,7 +156,7 @@ impl AppState {
             settings.token_failed_lookups_per_minute,
         ));
         let storage_full = Arc::new(std::sync::atomic::AtomicBool::new(false));
-        Self { store, limits, settings, guesses, storage_full }
+        Self { store, limits, settings, guesses, storage_full, in_flight: InFlight::default() }
     }
 }
 
@@ -270,6 +299,7 @@ pub fn router_with(state: AppState, extra: Router) -> Router {
         )
         .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
         .layer(middleware::from_fn(guard::safe_request_id))
+        .layer(middleware::from_fn_with_state(state.clone(), count_in_flight))
 }
 
 /// Serves [`router`] on `listener` until `shutdown` completes, then stops accepting connections

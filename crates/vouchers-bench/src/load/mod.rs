@@ -14,6 +14,7 @@
 mod pg;
 mod report;
 mod server;
+mod webhooks;
 mod wrk;
 
 use std::path::{Path, PathBuf};
@@ -63,6 +64,12 @@ pub struct LoadArgs {
     /// or after falls under half of before. With --quick, one second per phase.
     #[arg(long)]
     flood: bool,
+    /// An A/B instead of the runs above: redeem throughput at 16 connections (or the first of
+    /// --connections) with one webhook subscription on every event against none, in turn, three
+    /// rounds (one with --quick); fails when the median with it is under 90% of the median
+    /// without, or when a redemption's event was not delivered exactly once.
+    #[arg(long)]
+    webhooks: bool,
 }
 
 /// The workspace's root (this crate lives in `crates/vouchers-bench`).
@@ -121,6 +128,10 @@ pub fn run(args: &LoadArgs) -> Result<()> {
     let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
     if let Some(minutes) = args.soak_minutes {
         return soak(&runtime, args, &bin, minutes, connections[0]);
+    }
+    if args.webhooks {
+        let conns = args.connections.first().copied().unwrap_or(16);
+        return webhooks_ab(&runtime, args, &bin, duration, conns);
     }
     if args.flood {
         return flood(&runtime, args, &bin, if args.quick { 1 } else { args.duration.max(1) });
@@ -402,6 +413,29 @@ fn soak(runtime: &tokio::runtime::Runtime, args: &LoadArgs, bin: &Path, minutes:
         result?;
     }
     print_checks(&checks, "soak")
+}
+
+/// `--webhooks`: see [`webhooks::ab`].
+fn webhooks_ab(
+    runtime: &tokio::runtime::Runtime,
+    args: &LoadArgs,
+    bin: &Path,
+    duration: u64,
+    conns: u32,
+) -> Result<()> {
+    let mut checks = Vec::new();
+    let mut runs = Vec::new();
+    for db in &args.dbs {
+        eprintln!("[webhooks] {db}: preparing");
+        let deployment = runtime.block_on(Deployment::create(db, bin, &args.postgres_url))?;
+        let result = webhooks::ab(&deployment, if args.quick { 1 } else { 3 }, conns, duration, &mut runs);
+        runtime.block_on(deployment.destroy())?;
+        checks.extend(result?);
+    }
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&runs)?);
+    }
+    print_checks(&checks, "webhooks")
 }
 
 /// Enough single-use codes for a redeem run of `duration` seconds (no run gets near 20,000/s).

@@ -187,17 +187,20 @@ pub async fn run(store: Arc<dyn Store>, args: ServeArgs, limits: Limits) -> Resu
     };
     let webhook_client = vouchers_core::webhook_http::HttpClient::new(limits.webhooks.policy, webhook_http::TIMEOUT)
         .map_err(|e| CliError::Failure(anyhow::anyhow!(e)))?;
-    let webhook_sender = {
-        let (store, stop, settings) = (Arc::clone(&store), stop_webhooks, limits.webhooks);
-        tokio::spawn(async move {
-            webhooks::run_sender(&*store, &webhook_client, &settings, SENDER_IDLE, stop).await;
-        })
-    };
+
     let drain = settings.drain_timeout;
     let console = ConsoleState::new(Arc::clone(&store), limits, console);
     tokio::spawn(vouchers_console::prune_sign_in_window(console.clone()));
     let pages = vouchers_console::router(console);
     let state = AppState::with_settings(store, limits, settings);
+    // The webhook sender gives way while requests are in flight (see `webhooks::run_sender`).
+    let webhook_sender = {
+        let (store, stop, settings, busy) =
+            (Arc::clone(&state.store), stop_webhooks, limits.webhooks, state.in_flight.clone());
+        tokio::spawn(async move {
+            webhooks::run_sender(&*store, &webhook_client, &settings, SENDER_IDLE, stop, &busy).await;
+        })
+    };
     tokio::spawn(vouchers_http::prune_guessing_window(state.clone()));
     let holds = Arc::clone(&state.store);
     tokio::spawn(vouchers_core::service::limiter::prune_every_minute("ended holds", move || {

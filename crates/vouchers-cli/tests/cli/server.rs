@@ -97,6 +97,14 @@ fn a_use_case_runs_in_a_span_named_after_it() {
         (response.status().as_u16(), response.json::<Value>().await.unwrap())
     });
     assert_eq!(status, 201, "{body}");
+    // The use case's span may close a moment after the response went out (its task ends after
+    // handing over the answer): wait for its line, at most 5 s.
+    let start = std::time::Instant::now();
+    while !server.logs().lines().any(|l| l.contains("generate_voucher_codes_with") && l.contains("close"))
+        && start.elapsed() < std::time::Duration::from_secs(5)
+    {
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
     let logs = server.logs();
     assert!(server.stop().success());
     let line = logs

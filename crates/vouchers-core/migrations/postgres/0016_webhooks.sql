@@ -25,6 +25,7 @@ CREATE TABLE webhook (
     disabled_reason       text,
     lease_owner           text,
     lease_until           timestamptz,
+    delivered_through     bigint      NOT NULL DEFAULT 0,
     created_at            timestamptz NOT NULL,
     updated_at            timestamptz NOT NULL
 );
@@ -45,9 +46,5 @@ CREATE TABLE webhook_delivery (
     response_body    text,
     first_attempt_at timestamptz,
     delivered_at     timestamptz,
-    created_at       timestamptz NOT NULL,
-    UNIQUE (webhook_id, event_id)
+    created_at       timestamptz NOT NULL
 );
--- A subscription's next delivery: the pending one with the lowest id.
-CREATE INDEX webhook_delivery_pending ON webhook_delivery (webhook_id, id) WHERE status = 'pending';
-CREATE INDEX webhook_delivery_conference ON webhook_delivery (conference_id, id);

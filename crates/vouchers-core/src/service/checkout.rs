@@ -564,6 +564,9 @@ async fn redeem_at_once(
         pricing: answer.pricing.as_ref(),
     };
     let (event_id, body) = webhooks::event_body(&conference.slug, EventType::VoucherRedeemed, &data, now)?;
+    // The statement writes the count of uses it left (a concurrent redemption may have taken one
+    // since the read).
+    let body = webhooks::with_times_used_placeholder(&body, answer.voucher.times_used);
     let event = NewEvent {
         conference_id: conference.id,
         event_id: &event_id,

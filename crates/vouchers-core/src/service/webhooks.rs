@@ -76,6 +76,17 @@ pub fn event_body<D: Serialize>(
     Ok((id, body))
 }
 
+/// What a redemption's event body holds in place of the voucher's count of uses; the statement
+/// that consumes the use writes the count it left there. A value in the body cannot hold it: a
+/// quote inside a JSON string is escaped, and this has two that are not.
+pub const TIMES_USED: &str = "\"times_used\":__TIMES_USED__";
+
+/// `body` (a `voucher.redeemed` event whose voucher has `times_used` uses) with [`TIMES_USED`]
+/// in place of its count.
+pub fn with_times_used_placeholder(body: &str, times_used: i64) -> String {
+    body.replacen(&format!("\"times_used\":{times_used}"), TIMES_USED, 1)
+}
+
 /// Writes `event` with `data` for every enabled subscription of the conference that wants it,
 /// inside `tx`: it is delivered if and only if the transaction commits.
 pub(crate) async fn emit<D: Serialize>(
@@ -290,6 +301,26 @@ pub async fn redeliver(store: &dyn Store, conference: &str, id: i64) -> Result<D
     found.filter(|d| d.id == id).ok_or(VoucherError::DeliveryNotFound(id))
 }
 
+/// Whether the process is serving requests now. The sender gives way to checkout: while busy,
+/// it sends only deliveries older than [`MAX_DEFER`].
+pub trait Busy: Send + Sync {
+    /// True while requests are being served.
+    fn busy(&self) -> bool;
+}
+
+/// Never busy: a sender with nothing to give way to (`vouchers send-outbox`, the tests).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct NeverBusy;
+
+impl Busy for NeverBusy {
+    fn busy(&self) -> bool {
+        false
+    }
+}
+
+/// How long a delivery may wait for checkout to go quiet before it is sent anyway.
+pub const MAX_DEFER: chrono::Duration = chrono::Duration::seconds(30);
+
 /// A receiver's answer.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Answer {
@@ -330,7 +361,7 @@ impl Default for WebhookSettings {
             schedule: RetrySchedule::default(),
             lease: Duration::from_secs(120),
             claim: 10,
-            per_lease: 100,
+            per_lease: 500,
         }
     }
 }
@@ -368,24 +399,38 @@ pub async fn deliver_due(
     settings: &WebhookSettings,
     now: DateTime<Utc>,
 ) -> Result<WebhookReport, VoucherError> {
-    deliver_due_until(store, client, settings, now, &Stop::never()).await
+    deliver_due_until(store, client, settings, now, &Stop::never(), &NeverBusy).await
+}
+
+/// [`deliver_due`] giving way to `busy`: while it is busy, deliveries younger than
+/// [`MAX_DEFER`] at `now` wait.
+pub async fn deliver_due_giving_way(
+    store: &dyn Store,
+    client: &dyn WebhookClient,
+    settings: &WebhookSettings,
+    now: DateTime<Utc>,
+    busy: &dyn Busy,
+) -> Result<WebhookReport, VoucherError> {
+    deliver_due_until(store, client, settings, now, &Stop::never(), busy).await
 }
 
 /// [`deliver_due`], stopping before the next delivery once `stop` is asked (the one in flight
-/// is finished and recorded).
+/// is finished and recorded), and leaving for later the deliveries younger than [`MAX_DEFER`]
+/// while `busy` says requests are being served.
 async fn deliver_due_until(
     store: &dyn Store,
     client: &dyn WebhookClient,
     settings: &WebhookSettings,
     now: DateTime<Utc>,
     stop: &Stop,
+    busy: &dyn Busy,
 ) -> Result<WebhookReport, VoucherError> {
     let owner = random_text("sender_", 16);
     let lease = chrono::Duration::from_std(settings.lease).unwrap_or(chrono::Duration::minutes(2));
     let claimed = store.claim_webhooks(&owner, now, now + lease, settings.claim).await?;
     let mut report = WebhookReport::default();
     for webhook in &claimed {
-        let sent = deliver_to(store, client, settings, &owner, webhook, now, stop).await;
+        let sent = deliver_to(store, client, settings, &owner, webhook, now, stop, busy).await;
         // The lease ends either way; a delivery not recorded is sent again by the next round.
         store.release_webhook(webhook.id, &owner).await?;
         report.add(sent?);
@@ -393,8 +438,45 @@ async fn deliver_due_until(
     Ok(report)
 }
 
+/// Deliveries sent before their results are recorded (in one transaction): a sender killed
+/// before recording sends at most this many again.
+pub const RECORD_EVERY: usize = 50;
+
+/// What one attempt came to, before it is recorded.
+#[derive(Debug)]
+enum Outcome {
+    Delivered { status: u16, body: String },
+    NotDelivered { status: Option<u16>, error: String, body: Option<String>, at: Option<DateTime<Utc>> },
+}
+
+impl Outcome {
+    fn result(&self) -> AttemptResult<'_> {
+        match self {
+            Outcome::Delivered { status, body } => {
+                AttemptResult::Delivered { status_code: i64::from(*status), response: body }
+            }
+            Outcome::NotDelivered { status, error, body, at } => AttemptResult::NotDelivered {
+                status_code: status.map(i64::from),
+                error,
+                response: body.as_deref(),
+                at: *at,
+            },
+        }
+    }
+
+    fn counted(&self) -> WebhookReport {
+        match self {
+            Outcome::Delivered { .. } => WebhookReport { delivered: 1, ..Default::default() },
+            Outcome::NotDelivered { at: Some(_), .. } => WebhookReport { retried: 1, ..Default::default() },
+            Outcome::NotDelivered { at: None, .. } => WebhookReport { failed: 1, ..Default::default() },
+        }
+    }
+}
+
 /// Sends one leased subscription's due deliveries, in id order, stopping at the first one not
-/// delivered (the ones after it wait their turn).
+/// delivered (the ones after it wait their turn). Results are recorded every
+/// [`RECORD_EVERY`] deliveries, or sooner when a quarter of the lease has passed.
+#[allow(clippy::too_many_arguments)]
 async fn deliver_to(
     store: &dyn Store,
     client: &dyn WebhookClient,
@@ -403,86 +485,92 @@ async fn deliver_to(
     webhook: &ClaimedWebhook,
     now: DateTime<Utc>,
     stop: &Stop,
+    busy: &dyn Busy,
 ) -> Result<WebhookReport, VoucherError> {
     let mut report = WebhookReport::default();
     let lease = chrono::Duration::from_std(settings.lease).unwrap_or(chrono::Duration::minutes(2));
-    for _ in 0..settings.per_lease {
-        if stop.asked() {
-            break;
-        }
-        let Some(delivery) = store.next_delivery(webhook.id, owner).await? else { break };
-        if delivery.next_attempt_at > now {
-            break;
-        }
-        let answer = attempt(client, settings.policy, webhook, &delivery, now).await;
-        let first = delivery.first_attempt_at.unwrap_or(now);
-        let next = || settings.schedule.next_attempt(first, delivery.attempts + 1, now, rand::rng().random());
-        let (result, counted) = match &answer {
-            Ok(answer) if (200..300).contains(&answer.status) => (
-                AttemptResult::Delivered { status_code: i64::from(answer.status), response: &answer.body },
-                WebhookReport { delivered: 1, ..Default::default() },
-            ),
-            Ok(answer) => {
-                let at = next();
-                let error = format!("the receiver answered {}", answer.status);
-                let result = AttemptResult::NotDelivered {
-                    status_code: Some(i64::from(answer.status)),
-                    error: &error,
-                    response: Some(&answer.body),
-                    at,
-                };
-                record(store, owner, webhook, &delivery, &result, now, now + lease).await?;
-                report.add(not_delivered(at));
+    let mut sent = 0;
+    while sent < settings.per_lease && !stop.asked() {
+        let limit = RECORD_EVERY.min(settings.per_lease - sent);
+        let page = store.pending_deliveries(webhook.id, owner, limit as i64).await?;
+        let started = std::time::Instant::now();
+        let mut outcomes: Vec<(&DueDelivery, Outcome)> = Vec::with_capacity(page.len());
+        let mut blocked = false;
+        for delivery in &page {
+            let deferred = delivery.created_at > now - MAX_DEFER && busy.busy();
+            if deferred || delivery.next_attempt_at > now || stop.asked() || started.elapsed() > settings.lease / 4 {
+                blocked = true;
                 break;
             }
-            Err(error) => {
-                let at = next();
-                let result = AttemptResult::NotDelivered { status_code: None, error, response: None, at };
-                record(store, owner, webhook, &delivery, &result, now, now + lease).await?;
-                report.add(not_delivered(at));
+            let outcome = match attempt(client, settings.policy, webhook, delivery, now).await {
+                Ok(answer) if (200..300).contains(&answer.status) => {
+                    Outcome::Delivered { status: answer.status, body: answer.body }
+                }
+                answer => {
+                    let first = delivery.first_attempt_at.unwrap_or(now);
+                    let at = settings.schedule.next_attempt(first, delivery.attempts + 1, now, rand::rng().random());
+                    match answer {
+                        Ok(answer) => Outcome::NotDelivered {
+                            status: Some(answer.status),
+                            error: format!("the receiver answered {}", answer.status),
+                            body: Some(answer.body),
+                            at,
+                        },
+                        Err(error) => Outcome::NotDelivered { status: None, error, body: None, at },
+                    }
+                }
+            };
+            let delivered = matches!(outcome, Outcome::Delivered { .. });
+            outcomes.push((delivery, outcome));
+            if !delivered {
+                blocked = true;
                 break;
             }
-        };
-        if !record(store, owner, webhook, &delivery, &result, now, now + lease).await? {
+        }
+        sent += outcomes.len();
+        if !outcomes.is_empty() && !record(store, owner, webhook, &outcomes, now, now + lease).await? {
             break;
         }
-        report.add(counted);
+        for (_, outcome) in &outcomes {
+            report.add(outcome.counted());
+        }
+        if blocked || page.len() < limit {
+            break;
+        }
     }
     Ok(report)
 }
 
-fn not_delivered(at: Option<DateTime<Utc>>) -> WebhookReport {
-    match at {
-        Some(_) => WebhookReport { retried: 1, ..Default::default() },
-        None => WebhookReport { failed: 1, ..Default::default() },
-    }
-}
-
-/// Records an attempt; a delivery that failed for good disables its subscription, with an
-/// audit record, in the same transaction. False when the lease was lost.
+/// Records attempts in one transaction; a delivery that failed for good disables its
+/// subscription, with an audit record, in the same transaction. False (nothing recorded) when
+/// the lease was lost.
 async fn record(
     store: &dyn Store,
     owner: &str,
     webhook: &ClaimedWebhook,
-    delivery: &DueDelivery,
-    result: &AttemptResult<'_>,
+    outcomes: &[(&DueDelivery, Outcome)],
     now: DateTime<Utc>,
     lease_until: DateTime<Utc>,
 ) -> Result<bool, VoucherError> {
-    match result {
-        AttemptResult::Delivered { status_code, .. } => {
-            tracing::info!(webhook = webhook.id, delivery = delivery.id, status = status_code, "webhook delivered")
-        }
-        AttemptResult::NotDelivered { error, at, .. } => {
-            tracing::warn!(webhook = webhook.id, delivery = delivery.id, %error, retry = at.is_some(), "webhook not delivered")
-        }
-    }
     let mut tx = store.begin().await?;
-    if !tx.finish_delivery(owner, webhook.id, delivery.id, result, now, now, lease_until).await? {
-        tracing::warn!(webhook = webhook.id, delivery = delivery.id, "the lease ended before the result was recorded");
+    let mut results = Vec::with_capacity(outcomes.len());
+    for (delivery, outcome) in outcomes {
+        match outcome {
+            // One line per delivered event would double the log of a busy checkout: debug.
+            Outcome::Delivered { status, .. } => {
+                tracing::debug!(webhook = webhook.id, delivery = delivery.id, status, "webhook delivered")
+            }
+            Outcome::NotDelivered { error, at, .. } => {
+                tracing::warn!(webhook = webhook.id, delivery = delivery.id, %error, retry = at.is_some(), "webhook not delivered")
+            }
+        }
+        results.push((delivery.id, outcome.result()));
+    }
+    if !tx.record_attempts(owner, webhook.id, &results, now, lease_until).await? {
+        tracing::warn!(webhook = webhook.id, "the lease ended before the results were recorded");
         return Ok(false);
     }
-    if let AttemptResult::NotDelivered { at: None, error, .. } = result {
+    if let Some((delivery, Outcome::NotDelivered { at: None, error, .. })) = outcomes.last() {
         let reason = format!(
             "disabled on {}: deliveries failed for 3 days (event {}, last error: {error})",
             crate::domain::format_rfc3339(&now),
@@ -490,14 +578,8 @@ async fn record(
         );
         tx.set_webhook_enabled(webhook.conference_id, webhook.id, false, Some(&reason), now).await?;
         let changes = serde_json::json!({"reason": reason});
-        super::audit(
-            tx.as_mut(),
-            Some(webhook.conference_id),
-            "webhook.disable",
-            &format!("webhook {}", webhook.id),
-            changes,
-        )
-        .await?;
+        let target = format!("webhook {}", webhook.id);
+        super::audit(tx.as_mut(), Some(webhook.conference_id), "webhook.disable", &target, changes).await?;
     }
     tx.commit().await?;
     Ok(true)
@@ -540,8 +622,10 @@ pub async fn drain(
     }
 }
 
-/// Delivers until `stop` is asked (inside `serve`), looking for due deliveries every `idle` when
-/// there were none; a database outage is logged and waited out.
+/// Delivers until `stop` is asked (inside `serve`), looking for due deliveries again at once
+/// after a full round, otherwise after `idle`; a database outage is logged and waited out. While
+/// `busy` (the server has requests in flight), deliveries younger than [`MAX_DEFER`] wait: a
+/// burst of checkouts is not slowed by its own events, which follow it.
 #[tracing::instrument(name = "webhook_sender", skip_all)]
 pub async fn run_sender(
     store: &dyn Store,
@@ -549,10 +633,14 @@ pub async fn run_sender(
     settings: &WebhookSettings,
     idle: Duration,
     mut stop: Stop,
+    busy: &dyn Busy,
 ) {
     while !stop.asked() {
-        match deliver_due_until(store, client, settings, super::now(), &stop).await {
-            Ok(report) if report.total() > 0 => continue,
+        match deliver_due_until(store, client, settings, super::now(), &stop, busy).await {
+            // A full round: more may be due at once. A round that found less waits for the next
+            // look, so a busy checkout's events go out in rounds of many, not in a round (a
+            // lease, a record, a release: three writes) per event.
+            Ok(report) if report.total() as usize >= settings.per_lease => continue,
             Ok(_) => {}
             Err(e) => tracing::warn!(error = %e, "the webhook sender could not reach the database"),
         }

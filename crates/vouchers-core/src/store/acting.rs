@@ -219,8 +219,13 @@ impl Store for Acting {
         self.inner.claim_webhooks(owner, now, lease_until, limit).await
     }
 
-    async fn next_delivery(&self, webhook_id: i64, owner: &str) -> Result<Option<DueDelivery>, StoreError> {
-        self.inner.next_delivery(webhook_id, owner).await
+    async fn pending_deliveries(
+        &self,
+        webhook_id: i64,
+        owner: &str,
+        limit: i64,
+    ) -> Result<Vec<DueDelivery>, StoreError> {
+        self.inner.pending_deliveries(webhook_id, owner, limit).await
     }
 
     async fn release_webhook(&self, webhook_id: i64, owner: &str) -> Result<(), StoreError> {

@@ -242,9 +242,14 @@ pub trait Store: Send + Sync + 'static {
         lease_until: DateTime<Utc>,
         limit: i64,
     ) -> Result<Vec<ClaimedWebhook>, StoreError>;
-    /// The first pending delivery of a subscription `owner` leases, due or not; `None` when
-    /// there is none or the lease was lost.
-    async fn next_delivery(&self, webhook_id: i64, owner: &str) -> Result<Option<DueDelivery>, StoreError>;
+    /// The first `limit` pending deliveries of a subscription `owner` leases, by id, due or
+    /// not; none when there are none or the lease was lost.
+    async fn pending_deliveries(
+        &self,
+        webhook_id: i64,
+        owner: &str,
+        limit: i64,
+    ) -> Result<Vec<DueDelivery>, StoreError>;
     /// Ends `owner`'s lease of a subscription.
     async fn release_webhook(&self, webhook_id: i64, owner: &str) -> Result<(), StoreError>;
     /// Writes a consistent copy of the whole database to a new file at `path` while the database
@@ -491,17 +496,15 @@ pub trait StoreTx: Send {
     /// Queues a delivery of the conference again, due at `now` (the same event id); false when
     /// there is no such delivery.
     async fn redeliver(&mut self, conference_id: i64, id: i64, now: DateTime<Utc>) -> Result<bool, StoreError>;
-    /// Records the attempt made at `attempted_at` on a pending delivery of a subscription `owner`
-    /// leases, and extends the lease to `lease_until`; false (nothing written) when the lease was
-    /// lost to another sender.
-    #[allow(clippy::too_many_arguments)]
-    async fn finish_delivery(
+    /// Records attempts made at `now` on pending deliveries of a subscription `owner` leases, in
+    /// the order they were sent from its first pending one (all delivered but perhaps the last),
+    /// extends the lease to `lease_until` and moves the subscription's `delivered_through` past
+    /// the last one finished; false (nothing written) when the lease was lost to another sender.
+    async fn record_attempts(
         &mut self,
         owner: &str,
         webhook_id: i64,
-        delivery_id: i64,
-        result: &AttemptResult<'_>,
-        attempted_at: DateTime<Utc>,
+        attempts: &[(i64, AttemptResult<'_>)],
         now: DateTime<Utc>,
         lease_until: DateTime<Utc>,
     ) -> Result<bool, StoreError>;

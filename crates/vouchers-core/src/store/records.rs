@@ -98,8 +98,9 @@ pub struct NewRedemption<'a> {
     /// The cart's verdict, judged by the application from the priced cart: the statement answers
     /// it when the voucher itself breaks no rule (the cart rules come last).
     pub cart_refusal: Option<crate::domain::InvalidReason>,
-    /// The `voucher.redeemed` event, written with the use: its body's `data.voucher.times_used`
-    /// is set by the statement to the count it left.
+    /// The `voucher.redeemed` event, written with the use: its body's
+    /// `"times_used":__TIMES_USED__` is set by the statement to the count of uses it left
+    /// ([`crate::service::webhooks::TIMES_USED`]).
     pub event: Option<NewEvent<'a>>,
 }
 
@@ -613,7 +614,7 @@ pub struct ClaimedWebhook {
     pub secrets: Vec<WebhookSecret>,
 }
 
-/// A subscription's next delivery ([`Store::next_delivery`]).
+/// A subscription's pending delivery ([`Store::pending_deliveries`]).
 #[derive(Clone)]
 pub struct DueDelivery {
     /// Database id.
@@ -630,6 +631,8 @@ pub struct DueDelivery {
     pub first_attempt_at: Option<DateTime<Utc>>,
     /// When it is due.
     pub next_attempt_at: DateTime<Utc>,
+    /// When the event was written.
+    pub created_at: DateTime<Utc>,
 }
 
 impl fmt::Debug for DueDelivery {

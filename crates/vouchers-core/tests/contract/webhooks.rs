@@ -550,7 +550,39 @@ async fn a_rotation_signs_with_both_secrets(db: TestDb) {
     assert!(!format!("{rotated:?}").contains(rotated.secret.expose()));
 }
 
+/// Always busy: a server under load.
+struct Busy;
+
+impl webhooks::Busy for Busy {
+    fn busy(&self) -> bool {
+        true
+    }
+}
+
+/// While the server is busy, a fresh event waits; once it is older than the deferral bound it is
+/// sent anyway; a quiet server sends at once.
+async fn a_busy_server_defers_deliveries_for_at_most_30_seconds(db: TestDb) {
+    let store = db.store.as_ref();
+    fixture(store).await;
+    let (receiver, url, _task) = Receiver::start().await;
+    subscribe(store, &url, &[]).await;
+    add(store, "PLAIN", 5, None).await;
+    redeem(store, "PLAIN", "o-1", false).await.unwrap();
+    let t0 = now();
+    let busy = webhooks::deliver_due_giving_way(store, &client(), &settings(), t0, &Busy).await.unwrap();
+    assert_eq!(busy.total(), 0, "a fresh event waits while the server is busy");
+    assert!(receiver.got().is_empty());
+    let later = t0 + webhooks::MAX_DEFER + chrono::Duration::seconds(1);
+    let late = webhooks::deliver_due_giving_way(store, &client(), &settings(), later, &Busy).await.unwrap();
+    assert_eq!(late.delivered, 1, "past the bound it goes out, busy or not");
+    redeem(store, "PLAIN", "o-2", false).await.unwrap();
+    let quiet = webhooks::deliver_due_giving_way(store, &client(), &settings(), now(), &webhooks::NeverBusy).await;
+    assert_eq!(quiet.unwrap().delivered, 1);
+    assert_eq!(receiver.got().len(), 2);
+}
+
 both_backends!(
+    a_busy_server_defers_deliveries_for_at_most_30_seconds,
     every_event_type_arrives_once_signed,
     a_failing_receiver_gets_the_same_event_until_it_answers,
     a_receiver_that_was_down_gets_the_event_when_it_is_back,

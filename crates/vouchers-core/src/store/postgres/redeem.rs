@@ -39,7 +39,7 @@ static REDEEM: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
         INSERT INTO webhook_delivery (webhook_id, conference_id, event_id, event_type, body, status, attempts,
                                       next_attempt_at, created_at)
         SELECT w.id, w.conference_id, $14, $15,
-               jsonb_set(CAST($16 AS jsonb), '{{data,voucher,times_used}}', to_jsonb(c.times_used))::text,
+               replace($16, '\"times_used\":__TIMES_USED__', '\"times_used\":' || c.times_used),
                'pending', 0, $3, $3
           FROM consume c JOIN webhook w ON w.conference_id = $6 AND w.enabled AND (w.events & $17) <> 0
          WHERE $14 IS NOT NULL)

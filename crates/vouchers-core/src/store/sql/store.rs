@@ -445,8 +445,13 @@ impl<E: Engine> Store for E {
         webhooks::claim_webhooks(&mut self.writer().await?, &E::DIALECT, owner, now, lease_until, limit).await
     }
 
-    async fn next_delivery(&self, webhook_id: i64, owner: &str) -> Result<Option<DueDelivery>, StoreError> {
-        webhooks::next_delivery(&mut self.reader(), webhook_id, owner).await
+    async fn pending_deliveries(
+        &self,
+        webhook_id: i64,
+        owner: &str,
+        limit: i64,
+    ) -> Result<Vec<DueDelivery>, StoreError> {
+        webhooks::pending_deliveries(&mut self.reader(), webhook_id, owner, limit).await
     }
 
     async fn release_webhook(&self, webhook_id: i64, owner: &str) -> Result<(), StoreError> {

@@ -772,18 +772,15 @@ impl<E: Engine> StoreTx for SqlTx<E> {
         webhooks::redeliver(&mut self.tx, conference_id, id, now).await
     }
 
-    async fn finish_delivery(
+    async fn record_attempts(
         &mut self,
         owner: &str,
         webhook_id: i64,
-        delivery_id: i64,
-        result: &AttemptResult<'_>,
-        attempted_at: DateTime<Utc>,
+        attempts: &[(i64, AttemptResult<'_>)],
         now: DateTime<Utc>,
         lease_until: DateTime<Utc>,
     ) -> Result<bool, StoreError> {
-        webhooks::finish_delivery(&mut self.tx, owner, webhook_id, delivery_id, result, attempted_at, now, lease_until)
-            .await
+        webhooks::record_attempts(&mut self.tx, &E::DIALECT, owner, webhook_id, attempts, now, lease_until).await
     }
 
     async fn commit(self: Box<Self>) -> Result<(), StoreError> {

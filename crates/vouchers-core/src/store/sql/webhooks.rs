@@ -141,7 +141,15 @@ pub(super) async fn redeliver<C: Conn>(
     let sql = "UPDATE webhook_delivery
                   SET status = 'pending', next_attempt_at = $3, first_attempt_at = NULL, delivered_at = NULL
                 WHERE conference_id = $1 AND id = $2";
-    Ok(conn.run(sql, args![conference_id, id, now]).await? == 1)
+    if conn.run(sql, args![conference_id, id, now]).await? != 1 {
+        return Ok(false);
+    }
+    // Its subscription's pending deliveries start at it again, at the latest.
+    let back = "UPDATE webhook SET delivered_through = $2
+                 WHERE id = (SELECT webhook_id FROM webhook_delivery WHERE id = $2 AND conference_id = $1)
+                   AND delivered_through > $2";
+    conn.run(back, args![conference_id, id]).await?;
+    Ok(true)
 }
 
 /// Leases at most `limit` enabled subscriptions whose next delivery is due at `now` and that no
@@ -162,10 +170,9 @@ pub(super) async fn claim_webhooks<C: Conn>(
         "UPDATE webhook SET lease_owner = $1, lease_until = $3
           WHERE id IN (SELECT w.id FROM webhook w
                         WHERE w.enabled AND (w.lease_until IS NULL OR w.lease_until < $2)
-                          AND EXISTS (SELECT 1 FROM webhook_delivery h
-                                       WHERE h.webhook_id = w.id AND h.status = 'pending' AND h.next_attempt_at <= $2
-                                         AND h.id = (SELECT min(e.id) FROM webhook_delivery e
-                                                      WHERE e.webhook_id = w.id AND e.status = 'pending'))
+                          AND (SELECT h.next_attempt_at FROM webhook_delivery h
+                                WHERE h.id >= w.delivered_through AND h.webhook_id = w.id AND h.status = 'pending'
+                                ORDER BY h.id LIMIT 1) <= $2
                         ORDER BY w.id LIMIT $4{lock})
          RETURNING id, conference_id, url, secret, previous_secret, previous_secret_until"
     );
@@ -190,28 +197,38 @@ pub(super) async fn claim_webhooks<C: Conn>(
     Ok(claimed)
 }
 
-/// The first pending delivery of a subscription `owner` still leases, due or not.
-pub(super) async fn next_delivery<C: Conn>(
+/// The first `limit` pending deliveries of a subscription `owner` still leases, by id, due or not.
+pub(super) async fn pending_deliveries<C: Conn>(
     conn: &mut C,
     webhook_id: i64,
     owner: &str,
-) -> Result<Option<DueDelivery>, StoreError> {
-    let sql = "SELECT d.id, d.event_id, d.event_type, d.body, d.attempts, d.first_attempt_at, d.next_attempt_at
-                 FROM webhook_delivery d JOIN webhook w ON w.id = d.webhook_id
-                WHERE d.webhook_id = $1 AND d.status = 'pending' AND w.lease_owner = $2 AND w.enabled
-                ORDER BY d.id LIMIT 1";
-    let Some(row) = conn.first(sql, args![webhook_id, owner]).await? else {
-        return Ok(None);
-    };
-    Ok(Some(DueDelivery {
-        id: row.int("id")?,
-        event_id: row.text("event_id")?,
-        event_type: row.text("event_type")?,
-        body: row.text("body")?,
-        attempts: row.int("attempts")?,
-        first_attempt_at: row.opt_instant("first_attempt_at")?,
-        next_attempt_at: row.instant("next_attempt_at")?,
-    }))
+    limit: i64,
+) -> Result<Vec<DueDelivery>, StoreError> {
+    // From the subscription's `delivered_through` along the primary key (a join could scan every
+    // delivery instead).
+    let sql = "SELECT d.id, d.event_id, d.event_type, d.body, d.attempts, d.first_attempt_at, d.next_attempt_at,
+                      d.created_at
+                 FROM webhook_delivery d
+                WHERE d.id >= (SELECT w.delivered_through FROM webhook w
+                                WHERE w.id = $1 AND w.lease_owner = $2 AND w.enabled)
+                  AND d.webhook_id = $1 AND d.status = 'pending'
+                ORDER BY d.id LIMIT $3";
+    let found = conn.all(sql, args![webhook_id, owner, limit]).await?;
+    found
+        .iter()
+        .map(|row| {
+            Ok(DueDelivery {
+                id: row.int("id")?,
+                event_id: row.text("event_id")?,
+                event_type: row.text("event_type")?,
+                body: row.text("body")?,
+                attempts: row.int("attempts")?,
+                first_attempt_at: row.opt_instant("first_attempt_at")?,
+                next_attempt_at: row.instant("next_attempt_at")?,
+                created_at: row.instant("created_at")?,
+            })
+        })
+        .collect()
 }
 
 /// Ends `owner`'s lease of a subscription.
@@ -221,44 +238,64 @@ pub(super) async fn release_webhook<C: Conn>(conn: &mut C, webhook_id: i64, owne
     Ok(())
 }
 
-/// Records an attempt made at `attempted_at` on a pending delivery of a subscription `owner`
-/// still leases, and extends the lease to `lease_until`; false (nothing written) when the lease
-/// was lost.
-#[allow(clippy::too_many_arguments)]
-pub(super) async fn finish_delivery<C: Conn>(
+/// Records attempts made at `now` on pending deliveries of a subscription `owner` still leases,
+/// in the order they were sent (all delivered but perhaps the last), extends the lease to
+/// `lease_until`, and moves the subscription's `delivered_through` past the last one finished;
+/// false (nothing written) when the lease was lost.
+pub(super) async fn record_attempts<C: Conn>(
     conn: &mut C,
+    d: &Dialect,
     owner: &str,
     webhook_id: i64,
-    delivery_id: i64,
-    result: &AttemptResult<'_>,
-    attempted_at: DateTime<Utc>,
+    attempts: &[(i64, AttemptResult<'_>)],
     now: DateTime<Utc>,
     lease_until: DateTime<Utc>,
 ) -> Result<bool, StoreError> {
-    // A receiver's answer may hold NUL, which PostgreSQL text cannot.
-    let clean = |text: &str| text.replace('\0', " ");
-    let (status, code, error, response, next, delivered_at) = match result {
-        AttemptResult::Delivered { status_code, response } => {
-            ("delivered", Some(*status_code), None, Some(clean(response)), None, Some(now))
-        }
-        AttemptResult::NotDelivered { status_code, error, response, at } => (
-            if at.is_some() { "pending" } else { "failed" },
-            *status_code,
-            Some(clean(error)),
-            response.map(clean),
-            *at,
-            None,
-        ),
-    };
+    let Some((last_id, last)) = attempts.last() else { return Ok(true) };
     let lease = "UPDATE webhook SET lease_until = $3 WHERE id = $1 AND lease_owner = $2";
     if conn.run(lease, args![webhook_id, owner, lease_until]).await? != 1 {
         return Ok(false);
     }
-    let sql = "UPDATE webhook_delivery
-                  SET status = $3, attempts = attempts + 1, first_attempt_at = coalesce(first_attempt_at, $4),
-                      next_attempt_at = coalesce($5, next_attempt_at), last_status_code = $6, last_error = $7,
-                      response_body = $8, delivered_at = $9
-                WHERE id = $1 AND webhook_id = $2 AND status = 'pending'";
-    let args = args![delivery_id, webhook_id, status, attempted_at, next, code, error, response, delivered_at];
-    Ok(conn.run(sql, args).await? == 1)
+    // A receiver's answer may hold NUL, which PostgreSQL text cannot.
+    let clean = |text: &str| text.replace('\0', " ");
+    // The delivered ones, in one statement.
+    let delivered: Vec<(i64, i64, String)> = attempts
+        .iter()
+        .filter_map(|(id, result)| match result {
+            AttemptResult::Delivered { status_code, response } => Some((*id, *status_code, clean(response))),
+            AttemptResult::NotDelivered { .. } => None,
+        })
+        .collect();
+    if !delivered.is_empty() {
+        let sql = format!(
+            "UPDATE webhook_delivery
+                SET status = 'delivered', attempts = attempts + 1, first_attempt_at = coalesce(first_attempt_at, $2),
+                    last_status_code = r.code, last_error = NULL, response_body = r.response, delivered_at = $2
+               FROM (SELECT CAST(value ->> 0 AS BIGINT) AS id, CAST(value ->> 1 AS BIGINT) AS code,
+                            value ->> 2 AS response
+                       FROM {}) AS r
+              WHERE webhook_delivery.id = r.id AND webhook_delivery.webhook_id = $3
+                AND webhook_delivery.status = 'pending'",
+            (d.json_rows)("$1")
+        );
+        conn.run(&sql, vec![super::json_rows(&delivered)?, now.into(), webhook_id.into()]).await?;
+    }
+    // One not delivered, last: tried again at `at`, or failed.
+    let mut through = last_id + 1;
+    if let AttemptResult::NotDelivered { status_code, error, response, at } = last {
+        let status = if at.is_some() { "pending" } else { "failed" };
+        if at.is_some() {
+            through = *last_id;
+        }
+        let sql = "UPDATE webhook_delivery
+                      SET status = $3, attempts = attempts + 1, first_attempt_at = coalesce(first_attempt_at, $4),
+                          next_attempt_at = coalesce($5, next_attempt_at), last_status_code = $6, last_error = $7,
+                          response_body = $8
+                    WHERE id = $1 AND webhook_id = $2 AND status = 'pending'";
+        let args = args![*last_id, webhook_id, status, now, *at, *status_code, clean(error), response.map(clean)];
+        conn.run(sql, args).await?;
+    }
+    let moved = "UPDATE webhook SET delivered_through = $2 WHERE id = $1 AND delivered_through < $2";
+    conn.run(moved, args![webhook_id, through]).await?;
+    Ok(true)
 }

@@ -340,28 +340,20 @@ const DIALECT: Dialect = Dialect {
     now: "CAST(unixepoch('subsec') * 1000000 AS INTEGER)",
 };
 
-/// The redemption: one INSERT into the view of migration 0012, whose trigger (migration 0015)
-/// writes or aborts with the refusal computed here from the voucher row and the cart's verdict
+/// The redemption: one INSERT into the view of migration 0016, whose trigger writes (the use, its
+/// audit record, its event) or aborts with the refusal computed here from the voucher row and the cart's verdict
 /// ('' when it can be used; 'locked' for a voucher that needs the locked path).
 static REDEEM_SQL: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
     format!(
         "INSERT INTO redeem_request (voucher_id, order_ref, at, response, audit_at, conference_id, actor_kind,
-                                     actor_id, actor_name, action, target, changes, refusal)
+                                     actor_id, actor_name, action, target, changes, refusal, event_id,
+                                     event_type, event_body, event_bit)
          SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12,
-                CASE WHEN v.id IS NULL THEN 'not_found' ELSE coalesce({}, '') END
+                CASE WHEN v.id IS NULL THEN 'not_found' ELSE coalesce({}, '') END, $14, $15, $16, $17
            FROM (SELECT 1) one LEFT JOIN voucher v ON v.id = $1",
         fast_refusal("v", "$3", "$13")
     )
 });
-
-/// The `voucher.redeemed` event of a redemption just written, for every subscription that wants
-/// it, with the count of uses the redemption left.
-const REDEEMED_EVENT_SQL: &str = "INSERT INTO webhook_delivery (webhook_id, conference_id, event_id, event_type, body,
-                                                   status, attempts, next_attempt_at, created_at)
-     SELECT w.id, w.conference_id, $2, $3,
-            json_set($4, '$.data.voucher.times_used', (SELECT times_used FROM voucher WHERE id = $7)),
-            'pending', 0, $5, $5
-       FROM webhook w WHERE w.conference_id = $1 AND w.enabled AND (w.events & $6) <> 0";
 
 /// See [`Engine::checkout_view`].
 static CHECKOUT_SQL: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| rows::checkout_sql(&DIALECT));
@@ -406,13 +398,10 @@ impl Engine for SqliteStore {
     }
 
     async fn redeem_as(&self, actor: &Actor, new: &NewRedemption<'_>) -> Result<RedeemOutcome, StoreError> {
-        // One statement, in one turn of the writer: it decides why the voucher cannot be used (if
-        // it cannot), and the trigger of migration 0012 aborts with that reason or writes. With
-        // an event, the statement and the event's deliveries are one transaction.
-        let mut writer = match new.event {
-            Some(_) => self.writer.begin().await?,
-            None => self.writer.lock().await?,
-        };
+        // One statement, one turn of the writer: it decides why the voucher cannot be used (if it
+        // cannot), and the trigger (migration 0016) aborts with that reason, or writes the use,
+        // its audit record and its event.
+        let mut writer = self.writer.lock().await?;
         let done = sqlx::query(&REDEEM_SQL)
             .bind(new.voucher_id)
             .bind(new.order_ref)
@@ -427,25 +416,14 @@ impl Engine for SqliteStore {
             .bind(new.audit.target)
             .bind(new.audit.changes.to_string())
             .bind(new.cart_refusal.map(|r| r.as_str()))
+            .bind(new.event.as_ref().map(|e| e.event_id))
+            .bind(new.event.as_ref().map(|e| e.event_type.as_str()))
+            .bind(new.event.as_ref().map(|e| e.body))
+            .bind(new.event.as_ref().map(|e| e.event_type.bit()))
             .execute(&mut *writer)
             .await;
         match done {
-            Ok(_) => {
-                if let Some(event) = &new.event {
-                    sqlx::query(REDEEMED_EVENT_SQL)
-                        .bind(event.conference_id)
-                        .bind(event.event_id)
-                        .bind(event.event_type.as_str())
-                        .bind(event.body)
-                        .bind(micros(event.now))
-                        .bind(event.event_type.bit())
-                        .bind(new.voucher_id)
-                        .execute(&mut *writer)
-                        .await?;
-                    writer.commit().await?;
-                }
-                Ok(RedeemOutcome::Redeemed)
-            }
+            Ok(_) => Ok(RedeemOutcome::Redeemed),
             Err(sqlx::Error::Database(e)) if e.message() == "vouchers: replay" => {
                 let response: String =
                     sqlx::query_scalar("SELECT response FROM redemption WHERE voucher_id = $1 AND order_ref = $2")
