@@ -489,6 +489,10 @@ async fn deliver_to(
 ) -> Result<WebhookReport, VoucherError> {
     let mut report = WebhookReport::default();
     let lease = chrono::Duration::from_std(settings.lease).unwrap_or(chrono::Duration::minutes(2));
+    // The round's clock: `now` when it began, moved on by the time it has taken (a signature's
+    // `t`, a delivery's time and the next attempt are the moment they happen).
+    let entered = std::time::Instant::now();
+    let clock = || now + chrono::Duration::from_std(entered.elapsed()).unwrap_or_default();
     let mut sent = 0;
     while sent < settings.per_lease && !stop.asked() {
         let limit = RECORD_EVERY.min(settings.per_lease - sent);
@@ -502,13 +506,15 @@ async fn deliver_to(
                 blocked = true;
                 break;
             }
-            let outcome = match attempt(client, settings.policy, webhook, delivery, now).await {
+            let sent_at = clock();
+            let outcome = match attempt(client, settings.policy, webhook, delivery, sent_at).await {
                 Ok(answer) if (200..300).contains(&answer.status) => {
                     Outcome::Delivered { status: answer.status, body: answer.body }
                 }
                 answer => {
-                    let first = delivery.first_attempt_at.unwrap_or(now);
-                    let at = settings.schedule.next_attempt(first, delivery.attempts + 1, now, rand::rng().random());
+                    let first = delivery.first_attempt_at.unwrap_or(sent_at);
+                    let jitter = rand::rng().random();
+                    let at = settings.schedule.next_attempt(first, delivery.attempts + 1, clock(), jitter);
                     match answer {
                         Ok(answer) => Outcome::NotDelivered {
                             status: Some(answer.status),
@@ -528,7 +534,8 @@ async fn deliver_to(
             }
         }
         sent += outcomes.len();
-        if !outcomes.is_empty() && !record(store, owner, webhook, &outcomes, now, now + lease).await? {
+        let recorded_at = clock();
+        if !outcomes.is_empty() && !record(store, owner, webhook, &outcomes, recorded_at, recorded_at + lease).await? {
             break;
         }
         for (_, outcome) in &outcomes {
