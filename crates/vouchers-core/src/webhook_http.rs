@@ -39,10 +39,9 @@ impl reqwest::dns::Resolve for GuardedResolver {
                 return Err(format!("{host} resolves to no address").into());
             }
             if !allow_private {
-                if let Some((address, reason)) =
-                    found.iter().find_map(|a| forbidden_address(a.ip()).map(|reason| (a.ip(), reason)))
-                {
-                    return Err(format!("refused target: {host} resolves to a {reason} address ({address})").into());
+                // Not the address itself: the delivery's error is shown to organizers.
+                if let Some(reason) = found.iter().find_map(|a| forbidden_address(a.ip())) {
+                    return Err(format!("refused target: {host} resolves to a {reason} address").into());
                 }
             }
             let addresses: reqwest::dns::Addrs = Box::new(found.into_iter());
