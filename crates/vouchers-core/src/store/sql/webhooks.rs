@@ -1,4 +1,4 @@
-//! Webhook subscriptions and their deliveries: the SQL both backends run (migration 0016 says
+//! Webhook subscriptions and their deliveries: the SQL both backends run (migration 0017 says
 //! what the tables hold). [`super::store`] and [`super::tx`] call these on a reader, the writer
 //! or a write transaction.
 

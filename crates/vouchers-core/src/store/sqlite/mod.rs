@@ -340,7 +340,7 @@ const DIALECT: Dialect = Dialect {
     now: "CAST(unixepoch('subsec') * 1000000 AS INTEGER)",
 };
 
-/// The redemption: one INSERT into the view of migration 0016, whose trigger writes (the use, its
+/// The redemption: one INSERT into the view of migration 0017, whose trigger writes (the use, its
 /// audit record, its event) or aborts with the refusal computed here from the voucher row and the cart's verdict
 /// ('' when it can be used; 'locked' for a voucher that needs the locked path).
 static REDEEM_SQL: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
@@ -399,7 +399,7 @@ impl Engine for SqliteStore {
 
     async fn redeem_as(&self, actor: &Actor, new: &NewRedemption<'_>) -> Result<RedeemOutcome, StoreError> {
         // One statement, one turn of the writer: it decides why the voucher cannot be used (if it
-        // cannot), and the trigger (migration 0016) aborts with that reason, or writes the use,
+        // cannot), and the trigger (migration 0017) aborts with that reason, or writes the use,
         // its audit record and its event.
         let mut writer = self.writer.lock().await?;
         let done = sqlx::query(&REDEEM_SQL)

@@ -1,4 +1,4 @@
--- Webhooks (PostgreSQL). Paired with sqlite/0016_webhooks.sql.
+-- Webhooks (PostgreSQL). Paired with sqlite/0017_webhooks.sql.
 --
 -- A subscription (`webhook`) asks for some event types of one conference (`events`: one bit per
 -- type, as `domain::EventType::bit` numbers them) to be POSTed to `url`, signed with `secret`

@@ -1,4 +1,4 @@
--- Webhooks (SQLite). Paired with postgres/0016_webhooks.sql, which says what each part is for.
+-- Webhooks (SQLite). Paired with postgres/0017_webhooks.sql, which says what each part is for.
 -- Instants are microseconds since the epoch, as everywhere in this schema.
 CREATE TABLE webhook (
     id                    INTEGER PRIMARY KEY,
