@@ -69,6 +69,33 @@ pub enum VoucherError {
     /// No webhook delivery with this id in the conference.
     #[error("no webhook delivery with id {0} in this conference")]
     DeliveryNotFound(i64),
+    /// No allotment with this id in the conference.
+    #[error("no allotment with id {0} in this conference")]
+    AllotmentNotFound(i64),
+    /// No attendee with this id in the allotment (or one who redeemed their code already).
+    #[error("no attendee with id {0} that can still be changed in this allotment (a redeemed code stays)")]
+    AttendeeNotFound(i64),
+    /// An allotment has fewer passes left than the attendees asked for; nothing was assigned.
+    #[error("{asked} attendee(s) to add but {left} pass(es) left of {seats}; nothing was added")]
+    NoSeatsLeft {
+        /// Attendees asked for.
+        asked: usize,
+        /// Passes left.
+        left: i64,
+        /// The allotment's passes.
+        seats: i64,
+    },
+    /// The allotment's deadline has passed: its page is read-only.
+    #[error("the deadline has passed: unassigned passes went back to the organizer, and nothing can be changed")]
+    AllotmentClosed,
+    /// Fewer seats than passes already assigned.
+    #[error("seats: {assigned} passes are assigned already; seats must be at least {assigned}, got {seats}")]
+    SeatsBelowAssigned {
+        /// Passes assigned.
+        assigned: i64,
+        /// Seats asked for.
+        seats: i64,
+    },
     /// One code of the batch could not be made unique within its attempt budget (the Django
     /// service this port started from raised `RuntimeError` with the same message).
     #[error("Failed to generate a unique voucher code with prefix '{prefix}' after {attempts} attempts")]
@@ -356,10 +383,15 @@ impl VoucherError {
             | VoucherError::MessageNotFound(_)
             | VoucherError::WebhookNotFound(_)
             | VoucherError::DeliveryNotFound(_)
+            | VoucherError::AllotmentNotFound(_)
+            | VoucherError::AttendeeNotFound(_)
             | VoucherError::AccountNotFound(_) => ErrorKind::NotFound,
             VoucherError::LoginFailed => ErrorKind::Unauthenticated,
             VoucherError::Duplicate { .. }
             | VoucherError::NotEnoughCodes { .. }
+            | VoucherError::NoSeatsLeft { .. }
+            | VoucherError::AllotmentClosed
+            | VoucherError::SeatsBelowAssigned { .. }
             | VoucherError::NotRedeemable { .. }
             | VoucherError::CodeConflict(_)
             | VoucherError::UniqueViolation(_) => ErrorKind::Refused,
@@ -381,6 +413,9 @@ impl VoucherError {
             VoucherError::NotRedeemable { reason, .. } => reason.as_str(),
             VoucherError::Invalid(_) | VoucherError::InvalidRows { .. } => "invalid_input",
             VoucherError::NotEnoughCodes { .. } => "not_enough_codes",
+            VoucherError::NoSeatsLeft { .. } => "no_seats_left",
+            VoucherError::AllotmentClosed => "allotment_closed",
+            VoucherError::SeatsBelowAssigned { .. } => "seats_below_assigned",
             VoucherError::CodeSpaceExhausted { .. } => "code_space_exhausted",
             VoucherError::WeakCodes { .. } => "weak_codes",
             VoucherError::Mistyped { .. } => "mistyped",
@@ -393,6 +428,8 @@ impl VoucherError {
             | VoucherError::MessageNotFound(_)
             | VoucherError::WebhookNotFound(_)
             | VoucherError::DeliveryNotFound(_)
+            | VoucherError::AllotmentNotFound(_)
+            | VoucherError::AttendeeNotFound(_)
             | VoucherError::AccountNotFound(_) => "not_found",
             VoucherError::LoginFailed => "login_failed",
             VoucherError::IdempotencyKeyReused { .. } => "idempotency_key_reused",
@@ -433,6 +470,7 @@ impl VoucherError {
             VoucherError::Mistyped { .. } => Some("code"),
             VoucherError::UnknownTicketType { field, .. } | VoucherError::UnknownAddon { field, .. } => Some(field),
             VoucherError::Duplicate { field, .. } => Some(field),
+            VoucherError::SeatsBelowAssigned { .. } => Some("seats"),
             VoucherError::IdempotencyKeyReused { .. } => Some("Idempotency-Key"),
             _ => None,
         }
@@ -450,6 +488,11 @@ impl VoucherError {
                 | VoucherError::MessageNotFound(_)
                 | VoucherError::WebhookNotFound(_)
                 | VoucherError::DeliveryNotFound(_)
+                | VoucherError::AllotmentNotFound(_)
+                | VoucherError::AttendeeNotFound(_)
+                | VoucherError::NoSeatsLeft { .. }
+                | VoucherError::AllotmentClosed
+                | VoucherError::SeatsBelowAssigned { .. }
                 | VoucherError::UnknownTicketType { .. }
                 | VoucherError::UnknownAddon { .. }
                 | VoucherError::ConferenceNotFound(_)

@@ -29,6 +29,13 @@ pub enum Actor {
         /// Its email.
         email: String,
     },
+    /// A sponsor on the page of its allotment (the secret link's session).
+    Sponsor {
+        /// The allotment's id.
+        allotment_id: i64,
+        /// The sponsor's name.
+        name: String,
+    },
     /// The service itself, or code that named nobody (tests).
     System,
 }
@@ -40,6 +47,7 @@ impl Actor {
             Actor::Cli { .. } => "cli",
             Actor::Token { .. } => "token",
             Actor::Account { .. } => "account",
+            Actor::Sponsor { .. } => "sponsor",
             Actor::System => "system",
         }
     }
@@ -48,6 +56,7 @@ impl Actor {
     pub fn id(&self) -> Option<i64> {
         match self {
             Actor::Token { id, .. } | Actor::Account { id, .. } => Some(*id),
+            Actor::Sponsor { allotment_id, .. } => Some(*allotment_id),
             Actor::Cli { .. } | Actor::System => None,
         }
     }
@@ -58,6 +67,7 @@ impl Actor {
             Actor::Cli { user } => user.as_deref(),
             Actor::Token { name, .. } => name.as_deref(),
             Actor::Account { email, .. } => Some(email),
+            Actor::Sponsor { name, .. } => Some(name),
             Actor::System => None,
         }
     }
@@ -83,7 +93,7 @@ fn describe(f: &mut fmt::Formatter<'_>, kind: &str, id: Option<i64>, name: Optio
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct AuditActor {
-    /// `cli`, `token`, `account` or `system`.
+    /// `cli`, `token`, `account`, `sponsor` (its id the allotment's) or `system`.
     pub kind: String,
     /// The token's or the account's id.
     pub id: Option<i64>,

@@ -27,6 +27,9 @@ use super::{InvalidInput, Money, Recipient, VoucherType};
 /// `{{ tags.KEY }}`.
 pub const PLACEHOLDERS: [&str; 6] = ["code", "name", "email", "conference", "discount", "valid_until"];
 
+/// The placeholders an allotment's template may name besides [`PLACEHOLDERS`].
+pub const ALLOTMENT_PLACEHOLDERS: [&str; 1] = ["sponsor"];
+
 /// The filters a template may use: each makes a value at most as long as it was (or its
 /// argument, for `default`), or HTML-escapes it.
 pub const FILTERS: [&str; 8] = ["upper", "lower", "title", "capitalize", "trim", "default", "escape", "e"];
@@ -56,6 +59,9 @@ pub struct MessageTemplate {
     html: Option<String>,
 }
 
+/// The placeholders a template may name: [`PLACEHOLDERS`] and these.
+type Extra = &'static [&'static str];
+
 /// What one message says, filled in.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
@@ -78,9 +84,17 @@ pub struct MessageContext {
     conference: String,
     discount: String,
     valid_until: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    sponsor: Option<String>,
 }
 
 impl MessageContext {
+    /// The same, for an allotment's attendee: `{{ sponsor }}` is the sponsor's name.
+    pub fn with_sponsor(mut self, sponsor: &str) -> Self {
+        self.sponsor = Some(sponsor.to_owned());
+        self
+    }
+
     /// The placeholders' values: the discount in words, `valid_until` in the conference's time
     /// zone (empty when the voucher has no end).
     pub fn new(
@@ -102,6 +116,7 @@ impl MessageContext {
             valid_until: valid_until
                 .map(|t| t.with_timezone(&timezone).format("%Y-%m-%d %H:%M %Z").to_string())
                 .unwrap_or_default(),
+            sponsor: None,
         }
     }
 }
@@ -243,7 +258,7 @@ impl std::io::Write for Capped {
 }
 
 /// The template part named `name` (`subject`, `template`, `html_template`), checked.
-fn check_part(field: &'static str, name: &str, source: &str) -> Result<(), InvalidInput> {
+fn check_part(field: &'static str, name: &str, source: &str, extra: Extra) -> Result<(), InvalidInput> {
     if source.chars().count() > MAX_TEMPLATE {
         return Err(InvalidInput::new(field, format!("{field} must be at most {MAX_TEMPLATE} characters")));
     }
@@ -261,7 +276,9 @@ fn check_part(field: &'static str, name: &str, source: &str) -> Result<(), Inval
     let unknown: BTreeSet<String> = template
         .undeclared_variables(true)
         .into_iter()
-        .filter(|v| !PLACEHOLDERS.contains(&v.as_str()) && v != "tags" && !is_tag_path(v))
+        .filter(|v| {
+            !PLACEHOLDERS.contains(&v.as_str()) && !extra.contains(&v.as_str()) && v != "tags" && !is_tag_path(v)
+        })
         .collect();
     if !unknown.is_empty() {
         let names: Vec<String> = unknown.iter().map(|v| format!("{{{{ {v} }}}}")).collect();
@@ -270,7 +287,7 @@ fn check_part(field: &'static str, name: &str, source: &str) -> Result<(), Inval
             format!(
                 "{field} names unknown placeholders {}; the placeholders are {}, and {{{{ tags.KEY }}}}",
                 names.join(", "),
-                PLACEHOLDERS.iter().map(|p| format!("{{{{ {p} }}}}")).collect::<Vec<_>>().join(", ")
+                PLACEHOLDERS.iter().chain(extra).map(|p| format!("{{{{ {p} }}}}")).collect::<Vec<_>>().join(", ")
             ),
         ));
     }
@@ -284,16 +301,25 @@ fn is_tag_path(variable: &str) -> bool {
 impl MessageTemplate {
     /// Checks a template: every part parses and names only known placeholders.
     pub fn parse(subject: &str, text: &str, html: Option<&str>) -> Result<Self, InvalidInput> {
+        Self::parse_with(subject, text, html, &[])
+    }
+
+    /// Checks an allotment's template: it may name [`ALLOTMENT_PLACEHOLDERS`] too.
+    pub fn parse_for_allotment(subject: &str, text: &str, html: Option<&str>) -> Result<Self, InvalidInput> {
+        Self::parse_with(subject, text, html, &ALLOTMENT_PLACEHOLDERS)
+    }
+
+    fn parse_with(subject: &str, text: &str, html: Option<&str>, extra: Extra) -> Result<Self, InvalidInput> {
         if subject.trim().is_empty() {
             return Err(InvalidInput::new("subject", "subject must not be empty"));
         }
         if text.trim().is_empty() {
             return Err(InvalidInput::new("template", "template must not be empty"));
         }
-        check_part("subject", "subject.txt", subject)?;
-        check_part("template", "template.txt", text)?;
+        check_part("subject", "subject.txt", subject, extra)?;
+        check_part("template", "template.txt", text, extra)?;
         if let Some(html) = html {
-            check_part("html_template", "template.html", html)?;
+            check_part("html_template", "template.html", html, extra)?;
         }
         Ok(Self { subject: subject.to_owned(), text: text.to_owned(), html: html.map(str::to_owned) })
     }

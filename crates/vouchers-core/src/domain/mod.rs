@@ -3,6 +3,7 @@
 
 mod access;
 mod account;
+mod allotment;
 mod audit;
 mod catalog;
 mod code;
@@ -22,6 +23,10 @@ mod voucher;
 mod webhook;
 
 pub use access::{Access, Action, Denied};
+pub use allotment::{
+    format_reminder_days, parse_reminder_days, reminder_days, sponsor_name, Allotment, Attendee, AttendeeStatus,
+    SponsorSecret, SponsorSession, DEFAULT_REMINDER_DAYS, MAX_PASTE, MAX_REMINDERS, MAX_REMINDER_DAYS,
+};
 pub use account::{Account, Email, Password, Role, Session, SessionSecret};
 pub use audit::{Actor, AuditActor, AuditRecord};
 pub use catalog::{AddOn, Conference, NewAddOn, NewConference, NewTicketType, TicketType};
@@ -29,7 +34,8 @@ pub use code::{CodePrefix, Prefix, VoucherCode, CODE_ALPHABET, CODE_SUFFIX_LEN};
 pub use code_format::{fold_key, Alphabet, CodeFormat, CodeMaker};
 pub use guessing::{in_words, Guessing, GuessingPolicy};
 pub use message::{
-    discount_in_words, MessageContext, MessageStatus, MessageTemplate, OutboxMessage, RenderedMessage, PLACEHOLDERS,
+    discount_in_words, MessageContext, MessageStatus, MessageTemplate, OutboxMessage, RenderedMessage,
+    ALLOTMENT_PLACEHOLDERS, MAX_SUBJECT_CHARS, PLACEHOLDERS,
 };
 pub use money::{parse_decimal, DiscountSpec, Money, VoucherType};
 pub use network::caller_network;

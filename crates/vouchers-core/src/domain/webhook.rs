@@ -34,11 +34,13 @@ pub enum EventType {
     BudgetExhausted,
     /// An email will not be tried again.
     MessageFailed,
+    /// An allotment's deadline passed: its unassigned passes were returned.
+    AllotmentReturned,
 }
 
 impl EventType {
     /// Every type, in the order of its bit.
-    pub const ALL: [EventType; 9] = [
+    pub const ALL: [EventType; 10] = [
         EventType::VoucherHeld,
         EventType::VoucherHoldReleased,
         EventType::VoucherRedeemed,
@@ -48,6 +50,7 @@ impl EventType {
         EventType::BatchDeactivated,
         EventType::BudgetExhausted,
         EventType::MessageFailed,
+        EventType::AllotmentReturned,
     ];
 
     /// Its name in the CLI, the JSON and the database.
@@ -62,6 +65,7 @@ impl EventType {
             EventType::BatchDeactivated => "batch.deactivated",
             EventType::BudgetExhausted => "budget.exhausted",
             EventType::MessageFailed => "message.failed",
+            EventType::AllotmentReturned => "allotment.returned",
         }
     }
 

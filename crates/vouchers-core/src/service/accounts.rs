@@ -71,7 +71,7 @@ async fn verify_password(password: &Password, hash: &str) -> bool {
 }
 
 /// 32 random bytes from the operating system, URL-safe base64.
-fn random_secret() -> Result<String, VoucherError> {
+pub(crate) fn random_secret() -> Result<String, VoucherError> {
     let mut bytes = [0u8; 32];
     OsRng.try_fill_bytes(&mut bytes).map_err(|e| VoucherError::Random(Box::new(e)))?;
     let secret = URL_SAFE_NO_PAD.encode(bytes);

@@ -18,7 +18,7 @@ use rust_decimal::Decimal;
 use super::assign::RecipientList;
 use super::codegen::{CodeSource, OsCodeSource};
 use super::idempotent::{self, IdempotencyKey};
-use super::terms::{CheckedTerms, VoucherTerms};
+use super::terms::{CheckedTerms, ResolvedTerms, VoucherTerms};
 use super::Limits;
 use crate::domain::{
     Alphabet, Batch, BatchSource, CodeFormat, CodeMaker, EventType, Guessing, Prefix, Recipient, Voucher, VoucherCode,
@@ -319,22 +319,10 @@ async fn generate_in_tx(
     recipients: Option<&[Recipient]>,
     sink: &mut (dyn FnMut(&[Voucher]) -> Result<(), VoucherError> + Send),
 ) -> Result<(i64, Batch, Guessing), VoucherError> {
-    let CheckedConfig { config, prefix, format, terms } = checked;
-    let (conference, resolved) = terms.resolve(&mut *tx, &config.conference).await?;
-    let guessing = guessing_of(&mut *tx, conference.id, limits, checked).await?;
-    let mut resolved = resolved;
-    resolved.template.readable = format.alphabet == Alphabet::Readable;
-    let batch_id = tx
-        .insert_batch(&NewBatch {
-            prefix: prefix.as_str(),
-            count: config.count,
-            template: &resolved.template,
-            source: BatchSource::Generate,
-            format: *format,
-        })
-        .await?;
-    resolved.template.batch_id = Some(batch_id);
+    let CheckedConfig { config, prefix, format, .. } = checked;
+    let (conference, resolved, guessing) = insert_batch_row(&mut *tx, limits, checked).await?;
     let template = &resolved.template;
+    let batch_id = template.batch_id.unwrap_or_default();
 
     // `count` is at most `max_batch`, an operator setting that fits in memory as a usize.
     let mut remaining = usize::try_from(config.count).unwrap_or(usize::MAX);
@@ -384,6 +372,100 @@ async fn generate_in_tx(
         },
         guessing,
     ))
+}
+
+/// The batch row of a checked configuration, inside `tx`: the terms resolved against the
+/// conference, the guessing figure checked, the row written. Its vouchers are not (the terms
+/// come back with the batch's id set, ready for them).
+async fn insert_batch_row(
+    tx: &mut dyn StoreTx,
+    limits: &Limits,
+    checked: &CheckedConfig<'_>,
+) -> Result<(crate::domain::Conference, ResolvedTerms, Guessing), VoucherError> {
+    let CheckedConfig { config, prefix, format, terms } = checked;
+    let (conference, mut resolved) = terms.resolve(&mut *tx, &config.conference).await?;
+    let guessing = guessing_of(&mut *tx, conference.id, limits, checked).await?;
+    resolved.template.readable = format.alphabet == Alphabet::Readable;
+    let batch_id = tx
+        .insert_batch(&NewBatch {
+            prefix: prefix.as_str(),
+            count: config.count,
+            template: &resolved.template,
+            source: BatchSource::Generate,
+            format: *format,
+        })
+        .await?;
+    resolved.template.batch_id = Some(batch_id);
+    Ok((conference, resolved, guessing))
+}
+
+/// A batch whose vouchers are minted one at a time later ([`mint_one`]): the row of `config`
+/// (its `count` the codes it will hold at most, for the guessing figure), written inside `tx`
+/// with no voucher yet. Checked like any `generate` (count, prefix, terms, guessing floor).
+pub(crate) async fn insert_empty_batch(
+    tx: &mut dyn StoreTx,
+    limits: &Limits,
+    config: &VoucherBulkConfig,
+) -> Result<(crate::domain::Conference, Batch), VoucherError> {
+    let checked = CheckedConfig::check(limits, config)?;
+    let (conference, resolved, _) = insert_batch_row(tx, limits, &checked).await?;
+    let t = &resolved.template;
+    let batch = Batch {
+        id: t.batch_id.unwrap_or_default(),
+        conference: conference.slug.clone(),
+        prefix: checked.prefix.to_string(),
+        count: config.count,
+        voucher_type: t.discount.voucher_type(),
+        discount_value: t.discount.value(),
+        max_uses: t.max_uses,
+        valid_from: t.window.from(),
+        valid_until: t.window.until(),
+        unlocks_hidden_tickets: t.unlocks_hidden_tickets,
+        applicable_ticket_types: resolved.ticket_types.clone(),
+        applicable_addons: resolved.addons.clone(),
+        created_at: t.created_at,
+        source: BatchSource::Generate,
+        alphabet: checked.format.alphabet,
+        length: checked.format.length,
+        check_char: checked.format.check_char,
+        min_quantity: t.min_quantity,
+        min_subtotal: t.min_subtotal,
+        budget: t.budget,
+        once_per_customer: t.once_per_customer,
+    };
+    Ok((conference, batch))
+}
+
+/// Mints one fresh voucher of `batch` (its terms and code format, as the batch row keeps them),
+/// inside `tx`; returns the voucher as inserted.
+pub(crate) async fn mint_one(tx: &mut dyn StoreTx, batch: &Batch) -> Result<Voucher, VoucherError> {
+    let terms = VoucherTerms {
+        voucher_type: batch.voucher_type,
+        discount_value: Some(batch.discount_value.amount()),
+        max_uses: batch.max_uses,
+        valid_from: batch.valid_from.map(crate::domain::When::Instant),
+        valid_until: batch.valid_until.map(crate::domain::When::Instant),
+        unlocks_hidden_tickets: batch.unlocks_hidden_tickets,
+        applicable_ticket_types: batch.applicable_ticket_types.clone(),
+        applicable_addons: batch.applicable_addons.clone(),
+        min_quantity: batch.min_quantity,
+        min_subtotal: batch.min_subtotal.map(|m| m.amount()),
+        budget: batch.budget.map(|m| m.amount()),
+        once_per_customer: batch.once_per_customer,
+    };
+    let checked = terms.check()?;
+    let (conference, mut resolved) = checked.resolve(&mut *tx, &batch.conference).await?;
+    let format = CodeFormat::new(batch.alphabet, i64::from(batch.length), batch.check_char)?;
+    let prefix = Prefix::parse(&batch.prefix)?;
+    resolved.template.readable = format.alphabet == Alphabet::Readable;
+    resolved.template.batch_id = Some(batch.id);
+    let mut source = OsCodeSource::new();
+    let created = insert_chunk(&mut *tx, &resolved.template, &prefix, &format, 1, &mut source).await?;
+    let (id, code) = created.into_iter().next().ok_or_else(|| VoucherError::CodeSpaceExhausted {
+        prefix: batch.prefix.clone(),
+        attempts: MAX_ATTEMPTS,
+    })?;
+    Ok(resolved.voucher(&conference.slug, id, code))
 }
 
 /// Inserts `size` fresh codes of `format` and returns `(id, code)` in generation order.

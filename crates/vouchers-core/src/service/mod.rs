@@ -2,6 +2,7 @@
 //! it remains.
 
 pub mod accounts;
+pub mod allotments;
 pub mod add;
 pub mod assign;
 pub mod audit;

@@ -78,7 +78,7 @@ pub(crate) async fn queue_batch_messages(
             messages.push(NewMessage {
                 conference_id: conference.id,
                 batch_id,
-                voucher_id: voucher.id,
+                voucher_id: Some(voucher.id),
                 recipient: &voucher.recipient,
                 rendered,
                 message_key: message_key()?,
@@ -126,7 +126,7 @@ fn render(
 }
 
 /// 128 random bits from the operating system, as hex: the unique part of a `Message-ID`.
-fn message_key() -> Result<String, VoucherError> {
+pub(crate) fn message_key() -> Result<String, VoucherError> {
     let mut bytes = [0u8; 16];
     OsRng.try_fill_bytes(&mut bytes).map_err(|e| VoucherError::Random(Box::new(e)))?;
     Ok(bytes.iter().map(|b| format!("{b:02x}")).collect())

@@ -210,6 +210,67 @@ pub async fn sign_in(
     }
 }
 
+/// How a lookup of a secret under the address's sign-in limit ended.
+#[derive(Debug)]
+pub enum Guarded<T> {
+    /// The secret named this.
+    Found(T),
+    /// It named nothing; one failure was counted against the address.
+    NotFound,
+    /// The address has used up its failures: nothing was looked up.
+    TooMany(TooManyFailures),
+}
+
+/// Looks a presented secret up (a sponsor's link) under the same per-address limit as sign-in:
+/// refused unread while the address has used up its failures; a secret that names nothing counts
+/// one failure (here and, when shared, in the database).
+pub async fn guarded_lookup<T, F>(
+    store: &dyn Store,
+    guard: &SignInGuard,
+    address: IpAddr,
+    now: DateTime<Utc>,
+    lookup: F,
+) -> Result<Guarded<T>, VoucherError>
+where
+    F: std::future::Future<Output = Result<Option<T>, VoucherError>>,
+{
+    let key = SignInKey::Address(address);
+    let mut slot = match guard.per_address.acquire(key.clone()).await {
+        Ok(slot) => slot,
+        Err(refused) => return Ok(Guarded::TooMany(refused)),
+    };
+    let window = guard.per_address.window();
+    // The second key only keeps the pair shape of the shared window: it is never read back.
+    let (stored, link) = (key.stored(), format!("link:{address}"));
+    if guard.shared {
+        let counted = store.failed_sign_ins([&stored, &link], window_start(window, now)).await?;
+        let recent = RecentFailures::from_counted(counted[0], window, now);
+        if guard.per_address.absorb(&key, recent.count, recent.oldest_leaves_in) {
+            drop(slot);
+            slot = match guard.per_address.acquire(key.clone()).await {
+                Ok(slot) => slot,
+                Err(refused) => return Ok(Guarded::TooMany(refused)),
+            };
+        }
+    }
+    match lookup.await? {
+        Some(found) => {
+            slot.found();
+            Ok(Guarded::Found(found))
+        }
+        None => {
+            slot.failed();
+            if guard.shared {
+                let at = crate::now();
+                if let Err(error) = store.record_failed_sign_in([&stored, &link], at, window_start(window, at)).await {
+                    tracing::warn!(error = %crate::cause_chain(&error), "a failed link lookup could not be recorded");
+                }
+            }
+            Ok(Guarded::NotFound)
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

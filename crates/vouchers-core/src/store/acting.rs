@@ -10,11 +10,11 @@ use chrono::{DateTime, Utc};
 use super::{
     AuditFilter, Backend, CheckoutKey, CheckoutView, ClaimedMessage, ClaimedWebhook, DeliveryFilter, DeliveryResult,
     DueDelivery, NewRedemption, OutboxFilter, RedeemOutcome, RedemptionRecord, Store, StoreError, StoreTx,
-    StoredAccount, StoredSession, UsageRow, VoucherFilter,
+    StoredAccount, StoredSession, StoredSponsorSession, UsageRow, VoucherFilter,
 };
 use crate::domain::Delivery;
 use crate::domain::{
-    Account, Actor, AddOn, ApiToken, AuditRecord, Batch, CodeFormat, Conference, OutboxMessage, TicketType, UseState,
+    Account, Actor, AddOn, Allotment, ApiToken, Attendee, AuditRecord, Batch, CodeFormat, Conference, OutboxMessage, TicketType, UseState,
     Voucher, Webhook,
 };
 
@@ -230,6 +230,30 @@ impl Store for Acting {
 
     async fn release_webhook(&self, webhook_id: i64, owner: &str) -> Result<(), StoreError> {
         self.inner.release_webhook(webhook_id, owner).await
+    }
+
+    async fn allotments(&self, conference_id: i64, id: Option<i64>) -> Result<Vec<Allotment>, StoreError> {
+        self.inner.allotments(conference_id, id).await
+    }
+
+    async fn allotment_by_id(&self, id: i64) -> Result<Option<(i64, Allotment)>, StoreError> {
+        self.inner.allotment_by_id(id).await
+    }
+
+    async fn open_allotments(&self, until: DateTime<Utc>, limit: i64) -> Result<Vec<(i64, Allotment)>, StoreError> {
+        self.inner.open_allotments(until, limit).await
+    }
+
+    async fn attendees(&self, batch_id: i64) -> Result<Vec<Attendee>, StoreError> {
+        self.inner.attendees(batch_id).await
+    }
+
+    async fn allotment_by_link(&self, link_hash: &str) -> Result<Option<i64>, StoreError> {
+        self.inner.allotment_by_link(link_hash).await
+    }
+
+    async fn sponsor_session(&self, token_hash: &str) -> Result<Option<StoredSponsorSession>, StoreError> {
+        self.inner.sponsor_session(token_hash).await
     }
 
     async fn backup_into(&self, path: &str) -> Result<(), StoreError> {

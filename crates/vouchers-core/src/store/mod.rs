@@ -27,7 +27,7 @@ use chrono::{DateTime, Utc};
 
 use crate::domain::Delivery;
 use crate::domain::{
-    Account, Actor, AddOn, ApiToken, AuditRecord, Batch, CodeFormat, Conference, Money, NewAddOn, NewConference,
+    Account, Actor, AddOn, Allotment, ApiToken, Attendee, AuditRecord, Batch, CodeFormat, Conference, Money, NewAddOn, NewConference,
     NewTicketType, OutboxMessage, Recipient, Role, TicketType, UseState, Voucher, Webhook, WebhookSecret,
 };
 
@@ -252,6 +252,19 @@ pub trait Store: Send + Sync + 'static {
     ) -> Result<Vec<DueDelivery>, StoreError>;
     /// Ends `owner`'s lease of a subscription.
     async fn release_webhook(&self, webhook_id: i64, owner: &str) -> Result<(), StoreError>;
+    /// The conference's allotments (one, with `id`), by id.
+    async fn allotments(&self, conference_id: i64, id: Option<i64>) -> Result<Vec<Allotment>, StoreError>;
+    /// The allotment with this id, whatever its conference, with its conference's id.
+    async fn allotment_by_id(&self, id: i64) -> Result<Option<(i64, Allotment)>, StoreError>;
+    /// Open allotments (every conference) whose deadline is at or before `until`, by deadline,
+    /// with their conference's id.
+    async fn open_allotments(&self, until: DateTime<Utc>, limit: i64) -> Result<Vec<(i64, Allotment)>, StoreError>;
+    /// The attendees of the allotment whose batch is `batch_id`, by id.
+    async fn attendees(&self, batch_id: i64) -> Result<Vec<Attendee>, StoreError>;
+    /// The allotment a sponsor link's hash opens (none once revoked or replaced).
+    async fn allotment_by_link(&self, link_hash: &str) -> Result<Option<i64>, StoreError>;
+    /// The sponsor session a cookie's hash names, while its allotment's link is set.
+    async fn sponsor_session(&self, token_hash: &str) -> Result<Option<StoredSponsorSession>, StoreError>;
     /// Writes a consistent copy of the whole database to a new file at `path` while the database
     /// keeps taking writes (SQLite: `VACUUM INTO`). PostgreSQL has `pg_dump` for that:
     /// [`StoreError::Unsupported`].
@@ -508,6 +521,68 @@ pub trait StoreTx: Send {
         now: DateTime<Utc>,
         lease_until: DateTime<Utc>,
     ) -> Result<bool, StoreError>;
+    /// Writes a new allotment; its id.
+    async fn insert_allotment(&mut self, new: &NewAllotment<'_>) -> Result<i64, StoreError>;
+    /// The conference's allotment `id`, as this transaction sees it.
+    async fn allotment(&mut self, conference_id: i64, id: i64) -> Result<Option<Allotment>, StoreError>;
+    /// An allotment's subject, text and HTML templates (`None`: the built-in one).
+    async fn allotment_template(
+        &mut self,
+        id: i64,
+    ) -> Result<(Option<String>, Option<String>, Option<String>), StoreError>;
+    /// Takes `n` passes of an open allotment before its deadline, when that many are left (one
+    /// conditional UPDATE); false, nothing changed, otherwise.
+    async fn take_seats(&mut self, id: i64, n: i64, now: DateTime<Utc>) -> Result<bool, StoreError>;
+    /// Gives one pass back to an open allotment before its deadline.
+    async fn give_back_seat(&mut self, id: i64, now: DateTime<Utc>) -> Result<bool, StoreError>;
+    /// Deactivates an unredeemed attendee's voucher of the batch and clears its recipient, dropping
+    /// its queued message; the attendee's (name, email), or `None` when there was none to end.
+    async fn end_attendee(&mut self, batch_id: i64, voucher_id: i64) -> Result<Option<(String, String)>, StoreError>;
+    /// Sets a deadline and opens the allotment again.
+    async fn set_allotment_deadline(
+        &mut self,
+        conference_id: i64,
+        id: i64,
+        deadline: DateTime<Utc>,
+        now: DateTime<Utc>,
+    ) -> Result<bool, StoreError>;
+    /// Sets the seats when they hold every assigned pass; false otherwise.
+    async fn resize_allotment(
+        &mut self,
+        conference_id: i64,
+        id: i64,
+        seats: i64,
+        now: DateTime<Utc>,
+    ) -> Result<bool, StoreError>;
+    /// Replaces or removes the sponsor link and ends the allotment's sponsor sessions.
+    async fn set_allotment_link(
+        &mut self,
+        conference_id: i64,
+        id: i64,
+        link_hash: Option<&str>,
+        now: DateTime<Utc>,
+    ) -> Result<bool, StoreError>;
+    /// Closes an open allotment whose deadline has come; the passes returned, `None` if not due.
+    async fn close_allotment(&mut self, id: i64, now: DateTime<Utc>) -> Result<Option<i64>, StoreError>;
+    /// Records the reminders `days` (the first deciding) before `deadline` as sent; false when
+    /// the first was already.
+    async fn record_reminder(
+        &mut self,
+        id: i64,
+        days: &[i64],
+        deadline: DateTime<Utc>,
+        now: DateTime<Utc>,
+    ) -> Result<bool, StoreError>;
+    /// Starts a sponsor session; its id.
+    async fn insert_sponsor_session(
+        &mut self,
+        token_hash: &str,
+        allotment_id: i64,
+        csrf_token: &str,
+        now: DateTime<Utc>,
+    ) -> Result<i64, StoreError>;
+    /// Ends a sponsor session.
+    async fn delete_sponsor_session(&mut self, token_hash: &str) -> Result<(), StoreError>;
     /// Appends an audit record naming this transaction's actor.
     async fn audit(&mut self, entry: &AuditEntry<'_>) -> Result<(), StoreError>;
     /// Makes everything durable.

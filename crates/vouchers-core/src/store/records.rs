@@ -381,8 +381,9 @@ pub struct NewMessage<'a> {
     pub conference_id: i64,
     /// The voucher's batch.
     pub batch_id: i64,
-    /// The voucher whose code it carries (one message per voucher).
-    pub voucher_id: i64,
+    /// The voucher whose code it carries (one message per voucher); `None` for a message that
+    /// carries no code (a reminder to an allotment's contact).
+    pub voucher_id: Option<i64>,
     /// Who it goes to.
     pub recipient: &'a Recipient,
     /// What it says.
@@ -662,4 +663,54 @@ pub enum AttemptResult<'a> {
         /// The next attempt; `None` when the delivery failed.
         at: Option<DateTime<Utc>>,
     },
+}
+
+/// A new allotment's row ([`StoreTx::insert_allotment`]).
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewAllotment<'a> {
+    /// The conference.
+    pub conference_id: i64,
+    /// The batch its codes are minted in.
+    pub batch_id: i64,
+    /// The sponsor's name.
+    pub sponsor: &'a str,
+    /// The contact's email.
+    pub contact: &'a str,
+    /// Passes.
+    pub seats: i64,
+    /// When unassigned passes are returned.
+    pub deadline: DateTime<Utc>,
+    /// The SHA-256 (hex) of the sponsor link's secret.
+    pub link_hash: &'a str,
+    /// The organizer's subject, text and HTML templates for attendees (`None`: built-in).
+    pub subject: Option<&'a str>,
+    /// See `subject`.
+    pub template: Option<&'a str>,
+    /// See `subject`.
+    pub html_template: Option<&'a str>,
+    /// Days before the deadline the contact is reminded.
+    pub reminder_days: &'a [i64],
+    /// Creation time.
+    pub now: DateTime<Utc>,
+}
+
+/// A sponsor session as stored ([`Store::sponsor_session`]): never its secret.
+#[derive(Clone, PartialEq, Eq)]
+pub struct StoredSponsorSession {
+    /// Database id.
+    pub id: i64,
+    /// The allotment it reaches.
+    pub allotment_id: i64,
+    /// The allotment's conference (slug).
+    pub conference: String,
+    /// Its forms' CSRF token.
+    pub csrf_token: String,
+    /// When it started.
+    pub created_at: DateTime<Utc>,
+}
+
+impl std::fmt::Debug for StoredSponsorSession {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("StoredSponsorSession").field("id", &self.id).field("allotment_id", &self.allotment_id).finish()
+    }
 }

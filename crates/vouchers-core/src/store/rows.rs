@@ -464,11 +464,12 @@ pub(super) fn redemption(row: &impl StoredRow) -> Result<RedemptionRecord, Store
     })
 }
 
-/// Outbox messages with their voucher's code, the same on both backends (`m` the message).
+/// Outbox messages with their voucher's code (empty for a message that carries none, a reminder
+/// to an allotment's contact), the same on both backends (`m` the message).
 pub(super) const OUTBOX_SELECT: &str =
-    "SELECT m.id, m.batch_id, v.code, m.recipient_email, m.recipient_name, m.subject, \
+    "SELECT m.id, m.batch_id, coalesce(v.code, '') AS code, m.recipient_email, m.recipient_name, m.subject, \
      m.status, m.attempts, m.last_error, m.next_attempt_at, m.sent_at, m.created_at \
-     FROM outbox_message m JOIN voucher v ON v.id = m.voucher_id";
+     FROM outbox_message m LEFT JOIN voucher v ON v.id = m.voucher_id";
 
 /// A message of the outbox, as [`OUTBOX_SELECT`] reads it.
 pub(super) fn outbox_message(row: &impl StoredRow) -> Result<OutboxMessage, StoreError> {

@@ -11,6 +11,7 @@ macro_rules! both_backends {
 
 mod accounts;
 mod add;
+mod allotments;
 mod api;
 mod audit;
 mod catalog;

@@ -21,6 +21,7 @@ use super::rows::StoredRow;
 use super::{Backend, CheckoutKey, CheckoutView, NewRedemption, RedeemOutcome, StoreError, VoucherTemplate};
 use crate::domain::{Actor, Money};
 
+mod allotments;
 mod store;
 mod tx;
 mod webhooks;

@@ -4,10 +4,10 @@
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
-use super::{args, batch_columns, code_match, has_nul, voucher_columns, webhooks, Conn, Engine};
+use super::{allotments, args, batch_columns, code_match, has_nul, voucher_columns, webhooks, Conn, Engine};
 use crate::domain::Delivery;
 use crate::domain::{
-    fold_key, Account, Actor, AddOn, ApiToken, AuditRecord, Batch, CodeFormat, Conference, OutboxMessage, TicketType,
+    fold_key, Account, Actor, AddOn, Allotment, ApiToken, Attendee, AuditRecord, Batch, CodeFormat, Conference, OutboxMessage, TicketType,
     UseState, Voucher, Webhook,
 };
 use crate::store::rows::{
@@ -17,7 +17,7 @@ use crate::store::rows::{
 use crate::store::{
     AuditFilter, Backend, CheckoutKey, CheckoutView, ClaimedMessage, ClaimedWebhook, DeliveryFilter, DeliveryResult,
     DueDelivery, NewRedemption, OutboxFilter, RedeemOutcome, RedemptionRecord, Store, StoreError, StoreTx,
-    StoredAccount, StoredSession, UsageRow, VoucherFilter,
+    StoredAccount, StoredSession, StoredSponsorSession, UsageRow, VoucherFilter,
 };
 
 /// The conference with this slug.
@@ -456,6 +456,36 @@ impl<E: Engine> Store for E {
 
     async fn release_webhook(&self, webhook_id: i64, owner: &str) -> Result<(), StoreError> {
         webhooks::release_webhook(&mut self.writer().await?, webhook_id, owner).await
+    }
+
+    async fn allotments(&self, conference_id: i64, id: Option<i64>) -> Result<Vec<Allotment>, StoreError> {
+        allotments::allotments(&mut self.reader(), conference_id, id).await
+    }
+
+    async fn allotment_by_id(&self, id: i64) -> Result<Option<(i64, Allotment)>, StoreError> {
+        allotments::allotment_by_id(&mut self.reader(), id).await
+    }
+
+    async fn open_allotments(&self, until: DateTime<Utc>, limit: i64) -> Result<Vec<(i64, Allotment)>, StoreError> {
+        allotments::open_allotments(&mut self.reader(), until, limit).await
+    }
+
+    async fn attendees(&self, batch_id: i64) -> Result<Vec<Attendee>, StoreError> {
+        allotments::attendees(&mut self.reader(), batch_id).await
+    }
+
+    async fn allotment_by_link(&self, link_hash: &str) -> Result<Option<i64>, StoreError> {
+        if has_nul(link_hash) {
+            return Ok(None);
+        }
+        allotments::allotment_by_link(&mut self.reader(), link_hash).await
+    }
+
+    async fn sponsor_session(&self, token_hash: &str) -> Result<Option<StoredSponsorSession>, StoreError> {
+        if has_nul(token_hash) {
+            return Ok(None);
+        }
+        allotments::sponsor_session(&mut self.reader(), token_hash).await
     }
 
     async fn backup_into(&self, path: &str) -> Result<(), StoreError> {

@@ -6,9 +6,11 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
 use super::store::{account_conferences, conference_by_slug, restriction_slugs};
-use super::{args, batch_columns, code_match, has_nul, json_rows, voucher_columns, webhooks, Conn, Engine};
+use super::{
+    allotments, args, batch_columns, code_match, has_nul, json_rows, voucher_columns, webhooks, Conn, Engine,
+};
 use crate::domain::{
-    Account, Actor, AddOn, Batch, CodeFormat, Conference, Money, NewAddOn, NewConference, NewTicketType, OutboxMessage,
+    Account, Actor, AddOn, Allotment, Batch, CodeFormat, Conference, Money, NewAddOn, NewConference, NewTicketType, OutboxMessage,
     OwnHold, Recipient, Role, TicketType, UseState, Voucher, WebhookSecret,
 };
 use crate::store::rows::{
@@ -16,7 +18,7 @@ use crate::store::rows::{
 };
 use crate::store::{
     AttemptResult, AuditEntry, CustomerClaim, DeliveryResult, IdempotencyClaim, LockedVoucher, MessageVoucher,
-    NewBatch, NewEvent, NewHold, NewMessage, NewToken, NewWebhook, OrderClaim, RestrictionIds, StoreError, StoreTx,
+    NewAllotment, NewBatch, NewEvent, NewHold, NewMessage, NewToken, NewWebhook, OrderClaim, RestrictionIds, StoreError, StoreTx,
     UseTaken, VoucherChange, VoucherState, VoucherTemplate,
 };
 
@@ -736,6 +738,94 @@ impl<E: Engine> StoreTx for SqlTx<E> {
         let found = self.tx.all(&sql, args![conference.id, id]).await?;
         let sets = restriction_slugs::<E, _>(&mut self.tx, &found).await?;
         found.first().map(|row| rows::batch(conference, &sets, row)).transpose()
+    }
+
+    async fn insert_allotment(&mut self, new: &NewAllotment<'_>) -> Result<i64, StoreError> {
+        allotments::insert_allotment(&mut self.tx, new).await
+    }
+
+    async fn allotment(&mut self, conference_id: i64, id: i64) -> Result<Option<Allotment>, StoreError> {
+        Ok(allotments::allotments(&mut self.tx, conference_id, Some(id)).await?.pop())
+    }
+
+    async fn allotment_template(
+        &mut self,
+        id: i64,
+    ) -> Result<(Option<String>, Option<String>, Option<String>), StoreError> {
+        allotments::allotment_template(&mut self.tx, id).await
+    }
+
+    async fn take_seats(&mut self, id: i64, n: i64, now: DateTime<Utc>) -> Result<bool, StoreError> {
+        allotments::take_seats(&mut self.tx, id, n, now).await
+    }
+
+    async fn give_back_seat(&mut self, id: i64, now: DateTime<Utc>) -> Result<bool, StoreError> {
+        allotments::give_back_seat(&mut self.tx, id, now).await
+    }
+
+    async fn end_attendee(&mut self, batch_id: i64, voucher_id: i64) -> Result<Option<(String, String)>, StoreError> {
+        allotments::end_attendee(&mut self.tx, batch_id, voucher_id).await
+    }
+
+    async fn set_allotment_deadline(
+        &mut self,
+        conference_id: i64,
+        id: i64,
+        deadline: DateTime<Utc>,
+        now: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        allotments::set_deadline(&mut self.tx, conference_id, id, deadline, now).await
+    }
+
+    async fn resize_allotment(
+        &mut self,
+        conference_id: i64,
+        id: i64,
+        seats: i64,
+        now: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        allotments::resize(&mut self.tx, conference_id, id, seats, now).await
+    }
+
+    async fn set_allotment_link(
+        &mut self,
+        conference_id: i64,
+        id: i64,
+        link_hash: Option<&str>,
+        now: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        allotments::set_link(&mut self.tx, conference_id, id, link_hash, now).await
+    }
+
+    async fn close_allotment(&mut self, id: i64, now: DateTime<Utc>) -> Result<Option<i64>, StoreError> {
+        allotments::close(&mut self.tx, id, now).await
+    }
+
+    async fn record_reminder(
+        &mut self,
+        id: i64,
+        days: &[i64],
+        deadline: DateTime<Utc>,
+        now: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        allotments::record_reminder(&mut self.tx, id, days, deadline, now).await
+    }
+
+    async fn insert_sponsor_session(
+        &mut self,
+        token_hash: &str,
+        allotment_id: i64,
+        csrf_token: &str,
+        now: DateTime<Utc>,
+    ) -> Result<i64, StoreError> {
+        allotments::insert_sponsor_session(&mut self.tx, token_hash, allotment_id, csrf_token, now).await
+    }
+
+    async fn delete_sponsor_session(&mut self, token_hash: &str) -> Result<(), StoreError> {
+        if has_nul(token_hash) {
+            return Ok(());
+        }
+        allotments::delete_sponsor_session(&mut self.tx, token_hash).await
     }
 
     async fn insert_webhook(&mut self, new: &NewWebhook<'_>) -> Result<i64, StoreError> {
