@@ -119,6 +119,12 @@ pub struct Cli {
     )]
     pub webhook_lease_seconds: u64,
 
+    /// Where the service is reached from outside (https://tickets.example.org): the origin of
+    /// the sponsor links `allotment create` and `new-link` print and the API and console answer
+    /// (without it, the path alone).
+    #[arg(long, env = "VOUCHERS_PUBLIC_URL", global = true, value_parser = public_url)]
+    pub public_url: Option<String>,
+
     /// Output format: table (the default), csv or json. With `generate --output FILE` the
     /// default comes from the file's extension.
     #[arg(long, value_enum, global = true)]
@@ -127,6 +133,11 @@ pub struct Cli {
     /// What to do.
     #[command(subcommand)]
     pub command: Command,
+}
+
+/// Reads `--public-url`.
+fn public_url(value: &str) -> Result<String, String> {
+    vouchers_core::domain::public_origin(value).map_err(|e| e.message)
 }
 
 impl Cli {
@@ -221,6 +232,10 @@ pub enum Command {
     /// the secret, list and redeliver deliveries.
     #[command(subcommand)]
     Webhook(commands::webhook::WebhookCommand),
+    /// Sponsor allotments: passes a sponsor gives to named attendees on its own page by a
+    /// deadline; create, list, show, extend, resize, revoke-link, new-link, close-due.
+    #[command(subcommand)]
+    Allotment(commands::allotment::AllotmentCommand),
     /// Who did what in a conference (every write leaves a record), newest first.
     Audit(commands::audit::AuditArgs),
     /// Write a consistent copy of the SQLite database while it is in use.

@@ -65,15 +65,23 @@ pub struct ConsoleState {
     pub(crate) store: Arc<dyn Store>,
     pub(crate) limits: Limits,
     pub(crate) settings: ConsoleSettings,
-    /// The sign-in limit.
+    /// The sign-in limit (also that of sponsor links).
     pub(crate) sign_ins: Arc<SignInGuard>,
+    /// The origin sponsor links are made under (`--public-url`); the path alone without it.
+    pub(crate) public_url: Option<Arc<str>>,
 }
 
 impl ConsoleState {
     /// The console over `store`, generating batches within `limits`.
     pub fn new(store: Arc<dyn Store>, limits: Limits, settings: ConsoleSettings) -> Self {
         let sign_ins = Arc::new(SignInGuard::new(store.backend(), settings.sign_ins_per_minute));
-        Self { store, limits, settings, sign_ins }
+        Self { store, limits, settings, sign_ins, public_url: None }
+    }
+
+    /// The same, making sponsor links under `origin` (checked by `domain::public_origin`).
+    pub fn with_public_url(mut self, origin: Option<&str>) -> Self {
+        self.public_url = origin.map(Arc::from);
+        self
     }
 }
 

@@ -113,6 +113,8 @@ pub struct AppState {
     pub storage_full: Arc<std::sync::atomic::AtomicBool>,
     /// Requests being served now (API and console): the webhook sender gives way while any are.
     pub in_flight: InFlight,
+    /// The origin sponsor links are made under (`--public-url`); the path alone without it.
+    pub public_url: Option<Arc<str>>,
 }
 
 /// How many requests are being served now; [`vouchers_core::service::webhooks::Busy`] while any
@@ -156,7 +158,13 @@ impl AppState {
             settings.token_failed_lookups_per_minute,
         ));
         let storage_full = Arc::new(std::sync::atomic::AtomicBool::new(false));
-        Self { store, limits, settings, guesses, storage_full, in_flight: InFlight::default() }
+        Self { store, limits, settings, guesses, storage_full, in_flight: InFlight::default(), public_url: None }
+    }
+
+    /// The same, making sponsor links under `origin` (checked by `domain::public_origin`).
+    pub fn with_public_url(mut self, origin: Option<&str>) -> Self {
+        self.public_url = origin.map(Arc::from);
+        self
     }
 }
 
@@ -174,6 +182,7 @@ impl AppState {
         (name = "batches", description = "Generated batches"),
         (name = "recipients", description = "Recipients, emails through the outbox, imports"),
         (name = "webhooks", description = "Signed webhooks: subscriptions, deliveries, redelivery"),
+        (name = "allotments", description = "Sponsor allotments: passes a sponsor assigns to named attendees by a deadline"),
         (name = "checkout", description = "Check, redeem and release codes at checkout; the usage report"),
         (name = "health", description = "Liveness and readiness, no token"),
     )

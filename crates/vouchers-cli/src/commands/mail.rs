@@ -109,7 +109,7 @@ pub struct TemplateArgs {
 /// The largest template file read.
 const TEMPLATE_FILE_MAX: u64 = 1024 * 1024;
 
-fn read_text(flag: &'static str, path: &Path) -> Result<String, CliError> {
+pub(crate) fn read_text(flag: &'static str, path: &Path) -> Result<String, CliError> {
     let meta = std::fs::metadata(path)
         .map_err(|e| CliError::Input(format!("{flag}: {} cannot be read: {e}", path.display())))?;
     if meta.len() > TEMPLATE_FILE_MAX {

@@ -4,6 +4,7 @@
 
 pub mod add;
 pub mod addon;
+pub mod allotment;
 pub mod assign;
 pub mod audit;
 pub mod backup;
@@ -54,6 +55,7 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
     };
     let format = cli.format.unwrap_or(Format::Table);
     let limits = cli.limits();
+    let public_url = cli.public_url.clone();
     // Every write of a command names the operating system's user in the audit log; `serve`
     // names each request's token or account instead.
     let server_store = Arc::clone(&store);
@@ -78,9 +80,12 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
         Command::SendOutbox(args) => mail::send_outbox(store.as_ref(), args, &limits.webhooks, format).await,
         Command::Outbox(args) => mail::outbox(store.as_ref(), args, format).await,
         Command::Import(args) => import::run(store.as_ref(), args, format).await,
-        Command::Serve(args) => serve::run(server_store, args, limits).await,
+        Command::Serve(args) => serve::run(server_store, args, limits, public_url.as_deref()).await,
         Command::Token(command) => token::run(store.as_ref(), command, format).await,
         Command::Webhook(command) => webhook::run(store.as_ref(), command, &limits, format).await,
+        Command::Allotment(command) => {
+            allotment::run(store.as_ref(), command, &limits, public_url.as_deref(), format).await
+        }
         Command::User(command) => user::run(store.as_ref(), command, format).await,
         Command::Audit(args) => audit::run(store.as_ref(), args, format).await,
         Command::Backup(args) => backup::run(store.as_ref(), args).await,

@@ -9,6 +9,7 @@ use anyhow::Context;
 use clap::{Args, ValueEnum};
 use vouchers_console::{ConsoleSettings, ConsoleState};
 use vouchers_core::service::accounts::SessionPolicy;
+use vouchers_core::service::allotments;
 use vouchers_core::service::outbox::{self, Stop};
 use vouchers_core::service::webhooks;
 use vouchers_core::webhook_http;
@@ -139,7 +140,12 @@ async fn shutdown_signal() {
 }
 
 /// Serves until a shutdown signal, then returns once the requests in flight are answered.
-pub async fn run(store: Arc<dyn Store>, args: ServeArgs, limits: Limits) -> Result<(), CliError> {
+pub async fn run(
+    store: Arc<dyn Store>,
+    args: ServeArgs,
+    limits: Limits,
+    public_url: Option<&str>,
+) -> Result<(), CliError> {
     // Checked before listening: a bad mail setting stops the start, naming the flag.
     let sender = args.mail.sender()?;
     let listener = tokio::net::TcpListener::bind(args.listen)
@@ -189,10 +195,10 @@ pub async fn run(store: Arc<dyn Store>, args: ServeArgs, limits: Limits) -> Resu
         .map_err(|e| CliError::Failure(anyhow::anyhow!(e)))?;
 
     let drain = settings.drain_timeout;
-    let console = ConsoleState::new(Arc::clone(&store), limits, console);
+    let console = ConsoleState::new(Arc::clone(&store), limits, console).with_public_url(public_url);
     tokio::spawn(vouchers_console::prune_sign_in_window(console.clone()));
     let pages = vouchers_console::router(console);
-    let state = AppState::with_settings(store, limits, settings);
+    let state = AppState::with_settings(store, limits, settings).with_public_url(public_url);
     // The webhook sender gives way while requests are in flight (see `webhooks::run_sender`).
     let webhook_sender = {
         let (store, stop, settings, busy) =
@@ -202,6 +208,9 @@ pub async fn run(store: Arc<dyn Store>, args: ServeArgs, limits: Limits) -> Resu
         })
     };
     tokio::spawn(vouchers_http::prune_guessing_window(state.clone()));
+    // Sponsor allotments: closed at their deadline, their contacts reminded, by every instance
+    // (each close and reminder is decided by one conditional write).
+    tokio::spawn(allotments::run_deadlines(Arc::clone(&state.store), allotments::DEADLINE_EVERY));
     let holds = Arc::clone(&state.store);
     tokio::spawn(vouchers_core::service::limiter::prune_every_minute("ended holds", move || {
         let store = Arc::clone(&holds);

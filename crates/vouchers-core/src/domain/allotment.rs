@@ -173,6 +173,30 @@ pub fn format_reminder_days(days: &[i64]) -> String {
     days.iter().map(i64::to_string).collect::<Vec<_>>().join(",")
 }
 
+/// The origin links are made under (`serve --public-url`): `http://` or `https://`, a host,
+/// perhaps a port and a path prefix; no query, fragment, space or control character. Returned
+/// without a trailing `/`.
+pub fn public_origin(value: &str) -> Result<String, InvalidInput> {
+    let bad = || {
+        InvalidInput::new(
+            "public_url",
+            format!(
+                "public_url must be an http:// or https:// address such as https://tickets.example.org, got {}",
+                quoted(value)
+            ),
+        )
+    };
+    let rest = value.strip_prefix("https://").or_else(|| value.strip_prefix("http://")).ok_or_else(bad)?;
+    let host = rest.split('/').next().unwrap_or_default();
+    if host.is_empty()
+        || value.len() > 500
+        || value.chars().any(|c| c.is_control() || c.is_whitespace() || matches!(c, '?' | '#' | '"' | '<' | '>' | '\\'))
+    {
+        return Err(bad());
+    }
+    Ok(value.trim_end_matches('/').to_owned())
+}
+
 /// The secret of a sponsor's link (`/sponsor/SECRET`): shown once, only its hash is stored.
 /// `Debug` never prints it.
 #[derive(Clone, PartialEq, Eq)]
@@ -256,6 +280,15 @@ mod tests {
         assert_eq!(secret.link(None), "/sponsor/s3cret");
         let session = SponsorSession { id: 1, allotment_id: 2, conference: "c".into(), csrf_token: "zq9x".into() };
         assert!(!format!("{session:?}").contains("zq9x"));
+    }
+
+    #[test]
+    fn public_origins_are_checked() {
+        assert_eq!(public_origin("https://t.example.org/").unwrap(), "https://t.example.org");
+        assert_eq!(public_origin("http://127.0.0.1:8080/tickets").unwrap(), "http://127.0.0.1:8080/tickets");
+        for bad in ["t.example.org", "ftp://x", "https://", "https://x/?a", "https://x y", "https://x\r\n"] {
+            assert_eq!(public_origin(bad).unwrap_err().field, "public_url", "{bad}");
+        }
     }
 
     #[test]

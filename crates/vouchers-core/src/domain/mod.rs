@@ -23,11 +23,11 @@ mod voucher;
 mod webhook;
 
 pub use access::{Access, Action, Denied};
-pub use allotment::{
-    format_reminder_days, parse_reminder_days, reminder_days, sponsor_name, Allotment, Attendee, AttendeeStatus,
-    SponsorSecret, SponsorSession, DEFAULT_REMINDER_DAYS, MAX_PASTE, MAX_REMINDERS, MAX_REMINDER_DAYS,
-};
 pub use account::{Account, Email, Password, Role, Session, SessionSecret};
+pub use allotment::{
+    format_reminder_days, parse_reminder_days, public_origin, reminder_days, sponsor_name, Allotment, Attendee,
+    AttendeeStatus, SponsorSecret, SponsorSession, DEFAULT_REMINDER_DAYS, MAX_PASTE, MAX_REMINDERS, MAX_REMINDER_DAYS,
+};
 pub use audit::{Actor, AuditActor, AuditRecord};
 pub use catalog::{AddOn, Conference, NewAddOn, NewConference, NewTicketType, TicketType};
 pub use code::{CodePrefix, Prefix, VoucherCode, CODE_ALPHABET, CODE_SUFFIX_LEN};

@@ -200,6 +200,14 @@ async fn in_tx(tx: &mut dyn StoreTx, conference: &Conference, id: i64) -> Result
     tx.allotment(conference.id, id).await?.ok_or(VoucherError::AllotmentNotFound(id))
 }
 
+/// The conference (slug) of allotment `id`, for the faces that name an allotment by id alone.
+///
+/// # Errors
+/// [`VoucherError::AllotmentNotFound`].
+pub async fn conference_of(store: &dyn Store, id: i64) -> Result<String, VoucherError> {
+    Ok(store.allotment_by_id(id).await?.ok_or(VoucherError::AllotmentNotFound(id))?.1.conference)
+}
+
 /// The conference's allotments, by id.
 pub async fn list(store: &dyn Store, conference: &str) -> Result<Vec<Allotment>, VoucherError> {
     let conference = super::catalog::conference(store, conference).await?;
@@ -431,6 +439,30 @@ pub async fn send_reminders(store: &dyn Store, now: DateTime<Utc>) -> Result<u64
     Ok(queued)
 }
 
+/// How often `serve` looks for allotments to close and reminders to send.
+pub const DEADLINE_EVERY: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// Closes due allotments and sends due reminders every `every`, until its task is dropped
+/// (`serve`). A failed round is logged and tried again at the next.
+pub async fn run_deadlines(store: std::sync::Arc<dyn Store>, every: std::time::Duration) {
+    let mut tick = tokio::time::interval(every);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tick.tick().await;
+        match close_due(store.as_ref(), super::now()).await {
+            Ok(closed) => {
+                for c in closed {
+                    tracing::info!(conference = %c.conference, allotment = c.id, returned = c.returned, "allotment closed at its deadline");
+                }
+            }
+            Err(error) => tracing::warn!(error = %crate::cause_chain(&error), "due allotments could not be closed"),
+        }
+        if let Err(error) = send_reminders(store.as_ref(), super::now()).await {
+            tracing::warn!(error = %crate::cause_chain(&error), "allotment reminders could not be queued");
+        }
+    }
+}
+
 // ---------------------------------------------------------------------------------------------
 // The sponsor's side.
 
@@ -456,8 +488,7 @@ pub async fn open_link(
     let session_secret = SessionSecret::new(super::accounts::random_secret()?);
     let csrf_token = super::accounts::random_secret()?;
     let mut tx = store.begin().await?;
-    let id =
-        tx.insert_sponsor_session(&token_hash(session_secret.expose()), allotment_id, &csrf_token, now).await?;
+    let id = tx.insert_sponsor_session(&token_hash(session_secret.expose()), allotment_id, &csrf_token, now).await?;
     tx.commit().await?;
     let session = SponsorSession { id, allotment_id, conference: allotment.conference, csrf_token };
     Ok(Guarded::Found((session_secret, session)))
@@ -505,8 +536,10 @@ pub struct SponsorView {
 
 /// The sponsor's page: its allotment, conference and attendees.
 pub async fn sponsor_view(store: &dyn Store, session: &SponsorSession) -> Result<SponsorView, VoucherError> {
-    let (_, allotment) =
-        store.allotment_by_id(session.allotment_id).await?.ok_or(VoucherError::AllotmentNotFound(session.allotment_id))?;
+    let (_, allotment) = store
+        .allotment_by_id(session.allotment_id)
+        .await?
+        .ok_or(VoucherError::AllotmentNotFound(session.allotment_id))?;
     let conference = super::catalog::conference(store, &allotment.conference).await?;
     let attendees = store.attendees(allotment.batch_id).await?;
     Ok(SponsorView { allotment, conference, attendees })
@@ -516,7 +549,8 @@ pub async fn sponsor_view(store: &dyn Store, session: &SponsorSession) -> Result
 /// header and skipped; blank lines are skipped). At most [`MAX_PASTE`] rows: a longer list is
 /// refused unread past that. Every bad row is named by its line; no email twice.
 pub fn parse_attendees(text: &str) -> Result<Vec<Recipient>, VoucherError> {
-    let mut reader = csv::ReaderBuilder::new().has_headers(false).flexible(true).trim(csv::Trim::All).from_reader(text.as_bytes());
+    let mut reader =
+        csv::ReaderBuilder::new().has_headers(false).flexible(true).trim(csv::Trim::All).from_reader(text.as_bytes());
     let (mut found, mut errors, mut total) = (Vec::new(), Vec::new(), 0usize);
     let mut seen: HashMap<String, u64> = HashMap::new();
     let mut reject = |error: RowError, errors: &mut Vec<RowError>| {
@@ -538,7 +572,10 @@ pub fn parse_attendees(text: &str) -> Result<Vec<Recipient>, VoucherError> {
         if record.iter().all(str::is_empty) {
             continue;
         }
-        if index == 0 && record.len() == 2 && record[0].eq_ignore_ascii_case("name") && record[1].eq_ignore_ascii_case("email")
+        if index == 0
+            && record.len() == 2
+            && record[0].eq_ignore_ascii_case("name")
+            && record[1].eq_ignore_ascii_case("email")
         {
             continue;
         }
@@ -569,7 +606,9 @@ pub fn parse_attendees(text: &str) -> Result<Vec<Recipient>, VoucherError> {
         return Err(VoucherError::InvalidRows { field: "attendees", rows: errors, total });
     }
     if found.is_empty() {
-        return Err(InvalidInput::new("attendees", "attendees: the list has no attendee (one name,email per line)").into());
+        return Err(
+            InvalidInput::new("attendees", "attendees: the list has no attendee (one name,email per line)").into()
+        );
     }
     Ok(found)
 }
@@ -653,8 +692,10 @@ async fn no_seats(
 
 /// The attendees of the session's allotment, as committed.
 async fn holders(store: &dyn Store, session: &SponsorSession) -> Result<Vec<Attendee>, VoucherError> {
-    let (_, allotment) =
-        store.allotment_by_id(session.allotment_id).await?.ok_or(VoucherError::AllotmentNotFound(session.allotment_id))?;
+    let (_, allotment) = store
+        .allotment_by_id(session.allotment_id)
+        .await?
+        .ok_or(VoucherError::AllotmentNotFound(session.allotment_id))?;
     Ok(store.attendees(allotment.batch_id).await?)
 }
 
@@ -742,7 +783,11 @@ pub async fn change_attendee(
 /// # Errors
 /// [`VoucherError::AttendeeNotFound`], [`VoucherError::AllotmentClosed`].
 #[tracing::instrument(level = "debug", skip_all, fields(allotment = session.allotment_id, attendee = attendee_id))]
-pub async fn remove_attendee(store: &dyn Store, session: &SponsorSession, attendee_id: i64) -> Result<(), VoucherError> {
+pub async fn remove_attendee(
+    store: &dyn Store,
+    session: &SponsorSession,
+    attendee_id: i64,
+) -> Result<(), VoucherError> {
     let (mut tx, conference, allotment) = begin_open(store, session).await?;
     let (name, email) =
         tx.end_attendee(allotment.batch_id, attendee_id).await?.ok_or(VoucherError::AttendeeNotFound(attendee_id))?;

@@ -461,10 +461,10 @@ pub(crate) async fn mint_one(tx: &mut dyn StoreTx, batch: &Batch) -> Result<Vouc
     resolved.template.batch_id = Some(batch.id);
     let mut source = OsCodeSource::new();
     let created = insert_chunk(&mut *tx, &resolved.template, &prefix, &format, 1, &mut source).await?;
-    let (id, code) = created.into_iter().next().ok_or_else(|| VoucherError::CodeSpaceExhausted {
-        prefix: batch.prefix.clone(),
-        attempts: MAX_ATTEMPTS,
-    })?;
+    let (id, code) = created
+        .into_iter()
+        .next()
+        .ok_or_else(|| VoucherError::CodeSpaceExhausted { prefix: batch.prefix.clone(), attempts: MAX_ATTEMPTS })?;
     Ok(resolved.voucher(&conference.slug, id, code))
 }
 

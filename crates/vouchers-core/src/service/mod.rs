@@ -2,8 +2,8 @@
 //! it remains.
 
 pub mod accounts;
-pub mod allotments;
 pub mod add;
+pub mod allotments;
 pub mod assign;
 pub mod audit;
 pub mod backup;

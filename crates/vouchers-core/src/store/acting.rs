@@ -14,8 +14,8 @@ use super::{
 };
 use crate::domain::Delivery;
 use crate::domain::{
-    Account, Actor, AddOn, Allotment, ApiToken, Attendee, AuditRecord, Batch, CodeFormat, Conference, OutboxMessage, TicketType, UseState,
-    Voucher, Webhook,
+    Account, Actor, AddOn, Allotment, ApiToken, Attendee, AuditRecord, Batch, CodeFormat, Conference, OutboxMessage,
+    TicketType, UseState, Voucher, Webhook,
 };
 
 /// `store`, writing as `actor`.

@@ -27,8 +27,9 @@ use chrono::{DateTime, Utc};
 
 use crate::domain::Delivery;
 use crate::domain::{
-    Account, Actor, AddOn, Allotment, ApiToken, Attendee, AuditRecord, Batch, CodeFormat, Conference, Money, NewAddOn, NewConference,
-    NewTicketType, OutboxMessage, Recipient, Role, TicketType, UseState, Voucher, Webhook, WebhookSecret,
+    Account, Actor, AddOn, Allotment, ApiToken, Attendee, AuditRecord, Batch, CodeFormat, Conference, Money, NewAddOn,
+    NewConference, NewTicketType, OutboxMessage, Recipient, Role, TicketType, UseState, Voucher, Webhook,
+    WebhookSecret,
 };
 
 mod acting;

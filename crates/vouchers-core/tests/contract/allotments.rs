@@ -229,9 +229,8 @@ async fn the_deadline_returns_unassigned_passes(db: TestDb) {
     let after = shown(store, id).await;
     assert_eq!((after.closed, after.returned, after.left, after.assigned), (true, 3, 0, 1));
 
-    let events = webhooks::list_deliveries(store, CONF, &DeliveryFilter { limit: 10, ..Default::default() })
-        .await
-        .unwrap();
+    let events =
+        webhooks::list_deliveries(store, CONF, &DeliveryFilter { limit: 10, ..Default::default() }).await.unwrap();
     assert_eq!(events.len(), 1);
     assert_eq!((events[0].event_type.as_str(), events[0].webhook_id), ("allotment.returned", hook.webhook.id));
 
@@ -306,19 +305,14 @@ async fn links_can_be_revoked_and_replaced(db: TestDb) {
     let created = allotments::create(store, &Limits::default(), &request(2, now() + Duration::days(3))).await.unwrap();
     let id = created.allotment.id;
     let session = open(store, &created.secret).await.unwrap();
-    let (secret, _) = match allotments::open_link(
-        store,
-        &SignInGuard::new(store.backend(), 0),
-        &created.secret,
-        HERE,
-        now(),
-    )
-    .await
-    .unwrap()
-    {
-        Guarded::Found(found) => found,
-        _ => panic!("the link opens"),
-    };
+    let (secret, _) =
+        match allotments::open_link(store, &SignInGuard::new(store.backend(), 0), &created.secret, HERE, now())
+            .await
+            .unwrap()
+        {
+            Guarded::Found(found) => found,
+            _ => panic!("the link opens"),
+        };
     assert!(allotments::sponsor_session(store, &secret, now()).await.unwrap().is_some());
     assert!(
         allotments::sponsor_session(store, &secret, now() + Duration::days(8)).await.unwrap().is_none(),

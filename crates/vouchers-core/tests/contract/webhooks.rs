@@ -190,7 +190,7 @@ async fn every_event_type_arrives_once_signed(db: TestDb) {
     fixture(store).await;
     let (receiver, url, _task) = Receiver::start().await;
     let hook = subscribe(store, &url, &[]).await;
-    assert_eq!(hook.webhook.events.len(), 9);
+    assert_eq!(hook.webhook.events.len(), 10);
 
     add(store, "PLAIN", 5, None).await;
     add(store, "BUDGET", 5, Some("60.00")).await;

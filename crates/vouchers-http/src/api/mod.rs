@@ -1,6 +1,7 @@
 //! The routes, one module per resource. Each handler parses, checks the token's scope, calls one
 //! use case and renders; the rules live in `vouchers-core`.
 
+pub(crate) mod allotments;
 pub(crate) mod audit;
 pub(crate) mod batches;
 pub(crate) mod catalog;
@@ -29,4 +30,5 @@ pub(crate) fn routes() -> OpenApiRouter<AppState> {
         .merge(audit::routes())
         .merge(recipients::routes())
         .merge(webhooks::routes())
+        .merge(allotments::routes())
 }

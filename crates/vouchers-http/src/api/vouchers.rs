@@ -13,6 +13,7 @@ use vouchers_core::domain::{
     Alphabet, Applies, Budget, CodeFormat, CodePrefix, InvalidInput, MaxUses, Voucher, VoucherType, When,
 };
 use vouchers_core::service::add::{add_voucher, AddVoucher};
+use vouchers_core::service::allotments::AllotmentRequest;
 use vouchers_core::service::idempotent::IdempotencyKey;
 use vouchers_core::service::manage::{update_voucher, VoucherUpdate};
 use vouchers_core::service::query;
@@ -179,6 +180,85 @@ body_with_terms! {
         /// (`weak_codes` otherwise).
         #[serde(default)]
         pub allow_weak_codes: bool,
+    }
+}
+
+body_with_terms! {
+    /// A new sponsor allotment: the sponsor, its passes and deadline, the attendee email, and the
+    /// terms and format of every pass's code (those of `/vouchers/bulk`; once per customer is
+    /// implied).
+    #[derive(Debug, Deserialize, ToSchema)]
+    #[serde(deny_unknown_fields)]
+    pub struct CreateAllotment {
+        /// The sponsor's name.
+        #[schema(example = "ACME Corp")]
+        pub sponsor: String,
+        /// The sponsor's contact email (reminders go there).
+        #[schema(example = "sponsors@acme.example")]
+        pub contact: String,
+        /// Passes, 1 to the server's batch limit.
+        #[schema(example = 5)]
+        pub seats: i64,
+        /// When unassigned passes are returned: RFC 3339, or YYYY-MM-DDTHH:MM in the
+        /// conference's time zone; in the future.
+        #[schema(example = "2027-04-30T23:59")]
+        pub deadline: String,
+        /// Days before the deadline the contact is reminded while passes are left (default
+        /// `[7, 1]`; `[]`: none).
+        #[serde(default)]
+        pub reminder_days: Option<Vec<i64>>,
+        /// The attendee email's subject template (default: a built-in one).
+        #[serde(default)]
+        pub subject: Option<String>,
+        /// Its plain-text template (`{{ sponsor }}` and the placeholders of `send`).
+        #[serde(default)]
+        pub template: Option<String>,
+        /// Its HTML template.
+        #[serde(default)]
+        pub html_template: Option<String>,
+        /// Text in front of every code.
+        #[serde(default)]
+        pub prefix: String,
+        /// The random characters' alphabet: `alnum` (default) or `readable`.
+        #[serde(default)]
+        pub alphabet: Alphabet,
+        /// Random characters after the prefix, 6 to 32 (default 8).
+        #[serde(default = "eight")]
+        #[schema(default = 8, minimum = 6, maximum = 32)]
+        pub length: i64,
+        /// Append a check character.
+        #[serde(default)]
+        pub check_char: bool,
+        /// Create it even if its codes could be guessed faster than the server's floor.
+        #[serde(default)]
+        pub allow_weak_codes: bool,
+    }
+}
+
+impl CreateAllotment {
+    /// The use case's request for the conference `conference`.
+    pub(crate) fn request(self, conference: String) -> Result<AllotmentRequest, VoucherError> {
+        let terms = self.terms()?;
+        Ok(AllotmentRequest {
+            deadline: When::parse("deadline", &self.deadline)?,
+            sponsor: self.sponsor,
+            contact: self.contact,
+            seats: self.seats,
+            reminder_days: self.reminder_days,
+            subject: self.subject,
+            template: self.template,
+            html_template: self.html_template,
+            codes: VoucherBulkConfig {
+                conference,
+                prefix: self.prefix,
+                count: self.seats,
+                terms,
+                alphabet: self.alphabet,
+                length: self.length,
+                check_char: self.check_char,
+                allow_weak_codes: self.allow_weak_codes,
+            },
+        })
     }
 }
 

@@ -15,7 +15,7 @@ pub struct Route {
 }
 
 /// Every authenticated route.
-pub const ROUTES: [Route; 36] = [
+pub const ROUTES: [Route; 43] = [
     Route { method: "POST", template: "/api/v1/conferences" },
     Route { method: "GET", template: "/api/v1/conferences/{conf}" },
     Route { method: "PATCH", template: "/api/v1/conferences/{conf}" },
@@ -53,12 +53,31 @@ pub const ROUTES: [Route; 36] = [
     Route { method: "POST", template: "/api/v1/conferences/{conf}/webhooks/{id}/rotate-secret" },
     Route { method: "GET", template: "/api/v1/conferences/{conf}/webhooks/deliveries" },
     Route { method: "POST", template: "/api/v1/conferences/{conf}/webhooks/deliveries/{id}/redeliver" },
+    // The admin's allotment is allotment 1, which `{id}` names.
+    Route { method: "POST", template: "/api/v1/conferences/{conf}/allotments" },
+    Route { method: "GET", template: "/api/v1/conferences/{conf}/allotments" },
+    Route { method: "GET", template: "/api/v1/conferences/{conf}/allotments/{id}" },
+    Route { method: "POST", template: "/api/v1/conferences/{conf}/allotments/{id}/extend" },
+    Route { method: "POST", template: "/api/v1/conferences/{conf}/allotments/{id}/resize" },
+    Route { method: "POST", template: "/api/v1/conferences/{conf}/allotments/{id}/new-link" },
+    Route { method: "POST", template: "/api/v1/conferences/{conf}/allotments/{id}/revoke-link" },
     // Last: it deactivates the batch the routes above use.
     Route { method: "POST", template: "/api/v1/conferences/{conf}/batches/{id}/deactivate" },
 ];
 
 /// A valid body for each route (a fresh slug or code per call, so successes never collide).
 fn body_for(template: &str, method: &str, n: usize, code: &str, held: &str) -> Option<Value> {
+    if template.contains("/allotments") {
+        return match (method, template.rsplit('/').next().unwrap_or_default()) {
+            ("POST", "allotments") => Some(json!({
+                "sponsor": format!("Sponsor {n}"), "contact": "s@example.org", "seats": 2,
+                "deadline": "2030-01-01T00:00:00Z", "voucher_type": "comp"
+            })),
+            ("POST", "extend") => Some(json!({"deadline": "2031-01-01T00:00:00Z"})),
+            ("POST", "resize") => Some(json!({"seats": 3})),
+            _ => None,
+        };
+    }
     match (method, template.rsplit('/').next().unwrap_or_default()) {
         ("PATCH", "{conf}") => Some(json!({"hold_seconds": 900})),
         // One cart for every caller (a repeat answers the same hold), on a code of its own.
@@ -99,7 +118,8 @@ enum Caller {
 fn expected(route: &Route, caller: Caller) -> StatusCode {
     let creates_conference = route.template == "/api/v1/conferences";
     let last = route.template.rsplit('/').next().unwrap_or_default();
-    let checkout_route = matches!(last, "check" | "redeem" | "release" | "hold" | "extend");
+    let allotment_route = route.template.contains("/allotments");
+    let checkout_route = !allotment_route && matches!(last, "check" | "redeem" | "release" | "hold" | "extend");
     let success = match (route.method, last) {
         // No failed email exists: a caller allowed to retry gets past authorization to the use
         // case's 404 (the other conference's token too, as for every route).
@@ -109,6 +129,7 @@ fn expected(route: &Route, caller: Caller) -> StatusCode {
         ("POST", "deactivate" | "assign" | "send" | "preview" | "disable" | "enable" | "rotate-secret") => {
             StatusCode::OK
         }
+        ("POST", "extend" | "resize" | "new-link" | "revoke-link") if allotment_route => StatusCode::OK,
         ("POST", _) if !checkout_route => StatusCode::CREATED,
         _ => StatusCode::OK,
     };
@@ -118,7 +139,9 @@ fn expected(route: &Route, caller: Caller) -> StatusCode {
         Caller::Checkout if checkout_route => success,
         Caller::Checkout => StatusCode::FORBIDDEN,
         // Manage tokens do everything in their conference but redeem.
-        Caller::Manage | Caller::OtherManage if matches!(last, "redeem" | "hold" | "extend") => StatusCode::FORBIDDEN,
+        Caller::Manage | Caller::OtherManage if !allotment_route && matches!(last, "redeem" | "hold" | "extend") => {
+            StatusCode::FORBIDDEN
+        }
         Caller::Admin => success,
         Caller::Manage if creates_conference => StatusCode::FORBIDDEN,
         Caller::Manage => success,

@@ -11,6 +11,7 @@ macro_rules! both_backends {
     };
 }
 
+mod allotments;
 mod authorization;
 mod batches;
 mod catalog;

@@ -53,7 +53,7 @@ async fn webhook_contracts(app: TestApp) {
     let secret = created["secret"].as_str().unwrap().to_owned();
     assert!(secret.starts_with("whsec_"));
     let all = app.post(HOOKS, &app.admin, &json!({"url": "https://93.184.216.34/all"})).await.ok(StatusCode::CREATED);
-    assert_eq!(all["webhook"]["events"].as_array().unwrap().len(), 9, "no events: every type");
+    assert_eq!(all["webhook"]["events"].as_array().unwrap().len(), 10, "no events: every type");
     let id = created["webhook"]["id"].as_i64().unwrap();
 
     // List: webhook objects, never a secret.

@@ -69,7 +69,8 @@ pub(super) async fn open_allotments<C: Conn>(
     until: DateTime<Utc>,
     limit: i64,
 ) -> Result<Vec<(i64, Allotment)>, StoreError> {
-    let sql = format!("{ALLOTMENT_SELECT} WHERE a.closed_at IS NULL AND a.deadline <= $1 ORDER BY a.deadline, a.id LIMIT $2");
+    let sql =
+        format!("{ALLOTMENT_SELECT} WHERE a.closed_at IS NULL AND a.deadline <= $1 ORDER BY a.deadline, a.id LIMIT $2");
     let found = conn.all(&sql, args![until, limit]).await?;
     found.iter().map(|row| Ok((row.int("conference_id")?, allotment(row)?))).collect()
 }

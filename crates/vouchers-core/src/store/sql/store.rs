@@ -7,8 +7,8 @@ use chrono::{DateTime, Utc};
 use super::{allotments, args, batch_columns, code_match, has_nul, voucher_columns, webhooks, Conn, Engine};
 use crate::domain::Delivery;
 use crate::domain::{
-    fold_key, Account, Actor, AddOn, Allotment, ApiToken, Attendee, AuditRecord, Batch, CodeFormat, Conference, OutboxMessage, TicketType,
-    UseState, Voucher, Webhook,
+    fold_key, Account, Actor, AddOn, Allotment, ApiToken, Attendee, AuditRecord, Batch, CodeFormat, Conference,
+    OutboxMessage, TicketType, UseState, Voucher, Webhook,
 };
 use crate::store::rows::{
     self, RestrictionSets, StoredRow, ACCOUNT_COLUMNS, AUDIT_COLUMNS, CLAIMED_COLUMNS, CONFERENCE_COLUMNS,

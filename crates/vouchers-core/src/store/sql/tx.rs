@@ -6,20 +6,18 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
 use super::store::{account_conferences, conference_by_slug, restriction_slugs};
-use super::{
-    allotments, args, batch_columns, code_match, has_nul, json_rows, voucher_columns, webhooks, Conn, Engine,
-};
+use super::{allotments, args, batch_columns, code_match, has_nul, json_rows, voucher_columns, webhooks, Conn, Engine};
 use crate::domain::{
-    Account, Actor, AddOn, Allotment, Batch, CodeFormat, Conference, Money, NewAddOn, NewConference, NewTicketType, OutboxMessage,
-    OwnHold, Recipient, Role, TicketType, UseState, Voucher, WebhookSecret,
+    Account, Actor, AddOn, Allotment, Batch, CodeFormat, Conference, Money, NewAddOn, NewConference, NewTicketType,
+    OutboxMessage, OwnHold, Recipient, Role, TicketType, UseState, Voucher, WebhookSecret,
 };
 use crate::store::rows::{
     self, restriction_key, StoredRow, ACCOUNT_COLUMNS, CONFERENCE_COLUMNS, OUTBOX_SELECT, VOUCHER_STATE_COLUMNS,
 };
 use crate::store::{
     AttemptResult, AuditEntry, CustomerClaim, DeliveryResult, IdempotencyClaim, LockedVoucher, MessageVoucher,
-    NewAllotment, NewBatch, NewEvent, NewHold, NewMessage, NewToken, NewWebhook, OrderClaim, RestrictionIds, StoreError, StoreTx,
-    UseTaken, VoucherChange, VoucherState, VoucherTemplate,
+    NewAllotment, NewBatch, NewEvent, NewHold, NewMessage, NewToken, NewWebhook, OrderClaim, RestrictionIds,
+    StoreError, StoreTx, UseTaken, VoucherChange, VoucherState, VoucherTemplate,
 };
 
 /// A write transaction of engine `E`, whose audit records name `actor`.
