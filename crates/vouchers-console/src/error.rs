@@ -21,6 +21,12 @@ pub enum ConsoleError {
     /// A form without this session's CSRF token: it was not sent from this console's page.
     #[error("This form could not be accepted: it has expired or was not sent from this console. Reload the page and try again; nothing was changed.")]
     Forgery,
+    /// A sponsor page without a sponsor session (it ended, or the link was revoked).
+    #[error("Your sponsor session has ended, or its link was replaced. Open the link the organizer sent you again; nothing was changed.")]
+    SponsorSessionEnded,
+    /// Too many unknown links from this address: wait before trying again.
+    #[error("Too many attempts from your address: try again in {0} seconds.")]
+    TooMany(u64),
     /// Only an admin account may do this.
     #[error("Only an admin account may do this.")]
     AdminOnly,
@@ -48,7 +54,10 @@ impl ConsoleError {
     pub fn status(&self) -> StatusCode {
         match self {
             ConsoleError::NotFound => StatusCode::NOT_FOUND,
-            ConsoleError::SignInRequired | ConsoleError::SessionEnded => StatusCode::UNAUTHORIZED,
+            ConsoleError::SignInRequired | ConsoleError::SessionEnded | ConsoleError::SponsorSessionEnded => {
+                StatusCode::UNAUTHORIZED
+            }
+            ConsoleError::TooMany(_) => StatusCode::TOO_MANY_REQUESTS,
             ConsoleError::Forgery | ConsoleError::AdminOnly => StatusCode::FORBIDDEN,
             ConsoleError::Invalid(_) => StatusCode::UNPROCESSABLE_ENTITY,
             ConsoleError::Voucher(e) => vouchers_web::status(e),
@@ -63,6 +72,10 @@ impl IntoResponse for ConsoleError {
             return Redirect::to("/console/login").into_response();
         }
         let status = self.status();
+        let self_retry = match &self {
+            ConsoleError::TooMany(seconds) => ConsoleError::TooMany(*seconds),
+            _ => ConsoleError::NotFound,
+        };
         let disk_full = matches!(self, ConsoleError::Voucher(vouchers_core::VoucherError::StorageFull(_)));
         if disk_full {
             vouchers_web::log_disk_full(&self);
@@ -81,6 +94,11 @@ impl IntoResponse for ConsoleError {
         };
         if disk_full {
             vouchers_web::mark_disk_full(&mut response);
+        }
+        if let ConsoleError::TooMany(seconds) = &self_retry {
+            if let Ok(value) = axum::http::HeaderValue::from_str(&seconds.to_string()) {
+                response.headers_mut().insert(axum::http::header::RETRY_AFTER, value);
+            }
         }
         response
     }

@@ -116,6 +116,8 @@ async fn stylesheet() -> Response {
 
 /// Security headers on every console response; pages are not cached unless a page says so.
 async fn security_headers(request: Request, next: Next) -> Response {
+    // A sponsor's address once held its secret link: never sent on.
+    let sponsor = request.uri().path().starts_with("/sponsor");
     let mut response = next.run(request).await;
     let headers = response.headers_mut();
     headers.insert(
@@ -127,7 +129,8 @@ async fn security_headers(request: Request, next: Next) -> Response {
     );
     headers.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
     headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
-    headers.insert(header::REFERRER_POLICY, HeaderValue::from_static("same-origin"));
+    let referrer = if sponsor { "no-referrer" } else { "same-origin" };
+    headers.insert(header::REFERRER_POLICY, HeaderValue::from_static(referrer));
     if !headers.contains_key(header::CACHE_CONTROL) {
         headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     }

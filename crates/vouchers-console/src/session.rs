@@ -131,17 +131,19 @@ impl FromRequest<ConsoleState> for Posted {
         let (mut parts, body) = request.into_parts();
         let signed = Signed::from_request_parts(&mut parts, state).await?;
         let form = FormData::read(Request::from_parts(parts, body), state).await?;
-        let sent = form.get("csrf").unwrap_or_default().as_bytes();
-        let expected = signed.session.csrf_token.as_bytes();
-        // Constant time: the comparison takes as long whatever the first wrong byte.
-        let same =
-            sent.len() == expected.len() && sent.iter().zip(expected).fold(0u8, |acc, (a, b)| acc | (a ^ b)) == 0;
-        if same {
+        if same_token(form.get("csrf").unwrap_or_default(), &signed.session.csrf_token) {
             Ok(Posted { signed, form })
         } else {
             Err(ConsoleError::Forgery)
         }
     }
+}
+
+/// A form's CSRF token against the session's, in constant time (as long whatever the first wrong
+/// byte).
+fn same_token(sent: &str, expected: &str) -> bool {
+    let (sent, expected) = (sent.as_bytes(), expected.as_bytes());
+    sent.len() == expected.len() && sent.iter().zip(expected).fold(0u8, |acc, (a, b)| acc | (a ^ b)) == 0
 }
 
 /// The sign-in form: the one form read without a session (so without a CSRF token; the
@@ -217,5 +219,82 @@ fn denied(denied: Denied) -> ConsoleError {
     match denied {
         Denied::Forbidden => ConsoleError::AdminOnly,
         Denied::NotFound => ConsoleError::NotFound,
+    }
+}
+
+/// The sponsor cookie's name: a sponsor session, scoped to one allotment, sent only to
+/// `/sponsor` pages.
+pub(crate) const SPONSOR_COOKIE: &str = "vouchers_sponsor";
+
+/// The `Set-Cookie` value that stores a sponsor session's secret, or (`None`) removes it.
+pub(crate) fn sponsor_cookie(secret: Option<&SessionSecret>, secure: bool) -> HeaderValue {
+    let secure = if secure { "; Secure" } else { "" };
+    let text = match secret {
+        Some(secret) => format!("{SPONSOR_COOKIE}={}; Path=/sponsor; HttpOnly; SameSite=Lax{secure}", secret.expose()),
+        None => format!("{SPONSOR_COOKIE}=; Path=/sponsor; HttpOnly; SameSite=Lax; Max-Age=0{secure}"),
+    };
+    HeaderValue::from_str(&text).unwrap_or_else(|_| HeaderValue::from_static("vouchers_sponsor=; Max-Age=0"))
+}
+
+/// A request from a sponsor's browser: its session (one allotment).
+pub(crate) struct Sponsor {
+    pub session: vouchers_core::domain::SponsorSession,
+    pub secret: SessionSecret,
+}
+
+impl FromRequestParts<ConsoleState> for Sponsor {
+    type Rejection = ConsoleError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &ConsoleState) -> Result<Self, Self::Rejection> {
+        let secret = parts
+            .headers
+            .get_all(COOKIE)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .flat_map(|v| v.split(';'))
+            .find_map(|pair| {
+                let (name, value) = pair.trim().split_once('=')?;
+                (name == SPONSOR_COOKIE && !value.is_empty()).then(|| SessionSecret::new(value))
+            })
+            .ok_or(ConsoleError::SponsorSessionEnded)?;
+        let now = vouchers_core::now();
+        match vouchers_core::service::allotments::sponsor_session(state.store.as_ref(), &secret, now).await? {
+            Some(session) => Ok(Sponsor { session, secret }),
+            None => Err(ConsoleError::SponsorSessionEnded),
+        }
+    }
+}
+
+impl Sponsor {
+    /// The store as this sponsor writes to it: every write's audit record names the sponsor.
+    pub async fn store(&self, state: &ConsoleState) -> Result<std::sync::Arc<dyn vouchers_core::Store>, ConsoleError> {
+        let name = match state.store.allotment_by_id(self.session.allotment_id).await {
+            Ok(Some((_, allotment))) => allotment.sponsor,
+            Ok(None) => return Err(ConsoleError::SponsorSessionEnded),
+            Err(e) => return Err(ConsoleError::Voucher(e.into())),
+        };
+        let actor = vouchers_core::domain::Actor::Sponsor { allotment_id: self.session.allotment_id, name };
+        Ok(vouchers_core::store::acting(std::sync::Arc::clone(&state.store), actor))
+    }
+}
+
+/// A state-changing form from a sponsor's page, its CSRF token checked.
+pub(crate) struct SponsorPosted {
+    pub sponsor: Sponsor,
+    pub form: FormData,
+}
+
+impl FromRequest<ConsoleState> for SponsorPosted {
+    type Rejection = ConsoleError;
+
+    async fn from_request(request: Request, state: &ConsoleState) -> Result<Self, Self::Rejection> {
+        let (mut parts, body) = request.into_parts();
+        let sponsor = Sponsor::from_request_parts(&mut parts, state).await?;
+        let form = FormData::read(Request::from_parts(parts, body), state).await?;
+        if same_token(form.get("csrf").unwrap_or_default(), &sponsor.session.csrf_token) {
+            Ok(SponsorPosted { sponsor, form })
+        } else {
+            Err(ConsoleError::Forgery)
+        }
     }
 }

@@ -1,6 +1,7 @@
 //! The pages, one module per group; each handler parses the form or query, calls one use case
 //! of `vouchers-core` and renders a template (or redirects after a change).
 
+mod allotments;
 mod batches;
 mod catalog;
 mod conferences;
@@ -8,6 +9,7 @@ mod dashboard;
 mod generate;
 mod login;
 mod recipients;
+mod sponsor;
 mod terms;
 mod tokens;
 mod try_code;
@@ -86,4 +88,18 @@ pub(crate) fn routes() -> Routes {
         .form("/console/c/{conf}/webhooks/{id}/rotate", webhooks::rotate)
         .form("/console/c/{conf}/webhooks/deliveries/{id}/redeliver", webhooks::redeliver)
         .page("/console/c/{conf}/try", try_code::show)
+        .page("/console/c/{conf}/allotments", allotments::list)
+        .page_and_form("/console/c/{conf}/allotments/new", allotments::new_form, allotments::create)
+        .page("/console/c/{conf}/allotments/{id}", allotments::show)
+        .form("/console/c/{conf}/allotments/{id}/extend", allotments::extend)
+        .form("/console/c/{conf}/allotments/{id}/resize", allotments::resize)
+        .form("/console/c/{conf}/allotments/{id}/new-link", allotments::new_link)
+        .form("/console/c/{conf}/allotments/{id}/revoke-link", allotments::revoke_link)
+        .page("/sponsor", sponsor::show)
+        .page("/sponsor/{secret}", sponsor::open)
+        .form("/sponsor/attendees", sponsor::add)
+        .form("/sponsor/attendees/paste", sponsor::paste)
+        .page_and_form("/sponsor/attendees/{id}/change", sponsor::change_form, sponsor::change)
+        .form("/sponsor/attendees/{id}/remove", sponsor::remove)
+        .form("/sponsor/leave", sponsor::leave)
 }

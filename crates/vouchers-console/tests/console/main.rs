@@ -15,4 +15,5 @@ mod hostile;
 mod pages;
 mod recipients;
 mod sessions;
+mod sponsors;
 mod support;

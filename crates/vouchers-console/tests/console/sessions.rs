@@ -178,15 +178,38 @@ async fn every_post_route_refuses_a_forged_form(mut c: Console) {
     let store = &*db.store;
     let conference = store.conference(CONF).await.unwrap().unwrap();
     let filter = vouchers_core::store::AuditFilter { limit: 1000, ..Default::default() };
-    let audited = store.audit_log(conference.id, &filter).await.unwrap().len();
-    let (batches, conferences) = (c.batches().await, store.conferences().await.unwrap());
     let paths = vouchers_console::post_paths();
     assert!(paths.len() >= 14, "every form's path is listed: {paths:?}");
+    // The sponsor's forms are tried with a sponsor session (its cookie beside the console's).
+    let mut request = vouchers_core::service::allotments::AllotmentRequest {
+        sponsor: "S".into(),
+        contact: "s@example.org".into(),
+        seats: 2,
+        deadline: vouchers_core::domain::When::Instant(vouchers_core::now() + chrono::Duration::days(3)),
+        reminder_days: None,
+        subject: None,
+        template: None,
+        html_template: None,
+        codes: vouchers_core::VoucherBulkConfig::new(CONF, "", 2, vouchers_core::domain::VoucherType::Comp, 0.into()),
+    };
+    request.codes.prefix = "FORGE-".into();
+    let made =
+        vouchers_core::service::allotments::create(store, &vouchers_core::Limits::default(), &request).await.unwrap();
+    let guard = vouchers_core::service::sign_in::SignInGuard::new(store.backend(), 0);
+    let address = std::net::IpAddr::from([192, 0, 2, 1]);
+    let opened =
+        vouchers_core::service::allotments::open_link(store, &guard, &made.secret, address, vouchers_core::now());
+    let vouchers_core::service::sign_in::Guarded::Found((sponsor, _)) = opened.await.unwrap() else { panic!() };
+    let sponsor_cookie = format!("vouchers_sponsor={}", sponsor.expose());
+    let audited = store.audit_log(conference.id, &filter).await.unwrap().len();
+    let (batches, conferences) = (c.batches().await, store.conferences().await.unwrap());
     for path in &paths {
         let uri =
             path.replace("{conf}", CONF).replace("{code}", "SOME-CODE").replace("{id}", "1").replace("{msg}", "1");
         let fields = [("slug", "forged"), ("name", "Forged"), ("count", "5"), ("voucher_type", "comp")];
-        let cross_site = [("sec-fetch-site", "cross-site")];
+        let sponsor_page = path.starts_with("/sponsor");
+        let cookie: &[(&str, &str)] = if sponsor_page { &[("cookie", sponsor_cookie.as_str())] } else { &[] };
+        let cross_site = [&[("sec-fetch-site", "cross-site")], cookie].concat();
         let mut with_token = vec![("csrf", csrf.as_str())];
         with_token.extend_from_slice(&fields);
         let page = c.send_with(axum::http::Method::POST, &uri, Some(&with_token), &cross_site).await;
@@ -195,12 +218,12 @@ async fn every_post_route_refuses_a_forged_form(mut c: Console) {
             // The one form without a session: only the origin check guards it.
             continue;
         }
-        let page = c.post(&uri, &fields).await;
+        let page = c.send_with(axum::http::Method::POST, &uri, Some(&fields), cookie).await;
         assert_eq!(page.status, StatusCode::FORBIDDEN, "{uri} without a token: {}", page.body);
         assert!(page.body.contains("nothing was changed"), "{uri}: {}", page.body);
         let mut forged = vec![("csrf", "forged-token")];
         forged.extend_from_slice(&fields);
-        let page = c.post(&uri, &forged).await;
+        let page = c.send_with(axum::http::Method::POST, &uri, Some(&forged), cookie).await;
         assert_eq!(page.status, StatusCode::FORBIDDEN, "{uri} with a wrong token: {}", page.body);
     }
     assert_eq!(store.audit_log(conference.id, &filter).await.unwrap().len(), audited, "no forged form wrote anything");
