@@ -3,7 +3,7 @@
 /// Every migration file as it landed, by backend and version: sqlx refuses to migrate a
 /// database whose applied migration's checksum (SHA-384 of the file) differs, so a landed
 /// file must never change. A new migration adds its line here when it lands.
-const LANDED: [(&str, i64, &str); 34] = [
+const LANDED: [(&str, i64, &str); 36] = [
     ("sqlite", 1, "0eceaf674f7951ab0c78aa9d16d705bf3cd4becfe4c8653b0c4fe98756b74d5141169a7208d00e085a2666e0a7470ced"),
     ("sqlite", 2, "516b8c2dd418b1d9bb7b43d47790b44e3354540fad12d37c18bcfb08614b60666a00c82d2037a383f98643f375a73418"),
     ("sqlite", 3, "2b6a8144cf9e4476eb872928529e594da268f0cfd947c5796e745c1f73d17a53cbd49d7a573b65378d701ed9abd33a05"),
@@ -69,6 +69,12 @@ const LANDED: [(&str, i64, &str); 34] = [
         "postgres",
         17,
         "031a98f77278866f157ed7225b7319241300d6bdb5da5eb9e1d74ba88eb426a1f6e334cd46c0e2717b123a0d5670c121",
+    ),
+    ("sqlite", 18, "d15a260e7f17ba3abb53f959d00fdda81f64214eb2f380b9ca410388ec64cf2d7f8c8e35e974b85df3661efa9d8a1b2f"),
+    (
+        "postgres",
+        18,
+        "cd360ccbf76c049bfaf9e652dd40899bba9da86ff9888b74b128532eb09fee0a293181781afb64ddfb0de547f8303c50",
     ),
 ];
 
