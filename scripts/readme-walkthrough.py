@@ -59,6 +59,7 @@ PAGES = [
     "docs/codes.md",
     "docs/email.md",
     "docs/webhooks.md",
+    "docs/allotments.md",
     "docs/api.md",
     "docs/console.md",
     "docs/configuration.md",

@@ -73,7 +73,8 @@ pub struct Console {
     pub base: String,
     _child: KillOnDrop,
     log: PathBuf,
-    _dir: tempfile::TempDir,
+    database: String,
+    dir: tempfile::TempDir,
 }
 
 impl Console {
@@ -137,7 +138,13 @@ impl Console {
             Some(base) => base.trim_end_matches('/').to_owned(),
             None => panic!("vouchers serve's first line is not `listening on ADDR`: {line:?}\n{}", logs()),
         };
-        Console { base, _child: child, log, _dir: dir }
+        Console { base, _child: child, log, database, dir }
+    }
+
+    /// Runs `vouchers ARGS` against the server's database (it must succeed), and returns its
+    /// standard output.
+    pub async fn vouchers(&self, args: &[&str]) -> String {
+        vouchers(self.dir.path(), &self.database, args, "").await
     }
 
     /// What the server logged so far.

@@ -7,7 +7,8 @@
 //! - `browser`: chromedriver and Chromium as guarded processes, and the page helpers;
 //! - `app`: a prepared database and `vouchers serve`;
 //! - `harness`: the browser setup proven on a page the test serves itself;
-//! - `console`: the organizers' console, end to end.
+//! - `console`: the organizers' console, end to end;
+//! - `sponsor`: a sponsor allotment, from the organizer's console and the sponsor's own page.
 #![allow(clippy::unwrap_used, missing_docs)]
 
 #[path = "../common/child.rs"]
@@ -17,3 +18,4 @@ mod app;
 mod browser;
 mod console;
 mod harness;
+mod sponsor;

@@ -271,7 +271,9 @@ async fn render_one(
         reminders: if allotment.reminder_days.is_empty() {
             "none".to_owned()
         } else {
-            allotment.reminder_days.iter().map(|d| format!("{d} days")).collect::<Vec<_>>().join(" and ") + " before"
+            let days: Vec<String> =
+                allotment.reminder_days.iter().map(|d| format!("{d} day{}", if *d == 1 { "" } else { "s" })).collect();
+            days.join(" and ") + " before"
         },
         a: row(&allotment, conference),
         link,

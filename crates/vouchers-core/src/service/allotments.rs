@@ -530,7 +530,7 @@ pub struct SponsorView {
     pub allotment: Allotment,
     /// Its conference.
     pub conference: Conference,
-    /// Its attendees, by id (never their codes).
+    /// Its attendees, by name (never their codes).
     pub attendees: Vec<Attendee>,
 }
 
@@ -789,6 +789,11 @@ pub async fn remove_attendee(
     attendee_id: i64,
 ) -> Result<(), VoucherError> {
     let (mut tx, conference, allotment) = begin_open(store, session).await?;
+    // The allotment's row first, as every other change of it takes it (then the voucher's): two
+    // changes of one attendee at once wait for each other instead of deadlocking.
+    if !tx.take_seats(allotment.id, 0, super::now()).await? {
+        return Err(VoucherError::AllotmentClosed);
+    }
     let (name, email) =
         tx.end_attendee(allotment.batch_id, attendee_id).await?.ok_or(VoucherError::AttendeeNotFound(attendee_id))?;
     if !tx.give_back_seat(allotment.id, super::now()).await? {

@@ -260,7 +260,7 @@ pub trait Store: Send + Sync + 'static {
     /// Open allotments (every conference) whose deadline is at or before `until`, by deadline,
     /// with their conference's id.
     async fn open_allotments(&self, until: DateTime<Utc>, limit: i64) -> Result<Vec<(i64, Allotment)>, StoreError>;
-    /// The attendees of the allotment whose batch is `batch_id`, by id.
+    /// The attendees of the allotment whose batch is `batch_id`, by name.
     async fn attendees(&self, batch_id: i64) -> Result<Vec<Attendee>, StoreError>;
     /// The allotment a sponsor link's hash opens (none once revoked or replaced).
     async fn allotment_by_link(&self, link_hash: &str) -> Result<Option<i64>, StoreError>;

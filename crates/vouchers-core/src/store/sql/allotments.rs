@@ -75,13 +75,13 @@ pub(super) async fn open_allotments<C: Conn>(
     found.iter().map(|row| Ok((row.int("conference_id")?, allotment(row)?))).collect()
 }
 
-/// The attendees of the allotment whose batch is `batch_id`, by id: every voucher of the batch
-/// that has a recipient, with where its message stands.
+/// The attendees of the allotment whose batch is `batch_id`, by name (a changed attendee keeps
+/// its place): every voucher of the batch that has a recipient, with where its message stands.
 pub(super) async fn attendees<C: Conn>(conn: &mut C, batch_id: i64) -> Result<Vec<Attendee>, StoreError> {
     let sql = "SELECT v.id, v.recipient_name, v.recipient_email, v.times_used, m.status AS message_status
                  FROM voucher v LEFT JOIN outbox_message m ON m.voucher_id = v.id
                 WHERE v.batch_id = $1 AND v.recipient_email IS NOT NULL
-                ORDER BY v.id";
+                ORDER BY lower(v.recipient_name), v.id";
     let found = conn.all(sql, args![batch_id]).await?;
     found
         .iter()
