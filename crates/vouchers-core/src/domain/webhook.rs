@@ -485,7 +485,7 @@ mod tests {
             bits |= t.bit();
         }
         assert_eq!(EventSet::all().bits(), bits);
-        assert_eq!(EventSet::parse::<&str>(&[]).unwrap().names().len(), 9);
+        assert_eq!(EventSet::parse::<&str>(&[]).unwrap().names().len(), 10);
         let set = EventSet::parse(&["voucher.redeemed", " batch.created ", "voucher.redeemed"]).unwrap();
         assert_eq!(set.names(), ["voucher.redeemed", "batch.created"]);
         let error = EventSet::parse(&["voucher.eaten"]).unwrap_err();
