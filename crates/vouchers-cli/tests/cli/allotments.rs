@@ -143,6 +143,18 @@ fn serve_closes_due_allotments(backend: Backend) {
     };
     assert_eq!((closed["closed"].clone(), closed["returned"].clone()), (Value::from(true), Value::from(5)));
     assert!(server.logs().contains("allotment closed at its deadline"), "{}", server.logs());
+
+    // The link still opens the (now read-only) page; the request's log line never shows its secret.
+    let link = created["link"].as_str().unwrap();
+    let secret = link.trim_start_matches("/sponsor/");
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let client = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+    let request = client.get(format!("{}{link}", server.base));
+    let status = runtime.block_on(async { request.send().await.unwrap().status().as_u16() });
+    assert_eq!(status, 303);
+    let logs = server.logs();
+    assert!(logs.contains("/sponsor/{secret}"), "the request is logged: {logs}");
+    assert!(!logs.contains(secret), "the link's secret is never logged: {logs}");
 }
 
 both_backends!(allotment_commands, serve_closes_due_allotments);
