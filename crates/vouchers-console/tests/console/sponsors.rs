@@ -286,9 +286,57 @@ async fn guessing_links_is_rate_limited(db: TestDb) {
     assert!(refused.headers.contains_key(header::RETRY_AFTER));
 }
 
+/// The organizer's forms on an allotment's page: set the deadline (opening a closed allotment),
+/// set the passes (never below those assigned), a new link shown once, revoke the link.
+async fn the_organizers_forms_change_an_allotment(mut c: Console) {
+    let (id, _, link) = allotment(&c, 4).await;
+    let page = format!("/console/c/pycon/allotments/{id}");
+    c.sign_in(MANAGER).await.redirect();
+    let mut sponsor = sponsor_browser(&c, &link).await;
+    let csrf = sponsor.get("/sponsor").await.hidden("csrf");
+    sponsor
+        .post("/sponsor/attendees", &[("csrf", &csrf), ("name", "Ana"), ("email", "ana@example.org")])
+        .await
+        .redirect();
+    allotments::close_due(&*c.db.store, vouchers_core::now() + Duration::days(11)).await.unwrap();
+    assert!(c.get(&page).await.ok(StatusCode::OK).contains("closed, 3 returned"));
+
+    // The deadline: in the past refused beside the form; in the future opens it again.
+    let past = c.submit(&format!("{page}/extend"), &[("deadline", "2001-01-01T00:00")]).await;
+    assert!(past.ok(StatusCode::UNPROCESSABLE_ENTITY).contains("deadline must be in the future"));
+    let set = c.submit(&format!("{page}/extend"), &[("deadline", "2030-06-01T12:00")]).await;
+    assert_eq!(set.redirect(), page);
+    let shown = allotments::show(&*c.db.store, CONF, id).await.unwrap();
+    assert_eq!((shown.closed, shown.left), (false, 3));
+    assert!(c.get(&page).await.ok(StatusCode::OK).contains("2030-06-01 12:00 America/New_York"));
+
+    // The passes: below the assigned one refused; more accepted.
+    let below = c.submit(&format!("{page}/resize"), &[("seats", "0")]).await;
+    assert_eq!(below.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(c.submit(&format!("{page}/resize"), &[("seats", "6")]).await.redirect(), page);
+    assert_eq!(allotments::show(&*c.db.store, CONF, id).await.unwrap().left, 5);
+
+    // A new link, shown once: the old one stops; revoking stops the new one and the sessions.
+    let renewed = c.submit(&format!("{page}/new-link"), &[]).await;
+    let body = renewed.ok(StatusCode::OK).to_owned();
+    assert!(body.contains("shown only this once") && body.contains("--public-url"), "{body}");
+    let start = body.find("/sponsor/").unwrap();
+    let new_link: String = body[start..].chars().take_while(|ch| *ch != '<' && *ch != '"').collect();
+    assert_ne!(new_link, link);
+    assert_eq!(c.another_browser().get(&link).await.status, StatusCode::NOT_FOUND);
+    assert_eq!(sponsor.get("/sponsor").await.status, StatusCode::UNAUTHORIZED, "the old link's sessions end");
+    let mut again = sponsor_browser(&c, &new_link).await;
+    assert_eq!(c.submit(&format!("{page}/revoke-link"), &[]).await.redirect(), page);
+    assert_eq!(again.get("/sponsor").await.status, StatusCode::UNAUTHORIZED);
+    assert!(c.get(&page).await.ok(StatusCode::OK).contains("link revoked"));
+
+    // Another conference's allotment is not found.
+    assert_eq!(c.get("/console/c/pycon/allotments/999").await.status, StatusCode::NOT_FOUND);
+}
+
 vouchers_core::both_backends!(guessing_links_is_rate_limited);
 
 mod flows {
-    both_backends!(the_sponsors_whole_flow, hostile_sponsors_change_nothing);
-    use super::{hostile_sponsors_change_nothing, the_sponsors_whole_flow};
+    both_backends!(the_sponsors_whole_flow, hostile_sponsors_change_nothing, the_organizers_forms_change_an_allotment);
+    use super::{hostile_sponsors_change_nothing, the_organizers_forms_change_an_allotment, the_sponsors_whole_flow};
 }
