@@ -15,6 +15,7 @@ mod network;
 mod pricing;
 mod recipient;
 mod redemption;
+mod report;
 mod text;
 mod time;
 mod token;
@@ -45,6 +46,7 @@ pub(crate) use redemption::check_reference;
 pub use redemption::{
     cart_refusal, unlocked_ticket_types, validity, CartRefusal, InvalidReason, OrderRef, VoucherStatus,
 };
+pub use report::{day_start, BatchFunnel, Interval, RedemptionEntry, Timeline, TimelinePoint, BUCKET_SECONDS};
 pub use text::{Name, Slug};
 pub use time::{ValidityWindow, When};
 pub use token::{ApiToken, Scope, TokenSecret};

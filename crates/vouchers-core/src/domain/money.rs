@@ -44,6 +44,11 @@ impl Money {
         Self(Decimal::new(cents, 2))
     }
 
+    /// The sum of two amounts, held at the largest decimal instead of overflowing (report totals).
+    pub fn saturating_add(self, other: Money) -> Money {
+        Money(self.0.checked_add(other.0).unwrap_or(Decimal::MAX))
+    }
+
     /// The amount in integer cents.
     pub fn cents(self) -> i64 {
         // Validated: at most 10 significant digits, so the mantissa fits in an i64.

@@ -582,6 +582,7 @@ async fn redeem_at_once(
         audit,
         cart_refusal: cart.as_ref().map(|c| c.reason),
         event: Some(event),
+        discount: answer.pricing.as_ref().map_or(crate::domain::Money::ZERO, |p| p.discount),
     };
     match store.redeem(&new).await? {
         RedeemOutcome::Redeemed => Ok(Some(Redemption { answer, replayed: false })),

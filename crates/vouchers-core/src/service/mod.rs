@@ -20,6 +20,7 @@ pub mod limiter;
 pub mod manage;
 pub mod outbox;
 pub mod query;
+pub mod reports;
 pub mod send;
 pub mod sign_in;
 pub mod terms;

@@ -9,13 +9,13 @@ use chrono::{DateTime, Utc};
 
 use super::{
     AuditFilter, Backend, CheckoutKey, CheckoutView, ClaimedMessage, ClaimedWebhook, DeliveryFilter, DeliveryResult,
-    DueDelivery, NewRedemption, OutboxFilter, RedeemOutcome, RedemptionRecord, Store, StoreError, StoreTx,
-    StoredAccount, StoredSession, StoredSponsorSession, UsageRow, VoucherFilter,
+    DueDelivery, NewRedemption, OutboxFilter, RedeemOutcome, RedemptionFilter, RedemptionRecord, Store, StoreError,
+    StoreTx, StoredAccount, StoredSession, StoredSponsorSession, UsageRow, VoucherFilter,
 };
 use crate::domain::Delivery;
 use crate::domain::{
-    Account, Actor, AddOn, Allotment, ApiToken, Attendee, AuditRecord, Batch, CodeFormat, Conference, OutboxMessage,
-    TicketType, UseState, Voucher, Webhook,
+    Account, Actor, AddOn, Allotment, ApiToken, Attendee, AuditRecord, Batch, BatchFunnel, CodeFormat, Conference,
+    Money, OutboxMessage, RedemptionEntry, TicketType, UseState, Voucher, Webhook,
 };
 
 /// `store`, writing as `actor`.
@@ -254,6 +254,27 @@ impl Store for Acting {
 
     async fn sponsor_session(&self, token_hash: &str) -> Result<Option<StoredSponsorSession>, StoreError> {
         self.inner.sponsor_session(token_hash).await
+    }
+
+    async fn batch_funnel(&self, conference_id: i64) -> Result<Vec<BatchFunnel>, StoreError> {
+        self.inner.batch_funnel(conference_id).await
+    }
+
+    async fn redemption_buckets(
+        &self,
+        conference_id: i64,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> Result<Vec<(i64, i64, Money)>, StoreError> {
+        self.inner.redemption_buckets(conference_id, from, to).await
+    }
+
+    async fn redemption_log(
+        &self,
+        conference_id: i64,
+        filter: &RedemptionFilter,
+    ) -> Result<Vec<RedemptionEntry>, StoreError> {
+        self.inner.redemption_log(conference_id, filter).await
     }
 
     async fn backup_into(&self, path: &str) -> Result<(), StoreError> {

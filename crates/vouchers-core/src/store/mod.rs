@@ -27,9 +27,9 @@ use chrono::{DateTime, Utc};
 
 use crate::domain::Delivery;
 use crate::domain::{
-    Account, Actor, AddOn, Allotment, ApiToken, Attendee, AuditRecord, Batch, CodeFormat, Conference, Money, NewAddOn,
-    NewConference, NewTicketType, OutboxMessage, Recipient, Role, TicketType, UseState, Voucher, Webhook,
-    WebhookSecret,
+    Account, Actor, AddOn, Allotment, ApiToken, Attendee, AuditRecord, Batch, BatchFunnel, CodeFormat, Conference,
+    Money, NewAddOn, NewConference, NewTicketType, OutboxMessage, Recipient, RedemptionEntry, Role, TicketType,
+    UseState, Voucher, Webhook, WebhookSecret,
 };
 
 mod acting;
@@ -266,6 +266,22 @@ pub trait Store: Send + Sync + 'static {
     async fn allotment_by_link(&self, link_hash: &str) -> Result<Option<i64>, StoreError>;
     /// The sponsor session a cookie's hash names, while its allotment's link is set.
     async fn sponsor_session(&self, token_hash: &str) -> Result<Option<StoredSponsorSession>, StoreError>;
+    /// Each batch's funnel in the conference (vouchers added by hand last, with no batch).
+    async fn batch_funnel(&self, conference_id: i64) -> Result<Vec<BatchFunnel>, StoreError>;
+    /// Standing redemptions made in `[from, to)`, per 15-minute bucket: `(index since the
+    /// epoch, count, discount)`.
+    async fn redemption_buckets(
+        &self,
+        conference_id: i64,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> Result<Vec<(i64, i64, Money)>, StoreError>;
+    /// The conference's redemptions matching `filter`, newest first.
+    async fn redemption_log(
+        &self,
+        conference_id: i64,
+        filter: &RedemptionFilter,
+    ) -> Result<Vec<RedemptionEntry>, StoreError>;
     /// Writes a consistent copy of the whole database to a new file at `path` while the database
     /// keeps taking writes (SQLite: `VACUUM INTO`). PostgreSQL has `pg_dump` for that:
     /// [`StoreError::Unsupported`].

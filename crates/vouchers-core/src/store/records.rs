@@ -102,6 +102,9 @@ pub struct NewRedemption<'a> {
     /// `"times_used":__TIMES_USED__` is set by the statement to the count of uses it left
     /// ([`crate::service::webhooks::TIMES_USED`]).
     pub event: Option<NewEvent<'a>>,
+    /// The discount the redemption gives (the priced cart's; zero without a cart), recorded with
+    /// it for the reports.
+    pub discount: Money,
 }
 
 /// What [`Store::redeem_as`] did.
@@ -713,4 +716,23 @@ impl std::fmt::Debug for StoredSponsorSession {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("StoredSponsorSession").field("id", &self.id).field("allotment_id", &self.allotment_id).finish()
     }
+}
+
+/// Which redemptions the reports list ([`Store::redemption_log`]), newest first.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RedemptionFilter {
+    /// Only redemptions with a smaller id (paging).
+    pub before_id: Option<i64>,
+    /// Only this batch's.
+    pub batch_id: Option<i64>,
+    /// Only released (true) or standing (false) ones.
+    pub released: Option<bool>,
+    /// Only those made at or after this.
+    pub from: Option<DateTime<Utc>>,
+    /// Only those made before this.
+    pub to: Option<DateTime<Utc>>,
+    /// Only those whose code or order reference starts with this text (ignoring case).
+    pub search: Option<String>,
+    /// At most this many.
+    pub limit: i64,
 }

@@ -25,6 +25,7 @@ mod holds;
 mod hostile;
 mod query;
 mod recipients;
+mod reports;
 mod support;
 mod usable;
 mod validation;

@@ -128,6 +128,7 @@ async fn rust_and_sql_decide_alike(db: TestDb) {
             },
             cart_refusal: None,
             event: None,
+            discount: vouchers_core::domain::Money::ZERO,
         };
         let outcome = db.store.redeem(&new).await.unwrap();
         let expected = match validity(voucher, at) {

@@ -174,6 +174,7 @@ const DIALECT: Dialect = Dialect {
     for_no_key_update: " FOR NO KEY UPDATE",
     capped_sum: |expression| format!("least(coalesce(sum({expression}), 0), 9223372036854775807)::bigint"),
     now: "statement_timestamp()",
+    epoch_seconds: |column| format!("CAST(floor(extract(epoch FROM {column})) AS BIGINT)"),
 };
 
 #[async_trait]

@@ -22,9 +22,10 @@ use crate::store::{NewRedemption, RedeemOutcome, StoreError};
 static REDEEM: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
     format!(
         "WITH claim AS (
-        INSERT INTO redemption (voucher_id, order_ref, redeemed_at, response) VALUES ($1, $2, $3, $4)
+        INSERT INTO redemption (voucher_id, order_ref, redeemed_at, response, discount) VALUES ($1, $2, $3, $4, $18)
         ON CONFLICT (voucher_id, order_ref) DO UPDATE
-           SET redeemed_at = EXCLUDED.redeemed_at, released_at = NULL, response = EXCLUDED.response, discount = 0
+           SET redeemed_at = EXCLUDED.redeemed_at, released_at = NULL, response = EXCLUDED.response,
+               discount = EXCLUDED.discount
          WHERE redemption.released_at IS NOT NULL
         RETURNING id),
     locked AS (SELECT {refusal} AS refusal FROM voucher v WHERE v.id = $1 FOR UPDATE),
@@ -76,6 +77,7 @@ pub(super) async fn redeem(pool: &PgPool, actor: &Actor, new: &NewRedemption<'_>
         .bind(new.event.as_ref().map(|e| e.event_type.as_str()))
         .bind(new.event.as_ref().map(|e| e.body))
         .bind(new.event.as_ref().map(|e| e.event_type.bit()))
+        .bind(new.discount.amount())
         .fetch_one(pool)
         .await;
     let (claimed, consumed, replay, _) = match found {

@@ -22,6 +22,7 @@ use super::{Backend, CheckoutKey, CheckoutView, NewRedemption, RedeemOutcome, St
 use crate::domain::{Actor, Money};
 
 mod allotments;
+mod reports;
 mod store;
 mod tx;
 mod webhooks;
@@ -164,6 +165,8 @@ pub(super) struct Dialect {
     pub capped_sum: fn(&str) -> String,
     /// The database's clock now, as its instants are stored.
     pub now: &'static str,
+    /// Whole seconds since the epoch of an instant column (an integer).
+    pub epoch_seconds: fn(&str) -> String,
 }
 
 /// A backend: how it runs statements, and what it does its own way.

@@ -4,11 +4,11 @@
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
-use super::{allotments, args, batch_columns, code_match, has_nul, voucher_columns, webhooks, Conn, Engine};
+use super::{allotments, args, batch_columns, code_match, has_nul, reports, voucher_columns, webhooks, Conn, Engine};
 use crate::domain::Delivery;
 use crate::domain::{
-    fold_key, Account, Actor, AddOn, Allotment, ApiToken, Attendee, AuditRecord, Batch, CodeFormat, Conference,
-    OutboxMessage, TicketType, UseState, Voucher, Webhook,
+    fold_key, Account, Actor, AddOn, Allotment, ApiToken, Attendee, AuditRecord, Batch, BatchFunnel, CodeFormat,
+    Conference, Money, OutboxMessage, RedemptionEntry, TicketType, UseState, Voucher, Webhook,
 };
 use crate::store::rows::{
     self, RestrictionSets, StoredRow, ACCOUNT_COLUMNS, AUDIT_COLUMNS, CLAIMED_COLUMNS, CONFERENCE_COLUMNS,
@@ -16,8 +16,8 @@ use crate::store::rows::{
 };
 use crate::store::{
     AuditFilter, Backend, CheckoutKey, CheckoutView, ClaimedMessage, ClaimedWebhook, DeliveryFilter, DeliveryResult,
-    DueDelivery, NewRedemption, OutboxFilter, RedeemOutcome, RedemptionRecord, Store, StoreError, StoreTx,
-    StoredAccount, StoredSession, StoredSponsorSession, UsageRow, VoucherFilter,
+    DueDelivery, NewRedemption, OutboxFilter, RedeemOutcome, RedemptionFilter, RedemptionRecord, Store, StoreError,
+    StoreTx, StoredAccount, StoredSession, StoredSponsorSession, UsageRow, VoucherFilter,
 };
 
 /// The conference with this slug.
@@ -486,6 +486,30 @@ impl<E: Engine> Store for E {
             return Ok(None);
         }
         allotments::sponsor_session(&mut self.reader(), token_hash).await
+    }
+
+    async fn batch_funnel(&self, conference_id: i64) -> Result<Vec<BatchFunnel>, StoreError> {
+        reports::batch_funnel(&mut self.reader(), &E::DIALECT, conference_id).await
+    }
+
+    async fn redemption_buckets(
+        &self,
+        conference_id: i64,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> Result<Vec<(i64, i64, Money)>, StoreError> {
+        reports::redemption_buckets(&mut self.reader(), &E::DIALECT, conference_id, from, to).await
+    }
+
+    async fn redemption_log(
+        &self,
+        conference_id: i64,
+        filter: &RedemptionFilter,
+    ) -> Result<Vec<RedemptionEntry>, StoreError> {
+        if filter.search.as_deref().is_some_and(has_nul) {
+            return Ok(Vec::new());
+        }
+        reports::redemption_log(&mut self.reader(), &E::DIALECT, conference_id, filter).await
     }
 
     async fn backup_into(&self, path: &str) -> Result<(), StoreError> {

@@ -338,18 +338,19 @@ const DIALECT: Dialect = Dialect {
     // and CAST saturates at the largest integer.
     capped_sum: |expression| format!("CAST(total({expression}) AS INTEGER)"),
     now: "CAST(unixepoch('subsec') * 1000000 AS INTEGER)",
+    epoch_seconds: |column| format!("({column} / 1000000)"),
 };
 
-/// The redemption: one INSERT into the view of migration 0017, whose trigger writes (the use, its
+/// The redemption: one INSERT into the view of migration 0019 (0017's, with the discount), whose trigger writes (the use, its
 /// audit record, its event) or aborts with the refusal computed here from the voucher row and the cart's verdict
 /// ('' when it can be used; 'locked' for a voucher that needs the locked path).
 static REDEEM_SQL: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
     format!(
         "INSERT INTO redeem_request (voucher_id, order_ref, at, response, audit_at, conference_id, actor_kind,
                                      actor_id, actor_name, action, target, changes, refusal, event_id,
-                                     event_type, event_body, event_bit)
+                                     event_type, event_body, event_bit, discount)
          SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12,
-                CASE WHEN v.id IS NULL THEN 'not_found' ELSE coalesce({}, '') END, $14, $15, $16, $17
+                CASE WHEN v.id IS NULL THEN 'not_found' ELSE coalesce({}, '') END, $14, $15, $16, $17, $18
            FROM (SELECT 1) one LEFT JOIN voucher v ON v.id = $1",
         fast_refusal("v", "$3", "$13")
     )
@@ -420,6 +421,7 @@ impl Engine for SqliteStore {
             .bind(new.event.as_ref().map(|e| e.event_type.as_str()))
             .bind(new.event.as_ref().map(|e| e.body))
             .bind(new.event.as_ref().map(|e| e.event_type.bit()))
+            .bind(new.discount.cents())
             .execute(&mut *writer)
             .await;
         match done {
