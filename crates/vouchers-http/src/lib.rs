@@ -183,6 +183,7 @@ impl AppState {
         (name = "recipients", description = "Recipients, emails through the outbox, imports"),
         (name = "webhooks", description = "Signed webhooks: subscriptions, deliveries, redelivery"),
         (name = "allotments", description = "Sponsor allotments: passes a sponsor assigns to named attendees by a deadline"),
+        (name = "reports", description = "Reports: each batch's funnel, redemptions over time, the redemptions list"),
         (name = "checkout", description = "Check, redeem and release codes at checkout; the usage report"),
         (name = "health", description = "Liveness and readiness, no token"),
     )

@@ -9,7 +9,7 @@ use crate::store::{RedemptionFilter, Store};
 use crate::VoucherError;
 
 /// The most redemptions one page lists.
-pub const MAX_PAGE: i64 = 1000;
+pub const MAX_PAGE: i64 = 10_000;
 
 /// The longest search text.
 pub const MAX_SEARCH: usize = 100;

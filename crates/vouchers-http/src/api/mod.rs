@@ -10,6 +10,7 @@ pub(crate) mod conferences;
 pub(crate) mod export;
 pub(crate) mod health;
 pub(crate) mod recipients;
+pub(crate) mod reports;
 pub(crate) mod vouchers;
 pub(crate) mod webhooks;
 
@@ -31,4 +32,5 @@ pub(crate) fn routes() -> OpenApiRouter<AppState> {
         .merge(recipients::routes())
         .merge(webhooks::routes())
         .merge(allotments::routes())
+        .merge(reports::routes())
 }

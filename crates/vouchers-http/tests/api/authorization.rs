@@ -15,7 +15,7 @@ pub struct Route {
 }
 
 /// Every authenticated route.
-pub const ROUTES: [Route; 43] = [
+pub const ROUTES: [Route; 46] = [
     Route { method: "POST", template: "/api/v1/conferences" },
     Route { method: "GET", template: "/api/v1/conferences/{conf}" },
     Route { method: "PATCH", template: "/api/v1/conferences/{conf}" },
@@ -53,6 +53,9 @@ pub const ROUTES: [Route; 43] = [
     Route { method: "POST", template: "/api/v1/conferences/{conf}/webhooks/{id}/rotate-secret" },
     Route { method: "GET", template: "/api/v1/conferences/{conf}/webhooks/deliveries" },
     Route { method: "POST", template: "/api/v1/conferences/{conf}/webhooks/deliveries/{id}/redeliver" },
+    Route { method: "GET", template: "/api/v1/conferences/{conf}/reports/batches" },
+    Route { method: "GET", template: "/api/v1/conferences/{conf}/reports/redemptions" },
+    Route { method: "GET", template: "/api/v1/conferences/{conf}/redemptions" },
     // The admin's allotment is allotment 1, which `{id}` names.
     Route { method: "POST", template: "/api/v1/conferences/{conf}/allotments" },
     Route { method: "GET", template: "/api/v1/conferences/{conf}/allotments" },

@@ -23,6 +23,7 @@ mod health;
 mod hostile;
 mod idempotency;
 mod recipients;
+mod reports;
 mod socket;
 mod support;
 mod vouchers;
