@@ -232,6 +232,10 @@ pub enum Command {
     /// the secret, list and redeliver deliveries.
     #[command(subcommand)]
     Webhook(commands::webhook::WebhookCommand),
+    /// Reports: each batch's funnel, redemptions over time in the conference's time zone, the
+    /// redemptions one by one.
+    #[command(subcommand)]
+    Report(commands::report::ReportCommand),
     /// Sponsor allotments: passes a sponsor gives to named attendees on its own page by a
     /// deadline; create, list, show, extend, resize, revoke-link, new-link, close-due.
     #[command(subcommand)]

@@ -19,6 +19,7 @@ pub mod list;
 pub mod mail;
 pub mod redeem;
 pub mod release;
+pub mod report;
 pub mod serve;
 pub mod show;
 pub mod terms;
@@ -83,6 +84,7 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
         Command::Serve(args) => serve::run(server_store, args, limits, public_url.as_deref()).await,
         Command::Token(command) => token::run(store.as_ref(), command, format).await,
         Command::Webhook(command) => webhook::run(store.as_ref(), command, &limits, format).await,
+        Command::Report(command) => report::run(store.as_ref(), command, format).await,
         Command::Allotment(command) => {
             allotment::run(store.as_ref(), command, &limits, public_url.as_deref(), format).await
         }

@@ -69,6 +69,7 @@ mod faults;
 mod formats;
 mod hostile;
 mod mail;
+mod reports;
 mod server;
 mod support;
 mod webhooks;
