@@ -203,6 +203,12 @@ async fn sponsor_names_attendees_through_its_link() {
         assert_eq!(bar_label(o).await, "ACME Corp: 1 redeemed, 1 assigned not yet redeemed, 1 left of 3 passes");
         shots.take(o, "overview-redeemed").await;
 
+        // The Reports page counts Bo's redemption in today's column and in the batch's funnel.
+        click_nav(o, "Reports").await;
+        says(o, &["Batches: from issued to redeemed", "1 redemptions and 0.00 discount in the last 30 days"]).await;
+        assert!(exists(o, "//*[local-name()='svg'][@role='img']").await, "the timeline is drawn");
+        shots.take(o, "reports").await;
+
         // 10. The sponsor's page at phone width: nothing wider than the screen.
         s.set_window_size(390, 844).await.unwrap();
         goto(s, &format!("{base}/sponsor")).await;

@@ -9,6 +9,7 @@ mod dashboard;
 mod generate;
 mod login;
 mod recipients;
+mod reports;
 mod sponsor;
 mod terms;
 mod tokens;
@@ -88,6 +89,9 @@ pub(crate) fn routes() -> Routes {
         .form("/console/c/{conf}/webhooks/{id}/rotate", webhooks::rotate)
         .form("/console/c/{conf}/webhooks/deliveries/{id}/redeliver", webhooks::redeliver)
         .page("/console/c/{conf}/try", try_code::show)
+        .page("/console/c/{conf}/reports", reports::show)
+        .page("/console/c/{conf}/redemptions", reports::list)
+        .page("/console/c/{conf}/redemptions.csv", reports::download)
         .page("/console/c/{conf}/allotments", allotments::list)
         .page_and_form("/console/c/{conf}/allotments/new", allotments::new_form, allotments::create)
         .page("/console/c/{conf}/allotments/{id}", allotments::show)

@@ -14,6 +14,7 @@ macro_rules! both_backends {
 mod hostile;
 mod pages;
 mod recipients;
+mod reports;
 mod sessions;
 mod sponsors;
 mod support;
