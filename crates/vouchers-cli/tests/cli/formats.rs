@@ -20,8 +20,8 @@ fn formats_flow(d: &Path, db: Option<&str>) {
         generate(&["--prefix", "SPONSOR-", "--count", "5", "--alphabet", "readable", "--length", "10", "--check-char"]);
     let table = ok(out.clone());
     let note = String::from_utf8_lossy(&out.stderr);
-    assert!(note.contains("guessing: one guess hits one of 5 active codes"), "{note}");
-    assert!(note.contains("at the token-wide ceiling of 100 failed lookups per minute"), "{note}");
+    assert!(note.contains("guessing: one guesser would need about "), "{note}");
+    assert!(note.contains("to find one of the 5 active codes, at the limit of 100 failed lookups a minute"), "{note}");
     let code = table.lines().nth(1).unwrap().split_whitespace().next().unwrap().to_owned();
     assert!(code.starts_with("SPONSOR-") && code.len() == 8 + 11, "{code}");
 

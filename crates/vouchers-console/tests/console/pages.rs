@@ -434,7 +434,8 @@ async fn generate_readable_codes_with_a_check_and_a_guessing_figure(mut c: Conso
     assert!(body.contains("readable, 10 characters + check"), "{body}");
     assert!(
         body.contains("<dt>Guessing</dt>")
-            && body.contains("at the token-wide ceiling of 100 failed lookups per minute"),
+            && body.contains("one guesser would need about ")
+            && body.contains("at the limit of 100 failed lookups a minute"),
         "{body}"
     );
 }

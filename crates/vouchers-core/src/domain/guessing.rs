@@ -66,6 +66,9 @@ pub struct Guessing {
     pub expected: String,
     /// Under the deployment's floor.
     pub weak: bool,
+    /// The figure in plain words: the sentence the CLI's note and the console's batch page show.
+    #[serde(default)]
+    pub text: String,
 }
 
 impl Guessing {
@@ -91,7 +94,7 @@ impl Guessing {
             Some(s) => format!("about {}", in_words(s)),
         };
         let weak = expected_seconds.is_some_and(|s| s < policy.floor.as_secs_f64());
-        Self {
+        let mut figure = Self {
             active_codes,
             possible_codes: possible,
             chance_per_guess: chance,
@@ -99,21 +102,35 @@ impl Guessing {
             expected_seconds: expected_seconds.filter(|s| s.is_finite()),
             expected,
             weak,
-        }
+            text: String::new(),
+        };
+        figure.text = figure.sentence();
+        figure
     }
 
-    /// The figure in one sentence, as the CLI's note and the console's batch page say it: `one
-    /// guess hits one of 500 active codes with chance 1.8e-10; an attacker needs about 107 years
-    /// at the token-wide ceiling of 100 failed lookups per minute (from any number of addresses)`.
+    /// The figure in plain words, as the CLI's note and the console's batch page say it: `one
+    /// guesser would need about 107 years to find one of the 500 active codes, at the limit of
+    /// 100 failed lookups a minute (from any number of addresses)`.
     pub fn sentence(&self) -> String {
-        let odds = format!(
-            "one guess hits one of {} active codes with chance {:.1e}",
-            self.active_codes, self.chance_per_guess
-        );
+        let codes = if self.active_codes == 1 {
+            "the one active code".to_owned()
+        } else {
+            format!("one of the {} active codes", group(self.active_codes.max(0).unsigned_abs()))
+        };
         match self.failed_lookups_per_minute {
-            0 => format!("{odds}; an attacker's time is {}", self.expected),
+            0 => {
+                let odds = if self.chance_per_guess > 0.0 {
+                    format!("1 in {}", group((1.0 / self.chance_per_guess).round().min(9e18) as u64))
+                } else {
+                    "none".to_owned()
+                };
+                format!(
+                    "no limit on failed lookups is set, so nothing bounds how fast a guesser finds {codes}; \
+                     each guess has a chance of {odds}"
+                )
+            }
             n => format!(
-                "{odds}; an attacker needs {} at the token-wide ceiling of {n} failed lookups per minute (from any \
+                "one guesser would need {} to find {codes}, at the limit of {n} failed lookups a minute (from any \
                  number of addresses)",
                 self.expected
             ),
@@ -160,7 +177,11 @@ pub fn in_words(seconds: f64) -> String {
     if value < 10.0 {
         return format!("{value:.1} {unit}");
     }
-    let whole = value.round() as u64;
+    format!("{} {unit}", group(value.round() as u64))
+}
+
+/// A whole number with thousands separated: `26,000`.
+fn group(whole: u64) -> String {
     let digits = whole.to_string();
     let mut grouped = String::new();
     for (i, d) in digits.chars().enumerate() {
@@ -169,7 +190,7 @@ pub fn in_words(seconds: f64) -> String {
         }
         grouped.push(d);
     }
-    format!("{grouped} {unit}")
+    grouped
 }
 
 #[cfg(test)]
@@ -224,8 +245,8 @@ mod tests {
         assert!(!figure.weak);
         assert_eq!(
             figure.sentence(),
-            "one guess hits one of 1000000 active codes with chance 3.5e-7; an attacker's time is not bounded: \
-             no token-wide failed-lookup ceiling is set"
+            "no limit on failed lookups is set, so nothing bounds how fast a guesser finds one of the 1,000,000 \
+             active codes; each guess has a chance of 1 in 2,821,110"
         );
     }
 
@@ -234,8 +255,8 @@ mod tests {
         let figure = Guessing::of(&CodeFormat::default(), 500, &GuessingPolicy::default());
         assert_eq!(
             figure.sentence(),
-            "one guess hits one of 500 active codes with chance 1.8e-10; an attacker needs about 107 years at the \
-             token-wide ceiling of 100 failed lookups per minute (from any number of addresses)"
+            "one guesser would need about 107 years to find one of the 500 active codes, at the limit of 100 failed \
+             lookups a minute (from any number of addresses)"
         );
     }
 

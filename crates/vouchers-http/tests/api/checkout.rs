@@ -181,6 +181,8 @@ async fn readable_codes_mistyped_answers_and_the_guessing_figure(app: TestApp) {
         (json!(5), json!(100), json!(false))
     );
     assert!(g["chance_per_guess"].as_f64().unwrap() > 0.0 && g["expected_seconds"].as_f64().unwrap() > 1e10);
+    let text = g["text"].as_str().unwrap();
+    assert!(text.starts_with("one guesser would need about ") && text.contains("one of the 5 active codes"), "{text}");
     let code = made["vouchers"][0]["code"].as_str().unwrap().to_owned();
 
     // Typed in lower case with O for 0 and spaces: the same voucher.
