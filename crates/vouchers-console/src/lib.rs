@@ -103,6 +103,20 @@ pub async fn prune_sign_in_window(state: ConsoleState) {
 /// The stylesheet, compiled into the binary.
 const STYLESHEET: &str = include_str!("../assets/console.css");
 
+/// The icon, compiled into the binary.
+const FAVICON: &str = include_str!("../assets/favicon.svg");
+
+async fn favicon() -> Response {
+    (
+        [
+            (header::CONTENT_TYPE, HeaderValue::from_static("image/svg+xml")),
+            (header::CACHE_CONTROL, HeaderValue::from_static("public, max-age=86400")),
+        ],
+        FAVICON,
+    )
+        .into_response()
+}
+
 async fn stylesheet() -> Response {
     (
         [
@@ -148,6 +162,7 @@ pub fn router(state: ConsoleState) -> Router {
     pages::routes()
         .router
         .route("/console/assets/console.css", get(stylesheet))
+        .route("/console/assets/favicon.svg", get(favicon))
         .route("/console/{*rest}", get(|| async { ConsoleError::NotFound }).post(|| async { ConsoleError::NotFound }))
         .route("/", get(|| async { Redirect::to("/console") }))
         .layer(middleware::from_fn(session::same_origin))

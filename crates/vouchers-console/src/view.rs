@@ -85,6 +85,8 @@ pub(crate) struct VoucherRow {
     pub uses: String,
     pub window: String,
     pub status: &'static str,
+    /// The status's colour class (`status-active`, `status-used-up`, ...).
+    pub status_class: &'static str,
     pub batch: String,
     pub recipient: Option<RecipientView>,
 }
@@ -126,6 +128,13 @@ impl VoucherRow {
             uses: format!("{} / {}", voucher.times_used, voucher.max_uses),
             window,
             status: VoucherStatus::of(voucher, now).label(),
+            status_class: match VoucherStatus::of(voucher, now) {
+                VoucherStatus::Active => "status-active",
+                VoucherStatus::Inactive => "status-inactive",
+                VoucherStatus::UsedUp => "status-used-up",
+                VoucherStatus::NotYetValid => "status-not-yet-valid",
+                VoucherStatus::Expired => "status-expired",
+            },
             batch: voucher.batch_id.map(|b| b.to_string()).unwrap_or_else(|| "by hand".to_owned()),
             recipient: voucher.recipient.as_ref().map(RecipientView::new),
         }

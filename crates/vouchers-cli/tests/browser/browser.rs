@@ -276,8 +276,13 @@ pub async fn click_link(c: &Client, scope: &str, text: &str) {
     click_and_wait(c, link, &format!("link {text:?}")).await;
 }
 
-/// Clicks the link of the navigation bar (`<nav>`) with text `text`, and waits for its page.
+/// Clicks the link of the navigation bar (`<nav>`) with text `text`, and waits for its page. A
+/// link under the bar's closed "More" disclosure is reached as a person does: "More" first.
 pub async fn click_nav(c: &Client, text: &str) {
+    let more = format!("//nav//details[not(@open)][.//a[normalize-space()={}]]/summary", lit(text));
+    if exists(c, &more).await {
+        find(c, &more).await.click().await.unwrap_or_else(|e| panic!("opening More for {text:?}: {e}"));
+    }
     click_link(c, "//nav", text).await;
 }
 

@@ -209,6 +209,21 @@ async fn sponsor_names_attendees_through_its_link() {
         assert!(exists(o, "//*[local-name()='svg'][@role='img']").await, "the timeline is drawn");
         shots.take(o, "reports").await;
 
+        // At phone width the organizer's navigation folds behind "Menu" and no page is wider
+        // than the screen.
+        o.set_window_size(390, 844).await.unwrap();
+        goto(o, &format!("{base}{overview}")).await;
+        let widths =
+            o.execute("return [document.documentElement.scrollWidth, window.innerWidth]", vec![]).await.unwrap();
+        let (scroll, inner) = (widths[0].as_f64().unwrap(), widths[1].as_f64().unwrap());
+        assert!(scroll <= inner + 1.0, "the Sponsors page is {scroll}px wide in a {inner}px window");
+        let menu = find(o, "//label[normalize-space()='Menu']").await;
+        assert!(menu.is_displayed().await.unwrap(), "the Menu toggle shows on a phone");
+        assert!(!find(o, "//nav//a[normalize-space()='Dashboard']").await.is_displayed().await.unwrap());
+        menu.click().await.unwrap();
+        assert!(find(o, "//nav//a[normalize-space()='Dashboard']").await.is_displayed().await.unwrap());
+        shots.take(o, "organizer-phone-menu").await;
+
         // 10. The sponsor's page at phone width: nothing wider than the screen.
         s.set_window_size(390, 844).await.unwrap();
         goto(s, &format!("{base}/sponsor")).await;

@@ -99,8 +99,12 @@ async fn usage(
 
 /// A guessing figure as the batch page says it.
 fn guessing_text(g: &Guessing) -> String {
-    let weak = if g.weak { "Weak: " } else { "" };
-    format!("{weak}{}.", g.sentence())
+    let sentence = g.sentence();
+    if g.weak {
+        return format!("Weak: {sentence}.");
+    }
+    let mut chars = sentence.chars();
+    chars.next().map_or_else(String::new, |first| format!("{}{}.", first.to_uppercase(), chars.as_str()))
 }
 
 /// The page of batch `id`, where a change leads back to.

@@ -107,7 +107,7 @@ async fn generate_validates_keeps_values_and_makes_one_batch_per_form(mut c: Con
             && body.contains("Download CSV")
             && body.contains("Deactivate batch")
     );
-    assert_eq!(body.matches("<td>SPONSOR-").count(), 3, "{body}");
+    assert_eq!(body.matches("<td><code>SPONSOR-").count(), 3, "{body}");
     assert!(body.contains("<dt>Minimum cart</dt><dd>none</dd>"), "{body}");
     let csv = c.get(&format!("{batch_page}/codes.csv")).await;
     assert_eq!(csv.status, StatusCode::OK);
@@ -118,7 +118,7 @@ async fn generate_validates_keeps_values_and_makes_one_batch_per_form(mut c: Con
     let done = c.submit(&format!("{batch_page}/deactivate"), &[]).await;
     assert_eq!(done.redirect(), batch_page);
     let body = c.get(&batch_page).await.body;
-    assert_eq!(body.matches("inactive").count(), 3, "every code shows inactive");
+    assert_eq!(body.matches(">inactive</span>").count(), 3, "every code shows inactive");
     let dash = c.get("/console/c/pycon").await;
     let body = dash.ok(StatusCode::OK);
     assert!(body.contains(r#"<svg role="img""#) && body.contains("3 issued, 0 active"), "{body}");
@@ -198,7 +198,9 @@ fn listed(body: &str) -> Vec<(String, String)> {
             let code = row[..row.find('"').unwrap()].to_owned();
             let cells: Vec<&str> = row.split("</td><td>").collect();
             assert_eq!(cells.len(), 7, "code, type, discount, uses, window, status, batch: {row}");
-            (code, cells[5].to_owned())
+            // The status cell is a coloured badge: its text is the status.
+            let status = cells[5].split('>').nth(1).and_then(|t| t.split('<').next()).unwrap_or(cells[5]);
+            (code, status.to_owned())
         })
         .collect()
 }
@@ -386,7 +388,7 @@ async fn try_a_code_answers_like_check(mut c: Console) {
     let batch = c.submit("/console/c/pycon/generate", &generate_form(&key, "1")).await.redirect().to_owned();
     let code = {
         let body = c.get(&batch).await.body;
-        let start = body.find("<td>SPONSOR-").unwrap() + 4;
+        let start = body.find("<td><code>SPONSOR-").unwrap() + 10;
         body[start..].split('<').next().unwrap().to_owned()
     };
     let form = c.get("/console/c/pycon/try").await;
@@ -434,7 +436,7 @@ async fn generate_readable_codes_with_a_check_and_a_guessing_figure(mut c: Conso
     assert!(body.contains("readable, 10 characters + check"), "{body}");
     assert!(
         body.contains("<dt>Guessing</dt>")
-            && body.contains("one guesser would need about ")
+            && body.contains("One guesser would need about ")
             && body.contains("at the limit of 100 failed lookups a minute"),
         "{body}"
     );
