@@ -46,6 +46,8 @@ pub struct ConsoleSettings {
     pub sign_ins_per_minute: u32,
     /// Take the client address from `X-Forwarded-For`, as the API does (`--trust-forwarded-for`).
     pub trust_forwarded_for: bool,
+    /// This server sends the outbox's email (an SMTP URL is set): pages that queue email say so.
+    pub mail_configured: bool,
 }
 
 impl Default for ConsoleSettings {
@@ -55,6 +57,7 @@ impl Default for ConsoleSettings {
             session: SessionPolicy::default(),
             sign_ins_per_minute: 5,
             trust_forwarded_for: false,
+            mail_configured: false,
         }
     }
 }

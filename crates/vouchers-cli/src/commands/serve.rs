@@ -172,6 +172,7 @@ pub async fn run(
             idle: Duration::from_secs(args.session_idle_hours * 3600),
             absolute: Duration::from_secs(args.session_max_hours * 3600),
         },
+        mail_configured: sender.is_some(),
         ..ConsoleSettings::default()
     };
     // One signal stops all three: the listener (requests in flight are answered), the mail sender

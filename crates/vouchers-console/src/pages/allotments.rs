@@ -120,6 +120,8 @@ struct NewPage {
     ticket_types: Vec<Choice>,
     addons: Vec<Choice>,
     errors: Vec<(String, String)>,
+    /// This server sends email (an SMTP URL is set).
+    mail: bool,
 }
 
 impl NewPage {
@@ -160,6 +162,7 @@ async fn render_new(
         ticket_types,
         addons,
         errors,
+        mail: state.settings.mail_configured,
     };
     page(status, &form)
 }

@@ -8,6 +8,7 @@ mod conferences;
 mod dashboard;
 mod generate;
 mod login;
+mod outbox;
 mod recipients;
 mod reports;
 mod sponsor;
@@ -89,6 +90,7 @@ pub(crate) fn routes() -> Routes {
         .form("/console/c/{conf}/webhooks/{id}/rotate", webhooks::rotate)
         .form("/console/c/{conf}/webhooks/deliveries/{id}/redeliver", webhooks::redeliver)
         .page("/console/c/{conf}/try", try_code::show)
+        .page("/console/c/{conf}/outbox", outbox::list)
         .page("/console/c/{conf}/reports", reports::show)
         .page("/console/c/{conf}/redemptions", reports::list)
         .page("/console/c/{conf}/redemptions.csv", reports::download)

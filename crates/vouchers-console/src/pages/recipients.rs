@@ -156,6 +156,8 @@ struct SendPage {
     values: FormData,
     errors: Vec<(String, String)>,
     placeholders: &'static [(&'static str, &'static str)],
+    /// This server sends email (an SMTP URL is set).
+    mail: bool,
     /// True after Preview, with the message when a recipient is waiting for one.
     previewed: bool,
     preview: Option<PreviewView>,
@@ -172,6 +174,7 @@ impl SendPage {
 }
 
 fn render_send(
+    mail: bool,
     signed: &Signed,
     conference: &Conference,
     batch: Batch,
@@ -187,6 +190,7 @@ fn render_send(
         values,
         errors,
         placeholders: &PLACEHOLDERS,
+        mail,
         previewed: preview.is_some(),
         preview: preview.flatten(),
     };
@@ -209,7 +213,7 @@ pub(crate) async fn send_form(
     let mut defaults = FormData::default();
     defaults.set("subject", DEFAULT_SUBJECT);
     defaults.set("template", DEFAULT_TEXT);
-    render_send(&signed, &conference, batch, defaults, Vec::new(), None)
+    render_send(state.settings.mail_configured, &signed, &conference, batch, defaults, Vec::new(), None)
 }
 
 /// Preview (the default button: writes nothing) shows the first waiting recipient's message;
@@ -232,7 +236,7 @@ pub(crate) async fn send(
         Ok(template) => template,
         Err(e) => {
             let errors = error_beside(e.field, e.message);
-            return render_send(&signed, &conference, batch, form, errors, None);
+            return render_send(state.settings.mail_configured, &signed, &conference, batch, form, errors, None);
         }
     };
     let error = if form.get("action") == Some("queue") {
@@ -255,7 +259,15 @@ pub(crate) async fn send(
                     text: message.text,
                     html: message.html,
                 });
-                return render_send(&signed, &conference, batch, form, Vec::new(), Some(preview));
+                return render_send(
+                    state.settings.mail_configured,
+                    &signed,
+                    &conference,
+                    batch,
+                    form,
+                    Vec::new(),
+                    Some(preview),
+                );
             }
             Err(e) => e,
         }
@@ -265,7 +277,15 @@ pub(crate) async fn send(
         // A template that cannot be filled in for a recipient names its part.
         e if e.is_input_error() => {
             let field = e.field().unwrap_or("template");
-            render_send(&signed, &conference, batch, form, error_beside(field, e.to_string()), None)
+            render_send(
+                state.settings.mail_configured,
+                &signed,
+                &conference,
+                batch,
+                form,
+                error_beside(field, e.to_string()),
+                None,
+            )
         }
         e => Err(e.into()),
     }
