@@ -89,6 +89,8 @@ pub(crate) struct VoucherRow {
     pub status_class: &'static str,
     pub batch: String,
     pub recipient: Option<RecipientView>,
+    /// What it applies to, in words.
+    pub applies: String,
 }
 
 /// Who a voucher was handed to, as pages show it.
@@ -137,6 +139,10 @@ impl VoucherRow {
             },
             batch: voucher.batch_id.map(|b| b.to_string()).unwrap_or_else(|| "by hand".to_owned()),
             recipient: voucher.recipient.as_ref().map(RecipientView::new),
+            applies: vouchers_core::domain::applies_in_words(
+                &voucher.applicable_ticket_types,
+                &voucher.applicable_addons,
+            ),
         }
     }
 }

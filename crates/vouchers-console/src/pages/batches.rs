@@ -228,3 +228,72 @@ pub(crate) async fn deactivate(
     tracing::info!(account = %signed.session.account.email, batch = batch.id, deactivated = count, "batch deactivated");
     Ok(Redirect::to(&batch_url(&conference, batch.id)).into_response())
 }
+
+/// One row of the batches list.
+struct ListRow {
+    id: i64,
+    prefix: String,
+    source: &'static str,
+    discount: String,
+    applies: String,
+    created: String,
+    issued: i64,
+    active: i64,
+    uses_consumed: i64,
+}
+
+#[derive(Template)]
+#[template(path = "batches.html")]
+struct ListPage {
+    nav: Option<Nav>,
+    slug: String,
+    timezone: String,
+    rows: Vec<ListRow>,
+    next: Option<i64>,
+}
+
+/// Batches shown per page.
+const LIST_PAGE: i64 = 100;
+
+/// The batches list: each batch's terms in words and its usage, oldest first, 100 a page.
+pub(crate) async fn list(
+    State(state): State<ConsoleState>,
+    signed: Signed,
+    Path(conf): Path<String>,
+    Query(params): Query<std::collections::HashMap<String, String>>,
+) -> Result<Response, ConsoleError> {
+    let conference = signed.conference(&state, &conf).await?;
+    let after = params.get("after").and_then(|a| a.parse::<i64>().ok()).filter(|a| *a > 0).unwrap_or(0);
+    let store = state.store.as_ref();
+    let mut batches = query::list_batches(store, &conference.slug, after, LIST_PAGE + 1).await?;
+    let more = batches.len() > usize::try_from(LIST_PAGE).unwrap_or(100);
+    batches.truncate(usize::try_from(LIST_PAGE).unwrap_or(100));
+    let report = checkout::usage_report(store, &conference.slug, &state.limits.guessing).await?;
+    let tz = conference.timezone;
+    let rows = batches
+        .iter()
+        .map(|b| {
+            let counts =
+                report.batches.iter().find(|u| u.batch_id == Some(b.id)).map(|u| u.counts.clone()).unwrap_or_default();
+            ListRow {
+                id: b.id,
+                prefix: b.prefix.clone(),
+                source: b.source.as_str(),
+                discount: discount(b.voucher_type, &b.discount_value),
+                applies: b.applies(),
+                created: local(&b.created_at, tz),
+                issued: counts.issued,
+                active: counts.active,
+                uses_consumed: counts.uses_consumed,
+            }
+        })
+        .collect();
+    let next = if more { batches.last().map(|b| b.id) } else { None };
+    ok(&ListPage {
+        nav: Some(Nav::new(&signed, Some(&conference))),
+        slug: conference.slug.clone(),
+        timezone: tz.name().to_owned(),
+        rows,
+        next,
+    })
+}

@@ -76,6 +76,7 @@ pub(crate) fn routes() -> Routes {
         .page_and_form("/console/c/{conf}/vouchers/new", vouchers::new_form, vouchers::add)
         .page_and_form("/console/c/{conf}/vouchers/{code}", vouchers::show, vouchers::edit)
         .page_and_form("/console/c/{conf}/generate", generate::form, generate::submit)
+        .page("/console/c/{conf}/batches", batches::list)
         .page("/console/c/{conf}/batches/{id}", batches::show)
         .page("/console/c/{conf}/batches/{id}/codes.csv", batches::download)
         .page_and_form("/console/c/{conf}/batches/{id}/deactivate", batches::confirm, batches::deactivate)

@@ -54,6 +54,26 @@ struct ListPage {
     next: Option<String>,
     first_page: bool,
     error: Option<String>,
+    /// The batches to choose from (the newest [`BATCH_CHOICES`]), as `(id, label)`.
+    batches: Vec<(String, String)>,
+}
+
+/// The most batches the list's batch menu offers (the newest).
+const BATCH_CHOICES: i64 = 1000;
+
+/// The batches of the list's menu: the newest first, `Batch 3 (SPONSOR-)`.
+async fn batch_choices(state: &ConsoleState, conference: &str) -> Result<Vec<(String, String)>, ConsoleError> {
+    let mut batches = query::list_batches(state.store.as_ref(), conference, 0, i64::MAX).await?;
+    batches.reverse();
+    batches.truncate(usize::try_from(BATCH_CHOICES).unwrap_or(1000));
+    Ok(batches
+        .into_iter()
+        .map(|b| {
+            let label =
+                if b.prefix.is_empty() { format!("Batch {}", b.id) } else { format!("Batch {} ({})", b.id, b.prefix) };
+            (b.id.to_string(), label)
+        })
+        .collect())
 }
 
 /// The list.
@@ -115,6 +135,7 @@ pub(crate) async fn list(
         next,
         first_page: after.is_none(),
         error,
+        batches: batch_choices(&state, &conference.slug).await?,
     };
     page(status_code, &list)
 }

@@ -12,6 +12,7 @@ macro_rules! both_backends {
 }
 
 mod hostile;
+mod lists;
 mod outbox;
 mod pages;
 mod recipients;

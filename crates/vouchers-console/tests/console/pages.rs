@@ -197,7 +197,7 @@ fn listed(body: &str) -> Vec<(String, String)> {
             let row = &row[..row.find("</tr>").unwrap()];
             let code = row[..row.find('"').unwrap()].to_owned();
             let cells: Vec<&str> = row.split("</td><td>").collect();
-            assert_eq!(cells.len(), 7, "code, type, discount, uses, window, status, batch: {row}");
+            assert_eq!(cells.len(), 9, "code, type, discount, uses, window, status, batch, recipient, applies: {row}");
             // The status cell is a coloured badge: its text is the status.
             let status = cells[5].split('>').nth(1).and_then(|t| t.split('<').next()).unwrap_or(cells[5]);
             (code, status.to_owned())
