@@ -159,8 +159,8 @@ async fn organizer_runs_a_voucher_campaign_in_the_console() {
         fill(c, "", "Valid from", "2026-01-01T09:00").await;
         fill(c, "", "Valid until", "2030-12-31T18:00").await;
         check(c, "", "Unlocks hidden tickets").await;
-        check(c, TICKET_TYPES, "student").await;
-        check(c, ADDONS, "tshirt").await;
+        check(c, TICKET_TYPES, "Student").await;
+        check(c, ADDONS, "T-shirt").await;
         shots.take(c, "generate-form").await;
         click_button(c, "", "Generate").await;
         let heading = find(c, "//h1").await.text().await.unwrap();

@@ -101,10 +101,11 @@ pub(crate) fn parse(form: &FormData, errors: &mut Vec<(String, String)>) -> Vouc
     }
 }
 
-/// A catalog checkbox: its slug (its label), its name and price (shown beside it), and whether
-/// it is ticked.
+/// A catalog checkbox: its slug (its value, and shown as a hint), its name (its label), its price
+/// (beside it), and whether it is ticked.
 pub(crate) struct Choice {
     pub slug: String,
+    pub name: String,
     pub label: String,
     pub checked: bool,
 }
@@ -116,10 +117,11 @@ pub(crate) fn ticket_type_choices(catalog: &[TicketType], form: &FormData) -> Ve
         .iter()
         .map(|t| Choice {
             slug: t.slug.clone(),
+            name: t.name.clone(),
             label: if t.requires_voucher {
-                format!("{}, {} (hidden)", t.name, t.price)
+                format!("{}, {} (hidden)", t.slug, t.price)
             } else {
-                format!("{}, {}", t.name, t.price)
+                format!("{}, {}", t.slug, t.price)
             },
             checked: ticked.contains(&t.slug),
         })
@@ -133,7 +135,8 @@ pub(crate) fn addon_choices(catalog: &[AddOn], form: &FormData) -> Vec<Choice> {
         .iter()
         .map(|a| Choice {
             slug: a.slug.clone(),
-            label: format!("{}, {}", a.name, a.price),
+            name: a.name.clone(),
+            label: format!("{}, {}", a.slug, a.price),
             checked: ticked.contains(&a.slug),
         })
         .collect()
