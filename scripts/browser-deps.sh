@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Makes sure the browser test's dependencies are installed: Debian's Chromium and its WebDriver
-# (/usr/bin/chromium, /usr/bin/chromedriver). Quiet when both are there; otherwise installs them
+# (/usr/bin/chromium, /usr/bin/chromedriver), and axe-core from npm (into target/axe). Quiet when both are there; otherwise installs them
 # with apt-get (needs root, as on CI). Fails loudly, never skips, when they cannot be installed.
 set -euo pipefail
 
@@ -38,4 +38,26 @@ if ! timeout 60 chromium --headless=new --no-sandbox --disable-gpu --disable-dev
   echo "FAIL: /usr/bin/chromium cannot render a page headless:" >&2
   tail -n 20 "$PROFILE/err" >&2
   exit 1
+fi
+
+# axe-core (the npm package), which the browser test injects into every page it visits to check
+# WCAG 2.1 A and AA: installed once into target/axe, where the test reads it.
+AXE_DIR="$(cd "$(dirname "$0")/.." && pwd)/target/axe"
+if [[ ! -f "$AXE_DIR/node_modules/axe-core/axe.min.js" ]]; then
+  if ! command -v npm >/dev/null 2>&1; then
+    if [[ "$(id -u)" -eq 0 ]]; then
+      echo "Installing npm with apt-get"
+      DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends npm >/dev/null \
+        || { echo "FAIL: apt-get could not install npm (needed for axe-core)" >&2; exit 1; }
+    else
+      echo "FAIL: npm is missing (needed to install axe-core for the browser test's accessibility checks)" >&2
+      exit 1
+    fi
+  fi
+  echo "Installing axe-core 4 with npm into $AXE_DIR"
+  mkdir -p "$AXE_DIR"
+  npm install --prefix "$AXE_DIR" --no-audit --no-fund --silent axe-core@4 >/dev/null \
+    || { echo "FAIL: npm could not install axe-core (registry unreachable?)" >&2; exit 1; }
+  [[ -f "$AXE_DIR/node_modules/axe-core/axe.min.js" ]] \
+    || { echo "FAIL: axe-core installed, but axe.min.js is missing" >&2; exit 1; }
 fi

@@ -376,8 +376,11 @@ impl Screenshots {
         Screenshots { dir, taken: 0 }
     }
 
-    /// Saves a screenshot of the current page as the next `NN-name.png`.
+    /// Saves a screenshot of the current page as the next `NN-name.png`, after checking the
+    /// page with axe-core: no violation of WCAG 2.1 A or AA.
     pub async fn take(&mut self, c: &Client, name: impl Display) {
+        let violations = axe_violations(c).await;
+        assert!(violations.is_empty(), "page {name}: accessibility violations: {violations:#?}");
         self.taken += 1;
         let png = c.screenshot().await.unwrap_or_else(|e| panic!("screenshot {name}: {e}"));
         assert!(png.starts_with(b"\x89PNG\r\n\x1a\n") && png.len() > 1000, "screenshot {name} is not a PNG");
@@ -388,4 +391,37 @@ impl Screenshots {
     pub fn dir(&self) -> &Path {
         &self.dir
     }
+}
+
+/// axe-core's script (the npm package, installed into `target/axe` by scripts/browser-deps.sh).
+fn axe_source() -> &'static str {
+    static SOURCE: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    SOURCE.get_or_init(|| {
+        let exe = std::env::current_exe().unwrap();
+        let target = exe.ancestors().nth(3).unwrap();
+        let path = target.join("axe/node_modules/axe-core/axe.min.js");
+        std::fs::read_to_string(&path)
+            .unwrap_or_else(|e| panic!("{}: {e} (scripts/browser-deps.sh installs axe-core with npm)", path.display()))
+    })
+}
+
+/// What axe-core finds on the current page against WCAG 2.1 A and AA: one line per rule broken,
+/// with the first element that breaks it.
+pub async fn axe_violations(c: &Client) -> Vec<String> {
+    let loaded = c.execute("return typeof axe !== 'undefined'", vec![]).await.unwrap();
+    if loaded != serde_json::Value::Bool(true) {
+        c.execute(axe_source(), vec![]).await.unwrap_or_else(|e| panic!("injecting axe-core: {e}"));
+    }
+    let found = c
+        .execute_async(
+            "const done = arguments[arguments.length - 1];
+             axe.run(document, {runOnly: {type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa']}})
+                .then(r => done(r.violations.map(v => v.id + ' (' + v.impact + ', ' + v.nodes.length + ' nodes): '
+                                + v.help + ' at ' + JSON.stringify(v.nodes[0] && v.nodes[0].target))))
+                .catch(e => done(['axe failed: ' + e]));",
+            vec![],
+        )
+        .await
+        .unwrap_or_else(|e| panic!("running axe-core: {e}"));
+    found.as_array().map(|v| v.iter().map(|x| x.as_str().unwrap_or_default().to_owned()).collect()).unwrap_or_default()
 }

@@ -15,7 +15,7 @@ use crate::console::{chart_markup, row_text};
 
 /// The one page the server answers every request with.
 const PAGE: &str = r#"<!doctype html>
-<html><head><meta charset="utf-8"><title>Harness</title></head><body>
+<html lang="en"><head><meta charset="utf-8"><title>Harness</title></head><body>
 <nav><a href="/next">Next</a></nav>
 <h1>Sign in</h1>
 <form method="post" action="/session">
