@@ -39,6 +39,14 @@ impl BenchDb {
         }
     }
 
+    /// The store, shared (for a router).
+    pub fn shared(&self) -> Arc<dyn Store> {
+        match self {
+            BenchDb::Sqlite { store, .. } => Arc::clone(store) as Arc<dyn Store>,
+            BenchDb::Postgres { store, .. } => Arc::clone(store) as Arc<dyn Store>,
+        }
+    }
+
     pub fn store(&self) -> &dyn Store {
         match self {
             BenchDb::Sqlite { store, .. } => store.as_ref(),

@@ -9,6 +9,7 @@ mod cases;
 mod db;
 mod django;
 mod load;
+mod pages;
 mod report;
 
 use std::process::Command;
@@ -56,12 +57,17 @@ struct Args {
 enum Mode {
     /// Checkout under load: `serve` driven by wrk on each database, next to its floors.
     Load(load::LoadArgs),
+    /// Each console page's time on the server, with 100,000 vouchers and 50,000 redemptions.
+    Pages(pages::PagesArgs),
 }
 
 fn main() -> Result<()> {
     let args = Args::parse();
     if let Some(Mode::Load(load_args)) = &args.command {
         return load::run(load_args);
+    }
+    if let Some(Mode::Pages(pages_args)) = &args.command {
+        return pages::run(pages_args);
     }
     if let Some(spec) = &args.child {
         let (db, case) = spec.split_once(':').context("--child DB:CASE")?;
