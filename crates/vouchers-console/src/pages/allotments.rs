@@ -13,6 +13,7 @@ use vouchers_core::service::allotments::{self, AllotmentRequest};
 use vouchers_core::service::catalog;
 use vouchers_core::{VoucherBulkConfig, VoucherTerms};
 
+use super::id_of;
 use super::terms::{self, addon_choices, ticket_type_choices, Choice};
 use crate::error::ConsoleError;
 use crate::form::FormData;
@@ -286,10 +287,6 @@ async fn render_one(
     let mut response = page(status, &view)?;
     response.headers_mut().insert(axum::http::header::CACHE_CONTROL, axum::http::HeaderValue::from_static("no-store"));
     Ok(response)
-}
-
-fn id_of(id: &str) -> Result<i64, ConsoleError> {
-    id.parse::<i64>().map_err(|_| ConsoleError::NotFound)
 }
 
 /// One allotment: its counts, attendees and actions.

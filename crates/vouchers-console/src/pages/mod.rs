@@ -22,7 +22,28 @@ use axum::handler::Handler;
 use axum::routing::{get, post};
 use axum::Router;
 
+use crate::error::ConsoleError;
 use crate::ConsoleState;
+
+/// The id in a page's path: anything that is not a number is the same 404 as an id that names
+/// nothing.
+pub(crate) fn id_of(id: &str) -> Result<i64, ConsoleError> {
+    id.parse::<i64>().map_err(|_| ConsoleError::NotFound)
+}
+
+/// A list's `batch` filter: empty for any batch, else a batch number from 1; the message names
+/// the field.
+pub(crate) fn batch_filter(text: &str) -> Result<Option<i64>, String> {
+    match text.trim() {
+        "" => Ok(None),
+        text => text
+            .parse::<i64>()
+            .ok()
+            .filter(|b| *b > 0)
+            .map(Some)
+            .ok_or_else(|| format!("batch must be a batch number, got {}", vouchers_core::domain::quoted(text))),
+    }
+}
 
 /// The console's routes: the router, and every path that takes a POST. Routes are added only
 /// through [`Routes::page`], [`Routes::form`] and [`Routes::page_and_form`], so the list of

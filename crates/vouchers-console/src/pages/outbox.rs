@@ -62,16 +62,10 @@ pub(crate) async fn list(
             }
         },
     };
-    let batch = match batch_text.trim() {
-        "" => None,
-        text => match text.parse::<i64>() {
-            Ok(id) => Some(id),
-            Err(_) => {
-                error = Some(format!("batch must be a batch's number, got {text:?}"));
-                None
-            }
-        },
-    };
+    let batch = super::batch_filter(&batch_text).unwrap_or_else(|message| {
+        error = Some(message);
+        None
+    });
     let after = params.after.as_deref().and_then(|a| a.parse::<i64>().ok()).unwrap_or(0);
     let (rows, next) = if error.is_some() {
         (Vec::new(), None)

@@ -180,10 +180,7 @@ pub(crate) struct ListParams {
 impl ListParams {
     /// The query, or the message of the field at fault.
     fn query(&self, limit: i64) -> Result<RedemptionQuery, String> {
-        let batch = match self.batch.as_deref().map(str::trim).filter(|b| !b.is_empty()) {
-            None => None,
-            Some(b) => Some(b.parse::<i64>().map_err(|_| format!("batch must be a batch's number, got {b:?}"))?),
-        };
+        let batch = super::batch_filter(self.batch.as_deref().unwrap_or_default())?;
         let released = match self.released.as_deref() {
             Some("yes") => Some(true),
             Some("no") => Some(false),

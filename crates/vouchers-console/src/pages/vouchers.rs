@@ -90,13 +90,10 @@ pub(crate) async fn list(
         error = Some(e.message);
         None
     });
-    let batch = match params.batch.trim() {
-        "" => None,
-        text => text.parse::<i64>().ok().filter(|b| *b > 0).or_else(|| {
-            error = Some(format!("batch must be a batch number, got {}", vouchers_core::domain::quoted(text)));
-            None
-        }),
-    };
+    let batch = super::batch_filter(&params.batch).unwrap_or_else(|message| {
+        error = Some(message);
+        None
+    });
     let status = match params.status.trim() {
         "" => None,
         text => VoucherStatus::parse(text).map(Some).unwrap_or_else(|e| {

@@ -10,6 +10,7 @@ use vouchers_core::domain::{format_rfc3339, Conference, EventType};
 use vouchers_core::service::webhooks;
 use vouchers_core::store::DeliveryFilter;
 
+use super::id_of;
 use crate::error::ConsoleError;
 use crate::session::{Posted, Signed};
 use crate::view::{page, Nav};
@@ -142,10 +143,6 @@ pub(crate) async fn create(
         Err(e) if e.is_input_error() => render(&state, &signed, &conference, None, Some(e.to_string()), url).await,
         Err(e) => Err(e.into()),
     }
-}
-
-fn id_of(id: &str) -> Result<i64, ConsoleError> {
-    id.parse::<i64>().map_err(|_| ConsoleError::NotFound)
 }
 
 /// Disables a subscription.

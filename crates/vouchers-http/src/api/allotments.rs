@@ -13,6 +13,7 @@ use utoipa_axum::routes;
 use vouchers_core::domain::{Allotment, When};
 use vouchers_core::service::allotments::{self, AllotmentWithLink};
 
+use super::id_of;
 use super::vouchers::CreateAllotment;
 use crate::auth::Managed;
 use crate::error::{ApiError, ErrorResponses};
@@ -28,19 +29,6 @@ pub(crate) fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(resize))
         .routes(routes!(revoke_link))
         .routes(routes!(new_link))
-}
-
-fn id_of(text: &str) -> Result<i64, ApiError> {
-    match text.parse::<i64>() {
-        Ok(n) if n > 0 => Ok(n),
-        _ => Err(ApiError::PathNotFound {
-            parameter: "id",
-            message: format!(
-                "no allotment {} in this conference: an id is a whole number from 1",
-                vouchers_core::domain::quoted(text)
-            ),
-        }),
-    }
 }
 
 /// A new deadline.
@@ -123,7 +111,7 @@ async fn show_allotment(
     Managed { principal, conference }: Managed,
     ApiPath(path): ApiPath<(String, String)>,
 ) -> Result<Json<Allotment>, ApiError> {
-    let id = id_of(&path.1)?;
+    let id = id_of(&path.1, "allotment")?;
     Ok(Json(allotments::show(principal.store(&state).as_ref(), &conference.slug, id).await?))
 }
 
@@ -146,7 +134,7 @@ async fn extend(
     ApiPath(path): ApiPath<(String, String)>,
     ApiJson(body): ApiJson<Extend>,
 ) -> Result<Json<Allotment>, ApiError> {
-    let id = id_of(&path.1)?;
+    let id = id_of(&path.1, "allotment")?;
     let deadline = When::parse("deadline", &body.deadline).map_err(vouchers_core::VoucherError::from)?;
     Ok(Json(allotments::extend(principal.store(&state).as_ref(), &conference.slug, id, deadline).await?))
 }
@@ -170,7 +158,7 @@ async fn resize(
     ApiPath(path): ApiPath<(String, String)>,
     ApiJson(body): ApiJson<Resize>,
 ) -> Result<Json<Allotment>, ApiError> {
-    let id = id_of(&path.1)?;
+    let id = id_of(&path.1, "allotment")?;
     let store = principal.store(&state);
     Ok(Json(allotments::resize(store.as_ref(), &state.limits, &conference.slug, id, body.seats).await?))
 }
@@ -192,7 +180,7 @@ async fn revoke_link(
     Managed { principal, conference }: Managed,
     ApiPath(path): ApiPath<(String, String)>,
 ) -> Result<Json<Allotment>, ApiError> {
-    let id = id_of(&path.1)?;
+    let id = id_of(&path.1, "allotment")?;
     Ok(Json(allotments::revoke_link(principal.store(&state).as_ref(), &conference.slug, id).await?))
 }
 
@@ -213,7 +201,7 @@ async fn new_link(
     Managed { principal, conference }: Managed,
     ApiPath(path): ApiPath<(String, String)>,
 ) -> Result<Json<NewLink>, ApiError> {
-    let id = id_of(&path.1)?;
+    let id = id_of(&path.1, "allotment")?;
     let created = allotments::new_link(principal.store(&state).as_ref(), &conference.slug, id).await?;
     Ok(Json(NewLink { link: created.secret.link(state.public_url.as_deref()) }))
 }

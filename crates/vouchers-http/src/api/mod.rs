@@ -16,7 +16,23 @@ pub(crate) mod webhooks;
 
 use utoipa_axum::router::OpenApiRouter;
 
+use crate::error::ApiError;
 use crate::AppState;
+
+/// The id in a path (`.../webhooks/{id}`, `.../allotments/{id}`): a whole number from 1; anything
+/// else is the same 404 as an id that names nothing, naming `what`.
+pub(crate) fn id_of(text: &str, what: &'static str) -> Result<i64, ApiError> {
+    match text.parse::<i64>() {
+        Ok(n) if n > 0 => Ok(n),
+        _ => Err(ApiError::PathNotFound {
+            parameter: "id",
+            message: format!(
+                "no {what} {} in this conference: an id is a whole number from 1",
+                vouchers_core::domain::quoted(text)
+            ),
+        }),
+    }
+}
 
 /// Every documented route, with its place in the OpenAPI document.
 pub(crate) fn routes() -> OpenApiRouter<AppState> {

@@ -14,6 +14,7 @@ use vouchers_core::domain::{Delivery, Webhook};
 use vouchers_core::service::webhooks::{self, WebhookWithSecret};
 use vouchers_core::store::DeliveryFilter;
 
+use super::id_of;
 use crate::auth::Managed;
 use crate::error::{ApiError, ErrorResponses};
 use crate::extract::{ApiJson, ApiPath, ApiQuery};
@@ -40,19 +41,6 @@ pub struct CreateWebhook {
     /// The event types to send; absent or empty: every type.
     #[serde(default)]
     pub events: Vec<String>,
-}
-
-fn id_of(text: &str, what: &'static str) -> Result<i64, ApiError> {
-    match text.parse::<i64>() {
-        Ok(n) if n > 0 => Ok(n),
-        _ => Err(ApiError::PathNotFound {
-            parameter: "id",
-            message: format!(
-                "no {what} {} in this conference: an id is a whole number from 1",
-                vouchers_core::domain::quoted(text)
-            ),
-        }),
-    }
 }
 
 /// Subscribes a URL to the conference's events. The answer holds the signing secret, shown this
