@@ -267,14 +267,12 @@ impl FromRequestParts<ConsoleState> for Sponsor {
 
 impl Sponsor {
     /// The store as this sponsor writes to it: every write's audit record names the sponsor.
-    pub async fn store(&self, state: &ConsoleState) -> Result<std::sync::Arc<dyn vouchers_core::Store>, ConsoleError> {
-        let name = match state.store.allotment_by_id(self.session.allotment_id).await {
-            Ok(Some((_, allotment))) => allotment.sponsor,
-            Ok(None) => return Err(ConsoleError::SponsorSessionEnded),
-            Err(e) => return Err(ConsoleError::Voucher(e.into())),
+    pub fn store(&self, state: &ConsoleState) -> std::sync::Arc<dyn vouchers_core::Store> {
+        let actor = vouchers_core::domain::Actor::Sponsor {
+            allotment_id: self.session.allotment_id,
+            name: self.session.sponsor.clone(),
         };
-        let actor = vouchers_core::domain::Actor::Sponsor { allotment_id: self.session.allotment_id, name };
-        Ok(vouchers_core::store::acting(std::sync::Arc::clone(&state.store), actor))
+        vouchers_core::store::acting(std::sync::Arc::clone(&state.store), actor)
     }
 }
 

@@ -15,6 +15,7 @@ use vouchers_core::service::allotments::{self, SponsorView};
 use vouchers_core::service::sign_in::Guarded;
 use vouchers_core::VoucherError;
 
+use super::id_of;
 use crate::error::ConsoleError;
 use crate::session::{set_cookie, sponsor_cookie, ClientAddress, Sponsor, SponsorPosted};
 use crate::view::page;
@@ -199,7 +200,7 @@ pub(crate) async fn add(
         Ok(attendee) => attendee,
         Err(e) => return refused(&state, &sponsor, e.into(), typed).await,
     };
-    let store = sponsor.store(&state).await?;
+    let store = sponsor.store(&state);
     match allotments::add_attendees(store.as_ref(), &sponsor.session, &[attendee]).await {
         Ok(n) => Ok(back("added", n)),
         Err(e) => refused(&state, &sponsor, e, typed).await,
@@ -219,15 +220,11 @@ pub(crate) async fn paste(
         Ok(list) => list,
         Err(e) => return refused(&state, &sponsor, e, typed).await,
     };
-    let store = sponsor.store(&state).await?;
+    let store = sponsor.store(&state);
     match allotments::add_attendees(store.as_ref(), &sponsor.session, &list).await {
         Ok(n) => Ok(back("added", n)),
         Err(e) => refused(&state, &sponsor, e, typed).await,
     }
-}
-
-fn id_of(id: &str) -> Result<i64, ConsoleError> {
-    id.parse::<i64>().map_err(|_| ConsoleError::NotFound)
 }
 
 /// The attendee `id` of the sponsor's allotment, while it can be changed.
@@ -286,7 +283,7 @@ pub(crate) async fn change(
         Ok(attendee) => attendee,
         Err(e) => return change_page(&view, &sponsor, id, name, email, Some(e.message)),
     };
-    let store = sponsor.store(&state).await?;
+    let store = sponsor.store(&state);
     match allotments::change_attendee(store.as_ref(), &sponsor.session, id, &attendee).await {
         Ok(()) => Ok(back("changed", 1)),
         Err(e) if e.is_input_error() => change_page(&view, &sponsor, id, name, email, Some(e.to_string())),
@@ -300,7 +297,7 @@ pub(crate) async fn remove(
     Path(id): Path<String>,
     SponsorPosted { sponsor, .. }: SponsorPosted,
 ) -> Result<Response, ConsoleError> {
-    let store = sponsor.store(&state).await?;
+    let store = sponsor.store(&state);
     allotments::remove_attendee(store.as_ref(), &sponsor.session, id_of(&id)?).await?;
     Ok(back("removed", 1))
 }

@@ -242,6 +242,10 @@ pub struct SponsorSession {
     pub allotment_id: i64,
     /// The conference of the allotment (its slug).
     pub conference: String,
+    /// The sponsor's name (what its audit records name).
+    pub sponsor: String,
+    /// The batch the allotment's codes are minted in (its attendees').
+    pub batch_id: i64,
     /// The CSRF token of this session's forms.
     pub csrf_token: String,
 }
@@ -252,6 +256,8 @@ impl fmt::Debug for SponsorSession {
             .field("id", &self.id)
             .field("allotment_id", &self.allotment_id)
             .field("conference", &self.conference)
+            .field("sponsor", &self.sponsor)
+            .field("batch_id", &self.batch_id)
             .field("csrf_token", &"***")
             .finish()
     }
@@ -278,7 +284,14 @@ mod tests {
         assert!(!format!("{secret:?}").contains("s3cret"));
         assert_eq!(secret.link(Some("https://x.org/")), "https://x.org/sponsor/s3cret");
         assert_eq!(secret.link(None), "/sponsor/s3cret");
-        let session = SponsorSession { id: 1, allotment_id: 2, conference: "c".into(), csrf_token: "zq9x".into() };
+        let session = SponsorSession {
+            id: 1,
+            allotment_id: 2,
+            conference: "c".into(),
+            sponsor: "S".into(),
+            batch_id: 3,
+            csrf_token: "zq9x".into(),
+        };
         assert!(!format!("{session:?}").contains("zq9x"));
     }
 

@@ -490,7 +490,14 @@ pub async fn open_link(
     let mut tx = store.begin().await?;
     let id = tx.insert_sponsor_session(&token_hash(session_secret.expose()), allotment_id, &csrf_token, now).await?;
     tx.commit().await?;
-    let session = SponsorSession { id, allotment_id, conference: allotment.conference, csrf_token };
+    let session = SponsorSession {
+        id,
+        allotment_id,
+        conference: allotment.conference,
+        sponsor: allotment.sponsor,
+        batch_id: allotment.batch_id,
+        csrf_token,
+    };
     Ok(Guarded::Found((session_secret, session)))
 }
 
@@ -511,6 +518,8 @@ pub async fn sponsor_session(
         id: stored.id,
         allotment_id: stored.allotment_id,
         conference: stored.conference,
+        sponsor: stored.sponsor,
+        batch_id: stored.batch_id,
         csrf_token: stored.csrf_token,
     }))
 }
@@ -692,11 +701,7 @@ async fn no_seats(
 
 /// The attendees of the session's allotment, as committed.
 async fn holders(store: &dyn Store, session: &SponsorSession) -> Result<Vec<Attendee>, VoucherError> {
-    let (_, allotment) = store
-        .allotment_by_id(session.allotment_id)
-        .await?
-        .ok_or(VoucherError::AllotmentNotFound(session.allotment_id))?;
-    Ok(store.attendees(allotment.batch_id).await?)
+    Ok(store.attendees(session.batch_id).await?)
 }
 
 fn duplicate(email: &str) -> VoucherError {

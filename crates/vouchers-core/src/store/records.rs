@@ -706,6 +706,10 @@ pub struct StoredSponsorSession {
     pub allotment_id: i64,
     /// The allotment's conference (slug).
     pub conference: String,
+    /// The sponsor's name.
+    pub sponsor: String,
+    /// The allotment's batch.
+    pub batch_id: i64,
     /// Its forms' CSRF token.
     pub csrf_token: String,
     /// When it started.

@@ -286,7 +286,8 @@ pub(super) async fn sponsor_session<C: Conn>(
     conn: &mut C,
     token_hash: &str,
 ) -> Result<Option<StoredSponsorSession>, StoreError> {
-    let sql = "SELECT s.id, s.allotment_id, s.csrf_token, s.created_at, c.slug AS conference_slug
+    let sql =
+        "SELECT s.id, s.allotment_id, s.csrf_token, s.created_at, c.slug AS conference_slug, a.sponsor, a.batch_id
                  FROM sponsor_session s JOIN allotment a ON a.id = s.allotment_id
                  JOIN conference c ON c.id = a.conference_id
                 WHERE s.token_hash = $1 AND a.link_hash IS NOT NULL";
@@ -295,6 +296,8 @@ pub(super) async fn sponsor_session<C: Conn>(
             id: row.int("id")?,
             allotment_id: row.int("allotment_id")?,
             conference: row.text("conference_slug")?,
+            sponsor: row.text("sponsor")?,
+            batch_id: row.int("batch_id")?,
             csrf_token: row.text("csrf_token")?,
             created_at: row.instant("created_at")?,
         })),
