@@ -8,12 +8,14 @@
 //! HTML-escaped by askama; the stylesheet is compiled into the binary.
 //!
 //! - `session`: the session cookie, the signed-in account, CSRF tokens;
+//! - `flash`: the sentence a change's redirect carries to the next page;
 //! - `form`: reading `application/x-www-form-urlencoded` bodies;
 //! - `error`: the one error type, rendered as a page with a 4xx status;
 //! - `view`: what every page shows (navigation) and how values are shown;
 //! - `pages/`: one module per page group.
 
 mod error;
+mod flash;
 mod form;
 mod pages;
 mod session;
@@ -168,6 +170,7 @@ pub fn router(state: ConsoleState) -> Router {
         .route("/console/assets/favicon.svg", get(favicon))
         .route("/console/{*rest}", get(|| async { ConsoleError::NotFound }).post(|| async { ConsoleError::NotFound }))
         .route("/", get(|| async { Redirect::to("/console") }))
+        .layer(middleware::from_fn(flash::clear))
         .layer(middleware::from_fn(session::same_origin))
         .layer(middleware::from_fn(security_headers))
         .with_state(state)

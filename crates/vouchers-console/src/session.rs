@@ -162,6 +162,8 @@ impl FromRequest<ConsoleState> for SignInForm {
 pub(crate) struct Signed {
     pub session: Session,
     pub secret: SessionSecret,
+    /// The sentence the last change's redirect carried ([`crate::flash`]), shown once.
+    pub flash: Option<String>,
 }
 
 impl FromRequestParts<ConsoleState> for Signed {
@@ -173,7 +175,7 @@ impl FromRequestParts<ConsoleState> for Signed {
         let Some(secret) = presented(&parts.headers) else { return Err(ended()) };
         let now = vouchers_core::now();
         match accounts::session(state.store.as_ref(), &secret, state.settings.session, now).await? {
-            Some(session) => Ok(Signed { session, secret }),
+            Some(session) => Ok(Signed { session, secret, flash: crate::flash::presented(&parts.headers) }),
             None => Err(ended()),
         }
     }

@@ -24,6 +24,8 @@ pub(crate) struct Nav {
     pub csrf: String,
     pub conference: Option<ConferenceNav>,
     pub is_admin: bool,
+    /// What the last change did ("25 vouchers deactivated"), shown once.
+    pub flash: Option<String>,
 }
 
 impl Nav {
@@ -36,6 +38,7 @@ impl Nav {
             csrf: signed.session.csrf_token.clone(),
             conference: conference.map(|c| ConferenceNav { slug: c.slug.clone(), name: c.name.clone() }),
             is_admin: account.role == vouchers_core::domain::Role::Admin,
+            flash: signed.flash.clone(),
         }
     }
 }

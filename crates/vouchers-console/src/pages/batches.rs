@@ -4,7 +4,7 @@
 
 use askama::Template;
 use axum::extract::{Path, Query, State};
-use axum::response::{IntoResponse, Redirect, Response};
+use axum::response::Response;
 use serde::Deserialize;
 use vouchers_core::domain::{Batch, BatchSource, Conference, Guessing, MessageStatus, OutboxMessage};
 use vouchers_core::service::checkout::{self, UsageCounts};
@@ -226,7 +226,11 @@ pub(crate) async fn deactivate(
     let batch = find(&state, &conference, &id).await?;
     let (_, count) = manage::deactivate_batch(signed.store(&state).as_ref(), &conference.slug, batch.id).await?;
     tracing::info!(account = %signed.session.account.email, batch = batch.id, deactivated = count, "batch deactivated");
-    Ok(Redirect::to(&batch_url(&conference, batch.id)).into_response())
+    let said = match count {
+        1 => format!("Batch {} deactivated: 1 voucher", batch.id),
+        n => format!("Batch {} deactivated: {n} vouchers", batch.id),
+    };
+    Ok(crate::flash::redirect(&state, &batch_url(&conference, batch.id), &said))
 }
 
 /// One row of the batches list.

@@ -142,7 +142,7 @@ async fn another_site_cannot_sign_a_browser_in(mut c: Console) {
 fn another_instance(c: &Console) -> Console {
     let settings = ConsoleSettings { trust_forwarded_for: true, ..ConsoleSettings::default() };
     let state = ConsoleState::new(c.db.store.clone(), Limits::default(), settings);
-    Console { db: std::sync::Arc::clone(&c.db), router: vouchers_console::router(state), cookie: None }
+    Console { db: std::sync::Arc::clone(&c.db), router: vouchers_console::router(state), cookie: None, flash: None }
 }
 
 /// Two instances behind one balancer allow the limit once, not once each: on PostgreSQL the

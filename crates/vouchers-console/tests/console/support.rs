@@ -58,7 +58,10 @@ impl Page {
 pub struct Console {
     pub db: Arc<TestDb>,
     pub router: Router,
+    /// The session (or sponsor) cookie, `name=value`.
     pub cookie: Option<String>,
+    /// The flash cookie, kept apart like a browser keeps each cookie.
+    pub flash: Option<String>,
 }
 
 impl Console {
@@ -94,12 +97,12 @@ impl Console {
         .await
         .unwrap();
         let router = router(ConsoleState::new(db.store.clone(), Limits::default(), settings));
-        Self { db: Arc::new(db), router, cookie: None }
+        Self { db: Arc::new(db), router, cookie: None, flash: None }
     }
 
     /// Another browser on the same console, signed in as nobody yet.
     pub fn another_browser(&self) -> Console {
-        Console { db: Arc::clone(&self.db), router: self.router.clone(), cookie: None }
+        Console { db: Arc::clone(&self.db), router: self.router.clone(), cookie: None, flash: None }
     }
 
     /// One request, with this browser's cookie; a `Set-Cookie` answer is kept like a browser
@@ -120,8 +123,9 @@ impl Console {
         for (name, value) in extra {
             request = request.header(*name, *value);
         }
-        if let Some(cookie) = &self.cookie {
-            request = request.header(header::COOKIE, cookie.as_str());
+        let jar: Vec<&str> = self.cookie.iter().chain(&self.flash).map(String::as_str).collect();
+        if !jar.is_empty() {
+            request = request.header(header::COOKIE, jar.join("; "));
         }
         let body = match form {
             Some(fields) => {
@@ -134,10 +138,15 @@ impl Console {
         let response = self.router.clone().oneshot(request.body(body).unwrap()).await.unwrap();
         let status = response.status();
         let headers = response.headers().clone();
-        if let Some(set) = headers.get(header::SET_COOKIE) {
+        for set in headers.get_all(header::SET_COOKIE) {
             let set = set.to_str().unwrap();
             let pair = set.split(';').next().unwrap().to_owned();
-            self.cookie = if set.contains("Max-Age=0") { None } else { Some(pair) };
+            let kept = if set.contains("Max-Age=0") { None } else { Some(pair) };
+            if set.starts_with("vouchers_flash=") {
+                self.flash = kept;
+            } else {
+                self.cookie = kept;
+            }
         }
         let body = String::from_utf8(response.into_body().collect().await.unwrap().to_bytes().to_vec()).unwrap();
         Page { status, headers, body }
