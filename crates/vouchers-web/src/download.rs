@@ -8,6 +8,7 @@ use axum::http::HeaderValue;
 use axum::response::{IntoResponse, Response};
 use futures::StreamExt;
 use vouchers_core::service::export;
+use vouchers_core::store::VoucherFilter;
 use vouchers_core::{cause_chain, Store};
 
 /// Every voucher of `conference` (or of one batch) as a streamed CSV download, safe to open in a
@@ -15,11 +16,18 @@ use vouchers_core::{cause_chain, Store};
 /// logged and cuts the body short, so the client sees an incomplete transfer rather than a
 /// silently truncated file.
 pub fn csv_download(store: Arc<dyn Store>, conference: String, batch: Option<i64>) -> Response {
-    let filename = match batch {
+    let filter = VoucherFilter { batch_id: batch, ..VoucherFilter::default() };
+    csv_download_matching(store, conference, filter)
+}
+
+/// Every voucher of `conference` that `filter` matches, as [`csv_download`] streams it; named
+/// after the batch when the filter names one.
+pub fn csv_download_matching(store: Arc<dyn Store>, conference: String, filter: VoucherFilter) -> Response {
+    let filename = match filter.batch_id {
         Some(batch) => format!("attachment; filename=\"{conference}-batch-{batch}.csv\""),
         None => format!("attachment; filename=\"{conference}-vouchers.csv\""),
     };
-    let chunks = export::csv_pages(store, conference, batch).map(|chunk| {
+    let chunks = export::csv_pages(store, conference, filter).map(|chunk| {
         chunk.map(Bytes::from).map_err(|error| {
             tracing::error!(error = %cause_chain(&error), "export failed while streaming");
             std::io::Error::other("export failed")

@@ -14,6 +14,6 @@ mod errors;
 mod logged;
 
 pub use address::client_address;
-pub use download::csv_download;
+pub use download::{csv_download, csv_download_matching};
 pub use errors::{log_disk_full, mark_disk_full, status, StorageFullMarker, DISK_FULL_RETRY_AFTER};
 pub use logged::logged_path;

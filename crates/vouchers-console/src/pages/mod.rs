@@ -3,6 +3,7 @@
 
 mod allotments;
 mod batches;
+mod bulk;
 mod catalog;
 mod conferences;
 mod dashboard;
@@ -94,6 +95,8 @@ pub(crate) fn routes() -> Routes {
         .form("/console/c/{conf}/ticket-types", catalog::create_ticket_type)
         .form("/console/c/{conf}/addons", catalog::create_addon)
         .page("/console/c/{conf}/vouchers", vouchers::list)
+        .form("/console/c/{conf}/bulk", bulk::submit)
+        .form("/console/c/{conf}/bulk/deactivate", bulk::deactivate)
         .page_and_form("/console/c/{conf}/vouchers/new", vouchers::new_form, vouchers::add)
         .page_and_form("/console/c/{conf}/vouchers/{code}", vouchers::show, vouchers::edit)
         .page_and_form("/console/c/{conf}/generate", generate::form, generate::submit)

@@ -31,13 +31,13 @@ const PAGE: i64 = 50;
 #[derive(Debug, Default, Deserialize)]
 pub(crate) struct ListQuery {
     #[serde(default)]
-    q: String,
+    pub q: String,
     #[serde(default)]
-    batch: String,
+    pub batch: String,
     #[serde(default)]
-    status: String,
+    pub status: String,
     #[serde(default)]
-    after: String,
+    pub after: String,
 }
 
 #[derive(Template)]
@@ -56,6 +56,8 @@ struct ListPage {
     error: Option<String>,
     /// The batches to choose from (the newest [`BATCH_CHOICES`]), as `(id, label)`.
     batches: Vec<(String, String)>,
+    /// The most vouchers one bulk action touches.
+    max_bulk: usize,
 }
 
 /// The most batches the list's batch menu offers (the newest).
@@ -76,6 +78,35 @@ async fn batch_choices(state: &ConsoleState, conference: &str) -> Result<Vec<(St
         .collect())
 }
 
+/// The list's filter from its query: the store's filter (without paging), or the message
+/// naming the field that is wrong.
+pub(crate) fn filter_of(params: &ListQuery, now: chrono::DateTime<chrono::Utc>) -> Result<VoucherFilter, String> {
+    let prefix = CodePrefix::parse(&params.q).map_err(|e| e.message)?;
+    let batch = super::batch_filter(&params.batch)?;
+    let status = match params.status.trim() {
+        "" => None,
+        text => Some(VoucherStatus::parse(text).map_err(|e| e.message)?),
+    };
+    Ok(VoucherFilter { prefix, batch_id: batch, status: status.map(|s| (s, now)), ..VoucherFilter::default() })
+}
+
+impl ListQuery {
+    /// The filter a bulk form carries in its hidden fields.
+    pub(crate) fn from_form(form: &FormData) -> Self {
+        Self { q: form.text("q"), batch: form.text("batch"), status: form.text("status"), after: String::new() }
+    }
+
+    /// The list's address with this filter (first page).
+    pub(crate) fn url(&self, slug: &str) -> String {
+        let query = form_urlencoded::Serializer::new(String::new())
+            .append_pair("q", self.q.trim())
+            .append_pair("batch", self.batch.trim())
+            .append_pair("status", self.status.trim())
+            .finish();
+        format!("/console/c/{slug}/vouchers?{query}")
+    }
+}
+
 /// The list.
 pub(crate) async fn list(
     State(state): State<ConsoleState>,
@@ -84,44 +115,40 @@ pub(crate) async fn list(
     Query(params): Query<ListQuery>,
 ) -> Result<Response, ConsoleError> {
     let conference = signed.conference(&state, &conf).await?;
+    render_list(&state, &signed, &conference, &params, None).await
+}
+
+/// The list with this filter; `refused` is a bulk action's refusal, shown above it with 422.
+pub(crate) async fn render_list(
+    state: &ConsoleState,
+    signed: &Signed,
+    conference: &Conference,
+    params: &ListQuery,
+    refused: Option<String>,
+) -> Result<Response, ConsoleError> {
     let now = vouchers_core::now();
-    let mut error = None;
-    let prefix = CodePrefix::parse(&params.q).unwrap_or_else(|e| {
-        error = Some(e.message);
-        None
-    });
-    let batch = super::batch_filter(&params.batch).unwrap_or_else(|message| {
-        error = Some(message);
-        None
-    });
-    let status = match params.status.trim() {
-        "" => None,
-        text => VoucherStatus::parse(text).map(Some).unwrap_or_else(|e| {
-            error = Some(e.message);
-            None
-        }),
-    };
     let after = params.after.trim().parse::<i64>().ok().filter(|a| *a > 0);
-    let filter = VoucherFilter {
-        prefix,
-        batch_id: batch,
-        status: status.map(|s| (s, now)),
-        after_id: after,
-        limit: Some(PAGE + 1),
-        ..VoucherFilter::default()
+    let (filter, mut error) = match filter_of(params, now) {
+        Ok(filter) => (Some(filter), None),
+        Err(message) => (None, Some(message)),
     };
-    let mut vouchers = if error.is_some() {
-        Vec::new()
-    } else {
-        query::list_vouchers(state.store.as_ref(), &conference.slug, &filter).await?
+    let mut vouchers = match filter {
+        Some(filter) => {
+            let filter = VoucherFilter { after_id: after, limit: Some(PAGE + 1), ..filter };
+            query::list_vouchers(state.store.as_ref(), &conference.slug, &filter).await?
+        }
+        None => Vec::new(),
     };
     let more = vouchers.len() > usize::try_from(PAGE).unwrap_or(usize::MAX);
     vouchers.truncate(usize::try_from(PAGE).unwrap_or(usize::MAX));
     let next = if more { vouchers.last().map(|v| v.id.to_string()) } else { None };
     let rows = vouchers.iter().map(|v| VoucherRow::new(v, conference.timezone, now)).collect();
+    if refused.is_some() {
+        error = refused;
+    }
     let status_code = if error.is_some() { StatusCode::UNPROCESSABLE_ENTITY } else { StatusCode::OK };
     let list = ListPage {
-        nav: Some(Nav::new(&signed, Some(&conference))),
+        nav: Some(Nav::new(signed, Some(conference))),
         slug: conference.slug.clone(),
         timezone: conference.timezone.name().to_owned(),
         q: params.q.trim().to_owned(),
@@ -132,7 +159,8 @@ pub(crate) async fn list(
         next,
         first_page: after.is_none(),
         error,
-        batches: batch_choices(&state, &conference.slug).await?,
+        batches: batch_choices(state, &conference.slug).await?,
+        max_bulk: vouchers_core::service::manage::MAX_BULK,
     };
     page(status_code, &list)
 }

@@ -191,7 +191,7 @@ async fn vouchers_list_add_show_and_edit(mut c: Console) {
 
 /// The rows of a vouchers list of `pycon`: each voucher's code and its Status column.
 fn listed(body: &str) -> Vec<(String, String)> {
-    body.split("<tr><td><a href=\"/console/c/pycon/vouchers/")
+    body.split("</td><td><a href=\"/console/c/pycon/vouchers/")
         .skip(1)
         .map(|row| {
             let row = &row[..row.find("</tr>").unwrap()];

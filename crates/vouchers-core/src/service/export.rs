@@ -30,7 +30,7 @@ fn csv_chunk(header: bool, vouchers: &[Voucher]) -> Result<Vec<u8>, csv::Error> 
 struct Cursor {
     store: Arc<dyn Store>,
     conference: String,
-    batch: Option<i64>,
+    filter: VoucherFilter,
     after_id: i64,
     header_sent: bool,
     done: bool,
@@ -40,12 +40,7 @@ async fn next_chunk(mut cursor: Cursor) -> Option<(Result<Vec<u8>, VoucherError>
     if cursor.done {
         return None;
     }
-    let filter = VoucherFilter {
-        batch_id: cursor.batch,
-        after_id: Some(cursor.after_id),
-        limit: Some(PAGE),
-        ..VoucherFilter::default()
-    };
+    let filter = VoucherFilter { after_id: Some(cursor.after_id), limit: Some(PAGE), ..cursor.filter.clone() };
     let page = match query::list_vouchers(cursor.store.as_ref(), &cursor.conference, &filter).await {
         Ok(page) => page,
         Err(error) => {
@@ -65,13 +60,22 @@ async fn next_chunk(mut cursor: Cursor) -> Option<(Result<Vec<u8>, VoucherError>
     Some((chunk, cursor))
 }
 
-/// The CSV, a header row then one chunk per [`PAGE`] vouchers, in id order. A read that fails
-/// ends the stream with its error.
+/// The CSV of every voucher `filter` matches (its paging ignored), a header row then one chunk
+/// per [`PAGE`] vouchers, in id order. A read that fails ends the stream with its error.
 pub fn csv_pages(
     store: Arc<dyn Store>,
     conference: String,
-    batch: Option<i64>,
+    filter: VoucherFilter,
 ) -> impl Stream<Item = Result<Vec<u8>, VoucherError>> + Send {
-    let cursor = Cursor { store, conference, batch, after_id: 0, header_sent: false, done: false };
+    let cursor = Cursor { store, conference, filter, after_id: 0, header_sent: false, done: false };
     futures::stream::unfold(cursor, next_chunk)
+}
+
+/// The CSV of these vouchers (a selection, at most [`crate::service::manage::MAX_BULK`] of
+/// them), header row first, in the order given.
+///
+/// # Errors
+/// [`VoucherError::Sink`] if the CSV cannot be written.
+pub fn csv_of(vouchers: &[Voucher]) -> Result<Vec<u8>, VoucherError> {
+    csv_chunk(true, vouchers).map_err(|e| VoucherError::Sink(std::io::Error::other(e)))
 }

@@ -2,8 +2,9 @@
 //! change runs in one transaction, holding the rows it checks.
 
 use super::webhooks;
+use crate::domain::Conference;
 use crate::domain::{Batch, Budget, EventType, InvalidInput, MaxUses, ValidityWindow, Voucher, VoucherCode, When};
-use crate::store::{Store, VoucherChange};
+use crate::store::{Store, StoreTx, VoucherChange, VoucherFilter, VoucherState};
 use crate::VoucherError;
 use serde_json::json;
 
@@ -47,6 +48,21 @@ pub async fn update_voucher(
         .await?
         .ok_or_else(|| VoucherError::ConferenceNotFound(conference_slug.to_owned()))?;
     let current = tx.lock_voucher(conference.id, code.as_str()).await?.ok_or_else(not_found)?;
+    let voucher = apply(tx.as_mut(), &conference, code.as_str(), &current, update).await?;
+    tx.commit().await?;
+    Ok(voucher)
+}
+
+/// Applies `update` to `current` (locked by the caller's transaction): the checks, the row, the
+/// `voucher.update` audit record and the `voucher.updated` event. Returns the voucher as stored.
+async fn apply(
+    tx: &mut dyn StoreTx,
+    conference: &Conference,
+    code: &str,
+    current: &VoucherState,
+    update: &VoucherUpdate,
+) -> Result<Voucher, VoucherError> {
+    let not_found = || VoucherError::VoucherNotFound { conference: conference.slug.clone(), code: code.to_owned() };
     let max_uses = update.max_uses.map_or(current.max_uses, MaxUses::get);
     if max_uses < current.times_used {
         return Err(InvalidInput::new(
@@ -82,13 +98,124 @@ pub async fn update_voucher(
     changed("valid_until", time(current.window.until()), time(change.window.until()));
     let money = |m: Option<crate::domain::Money>| json!(m.map(|m| m.to_string()));
     changed("budget", money(current.budget), money(change.budget));
-    super::audit(tx.as_mut(), Some(conference.id), "voucher.update", code.as_str(), changes.into()).await?;
-    let voucher = tx.voucher(&conference, current.id).await?.ok_or_else(not_found)?;
+    super::audit(tx, Some(conference.id), "voucher.update", code, changes.into()).await?;
+    let voucher = tx.voucher(conference, current.id).await?.ok_or_else(not_found)?;
     let data = webhooks::VoucherData { voucher: &voucher, order_ref: None, cart_ref: None };
-    webhooks::emit(tx.as_mut(), (conference.id, &conference.slug), EventType::VoucherUpdated, &data, super::now())
-        .await?;
-    tx.commit().await?;
+    webhooks::emit(tx, (conference.id, &conference.slug), EventType::VoucherUpdated, &data, super::now()).await?;
     Ok(voucher)
+}
+
+/// The most vouchers one bulk change touches: a selection of codes, or all that match a filter.
+pub const MAX_BULK: usize = 1000;
+
+/// The vouchers a bulk action is about.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Selection {
+    /// These codes (at most [`MAX_BULK`]).
+    Codes(Vec<String>),
+    /// Every voucher the filter matches (its paging ignored; refused past [`MAX_BULK`]).
+    Matching(VoucherFilter),
+}
+
+/// What a bulk change did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
+pub struct BulkChange {
+    /// Vouchers changed.
+    pub changed: u64,
+    /// Vouchers already in the asked state, left as they were.
+    pub unchanged: u64,
+}
+
+/// The codes of `selection`, checked against its bounds; the message names the field
+/// (`selection`) and the rule.
+pub async fn selected_codes(
+    store: &dyn Store,
+    conference_slug: &str,
+    selection: &Selection,
+) -> Result<Vec<String>, VoucherError> {
+    let too_many = |what: &str| {
+        InvalidInput::new(
+            "selection",
+            format!(
+                "at most {MAX_BULK} vouchers at once, {what}: narrow the filter (a batch, a status, a prefix), \
+                 or deactivate a whole batch from its page"
+            ),
+        )
+    };
+    let codes = match selection {
+        Selection::Codes(codes) => {
+            if codes.len() > MAX_BULK {
+                return Err(too_many(&format!("got {}", codes.len())).into());
+            }
+            codes.clone()
+        }
+        Selection::Matching(filter) => {
+            let filter = VoucherFilter {
+                after_id: None,
+                limit: Some(i64::try_from(MAX_BULK).unwrap_or(1000) + 1),
+                ..filter.clone()
+            };
+            let found = super::query::list_vouchers(store, conference_slug, &filter).await?;
+            if found.len() > MAX_BULK {
+                return Err(too_many("and more match this filter").into());
+            }
+            found.into_iter().map(|v| v.code).collect()
+        }
+    };
+    if codes.is_empty() {
+        return Err(
+            InvalidInput::new("selection", "select at least one voucher, or choose all that match the filter").into()
+        );
+    }
+    Ok(codes)
+}
+
+/// Activates (`active`) or deactivates the selected vouchers in one transaction, each as
+/// [`update_voucher`] changes it (its audit record, its `voucher.updated` event); vouchers
+/// already so are left alone. A code that names no voucher of the conference refuses the whole
+/// change, and nothing is written.
+///
+/// # Errors
+/// [`VoucherError::Invalid`] naming `selection` (none, or more than [`MAX_BULK`]),
+/// [`VoucherError::VoucherNotFound`], [`VoucherError::ConferenceNotFound`].
+#[tracing::instrument(level = "debug", skip_all, fields(conference = %conference_slug, active))]
+pub async fn set_active_many(
+    store: &dyn Store,
+    conference_slug: &str,
+    selection: &Selection,
+    active: bool,
+) -> Result<BulkChange, VoucherError> {
+    let codes = selected_codes(store, conference_slug, selection).await?;
+    let mut tx = store.begin().await?;
+    let conference = tx
+        .conference(conference_slug)
+        .await?
+        .ok_or_else(|| VoucherError::ConferenceNotFound(conference_slug.to_owned()))?;
+    let mut outcome = BulkChange::default();
+    let update = VoucherUpdate { is_active: Some(active), ..VoucherUpdate::default() };
+    // Rows are locked in one order (the codes sorted), so two bulk changes over the same
+    // vouchers wait for each other instead of deadlocking.
+    let mut lookups = Vec::with_capacity(codes.len());
+    for code in &codes {
+        let not_found =
+            || VoucherError::VoucherNotFound { conference: conference.slug.clone(), code: code.trim().to_owned() };
+        lookups.push(VoucherCode::parse_lookup(code).map_err(|_| not_found())?);
+    }
+    lookups.sort_by(|a, b| a.as_str().cmp(b.as_str()));
+    lookups.dedup_by(|a, b| a.as_str() == b.as_str());
+    for code in &lookups {
+        let not_found =
+            || VoucherError::VoucherNotFound { conference: conference.slug.clone(), code: code.as_str().to_owned() };
+        let current = tx.lock_voucher(conference.id, code.as_str()).await?.ok_or_else(not_found)?;
+        if current.is_active == active {
+            outcome.unchanged += 1;
+        } else {
+            apply(tx.as_mut(), &conference, code.as_str(), &current, &update).await?;
+            outcome.changed += 1;
+        }
+    }
+    tx.commit().await?;
+    Ok(outcome)
 }
 
 /// Deactivates every voucher of a batch in one transaction (one UPDATE). Returns the batch and

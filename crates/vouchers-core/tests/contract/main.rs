@@ -14,6 +14,7 @@ mod add;
 mod allotments;
 mod api;
 mod audit;
+mod bulk;
 mod catalog;
 mod checkout;
 mod collisions;
