@@ -206,6 +206,8 @@ fn request(args: CreateArgs) -> Result<AllotmentRequest, CliError> {
             length: args.length,
             check_char: args.check_char,
             allow_weak_codes: args.allow_weak_codes,
+            name: String::new(),
+            note: String::new(),
         },
     })
 }

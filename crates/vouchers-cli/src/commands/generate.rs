@@ -49,6 +49,12 @@ pub struct GenerateArgs {
     /// (--guessing-floor-days) at --failed-lookups-per-minute.
     #[arg(long)]
     pub allow_weak_codes: bool,
+    /// The batch's name for people ("Speakers 2027"), at most 100 characters on one line.
+    #[arg(long, default_value = "")]
+    pub name: String,
+    /// A note on the batch for the team, at most 2,000 characters.
+    #[arg(long, default_value = "")]
+    pub note: String,
     #[command(flatten)]
     pub terms: TermsArgs,
 }
@@ -90,6 +96,8 @@ pub async fn run(
         length: args.length,
         check_char: args.check_char,
         allow_weak_codes: args.allow_weak_codes,
+        name: args.name,
+        note: args.note,
     };
     let Some(path) = args.output else {
         let options = GenerateOptions { recipients: recipients.as_ref(), ..GenerateOptions::default() };

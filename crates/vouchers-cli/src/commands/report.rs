@@ -76,13 +76,24 @@ pub async fn run(store: &dyn Store, command: ReportCommand, format: Format) -> R
             if format == Format::Json {
                 return output::json(&funnels);
             }
-            let header =
-                ["batch", "prefix", "issued", "assigned", "emailed", "held", "redeemed", "released", "discount_given"];
+            let header = [
+                "batch",
+                "name",
+                "prefix",
+                "issued",
+                "assigned",
+                "emailed",
+                "held",
+                "redeemed",
+                "released",
+                "discount_given",
+            ];
             let rows: Vec<Vec<String>> = funnels
                 .iter()
                 .map(|f| {
                     vec![
                         f.batch_id.map_or_else(|| "-".to_owned(), |b| b.to_string()),
+                        f.name.clone().unwrap_or_default(),
                         f.prefix.clone().unwrap_or_default(),
                         f.issued.to_string(),
                         f.assigned.to_string(),

@@ -240,7 +240,9 @@ fn invalid_input_exits_2_names_the_field_and_writes_nothing() {
         args.extend_from_slice(extra);
         input_error(vouchers(d, None, &args))
     };
-    let cases: [(&[&str], &str); 12] = [
+    let cases: [(&[&str], &str); 14] = [
+        (&["--count", "1", "--name", "two\nlines"], "--name: name must be one line"),
+        (&["--count", "1", "--note", "bell\u{7}"], "--note: note must not contain control characters"),
         (&["--count", "501"], "count must be between 1 and 500, got 501"),
         (&["--count", "0"], "count must be between 1 and 500, got 0"),
         (&["--count", "-3"], "count must be between 1 and 500, got -3"),

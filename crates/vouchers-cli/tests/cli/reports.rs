@@ -32,6 +32,8 @@ fn report_commands(backend: Backend) {
             "percentage",
             "--discount",
             "25",
+            "--name",
+            "Reporters",
             "--format",
             "json",
         ],
@@ -43,8 +45,9 @@ fn report_commands(backend: Backend) {
     let batches = json(vouchers(dir, database, &["report", "batches", "--conference", "pycon", "--format", "json"]));
     assert_eq!((batches[0]["issued"].clone(), batches[0]["redeemed"].clone()), (Value::from(2), Value::from(1)));
     assert_eq!(batches[0]["discount_given"], "100.00");
+    assert_eq!(batches[0]["name"], "Reporters", "the name given with --name");
     let table = ok(vouchers(dir, database, &["report", "batches", "--conference", "pycon"]));
-    assert!(table.starts_with("batch") && table.contains("REP-") && table.contains("100.00"), "{table}");
+    assert!(table.starts_with("batch") && table.contains("REP-") && table.contains("Reporters"), "{table}");
 
     let timeline = json(vouchers(
         dir,

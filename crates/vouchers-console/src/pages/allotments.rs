@@ -226,6 +226,8 @@ pub(crate) async fn create(
             length: i64::from(CodeFormat::DEFAULT_LENGTH),
             check_char: false,
             allow_weak_codes: false,
+            name: String::new(),
+            note: String::new(),
         },
     };
     match allotments::create(signed.store(&state).as_ref(), &state.limits, &request).await {

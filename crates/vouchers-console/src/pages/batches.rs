@@ -4,6 +4,7 @@
 
 use askama::Template;
 use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
 use axum::response::Response;
 use serde::Deserialize;
 use vouchers_core::domain::{Batch, BatchSource, Conference, Guessing, MessageStatus, OutboxMessage};
@@ -13,7 +14,7 @@ use vouchers_core::store::VoucherFilter;
 
 use crate::error::ConsoleError;
 use crate::session::{Posted, Signed};
-use crate::view::{discount, local, ok, Nav, VoucherRow};
+use crate::view::{discount, local, ok, page, Nav, VoucherRow};
 use crate::ConsoleState;
 
 /// The most codes (and emails) the page lists; the CSV has every code.
@@ -65,6 +66,8 @@ struct BatchPage {
     messages: Vec<MessageRow>,
     more_messages: bool,
     notice: Option<String>,
+    /// The name form's refusal.
+    label_error: Option<String>,
 }
 
 #[derive(Template)]
@@ -154,6 +157,18 @@ pub(crate) async fn show(
 ) -> Result<Response, ConsoleError> {
     let conference = signed.conference(&state, &conf).await?;
     let batch = find(&state, &conference, &id).await?;
+    render(&state, &signed, &conference, batch, params.notice(), None).await
+}
+
+/// The batch's page, with a notice of what led here, or (422) the name form's refusal.
+async fn render(
+    state: &ConsoleState,
+    signed: &Signed,
+    conference: &Conference,
+    batch: Batch,
+    notice: Option<String>,
+    label_error: Option<String>,
+) -> Result<Response, ConsoleError> {
     let filter = VoucherFilter { batch_id: Some(batch.id), limit: Some(SHOWN + 1), ..VoucherFilter::default() };
     let mut vouchers = query::list_vouchers(state.store.as_ref(), &conference.slug, &filter).await?;
     let more = vouchers.len() > usize::try_from(SHOWN).unwrap_or(usize::MAX);
@@ -166,31 +181,58 @@ pub(crate) async fn show(
         (None, Some(u)) => format!("until {}", local(u, tz)),
         (Some(f), Some(u)) => format!("{} to {}", local(f, tz), local(u, tz)),
     };
-    let (counts, guessing) = usage(&state, &conference, batch.id).await?;
+    let (counts, guessing) = usage(state, conference, batch.id).await?;
     let mut messages =
         outbox::list_outbox(state.store.as_ref(), &conference.slug, Some(batch.id), None, 0, SHOWN + 1).await?;
     let more_messages = messages.len() > usize::try_from(SHOWN).unwrap_or(usize::MAX);
     messages.truncate(usize::try_from(SHOWN).unwrap_or(usize::MAX));
-    ok(&BatchPage {
-        nav: Some(Nav::new(&signed, Some(&conference))),
-        slug: conference.slug.clone(),
-        timezone: tz.name().to_owned(),
-        discount: discount(batch.voucher_type, &batch.discount_value),
-        window,
-        format: if batch.source == BatchSource::Import {
-            "chosen codes (imported)".to_owned()
-        } else {
-            batch.format().describe()
+    let status = if label_error.is_some() { StatusCode::UNPROCESSABLE_ENTITY } else { StatusCode::OK };
+    page(
+        status,
+        &BatchPage {
+            nav: Some(Nav::new(signed, Some(conference))),
+            slug: conference.slug.clone(),
+            timezone: tz.name().to_owned(),
+            discount: discount(batch.voucher_type, &batch.discount_value),
+            window,
+            format: if batch.source == BatchSource::Import {
+                "chosen codes (imported)".to_owned()
+            } else {
+                batch.format().describe()
+            },
+            guessing: guessing.as_ref().map(guessing_text),
+            counts,
+            rows: vouchers.iter().map(|v| VoucherRow::new(v, tz, now)).collect(),
+            more,
+            messages: messages.iter().map(|m| MessageRow::new(m, tz)).collect(),
+            more_messages,
+            notice,
+            label_error,
+            batch,
         },
-        guessing: guessing.as_ref().map(guessing_text),
-        counts,
-        rows: vouchers.iter().map(|v| VoucherRow::new(v, tz, now)).collect(),
-        more,
-        messages: messages.iter().map(|m| MessageRow::new(m, tz)).collect(),
-        more_messages,
-        notice: params.notice(),
-        batch,
-    })
+    )
+}
+
+/// Names the batch and sets its note.
+pub(crate) async fn label(
+    State(state): State<ConsoleState>,
+    Path((conf, id)): Path<(String, String)>,
+    Posted { signed, form }: Posted,
+) -> Result<Response, ConsoleError> {
+    let conference = signed.conference(&state, &conf).await?;
+    let batch = find(&state, &conference, &id).await?;
+    let store = signed.store(&state);
+    match manage::label_batch(store.as_ref(), &conference.slug, batch.id, &form.text("name"), form.secret("note")).await
+    {
+        Ok(batch) => {
+            Ok(crate::flash::redirect(&state, &batch_url(&conference, batch.id), &format!("{} saved", batch.title())))
+        }
+        Err(e) if e.is_input_error() => {
+            let message = e.to_string();
+            render(&state, &signed, &conference, batch, None, Some(message)).await
+        }
+        Err(e) => Err(e.into()),
+    }
 }
 
 /// The batch's codes as CSV.
@@ -236,6 +278,7 @@ pub(crate) async fn deactivate(
 /// One row of the batches list.
 struct ListRow {
     id: i64,
+    title: String,
     prefix: String,
     source: &'static str,
     discount: String,
@@ -281,6 +324,7 @@ pub(crate) async fn list(
                 report.batches.iter().find(|u| u.batch_id == Some(b.id)).map(|u| u.counts.clone()).unwrap_or_default();
             ListRow {
                 id: b.id,
+                title: b.title(),
                 prefix: b.prefix.clone(),
                 source: b.source.as_str(),
                 discount: discount(b.voucher_type, &b.discount_value),

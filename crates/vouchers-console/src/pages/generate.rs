@@ -164,6 +164,8 @@ pub(crate) async fn submit(
         length: format.1,
         check_char: form.checked("check_char"),
         allow_weak_codes: form.checked("allow_weak_codes"),
+        name: form.text("name"),
+        note: form.secret("note").to_owned(),
     };
     let options = GenerateOptions { idempotency_key: key.as_ref(), ..GenerateOptions::default() };
     match generate_voucher_codes_with(signed.store(&state).as_ref(), &state.limits, &config, options).await {

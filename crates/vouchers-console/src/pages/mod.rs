@@ -103,6 +103,7 @@ pub(crate) fn routes() -> Routes {
         .page("/console/c/{conf}/batches", batches::list)
         .page("/console/c/{conf}/batches/{id}", batches::show)
         .page("/console/c/{conf}/batches/{id}/codes.csv", batches::download)
+        .form("/console/c/{conf}/batches/{id}/label", batches::label)
         .page_and_form("/console/c/{conf}/batches/{id}/deactivate", batches::confirm, batches::deactivate)
         .page_and_form("/console/c/{conf}/batches/{id}/assign", recipients::assign_form, recipients::assign)
         .page_and_form("/console/c/{conf}/batches/{id}/send", recipients::send_form, recipients::send)

@@ -106,6 +106,9 @@ fn chart(timeline: &Timeline) -> (Vec<Column>, Vec<Tick>, Vec<Tick>) {
 
 fn batch_label(f: &BatchFunnel) -> String {
     match (f.batch_id, f.prefix.as_deref()) {
+        (Some(id), _) if f.name.as_deref().is_some_and(|n| !n.is_empty()) => {
+            format!("{} (batch {id})", f.name.as_deref().unwrap_or_default())
+        }
         (Some(id), Some(prefix)) if !prefix.is_empty() => format!("Batch {id} ({prefix})"),
         (Some(id), _) => format!("Batch {id}"),
         (None, _) => "Added by hand".to_owned(),

@@ -71,8 +71,7 @@ async fn batch_choices(state: &ConsoleState, conference: &str) -> Result<Vec<(St
     Ok(batches
         .into_iter()
         .map(|b| {
-            let label =
-                if b.prefix.is_empty() { format!("Batch {}", b.id) } else { format!("Batch {} ({})", b.id, b.prefix) };
+            let label = if b.prefix.is_empty() { b.title() } else { format!("{} ({})", b.title(), b.prefix) };
             (b.id.to_string(), label)
         })
         .collect())

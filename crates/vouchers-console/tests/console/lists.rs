@@ -31,8 +31,9 @@ async fn the_batches_list_and_the_voucher_columns(mut c: Console) {
 
     let list = c.get("/console/c/pycon/batches").await.ok(StatusCode::OK).to_owned();
     assert!(
-        list.contains(&format!("Batch {} (SPK-)", speakers.id))
-            && list.contains(&format!("Batch {} (STU-)", students.id))
+        list.contains(&format!("Batch {}</a> <small><code>SPK-</code>", speakers.id))
+            && list.contains(&format!("Batch {}</a> <small><code>STU-</code>", students.id)),
+        "{list}"
     );
     assert!(list.contains("individual tickets; no add-on") && list.contains("50% off"), "{list}");
 
@@ -47,4 +48,38 @@ async fn the_batches_list_and_the_voucher_columns(mut c: Console) {
     assert_eq!(c.get("/console/c/djangocon/batches").await.status, StatusCode::NOT_FOUND);
 }
 
-both_backends!(the_batches_list_and_the_voucher_columns);
+/// A batch named on the generate form is known by its name on its page, in the batches list and
+/// in the voucher list's menu; its name and note change on its page, with a flash; a bad name is
+/// refused next to the form and changes nothing.
+async fn a_batch_is_known_by_its_name(mut c: Console) {
+    c.sign_in(MANAGER).await.redirect();
+    let key = c.get("/console/c/pycon/generate").await.hidden("idempotency_key");
+    let mut form = crate::pages::generate_form(&key, "2");
+    form.extend([("name", "Speakers 2027"), ("note", "Asked for by Ana <ana@example.org>")]);
+    let page = c.submit("/console/c/pycon/generate", &form).await.redirect().to_owned();
+    let id: i64 = page.rsplit('/').next().unwrap().parse().unwrap();
+    let body = c.get(&page).await.ok(StatusCode::OK).to_owned();
+    assert!(body.contains(&format!("<h1>Speakers 2027 (batch {id})")), "{body}");
+    assert!(body.contains("Asked for by Ana &#60;ana@example.org&#62;"), "the note, escaped: {body}");
+    let list = c.get("/console/c/pycon/batches").await.ok(StatusCode::OK).to_owned();
+    assert!(list.contains(&format!(">Speakers 2027 (batch {id})</a>")), "{list}");
+    let vouchers = c.get("/console/c/pycon/vouchers").await.ok(StatusCode::OK).to_owned();
+    assert!(vouchers.contains(&format!(">Speakers 2027 (batch {id}) (SPONSOR-)</option>")), "{vouchers}");
+
+    let label = format!("/console/c/pycon/batches/{id}/label");
+    let back = c.submit(&label, &[("name", "Keynote speakers"), ("note", "")]).await.redirect().to_owned();
+    let renamed = c.get(&back).await.ok(StatusCode::OK).to_owned();
+    assert!(renamed.contains(&format!("Keynote speakers (batch {id}) saved")), "a flash: {renamed}");
+    assert!(!renamed.contains("Asked for by Ana"), "the note was emptied");
+
+    let too_long = "x".repeat(101);
+    let refused = c.submit(&label, &[("name", too_long.as_str())]).await;
+    assert!(refused.ok(StatusCode::UNPROCESSABLE_ENTITY).contains("name must be at most 100 characters"));
+    let forged = c.post(&label, &[("name", "Forged")]).await;
+    assert_eq!(forged.status, StatusCode::FORBIDDEN);
+    assert_eq!(c.submit("/console/c/djangocon/batches/1/label", &[("name", "x")]).await.status, StatusCode::NOT_FOUND);
+    let batch = vouchers_core::service::query::batch(&*c.db.store, CONF, id).await.unwrap().unwrap();
+    assert_eq!(batch.name, "Keynote speakers", "refusals changed nothing");
+}
+
+both_backends!(the_batches_list_and_the_voucher_columns, a_batch_is_known_by_its_name);

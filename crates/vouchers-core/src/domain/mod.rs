@@ -47,7 +47,7 @@ pub use redemption::{
     cart_refusal, unlocked_ticket_types, validity, CartRefusal, InvalidReason, OrderRef, VoucherStatus,
 };
 pub use report::{day_start, BatchFunnel, Interval, RedemptionEntry, Timeline, TimelinePoint, BUCKET_SECONDS};
-pub use text::{Name, Slug};
+pub use text::{BatchLabel, Name, Slug};
 pub use time::{ValidityWindow, When};
 pub use token::{ApiToken, Scope, TokenSecret};
 pub use uses::{judge_use, Budget, CartRef, Customer, Grant, HoldSeconds, OwnHold, Refusal, UseState};

@@ -31,6 +31,8 @@ pub struct BatchFunnel {
     pub batch_id: Option<i64>,
     /// Its prefix.
     pub prefix: Option<String>,
+    /// Its name for people (empty: none; `null` with no batch).
+    pub name: Option<String>,
     /// Vouchers issued.
     pub issued: i64,
     /// Handed to a recipient.

@@ -1,4 +1,4 @@
-//! Slugs and display names of conferences, ticket types and add-ons.
+//! Slugs and display names of conferences, ticket types and add-ons; a batch's name and note.
 
 use std::fmt;
 
@@ -76,6 +76,62 @@ impl Name {
     }
 }
 
+/// A batch's name and note, for people: the name on one line, at most
+/// [`BatchLabel::NAME_MAX`] characters; the note at most [`BatchLabel::NOTE_MAX`], lines
+/// allowed. Both may be empty (a batch is then known by its number); both are trimmed.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct BatchLabel {
+    /// "Speakers 2027".
+    pub name: String,
+    /// "Sent by Ana on May 2; ask her before deactivating."
+    pub note: String,
+}
+
+impl BatchLabel {
+    /// The longest name.
+    pub const NAME_MAX: usize = 100;
+    /// The longest note.
+    pub const NOTE_MAX: usize = 2000;
+
+    /// Checks a name and a note (fields `name` and `note`).
+    pub fn parse(name: &str, note: &str) -> Result<Self, InvalidInput> {
+        let name = name.trim();
+        let len = name.chars().count();
+        if len > Self::NAME_MAX {
+            return Err(InvalidInput::new(
+                "name",
+                format!("name must be at most {} characters, got {len}", Self::NAME_MAX),
+            ));
+        }
+        if name.chars().any(char::is_control) {
+            return Err(InvalidInput::new("name", "name must be one line, without control characters"));
+        }
+        let note = note.trim().replace("\r\n", "\n");
+        let len = note.chars().count();
+        if len > Self::NOTE_MAX {
+            return Err(InvalidInput::new(
+                "note",
+                format!("note must be at most {} characters, got {len}", Self::NOTE_MAX),
+            ));
+        }
+        if note.chars().any(|c| c.is_control() && c != '\n') {
+            return Err(InvalidInput::new("note", "note must not contain control characters other than line breaks"));
+        }
+        for (field, text) in [("name", name), ("note", note.as_str())] {
+            if let Some(bad) = text.chars().find(|c| is_spoofing_char(*c)) {
+                return Err(InvalidInput::new(
+                    field,
+                    format!(
+                        "{field} must not contain invisible or text-direction characters, found U+{:04X}",
+                        u32::from(bad)
+                    ),
+                ));
+            }
+        }
+        Ok(Self { name: name.to_owned(), note })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -98,5 +154,18 @@ mod tests {
         assert_eq!(spoof.message, "name must not contain invisible or text-direction characters, found U+202E");
         assert!(Name::parse("name", "a\u{200B}b").is_err());
         assert!(Name::parse("name", "Zürich ☕ 東京").is_ok());
+    }
+
+    #[test]
+    fn batch_labels() {
+        let label = BatchLabel::parse("  Speakers 2027 ", "Sent by Ana.\r\nAsk her first. ").unwrap();
+        assert_eq!((label.name.as_str(), label.note.as_str()), ("Speakers 2027", "Sent by Ana.\nAsk her first."));
+        assert_eq!(BatchLabel::parse("", "").unwrap(), BatchLabel::default());
+        assert_eq!(BatchLabel::parse("a\nb", "").unwrap_err().field, "name");
+        assert_eq!(BatchLabel::parse(&"x".repeat(101), "").unwrap_err().field, "name");
+        assert!(BatchLabel::parse(&"x".repeat(100), &"y".repeat(2000)).is_ok());
+        assert_eq!(BatchLabel::parse("", &"y".repeat(2001)).unwrap_err().field, "note");
+        assert_eq!(BatchLabel::parse("", "a\u{7}").unwrap_err().field, "note");
+        assert_eq!(BatchLabel::parse("x\u{202E}", "").unwrap_err().field, "name");
     }
 }

@@ -180,6 +180,12 @@ pub struct Batch {
     pub conference: String,
     /// The prefix of every code.
     pub prefix: String,
+    /// Its name for people ("Speakers 2027"; empty: known by its number).
+    #[serde(default)]
+    pub name: String,
+    /// A note for people (empty: none).
+    #[serde(default)]
+    pub note: String,
     /// Number of vouchers created.
     pub count: i64,
     /// Kind of discount.
@@ -236,6 +242,15 @@ fn default_length() -> u8 {
 }
 
 impl Batch {
+    /// How pages name it: "Speakers 2027 (batch 3)", or "Batch 3" without a name.
+    pub fn title(&self) -> String {
+        if self.name.is_empty() {
+            format!("Batch {}", self.id)
+        } else {
+            format!("{} (batch {})", self.name, self.id)
+        }
+    }
+
     /// What its vouchers apply to, in words ([`super::applies_in_words`]).
     pub fn applies(&self) -> String {
         super::applies_in_words(&self.applicable_ticket_types, &self.applicable_addons)

@@ -161,6 +161,10 @@ pub async fn create(store: &dyn Store, limits: &Limits, request: &AllotmentReque
     let mut codes = request.codes.clone();
     codes.count = request.seats;
     codes.terms.once_per_customer = true;
+    // The batch is known by its sponsor unless the organizer named it.
+    if codes.name.trim().is_empty() {
+        codes.name = sponsor.chars().take(crate::domain::BatchLabel::NAME_MAX - 9).collect::<String>() + " (sponsor)";
+    }
     let (secret, hash) = new_secret()?;
     let now = super::now();
 

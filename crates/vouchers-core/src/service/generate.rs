@@ -21,8 +21,8 @@ use super::idempotent::{self, IdempotencyKey};
 use super::terms::{CheckedTerms, ResolvedTerms, VoucherTerms};
 use super::Limits;
 use crate::domain::{
-    Alphabet, Batch, BatchSource, CodeFormat, CodeMaker, EventType, Guessing, Prefix, Recipient, Voucher, VoucherCode,
-    VoucherType,
+    Alphabet, Batch, BatchLabel, BatchSource, CodeFormat, CodeMaker, EventType, Guessing, Prefix, Recipient, Voucher,
+    VoucherCode, VoucherType,
 };
 use crate::store::{NewBatch, Store, StoreTx};
 use crate::VoucherError;
@@ -56,6 +56,10 @@ pub struct VoucherBulkConfig {
     /// Create the batch even when its codes could be guessed faster than the deployment's floor
     /// (default false).
     pub allow_weak_codes: bool,
+    /// The batch's name for people (at most 100 characters; default none).
+    pub name: String,
+    /// A note on the batch (at most 2,000 characters; default none).
+    pub note: String,
 }
 
 impl VoucherBulkConfig {
@@ -77,6 +81,8 @@ impl VoucherBulkConfig {
             length: i64::from(CodeFormat::DEFAULT_LENGTH),
             check_char: false,
             allow_weak_codes: false,
+            name: String::new(),
+            note: String::new(),
         }
     }
 }
@@ -293,6 +299,7 @@ struct CheckedConfig<'a> {
     prefix: Prefix,
     format: CodeFormat,
     terms: CheckedTerms<'a>,
+    label: BatchLabel,
 }
 
 impl<'a> CheckedConfig<'a> {
@@ -304,7 +311,8 @@ impl<'a> CheckedConfig<'a> {
         let prefix = Prefix::parse(&config.prefix)?;
         let format = CodeFormat::new(config.alphabet, config.length, config.check_char)?;
         let terms = config.terms.check()?;
-        Ok(Self { config, prefix, format, terms })
+        let label = BatchLabel::parse(&config.name, &config.note)?;
+        Ok(Self { config, prefix, format, terms, label })
     }
 }
 
@@ -350,6 +358,8 @@ async fn generate_in_tx(
         Batch {
             id: batch_id,
             conference: conference.slug.clone(),
+            name: checked.label.name.clone(),
+            note: checked.label.note.clone(),
             prefix: prefix.to_string(),
             count: config.count,
             voucher_type: template.discount.voucher_type(),
@@ -382,13 +392,14 @@ async fn insert_batch_row(
     limits: &Limits,
     checked: &CheckedConfig<'_>,
 ) -> Result<(crate::domain::Conference, ResolvedTerms, Guessing), VoucherError> {
-    let CheckedConfig { config, prefix, format, terms } = checked;
+    let CheckedConfig { config, prefix, format, terms, label } = checked;
     let (conference, mut resolved) = terms.resolve(&mut *tx, &config.conference).await?;
     let guessing = guessing_of(&mut *tx, conference.id, limits, checked).await?;
     resolved.template.readable = format.alphabet == Alphabet::Readable;
     let batch_id = tx
         .insert_batch(&NewBatch {
             prefix: prefix.as_str(),
+            label,
             count: config.count,
             template: &resolved.template,
             source: BatchSource::Generate,
@@ -413,6 +424,8 @@ pub(crate) async fn insert_empty_batch(
     let batch = Batch {
         id: t.batch_id.unwrap_or_default(),
         conference: conference.slug.clone(),
+        name: checked.label.name.clone(),
+        note: checked.label.note.clone(),
         prefix: checked.prefix.to_string(),
         count: config.count,
         voucher_type: t.discount.voucher_type(),

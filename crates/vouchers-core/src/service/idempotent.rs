@@ -97,6 +97,11 @@ pub fn request_fingerprint(config: &VoucherBulkConfig) -> String {
     if terms.once_per_customer {
         canonical["once_per_customer"] = true.into();
     }
+    // And the batch's name and note.
+    if !config.name.trim().is_empty() || !config.note.trim().is_empty() {
+        canonical["name"] = config.name.trim().into();
+        canonical["note"] = config.note.trim().replace("\r\n", "\n").into();
+    }
     let digest = Sha256::digest(canonical.to_string().as_bytes());
     digest.iter().fold(String::with_capacity(64), |mut hex, b| {
         let _ = write!(hex, "{b:02x}");

@@ -367,6 +367,7 @@ pub async fn import_vouchers(store: &dyn Store, conference: &str, reader: impl R
                         let id = tx
                             .insert_batch(&NewBatch {
                                 prefix: "",
+                                label: &crate::domain::BatchLabel::default(),
                                 count: 1,
                                 template,
                                 source: BatchSource::Import,
@@ -402,6 +403,8 @@ pub async fn import_vouchers(store: &dyn Store, conference: &str, reader: impl R
         id: batch_id,
         conference: resolver.conference.slug.clone(),
         prefix: String::new(),
+        name: String::new(),
+        note: String::new(),
         count: imported,
         voucher_type: template.discount.voucher_type(),
         discount_value: template.discount.value(),

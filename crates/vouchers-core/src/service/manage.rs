@@ -3,7 +3,9 @@
 
 use super::webhooks;
 use crate::domain::Conference;
-use crate::domain::{Batch, Budget, EventType, InvalidInput, MaxUses, ValidityWindow, Voucher, VoucherCode, When};
+use crate::domain::{
+    Batch, BatchLabel, Budget, EventType, InvalidInput, MaxUses, ValidityWindow, Voucher, VoucherCode, When,
+};
 use crate::store::{Store, StoreTx, VoucherChange, VoucherFilter, VoucherState};
 use crate::VoucherError;
 use serde_json::json;
@@ -216,6 +218,41 @@ pub async fn set_active_many(
     }
     tx.commit().await?;
     Ok(outcome)
+}
+
+/// Names a batch and sets its note (both may be empty), audited as `batch.label` with the old
+/// and new values. Returns the batch as it is now.
+///
+/// # Errors
+/// [`VoucherError::Invalid`] naming `name` or `note` ([`BatchLabel::parse`]),
+/// [`VoucherError::BatchNotFound`], [`VoucherError::ConferenceNotFound`].
+#[tracing::instrument(level = "debug", skip_all, fields(batch = batch_id))]
+pub async fn label_batch(
+    store: &dyn Store,
+    conference_slug: &str,
+    batch_id: i64,
+    name: &str,
+    note: &str,
+) -> Result<Batch, VoucherError> {
+    let label = BatchLabel::parse(name, note)?;
+    let not_found = || VoucherError::BatchNotFound { conference: conference_slug.to_owned(), id: batch_id };
+    let mut tx = store.begin().await?;
+    let conference = tx
+        .conference(conference_slug)
+        .await?
+        .ok_or_else(|| VoucherError::ConferenceNotFound(conference_slug.to_owned()))?;
+    let before = tx.batch(&conference, batch_id).await?.ok_or_else(not_found)?;
+    if !tx.set_batch_label(conference.id, batch_id, &label).await? {
+        return Err(not_found());
+    }
+    let changes = json!({
+        "name": {"old": before.name, "new": label.name},
+        "note": {"old": before.note, "new": label.note},
+    });
+    super::audit(tx.as_mut(), Some(conference.id), "batch.label", &format!("batch {batch_id}"), changes).await?;
+    let batch = tx.batch(&conference, batch_id).await?.ok_or_else(not_found)?;
+    tx.commit().await?;
+    Ok(batch)
 }
 
 /// Deactivates every voucher of a batch in one transaction (one UPDATE). Returns the batch and

@@ -479,6 +479,13 @@ pub trait StoreTx: Send {
     /// Queues a failed message of the conference again, due at `now`, with as many attempts
     /// again as it had; false when the conference has no failed message with this id.
     async fn retry_message(&mut self, conference_id: i64, id: i64, now: DateTime<Utc>) -> Result<bool, StoreError>;
+    /// Sets a batch's name and note; false when the conference has no such batch.
+    async fn set_batch_label(
+        &mut self,
+        conference_id: i64,
+        batch_id: i64,
+        label: &crate::domain::BatchLabel,
+    ) -> Result<bool, StoreError>;
     /// Sets the `count` of a batch written in this transaction (an import knows it at its end).
     async fn set_batch_count(&mut self, batch_id: i64, count: i64) -> Result<(), StoreError>;
     /// Sets `times_used` and `is_active` of vouchers just inserted (an import).

@@ -48,6 +48,8 @@ pub struct VoucherTemplate {
 pub struct NewBatch<'a> {
     /// The batch's prefix.
     pub prefix: &'a str,
+    /// Its name and note for people.
+    pub label: &'a crate::domain::BatchLabel,
     /// How many vouchers it creates.
     pub count: i64,
     /// The configuration shared by its vouchers (its `batch_id` is ignored).

@@ -361,6 +361,8 @@ pub(super) fn batch(
         id: row.int("id")?,
         conference: conference.slug.clone(),
         prefix: row.text("prefix")?,
+        name: row.text("name")?,
+        note: row.text("note")?,
         count: row.int("count")?,
         voucher_type: voucher_type(row)?,
         discount_value: row.money("discount")?,

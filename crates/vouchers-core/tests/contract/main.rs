@@ -24,6 +24,7 @@ mod formats;
 mod generate;
 mod holds;
 mod hostile;
+mod label;
 mod query;
 mod recipients;
 mod reports;

@@ -180,6 +180,13 @@ body_with_terms! {
         /// (`weak_codes` otherwise).
         #[serde(default)]
         pub allow_weak_codes: bool,
+        /// The batch's name for people, at most 100 characters on one line (default none).
+        #[serde(default)]
+        #[schema(example = "Sponsors 2027")]
+        pub name: String,
+        /// A note on the batch, at most 2,000 characters (default none).
+        #[serde(default)]
+        pub note: String,
     }
 }
 
@@ -257,6 +264,8 @@ impl CreateAllotment {
                 length: self.length,
                 check_char: self.check_char,
                 allow_weak_codes: self.allow_weak_codes,
+                name: String::new(),
+                note: String::new(),
             },
         })
     }
@@ -376,6 +385,8 @@ async fn bulk(
         length: body.length,
         check_char: body.check_char,
         allow_weak_codes: body.allow_weak_codes,
+        name: body.name,
+        note: body.note,
     };
     let options = GenerateOptions { idempotency_key: key.as_ref(), ..GenerateOptions::default() };
     let answer = generate_voucher_codes_with(principal.store(&state).as_ref(), &state.limits, &config, options).await?;

@@ -32,7 +32,18 @@ async fn report_routes(app: TestApp) {
     keys.sort();
     assert_eq!(
         keys,
-        ["assigned", "batch_id", "discount_given", "emailed", "held", "issued", "prefix", "redeemed", "released"]
+        [
+            "assigned",
+            "batch_id",
+            "discount_given",
+            "emailed",
+            "held",
+            "issued",
+            "name",
+            "prefix",
+            "redeemed",
+            "released"
+        ]
     );
 
     // The timeline: today in the conference's zone, every step listed.

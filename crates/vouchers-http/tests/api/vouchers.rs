@@ -65,10 +65,15 @@ async fn add_one_voucher(app: TestApp) {
 async fn bulk_generation_answers_batch_and_vouchers(app: TestApp) {
     let body = json!({"prefix": "SPONSOR-", "count": 20, "voucher_type": "fixed_amount", "discount_value": 12.35,
                       "max_uses": 2, "valid_from": "2027-05-01T00:00:00Z", "unlocks_hidden_tickets": true,
-                      "applicable_ticket_types": ["student", "individual"], "applicable_addons": ["tshirt"]});
+                      "applicable_ticket_types": ["student", "individual"], "applicable_addons": ["tshirt"],
+                      "name": "Sponsors 2027", "note": "For the ten gold sponsors"});
     let out = app.post_vouchers_bulk(&app.manage, CONF, &body, None).await.ok(StatusCode::CREATED);
     let batch = &out["batch"];
     assert_eq!(batch["count"], 20);
+    assert_eq!(
+        (batch["name"].as_str(), batch["note"].as_str()),
+        (Some("Sponsors 2027"), Some("For the ten gold sponsors"))
+    );
     assert_eq!(batch["prefix"], "SPONSOR-");
     assert_eq!(batch["discount_value"], "12.35", "a JSON number is read exactly");
     let vouchers = out["vouchers"].as_array().unwrap();
@@ -127,6 +132,9 @@ async fn bulk_validation_names_the_field(app: TestApp) {
         ("applicable_ticket_types", json!(["bad\u{0}slug"]), "applicable_ticket_types", "unknown_ticket_type"),
         ("applicable_addons", json!(["nope"]), "applicable_addons", "unknown_addon"),
         ("unexpected", json!(1), "unexpected", "invalid_input"),
+        ("name", json!("two\nlines"), "name", "invalid_input"),
+        ("name", json!("x".repeat(101)), "name", "invalid_input"),
+        ("note", json!("y".repeat(2001)), "note", "invalid_input"),
     ] {
         let e = app.post_vouchers_bulk(&app.manage, CONF, &with(key, value.clone()), None).await;
         let e = e.error(StatusCode::UNPROCESSABLE_ENTITY);

@@ -234,7 +234,7 @@ pub(super) fn uses_held(d: &Dialect, v: &str) -> String {
 /// The columns of a batch, the amount named `discount`.
 pub(super) fn batch_columns(d: &Dialect) -> String {
     format!(
-        "id, prefix, count, voucher_type, {} AS discount, max_uses, valid_from, valid_until, \
+        "id, prefix, name, note, count, voucher_type, {} AS discount, max_uses, valid_from, valid_until, \
          unlocks_hidden_tickets, restriction_set_id, created_at, source, alphabet, \
          CAST(code_length AS BIGINT) AS code_length, check_char, min_quantity, min_subtotal, budget, \
          once_per_customer, CAST(applies_none AS BIGINT) AS applies_none",

@@ -18,14 +18,14 @@ pub(super) async fn batch_funnel<C: Conn>(
     conference_id: i64,
 ) -> Result<Vec<BatchFunnel>, StoreError> {
     let vouchers = format!(
-        "SELECT v.batch_id, b.prefix, count(*) AS issued,
+        "SELECT v.batch_id, b.prefix, b.name, count(*) AS issued,
                 count(*) FILTER (WHERE v.recipient_email IS NOT NULL) AS assigned,
                 {held} AS held
            FROM voucher v LEFT JOIN voucher_batch b ON b.id = v.batch_id
            LEFT JOIN (SELECT h.voucher_id, count(*) AS n FROM voucher_hold h WHERE h.expires_at > {now}
                        GROUP BY h.voucher_id) lh ON lh.voucher_id = v.id
           WHERE v.conference_id = $1
-          GROUP BY v.batch_id, b.prefix",
+          GROUP BY v.batch_id, b.prefix, b.name",
         held = (d.capped_sum)("coalesce(lh.n, 0)"),
         now = d.now,
     );
@@ -37,6 +37,7 @@ pub(super) async fn batch_funnel<C: Conn>(
             BatchFunnel {
                 batch_id,
                 prefix: row.opt_text("prefix")?,
+                name: row.opt_text("name")?,
                 issued: row.int("issued")?,
                 assigned: row.int("assigned")?,
                 emailed: 0,

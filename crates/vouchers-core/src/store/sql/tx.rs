@@ -182,8 +182,9 @@ impl<E: Engine> StoreTx for SqlTx<E> {
             "INSERT INTO voucher_batch (conference_id, prefix, count, voucher_type, {}, max_uses,
                  valid_from, valid_until, unlocks_hidden_tickets, restriction_set_id, created_at, source,
                  alphabet, code_length, check_char, min_quantity, min_subtotal, budget, once_per_customer,
-                 applies_none)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20)
+                 applies_none, name, note)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20,
+                     $21, $22)
              RETURNING id",
             E::DIALECT.discount
         );
@@ -208,6 +209,8 @@ impl<E: Engine> StoreTx for SqlTx<E> {
             t.budget,
             t.once_per_customer,
             t.applies_none,
+            batch.label.name.as_str(),
+            batch.label.note.as_str(),
         ];
         self.tx
             .first(&sql, args)
@@ -661,6 +664,22 @@ impl<E: Engine> StoreTx for SqlTx<E> {
                           updated_at = $3
                     WHERE conference_id = $1 AND id = $2 AND status = 'failed'";
         Ok(self.tx.run(sql, args![conference_id, id, now]).await? == 1)
+    }
+
+    async fn set_batch_label(
+        &mut self,
+        conference_id: i64,
+        batch_id: i64,
+        label: &crate::domain::BatchLabel,
+    ) -> Result<bool, StoreError> {
+        let changed = self
+            .tx
+            .run(
+                "UPDATE voucher_batch SET name = $3, note = $4 WHERE conference_id = $1 AND id = $2",
+                args![conference_id, batch_id, label.name.as_str(), label.note.as_str()],
+            )
+            .await?;
+        Ok(changed == 1)
     }
 
     async fn set_batch_count(&mut self, batch_id: i64, count: i64) -> Result<(), StoreError> {
