@@ -170,6 +170,9 @@ pub fn router(state: ConsoleState) -> Router {
         .route("/console/assets/favicon.svg", get(favicon))
         .route("/console/{*rest}", get(|| async { ConsoleError::NotFound }).post(|| async { ConsoleError::NotFound }))
         .route("/", get(|| async { Redirect::to("/console") }))
+        // A file form's body: the file (at most form::MAX_FILE_BYTES) and, on an import's
+        // confirmation, the same file again in base64.
+        .layer(axum::extract::DefaultBodyLimit::max(3 * form::MAX_FILE_BYTES))
         .layer(middleware::from_fn(flash::clear))
         .layer(middleware::from_fn(session::same_origin))
         .layer(middleware::from_fn(security_headers))

@@ -8,6 +8,7 @@ mod catalog;
 mod conferences;
 mod dashboard;
 mod generate;
+mod import;
 mod login;
 mod outbox;
 mod recipients;
@@ -100,6 +101,8 @@ pub(crate) fn routes() -> Routes {
         .page_and_form("/console/c/{conf}/vouchers/new", vouchers::new_form, vouchers::add)
         .page_and_form("/console/c/{conf}/vouchers/{code}", vouchers::show, vouchers::edit)
         .page_and_form("/console/c/{conf}/generate", generate::form, generate::submit)
+        .page_and_form("/console/c/{conf}/import", import::form, import::preview)
+        .form("/console/c/{conf}/import/confirm", import::confirm)
         .page("/console/c/{conf}/batches", batches::list)
         .page("/console/c/{conf}/batches/{id}", batches::show)
         .page("/console/c/{conf}/batches/{id}/codes.csv", batches::download)

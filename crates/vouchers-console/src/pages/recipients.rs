@@ -112,7 +112,9 @@ pub(crate) async fn assign(
 ) -> Result<Response, ConsoleError> {
     let conference = signed.conference(&state, &conf).await?;
     let batch = find(&state, &conference, &id).await?;
-    let text = form.text("recipients");
+    // A file, when one was chosen, replaces the pasted list.
+    let file = form.secret("recipients_file");
+    let text = if file.trim().is_empty() { form.text("recipients") } else { file.to_owned() };
     let assigned = match RecipientList::from_csv(text.as_bytes()) {
         Ok(list) => {
             assign::assign_recipients(signed.store(&state).as_ref(), &conference.slug, batch.id, &list, None).await

@@ -13,6 +13,7 @@ macro_rules! both_backends {
 
 mod bulk;
 mod hostile;
+mod import;
 mod lists;
 mod outbox;
 mod pages;

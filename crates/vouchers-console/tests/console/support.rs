@@ -169,6 +169,45 @@ impl Console {
         self.post("/console/login", &[("email", email), ("password", PASSWORD)]).await
     }
 
+    /// Posts a `multipart/form-data` form with this session's CSRF token, as a browser sends a
+    /// form with a file: the text fields, then `files` as `(field, file name, content)`.
+    pub async fn upload(&mut self, uri: &str, fields: &[(&str, &str)], files: &[(&str, &str, &str)]) -> Page {
+        let csrf = self.csrf().await;
+        let boundary = "----vouchers-test-boundary-7MA4YWxkTrZu0gW";
+        let mut body = String::new();
+        for (name, value) in std::iter::once(&("csrf", csrf.as_str())).chain(fields) {
+            body.push_str(&format!(
+                "--{boundary}\r\nContent-Disposition: form-data; name=\"{name}\"\r\n\r\n{value}\r\n"
+            ));
+        }
+        for (name, file, content) in files {
+            body.push_str(&format!(
+                "--{boundary}\r\nContent-Disposition: form-data; name=\"{name}\"; filename=\"{file}\"\r\nContent-Type: text/csv\r\n\r\n{content}\r\n"
+            ));
+        }
+        body.push_str(&format!("--{boundary}--\r\n"));
+        let mut request = Request::builder()
+            .method(Method::POST)
+            .uri(uri)
+            .header(header::CONTENT_TYPE, format!("multipart/form-data; boundary={boundary}"));
+        let jar: Vec<&str> = self.cookie.iter().chain(&self.flash).map(String::as_str).collect();
+        if !jar.is_empty() {
+            request = request.header(header::COOKIE, jar.join("; "));
+        }
+        let response = self.router.clone().oneshot(request.body(Body::from(body)).unwrap()).await.unwrap();
+        let status = response.status();
+        let headers = response.headers().clone();
+        for set in headers.get_all(header::SET_COOKIE) {
+            let set = set.to_str().unwrap();
+            if set.starts_with("vouchers_flash=") {
+                let pair = set.split(';').next().unwrap().to_owned();
+                self.flash = if set.contains("Max-Age=0") { None } else { Some(pair) };
+            }
+        }
+        let body = String::from_utf8(response.into_body().collect().await.unwrap().to_bytes().to_vec()).unwrap();
+        Page { status, headers, body }
+    }
+
     /// The CSRF token of this session (read from a page's form).
     pub async fn csrf(&mut self) -> String {
         self.get("/console").await.hidden("csrf")

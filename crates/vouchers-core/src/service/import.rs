@@ -14,8 +14,8 @@ use serde::Serialize;
 
 use super::csv_input::CsvRows;
 use crate::domain::{
-    quoted, Alphabet, Applies, Batch, BatchSource, CodeFormat, Conference, DiscountSpec, EventType, InvalidInput,
-    MaxUses, Recipient, RowError, ValidityWindow, VoucherCode, VoucherType, When,
+    quoted, Alphabet, Applies, Batch, BatchLabel, BatchSource, CodeFormat, Conference, DiscountSpec, EventType,
+    InvalidInput, MaxUses, Recipient, RowError, ValidityWindow, VoucherCode, VoucherType, When,
 };
 use crate::store::{NewBatch, Store, StoreTx, VoucherTemplate};
 use crate::VoucherError;
@@ -312,6 +312,85 @@ impl Resolver {
 /// or names an unknown one. Nothing is written in any error case.
 #[tracing::instrument(level = "debug", skip_all, fields(conference = %conference))]
 pub async fn import_vouchers(store: &dyn Store, conference: &str, reader: impl Read) -> Result<Imported, VoucherError> {
+    run(store, conference, &BatchLabel::default(), reader, Mode::Commit).await.map(|(imported, _)| imported)
+}
+
+/// [`import_vouchers`], the new batch named by `label`.
+///
+/// # Errors
+/// Those of [`import_vouchers`], and [`VoucherError::Invalid`] naming `name` or `note`.
+#[tracing::instrument(level = "debug", skip_all, fields(conference = %conference))]
+pub async fn import_named(
+    store: &dyn Store,
+    conference: &str,
+    label: &BatchLabel,
+    reader: impl Read,
+) -> Result<Imported, VoucherError> {
+    run(store, conference, label, reader, Mode::Commit).await.map(|(imported, _)| imported)
+}
+
+/// The rows a preview shows.
+pub const PREVIEW_ROWS: usize = 10;
+
+/// One row of a preview, as checked.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct PreviewRow {
+    /// Its line in the file.
+    pub line: u64,
+    /// The code.
+    pub code: String,
+    /// Kind of discount.
+    pub voucher_type: VoucherType,
+    /// Percentage or amount.
+    pub discount_value: crate::domain::Money,
+    /// Uses allowed.
+    pub max_uses: i64,
+    /// The recipient's email, if the row names one.
+    pub recipient: Option<String>,
+}
+
+/// What an import of a file would do, found by running it and rolling it back.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ImportPreview {
+    /// Vouchers it would create.
+    pub rows: i64,
+    /// Of them, assigned to a recipient.
+    pub assigned: i64,
+    /// The first [`PREVIEW_ROWS`] rows.
+    pub first: Vec<PreviewRow>,
+}
+
+/// Checks a file exactly as [`import_vouchers`] would import it (every rule, codes against the
+/// conference's unique index), inside a transaction that is rolled back: nothing is written.
+///
+/// # Errors
+/// Those of [`import_vouchers`], with every bad row (the first
+/// [`VoucherError::ROWS_SHOWN`] listed).
+#[tracing::instrument(level = "debug", skip_all, fields(conference = %conference))]
+pub async fn preview_import(
+    store: &dyn Store,
+    conference: &str,
+    reader: impl Read,
+) -> Result<ImportPreview, VoucherError> {
+    let (imported, first) = run(store, conference, &BatchLabel::default(), reader, Mode::DryRun).await?;
+    Ok(ImportPreview { rows: imported.imported, assigned: imported.assigned, first })
+}
+
+/// Whether an import is kept.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Mode {
+    Commit,
+    DryRun,
+}
+
+/// The import, committed or (a preview) rolled back; with the first rows as checked.
+async fn run(
+    store: &dyn Store,
+    conference: &str,
+    label: &BatchLabel,
+    reader: impl Read,
+    mode: Mode,
+) -> Result<(Imported, Vec<PreviewRow>), VoucherError> {
     let conference = super::catalog::conference(store, conference).await?;
     let mut rows = CsvRows::open(reader, "file", &["code", "voucher_type"])?;
     if let Some(unknown) = rows.columns().iter().find(|c| !IMPORT_COLUMNS.contains(&c.as_str())) {
@@ -333,6 +412,7 @@ pub async fn import_vouchers(store: &dyn Store, conference: &str, reader: impl R
     let mut emails: HashSet<String> = HashSet::new();
     let (mut imported, mut assigned) = (0i64, 0i64);
     let mut chunk: Vec<Row> = Vec::with_capacity(CHUNK);
+    let mut first_rows: Vec<PreviewRow> = Vec::new();
     loop {
         let next = rows.next_record();
         if let Some((line, cells)) = &next {
@@ -347,6 +427,17 @@ pub async fn import_vouchers(store: &dyn Store, conference: &str, reader: impl R
                             ));
                             continue;
                         }
+                    }
+                    if first_rows.len() < PREVIEW_ROWS {
+                        let template = &resolver.templates[&row.template_key];
+                        first_rows.push(PreviewRow {
+                            line: row.line,
+                            code: row.code.clone(),
+                            voucher_type: template.discount.voucher_type(),
+                            discount_value: template.discount.value(),
+                            max_uses: template.max_uses,
+                            recipient: row.recipient.as_ref().map(|r| r.email.clone()),
+                        });
                     }
                     chunk.push(row);
                 }
@@ -367,7 +458,7 @@ pub async fn import_vouchers(store: &dyn Store, conference: &str, reader: impl R
                         let id = tx
                             .insert_batch(&NewBatch {
                                 prefix: "",
-                                label: &crate::domain::BatchLabel::default(),
+                                label,
                                 count: 1,
                                 template,
                                 source: BatchSource::Import,
@@ -403,8 +494,8 @@ pub async fn import_vouchers(store: &dyn Store, conference: &str, reader: impl R
         id: batch_id,
         conference: resolver.conference.slug.clone(),
         prefix: String::new(),
-        name: String::new(),
-        note: String::new(),
+        name: label.name.clone(),
+        note: label.note.clone(),
         count: imported,
         voucher_type: template.discount.voucher_type(),
         discount_value: template.discount.value(),
@@ -427,8 +518,11 @@ pub async fn import_vouchers(store: &dyn Store, conference: &str, reader: impl R
     let data = super::webhooks::BatchData { batch: &batch, deactivated: None };
     let conference = (resolver.conference.id, resolver.conference.slug.as_str());
     super::webhooks::emit(tx.as_mut(), conference, EventType::BatchCreated, &data, super::now()).await?;
-    tx.commit().await?;
-    Ok(Imported { batch, imported, assigned })
+    if mode == Mode::Commit {
+        tx.commit().await?;
+    }
+    // A dry run's transaction is dropped here: rolled back, nothing written.
+    Ok((Imported { batch, imported, assigned }, first_rows))
 }
 
 /// Writes a chunk of checked rows inside `tx`; a code the unique index refuses is a bad row.

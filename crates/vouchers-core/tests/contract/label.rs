@@ -1,6 +1,6 @@
-//! A batch's name and note: given at generation (in the idempotency fingerprint), listed and
-//! reported with the batch, changed later with an audit record; a bad one is refused naming its
-//! field, and nothing is written.
+//! A batch's name and note: given at generation (in the idempotency fingerprint) or import,
+//! listed and reported with the batch, changed later with an audit record; a bad one is refused
+//! naming its field, and nothing is written. An import's preview writes nothing.
 
 use vouchers_core::service::idempotent::IdempotencyKey;
 use vouchers_core::service::manage::label_batch;
@@ -71,4 +71,39 @@ async fn the_name_is_part_of_what_a_key_remembers(db: TestDb) {
     ));
 }
 
-both_backends!(a_batch_has_a_name_and_a_note, the_name_is_part_of_what_a_key_remembers);
+/// A preview runs the import's every check and writes nothing: the same answer as the import,
+/// then the import (named) writes exactly what the preview said.
+async fn an_import_preview_writes_nothing(db: TestDb) {
+    use vouchers_core::domain::BatchLabel;
+    use vouchers_core::service::import::{import_named, preview_import, PREVIEW_ROWS};
+    fixture(&*db.store).await;
+    let store = &*db.store;
+    let raw = Raw::connect(&db).await;
+    let mut file = String::from("code,voucher_type,discount_value,recipient_email,recipient_name\n");
+    for i in 0..12 {
+        file.push_str(&format!("IMP-{i:04},percentage,10,{}\n", if i == 0 { "ana@example.org,Ana" } else { "," }));
+    }
+    let before = raw.counts().await;
+    let audit = raw.count("audit_log").await;
+    let preview = preview_import(store, CONF, file.as_bytes()).await.unwrap();
+    assert_eq!((preview.rows, preview.assigned, preview.first.len()), (12, 1, PREVIEW_ROWS));
+    assert_eq!((preview.first[0].line, preview.first[0].code.as_str()), (2, "IMP-0000"));
+    assert_eq!(preview.first[0].recipient.as_deref(), Some("ana@example.org"));
+    assert_eq!(raw.counts().await, before, "nothing written");
+    assert_eq!(raw.count("audit_log").await, audit);
+
+    let label = BatchLabel::parse("Printed badges", "").unwrap();
+    let imported = import_named(store, CONF, &label, file.as_bytes()).await.unwrap();
+    assert_eq!((imported.imported, imported.assigned, imported.batch.name.as_str()), (12, 1, "Printed badges"));
+    let again = preview_import(store, CONF, file.as_bytes()).await.unwrap_err();
+    match again {
+        VoucherError::InvalidRows { total, .. } => assert_eq!(total, 12, "every code exists now"),
+        other => panic!("{other}"),
+    }
+}
+
+both_backends!(
+    a_batch_has_a_name_and_a_note,
+    the_name_is_part_of_what_a_key_remembers,
+    an_import_preview_writes_nothing
+);
