@@ -77,18 +77,10 @@ impl fmt::Display for CliError {
     }
 }
 
-/// The command-line flag that sets a service field, for messages.
+/// The command-line flag that sets a service field, for messages (the one table of fields:
+/// [`vouchers_core::domain::FIELDS`]).
 fn flag_for(field: &str) -> String {
-    match field {
-        "discount_value" => "--discount".to_owned(),
-        "voucher_type" => "--type".to_owned(),
-        "applicable_ticket_types" => "--ticket-type".to_owned(),
-        "applicable_addons" => "--addon".to_owned(),
-        "lines" => "--ticket-type/--addon".to_owned(),
-        // The password comes from stdin or a prompt, never a flag.
-        "password" => "password".to_owned(),
-        other => format!("--{}", other.replace('_', "-")),
-    }
+    vouchers_core::domain::flag_of(field)
 }
 
 impl From<VoucherError> for CliError {

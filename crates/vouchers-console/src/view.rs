@@ -154,3 +154,18 @@ impl VoucherRow {
 pub(crate) fn field_error<'a>(errors: &'a [(String, String)], field: &str) -> Option<&'a str> {
     errors.iter().find(|(f, _)| f == field).map(|(_, m)| m.as_str())
 }
+
+/// A refusal as the console says it: the rule's message with the field named by its label
+/// ("Discount value must be ...", from the one table of fields, `vouchers_core::domain::FIELDS`).
+pub(crate) fn said(error: &vouchers_core::VoucherError) -> String {
+    let message = error.to_string();
+    match error.field() {
+        Some(field) => vouchers_core::domain::labelled(&message, field),
+        None => message,
+    }
+}
+
+/// A rule's refusal of one field as the console says it, the field named by its label.
+pub(crate) fn told(error: &vouchers_core::domain::InvalidInput) -> String {
+    vouchers_core::domain::labelled(&error.message, error.field)
+}

@@ -115,7 +115,10 @@ pub enum VoucherError {
     #[error("conference {} not found", quoted(.0))]
     ConferenceNotFound(String),
     /// A restriction or a cart line names a ticket type that the conference does not have.
-    #[error("{field}: ticket type {} does not exist in conference {}", quoted(.slug), quoted(.conference))]
+    #[error(
+        "{field}: ticket type {} does not exist in conference {}{}",
+        quoted(.slug), quoted(.conference), crate::domain::did_you_mean(.suggestion)
+    )]
     UnknownTicketType {
         /// The input field naming it (`applicable_ticket_types`, `lines`).
         field: &'static str,
@@ -123,9 +126,14 @@ pub enum VoucherError {
         conference: String,
         /// The ticket type asked for.
         slug: String,
+        /// The conference's ticket type closest to it, if one is close.
+        suggestion: Option<String>,
     },
     /// A restriction or a cart line names an add-on that the conference does not have.
-    #[error("{field}: add-on {} does not exist in conference {}", quoted(.slug), quoted(.conference))]
+    #[error(
+        "{field}: add-on {} does not exist in conference {}{}",
+        quoted(.slug), quoted(.conference), crate::domain::did_you_mean(.suggestion)
+    )]
     UnknownAddon {
         /// The input field naming it (`applicable_addons`, `lines`).
         field: &'static str,
@@ -133,6 +141,8 @@ pub enum VoucherError {
         conference: String,
         /// The add-on asked for.
         slug: String,
+        /// The conference's add-on closest to it, if one is close.
+        suggestion: Option<String>,
     },
     /// No voucher with this code (ignoring case) in the conference.
     #[error("voucher {} not found in conference {}", quoted(.code), quoted(.conference))]

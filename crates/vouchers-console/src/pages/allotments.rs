@@ -200,10 +200,10 @@ pub(crate) async fn create(
         errors.push(("seats".to_owned(), message));
         0
     });
-    let deadline =
-        When::parse("deadline", &form.text("deadline")).map_err(|e| errors.push(("deadline".into(), e.message)));
-    let reminder_days =
-        parse_reminder_days(&form.text("reminder_days")).map_err(|e| errors.push(("reminder_days".into(), e.message)));
+    let deadline = When::parse("deadline", &form.text("deadline"))
+        .map_err(|e| errors.push(("deadline".into(), crate::view::told(&e))));
+    let reminder_days = parse_reminder_days(&form.text("reminder_days"))
+        .map_err(|e| errors.push(("reminder_days".into(), crate::view::told(&e))));
     let terms = terms::parse(&form, &mut errors);
     let (Ok(deadline), Ok(reminder_days), true) = (deadline, reminder_days, errors.is_empty()) else {
         return render_new(&state, &signed, &conference, form, errors).await;
@@ -237,7 +237,7 @@ pub(crate) async fn create(
         }
         Err(e) if e.is_input_error() => {
             let field = e.field().unwrap_or("sponsor").to_owned();
-            render_new(&state, &signed, &conference, form, vec![(field, e.to_string())]).await
+            render_new(&state, &signed, &conference, form, vec![(field, crate::view::said(&e))]).await
         }
         Err(e) => Err(e.into()),
     }
@@ -319,7 +319,9 @@ pub(crate) async fn extend(
     };
     match result {
         Ok(_) => Ok(back(&conference, id)),
-        Err(e) if e.is_input_error() => render_one(&state, &signed, &conference, id, None, Some(e.to_string())).await,
+        Err(e) if e.is_input_error() => {
+            render_one(&state, &signed, &conference, id, None, Some(crate::view::said(&e))).await
+        }
         Err(e) => Err(e.into()),
     }
 }
@@ -335,7 +337,9 @@ pub(crate) async fn resize(
     let seats = form.text("seats").parse::<i64>().unwrap_or(0);
     match allotments::resize(signed.store(&state).as_ref(), &state.limits, &conference.slug, id, seats).await {
         Ok(_) => Ok(back(&conference, id)),
-        Err(e) if e.is_input_error() => render_one(&state, &signed, &conference, id, None, Some(e.to_string())).await,
+        Err(e) if e.is_input_error() => {
+            render_one(&state, &signed, &conference, id, None, Some(crate::view::said(&e))).await
+        }
         Err(e) => Err(e.into()),
     }
 }

@@ -228,7 +228,7 @@ pub(crate) async fn label(
             Ok(crate::flash::redirect(&state, &batch_url(&conference, batch.id), &format!("{} saved", batch.title())))
         }
         Err(e) if e.is_input_error() => {
-            let message = e.to_string();
+            let message = crate::view::said(&e);
             render(&state, &signed, &conference, batch, None, Some(message)).await
         }
         Err(e) => Err(e.into()),

@@ -83,7 +83,7 @@ pub(crate) async fn submit(
                     &filter.url(&conference.slug),
                     &said(change, "reactivated", "active"),
                 )),
-                Err(e) if e.is_input_error() => refuse(e.to_string()).await,
+                Err(e) if e.is_input_error() => refuse(crate::view::said(&e)).await,
                 Err(e) => Err(e.into()),
             }
         }
@@ -96,7 +96,7 @@ pub(crate) async fn submit(
                 back: filter.url(&conference.slug),
                 filter,
             }),
-            Err(e) if e.is_input_error() => refuse(e.to_string()).await,
+            Err(e) if e.is_input_error() => refuse(crate::view::said(&e)).await,
             Err(e) => Err(e.into()),
         },
         other => {
@@ -120,7 +120,9 @@ pub(crate) async fn deactivate(
             tracing::info!(account = %signed.session.account.email, deactivated = change.changed, "vouchers deactivated");
             Ok(crate::flash::redirect(&state, &filter.url(&conference.slug), &said(change, "deactivated", "inactive")))
         }
-        Err(e) if e.is_input_error() => render_list(&state, &signed, &conference, &filter, Some(e.to_string())).await,
+        Err(e) if e.is_input_error() => {
+            render_list(&state, &signed, &conference, &filter, Some(crate::view::said(&e))).await
+        }
         Err(e) => Err(e.into()),
     }
 }

@@ -91,7 +91,7 @@ async fn answer(
         Ok(()) => Ok(Redirect::to(&format!("/console/c/{}/catalog", conference.slug)).into_response()),
         Err(e) if e.is_input_error() => {
             let field = e.field().unwrap_or("slug").to_owned();
-            let message = e.to_string();
+            let message = crate::view::said(&e);
             render(state, signed, conference, form_name, form, Some((field, message))).await
         }
         Err(e) => Err(e.into()),

@@ -77,7 +77,7 @@ pub(crate) async fn create(
         Ok(created) => Ok(Redirect::to(&format!("/console/c/{}", created.slug)).into_response()),
         Err(ConsoleError::Voucher(e)) if e.is_input_error() => {
             let field = e.field().unwrap_or("slug").to_owned();
-            render(&state, &signed, form, vec![(field, e.to_string())]).await
+            render(&state, &signed, form, vec![(field, crate::view::said(&e))]).await
         }
         Err(e) => Err(e),
     }

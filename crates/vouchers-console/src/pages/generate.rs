@@ -65,7 +65,7 @@ fn code_format(form: &FormData, errors: &mut Vec<(String, String)>) -> (Alphabet
         Alphabet::Alnum
     } else {
         Alphabet::parse(&alphabet_text).unwrap_or_else(|e| {
-            errors.push(("alphabet".to_owned(), e.message));
+            errors.push(("alphabet".to_owned(), crate::view::told(&e)));
             Alphabet::Alnum
         })
     };
@@ -182,7 +182,7 @@ pub(crate) async fn submit(
                 "This form was already used to generate a batch with other values; check the values and generate again."
                     .to_owned()
             } else {
-                e.to_string()
+                crate::view::said(&e)
             };
             render(&state, &signed, &conference, form, key, vec![(field, message)]).await
         }

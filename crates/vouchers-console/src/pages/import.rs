@@ -110,7 +110,7 @@ fn refusal(values: FormData, error: VoucherError) -> Result<Shown, VoucherError>
                 Some("note") => "note",
                 _ => "file",
             };
-            Ok(Shown { values, errors: vec![(field.to_owned(), e.to_string())], bad: None, preview: None })
+            Ok(Shown { values, errors: vec![(field.to_owned(), crate::view::said(&e))], bad: None, preview: None })
         }
         e => Err(e),
     }
@@ -140,7 +140,7 @@ pub(crate) async fn preview(
         return render(&signed, &conference, Shown { values: form, errors, bad: None, preview: None });
     }
     if let Err(e) = BatchLabel::parse(form.secret("name"), form.secret("note")) {
-        let errors = vec![(e.field.to_owned(), e.message)];
+        let errors = vec![(e.field.to_owned(), vouchers_core::domain::labelled(&e.message, e.field))];
         return render(&signed, &conference, Shown { values: form, errors, bad: None, preview: None });
     }
     let shown = match import::preview_import(state.store.as_ref(), &conference.slug, text.as_bytes()).await {
@@ -169,7 +169,7 @@ pub(crate) async fn confirm(
     let label = match BatchLabel::parse(form.secret("name"), form.secret("note")) {
         Ok(label) => label,
         Err(e) => {
-            let errors = vec![(e.field.to_owned(), e.message)];
+            let errors = vec![(e.field.to_owned(), vouchers_core::domain::labelled(&e.message, e.field))];
             return render(&signed, &conference, Shown { values: form, errors, bad: None, preview: None });
         }
     };

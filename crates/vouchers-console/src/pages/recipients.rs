@@ -131,7 +131,7 @@ pub(crate) async fn assign(
         // Bad rows (by line), a missing column, not enough codes, an email that has a code of the
         // batch already: all about the pasted list, so all beside it.
         Err(e) if e.is_input_error() => {
-            render_assign(&signed, &conference, batch, form, error_beside("recipients", e.to_string()))
+            render_assign(&signed, &conference, batch, form, error_beside("recipients", crate::view::said(&e)))
         }
         Err(e) => Err(e.into()),
     }
@@ -237,7 +237,7 @@ pub(crate) async fn send(
     let template = match parsed {
         Ok(template) => template,
         Err(e) => {
-            let errors = error_beside(e.field, e.message);
+            let errors = error_beside(e.field, crate::view::told(&e));
             return render_send(state.settings.mail_configured, &signed, &conference, batch, form, errors, None);
         }
     };
@@ -285,7 +285,7 @@ pub(crate) async fn send(
                 &conference,
                 batch,
                 form,
-                error_beside(field, e.to_string()),
+                error_beside(field, crate::view::said(&e)),
                 None,
             )
         }

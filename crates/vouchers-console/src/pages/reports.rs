@@ -241,7 +241,7 @@ pub(crate) async fn list(
                     .collect();
                 (rows, next, None)
             }
-            Err(e) if e.is_input_error() => (Vec::new(), None, Some(e.to_string())),
+            Err(e) if e.is_input_error() => (Vec::new(), None, Some(crate::view::said(&e))),
             Err(e) => return Err(e.into()),
         },
         Err(message) => (Vec::new(), None, Some(message)),

@@ -281,12 +281,12 @@ pub(crate) async fn change(
     let (view, _) = changeable(&state, &sponsor, id).await?;
     let attendee = match Recipient::parse(&email, &name, Default::default()) {
         Ok(attendee) => attendee,
-        Err(e) => return change_page(&view, &sponsor, id, name, email, Some(e.message)),
+        Err(e) => return change_page(&view, &sponsor, id, name, email, Some(crate::view::told(&e))),
     };
     let store = sponsor.store(&state);
     match allotments::change_attendee(store.as_ref(), &sponsor.session, id, &attendee).await {
         Ok(()) => Ok(back("changed", 1)),
-        Err(e) if e.is_input_error() => change_page(&view, &sponsor, id, name, email, Some(e.to_string())),
+        Err(e) if e.is_input_error() => change_page(&view, &sponsor, id, name, email, Some(crate::view::said(&e))),
         Err(e) => Err(e.into()),
     }
 }

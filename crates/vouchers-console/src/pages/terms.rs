@@ -31,7 +31,7 @@ pub(crate) fn parse(form: &FormData, errors: &mut Vec<(String, String)>) -> Vouc
     let voucher_type = match form.text("voucher_type").parse::<VoucherType>() {
         Ok(kind) => kind,
         Err(e) => {
-            fail("voucher_type", e.message);
+            fail("voucher_type", crate::view::told(&e));
             VoucherType::Comp
         }
     };
@@ -49,7 +49,7 @@ pub(crate) fn parse(form: &FormData, errors: &mut Vec<(String, String)>) -> Vouc
         Some(text) => match parse_decimal(field, text) {
             Ok(value) => Some(value),
             Err(e) => {
-                fail(field, e.message);
+                fail(field, crate::view::told(&e));
                 None
             }
         },
@@ -62,7 +62,7 @@ pub(crate) fn parse(form: &FormData, errors: &mut Vec<(String, String)>) -> Vouc
         Some(text) => match When::parse(field, text) {
             Ok(when) => Some(when),
             Err(e) => {
-                fail(field, e.message);
+                fail(field, crate::view::told(&e));
                 None
             }
         },

@@ -116,7 +116,7 @@ pub(crate) async fn create(
             render(&state, &signed, &conference, Some(secret), None, String::new()).await
         }
         Err(e) if e.is_input_error() => {
-            render(&state, &signed, &conference, None, Some(e.to_string()), form.text("name")).await
+            render(&state, &signed, &conference, None, Some(crate::view::said(&e)), form.text("name")).await
         }
         Err(e) => Err(e.into()),
     }

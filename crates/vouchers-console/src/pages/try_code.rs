@@ -82,7 +82,7 @@ fn line(slug: &str, quantity: &str, item: fn(String) -> LineItem) -> Result<Opti
             let n = text
                 .parse::<i64>()
                 .map_err(|_| format!("quantity must be a whole number, got {}", vouchers_core::domain::quoted(text)))?;
-            Quantity::new(n).map_err(|e| e.message)?
+            Quantity::new(n).map_err(|e| crate::view::told(&e))?
         }
     };
     Ok(Some(CartLine { item: item(slug.trim().to_owned()), quantity }))
@@ -114,7 +114,7 @@ pub(crate) async fn show(
                 let now = vouchers_core::now();
                 match checkout::check_voucher(store, &conference.slug, &form.code, &lines, now).await {
                     Ok(answer) => result = Some(answer),
-                    Err(e) if e.is_input_error() => error = Some(e.to_string()),
+                    Err(e) if e.is_input_error() => error = Some(crate::view::said(&e)),
                     Err(e) => return Err(e.into()),
                 }
             }

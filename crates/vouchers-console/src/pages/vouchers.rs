@@ -80,11 +80,11 @@ async fn batch_choices(state: &ConsoleState, conference: &str) -> Result<Vec<(St
 /// The list's filter from its query: the store's filter (without paging), or the message
 /// naming the field that is wrong.
 pub(crate) fn filter_of(params: &ListQuery, now: chrono::DateTime<chrono::Utc>) -> Result<VoucherFilter, String> {
-    let prefix = CodePrefix::parse(&params.q).map_err(|e| e.message)?;
+    let prefix = CodePrefix::parse(&params.q).map_err(|e| crate::view::told(&e))?;
     let batch = super::batch_filter(&params.batch)?;
     let status = match params.status.trim() {
         "" => None,
-        text => Some(VoucherStatus::parse(text).map_err(|e| e.message)?),
+        text => Some(VoucherStatus::parse(text).map_err(|e| crate::view::told(&e))?),
     };
     Ok(VoucherFilter { prefix, batch_id: batch, status: status.map(|s| (s, now)), ..VoucherFilter::default() })
 }
@@ -253,7 +253,7 @@ pub(crate) async fn add(
         }
         Err(e) if e.is_input_error() => {
             let field = e.field().unwrap_or("code").to_owned();
-            render_new(&state, &signed, &conference, form, vec![(field, e.to_string())]).await
+            render_new(&state, &signed, &conference, form, vec![(field, crate::view::said(&e))]).await
         }
         Err(e) => Err(e.into()),
     }
@@ -379,7 +379,7 @@ pub(crate) async fn edit(
     let conference = signed.conference(&state, &conf).await?;
     let mut errors = Vec::new();
     let max_uses = match form.text("max_uses").parse::<i64>() {
-        Ok(n) => MaxUses::new(n).map_err(|e| errors.push(("max_uses".to_owned(), e.message))).ok(),
+        Ok(n) => MaxUses::new(n).map_err(|e| errors.push(("max_uses".to_owned(), crate::view::told(&e)))).ok(),
         Err(_) => {
             errors.push(("max_uses".to_owned(), "max_uses must be a whole number".to_owned()));
             None
@@ -390,7 +390,7 @@ pub(crate) async fn edit(
         Some(text) => match When::parse(field, text) {
             Ok(when) => Some(Some(when)),
             Err(e) => {
-                errors.push((field.to_owned(), e.message));
+                errors.push((field.to_owned(), crate::view::told(&e)));
                 None
             }
         },
@@ -402,7 +402,7 @@ pub(crate) async fn edit(
         Some(text) => match parse_decimal("budget", text).and_then(Budget::parse) {
             Ok(budget) => Some(Some(budget)),
             Err(e) => {
-                errors.push(("budget".to_owned(), e.message));
+                errors.push(("budget".to_owned(), crate::view::told(&e)));
                 None
             }
         },
@@ -420,7 +420,8 @@ pub(crate) async fn edit(
         Err(vouchers_core::VoucherError::VoucherNotFound { .. }) => Err(ConsoleError::NotFound),
         Err(e) if e.is_input_error() => {
             let field = e.field().unwrap_or("max_uses").to_owned();
-            render_voucher(&state, &signed, &conference, &code, Some(form), vec![(field, e.to_string())], false).await
+            render_voucher(&state, &signed, &conference, &code, Some(form), vec![(field, crate::view::said(&e))], false)
+                .await
         }
         Err(e) => Err(e.into()),
     }

@@ -140,7 +140,9 @@ pub(crate) async fn create(
             let secret = created.secret.expose().to_owned();
             render(&state, &signed, &conference, Some(secret), None, String::new()).await
         }
-        Err(e) if e.is_input_error() => render(&state, &signed, &conference, None, Some(e.to_string()), url).await,
+        Err(e) if e.is_input_error() => {
+            render(&state, &signed, &conference, None, Some(crate::view::said(&e)), url).await
+        }
         Err(e) => Err(e.into()),
     }
 }

@@ -64,7 +64,7 @@ async fn every_bad_line_is_listed_and_nothing_written(mut c: Console) {
     assert!(none.ok(StatusCode::UNPROCESSABLE_ENTITY).contains("Choose a CSV file to import."));
     let long_name = "x".repeat(101);
     let named = c.upload("/console/c/pycon/import", &[("name", long_name.as_str())], &[("file", "g.csv", GOOD)]).await;
-    assert!(named.ok(StatusCode::UNPROCESSABLE_ENTITY).contains("name must be at most 100 characters"));
+    assert!(named.ok(StatusCode::UNPROCESSABLE_ENTITY).contains("Name must be at most 100 characters"));
     let big = format!("code,voucher_type\n{}", "A-1,comp\n".repeat(2 * 1024 * 1024 / 9 + 10));
     let too_big = c.upload("/console/c/pycon/import", &[], &[("file", "big.csv", big.as_str())]).await;
     assert!(too_big.ok(StatusCode::UNPROCESSABLE_ENTITY).contains("a form takes files of at most 2048 KB"));

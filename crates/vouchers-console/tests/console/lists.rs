@@ -74,7 +74,7 @@ async fn a_batch_is_known_by_its_name(mut c: Console) {
 
     let too_long = "x".repeat(101);
     let refused = c.submit(&label, &[("name", too_long.as_str())]).await;
-    assert!(refused.ok(StatusCode::UNPROCESSABLE_ENTITY).contains("name must be at most 100 characters"));
+    assert!(refused.ok(StatusCode::UNPROCESSABLE_ENTITY).contains("Name must be at most 100 characters"));
     let forged = c.post(&label, &[("name", "Forged")]).await;
     assert_eq!(forged.status, StatusCode::FORBIDDEN);
     assert_eq!(c.submit("/console/c/djangocon/batches/1/label", &[("name", "x")]).await.status, StatusCode::NOT_FOUND);

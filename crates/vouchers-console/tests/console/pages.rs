@@ -21,7 +21,7 @@ async fn catalog_forms_create_and_refuse(mut c: Console) {
     assert!(body.contains("<td>corporate</td><td>Corporate</td><td>750.50</td><td>yes"), "{body}");
     let dup = c.submit("/console/c/pycon/addons", &[("slug", "tshirt"), ("name", "Shirt <b>"), ("price", "abc")]).await;
     let body = dup.ok(StatusCode::UNPROCESSABLE_ENTITY);
-    assert!(body.contains("price must be a decimal number"), "{body}");
+    assert!(body.contains("Price must be a decimal number"), "{body}");
     assert!(body.contains("Shirt &#60;b&#62;") || body.contains("Shirt &lt;b&gt;"), "escaped: {body}");
     let dup = c.submit("/console/c/pycon/addons", &[("slug", "tshirt"), ("name", "Shirt"), ("price", "1")]).await;
     assert!(dup.ok(StatusCode::UNPROCESSABLE_ENTITY).contains("already exists"));
@@ -82,11 +82,14 @@ async fn generate_validates_keeps_values_and_makes_one_batch_per_form(mut c: Con
     let mut too_big = too_big;
     too_big[4] = ("discount_value", "150");
     let body = c.submit("/console/c/pycon/generate", &too_big).await.body;
-    assert!(body.contains("count must be between 1 and 500, got 501"), "the same message as the CLI and the API");
+    assert!(
+        body.contains("Count must be between 1 and 500, got 501"),
+        "the rule's message, naming the field by its label"
+    );
     let mut bad_minimums = generate_form(&key, "3");
     bad_minimums.extend([("min_quantity", "0"), ("min_subtotal", "12.345")]);
     let body = c.submit("/console/c/pycon/generate", &bad_minimums).await.body;
-    assert!(body.contains("min_quantity must be from 1 to 10000, got 0"), "{body}");
+    assert!(body.contains("Minimum qualifying items must be from 1 to 10000, got 0"), "{body}");
     assert!(body.contains(r#"value="12.345""#) && body.contains("min_quantity-error"), "values kept, errors shown");
     assert_eq!(c.batches().await, 0);
 
@@ -173,7 +176,7 @@ async fn vouchers_list_add_show_and_edit(mut c: Console) {
     let body = page.ok(StatusCode::OK);
     assert!(body.contains("ORDER-1") && body.contains("1 / 1") && body.contains("used up"), "{body}");
     let bad = c.submit("/console/c/pycon/vouchers/PYCON-KEYNOTE", &[("is_active", "on"), ("max_uses", "0")]).await;
-    assert!(bad.ok(StatusCode::UNPROCESSABLE_ENTITY).contains("max_uses must be at least 1"));
+    assert!(bad.ok(StatusCode::UNPROCESSABLE_ENTITY).contains("Max uses must be at least 1"));
     let saved = c
         .submit("/console/c/pycon/vouchers/PYCON-KEYNOTE", &[("max_uses", "5"), ("valid_until", "2030-01-01T10:00")])
         .await;
@@ -426,7 +429,7 @@ async fn generate_readable_codes_with_a_check_and_a_guessing_figure(mut c: Conso
         form
     };
     let body = c.submit("/console/c/pycon/generate", &bad_length).await.body;
-    assert!(body.contains("length must be between 6 and 32, got 40"), "{body}");
+    assert!(body.contains("Length must be between 6 and 32, got 40"), "{body}");
     assert_eq!(c.batches().await, 0);
 
     let mut good = generate_form(&key, "5");

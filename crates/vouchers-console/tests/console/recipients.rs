@@ -141,7 +141,7 @@ async fn preview_then_queue_emails(mut c: Console) {
     let body = page.ok(StatusCode::UNPROCESSABLE_ENTITY);
     assert!(body.contains(r#"id="html_template-error""#) && body.contains("html_template-hint html_template-error"));
     let page = c.submit(&send, &fields("preview", "Hi", "{% if %}")).await;
-    assert!(page.ok(StatusCode::UNPROCESSABLE_ENTITY).contains("html_template is not a valid template"));
+    assert!(page.ok(StatusCode::UNPROCESSABLE_ENTITY).contains("HTML message is not a valid template"));
     assert!(outbox_of(&c).await.is_empty());
 
     // Queue: one email per recipient, on the batch page.

@@ -152,7 +152,7 @@ async fn create_a_conference_as_admin(mut c: Console) {
         )
         .await;
     let body = bad.ok(StatusCode::UNPROCESSABLE_ENTITY);
-    assert!(body.contains("slug may contain only") && body.contains(r#"value="EuroPython""#), "values kept");
+    assert!(body.contains("Slug may contain only") && body.contains(r#"value="EuroPython""#), "values kept");
     let made = c
         .submit(
             "/console/conferences",

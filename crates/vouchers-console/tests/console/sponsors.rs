@@ -303,7 +303,7 @@ async fn the_organizers_forms_change_an_allotment(mut c: Console) {
 
     // The deadline: in the past refused beside the form; in the future opens it again.
     let past = c.submit(&format!("{page}/extend"), &[("deadline", "2001-01-01T00:00")]).await;
-    assert!(past.ok(StatusCode::UNPROCESSABLE_ENTITY).contains("deadline must be in the future"));
+    assert!(past.ok(StatusCode::UNPROCESSABLE_ENTITY).contains("Deadline must be in the future"));
     let set = c.submit(&format!("{page}/extend"), &[("deadline", "2030-06-01T12:00")]).await;
     assert_eq!(set.redirect(), page);
     let shown = allotments::show(&*c.db.store, CONF, id).await.unwrap();

@@ -8,6 +8,7 @@ mod audit;
 mod catalog;
 mod code;
 mod code_format;
+mod fields;
 mod guessing;
 mod message;
 mod money;
@@ -33,6 +34,7 @@ pub use audit::{Actor, AuditActor, AuditRecord};
 pub use catalog::{AddOn, Conference, NewAddOn, NewConference, NewTicketType, TicketType};
 pub use code::{CodePrefix, Prefix, VoucherCode, CODE_ALPHABET, CODE_SUFFIX_LEN};
 pub use code_format::{fold_key, Alphabet, CodeFormat, CodeMaker};
+pub use fields::{flag_of, label_of, labelled, Field, FIELDS};
 pub use guessing::{in_words, Guessing, GuessingPolicy};
 pub use message::{
     discount_in_words, MessageContext, MessageStatus, MessageTemplate, OutboxMessage, RenderedMessage,
@@ -47,7 +49,7 @@ pub use redemption::{
     cart_refusal, unlocked_ticket_types, validity, CartRefusal, InvalidReason, OrderRef, VoucherStatus,
 };
 pub use report::{day_start, BatchFunnel, Interval, RedemptionEntry, Timeline, TimelinePoint, BUCKET_SECONDS};
-pub use text::{BatchLabel, Name, Slug};
+pub use text::{closest, did_you_mean, BatchLabel, Name, Slug};
 pub use time::{ValidityWindow, When};
 pub use token::{ApiToken, Scope, TokenSecret};
 pub use uses::{judge_use, Budget, CartRef, Customer, Grant, HoldSeconds, OwnHold, Refusal, UseState};

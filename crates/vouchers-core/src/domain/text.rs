@@ -76,6 +76,25 @@ impl Name {
     }
 }
 
+/// The known slug closest to `asked` (edit distance, counting a swap of two neighbours as one
+/// edit), when it is close enough to be a typo: at most a third of the asked text's characters
+/// away, and at least one.
+pub fn closest<'a>(asked: &str, known: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
+    let asked = asked.trim().to_lowercase();
+    let most = (asked.chars().count() / 3).max(1);
+    known
+        .into_iter()
+        .map(|k| (strsim::damerau_levenshtein(&asked, &k.to_lowercase()), k))
+        .filter(|(distance, _)| *distance <= most)
+        .min_by_key(|(distance, _)| *distance)
+        .map(|(_, k)| k)
+}
+
+/// `; did you mean "corporate"?` after a message, or nothing.
+pub fn did_you_mean(suggestion: &Option<String>) -> String {
+    suggestion.as_deref().map_or_else(String::new, |s| format!("; did you mean {}?", super::quoted(s)))
+}
+
 /// A batch's name and note, for people: the name on one line, at most
 /// [`BatchLabel::NAME_MAX`] characters; the note at most [`BatchLabel::NOTE_MAX`], lines
 /// allowed. Both may be empty (a batch is then known by its number); both are trimmed.
@@ -154,6 +173,18 @@ mod tests {
         assert_eq!(spoof.message, "name must not contain invisible or text-direction characters, found U+202E");
         assert!(Name::parse("name", "a\u{200B}b").is_err());
         assert!(Name::parse("name", "Zürich ☕ 東京").is_ok());
+    }
+
+    #[test]
+    fn the_closest_slug() {
+        let known = ["corporate", "individual", "student"];
+        assert_eq!(closest("corprate", known), Some("corporate"));
+        assert_eq!(closest("Studnet", known), Some("student"), "a swap is one edit, case ignored");
+        assert_eq!(closest("sprint", known), None, "nothing close");
+        assert_eq!(closest("x", known), None);
+        assert_eq!(closest("anything", []), None);
+        assert_eq!(did_you_mean(&Some("corporate".into())), "; did you mean \"corporate\"?");
+        assert_eq!(did_you_mean(&None), "");
     }
 
     #[test]

@@ -205,6 +205,8 @@ fn price_cart(
                         field: "lines",
                         conference: conference.slug.clone(),
                         slug: slug.clone(),
+                        suggestion: crate::domain::closest(slug, view.ticket_types.iter().map(|t| t.slug.as_str()))
+                            .map(str::to_owned),
                     }
                 })?;
                 if t.requires_voucher && !unlocked.contains(slug) {
@@ -224,6 +226,8 @@ fn price_cart(
                         field: "lines",
                         conference: conference.slug.clone(),
                         slug: slug.clone(),
+                        suggestion: crate::domain::closest(slug, view.addons.iter().map(|a| a.slug.as_str()))
+                            .map(str::to_owned),
                     })?
                     .price
             }

@@ -274,9 +274,12 @@ impl Resolver {
                         line,
                         field,
                         format!(
-                            "{what} {} does not exist in conference {}",
+                            "{what} {} does not exist in conference {}{}",
                             quoted(&slug),
-                            quoted(&self.conference.slug)
+                            quoted(&self.conference.slug),
+                            crate::domain::did_you_mean(
+                                &crate::domain::closest(&slug, known.keys().map(String::as_str)).map(str::to_owned)
+                            )
                         ),
                     )
                 })?;

@@ -5,7 +5,7 @@
 use rust_decimal::Decimal;
 
 use crate::domain::{
-    Applies, Budget, Conference, DiscountSpec, InvalidInput, MaxUses, Money, Slug, ValidityWindow, Voucher,
+    closest, Applies, Budget, Conference, DiscountSpec, InvalidInput, MaxUses, Money, Slug, ValidityWindow, Voucher,
     VoucherType, When,
 };
 use crate::store::{applies_none_bits, StoreTx, VoucherTemplate};
@@ -180,6 +180,7 @@ impl CheckedTerms<'_> {
                 field: "applicable_ticket_types",
                 conference: conference.slug.clone(),
                 slug,
+                suggestion: None,
             });
         }
         if let Some(slug) = not_slug(&addons) {
@@ -187,24 +188,38 @@ impl CheckedTerms<'_> {
                 field: "applicable_addons",
                 conference: conference.slug.clone(),
                 slug,
+                suggestion: None,
             });
         }
         let (tt_ids, addon_ids) = if ticket_types.is_empty() && addons.is_empty() {
             (Vec::new(), Vec::new())
         } else {
             let found = tx.restriction_ids(conference.id, &ticket_types, &addons).await?;
-            let tt_ids =
-                resolve_ids(found.ticket_types, &ticket_types).map_err(|slug| VoucherError::UnknownTicketType {
-                    field: "applicable_ticket_types",
-                    conference: conference.slug.clone(),
-                    slug,
-                })?;
-            let addon_ids = resolve_ids(found.addons, &addons).map_err(|slug| VoucherError::UnknownAddon {
-                field: "applicable_addons",
-                conference: conference.slug.clone(),
-                slug,
-            })?;
-            (tt_ids, addon_ids)
+            let (tt_ids, addon_ids) =
+                (resolve_ids(found.ticket_types, &ticket_types), resolve_ids(found.addons, &addons));
+            if tt_ids.is_err() || addon_ids.is_err() {
+                // An unknown slug: the closest known one may be what was meant.
+                let (known_tt, known_addons) = tx.catalog_slugs(conference.id).await?;
+                let near =
+                    |slug: &str, known: &[String]| closest(slug, known.iter().map(String::as_str)).map(str::to_owned);
+                if let Err(slug) = tt_ids {
+                    return Err(VoucherError::UnknownTicketType {
+                        field: "applicable_ticket_types",
+                        conference: conference.slug.clone(),
+                        suggestion: near(&slug, &known_tt),
+                        slug,
+                    });
+                }
+                if let Err(slug) = addon_ids {
+                    return Err(VoucherError::UnknownAddon {
+                        field: "applicable_addons",
+                        conference: conference.slug.clone(),
+                        suggestion: near(&slug, &known_addons),
+                        slug,
+                    });
+                }
+            }
+            (tt_ids.unwrap_or_default(), addon_ids.unwrap_or_default())
         };
         let restriction_set_id = if tt_ids.is_empty() && addon_ids.is_empty() {
             None

@@ -479,6 +479,8 @@ pub trait StoreTx: Send {
     /// Queues a failed message of the conference again, due at `now`, with as many attempts
     /// again as it had; false when the conference has no failed message with this id.
     async fn retry_message(&mut self, conference_id: i64, id: i64, now: DateTime<Utc>) -> Result<bool, StoreError>;
+    /// The slugs of the conference's ticket types and add-ons (for "did you mean").
+    async fn catalog_slugs(&mut self, conference_id: i64) -> Result<(Vec<String>, Vec<String>), StoreError>;
     /// Sets a batch's name and note; false when the conference has no such batch.
     async fn set_batch_label(
         &mut self,

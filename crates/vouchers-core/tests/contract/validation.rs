@@ -125,6 +125,18 @@ async fn validation_failures_write_nothing(db: TestDb) {
         }
         other => panic!("{other:?}"),
     }
+    // A typo of a slug of the conference: the message says which one was probably meant.
+    let mut cfg = restricted_config(10);
+    cfg.terms.applicable_ticket_types = strings(&["corprate"]).into();
+    let typo = generate_voucher_codes(store, &Limits::default(), &cfg).await.unwrap_err();
+    assert_eq!(
+        typo.to_string(),
+        "applicable_ticket_types: ticket type \"corprate\" does not exist in conference \"pycon\"; did you mean \"corporate\"?"
+    );
+    let mut cfg = restricted_config(10);
+    cfg.terms.applicable_addons = strings(&["tshrit"]).into();
+    let typo = generate_voucher_codes(store, &Limits::default(), &cfg).await.unwrap_err();
+    assert!(typo.to_string().ends_with("did you mean \"tshirt\"?"), "{typo}");
     let mut cfg = restricted_config(10);
     cfg.terms.applicable_addons = strings(&["hoodie"]).into();
     assert!(matches!(

@@ -666,6 +666,17 @@ impl<E: Engine> StoreTx for SqlTx<E> {
         Ok(self.tx.run(sql, args![conference_id, id, now]).await? == 1)
     }
 
+    async fn catalog_slugs(&mut self, conference_id: i64) -> Result<(Vec<String>, Vec<String>), StoreError> {
+        let mut slugs = (Vec::new(), Vec::new());
+        for (table, into) in [("ticket_type", &mut slugs.0), ("addon", &mut slugs.1)] {
+            let sql = format!("SELECT slug FROM {table} WHERE conference_id = $1 ORDER BY slug");
+            for row in self.tx.all(&sql, args![conference_id]).await? {
+                into.push(row.text("slug")?);
+            }
+        }
+        Ok(slugs)
+    }
+
     async fn set_batch_label(
         &mut self,
         conference_id: i64,
