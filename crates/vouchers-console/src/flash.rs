@@ -27,9 +27,9 @@ pub(crate) fn redirect(state: &ConsoleState, to: &str, message: &str) -> Respons
     let secure = if state.settings.secure_cookies { "; Secure" } else { "" };
     let mut response = Redirect::to(to).into_response();
     // byte_serialize leaves only [A-Za-z0-9*-._+%]: always a valid header value.
-    if let Ok(cookie) =
-        HeaderValue::from_str(&format!("{FLASH_COOKIE}={value}; Path=/console; HttpOnly; SameSite=Lax; Max-Age=60{secure}"))
-    {
+    if let Ok(cookie) = HeaderValue::from_str(&format!(
+        "{FLASH_COOKIE}={value}; Path=/console; HttpOnly; SameSite=Lax; Max-Age=60{secure}"
+    )) {
         response.headers_mut().append(SET_COOKIE, cookie);
     }
     response
@@ -37,12 +37,11 @@ pub(crate) fn redirect(state: &ConsoleState, to: &str, message: &str) -> Respons
 
 /// The sentence a request carries, if any.
 pub(crate) fn presented(headers: &HeaderMap) -> Option<String> {
-    let value = headers.get_all(COOKIE).iter().filter_map(|v| v.to_str().ok()).flat_map(|v| v.split(';')).find_map(
-        |pair| {
+    let value =
+        headers.get_all(COOKIE).iter().filter_map(|v| v.to_str().ok()).flat_map(|v| v.split(';')).find_map(|pair| {
             let (name, value) = pair.trim().split_once('=')?;
             (name == FLASH_COOKIE && !value.is_empty()).then_some(value)
-        },
-    )?;
+        })?;
     let message: String = form_urlencoded::parse(format!("m={value}").as_bytes())
         .find(|(k, _)| k == "m")
         .map(|(_, v)| v.chars().filter(|c| !c.is_control()).take(MAX_CHARS).collect())?;
@@ -55,9 +54,10 @@ pub(crate) async fn clear(request: Request, next: Next) -> Response {
     let carried = presented(request.headers()).is_some();
     let mut response = next.run(request).await;
     if carried && !response.status().is_redirection() {
-        response
-            .headers_mut()
-            .append(SET_COOKIE, HeaderValue::from_static("vouchers_flash=; Path=/console; HttpOnly; SameSite=Lax; Max-Age=0"));
+        response.headers_mut().append(
+            SET_COOKIE,
+            HeaderValue::from_static("vouchers_flash=; Path=/console; HttpOnly; SameSite=Lax; Max-Age=0"),
+        );
     }
     response
 }

@@ -138,14 +138,18 @@ impl Console {
         let response = self.router.clone().oneshot(request.body(body).unwrap()).await.unwrap();
         let status = response.status();
         let headers = response.headers().clone();
+        // The flash cookie apart; of the others, the first (the session's; the device cookie
+        // that may follow is sent only to the sign-in form).
+        let mut session_set = false;
         for set in headers.get_all(header::SET_COOKIE) {
             let set = set.to_str().unwrap();
             let pair = set.split(';').next().unwrap().to_owned();
             let kept = if set.contains("Max-Age=0") { None } else { Some(pair) };
             if set.starts_with("vouchers_flash=") {
                 self.flash = kept;
-            } else {
+            } else if !session_set {
                 self.cookie = kept;
+                session_set = true;
             }
         }
         let body = String::from_utf8(response.into_body().collect().await.unwrap().to_bytes().to_vec()).unwrap();
