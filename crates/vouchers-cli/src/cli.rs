@@ -120,8 +120,9 @@ pub struct Cli {
     pub webhook_lease_seconds: u64,
 
     /// Where the service is reached from outside (https://tickets.example.org): the origin of
-    /// the sponsor links `allotment create` and `new-link` print and the API and console answer
-    /// (without it, the path alone).
+    /// the sponsor links `allotment create` and `new-link` print and the API and console answer,
+    /// and of the set-password links of `user create --link` and `user link` (without it, the
+    /// path alone).
     #[arg(long, env = "VOUCHERS_PUBLIC_URL", global = true, value_parser = public_url)]
     pub public_url: Option<String>,
 

@@ -135,8 +135,9 @@ async fn stylesheet() -> Response {
 
 /// Security headers on every console response; pages are not cached unless a page says so.
 async fn security_headers(request: Request, next: Next) -> Response {
-    // A sponsor's address once held its secret link: never sent on.
-    let sponsor = request.uri().path().starts_with("/sponsor");
+    // A sponsor's address, and a set-password link's, hold a secret: never sent on.
+    let path = request.uri().path();
+    let secret_in_path = path.starts_with("/sponsor") || path.starts_with("/console/set-password/");
     let mut response = next.run(request).await;
     let headers = response.headers_mut();
     headers.insert(
@@ -148,7 +149,7 @@ async fn security_headers(request: Request, next: Next) -> Response {
     );
     headers.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
     headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
-    let referrer = if sponsor { "no-referrer" } else { "same-origin" };
+    let referrer = if secret_in_path { "no-referrer" } else { "same-origin" };
     headers.insert(header::REFERRER_POLICY, HeaderValue::from_static(referrer));
     if !headers.contains_key(header::CACHE_CONTROL) {
         headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
@@ -157,7 +158,8 @@ async fn security_headers(request: Request, next: Next) -> Response {
 }
 
 /// Every path of the console that takes a POST (each a form whose handler refuses a missing or
-/// wrong CSRF token, the sign-in form excepted), for tests and documentation.
+/// wrong CSRF token, the sign-in form and a set-password link's form excepted: they have no
+/// session), for tests and documentation.
 pub fn post_paths() -> Vec<&'static str> {
     pages::routes().posts
 }

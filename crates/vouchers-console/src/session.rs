@@ -118,7 +118,8 @@ pub(crate) async fn same_origin(
 
 /// A state-changing form from a signed-in account, its CSRF token checked: the only way a
 /// handler gets a form with a session, so no form handler can forget the check. (The sign-in
-/// form, which has no session yet, is [`SignInForm`]; both are behind [`same_origin`].)
+/// form, which has no session yet, is [`SignInForm`], and a set-password link's form
+/// [`LinkForm`]; all are behind [`same_origin`].)
 pub(crate) struct Posted {
     pub signed: Signed,
     pub form: FormData,
@@ -155,6 +156,20 @@ impl FromRequest<ConsoleState> for SignInForm {
 
     async fn from_request(request: Request, state: &ConsoleState) -> Result<Self, Self::Rejection> {
         Ok(SignInForm(FormData::read(request, state).await?))
+    }
+}
+
+/// The form of a set-password link's page (`/console/set-password/SECRET`): read without a
+/// session, so without a CSRF token. The link's secret is its credential (whoever could forge the
+/// form knows the secret, and could send it from anywhere); the [`same_origin`] layer refuses it
+/// from another site like every form.
+pub(crate) struct LinkForm(pub FormData);
+
+impl FromRequest<ConsoleState> for LinkForm {
+    type Rejection = ConsoleError;
+
+    async fn from_request(request: Request, state: &ConsoleState) -> Result<Self, Self::Rejection> {
+        Ok(LinkForm(FormData::read(request, state).await?))
     }
 }
 

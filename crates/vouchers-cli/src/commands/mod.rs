@@ -88,7 +88,7 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
         Command::Allotment(command) => {
             allotment::run(store.as_ref(), command, &limits, public_url.as_deref(), format).await
         }
-        Command::User(command) => user::run(store.as_ref(), command, format).await,
+        Command::User(command) => user::run(store.as_ref(), command, public_url.as_deref(), format).await,
         Command::Audit(args) => audit::run(store.as_ref(), args, format).await,
         Command::Backup(args) => backup::run(store.as_ref(), args).await,
         // Answered above, before the database was opened.

@@ -1,13 +1,14 @@
-//! `vouchers user create|list|disable|set-password|grant`: the organizer accounts that sign in to
-//! the web console. A password is read from stdin (one line) when stdin is not a terminal, and
-//! asked for twice, without echo, when it is; it is never a flag (it would show in `ps` and in
-//! the shell's history).
+//! `vouchers user create|list|disable|set-password|link|grant|revoke`: the organizer accounts that
+//! sign in to the web console. A password is read from stdin (one line) when stdin is not a
+//! terminal, and asked for twice, without echo, when it is; it is never a flag (it would show in
+//! `ps` and in the shell's history). `create --link` and `link` print a one-time set-password
+//! link instead (under `--public-url`), shown only that once.
 
 use std::io::{BufRead, IsTerminal};
 
 use clap::{Subcommand, ValueEnum};
-use vouchers_core::domain::{format_rfc3339, Account, Email, Password, Role};
-use vouchers_core::service::accounts;
+use vouchers_core::domain::{format_rfc3339, Account, AccountStatus, Email, Password, Role};
+use vouchers_core::service::accounts::{self, NewPasswordLink};
 use vouchers_core::Store;
 
 use crate::cli::Format;
@@ -35,7 +36,8 @@ impl From<RoleArg> for Role {
 /// The `user` subcommands.
 #[derive(Debug, Subcommand)]
 pub enum UserCommand {
-    /// Create an account; the password (at least 12 characters) comes from stdin or a prompt.
+    /// Create an account; the password (at least 12 characters) comes from stdin or a prompt, or,
+    /// with --link, its owner sets it through a one-time link.
     Create {
         /// Its email (unique, ignoring case); it signs in with it.
         #[arg(long)]
@@ -46,6 +48,10 @@ pub enum UserCommand {
         /// A conference a manage account may see (repeatable).
         #[arg(long = "conference", value_name = "SLUG")]
         conferences: Vec<String>,
+        /// Read no password: print a one-time set-password link (72 hours) to send to the
+        /// account's owner; it cannot sign in until the link is used.
+        #[arg(long)]
+        link: bool,
     },
     /// List accounts (never their passwords).
     List,
@@ -59,8 +65,22 @@ pub enum UserCommand {
         /// The account's email.
         email: String,
     },
+    /// Print a new one-time set-password link (72 hours) for a forgotten password; it replaces
+    /// the account's earlier link, and the current password works until it is used.
+    Link {
+        /// The account's email.
+        email: String,
+    },
     /// Let a manage account see a conference.
     Grant {
+        /// The account's email.
+        email: String,
+        /// The conference's slug.
+        #[arg(long)]
+        conference: String,
+    },
+    /// Take a conference away from a manage account (at once, its open sessions included).
+    Revoke {
         /// The account's email.
         email: String,
         /// The conference's slug.
@@ -93,10 +113,40 @@ fn account_row(a: &Account) -> Vec<String> {
         a.conferences.join(";"),
         format_rfc3339(&a.created_at),
         a.disabled_at.as_ref().map(format_rfc3339).unwrap_or_default(),
+        AccountStatus::of(a).label().to_owned(),
     ]
 }
 
-const HEADER: [&str; 5] = ["email", "role", "conferences", "created_at", "disabled_at"];
+const HEADER: [&str; 6] = ["email", "role", "conferences", "created_at", "disabled_at", "status"];
+
+/// Prints a new set-password link: the link alone on stdout (a table), or with the account.
+fn print_link(made: &NewPasswordLink, public_url: Option<&str>, format: Format, done: &str) -> Result<(), CliError> {
+    let link = made.secret.link(public_url);
+    let expires_at = format_rfc3339(&made.expires_at);
+    match format {
+        Format::Json => output::json(&serde_json::json!({
+            "account": made.account,
+            "link": link,
+            "expires_at": expires_at,
+        })),
+        Format::Csv => {
+            let mut row = account_row(&made.account);
+            row.extend([link, expires_at]);
+            let mut header = HEADER.to_vec();
+            header.extend(["link", "link_expires_at"]);
+            output::csv(&header, &[row])
+        }
+        Format::Table => {
+            println!("{link}");
+            eprintln!(
+                "account {} {done}; send this link to its owner: it sets the password once, until {expires_at} \
+                 (it is shown only this once)",
+                made.account.email
+            );
+            Ok(())
+        }
+    }
+}
 
 fn print_account(account: &Account, format: Format) -> Result<(), CliError> {
     match format {
@@ -106,10 +156,20 @@ fn print_account(account: &Account, format: Format) -> Result<(), CliError> {
     }
 }
 
-/// Runs one `user` subcommand.
-pub async fn run(store: &dyn Store, command: UserCommand, format: Format) -> Result<(), CliError> {
+/// Runs one `user` subcommand; `public_url` is the origin of printed links.
+pub async fn run(
+    store: &dyn Store,
+    command: UserCommand,
+    public_url: Option<&str>,
+    format: Format,
+) -> Result<(), CliError> {
     match command {
-        UserCommand::Create { email, role, conferences } => {
+        UserCommand::Create { email, role, conferences, link: true } => {
+            let email = Email::parse("email", &email)?;
+            let made = accounts::create_account_with_link(store, &email, role.into(), &conferences).await?;
+            print_link(&made, public_url, format, "created")
+        }
+        UserCommand::Create { email, role, conferences, link: false } => {
             let email = Email::parse("email", &email)?;
             let password = read_new_password()?;
             let account = accounts::create_account(store, &email, role.into(), &password, &conferences).await?;
@@ -143,8 +203,24 @@ pub async fn run(store: &dyn Store, command: UserCommand, format: Format) -> Res
                 }
             }
         }
+        UserCommand::Link { email } => {
+            let made = accounts::new_password_link(store, &Email::parse("email", &email)?).await?;
+            print_link(&made, public_url, format, "has a new set-password link (the earlier one stopped)")
+        }
         UserCommand::Grant { email, conference } => {
             let account = accounts::grant_conference(store, &Email::parse("email", &email)?, &conference).await?;
+            print_account(&account, format)
+        }
+        UserCommand::Revoke { email, conference } => {
+            let (account, revoked) =
+                accounts::revoke_conference(store, &Email::parse("email", &email)?, &conference).await?;
+            if format == Format::Table {
+                if revoked {
+                    eprintln!("{} no longer sees conference {conference}", account.email);
+                } else {
+                    eprintln!("{} did not see conference {conference}; nothing changed", account.email);
+                }
+            }
             print_account(&account, format)
         }
     }

@@ -23,6 +23,8 @@ struct LoginPage {
     nav: Option<Nav>,
     email: String,
     error: Option<String>,
+    /// What the last change said ("Password set; sign in"), shown once.
+    notice: Option<String>,
 }
 
 /// The sign-in form (or the conferences, for a signed-in account).
@@ -33,7 +35,8 @@ pub(crate) async fn form(State(state): State<ConsoleState>, headers: HeaderMap) 
             return Ok(Redirect::to("/console").into_response());
         }
     }
-    page(StatusCode::OK, &LoginPage { nav: None, email: String::new(), error: None })
+    let notice = crate::flash::presented(&headers);
+    page(StatusCode::OK, &LoginPage { nav: None, email: String::new(), error: None, notice })
 }
 
 /// Checks the email and password under the sign-in limit
@@ -74,7 +77,7 @@ pub(crate) async fn sign_in(
             format!("Too many sign-in attempts. Try again in {} seconds.", refused.whole_seconds()),
         ),
     };
-    page(status, &LoginPage { nav: None, email, error: Some(error) })
+    page(status, &LoginPage { nav: None, email, error: Some(error), notice: None })
 }
 
 /// Ends the session and goes back to the sign-in form.

@@ -1,6 +1,7 @@
 //! The pages, one module per group; each handler parses the form or query, calls one use case
 //! of `vouchers-core` and renders a template (or redirects after a change).
 
+mod accounts;
 mod allotments;
 mod batches;
 mod bulk;
@@ -91,6 +92,13 @@ pub(crate) fn routes() -> Routes {
         .form("/console/logout", login::sign_out)
         .page("/console", conferences::list)
         .form("/console/conferences", conferences::create)
+        .page_and_form("/console/accounts", accounts::list, accounts::create)
+        .page("/console/accounts/{id}", accounts::show)
+        .form("/console/accounts/{id}/grant", accounts::grant)
+        .page_and_form("/console/accounts/{id}/revoke/{conf}", accounts::confirm_revoke, accounts::revoke)
+        .form("/console/accounts/{id}/link", accounts::new_link)
+        .page_and_form("/console/accounts/{id}/disable", accounts::confirm_disable, accounts::disable)
+        .page_and_form("/console/set-password/{secret}", accounts::set_password_form, accounts::set_password)
         .page("/console/c/{conf}", dashboard::show)
         .page("/console/c/{conf}/catalog", catalog::show)
         .form("/console/c/{conf}/ticket-types", catalog::create_ticket_type)

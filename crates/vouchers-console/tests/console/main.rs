@@ -11,6 +11,7 @@ macro_rules! both_backends {
     };
 }
 
+mod accounts;
 mod bulk;
 mod hostile;
 mod import;

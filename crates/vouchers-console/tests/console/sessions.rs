@@ -201,11 +201,19 @@ async fn every_post_route_refuses_a_forged_form(mut c: Console) {
         vouchers_core::service::allotments::open_link(store, &guard, &made.secret, address, vouchers_core::now());
     let vouchers_core::service::sign_in::Guarded::Found((sponsor, _)) = opened.await.unwrap() else { panic!() };
     let sponsor_cookie = format!("vouchers_sponsor={}", sponsor.expose());
+    // The set-password form is tried with a real link (of an account that has a password too).
+    let email = vouchers_core::domain::Email::parse("email", MANAGER).unwrap();
+    let link = vouchers_core::service::accounts::new_password_link(store, &email).await.unwrap();
     let audited = store.audit_log(conference.id, &filter).await.unwrap().len();
     let (batches, conferences) = (c.batches().await, store.conferences().await.unwrap());
+    let accounts = store.accounts().await.unwrap();
     for path in &paths {
-        let uri =
-            path.replace("{conf}", CONF).replace("{code}", "SOME-CODE").replace("{id}", "1").replace("{msg}", "1");
+        let uri = path
+            .replace("{conf}", CONF)
+            .replace("{code}", "SOME-CODE")
+            .replace("{id}", "1")
+            .replace("{msg}", "1")
+            .replace("{secret}", link.secret.expose());
         let fields = [("slug", "forged"), ("name", "Forged"), ("count", "5"), ("voucher_type", "comp")];
         let sponsor_page = path.starts_with("/sponsor");
         let cookie: &[(&str, &str)] = if sponsor_page { &[("cookie", sponsor_cookie.as_str())] } else { &[] };
@@ -218,6 +226,16 @@ async fn every_post_route_refuses_a_forged_form(mut c: Console) {
             // The one form without a session: only the origin check guards it.
             continue;
         }
+        if *path == "/console/set-password/{secret}" {
+            // No session either: the link's secret is its credential. Without a password (or
+            // with a wrong repeat) it sets nothing.
+            let page = c.send_with(axum::http::Method::POST, &uri, Some(&fields), &[]).await;
+            assert_eq!(page.status, StatusCode::UNPROCESSABLE_ENTITY, "{uri}: {}", page.body);
+            let differ = [("password", "a long enough password"), ("repeat", "another one entirely")];
+            let page = c.send_with(axum::http::Method::POST, &uri, Some(&differ), &[]).await;
+            assert_eq!(page.status, StatusCode::UNPROCESSABLE_ENTITY, "{uri}: {}", page.body);
+            continue;
+        }
         let page = c.send_with(axum::http::Method::POST, &uri, Some(&fields), cookie).await;
         assert_eq!(page.status, StatusCode::FORBIDDEN, "{uri} without a token: {}", page.body);
         assert!(page.body.contains("nothing was changed"), "{uri}: {}", page.body);
@@ -228,6 +246,10 @@ async fn every_post_route_refuses_a_forged_form(mut c: Console) {
     }
     assert_eq!(store.audit_log(conference.id, &filter).await.unwrap().len(), audited, "no forged form wrote anything");
     assert_eq!((c.batches().await, store.conferences().await.unwrap()), (batches, conferences));
+    assert_eq!(store.accounts().await.unwrap(), accounts, "no account changed");
+    let now = vouchers_core::now();
+    assert!(vouchers_core::service::accounts::password_link(store, &link.secret, now).await.unwrap().is_some());
+    assert_eq!(c.sign_in(MANAGER).await.redirect(), "/console", "the password is unchanged");
     c.get("/console").await.ok(StatusCode::OK);
 }
 

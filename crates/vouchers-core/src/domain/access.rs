@@ -161,6 +161,7 @@ mod tests {
             conferences: conferences.iter().map(|c| (*c).to_owned()).collect(),
             created_at: Utc::now(),
             disabled_at: None,
+            has_password: true,
         }
     }
 

@@ -1,5 +1,5 @@
 //! Organizer accounts of the console: an email, a role, the conferences a `manage` account may
-//! see, and passwords and session secrets that never show in `Debug`.
+//! see, and passwords, session secrets and set-password links that never show in `Debug`.
 
 use std::fmt;
 use std::str::FromStr;
@@ -166,6 +166,79 @@ pub struct Account {
     /// When it was disabled; a disabled account cannot sign in and has no sessions.
     #[serde(serialize_with = "rfc3339_opt")]
     pub disabled_at: Option<DateTime<Utc>>,
+    /// False while an account made with a one-time set-password link waits for its first
+    /// password: it cannot sign in until the link is used.
+    pub has_password: bool,
+}
+
+/// What an account is now, as the console's badge says it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AccountStatus {
+    /// It may sign in.
+    Active,
+    /// It was disabled: it cannot sign in.
+    Disabled,
+    /// It was made with a one-time link and has no password yet.
+    WaitingForPassword,
+}
+
+impl AccountStatus {
+    /// The status of `account` (disabled first: a disabled account never signs in).
+    pub fn of(account: &Account) -> Self {
+        if account.disabled_at.is_some() {
+            AccountStatus::Disabled
+        } else if !account.has_password {
+            AccountStatus::WaitingForPassword
+        } else {
+            AccountStatus::Active
+        }
+    }
+
+    /// In words: `active`, `disabled`, `waiting for a password`.
+    pub fn label(self) -> &'static str {
+        match self {
+            AccountStatus::Active => "active",
+            AccountStatus::Disabled => "disabled",
+            AccountStatus::WaitingForPassword => "waiting for a password",
+        }
+    }
+}
+
+/// The secret of a one-time set-password link (`/console/set-password/SECRET`): 32 random
+/// bytes, shown once; only its SHA-256 is stored. `Debug` never prints it.
+#[derive(Clone, PartialEq, Eq)]
+pub struct PasswordLinkSecret(String);
+
+impl PasswordLinkSecret {
+    /// Wraps a presented or generated secret.
+    pub fn new(secret: impl Into<String>) -> Self {
+        Self(secret.into())
+    }
+
+    /// The secret itself: only for the link and its hash.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+
+    /// The link's path: `/console/set-password/SECRET`.
+    pub fn path(&self) -> String {
+        format!("/console/set-password/{}", self.0)
+    }
+
+    /// The link under `origin` (`https://tickets.example.org`), or the path alone without one.
+    pub fn link(&self, origin: Option<&str>) -> String {
+        match origin {
+            Some(origin) => format!("{}{}", origin.trim_end_matches('/'), self.path()),
+            None => self.path(),
+        }
+    }
+}
+
+impl fmt::Debug for PasswordLinkSecret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("PasswordLinkSecret(***)")
+    }
 }
 
 /// A console session's secret, the value of its cookie. `Debug` never prints it.
@@ -258,6 +331,32 @@ mod tests {
         let p = Password::new("correct horse battery").unwrap();
         assert!(!format!("{p:?}").contains("horse"));
         assert!(!format!("{:?}", SessionSecret::new("s3cret")).contains("s3cret"));
+    }
+
+    #[test]
+    fn password_links_are_never_shown() {
+        let secret = PasswordLinkSecret::new("s3cret");
+        assert!(!format!("{secret:?}").contains("s3cret"));
+        assert_eq!(secret.link(Some("https://x.org/")), "https://x.org/console/set-password/s3cret");
+        assert_eq!(secret.link(None), "/console/set-password/s3cret");
+    }
+
+    #[test]
+    fn statuses() {
+        let mut account = Account {
+            id: 1,
+            email: "ana@example.org".into(),
+            role: Role::Manage,
+            conferences: Vec::new(),
+            created_at: Utc::now(),
+            disabled_at: None,
+            has_password: false,
+        };
+        assert_eq!(AccountStatus::of(&account).label(), "waiting for a password");
+        account.has_password = true;
+        assert_eq!(AccountStatus::of(&account), AccountStatus::Active);
+        account.disabled_at = Some(Utc::now());
+        assert_eq!(AccountStatus::of(&account), AccountStatus::Disabled);
     }
 
     #[test]

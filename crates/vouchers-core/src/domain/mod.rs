@@ -25,7 +25,7 @@ mod voucher;
 mod webhook;
 
 pub use access::{Access, Action, Denied};
-pub use account::{Account, Email, Password, Role, Session, SessionSecret};
+pub use account::{Account, AccountStatus, Email, Password, PasswordLinkSecret, Role, Session, SessionSecret};
 pub use allotment::{
     format_reminder_days, parse_reminder_days, public_origin, reminder_days, sponsor_name, Allotment, Attendee,
     AttendeeStatus, SponsorSecret, SponsorSession, DEFAULT_REMINDER_DAYS, MAX_PASTE, MAX_REMINDERS, MAX_REMINDER_DAYS,

@@ -1,5 +1,13 @@
 //! Organizer accounts and their console sessions: create, list, disable, change a password,
-//! grant a conference; sign in, find the session behind a cookie, sign out.
+//! grant and revoke a conference; one-time set-password links; sign in, find the session behind
+//! a cookie, sign out.
+//!
+//! An account may be made without a password, with a one-time set-password link instead (the
+//! admin sends the link; nobody types the new account's password but its owner). Such an account
+//! cannot sign in until the link is used. A link's secret is 32 bytes from the operating
+//! system's CSPRNG and only its SHA-256 is stored; a link lives [`PASSWORD_LINK_HOURS`] hours,
+//! an account has at most one (a new one replaces the old, for a forgotten password), and it
+//! works once: setting the password deletes it in the statement that finds it.
 //!
 //! Passwords are hashed with Argon2id (the `argon2` crate's defaults: 19 MiB, 2 passes), on a
 //! blocking thread so a sign-in never stalls the server's other requests. A session's secret is
@@ -19,11 +27,22 @@ use chrono::{DateTime, Utc};
 use rand::rngs::OsRng;
 use rand::TryRngCore;
 
+use super::sign_in::{guarded_lookup, Guarded, SignInGuard};
 use super::tokens::token_hash;
-use crate::domain::{Account, Email, InvalidInput, Password, Role, Session, SessionSecret};
+use crate::domain::{
+    quoted, Account, Actor, Email, InvalidInput, Password, PasswordLinkSecret, Role, Session, SessionSecret,
+};
 use crate::store::Store;
 use crate::VoucherError;
 use serde_json::json;
+
+/// How long a set-password link works after it is made: 72 hours, time for the email to be read
+/// over a weekend; past it the link opens nothing and an admin makes a new one.
+pub const PASSWORD_LINK_HOURS: i64 = 72;
+
+/// The password hash of an account waiting for its first password: empty, which no password
+/// matches (it is no Argon2 hash).
+const NO_PASSWORD: &str = "";
 
 /// How long a session lives.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -79,6 +98,33 @@ pub(crate) fn random_secret() -> Result<String, VoucherError> {
     Ok(secret)
 }
 
+/// A set-password link just made, with its secret (shown once).
+#[derive(Debug, Clone)]
+pub struct NewPasswordLink {
+    /// The account whose password it sets, as it is now.
+    pub account: Account,
+    /// The link's secret: the link is [`PasswordLinkSecret::link`].
+    pub secret: PasswordLinkSecret,
+    /// When it stops working.
+    pub expires_at: DateTime<Utc>,
+}
+
+/// A set-password link that works: whose password it sets, and until when.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PasswordLink {
+    /// The account (enabled).
+    pub account: Account,
+    /// When the link stops working.
+    pub expires_at: DateTime<Utc>,
+}
+
+/// A new link secret and the hash stored for it.
+fn new_link_secret() -> Result<(PasswordLinkSecret, String), VoucherError> {
+    let secret = PasswordLinkSecret::new(random_secret()?);
+    let hash = token_hash(secret.expose());
+    Ok((secret, hash))
+}
+
 /// Creates an account. An `admin` account sees every conference and takes none; a `manage`
 /// account may be granted conferences now or later.
 #[tracing::instrument(level = "debug", skip_all)]
@@ -89,15 +135,49 @@ pub async fn create_account(
     password: &Password,
     conferences: &[String],
 ) -> Result<Account, VoucherError> {
+    check_grants(role, conferences)?;
+    let hash = hash_password(password).await?;
+    insert_account(store, email, role, &hash, conferences, None).await
+}
+
+/// Creates an account without a password and returns a one-time link that sets it (valid
+/// [`PASSWORD_LINK_HOURS`] hours). The account cannot sign in until the link is used. The same
+/// rules as [`create_account`] otherwise.
+#[tracing::instrument(level = "debug", skip_all)]
+pub async fn create_account_with_link(
+    store: &dyn Store,
+    email: &Email,
+    role: Role,
+    conferences: &[String],
+) -> Result<NewPasswordLink, VoucherError> {
+    check_grants(role, conferences)?;
+    let (secret, hash) = new_link_secret()?;
+    let expires_at = super::now() + chrono::Duration::hours(PASSWORD_LINK_HOURS);
+    let account = insert_account(store, email, role, NO_PASSWORD, conferences, Some((&hash, expires_at))).await?;
+    Ok(NewPasswordLink { account, secret, expires_at })
+}
+
+fn check_grants(role: Role, conferences: &[String]) -> Result<(), VoucherError> {
     if role == Role::Admin && !conferences.is_empty() {
         return Err(
             InvalidInput::new("conference", "an admin account sees every conference; give no conference").into()
         );
     }
-    let hash = hash_password(password).await?;
+    Ok(())
+}
+
+/// The account row, its grants, its link (hash and expiry) if any, audited, in one transaction.
+async fn insert_account(
+    store: &dyn Store,
+    email: &Email,
+    role: Role,
+    hash: &str,
+    conferences: &[String],
+    link: Option<(&str, DateTime<Utc>)>,
+) -> Result<Account, VoucherError> {
     let mut tx = store.begin().await?;
     let now = super::now();
-    let id = tx.insert_account(email.as_str(), &hash, role, now).await.map_err(|e| match e {
+    let id = tx.insert_account(email.as_str(), hash, role, now).await.map_err(|e| match e {
         crate::store::StoreError::UniqueViolation { .. } => VoucherError::Duplicate {
             what: "account",
             field: "email",
@@ -114,11 +194,120 @@ pub async fn create_account(
             .await?;
         granted.push(conference.slug);
     }
-    super::audit(tx.as_mut(), None, "account.create", email.as_str(), json!({"role": role.as_str()})).await?;
+    let mut changes = json!({"role": role.as_str()});
+    if let Some((link_hash, expires_at)) = link {
+        tx.replace_password_link(id, link_hash, now, expires_at).await?;
+        changes["password"] = json!("link");
+    }
+    super::audit(tx.as_mut(), None, "account.create", email.as_str(), changes).await?;
     tx.commit().await?;
     granted.sort();
     granted.dedup();
-    Ok(Account { id, email: email.as_str().to_owned(), role, conferences: granted, created_at: now, disabled_at: None })
+    Ok(Account {
+        id,
+        email: email.as_str().to_owned(),
+        role,
+        conferences: granted,
+        created_at: now,
+        disabled_at: None,
+        has_password: hash != NO_PASSWORD,
+    })
+}
+
+/// Makes a new one-time set-password link for an enabled account (valid
+/// [`PASSWORD_LINK_HOURS`] hours), replacing the links it had: for an account whose password
+/// was forgotten, or whose first link expired. Its password, if any, keeps working until the
+/// link is used.
+///
+/// # Errors
+/// [`VoucherError::AccountNotFound`]; [`VoucherError::Invalid`] naming `email` for a disabled
+/// account.
+#[tracing::instrument(level = "debug", skip_all)]
+pub async fn new_password_link(store: &dyn Store, email: &Email) -> Result<NewPasswordLink, VoucherError> {
+    let (secret, hash) = new_link_secret()?;
+    let mut tx = store.begin().await?;
+    let account = locked(tx.as_mut(), email).await?;
+    if account.disabled_at.is_some() {
+        let message = format!("account {} is disabled: it gets no set-password link", quoted(email.as_str()));
+        return Err(InvalidInput::new("email", message).into());
+    }
+    let now = super::now();
+    let expires_at = now + chrono::Duration::hours(PASSWORD_LINK_HOURS);
+    tx.replace_password_link(account.id, &hash, now, expires_at).await?;
+    let changes = json!({"expires_at": crate::domain::format_rfc3339(&expires_at)});
+    super::audit(tx.as_mut(), None, "account.password_link", email.as_str(), changes).await?;
+    tx.commit().await?;
+    Ok(NewPasswordLink { account, secret, expires_at })
+}
+
+/// The link behind a presented secret, when it works at `now`: `None` for an unknown secret, a
+/// used or replaced link, one past its expiry, and one of a disabled account.
+#[tracing::instrument(level = "debug", skip_all)]
+pub async fn password_link(
+    store: &dyn Store,
+    secret: &PasswordLinkSecret,
+    now: DateTime<Utc>,
+) -> Result<Option<PasswordLink>, VoucherError> {
+    let Some(stored) = store.password_link(&token_hash(secret.expose())).await? else { return Ok(None) };
+    if now >= stored.expires_at {
+        return Ok(None);
+    }
+    let account = store.account(stored.account_id).await?.filter(|a| a.disabled_at.is_none());
+    Ok(account.map(|account| PasswordLink { account, expires_at: stored.expires_at }))
+}
+
+/// [`password_link`] under the sign-in limit of `address` (a page that a secret opens): refused
+/// unread while the address has used up its failures; a secret that opens nothing counts one
+/// failure, as a wrong password does.
+#[tracing::instrument(level = "debug", skip_all)]
+pub async fn open_password_link(
+    store: &dyn Store,
+    guard: &SignInGuard,
+    secret: &PasswordLinkSecret,
+    address: std::net::IpAddr,
+    now: DateTime<Utc>,
+) -> Result<Guarded<PasswordLink>, VoucherError> {
+    guarded_lookup(store, guard, address, now, password_link(store, secret, now)).await
+}
+
+/// Sets an account's password through its link, once: in one transaction, the link is taken
+/// (deleted in the statement that finds it, so of two uses at once exactly one gets it), every
+/// other link of the account deleted, the password set and the account's sessions ended; the
+/// audit record (`account.set_password`, `{"by": "link"}`) names the account as its actor.
+/// `None`, and nothing written, when the link does not work at `now` ([`password_link`]).
+#[tracing::instrument(level = "debug", skip_all)]
+pub async fn set_password_by_link(
+    store: &dyn Store,
+    secret: &PasswordLinkSecret,
+    password: &Password,
+    now: DateTime<Utc>,
+) -> Result<Option<Account>, VoucherError> {
+    // A link that opens nothing costs no hashing.
+    let Some(link) = password_link(store, secret, now).await? else { return Ok(None) };
+    let hash = hash_password(password).await?;
+    let actor = Actor::Account { id: link.account.id, email: link.account.email.clone() };
+    let mut tx = store.begin_as(&actor).await?;
+    match tx.take_password_link(&token_hash(secret.expose()), now).await? {
+        Some(id) if id == link.account.id => {}
+        // Used (or replaced) since it was read: the other use won.
+        _ => return Ok(None),
+    }
+    let Some(account) = tx.lock_account_by_id(link.account.id).await?.filter(|a| a.disabled_at.is_none()) else {
+        return Ok(None);
+    };
+    tx.delete_password_links(account.id).await?;
+    tx.set_password_hash(account.id, &hash).await?;
+    let ended = tx.delete_account_sessions(account.id).await?;
+    let changes = json!({"by": "link", "sessions_ended": ended});
+    super::audit(tx.as_mut(), None, "account.set_password", &account.email, changes).await?;
+    tx.commit().await?;
+    Ok(Some(Account { has_password: true, ..account }))
+}
+
+/// The account with this id, if any.
+#[tracing::instrument(level = "debug", skip_all)]
+pub async fn account(store: &dyn Store, id: i64) -> Result<Option<Account>, VoucherError> {
+    Ok(store.account(id).await?)
 }
 
 /// Every account, by email.
@@ -127,25 +316,43 @@ pub async fn list_accounts(store: &dyn Store) -> Result<Vec<Account>, VoucherErr
     Ok(store.accounts().await?)
 }
 
-/// Disables an account and ends its sessions at once. Returns the account as it is now.
+/// Disables an account, ends its sessions and deletes its set-password link at once. Returns
+/// the account as it is now.
 #[tracing::instrument(level = "debug", skip_all)]
 pub async fn disable_account(store: &dyn Store, email: &Email) -> Result<Account, VoucherError> {
+    disable(store, None, email).await
+}
+
+/// [`disable_account`] on behalf of the signed-in account `by`, which may not disable itself
+/// (an admin would lock itself out of the console): [`VoucherError::Invalid`] naming `email`.
+#[tracing::instrument(level = "debug", skip_all)]
+pub async fn disable_account_by(store: &dyn Store, by: &Account, email: &Email) -> Result<Account, VoucherError> {
+    disable(store, Some(by), email).await
+}
+
+async fn disable(store: &dyn Store, by: Option<&Account>, email: &Email) -> Result<Account, VoucherError> {
     let mut tx = store.begin().await?;
     let account = locked(tx.as_mut(), email).await?;
+    if by.is_some_and(|by| by.id == account.id) {
+        return Err(InvalidInput::new("email", "you cannot disable the account you are signed in with").into());
+    }
     tx.disable_account(account.id, super::now()).await?;
+    tx.delete_password_links(account.id).await?;
     let ended = tx.delete_account_sessions(account.id).await?;
     super::audit(tx.as_mut(), None, "account.disable", email.as_str(), json!({"sessions_ended": ended})).await?;
     tx.commit().await?;
     store.account(account.id).await?.ok_or_else(|| VoucherError::AccountNotFound(email.as_str().to_owned()))
 }
 
-/// Sets a new password and ends the account's sessions (whoever knew the old one is out).
+/// Sets a new password, ends the account's sessions (whoever knew the old one is out) and
+/// deletes its set-password link.
 #[tracing::instrument(level = "debug", skip_all)]
 pub async fn set_password(store: &dyn Store, email: &Email, password: &Password) -> Result<(), VoucherError> {
     let hash = hash_password(password).await?;
     let mut tx = store.begin().await?;
     let account = locked(tx.as_mut(), email).await?;
     tx.set_password_hash(account.id, &hash).await?;
+    tx.delete_password_links(account.id).await?;
     let ended = tx.delete_account_sessions(account.id).await?;
     super::audit(tx.as_mut(), None, "account.set_password", email.as_str(), json!({"sessions_ended": ended})).await?;
     tx.commit().await?;
@@ -168,6 +375,38 @@ pub async fn grant_conference(store: &dyn Store, email: &Email, conference: &str
     store.account(account.id).await?.ok_or_else(|| VoucherError::AccountNotFound(email.as_str().to_owned()))
 }
 
+/// Takes a conference away from a `manage` account: its pages answer 404 to the account at
+/// once. Returns the account as it is now, and whether it had the conference (false: nothing
+/// changed and nothing is audited, so a second revoke is harmless).
+///
+/// # Errors
+/// [`VoucherError::AccountNotFound`]; [`VoucherError::Invalid`] naming `conference` for an
+/// admin account (it sees every conference) or a conference that does not exist.
+#[tracing::instrument(level = "debug", skip_all, fields(conference = %conference))]
+pub async fn revoke_conference(
+    store: &dyn Store,
+    email: &Email,
+    conference: &str,
+) -> Result<(Account, bool), VoucherError> {
+    let mut tx = store.begin().await?;
+    let account = locked(tx.as_mut(), email).await?;
+    if account.role == Role::Admin {
+        return Err(
+            InvalidInput::new("conference", "an admin account sees every conference; it has none to revoke").into()
+        );
+    }
+    let found = tx.conference(conference).await?.ok_or_else(|| no_such_conference(conference))?;
+    let revoked = tx.revoke_conference(account.id, found.id).await?;
+    if revoked {
+        let changes = json!({"role": account.role.as_str()});
+        super::audit(tx.as_mut(), Some(found.id), "account.revoke", email.as_str(), changes).await?;
+    }
+    tx.commit().await?;
+    let after =
+        store.account(account.id).await?.ok_or_else(|| VoucherError::AccountNotFound(email.as_str().to_owned()))?;
+    Ok((after, revoked))
+}
+
 async fn locked(tx: &mut dyn crate::store::StoreTx, email: &Email) -> Result<Account, VoucherError> {
     tx.lock_account(email.as_str()).await?.ok_or_else(|| VoucherError::AccountNotFound(email.as_str().to_owned()))
 }
@@ -186,7 +425,13 @@ pub async fn sign_in(store: &dyn Store, email: &str, password: &str) -> Result<(
         verify_password(&presented, DECOY_HASH).await;
         return Err(VoucherError::LoginFailed);
     };
-    let verified = verify_password(&presented, &stored.password_hash).await;
+    // An account waiting for its first password takes as long to refuse as any other.
+    let verified = if stored.password_hash == NO_PASSWORD {
+        verify_password(&presented, DECOY_HASH).await;
+        false
+    } else {
+        verify_password(&presented, &stored.password_hash).await
+    };
     if !verified || stored.account.disabled_at.is_some() {
         return Err(VoucherError::LoginFailed);
     }
@@ -293,7 +538,8 @@ pub async fn known_device(store: &dyn Store, email: &str, device: &DeviceToken) 
     let (Some(id), Some(nonce), Some(mac)) = (parts.next(), parts.next(), parts.next()) else { return Ok(false) };
     let (Ok(id), Ok(mac)) = (id.parse::<i64>(), URL_SAFE_NO_PAD.decode(mac)) else { return Ok(false) };
     let Some(stored) = store.account_by_email(email.as_str()).await? else { return Ok(false) };
-    if stored.account.id != id || stored.account.disabled_at.is_some() {
+    // Without a password there is no key, so no browser has signed in to the account.
+    if stored.account.id != id || stored.account.disabled_at.is_some() || stored.password_hash == NO_PASSWORD {
         return Ok(false);
     }
     // `verify_slice` compares in constant time.

@@ -10,7 +10,7 @@ use chrono::{DateTime, Utc};
 use super::{
     AuditFilter, Backend, CheckoutKey, CheckoutView, ClaimedMessage, ClaimedWebhook, DeliveryFilter, DeliveryResult,
     DueDelivery, NewRedemption, OutboxFilter, RedeemOutcome, RedemptionFilter, RedemptionRecord, Store, StoreError,
-    StoreTx, StoredAccount, StoredSession, StoredSponsorSession, UsageRow, VoucherFilter,
+    StoreTx, StoredAccount, StoredPasswordLink, StoredSession, StoredSponsorSession, UsageRow, VoucherFilter,
 };
 use crate::domain::Delivery;
 use crate::domain::{
@@ -124,6 +124,10 @@ impl Store for Acting {
 
     async fn session_by_hash(&self, hash: &str) -> Result<Option<StoredSession>, StoreError> {
         self.inner.session_by_hash(hash).await
+    }
+
+    async fn password_link(&self, hash: &str) -> Result<Option<StoredPasswordLink>, StoreError> {
+        self.inner.password_link(hash).await
     }
 
     async fn failed_lookups(

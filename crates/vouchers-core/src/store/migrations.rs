@@ -3,7 +3,7 @@
 /// Every migration file as it landed, by backend and version: sqlx refuses to migrate a
 /// database whose applied migration's checksum (SHA-384 of the file) differs, so a landed
 /// file must never change. A new migration adds its line here when it lands.
-const LANDED: [(&str, i64, &str); 40] = [
+const LANDED: [(&str, i64, &str); 42] = [
     ("sqlite", 1, "0eceaf674f7951ab0c78aa9d16d705bf3cd4becfe4c8653b0c4fe98756b74d5141169a7208d00e085a2666e0a7470ced"),
     ("sqlite", 2, "516b8c2dd418b1d9bb7b43d47790b44e3354540fad12d37c18bcfb08614b60666a00c82d2037a383f98643f375a73418"),
     ("sqlite", 3, "2b6a8144cf9e4476eb872928529e594da268f0cfd947c5796e745c1f73d17a53cbd49d7a573b65378d701ed9abd33a05"),
@@ -81,6 +81,12 @@ const LANDED: [(&str, i64, &str); 40] = [
         "postgres",
         19,
         "514dbe402cb88dcb57db9023088acf398f9abfd65b20a858ff9b6e1ec680cd233362566f7f7a24687fc9532c6a44ccf3",
+    ),
+    ("sqlite", 20, "19b4af68b8d6f63aecfbbccb7a4603700b8b82e150985dfb734db0e786eedaf35aad61994cf64e3625dc7d5f5e531a0a"),
+    (
+        "postgres",
+        20,
+        "2c732d3055202173df96b48b770a4c8cf7c0d1e3fa64ad2e7f196ea5dd3faf39c14d4e51b15432cb4244de17f6592daf",
     ),
     ("sqlite", 21, "b54a9991f30ef2a5c9c21c9b22bebbc5effab764397287a0d984d600209e60ac967fcc2f26d9122cbdb06e78876e7018"),
     (

@@ -165,6 +165,8 @@ pub trait Store: Send + Sync + 'static {
     async fn accounts(&self) -> Result<Vec<Account>, StoreError>;
     /// The session whose secret hashes to `hash` (hex SHA-256).
     async fn session_by_hash(&self, hash: &str) -> Result<Option<StoredSession>, StoreError>;
+    /// The set-password link whose secret hashes to `hash` (hex SHA-256), expired or not.
+    async fn password_link(&self, hash: &str) -> Result<Option<StoredPasswordLink>, StoreError>;
     /// A caller's failed code lookups since `since`: how many, and when the oldest was.
     async fn failed_lookups(
         &self,
@@ -434,8 +436,27 @@ pub trait StoreTx: Send {
     ) -> Result<i64, StoreError>;
     /// The account with this email (ignoring case), locked until the transaction ends.
     async fn lock_account(&mut self, email: &str) -> Result<Option<Account>, StoreError>;
+    /// The account with this id, locked until the transaction ends.
+    async fn lock_account_by_id(&mut self, id: i64) -> Result<Option<Account>, StoreError>;
     /// Lets a `manage` account see a conference (nothing when it already may).
     async fn grant_conference(&mut self, account_id: i64, conference_id: i64) -> Result<(), StoreError>;
+    /// Takes a conference away from an account; false when it did not have it.
+    async fn revoke_conference(&mut self, account_id: i64, conference_id: i64) -> Result<bool, StoreError>;
+    /// Gives an account a new set-password link (only the hash of its secret), deleting the
+    /// links it had.
+    async fn replace_password_link(
+        &mut self,
+        account_id: i64,
+        link_hash: &str,
+        now: DateTime<Utc>,
+        expires_at: DateTime<Utc>,
+    ) -> Result<(), StoreError>;
+    /// Deletes the link whose secret hashes to `link_hash` when it is unexpired at `now`, in one
+    /// statement, and returns its account's id; `None` (nothing deleted) otherwise. Of two
+    /// transactions taking the same link at once, one gets it and the other `None`.
+    async fn take_password_link(&mut self, link_hash: &str, now: DateTime<Utc>) -> Result<Option<i64>, StoreError>;
+    /// Deletes every set-password link of an account; returns how many there were.
+    async fn delete_password_links(&mut self, account_id: i64) -> Result<u64, StoreError>;
     /// Replaces an account's password hash.
     async fn set_password_hash(&mut self, account_id: i64, password_hash: &str) -> Result<(), StoreError>;
     /// Marks an account disabled.

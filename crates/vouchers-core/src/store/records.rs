@@ -287,6 +287,17 @@ impl fmt::Debug for StoredSession {
     }
 }
 
+/// A one-time set-password link, found by the hash of its secret.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredPasswordLink {
+    /// The account whose password it sets.
+    pub account_id: i64,
+    /// When it was made.
+    pub created_at: DateTime<Utc>,
+    /// From this instant on it opens nothing.
+    pub expires_at: DateTime<Utc>,
+}
+
 /// One redemption of a voucher, for its page.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct RedemptionRecord {

@@ -408,7 +408,9 @@ pub(super) fn token(row: &impl StoredRow) -> Result<ApiToken, StoreError> {
 }
 
 /// The columns of an account, the same on both backends.
-pub(super) const ACCOUNT_COLUMNS: &str = "id, email, role, created_at, disabled_at";
+/// (An account waiting for its first password has the empty hash, which no password matches.)
+pub(super) const ACCOUNT_COLUMNS: &str =
+    "id, email, role, created_at, disabled_at, (password_hash <> '') AS has_password";
 
 /// An account (its conferences read separately), as [`ACCOUNT_COLUMNS`] reads it.
 pub(super) fn account(row: &impl StoredRow, conferences: Vec<String>) -> Result<Account, StoreError> {
@@ -420,6 +422,7 @@ pub(super) fn account(row: &impl StoredRow, conferences: Vec<String>) -> Result<
         conferences,
         created_at: row.instant("created_at")?,
         disabled_at: row.opt_instant("disabled_at")?,
+        has_password: row.flag("has_password")?,
     })
 }
 

@@ -17,7 +17,7 @@ use crate::store::rows::{
 use crate::store::{
     AuditFilter, Backend, CheckoutKey, CheckoutView, ClaimedMessage, ClaimedWebhook, DeliveryFilter, DeliveryResult,
     DueDelivery, NewRedemption, OutboxFilter, RedeemOutcome, RedemptionFilter, RedemptionRecord, Store, StoreError,
-    StoreTx, StoredAccount, StoredSession, StoredSponsorSession, UsageRow, VoucherFilter,
+    StoreTx, StoredAccount, StoredPasswordLink, StoredSession, StoredSponsorSession, UsageRow, VoucherFilter,
 };
 
 /// The conference with this slug.
@@ -302,6 +302,19 @@ impl<E: Engine> Store for E {
         }
         let sql = format!("SELECT {SESSION_COLUMNS} FROM console_session WHERE token_hash = $1");
         self.reader().first(&sql, args![hash]).await?.as_ref().map(rows::session).transpose()
+    }
+
+    async fn password_link(&self, hash: &str) -> Result<Option<StoredPasswordLink>, StoreError> {
+        if has_nul(hash) {
+            return Ok(None);
+        }
+        let sql = "SELECT account_id, created_at, expires_at FROM password_link WHERE link_hash = $1";
+        let Some(row) = self.reader().first(sql, args![hash]).await? else { return Ok(None) };
+        Ok(Some(StoredPasswordLink {
+            account_id: row.int("account_id")?,
+            created_at: row.instant("created_at")?,
+            expires_at: row.instant("expires_at")?,
+        }))
     }
 
     async fn failed_lookups(

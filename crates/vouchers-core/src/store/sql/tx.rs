@@ -521,6 +521,43 @@ impl<E: Engine> StoreTx for SqlTx<E> {
         Ok(Some(rows::account(&row, conferences)?))
     }
 
+    async fn lock_account_by_id(&mut self, id: i64) -> Result<Option<Account>, StoreError> {
+        let sql = format!("SELECT {ACCOUNT_COLUMNS} FROM account WHERE id = $1{}", E::DIALECT.for_update);
+        let Some(row) = self.tx.first(&sql, args![id]).await? else { return Ok(None) };
+        let conferences = account_conferences(&mut self.tx, id).await?;
+        Ok(Some(rows::account(&row, conferences)?))
+    }
+
+    async fn revoke_conference(&mut self, account_id: i64, conference_id: i64) -> Result<bool, StoreError> {
+        let sql = "DELETE FROM account_conference WHERE account_id = $1 AND conference_id = $2";
+        Ok(self.tx.run(sql, args![account_id, conference_id]).await? > 0)
+    }
+
+    async fn replace_password_link(
+        &mut self,
+        account_id: i64,
+        link_hash: &str,
+        now: DateTime<Utc>,
+        expires_at: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        self.tx.run("DELETE FROM password_link WHERE account_id = $1", args![account_id]).await?;
+        let sql = "INSERT INTO password_link (link_hash, account_id, created_at, expires_at) VALUES ($1, $2, $3, $4)";
+        self.tx.run(sql, args![link_hash, account_id, now, expires_at]).await?;
+        Ok(())
+    }
+
+    async fn take_password_link(&mut self, link_hash: &str, now: DateTime<Utc>) -> Result<Option<i64>, StoreError> {
+        if has_nul(link_hash) {
+            return Ok(None);
+        }
+        let sql = "DELETE FROM password_link WHERE link_hash = $1 AND expires_at > $2 RETURNING account_id";
+        self.tx.first(sql, args![link_hash, now]).await?.map(|row| row.int("account_id")).transpose()
+    }
+
+    async fn delete_password_links(&mut self, account_id: i64) -> Result<u64, StoreError> {
+        self.tx.run("DELETE FROM password_link WHERE account_id = $1", args![account_id]).await
+    }
+
     async fn grant_conference(&mut self, account_id: i64, conference_id: i64) -> Result<(), StoreError> {
         let sql = "INSERT INTO account_conference (account_id, conference_id) VALUES ($1, $2) ON CONFLICT DO NOTHING";
         self.tx.run(sql, args![account_id, conference_id]).await?;
