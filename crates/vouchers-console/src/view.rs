@@ -169,3 +169,98 @@ pub(crate) fn said(error: &vouchers_core::VoucherError) -> String {
 pub(crate) fn told(error: &vouchers_core::domain::InvalidInput) -> String {
     vouchers_core::domain::labelled(&error.message, error.field)
 }
+
+/// A table's order, from its `sort` and `dir` query parameters: one of the table's columns
+/// (anything else is the table's default), ascending unless `dir=desc`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Sort {
+    pub column: &'static str,
+    pub descending: bool,
+}
+
+impl Sort {
+    /// The order asked for among `columns` (their keys), else `default` ascending.
+    pub fn of(
+        query: &std::collections::HashMap<String, String>,
+        columns: &[(&'static str, &str)],
+        default: &'static str,
+    ) -> Self {
+        let column = query.get("sort").and_then(|s| columns.iter().find(|(k, _)| k == s)).map_or(default, |(k, _)| *k);
+        Self { column, descending: query.get("dir").is_some_and(|d| d == "desc") }
+    }
+
+    /// Orders `rows` by `key` for this sort's column (`key` gives each row's value for a
+    /// column), stable so equal values keep their order.
+    pub fn apply<T, K: Ord>(&self, rows: &mut [T], key: impl Fn(&T, &str) -> K) {
+        rows.sort_by(|a, b| {
+            let order = key(a, self.column).cmp(&key(b, self.column));
+            if self.descending {
+                order.reverse()
+            } else {
+                order
+            }
+        });
+    }
+
+    /// The header cells: each column a link that sorts by it (the current one toggles its
+    /// direction), with `aria-sort` on the current one.
+    pub fn headers(&self, base: &str, columns: &[(&'static str, &str)]) -> Vec<SortHeader> {
+        columns
+            .iter()
+            .map(|(key, label)| {
+                let current = *key == self.column;
+                let dir = if current && !self.descending { "desc" } else { "asc" };
+                SortHeader {
+                    label: (*label).to_owned(),
+                    href: format!("{base}?sort={key}&dir={dir}"),
+                    aria: match (current, self.descending) {
+                        (false, _) => "none",
+                        (true, false) => "ascending",
+                        (true, true) => "descending",
+                    },
+                    arrow: match (current, self.descending) {
+                        (false, _) => "",
+                        (true, false) => " ▲",
+                        (true, true) => " ▼",
+                    },
+                }
+            })
+            .collect()
+    }
+}
+
+/// A sortable column's header cell.
+pub(crate) struct SortHeader {
+    pub label: String,
+    pub href: String,
+    /// `aria-sort`: none, ascending or descending.
+    pub aria: &'static str,
+    /// ▲ or ▼ on the current column (hidden from screen readers, which read `aria-sort`).
+    pub arrow: &'static str,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_sort_from_the_query() {
+        let columns = [("name", "Name"), ("count", "Count")];
+        let query = |pairs: &[(&str, &str)]| pairs.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect();
+        let sort = Sort::of(&query(&[("sort", "count"), ("dir", "desc")]), &columns, "name");
+        assert_eq!(sort, Sort { column: "count", descending: true });
+        assert_eq!(
+            Sort::of(&query(&[("sort", "drop table")]), &columns, "name"),
+            Sort { column: "name", descending: false }
+        );
+        let mut rows = vec![("b", 1), ("a", 3), ("c", 2)];
+        sort.apply(&mut rows, |r, column| if column == "count" { r.1 } else { 0 });
+        assert_eq!(rows, vec![("a", 3), ("c", 2), ("b", 1)]);
+        let headers = sort.headers("/x", &columns);
+        assert_eq!((headers[0].aria, headers[0].href.as_str()), ("none", "/x?sort=name&dir=asc"));
+        assert_eq!(
+            (headers[1].aria, headers[1].href.as_str(), headers[1].arrow),
+            ("descending", "/x?sort=count&dir=asc", " ▼")
+        );
+    }
+}

@@ -93,20 +93,42 @@ struct OverviewPage {
     nav: Option<Nav>,
     slug: String,
     rows: Vec<Row>,
+    headers: Vec<crate::view::SortHeader>,
 }
+
+/// The sponsors list's sortable columns: key and header.
+const COLUMNS: [(&str, &str); 6] = [
+    ("sponsor", "Sponsor"),
+    ("seats", "Seats"),
+    ("assigned", "Assigned"),
+    ("redeemed", "Redeemed"),
+    ("left", "Left"),
+    ("deadline", "Deadline"),
+];
 
 /// Every allotment of the conference.
 pub(crate) async fn list(
     State(state): State<ConsoleState>,
     signed: Signed,
     Path(conf): Path<String>,
+    axum::extract::Query(params): axum::extract::Query<std::collections::HashMap<String, String>>,
 ) -> Result<Response, ConsoleError> {
     let conference = signed.conference(&state, &conf).await?;
-    let all = allotments::list(state.store.as_ref(), &conference.slug).await?;
+    let mut all = allotments::list(state.store.as_ref(), &conference.slug).await?;
+    let sort = crate::view::Sort::of(&params, &COLUMNS, "sponsor");
+    sort.apply(&mut all, |a, column| match column {
+        "seats" => (a.seats, String::new(), a.id),
+        "assigned" => (a.assigned, String::new(), a.id),
+        "redeemed" => (a.redeemed, String::new(), a.id),
+        "left" => (a.left, String::new(), a.id),
+        "deadline" => (a.deadline.timestamp(), String::new(), a.id),
+        _ => (0, a.sponsor.to_lowercase(), a.id),
+    });
     let rows = all.iter().map(|a| row(a, &conference)).collect();
+    let headers = sort.headers(&format!("/console/c/{}/allotments", conference.slug), &COLUMNS);
     page(
         StatusCode::OK,
-        &OverviewPage { nav: Some(Nav::new(&signed, Some(&conference))), slug: conference.slug.clone(), rows },
+        &OverviewPage { nav: Some(Nav::new(&signed, Some(&conference))), slug: conference.slug.clone(), rows, headers },
     )
 }
 

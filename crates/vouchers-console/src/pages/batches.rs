@@ -278,7 +278,7 @@ pub(crate) async fn deactivate(
 /// One row of the batches list.
 struct ListRow {
     id: i64,
-    title: String,
+    name: String,
     prefix: String,
     source: &'static str,
     discount: String,
@@ -296,13 +296,27 @@ struct ListPage {
     slug: String,
     timezone: String,
     rows: Vec<ListRow>,
-    next: Option<i64>,
+    /// More batches than the list shows.
+    more: bool,
+    max: i64,
+    headers: Vec<crate::view::SortHeader>,
 }
 
-/// Batches shown per page.
-const LIST_PAGE: i64 = 100;
+/// The batches list's sortable columns: key and header.
+const COLUMNS: [(&str, &str); 6] = [
+    ("batch", "Batch"),
+    ("name", "Name"),
+    ("codes", "Codes"),
+    ("active", "Active"),
+    ("uses", "Uses consumed"),
+    ("created", "Created"),
+];
 
-/// The batches list: each batch's terms in words and its usage, oldest first, 100 a page.
+/// The most batches the list shows (the first ones; a conference rarely has more).
+const LIST_MAX: i64 = 1000;
+
+/// The batches list: each batch's terms in words and its usage, oldest first unless a column
+/// header sorts it, at most [`LIST_MAX`].
 pub(crate) async fn list(
     State(state): State<ConsoleState>,
     signed: Signed,
@@ -310,21 +324,20 @@ pub(crate) async fn list(
     Query(params): Query<std::collections::HashMap<String, String>>,
 ) -> Result<Response, ConsoleError> {
     let conference = signed.conference(&state, &conf).await?;
-    let after = params.get("after").and_then(|a| a.parse::<i64>().ok()).filter(|a| *a > 0).unwrap_or(0);
     let store = state.store.as_ref();
-    let mut batches = query::list_batches(store, &conference.slug, after, LIST_PAGE + 1).await?;
-    let more = batches.len() > usize::try_from(LIST_PAGE).unwrap_or(100);
-    batches.truncate(usize::try_from(LIST_PAGE).unwrap_or(100));
+    let mut batches = query::list_batches(store, &conference.slug, 0, LIST_MAX + 1).await?;
+    let more = batches.len() > usize::try_from(LIST_MAX).unwrap_or(1000);
+    batches.truncate(usize::try_from(LIST_MAX).unwrap_or(1000));
     let report = checkout::usage_report(store, &conference.slug, &state.limits.guessing).await?;
     let tz = conference.timezone;
-    let rows = batches
+    let mut rows: Vec<ListRow> = batches
         .iter()
         .map(|b| {
             let counts =
                 report.batches.iter().find(|u| u.batch_id == Some(b.id)).map(|u| u.counts.clone()).unwrap_or_default();
             ListRow {
                 id: b.id,
-                title: b.title(),
+                name: b.name.clone(),
                 prefix: b.prefix.clone(),
                 source: b.source.as_str(),
                 discount: discount(b.voucher_type, &b.discount_value),
@@ -336,12 +349,22 @@ pub(crate) async fn list(
             }
         })
         .collect();
-    let next = if more { batches.last().map(|b| b.id) } else { None };
+    let sort = crate::view::Sort::of(&params, &COLUMNS, "batch");
+    // By the column's number, or by name (unnamed last), then by batch.
+    sort.apply(&mut rows, |r, column| match column {
+        "name" => (0, (r.name.is_empty(), r.name.to_lowercase()), r.id),
+        "codes" => (r.issued, (false, String::new()), r.id),
+        "active" => (r.active, (false, String::new()), r.id),
+        "uses" => (r.uses_consumed, (false, String::new()), r.id),
+        _ => (0, (false, String::new()), r.id),
+    });
     ok(&ListPage {
         nav: Some(Nav::new(&signed, Some(&conference))),
         slug: conference.slug.clone(),
         timezone: tz.name().to_owned(),
         rows,
-        next,
+        more,
+        max: LIST_MAX,
+        headers: sort.headers(&format!("/console/c/{}/batches", conference.slug), &COLUMNS),
     })
 }

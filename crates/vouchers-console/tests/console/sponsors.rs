@@ -189,6 +189,10 @@ async fn the_sponsors_whole_flow(mut c: Console) {
             && overview.contains("ACME Corp: 1 redeemed, 1 assigned not yet redeemed, 1 left"),
         "{overview}"
     );
+    let sorted = c.get("/console/c/pycon/allotments?sort=deadline&dir=desc").await.ok(StatusCode::OK).to_owned();
+    assert!(
+        sorted.contains("aria-sort=\"descending\"><a class=\"sort\" href=\"/console/c/pycon/allotments?sort=deadline")
+    );
     let one = c.get(&format!("/console/c/pycon/allotments/{id}")).await.ok(StatusCode::OK).to_owned();
     assert!(one.contains("ana.lima@example.org") && one.contains("2 of 3 assigned"));
 
