@@ -11,6 +11,7 @@ macro_rules! both_backends {
     };
 }
 
+mod admin;
 mod bulk;
 mod hostile;
 mod import;
