@@ -180,13 +180,13 @@ pub enum Format {
 /// The subcommands; each one's arguments and code live in its own module under `commands/`.
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Create and list conferences.
+    /// Create, list and change conferences.
     #[command(subcommand)]
     Conference(commands::conference::ConferenceCommand),
-    /// Create and list ticket types.
+    /// Create, list and change ticket types.
     #[command(subcommand, name = "ticket-type")]
     TicketType(commands::ticket_type::TicketTypeCommand),
-    /// Create and list add-ons.
+    /// Create, list and change add-ons.
     #[command(subcommand)]
     Addon(commands::addon::AddonCommand),
     /// Add one voucher with a code you choose (e.g. PYCON-KEYNOTE).

@@ -65,15 +65,26 @@ fn render<T: Serialize>(
 
 /// Conferences: a JSON array, CSV rows or a table.
 pub fn conferences(items: &[Conference], format: Format) -> Result<(), CliError> {
-    render(items, format, &["slug", "name", "start_date", "end_date", "timezone"], |c| {
+    render(items, format, &["slug", "name", "start_date", "end_date", "timezone", "hold_seconds"], |c| {
         vec![
             c.slug.clone(),
             c.name.clone(),
             c.start_date.to_string(),
             c.end_date.to_string(),
             c.timezone.name().to_owned(),
+            c.hold_seconds.to_string(),
         ]
     })
+}
+
+/// What an `update` did, on stderr (stdout keeps the record alone): the fields it changed, or
+/// that the values given were the stored ones.
+pub fn changed(what: &str, slug: &str, fields: &[&str]) {
+    if fields.is_empty() {
+        eprintln!("{what} {slug}: nothing changed (the values given are the stored ones)");
+    } else {
+        eprintln!("{what} {slug}: changed {}", fields.join(", "));
+    }
 }
 
 /// Ticket types: a JSON array, CSV rows or a table.

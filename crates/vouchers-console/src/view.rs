@@ -239,6 +239,29 @@ pub(crate) struct SortHeader {
     pub arrow: &'static str,
 }
 
+/// A rule's message as a form shows it: each field name of `labels` (`start_date`) replaced by
+/// the label the person sees (`First day`), whole words only, so that the message names the
+/// field as labelled ("Last day must not be before First day").
+pub(crate) fn labelled(message: &str, labels: &[(&str, &str)]) -> String {
+    let mut out = String::with_capacity(message.len());
+    let mut word = String::new();
+    let flush = |word: &mut String, out: &mut String| {
+        let shown = labels.iter().find(|(field, _)| *field == word.as_str()).map_or(word.as_str(), |(_, l)| *l);
+        out.push_str(shown);
+        word.clear();
+    };
+    for c in message.chars() {
+        if c.is_ascii_alphanumeric() || c == '_' {
+            word.push(c);
+        } else {
+            flush(&mut word, &mut out);
+            out.push(c);
+        }
+    }
+    flush(&mut word, &mut out);
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -262,5 +285,19 @@ mod tests {
             (headers[1].aria, headers[1].href.as_str(), headers[1].arrow),
             ("descending", "/x?sort=count&dir=asc", " ▼")
         );
+    }
+
+    #[test]
+    fn messages_name_fields_by_their_labels() {
+        let labels = [("start_date", "First day"), ("end_date", "Last day"), ("name", "Name")];
+        assert_eq!(
+            labelled("end_date must not be before start_date (2027-05-13 < 2027-05-14)", &labels),
+            "Last day must not be before First day (2027-05-13 < 2027-05-14)"
+        );
+        assert_eq!(
+            labelled("name must be 1 to 200 characters, got 0", &labels),
+            "Name must be 1 to 200 characters, got 0"
+        );
+        assert_eq!(labelled("renamed names: name_x", &labels), "renamed names: name_x");
     }
 }

@@ -144,6 +144,16 @@ pub enum VoucherError {
         /// The conference's add-on closest to it, if one is close.
         suggestion: Option<String>,
     },
+    /// No ticket type or add-on with this slug in the conference (the target of a change).
+    #[error("{what} {} not found in conference {}", quoted(.slug), quoted(.conference))]
+    CatalogItemNotFound {
+        /// `ticket type` or `add-on`.
+        what: &'static str,
+        /// The conference's slug.
+        conference: String,
+        /// The slug asked for.
+        slug: String,
+    },
     /// No voucher with this code (ignoring case) in the conference.
     #[error("voucher {} not found in conference {}", quoted(.code), quoted(.conference))]
     VoucherNotFound {
@@ -386,6 +396,7 @@ impl VoucherError {
             | VoucherError::IdempotencyKeyReused { .. } => ErrorKind::Invalid,
             VoucherError::ConferenceNotFound(_)
             | VoucherError::VoucherNotFound { .. }
+            | VoucherError::CatalogItemNotFound { .. }
             | VoucherError::Mistyped { .. }
             | VoucherError::HoldNotFound { .. }
             | VoucherError::BatchNotFound { .. }
@@ -433,6 +444,7 @@ impl VoucherError {
             VoucherError::CodeConflict(_) => "code_conflict",
             VoucherError::ConferenceNotFound(_)
             | VoucherError::VoucherNotFound { .. }
+            | VoucherError::CatalogItemNotFound { .. }
             | VoucherError::BatchNotFound { .. }
             | VoucherError::TokenNotFound(_)
             | VoucherError::MessageNotFound(_)
@@ -507,6 +519,7 @@ impl VoucherError {
                 | VoucherError::UnknownAddon { .. }
                 | VoucherError::ConferenceNotFound(_)
                 | VoucherError::VoucherNotFound { .. }
+                | VoucherError::CatalogItemNotFound { .. }
                 | VoucherError::Mistyped { .. }
                 | VoucherError::WeakCodes { .. }
                 | VoucherError::BatchNotFound { .. }

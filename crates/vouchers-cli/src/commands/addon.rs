@@ -1,7 +1,8 @@
-//! `vouchers addon create|list`: a conference's add-ons, which vouchers may be restricted to.
+//! `vouchers addon create|list|update`: a conference's add-ons, which vouchers may be restricted
+//! to.
 
 use clap::Subcommand;
-use vouchers_core::domain::NewAddOn;
+use vouchers_core::domain::{AddOnChange, NewAddOn};
 use vouchers_core::service::catalog;
 use vouchers_core::Store;
 
@@ -9,7 +10,7 @@ use crate::cli::Format;
 use crate::error::CliError;
 use crate::output;
 
-/// `addon create` and `addon list`.
+/// `addon create`, `addon list` and `addon update`.
 #[derive(Debug, Subcommand)]
 pub enum AddonCommand {
     /// Create an add-on.
@@ -33,9 +34,27 @@ pub enum AddonCommand {
         #[arg(long)]
         conference: String,
     },
+    /// Change an add-on's name, price or on-sale flag (the slug never changes); prints it as
+    /// changed.
+    Update {
+        /// The conference's slug.
+        #[arg(long)]
+        conference: String,
+        /// The add-on's slug.
+        slug: String,
+        /// A new display name.
+        #[arg(long)]
+        name: Option<String>,
+        /// A new price, e.g. 25.00.
+        #[arg(long, allow_negative_numbers = true)]
+        price: Option<String>,
+        /// false: no longer sold; true: on sale again.
+        #[arg(long, value_name = "true|false")]
+        on_sale: Option<bool>,
+    },
 }
 
-/// Creates or lists add-ons.
+/// Creates, lists or changes add-ons.
 pub async fn run(store: &dyn Store, command: AddonCommand, format: Format) -> Result<(), CliError> {
     match command {
         AddonCommand::Create { conference, slug, name, price } => {
@@ -44,5 +63,11 @@ pub async fn run(store: &dyn Store, command: AddonCommand, format: Format) -> Re
             output::addons(std::slice::from_ref(&created), format)
         }
         AddonCommand::List { conference } => output::addons(&catalog::list_addons(store, &conference).await?, format),
+        AddonCommand::Update { conference, slug, name, price, on_sale } => {
+            let change = AddOnChange::parse(name.as_deref(), price.as_deref(), on_sale)?;
+            let updated = catalog::update_addon(store, &conference, &slug, &change).await?;
+            output::changed("add-on", &updated.value.slug, &updated.changed);
+            output::addons(std::slice::from_ref(&updated.value), format)
+        }
     }
 }

@@ -20,9 +20,16 @@ pub struct AuditArgs {
     /// time zone.
     #[arg(long)]
     pub since: Option<String>,
+    /// Only records before this time (same forms as --since).
+    #[arg(long)]
+    pub until: Option<String>,
     /// Only this action, e.g. voucher.redeem, batch.deactivate, voucher.update.
     #[arg(long)]
     pub action: Option<String>,
+    /// Only records whose actor's name contains this text, ignoring case: an account's email, a
+    /// token's name, a sponsor's name, the command line's user (at most 200 characters).
+    #[arg(long)]
+    pub actor: Option<String>,
     /// At most this many records.
     #[arg(long, default_value_t = 100, value_parser = clap::value_parser!(i64).range(1..=100_000))]
     pub limit: i64,
@@ -31,11 +38,11 @@ pub struct AuditArgs {
 /// Prints the records.
 pub async fn run(store: &dyn Store, args: AuditArgs, format: Format) -> Result<(), CliError> {
     let conference = catalog::conference(store, &args.conference).await?;
-    let since = match args.since.as_deref() {
-        None => None,
-        Some(text) => Some(When::parse("since", text)?.resolve("since", conference.timezone)?),
-    };
-    let filter = AuditFilter { since, action: args.action, before_id: None, limit: args.limit };
+    let tz = conference.timezone;
+    let since = args.since.as_deref().map(|t| When::parse("since", t)?.resolve("since", tz)).transpose()?;
+    let until = args.until.as_deref().map(|t| When::parse("until", t)?.resolve("until", tz)).transpose()?;
+    let filter =
+        AuditFilter { since, until, action: args.action, actor: args.actor, before_id: None, limit: args.limit };
     let records = audit::audit_log(store, &conference.slug, &filter).await?;
     if format == Format::Json {
         return output::json(&records);

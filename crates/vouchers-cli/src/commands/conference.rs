@@ -1,7 +1,7 @@
-//! `vouchers conference create|list`: the conferences everything else belongs to.
+//! `vouchers conference create|list|update`: the conferences everything else belongs to.
 
 use clap::Subcommand;
-use vouchers_core::domain::{HoldSeconds, NewConference};
+use vouchers_core::domain::{ConferenceChange, HoldSeconds, NewConference};
 use vouchers_core::service::catalog;
 use vouchers_core::Store;
 
@@ -9,7 +9,7 @@ use crate::cli::Format;
 use crate::error::CliError;
 use crate::output;
 
-/// `conference create` and `conference list`.
+/// `conference create`, `conference list` and `conference update`.
 #[derive(Debug, Subcommand)]
 pub enum ConferenceCommand {
     /// Create a conference.
@@ -36,9 +36,28 @@ pub enum ConferenceCommand {
     },
     /// List conferences.
     List,
+    /// Change a conference's name, days or hold time (the slug and the time zone never change);
+    /// prints the conference as changed.
+    Update {
+        /// The conference's slug.
+        slug: String,
+        /// A new display name.
+        #[arg(long)]
+        name: Option<String>,
+        /// A new first day, YYYY-MM-DD (not after the last day).
+        #[arg(long)]
+        start_date: Option<String>,
+        /// A new last day, YYYY-MM-DD (not before the first day).
+        #[arg(long)]
+        end_date: Option<String>,
+        /// How long a hold keeps a use for a cart when the hold names no time, 1 to 604800
+        /// seconds.
+        #[arg(long, allow_negative_numbers = true)]
+        hold_seconds: Option<i64>,
+    },
 }
 
-/// Creates or lists conferences.
+/// Creates, lists or changes conferences.
 pub async fn run(store: &dyn Store, command: ConferenceCommand, format: Format) -> Result<(), CliError> {
     match command {
         ConferenceCommand::Create { slug, name, start_date, end_date, timezone, hold_seconds } => {
@@ -48,5 +67,12 @@ pub async fn run(store: &dyn Store, command: ConferenceCommand, format: Format) 
             output::conferences(std::slice::from_ref(&created), format)
         }
         ConferenceCommand::List => output::conferences(&catalog::list_conferences(store).await?, format),
+        ConferenceCommand::Update { slug, name, start_date, end_date, hold_seconds } => {
+            let change =
+                ConferenceChange::parse(name.as_deref(), start_date.as_deref(), end_date.as_deref(), hold_seconds)?;
+            let updated = catalog::update_conference(store, &slug, &change).await?;
+            output::changed("conference", &updated.value.slug, &updated.changed);
+            output::conferences(std::slice::from_ref(&updated.value), format)
+        }
     }
 }

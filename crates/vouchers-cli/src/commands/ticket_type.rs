@@ -1,8 +1,8 @@
-//! `vouchers ticket-type create|list`: a conference's ticket types, which vouchers may be
+//! `vouchers ticket-type create|list|update`: a conference's ticket types, which vouchers may be
 //! restricted to or unlock.
 
 use clap::Subcommand;
-use vouchers_core::domain::NewTicketType;
+use vouchers_core::domain::{NewTicketType, TicketTypeChange};
 use vouchers_core::service::catalog;
 use vouchers_core::Store;
 
@@ -10,7 +10,7 @@ use crate::cli::Format;
 use crate::error::CliError;
 use crate::output;
 
-/// `ticket-type create` and `ticket-type list`.
+/// `ticket-type create`, `ticket-type list` and `ticket-type update`.
 #[derive(Debug, Subcommand)]
 pub enum TicketTypeCommand {
     /// Create a ticket type.
@@ -37,9 +37,31 @@ pub enum TicketTypeCommand {
         #[arg(long)]
         conference: String,
     },
+    /// Change a ticket type's name, price, hidden or on-sale flag (the slug never changes);
+    /// prints it as changed.
+    Update {
+        /// The conference's slug.
+        #[arg(long)]
+        conference: String,
+        /// The ticket type's slug.
+        slug: String,
+        /// A new display name.
+        #[arg(long)]
+        name: Option<String>,
+        /// A new price, e.g. 100.00.
+        #[arg(long, allow_negative_numbers = true)]
+        price: Option<String>,
+        /// true: shown only to holders of a voucher that unlocks it (what --requires-voucher
+        /// sets at create); false: shown to everyone.
+        #[arg(long, value_name = "true|false")]
+        hidden: Option<bool>,
+        /// false: no longer sold; true: on sale again.
+        #[arg(long, value_name = "true|false")]
+        on_sale: Option<bool>,
+    },
 }
 
-/// Creates or lists ticket types.
+/// Creates, lists or changes ticket types.
 pub async fn run(store: &dyn Store, command: TicketTypeCommand, format: Format) -> Result<(), CliError> {
     match command {
         TicketTypeCommand::Create { conference, slug, name, price, requires_voucher } => {
@@ -49,6 +71,12 @@ pub async fn run(store: &dyn Store, command: TicketTypeCommand, format: Format) 
         }
         TicketTypeCommand::List { conference } => {
             output::ticket_types(&catalog::list_ticket_types(store, &conference).await?, format)
+        }
+        TicketTypeCommand::Update { conference, slug, name, price, hidden, on_sale } => {
+            let change = TicketTypeChange::parse(name.as_deref(), price.as_deref(), hidden, on_sale)?;
+            let updated = catalog::update_ticket_type(store, &conference, &slug, &change).await?;
+            output::changed("ticket type", &updated.value.slug, &updated.changed);
+            output::ticket_types(std::slice::from_ref(&updated.value), format)
         }
     }
 }

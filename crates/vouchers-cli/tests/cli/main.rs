@@ -60,6 +60,7 @@ macro_rules! both_backends {
 mod child;
 
 mod accounts;
+mod admin;
 mod allotments;
 mod cluster;
 mod commands;

@@ -3,6 +3,7 @@
 
 mod accounts;
 mod allotments;
+mod audit;
 mod batches;
 mod bulk;
 mod catalog;
@@ -14,6 +15,7 @@ mod login;
 mod outbox;
 mod recipients;
 mod reports;
+mod settings;
 mod sponsor;
 mod terms;
 mod tokens;
@@ -103,6 +105,14 @@ pub(crate) fn routes() -> Routes {
         .page("/console/c/{conf}/catalog", catalog::show)
         .form("/console/c/{conf}/ticket-types", catalog::create_ticket_type)
         .form("/console/c/{conf}/addons", catalog::create_addon)
+        .page_and_form(
+            "/console/c/{conf}/catalog/ticket-types/{slug}",
+            catalog::ticket_type_form,
+            catalog::update_ticket_type,
+        )
+        .page_and_form("/console/c/{conf}/catalog/addons/{slug}", catalog::addon_form, catalog::update_addon)
+        .page_and_form("/console/c/{conf}/settings", settings::form, settings::save)
+        .page("/console/c/{conf}/audit", audit::list)
         .page("/console/c/{conf}/vouchers", vouchers::list)
         .form("/console/c/{conf}/bulk", bulk::submit)
         .form("/console/c/{conf}/bulk/deactivate", bulk::deactivate)

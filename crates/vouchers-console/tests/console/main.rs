@@ -12,6 +12,7 @@ macro_rules! both_backends {
 }
 
 mod accounts;
+mod admin;
 mod bulk;
 mod hostile;
 mod import;

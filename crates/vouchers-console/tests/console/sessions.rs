@@ -180,6 +180,13 @@ async fn every_post_route_refuses_a_forged_form(mut c: Console) {
     let filter = vouchers_core::store::AuditFilter { limit: 1000, ..Default::default() };
     let paths = vouchers_console::post_paths();
     assert!(paths.len() >= 14, "every form's path is listed: {paths:?}");
+    for form in [
+        "/console/c/{conf}/settings",
+        "/console/c/{conf}/catalog/ticket-types/{slug}",
+        "/console/c/{conf}/catalog/addons/{slug}",
+    ] {
+        assert!(paths.contains(&form), "{form} is listed: {paths:?}");
+    }
     // The sponsor's forms are tried with a sponsor session (its cookie beside the console's).
     let mut request = vouchers_core::service::allotments::AllotmentRequest {
         sponsor: "S".into(),
@@ -214,6 +221,7 @@ async fn every_post_route_refuses_a_forged_form(mut c: Console) {
             .replace("{id}", "1")
             .replace("{msg}", "1")
             .replace("{secret}", link.secret.expose());
+        let uri = uri.replace("{slug}", if path.contains("/addons/") { "tshirt" } else { "student" });
         let fields = [("slug", "forged"), ("name", "Forged"), ("count", "5"), ("voucher_type", "comp")];
         let sponsor_page = path.starts_with("/sponsor");
         let cookie: &[(&str, &str)] = if sponsor_page { &[("cookie", sponsor_cookie.as_str())] } else { &[] };

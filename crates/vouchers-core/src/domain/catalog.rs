@@ -1,4 +1,5 @@
-//! Conferences and what they sell: ticket types and add-ons.
+//! Conferences and what they sell: ticket types and add-ons; and the checked changes of each
+//! (a slug and a conference's time zone never change).
 
 use chrono::{DateTime, Datelike, NaiveDate, Utc};
 use chrono_tz::Tz;
@@ -78,6 +79,62 @@ impl NewConference {
     }
 }
 
+/// A checked change of a conference's settings: each field `None` keeps what is stored. The slug
+/// and the time zone never change (local times already given were read in that zone).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ConferenceChange {
+    /// A new display name.
+    pub name: Option<Name>,
+    /// A new first day.
+    pub start_date: Option<NaiveDate>,
+    /// A new last day.
+    pub end_date: Option<NaiveDate>,
+    /// A new hold time (a hold's time when it names none).
+    pub hold_seconds: Option<super::HoldSeconds>,
+}
+
+impl ConferenceChange {
+    /// Checks each field given: the name as [`Name`], dates `YYYY-MM-DD`, the hold time 1 to
+    /// 604,800 seconds. Whether the last day comes before the first is checked by
+    /// [`ConferenceChange::apply`], against the stored dates.
+    pub fn parse(
+        name: Option<&str>,
+        start_date: Option<&str>,
+        end_date: Option<&str>,
+        hold_seconds: Option<i64>,
+    ) -> Result<Self, InvalidInput> {
+        Ok(Self {
+            name: name.map(|n| Name::parse("name", n)).transpose()?,
+            start_date: start_date.map(|d| parse_date("start_date", d)).transpose()?,
+            end_date: end_date.map(|d| parse_date("end_date", d)).transpose()?,
+            hold_seconds: hold_seconds.map(|s| super::HoldSeconds::new("hold_seconds", s)).transpose()?,
+        })
+    }
+
+    /// The conference as this change leaves it. The last day must not come before the first; the
+    /// error names the date that was given (`end_date` when both were).
+    pub fn apply(&self, conference: &Conference) -> Result<Conference, InvalidInput> {
+        let mut changed = conference.clone();
+        if let Some(name) = &self.name {
+            changed.name = name.as_str().to_owned();
+        }
+        changed.start_date = self.start_date.unwrap_or(conference.start_date);
+        changed.end_date = self.end_date.unwrap_or(conference.end_date);
+        if let Some(seconds) = self.hold_seconds {
+            changed.hold_seconds = seconds.get();
+        }
+        let (start, end) = (changed.start_date, changed.end_date);
+        if end < start {
+            return Err(if self.end_date.is_some() || self.start_date.is_none() {
+                InvalidInput::new("end_date", format!("end_date must not be before start_date ({end} < {start})"))
+            } else {
+                InvalidInput::new("start_date", format!("start_date must not be after end_date ({start} > {end})"))
+            });
+        }
+        Ok(changed)
+    }
+}
+
 /// Parses an IANA time zone name such as `America/New_York`.
 pub(crate) fn parse_timezone(field: &'static str, value: &str) -> Result<Tz, InvalidInput> {
     value.trim().parse::<Tz>().map_err(|_| {
@@ -88,7 +145,8 @@ pub(crate) fn parse_timezone(field: &'static str, value: &str) -> Result<Tz, Inv
     })
 }
 
-fn parse_date(field: &'static str, value: &str) -> Result<NaiveDate, InvalidInput> {
+/// Parses a calendar date `YYYY-MM-DD` (years 1 to 9999, what both databases hold) for `field`.
+pub fn parse_date(field: &'static str, value: &str) -> Result<NaiveDate, InvalidInput> {
     let bad = || InvalidInput::new(field, format!("{field} must be a date YYYY-MM-DD, got {}", quoted(value)));
     let date = NaiveDate::parse_from_str(value.trim(), "%Y-%m-%d").map_err(|_| bad())?;
     // chrono reads signed six-digit years that PostgreSQL's date cannot hold.
@@ -144,6 +202,48 @@ impl NewTicketType {
     }
 }
 
+/// A checked change of a ticket type: each field `None` keeps what is stored; the slug never
+/// changes.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct TicketTypeChange {
+    /// A new display name.
+    pub name: Option<Name>,
+    /// A new catalogue price.
+    pub price: Option<Money>,
+    /// Hidden (shown only to holders of a voucher that unlocks it) or not.
+    pub requires_voucher: Option<bool>,
+    /// On sale or not.
+    pub is_active: Option<bool>,
+}
+
+impl TicketTypeChange {
+    /// Checks each field given; `price` is a decimal string such as `"100.00"`.
+    pub fn parse(
+        name: Option<&str>,
+        price: Option<&str>,
+        requires_voucher: Option<bool>,
+        is_active: Option<bool>,
+    ) -> Result<Self, InvalidInput> {
+        Ok(Self {
+            name: name.map(|n| Name::parse("name", n)).transpose()?,
+            price: price.map(|p| Money::parse_str("price", p)).transpose()?,
+            requires_voucher,
+            is_active,
+        })
+    }
+
+    /// The ticket type as this change leaves it.
+    pub fn apply(&self, ticket_type: &TicketType) -> TicketType {
+        TicketType {
+            name: self.name.as_ref().map_or_else(|| ticket_type.name.clone(), |n| n.as_str().to_owned()),
+            price: self.price.unwrap_or(ticket_type.price),
+            requires_voucher: self.requires_voucher.unwrap_or(ticket_type.requires_voucher),
+            is_active: self.is_active.unwrap_or(ticket_type.is_active),
+            ..ticket_type.clone()
+        }
+    }
+}
+
 /// An add-on of a conference (a T-shirt, a tutorial, the dinner).
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
@@ -185,6 +285,38 @@ impl NewAddOn {
     }
 }
 
+/// A checked change of an add-on: each field `None` keeps what is stored; the slug never changes.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct AddOnChange {
+    /// A new display name.
+    pub name: Option<Name>,
+    /// A new catalogue price.
+    pub price: Option<Money>,
+    /// On sale or not.
+    pub is_active: Option<bool>,
+}
+
+impl AddOnChange {
+    /// Checks each field given; `price` is a decimal string such as `"25.00"`.
+    pub fn parse(name: Option<&str>, price: Option<&str>, is_active: Option<bool>) -> Result<Self, InvalidInput> {
+        Ok(Self {
+            name: name.map(|n| Name::parse("name", n)).transpose()?,
+            price: price.map(|p| Money::parse_str("price", p)).transpose()?,
+            is_active,
+        })
+    }
+
+    /// The add-on as this change leaves it.
+    pub fn apply(&self, addon: &AddOn) -> AddOn {
+        AddOn {
+            name: self.name.as_ref().map_or_else(|| addon.name.clone(), |n| n.as_str().to_owned()),
+            price: self.price.unwrap_or(addon.price),
+            is_active: self.is_active.unwrap_or(addon.is_active),
+            ..addon.clone()
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -201,6 +333,71 @@ mod tests {
         assert_eq!(bad_date.field, "start_date");
         let bad_date = NewConference::parse("p", "P", "-10000-05-14", "2027-05-13", "UTC").unwrap_err();
         assert_eq!(bad_date.field, "start_date");
+    }
+
+    fn pycon() -> Conference {
+        Conference {
+            id: 1,
+            slug: "pycon".into(),
+            name: "PyCon".into(),
+            start_date: NaiveDate::from_ymd_opt(2027, 5, 14).unwrap(),
+            end_date: NaiveDate::from_ymd_opt(2027, 5, 22).unwrap(),
+            timezone: chrono_tz::UTC,
+            created_at: Utc::now(),
+            hold_seconds: 1800,
+        }
+    }
+
+    #[test]
+    fn conference_changes_keep_the_days_in_order() {
+        let c = pycon();
+        let renamed = ConferenceChange::parse(Some(" PyCon US "), None, None, None).unwrap().apply(&c).unwrap();
+        assert_eq!((renamed.name.as_str(), renamed.start_date, renamed.hold_seconds), ("PyCon US", c.start_date, 1800));
+        let late_start = ConferenceChange::parse(None, Some("2027-05-23"), None, None).unwrap();
+        assert_eq!(late_start.apply(&c).unwrap_err().field, "start_date");
+        let early_end = ConferenceChange::parse(None, None, Some("2027-05-13"), None).unwrap();
+        assert_eq!(early_end.apply(&c).unwrap_err().field, "end_date");
+        let both = ConferenceChange::parse(None, Some("2027-06-01"), Some("2027-05-30"), None).unwrap();
+        assert!(both.apply(&c).unwrap_err().message.starts_with("end_date must not be before start_date"));
+        let moved = ConferenceChange::parse(None, Some("2027-06-01"), Some("2027-06-01"), Some(60)).unwrap();
+        let moved = moved.apply(&c).unwrap();
+        assert_eq!((moved.end_date.to_string(), moved.hold_seconds), ("2027-06-01".to_owned(), 60));
+        assert_eq!(ConferenceChange::parse(Some(""), None, None, None).unwrap_err().field, "name");
+        assert_eq!(ConferenceChange::parse(None, Some("14/05/2027"), None, None).unwrap_err().field, "start_date");
+        assert_eq!(ConferenceChange::parse(None, None, None, Some(0)).unwrap_err().field, "hold_seconds");
+        assert_eq!(ConferenceChange::default().apply(&c).unwrap(), c);
+    }
+
+    #[test]
+    fn catalog_changes_apply_only_what_is_given() {
+        let t = TicketType {
+            id: 3,
+            conference: "pycon".into(),
+            slug: "student".into(),
+            name: "Student".into(),
+            price: Money::from_cents(10_000),
+            requires_voucher: true,
+            is_active: true,
+        };
+        let change = TicketTypeChange::parse(None, Some("120"), Some(false), None).unwrap();
+        let changed = change.apply(&t);
+        assert_eq!(
+            (changed.price.to_string(), changed.requires_voucher, changed.is_active),
+            ("120.00".into(), false, true)
+        );
+        assert_eq!((changed.slug.as_str(), changed.name.as_str()), ("student", "Student"));
+        assert_eq!(TicketTypeChange::parse(None, Some("-1"), None, None).unwrap_err().field, "price");
+        let a = AddOn {
+            id: 4,
+            conference: "pycon".into(),
+            slug: "tshirt".into(),
+            name: "T-shirt".into(),
+            price: Money::from_cents(2_500),
+            is_active: true,
+        };
+        let off = AddOnChange::parse(Some("Shirt"), None, Some(false)).unwrap().apply(&a);
+        assert_eq!((off.name.as_str(), off.price, off.is_active), ("Shirt", a.price, false));
+        assert_eq!(AddOnChange::parse(Some(" "), None, None).unwrap_err().field, "name");
     }
 
     #[test]

@@ -30,8 +30,11 @@ pub use allotment::{
     format_reminder_days, parse_reminder_days, public_origin, reminder_days, sponsor_name, Allotment, Attendee,
     AttendeeStatus, SponsorSecret, SponsorSession, DEFAULT_REMINDER_DAYS, MAX_PASTE, MAX_REMINDERS, MAX_REMINDER_DAYS,
 };
-pub use audit::{Actor, AuditActor, AuditRecord};
-pub use catalog::{AddOn, Conference, NewAddOn, NewConference, NewTicketType, TicketType};
+pub use audit::{Actor, AuditActor, AuditRecord, AUDIT_ACTIONS};
+pub use catalog::{
+    parse_date, AddOn, AddOnChange, Conference, ConferenceChange, NewAddOn, NewConference, NewTicketType, TicketType,
+    TicketTypeChange,
+};
 pub use code::{CodePrefix, Prefix, VoucherCode, CODE_ALPHABET, CODE_SUFFIX_LEN};
 pub use code_format::{fold_key, Alphabet, CodeFormat, CodeMaker};
 pub use fields::{flag_of, label_of, labelled, Field, FIELDS};
@@ -50,7 +53,7 @@ pub use redemption::{
 };
 pub use report::{day_start, BatchFunnel, Interval, RedemptionEntry, Timeline, TimelinePoint, BUCKET_SECONDS};
 pub use text::{closest, did_you_mean, BatchLabel, Name, Slug};
-pub use time::{ValidityWindow, When};
+pub use time::{local_days, InstantRange, ValidityWindow, When};
 pub use token::{ApiToken, Scope, TokenSecret};
 pub use uses::{judge_use, Budget, CartRef, Customer, Grant, HoldSeconds, OwnHold, Refusal, UseState};
 pub(crate) use voucher::rfc3339 as rfc3339_ser;

@@ -7,7 +7,7 @@
 use std::fmt;
 use std::str::FromStr;
 
-use chrono::{DateTime, Datelike, LocalResult, NaiveDateTime, SubsecRound, TimeZone, Timelike, Utc};
+use chrono::{DateTime, Datelike, LocalResult, NaiveDate, NaiveDateTime, SubsecRound, TimeZone, Timelike, Utc};
 use chrono_tz::Tz;
 
 use super::InvalidInput;
@@ -112,6 +112,28 @@ impl fmt::Display for When {
     }
 }
 
+/// A range of instants `[start, end)`, either bound open.
+pub type InstantRange = (Option<DateTime<Utc>>, Option<DateTime<Utc>>);
+
+/// Local days `from` to `to` (both included, either open) in `tz`, as the instants `[start, end)`
+/// that hold them: the start of `from`, and the start of the day after `to` (a day that daylight
+/// saving makes 23 or 25 hours long counts whole). `to` before `from` is refused, naming `to`.
+pub fn local_days(from: Option<NaiveDate>, to: Option<NaiveDate>, tz: Tz) -> Result<InstantRange, InvalidInput> {
+    if let (Some(from), Some(to)) = (from, to) {
+        if to < from {
+            return Err(InvalidInput::new("to", format!("to must not be before from ({to} < {from})")));
+        }
+    }
+    let end = match to {
+        None => None,
+        Some(to) => Some(super::day_start(
+            to.succ_opt().ok_or_else(|| InvalidInput::new("to", format!("to must be before {to}")))?,
+            tz,
+        )),
+    };
+    Ok((from.map(|from| super::day_start(from, tz)), end))
+}
+
 /// When a voucher may be used: both bounds optional and inclusive, `until` never before `from`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct ValidityWindow {
@@ -158,6 +180,23 @@ impl ValidityWindow {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn local_days_hold_whole_days_in_the_zone() {
+        let tz: Tz = "America/New_York".parse().unwrap();
+        let day = |d: &str| NaiveDate::parse_from_str(d, "%Y-%m-%d").unwrap();
+        let (start, end) = local_days(Some(day("2027-03-14")), Some(day("2027-03-14")), tz).unwrap();
+        assert_eq!(start.unwrap().to_rfc3339(), "2027-03-14T05:00:00+00:00");
+        // The day the clocks go forward has 23 hours.
+        assert_eq!(end.unwrap().to_rfc3339(), "2027-03-15T04:00:00+00:00");
+        assert_eq!(local_days(None, None, tz).unwrap(), (None, None));
+        let backwards = local_days(Some(day("2027-03-14")), Some(day("2027-03-13")), tz).unwrap_err();
+        assert_eq!(
+            (backwards.field, backwards.message.as_str()),
+            ("to", "to must not be before from (2027-03-13 < 2027-03-14)")
+        );
+        assert_eq!(local_days(None, Some(NaiveDate::MAX), tz).unwrap_err().field, "to");
+    }
 
     #[test]
     fn leap_seconds_are_refused() {

@@ -105,6 +105,43 @@ impl HoldSeconds {
         self.0
     }
 
+    /// Reads a hold time typed in minutes (a form's "Hold time (minutes)"): whole minutes (`30`)
+    /// or minutes and seconds (`1:30`), from 0:01 to 10080 (7 days). The one place minutes
+    /// become seconds; [`HoldSeconds::minutes_text`] is its inverse.
+    pub fn parse_minutes(field: &'static str, text: &str) -> Result<Self, InvalidInput> {
+        let text = text.trim();
+        let bad = || {
+            InvalidInput::new(
+                field,
+                format!(
+                    "{field} must be whole minutes such as 30, or minutes:seconds such as 1:30, from 0:01 to {} \
+                     (7 days), got {}",
+                    Self::MAX / 60,
+                    super::quoted(text)
+                ),
+            )
+        };
+        let digits = |t: &str, most: usize| {
+            (!t.is_empty() && t.len() <= most && t.bytes().all(|b| b.is_ascii_digit())).then(|| t.parse::<i64>().ok())
+        };
+        let (minutes, seconds) = match text.split_once(':') {
+            None => (digits(text, 6).flatten().ok_or_else(bad)?, 0),
+            Some((m, s)) if s.len() == 2 => {
+                (digits(m, 6).flatten().ok_or_else(bad)?, digits(s, 2).flatten().filter(|s| *s < 60).ok_or_else(bad)?)
+            }
+            Some(_) => return Err(bad()),
+        };
+        Self::new(field, minutes * 60 + seconds).map_err(|_| bad())
+    }
+
+    /// This time as [`HoldSeconds::parse_minutes`] reads it: `30` for 1800 seconds, `1:30` for 90.
+    pub fn minutes_text(self) -> String {
+        match self.0 % 60 {
+            0 => (self.0 / 60).to_string(),
+            seconds => format!("{}:{seconds:02}", self.0 / 60),
+        }
+    }
+
     /// `now` plus this time.
     pub fn after(self, now: DateTime<Utc>) -> DateTime<Utc> {
         now + Duration::seconds(self.0)
@@ -337,5 +374,20 @@ mod tests {
         assert_eq!(HoldSeconds::new("ttl_seconds", 0).unwrap_err().field, "ttl_seconds");
         assert!(HoldSeconds::new("ttl_seconds", 604_801).is_err());
         assert_eq!(HoldSeconds::new("hold_seconds", 604_800).unwrap().get(), 604_800);
+    }
+
+    #[test]
+    fn hold_minutes_read_and_written() {
+        for (text, seconds) in [("30", 1800), (" 1:30 ", 90), ("0:01", 1), ("10080", 604_800), ("2:05", 125)] {
+            let hold = HoldSeconds::parse_minutes("hold_minutes", text).unwrap();
+            assert_eq!(hold.get(), seconds, "{text}");
+            assert_eq!(HoldSeconds::parse_minutes("hold_minutes", &hold.minutes_text()).unwrap(), hold);
+        }
+        assert_eq!(HoldSeconds::new("s", 90).unwrap().minutes_text(), "1:30");
+        assert_eq!(HoldSeconds::DEFAULT.minutes_text(), "30");
+        for bad in ["", "0", "0:00", "10081", "1:60", "1:5", "-1", "1.5", "x", ":30", "1:", "99999999999999999999"] {
+            let e = HoldSeconds::parse_minutes("hold_minutes", bad).unwrap_err();
+            assert!(e.message.starts_with("hold_minutes must be whole minutes"), "{bad}: {e}");
+        }
     }
 }

@@ -84,6 +84,10 @@ pub(crate) async fn audit(
     target: &str,
     changes: serde_json::Value,
 ) -> Result<(), VoucherError> {
+    debug_assert!(
+        crate::domain::AUDIT_ACTIONS.contains(&action),
+        "audit action {action:?} is not in domain::AUDIT_ACTIONS: add it there (the console's audit filter lists them)"
+    );
     let entry = store::AuditEntry { at: now(), conference_id, action, target, changes: &changes };
     Ok(tx.audit(&entry).await?)
 }

@@ -123,7 +123,8 @@ pub trait Store: Send + Sync + 'static {
     async fn redeem(&self, new: &NewRedemption<'_>) -> Result<RedeemOutcome, StoreError> {
         self.redeem_as(&Actor::System, new).await
     }
-    /// The conference's audit records matching `filter`, newest first.
+    /// The conference's audit records matching `filter`, newest first, at most
+    /// [`AuditFilter::MAX_PAGE`] of them.
     async fn audit_log(&self, conference_id: i64, filter: &AuditFilter) -> Result<Vec<AuditRecord>, StoreError>;
     /// The conference with this slug.
     async fn conference(&self, slug: &str) -> Result<Option<Conference>, StoreError>;
@@ -301,6 +302,19 @@ pub trait StoreTx: Send {
     async fn conference(&mut self, slug: &str) -> Result<Option<Conference>, StoreError>;
     /// Inserts a conference.
     async fn insert_conference(&mut self, new: &NewConference, now: DateTime<Utc>) -> Result<Conference, StoreError>;
+    /// The conference with this slug, its row locked until the transaction ends.
+    async fn lock_conference(&mut self, slug: &str) -> Result<Option<Conference>, StoreError>;
+    /// Writes a conference's changeable settings: name, first and last day, hold time.
+    async fn update_conference(&mut self, conference: &Conference) -> Result<(), StoreError>;
+    /// The conference's ticket type with this slug, its row locked until the transaction ends.
+    async fn lock_ticket_type(&mut self, conference: &Conference, slug: &str)
+        -> Result<Option<TicketType>, StoreError>;
+    /// Writes a ticket type's changeable fields: name, price, hidden, on sale.
+    async fn update_ticket_type(&mut self, ticket_type: &TicketType) -> Result<(), StoreError>;
+    /// The conference's add-on with this slug, its row locked until the transaction ends.
+    async fn lock_addon(&mut self, conference: &Conference, slug: &str) -> Result<Option<AddOn>, StoreError>;
+    /// Writes an add-on's changeable fields: name, price, on sale.
+    async fn update_addon(&mut self, addon: &AddOn) -> Result<(), StoreError>;
     /// Inserts a ticket type.
     async fn insert_ticket_type(
         &mut self,
@@ -381,8 +395,6 @@ pub trait StoreTx: Send {
     /// discount, the converted hold deleted (its claim moved to the order) or the customer's
     /// claim written. False, and the caller must roll back, when the customer holds the scope.
     async fn take_use(&mut self, taken: &UseTaken<'_>) -> Result<bool, StoreError>;
-    /// Sets a conference's default hold time.
-    async fn set_hold_seconds(&mut self, conference_id: i64, seconds: i64) -> Result<(), StoreError>;
     /// Marks the order's redemption released and gives back its use, its discount to the budget
     /// and its customer's claim, once. Returns false (and
     /// changes nothing) when there is no unreleased redemption for this order.

@@ -329,12 +329,23 @@ pub struct AuditEntry<'a> {
 pub struct AuditFilter {
     /// Only records at or after this.
     pub since: Option<DateTime<Utc>>,
+    /// Only records before this.
+    pub until: Option<DateTime<Utc>>,
     /// Only this action.
     pub action: Option<String>,
+    /// Only records whose actor's name (an account's email, a token's name, a sponsor's name,
+    /// the command line's user) contains this text, ignoring ASCII case.
+    pub actor: Option<String>,
     /// Only records with a smaller id (paging, newest first).
     pub before_id: Option<i64>,
-    /// At most this many.
+    /// At most this many: [`Store::audit_log`](crate::store::Store::audit_log) reads at most
+    /// [`AuditFilter::MAX_PAGE`] per call, whatever this says.
     pub limit: i64,
+}
+
+impl AuditFilter {
+    /// The most records one read of the store returns (one statement's `LIMIT`).
+    pub const MAX_PAGE: i64 = 500;
 }
 
 /// What one checkout request looks up, in one round trip ([`Store::checkout_view`]).

@@ -67,6 +67,7 @@ async fn list(
         action: params.action.filter(|a| !a.is_empty()),
         before_id: (before > 0).then_some(before),
         limit: limit + 1,
+        ..AuditFilter::default()
     };
     let records = audit::audit_log(state.store.as_ref(), &conference.slug, &filter).await?;
     Ok(Json(page(records, limit, |r| Position::Id(r.id))))

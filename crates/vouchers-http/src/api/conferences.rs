@@ -7,7 +7,7 @@ use serde::Deserialize;
 use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
-use vouchers_core::domain::{Conference, HoldSeconds, NewConference};
+use vouchers_core::domain::{Conference, ConferenceChange, HoldSeconds, NewConference};
 use vouchers_core::service::catalog;
 
 use crate::auth::{Managed, Principal};
@@ -106,6 +106,8 @@ async fn update_conference(
     Managed { principal, conference }: Managed,
     ApiJson(body): ApiJson<UpdateConference>,
 ) -> Result<Json<Conference>, ApiError> {
-    let seconds = HoldSeconds::new("hold_seconds", body.hold_seconds).map_err(vouchers_core::VoucherError::from)?;
-    Ok(Json(catalog::set_hold_seconds(principal.store(&state).as_ref(), &conference.slug, seconds).await?))
+    let change = ConferenceChange::parse(None, None, None, Some(body.hold_seconds))
+        .map_err(vouchers_core::VoucherError::from)?;
+    let updated = catalog::update_conference(principal.store(&state).as_ref(), &conference.slug, &change).await?;
+    Ok(Json(updated.value))
 }

@@ -84,16 +84,20 @@ impl<E: Engine> Store for E {
     }
 
     async fn audit_log(&self, conference_id: i64, filter: &AuditFilter) -> Result<Vec<AuditRecord>, StoreError> {
-        if filter.action.as_deref().is_some_and(has_nul) {
+        if filter.action.as_deref().is_some_and(has_nul) || filter.actor.as_deref().is_some_and(has_nul) {
             return Ok(Vec::new());
         }
         let sql = format!(
             "SELECT {AUDIT_COLUMNS} FROM audit_log
-              WHERE conference_id = $1 AND ($2 IS NULL OR at >= $2) AND ($3 IS NULL OR action = $3)
-                AND ($4 IS NULL OR id < $4)
-              ORDER BY id DESC LIMIT $5"
+              WHERE conference_id = $1 AND ($2 IS NULL OR at >= $2) AND ($3 IS NULL OR at < $3)
+                AND ($4 IS NULL OR action = $4) AND ($5 IS NULL OR {actor}) AND ($6 IS NULL OR id < $6)
+              ORDER BY id DESC LIMIT $7",
+            actor = (E::DIALECT.starts_like)("actor_name", "$5"),
         );
-        let args = args![conference_id, filter.since, filter.action.as_deref(), filter.before_id, filter.limit];
+        let actor = filter.actor.as_deref().map(|a| format!("%{}", rows::like_prefix(a)));
+        let limit = filter.limit.clamp(0, AuditFilter::MAX_PAGE);
+        let args =
+            args![conference_id, filter.since, filter.until, filter.action.as_deref(), actor, filter.before_id, limit];
         self.reader().all(&sql, args).await?.iter().map(rows::audit_record).collect()
     }
 

@@ -84,6 +84,68 @@ impl<E: Engine> StoreTx for SqlTx<E> {
         rows::conference(&row.ok_or(StoreError::Corrupt("INSERT ... RETURNING returned no row".into()))?)
     }
 
+    async fn lock_conference(&mut self, slug: &str) -> Result<Option<Conference>, StoreError> {
+        if has_nul(slug) {
+            return Ok(None);
+        }
+        let sql =
+            format!("SELECT {CONFERENCE_COLUMNS} FROM conference WHERE slug = $1{}", E::DIALECT.for_no_key_update);
+        self.tx.first(&sql, args![slug]).await?.as_ref().map(rows::conference).transpose()
+    }
+
+    async fn update_conference(&mut self, conference: &Conference) -> Result<(), StoreError> {
+        let sql = "UPDATE conference SET name = $2, start_date = $3, end_date = $4, hold_seconds = $5 WHERE id = $1";
+        let c = conference;
+        self.tx.run(sql, args![c.id, c.name.as_str(), c.start_date, c.end_date, c.hold_seconds]).await?;
+        Ok(())
+    }
+
+    async fn lock_ticket_type(
+        &mut self,
+        conference: &Conference,
+        slug: &str,
+    ) -> Result<Option<TicketType>, StoreError> {
+        if has_nul(slug) {
+            return Ok(None);
+        }
+        let sql = format!(
+            "SELECT id, slug, name, {} AS price, requires_voucher, is_active FROM ticket_type
+              WHERE conference_id = $1 AND slug = $2{}",
+            E::DIALECT.price,
+            E::DIALECT.for_no_key_update
+        );
+        let row = self.tx.first(&sql, args![conference.id, slug]).await?;
+        row.as_ref().map(|row| rows::ticket_type(conference, row)).transpose()
+    }
+
+    async fn update_ticket_type(&mut self, t: &TicketType) -> Result<(), StoreError> {
+        let sql = format!(
+            "UPDATE ticket_type SET name = $2, {} = $3, requires_voucher = $4, is_active = $5 WHERE id = $1",
+            E::DIALECT.price
+        );
+        self.tx.run(&sql, args![t.id, t.name.as_str(), t.price, t.requires_voucher, t.is_active]).await?;
+        Ok(())
+    }
+
+    async fn lock_addon(&mut self, conference: &Conference, slug: &str) -> Result<Option<AddOn>, StoreError> {
+        if has_nul(slug) {
+            return Ok(None);
+        }
+        let sql = format!(
+            "SELECT id, slug, name, {} AS price, is_active FROM addon WHERE conference_id = $1 AND slug = $2{}",
+            E::DIALECT.price,
+            E::DIALECT.for_no_key_update
+        );
+        let row = self.tx.first(&sql, args![conference.id, slug]).await?;
+        row.as_ref().map(|row| rows::addon(conference, row)).transpose()
+    }
+
+    async fn update_addon(&mut self, a: &AddOn) -> Result<(), StoreError> {
+        let sql = format!("UPDATE addon SET name = $2, {} = $3, is_active = $4 WHERE id = $1", E::DIALECT.price);
+        self.tx.run(&sql, args![a.id, a.name.as_str(), a.price, a.is_active]).await?;
+        Ok(())
+    }
+
     async fn insert_ticket_type(
         &mut self,
         conference: &Conference,
@@ -372,11 +434,6 @@ impl<E: Engine> StoreTx for SqlTx<E> {
         let answer = "UPDATE redemption SET response = $1, discount = $2 WHERE id = $3";
         self.tx.run(answer, args![taken.response, taken.discount, taken.redemption_id]).await?;
         Ok(true)
-    }
-
-    async fn set_hold_seconds(&mut self, conference_id: i64, seconds: i64) -> Result<(), StoreError> {
-        self.tx.run("UPDATE conference SET hold_seconds = $1 WHERE id = $2", args![seconds, conference_id]).await?;
-        Ok(())
     }
 
     async fn release_redemption(
