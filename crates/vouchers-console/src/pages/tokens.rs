@@ -6,7 +6,7 @@ use askama::Template;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
-use vouchers_core::domain::{format_rfc3339, ApiToken, Conference, Scope};
+use vouchers_core::domain::{ApiToken, Conference, Scope};
 use vouchers_core::service::tokens;
 
 use crate::error::ConsoleError;
@@ -17,6 +17,8 @@ use crate::ConsoleState;
 #[derive(Template)]
 #[template(path = "tokens.html")]
 struct TokensPage {
+    /// The zone the times are in.
+    timezone: String,
     nav: Option<Nav>,
     slug: String,
     tokens: Vec<TokenRow>,
@@ -63,8 +65,8 @@ async fn render(
             id: t.id,
             scope: t.scope.as_str(),
             name: t.name.clone().unwrap_or_default(),
-            created_at: format_rfc3339(&t.created_at),
-            revoked_at: t.revoked_at.as_ref().map(format_rfc3339).unwrap_or_default(),
+            created_at: crate::view::local(&t.created_at, conference.timezone),
+            revoked_at: t.revoked_at.as_ref().map(|t| crate::view::local(t, conference.timezone)).unwrap_or_default(),
         })
         .collect();
     let status = if error.is_some() { StatusCode::UNPROCESSABLE_ENTITY } else { StatusCode::OK };
@@ -72,6 +74,7 @@ async fn render(
         status,
         &TokensPage {
             nav: Some(Nav::new(signed, Some(conference))),
+            timezone: conference.timezone.name().to_owned(),
             slug: conference.slug.clone(),
             tokens: rows,
             created,

@@ -6,7 +6,7 @@ use askama::Template;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
-use vouchers_core::domain::{format_rfc3339, Conference, EventType};
+use vouchers_core::domain::{Conference, EventType};
 use vouchers_core::service::webhooks;
 use vouchers_core::store::DeliveryFilter;
 
@@ -24,6 +24,8 @@ const RECENT: i64 = 10;
 struct WebhooksPage {
     nav: Option<Nav>,
     slug: String,
+    /// The zone the times are in.
+    timezone: String,
     webhooks: Vec<WebhookRow>,
     event_types: Vec<&'static str>,
     created: Option<String>,
@@ -87,7 +89,11 @@ async fn render(
                         (None, None) => String::new(),
                     },
                     response: d.response_body.unwrap_or_default().chars().take(200).collect(),
-                    next_attempt_at: d.next_attempt_at.as_ref().map(format_rfc3339).unwrap_or_default(),
+                    next_attempt_at: d
+                        .next_attempt_at
+                        .as_ref()
+                        .map(|t| crate::view::local(t, conference.timezone))
+                        .unwrap_or_default(),
                 })
                 .collect(),
         });
@@ -98,6 +104,7 @@ async fn render(
         &WebhooksPage {
             nav: Some(Nav::new(signed, Some(conference))),
             slug: conference.slug.clone(),
+            timezone: conference.timezone.name().to_owned(),
             webhooks: rows,
             event_types: EventType::ALL.iter().map(|t| t.as_str()).collect(),
             created,
