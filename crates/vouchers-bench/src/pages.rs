@@ -29,7 +29,7 @@ const CONF: &str = "bench";
 const BATCH: i64 = 10_000;
 
 /// The pages timed (the conference's, with data in every list).
-const PAGES: [&str; 18] = [
+const PAGES: [&str; 23] = [
     "/console",
     "/console/c/bench",
     "/console/c/bench/vouchers",
@@ -48,6 +48,11 @@ const PAGES: [&str; 18] = [
     "/console/c/bench/generate",
     "/console/c/bench/tokens",
     "/console/c/bench/try",
+    "/console/c/bench/audit",
+    "/console/c/bench/settings",
+    "/console/c/bench/import",
+    "/console/accounts",
+    "/console/c/bench/vouchers?batch=3",
 ];
 
 /// The arguments of `pages`.
