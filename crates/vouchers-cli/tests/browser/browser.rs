@@ -287,10 +287,15 @@ pub async fn click_nav(c: &Client, text: &str) {
 }
 
 /// Clicks the link or the button `text` (an action the page may offer as either), and waits
-/// for the page it loads.
+/// for the page it loads. One under a closed disclosure (`<details>`, such as the account's
+/// menu) is reached as a person does: its summary first.
 pub async fn click_action(c: &Client, text: &str) {
     let either = format!("({} | {})", link_xpath("", text), button_xpath("", text));
     let element = find(c, &either).await;
+    let closed = format!("{either}/ancestor::details[not(@open)][1]/summary");
+    if !element.is_displayed().await.unwrap() && exists(c, &closed).await {
+        find(c, &closed).await.click().await.unwrap_or_else(|e| panic!("opening the menu of {text:?}: {e}"));
+    }
     click_and_wait(c, element, &format!("{text:?}")).await;
 }
 
