@@ -147,6 +147,14 @@ impl Console {
         vouchers(self.dir.path(), &self.database, args, "").await
     }
 
+    /// Writes `contents` into the file `name` of the server's folder (an input for the CLI or
+    /// for a file field), and returns its path.
+    pub fn file(&self, name: &str, contents: &str) -> PathBuf {
+        let path = self.dir.path().join(name);
+        std::fs::write(&path, contents).unwrap_or_else(|e| panic!("writing {}: {e}", path.display()));
+        path
+    }
+
     /// What the server logged so far.
     pub fn logs(&self) -> String {
         std::fs::read_to_string(&self.log).unwrap_or_default()

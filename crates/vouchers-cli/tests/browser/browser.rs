@@ -287,10 +287,15 @@ pub async fn click_nav(c: &Client, text: &str) {
 }
 
 /// Clicks the link or the button `text` (an action the page may offer as either), and waits
-/// for the page it loads.
+/// for the page it loads. One under a closed disclosure (`<details>`, such as the account's
+/// menu) is reached as a person does: its summary first.
 pub async fn click_action(c: &Client, text: &str) {
     let either = format!("({} | {})", link_xpath("", text), button_xpath("", text));
     let element = find(c, &either).await;
+    let closed = format!("{either}/ancestor::details[not(@open)][1]/summary");
+    if !element.is_displayed().await.unwrap() && exists(c, &closed).await {
+        find(c, &closed).await.click().await.unwrap_or_else(|e| panic!("opening the menu of {text:?}: {e}"));
+    }
     click_and_wait(c, element, &format!("{text:?}")).await;
 }
 
@@ -298,6 +303,12 @@ pub async fn click_action(c: &Client, text: &str) {
 pub async fn click_and_wait(c: &Client, element: Element, what: &str) {
     let old = c.find(Locator::Css("html")).await.unwrap();
     element.click().await.unwrap_or_else(|e| panic!("clicking {what}: {e}"));
+    wait_for_new_page(c, old, &format!("clicking {what}")).await;
+}
+
+/// Waits (bounded) until a new document has replaced `old` (the `<html>` element of the page
+/// before `what` was done) and loaded.
+pub async fn wait_for_new_page(c: &Client, old: Element, what: &str) {
     let deadline = Instant::now() + WAIT;
     loop {
         let replaced = matches!(old.tag_name().await, Err(ref e) if is_gone(e));
@@ -308,7 +319,7 @@ pub async fn click_and_wait(c: &Client, element: Element, what: &str) {
             }
         }
         if Instant::now() > deadline {
-            panic!("clicking {what} loaded no new page within {WAIT:?}; still on {}", page_summary(c).await);
+            panic!("{what} loaded no new page within {WAIT:?}; still on {}", page_summary(c).await);
         }
         tokio::time::sleep(POLL).await;
     }
@@ -351,11 +362,14 @@ pub async fn text_content(c: &Client, element: &Element) -> String {
     text.as_str().unwrap_or_default().to_owned()
 }
 
-/// Numbered PNG screenshots of the pages a test went through, in
-/// `target/browser-screenshots/<folder>/NN-name.png`.
+/// PNG screenshots of the pages a test went through, each taken after checking the page with
+/// axe-core: numbered (`NN-name.png`) in `target/browser-screenshots/<folder>/` for a test's
+/// steps, or named (`name.png`) in the repository's `docs/screenshots/` for the documentation.
 pub struct Screenshots {
     dir: PathBuf,
+    numbered: bool,
     taken: u32,
+    names: Vec<String>,
 }
 
 impl Screenshots {
@@ -373,23 +387,178 @@ impl Screenshots {
                 std::fs::remove_file(path).unwrap();
             }
         }
-        Screenshots { dir, taken: 0 }
+        Screenshots { dir, numbered: true, taken: 0, names: Vec::new() }
     }
 
-    /// Saves a screenshot of the current page as the next `NN-name.png`, after checking the
-    /// page with axe-core: no violation of WCAG 2.1 A or AA.
+    /// The repository's `docs/screenshots/`, where each screenshot replaces the one of the same
+    /// name (see [`Screenshots::remove_stale`] for the ones no page wrote).
+    pub fn docs() -> Screenshots {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../docs/screenshots");
+        std::fs::create_dir_all(&dir).unwrap();
+        Screenshots { dir, numbered: false, taken: 0, names: Vec::new() }
+    }
+
+    /// Saves a screenshot of the current page as the next `NN-name.png` (or `name.png`), after
+    /// checking the page with axe-core: no violation of WCAG 2.1 A or AA.
     pub async fn take(&mut self, c: &Client, name: impl Display) {
         let violations = axe_violations(c).await;
         assert!(violations.is_empty(), "page {name}: accessibility violations: {violations:#?}");
+        self.save(c, name).await;
+    }
+
+    /// Saves a screenshot of the current page as the next `NN-name.png` (or `name.png`),
+    /// without checking it (for a page the caller checked already).
+    pub async fn save(&mut self, c: &Client, name: impl Display) {
         self.taken += 1;
         let png = c.screenshot().await.unwrap_or_else(|e| panic!("screenshot {name}: {e}"));
         assert!(png.starts_with(b"\x89PNG\r\n\x1a\n") && png.len() > 1000, "screenshot {name} is not a PNG");
-        let path = self.dir.join(format!("{:02}-{name}.png", self.taken));
+        let file = if self.numbered { format!("{:02}-{name}.png", self.taken) } else { format!("{name}.png") };
+        let path = self.dir.join(&file);
         std::fs::write(&path, png).unwrap_or_else(|e| panic!("writing {}: {e}", path.display()));
+        self.names.push(file);
+    }
+
+    /// Removes the folder's PNG files whose name starts with one of `prefixes` that this run
+    /// did not write (a page renamed or dropped from the tour leaves nothing stale behind).
+    pub fn remove_stale(&self, prefixes: &[&str]) {
+        for entry in std::fs::read_dir(&self.dir).unwrap() {
+            let path = entry.unwrap().path();
+            let name = path.file_name().and_then(|n| n.to_str()).unwrap_or_default().to_owned();
+            let ours = prefixes.iter().any(|p| name.starts_with(p)) && name.ends_with(".png");
+            if ours && !self.names.contains(&name) {
+                std::fs::remove_file(&path).unwrap_or_else(|e| panic!("removing {}: {e}", path.display()));
+            }
+        }
     }
 
     pub fn dir(&self) -> &Path {
         &self.dir
+    }
+}
+
+/// A window size the pages are checked at, and the prefix of its screenshots' names.
+#[derive(Clone, Copy, Debug)]
+pub struct Width {
+    pub name: &'static str,
+    pub width: u32,
+    pub height: u32,
+}
+
+/// A laptop's window.
+pub const DESKTOP: Width = Width { name: "desktop", width: 1280, height: 900 };
+/// A phone's screen (an iPhone 12 to 15's CSS pixels).
+pub const PHONE: Width = Width { name: "phone", width: 390, height: 844 };
+
+/// The height of the window's frame (the part of the window that is not the page), as last
+/// measured: headless Chromium draws none, yet counts one.
+static FRAME_HEIGHT: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+
+/// Sets the window so that the page (the viewport) is `width` wide and high: the window's
+/// frame is added to its height, as measured. (Chromium's window is at least 500 pixels wide,
+/// and its page as narrow as asked.)
+pub async fn resize(c: &Client, width: Width) {
+    use std::sync::atomic::Ordering::Relaxed;
+    let sizes = "return [window.innerWidth, window.innerHeight, window.outerHeight]";
+    for _ in 0..2 {
+        let height = width.height + FRAME_HEIGHT.load(Relaxed);
+        c.set_window_size(width.width, height).await.unwrap_or_else(|e| panic!("resizing to {width:?}: {e}"));
+        let measured = c.execute(sizes, vec![]).await.unwrap();
+        let n = |i: usize| measured[i].as_u64().unwrap_or_default() as u32;
+        if (n(0), n(1)) == (width.width, width.height) {
+            return;
+        }
+        FRAME_HEIGHT.store(n(2).saturating_sub(n(1)), Relaxed);
+    }
+    let measured = c.execute(sizes, vec![]).await.unwrap();
+    panic!(
+        "the page is not {}x{}: [inner width, inner height, outer height] are {measured}",
+        width.width, width.height
+    );
+}
+
+/// The window width at which and under which the console's links fold behind Menu
+/// (console.css's breakpoint).
+pub const MENU_BELOW: u32 = 1200;
+
+/// What is wrong with the current page's layout at the window's width, one sentence each:
+/// - the page is wider than the window less its scroll bar (a wide table may scroll inside its
+///   own `.scroll` or `.table-wrap` box, the page may not), naming the elements that reach past
+///   its edge;
+/// - on a wide screen (over [`MENU_BELOW`] pixels), the bar (brand, navigation, account) is not
+///   one line, one of its links takes two lines, or the Menu button shows;
+/// - on a narrow one, the navigation shows before Menu is pressed, or a link of the opened menu
+///   takes two lines or reaches past the screen.
+pub async fn layout_problems(c: &Client) -> Vec<String> {
+    let script = r#"
+        const problems = [];
+        const doc = document.documentElement;
+        const width = doc.clientWidth;
+        const describe = e => e.tagName.toLowerCase() + (e.id ? '#' + e.id : '')
+            + (typeof e.className === 'string' && e.className ? '.' + e.className.trim().split(/\s+/).join('.') : '')
+            + ' "' + (e.textContent || '').trim().slice(0, 30) + '"';
+        const shown = e => !!e && e.getClientRects().length > 0 && getComputedStyle(e).visibility !== 'hidden';
+        const oneLine = e => e.getBoundingClientRect().height < 1.8 * parseFloat(getComputedStyle(e).lineHeight);
+        if (doc.scrollWidth > width) {
+            const past = Array.from(document.body.querySelectorAll('*'))
+                .filter(e => { const r = e.getBoundingClientRect(); return r.width > 0 && r.right > width + 0.5; });
+            const outside = past.filter(e => !e.closest('.scroll, .table-wrap'));
+            const wide = (outside.length > 0 ? outside : past)
+                .map(e => describe(e) + ' to ' + Math.round(e.getBoundingClientRect().right) + 'px');
+            problems.push('the page is ' + doc.scrollWidth + 'px wide in a ' + width + 'px window: ' + wide.slice(0, 6).join('; '));
+        }
+        const nav = document.querySelector('header.top nav');
+        if (nav) {
+            const menu = document.querySelector('.nav-toggle-label');
+            const toggle = document.querySelector('.nav-toggle');
+            const links = Array.from(nav.querySelectorAll(':scope > a, :scope > span, :scope > details > summary'));
+            if (window.innerWidth > arguments[0]) {
+                if (shown(menu)) problems.push('the Menu button shows on a wide screen');
+                const brand = document.querySelector('header.top .brand').getBoundingClientRect();
+                const bar = Array.from(nav.children).concat(Array.from(document.querySelectorAll('header.top .account')));
+                for (const item of bar.filter(shown)) {
+                    const r = item.getBoundingClientRect();
+                    if (r.top >= brand.bottom || r.bottom <= brand.top) problems.push(describe(item) + ' is not on the bar\'s line');
+                }
+                for (const link of links.filter(shown)) {
+                    if (!oneLine(link)) problems.push(describe(link) + ' takes two lines');
+                }
+            } else if (!toggle || !toggle.checked) {
+                if (!shown(menu)) problems.push('no Menu button on a narrow screen');
+                if (shown(nav)) problems.push('the navigation shows on a narrow screen before Menu is pressed');
+            } else {
+                for (const link of links.filter(shown)) {
+                    if (!oneLine(link)) problems.push(describe(link) + ' takes two lines in the opened menu');
+                    if (link.getBoundingClientRect().right > width) problems.push(describe(link) + ' reaches past the screen');
+                }
+            }
+        }
+        return problems;"#;
+    let found = c.execute(script, vec![json!(MENU_BELOW)]).await.unwrap_or_else(|e| panic!("checking the layout: {e}"));
+    found.as_array().map(|v| v.iter().map(|x| x.as_str().unwrap_or_default().to_owned()).collect()).unwrap_or_default()
+}
+
+/// The focused element (its tag, id and text) when it shows that it has the focus: it is on
+/// the screen, visible, and drawn with an outline or a box shadow (for the visually hidden Menu
+/// checkbox, its label is); else what is wrong.
+pub async fn focus_shown(c: &Client) -> Result<String, String> {
+    let script = "
+        let e = document.activeElement;
+        if (!e || e === document.body || e === document.documentElement) return [false, 'nothing has the focus'];
+        const name = e.tagName.toLowerCase() + (e.id ? '#' + e.id : '') + ' \"' + (e.textContent || e.value || '').trim().slice(0, 40) + '\"';
+        if (e.classList.contains('nav-toggle')) e = document.querySelector('label[for=\"' + e.id + '\"]');
+        const r = e.getBoundingClientRect();
+        const s = getComputedStyle(e);
+        if (e.getClientRects().length === 0 || s.visibility === 'hidden' || r.right <= 0 || r.bottom <= 0)
+            return [false, name + ' has the focus but is not on the screen'];
+        const outline = s.outlineStyle !== 'none' && parseFloat(s.outlineWidth) > 0;
+        const shadow = s.boxShadow !== '' && s.boxShadow !== 'none';
+        return outline || shadow ? [true, name] : [false, name + ' has the focus and shows no outline or shadow'];";
+    let found = c.execute(script, vec![]).await.unwrap_or_else(|e| panic!("reading the focus style: {e}"));
+    let said = found[1].as_str().unwrap_or_default().to_owned();
+    if found[0] == json!(true) {
+        Ok(said)
+    } else {
+        Err(said)
     }
 }
 

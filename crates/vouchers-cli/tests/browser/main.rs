@@ -8,7 +8,10 @@
 //! - `app`: a prepared database and `vouchers serve`;
 //! - `harness`: the browser setup proven on a page the test serves itself;
 //! - `console`: the organizers' console, end to end;
-//! - `sponsor`: a sponsor allotment, from the organizer's console and the sponsor's own page.
+//! - `sponsor`: a sponsor allotment, from the organizer's console and the sponsor's own page;
+//! - `pages`: every page at a laptop's and a phone's width (axe-core, the layout, the screenshots
+//!   of `docs/screenshots/`);
+//! - `keyboard`: signing in, generating a batch and deactivating it with the keyboard alone.
 #![allow(clippy::unwrap_used, missing_docs)]
 
 #[path = "../common/child.rs"]
@@ -18,4 +21,6 @@ mod app;
 mod browser;
 mod console;
 mod harness;
+mod keyboard;
+mod pages;
 mod sponsor;
