@@ -29,12 +29,15 @@ const CONF: &str = "bench";
 const BATCH: i64 = 10_000;
 
 /// The pages timed (the conference's, with data in every list).
-const PAGES: [&str; 23] = [
+const PAGES: [&str; 26] = [
     "/console",
     "/console/c/bench",
     "/console/c/bench/vouchers",
     "/console/c/bench/vouchers?status=used_up",
     "/console/c/bench/vouchers?q=B3-",
+    "/console/c/bench/vouchers?order=newest",
+    "/console/c/bench/vouchers?order=code",
+    "/console/c/bench/vouchers?order=code&batch=7",
     "/console/c/bench/batches",
     "/console/c/bench/batches/1",
     "/console/c/bench/reports",
@@ -137,6 +140,7 @@ async fn measure(db: &str, args: &PagesArgs) -> Result<Vec<(f64, f64)>> {
     for task in tasks {
         task.await??;
     }
+    bench.analyze().await?;
     eprintln!("{db}: data ready in {:.1?}", started.elapsed());
 
     let (email, password) = ("bench@example.org", "bench password 12345");

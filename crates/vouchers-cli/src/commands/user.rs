@@ -60,6 +60,11 @@ pub enum UserCommand {
         /// The account's email.
         email: String,
     },
+    /// Enable a disabled account again: it can sign in with its password.
+    Enable {
+        /// The account's email.
+        email: String,
+    },
     /// Set a new password (from stdin or a prompt); the account's sessions end at once.
     SetPassword {
         /// The account's email.
@@ -188,6 +193,13 @@ pub async fn run(
             let account = accounts::disable_account(store, &Email::parse("email", &email)?).await?;
             if format == Format::Table {
                 eprintln!("account {} disabled; its sessions have ended", account.email);
+            }
+            print_account(&account, format)
+        }
+        UserCommand::Enable { email } => {
+            let account = accounts::enable_account(store, &Email::parse("email", &email)?).await?;
+            if format == Format::Table {
+                eprintln!("account {} enabled; it can sign in again", account.email);
             }
             print_account(&account, format)
         }

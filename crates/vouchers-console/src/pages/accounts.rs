@@ -416,7 +416,7 @@ pub(crate) async fn confirm_disable(
         title: format!("Disable {}?", account.email),
         what: format!(
             "{} will not be able to sign in, its open sessions end at once, and its set-password link stops. \
-             Its audit records stay. A disabled account cannot be enabled again: create a new one if needed.",
+             Its audit records stay, and it can be enabled again later.",
             account.email
         ),
         action: format!("/console/accounts/{}/disable", account.id),
@@ -447,6 +447,19 @@ pub(crate) async fn disable(
         }
         Err(e) => Err(e.into()),
     }
+}
+
+/// Enables a disabled account again (nothing to confirm: it takes nothing away).
+pub(crate) async fn enable(
+    State(state): State<ConsoleState>,
+    Path(id): Path<String>,
+    Posted { signed, .. }: Posted,
+) -> Result<Response, ConsoleError> {
+    let account = find(&state, &signed, &id).await?;
+    let after = accounts::enable_account(signed.store(&state).as_ref(), &email_of(&account)?).await?;
+    tracing::info!(account = %signed.session.account.email, enabled = %after.email, "account enabled");
+    let said = format!("Account {} enabled; it can sign in again", after.email);
+    Ok(crate::flash::redirect(&state, &account_url(&after), &said))
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -11,24 +11,25 @@ use crate::session::Signed;
 use crate::view::{ok, Nav};
 use crate::ConsoleState;
 
-/// One bar of the chart: a batch's uses consumed (dark) and left (light), scaled to the widest.
+/// One bar of the chart: a batch's label, and under it its uses consumed (dark) and left
+/// (light), scaled to the widest.
 struct Bar {
     label: String,
-    x: u32,
     height: u32,
     y: u32,
     text_y: u32,
     used_width: u32,
-    left_x: u32,
     left_width: u32,
     counts: UsageCounts,
 }
 
-/// The chart's geometry, in SVG user units.
-const LABEL_WIDTH: u32 = 170;
+/// The chart's geometry, in SVG user units: 400 wide, shown at most 400 pixels wide, so that
+/// its labels (above their bars, never beside them) read at the page's size on a laptop and
+/// barely smaller on a phone.
 const BAR_SPACE: u32 = 400;
-const ROW: u32 = 34;
-const BAR_HEIGHT: u32 = 22;
+const ROW: u32 = 46;
+const LABEL_HEIGHT: u32 = 16;
+const BAR_HEIGHT: u32 = 20;
 
 #[derive(Template)]
 #[template(path = "dashboard.html")]
@@ -65,16 +66,13 @@ fn bars(report: &UsageReport) -> Vec<Bar> {
         .iter()
         .enumerate()
         .map(|(i, b)| {
-            let y = u32::try_from(i).unwrap_or(0) * ROW + 8;
-            let used_width = scale(b.counts.uses_consumed);
+            let top = u32::try_from(i).unwrap_or(0) * ROW;
             Bar {
                 label: label(b.batch_id, b.prefix.as_deref()),
-                x: LABEL_WIDTH,
                 height: BAR_HEIGHT,
-                y,
-                text_y: y + 15,
-                used_width,
-                left_x: LABEL_WIDTH + used_width,
+                y: top + LABEL_HEIGHT + 2,
+                text_y: top + LABEL_HEIGHT - 3,
+                used_width: scale(b.counts.uses_consumed),
                 left_width: scale(b.counts.uses_left),
                 counts: b.counts.clone(),
             }
@@ -107,7 +105,7 @@ pub(crate) async fn show(
         })
         .collect::<Vec<_>>()
         .join(" ");
-    let chart_height = u32::try_from(bars.len()).unwrap_or(0) * ROW + 16;
+    let chart_height = u32::try_from(bars.len()).unwrap_or(0) * ROW;
     ok(&DashboardPage {
         nav: Some(Nav::new(&signed, Some(&conference))),
         name: conference.name.clone(),

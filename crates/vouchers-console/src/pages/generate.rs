@@ -148,6 +148,14 @@ pub(crate) async fn submit(
         ));
         0
     });
+    // Every field's rule at once (the use case checks them again), so that one submit shows
+    // every mistake, the prefix's and the label's with the terms'.
+    if let Err(e) = vouchers_core::domain::Prefix::parse(&form.text("prefix")) {
+        errors.push((e.field.to_owned(), crate::view::told(&e)));
+    }
+    if let Err(e) = vouchers_core::domain::BatchLabel::parse(&form.text("name"), form.secret("note")) {
+        errors.push((e.field.to_owned(), crate::view::told(&e)));
+    }
     let terms = terms::parse(&form, &mut errors);
     let format = code_format(&form, &mut errors);
     let key = IdempotencyKey::parse(&form.text("idempotency_key")).ok();

@@ -100,6 +100,7 @@ pub(crate) fn routes() -> Routes {
         .page_and_form("/console/accounts/{id}/revoke/{conf}", accounts::confirm_revoke, accounts::revoke)
         .form("/console/accounts/{id}/link", accounts::new_link)
         .page_and_form("/console/accounts/{id}/disable", accounts::confirm_disable, accounts::disable)
+        .form("/console/accounts/{id}/enable", accounts::enable)
         .page_and_form("/console/set-password/{secret}", accounts::set_password_form, accounts::set_password)
         .page("/console/c/{conf}", dashboard::show)
         .page("/console/c/{conf}/catalog", catalog::show)

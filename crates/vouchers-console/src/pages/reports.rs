@@ -19,8 +19,8 @@ use crate::ConsoleState;
 
 /// The chart's geometry, in SVG user units.
 const CHART_WIDTH: i64 = 720;
-const CHART_HEIGHT: i64 = 200;
-const AXIS: i64 = 40;
+const CHART_HEIGHT: i64 = 220;
+const AXIS: i64 = 56;
 
 /// One bar of the timeline chart.
 struct Column {
@@ -61,7 +61,7 @@ fn chart(timeline: &Timeline) -> (Vec<Column>, Vec<Tick>, Vec<Tick>) {
     let most = timeline.points.iter().map(|p| p.redemptions).max().unwrap_or(0).max(1);
     let n = i64::try_from(timeline.points.len()).unwrap_or(1).max(1);
     let slot = (CHART_WIDTH - AXIS) / n;
-    let plot = CHART_HEIGHT - 30;
+    let plot = CHART_HEIGHT - 50;
     let columns = timeline
         .points
         .iter()
@@ -70,7 +70,7 @@ fn chart(timeline: &Timeline) -> (Vec<Column>, Vec<Tick>, Vec<Tick>) {
             let height = p.redemptions * plot / most;
             Column {
                 x: AXIS + i64::try_from(i).unwrap_or(0) * slot + 1,
-                y: 10 + plot - height,
+                y: 20 + plot - height,
                 width: (slot - 2).max(1),
                 height,
                 title: format!("{}: {} redemptions, {} discount", p.label, p.redemptions, p.discount),
@@ -99,7 +99,7 @@ fn chart(timeline: &Timeline) -> (Vec<Column>, Vec<Tick>, Vec<Tick>) {
     values.dedup();
     let y_ticks = values
         .into_iter()
-        .map(|v| Tick { x: AXIS - 6, y: 10 + plot - v * plot / most + 4, text: v.to_string() })
+        .map(|v| Tick { x: AXIS - 6, y: 20 + plot - v * plot / most + 4, text: v.to_string() })
         .collect();
     (columns, x_ticks, y_ticks)
 }

@@ -14,7 +14,7 @@ use vouchers_core::domain::{
 use vouchers_core::service::add::{add_voucher, AddVoucher};
 use vouchers_core::service::manage::{update_voucher, VoucherUpdate};
 use vouchers_core::service::{catalog, query};
-use vouchers_core::store::{RedemptionRecord, VoucherFilter};
+use vouchers_core::store::{RedemptionRecord, VoucherFilter, VoucherOrder};
 use vouchers_core::VoucherTerms;
 
 use super::terms::{self, addon_choices, ticket_type_choices, Choice};
@@ -38,7 +38,13 @@ pub(crate) struct ListQuery {
     pub status: String,
     #[serde(default)]
     pub after: String,
+    /// `newest` or `code`; anything else is oldest first.
+    #[serde(default)]
+    pub order: String,
 }
+
+/// The list's orders: `(value, label)`, the first the default.
+const ORDERS: [(&str, &str); 3] = [("", "Oldest first"), ("newest", "Newest first"), ("code", "Code, A to Z")];
 
 #[derive(Template)]
 #[template(path = "vouchers.html")]
@@ -50,6 +56,8 @@ struct ListPage {
     batch: String,
     status: String,
     statuses: Vec<(&'static str, &'static str)>,
+    order: String,
+    orders: Vec<(&'static str, &'static str)>,
     rows: Vec<VoucherRow>,
     next: Option<String>,
     first_page: bool,
@@ -89,10 +97,27 @@ pub(crate) fn filter_of(params: &ListQuery, now: chrono::DateTime<chrono::Utc>) 
     Ok(VoucherFilter { prefix, batch_id: batch, status: status.map(|s| (s, now)), ..VoucherFilter::default() })
 }
 
+/// The list's order from its query, with the page after `after` (an id, or a code by code).
+fn order_of(params: &ListQuery) -> (VoucherOrder, Option<i64>) {
+    let after = params.after.trim();
+    let id = after.parse::<i64>().ok().filter(|a| *a > 0);
+    match params.order.trim() {
+        "newest" => (VoucherOrder::Newest, id),
+        "code" => (VoucherOrder::Code { after: Some(after.to_owned()).filter(|a| !a.is_empty()) }, None),
+        _ => (VoucherOrder::Oldest, id),
+    }
+}
+
 impl ListQuery {
     /// The filter a bulk form carries in its hidden fields.
     pub(crate) fn from_form(form: &FormData) -> Self {
-        Self { q: form.text("q"), batch: form.text("batch"), status: form.text("status"), after: String::new() }
+        Self {
+            q: form.text("q"),
+            batch: form.text("batch"),
+            status: form.text("status"),
+            after: String::new(),
+            order: form.text("order"),
+        }
     }
 
     /// The list's address with this filter (first page).
@@ -101,6 +126,7 @@ impl ListQuery {
             .append_pair("q", self.q.trim())
             .append_pair("batch", self.batch.trim())
             .append_pair("status", self.status.trim())
+            .append_pair("order", self.order.trim())
             .finish();
         format!("/console/c/{slug}/vouchers?{query}")
     }
@@ -126,21 +152,27 @@ pub(crate) async fn render_list(
     refused: Option<String>,
 ) -> Result<Response, ConsoleError> {
     let now = vouchers_core::now();
-    let after = params.after.trim().parse::<i64>().ok().filter(|a| *a > 0);
+    let (order, after) = order_of(params);
+    let first_page = match &order {
+        VoucherOrder::Code { after } => after.is_none(),
+        _ => after.is_none(),
+    };
+    let by_code = matches!(order, VoucherOrder::Code { .. });
     let (filter, mut error) = match filter_of(params, now) {
         Ok(filter) => (Some(filter), None),
         Err(message) => (None, Some(message)),
     };
     let mut vouchers = match filter {
         Some(filter) => {
-            let filter = VoucherFilter { after_id: after, limit: Some(PAGE + 1), ..filter };
+            let filter = VoucherFilter { after_id: after, limit: Some(PAGE + 1), order, ..filter };
             query::list_vouchers(state.store.as_ref(), &conference.slug, &filter).await?
         }
         None => Vec::new(),
     };
     let more = vouchers.len() > usize::try_from(PAGE).unwrap_or(usize::MAX);
     vouchers.truncate(usize::try_from(PAGE).unwrap_or(usize::MAX));
-    let next = if more { vouchers.last().map(|v| v.id.to_string()) } else { None };
+    let next =
+        if more { vouchers.last().map(|v| if by_code { v.code.clone() } else { v.id.to_string() }) } else { None };
     let rows = vouchers.iter().map(|v| VoucherRow::new(v, conference.timezone, now)).collect();
     if refused.is_some() {
         error = refused;
@@ -154,9 +186,15 @@ pub(crate) async fn render_list(
         batch: params.batch.trim().to_owned(),
         status: params.status.trim().to_owned(),
         statuses: VoucherStatus::ALL.iter().map(|s| (s.as_str(), s.label())).collect(),
+        order: ORDERS
+            .iter()
+            .find(|(value, _)| *value == params.order.trim())
+            .map_or("", |(value, _)| *value)
+            .to_owned(),
+        orders: ORDERS.to_vec(),
         rows,
         next,
-        first_page: after.is_none(),
+        first_page,
         error,
         batches: batch_choices(state, &conference.slug).await?,
         max_bulk: vouchers_core::service::manage::MAX_BULK,

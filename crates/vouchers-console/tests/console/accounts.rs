@@ -134,6 +134,7 @@ async fn a_manage_account_is_refused(mut c: Console) {
     c.submit(&format!("/console/accounts/{id}/link"), &[]).await.ok(StatusCode::FORBIDDEN);
     c.submit(&format!("/console/accounts/{id}/revoke/{CONF}"), &[]).await.ok(StatusCode::FORBIDDEN);
     c.submit(&format!("/console/accounts/{id}/disable"), &[]).await.ok(StatusCode::FORBIDDEN);
+    c.submit(&format!("/console/accounts/{id}/enable"), &[]).await.ok(StatusCode::FORBIDDEN);
     let all = accounts::list_accounts(&*c.db.store).await.unwrap();
     assert_eq!(all.len(), 2);
     let me = all.iter().find(|a| a.email == MANAGER).unwrap();
@@ -152,6 +153,7 @@ async fn forms_without_the_token_change_nothing(mut c: Console) {
         (format!("/console/accounts/{id}/revoke/{CONF}"), vec![]),
         (format!("/console/accounts/{id}/link"), vec![]),
         (format!("/console/accounts/{id}/disable"), vec![]),
+        (format!("/console/accounts/{id}/enable"), vec![]),
     ] {
         let page = c.post(&uri, &fields).await;
         assert!(page.ok(StatusCode::FORBIDDEN).contains("nothing was changed"), "{uri}");
@@ -311,6 +313,18 @@ async fn new_links_and_disabling(mut c: Console) {
     assert!(refused.ok(StatusCode::UNPROCESSABLE_ENTITY).contains("is disabled"));
     let email = Email::parse("email", MANAGER).unwrap();
     assert!(accounts::new_password_link(&*c.db.store, &email).await.is_err());
+
+    // Enabled again: it signs in with the password it had; twice changes nothing more.
+    assert!(body.contains(">Enable account</button>"), "{body}");
+    let enabled = c.submit(&format!("/console/accounts/{id}/enable"), &[]).await;
+    assert_eq!(enabled.redirect(), format!("/console/accounts/{id}"));
+    let page = c.get(&format!("/console/accounts/{id}")).await;
+    let body = page.ok(StatusCode::OK);
+    assert!(body.contains("Account manager@example.org enabled; it can sign in again"), "{body}");
+    assert!(body.contains("Disable account") && !body.contains(">Enable account</button>"));
+    assert_eq!(owner.post("/console/login", &[("email", MANAGER), ("password", pw)]).await.redirect(), "/console");
+    c.submit(&format!("/console/accounts/{id}/enable"), &[]).await.redirect();
+    assert_eq!(c.db.store.account(id).await.unwrap().unwrap().disabled_at, None);
 }
 
 /// Links that open nothing count against the address's sign-in limit: 404 until it is used up,

@@ -93,4 +93,56 @@ async fn a_batch_is_known_by_its_name(mut c: Console) {
     assert_eq!(batch.name, "Keynote speakers", "refusals changed nothing");
 }
 
-both_backends!(the_batches_list_and_the_voucher_columns, a_batch_is_known_by_its_name);
+/// The codes of a list page, in the order shown.
+fn codes_shown(page: &str) -> Vec<String> {
+    page.split("name=\"code\" value=\"").skip(1).map(|s| s.split('"').next().unwrap().to_owned()).collect()
+}
+
+/// The `after` of a page's Next page link (unescaped), if it has one.
+fn next_after(page: &str) -> Option<String> {
+    let link = page.split("\">Next page</a>").next()?.rsplit("after=").next()?.to_owned();
+    page.contains(">Next page</a>").then(|| link.replace("%2D", "-").replace("&#38;", "&"))
+}
+
+/// The voucher list in its three orders (oldest first, newest first, by code), each paged by
+/// its own cursor: every code once, in that order, across the pages.
+async fn the_voucher_list_in_three_orders(mut c: Console) {
+    c.sign_in(MANAGER).await.redirect();
+    let db = std::sync::Arc::clone(&c.db);
+    let store = &*db.store;
+    let config = VoucherBulkConfig::new(CONF, "ORD-", 60, VoucherType::Percentage, 10.into());
+    let made: Vec<String> = generate_voucher_codes(store, &Limits::default(), &config)
+        .await
+        .unwrap()
+        .vouchers
+        .into_iter()
+        .map(|v| v.code)
+        .collect();
+    let mut by_code = made.clone();
+    by_code.sort();
+    let mut newest = made.clone();
+    newest.reverse();
+    for (order, expected) in [("", &made), ("newest", &newest), ("code", &by_code)] {
+        let first = c.get(&format!("/console/c/pycon/vouchers?order={order}")).await.ok(StatusCode::OK).to_owned();
+        if !order.is_empty() {
+            assert!(first.contains(&format!("<option value=\"{order}\" selected>")), "{first}");
+            assert!(first.contains(&format!("<input type=\"hidden\" name=\"order\" value=\"{order}\">")));
+        }
+        let mut shown = codes_shown(&first);
+        assert_eq!(shown.len(), 50, "a page of 50");
+        let after = next_after(&first).expect("a second page");
+        let second = c.get(&format!("/console/c/pycon/vouchers?order={order}&after={after}")).await;
+        let second = second.ok(StatusCode::OK).to_owned();
+        assert!(next_after(&second).is_none(), "two pages in all");
+        shown.extend(codes_shown(&second));
+        assert_eq!(&shown, expected, "order {order:?}");
+    }
+    let odd = c.get("/console/c/pycon/vouchers?order=code&after=%00").await;
+    assert_eq!(odd.status, StatusCode::OK, "a cursor with a NUL finds nothing, quietly");
+}
+
+both_backends!(
+    the_batches_list_and_the_voucher_columns,
+    a_batch_is_known_by_its_name,
+    the_voucher_list_in_three_orders
+);

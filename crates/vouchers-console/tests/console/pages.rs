@@ -91,6 +91,12 @@ async fn generate_validates_keeps_values_and_makes_one_batch_per_form(mut c: Con
     let body = c.submit("/console/c/pycon/generate", &bad_minimums).await.body;
     assert!(body.contains("Minimum qualifying items must be from 1 to 10000, got 0"), "{body}");
     assert!(body.contains(r#"value="12.345""#) && body.contains("min_quantity-error"), "values kept, errors shown");
+    // A bad prefix is told with the other fields' mistakes, in one submit.
+    let mut bad_prefix = generate_form(&key, "many");
+    bad_prefix[1] = ("prefix", "-SPONSOR");
+    let body = c.submit("/console/c/pycon/generate", &bad_prefix).await.body;
+    assert!(body.contains(r#"id="prefix-error""#) && body.contains(r#"id="count-error""#), "{body}");
+    assert!(body.contains("Prefix must"), "{body}");
     assert_eq!(c.batches().await, 0);
 
     // Valid, sent twice with the form's key (a double click, a reload): one batch.

@@ -51,6 +51,7 @@ pub const AUDIT_ACTIONS: &[&str] = &[
     "account.create",
     "account.grant",
     "account.disable",
+    "account.enable",
     "account.set_password",
     "account.password_link",
     "account.revoke",

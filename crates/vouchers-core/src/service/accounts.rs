@@ -344,6 +344,21 @@ async fn disable(store: &dyn Store, by: Option<&Account>, email: &Email) -> Resu
     store.account(account.id).await?.ok_or_else(|| VoucherError::AccountNotFound(email.as_str().to_owned()))
 }
 
+/// Enables a disabled account again: it can sign in with its password (or a new set-password
+/// link). Returns the account as it is now; enabling an enabled account changes nothing and
+/// writes no audit record.
+#[tracing::instrument(level = "debug", skip_all)]
+pub async fn enable_account(store: &dyn Store, email: &Email) -> Result<Account, VoucherError> {
+    let mut tx = store.begin().await?;
+    let account = locked(tx.as_mut(), email).await?;
+    if account.disabled_at.is_some() {
+        tx.enable_account(account.id).await?;
+        super::audit(tx.as_mut(), None, "account.enable", email.as_str(), json!({})).await?;
+        tx.commit().await?;
+    }
+    store.account(account.id).await?.ok_or_else(|| VoucherError::AccountNotFound(email.as_str().to_owned()))
+}
+
 /// Sets a new password, ends the account's sessions (whoever knew the old one is out) and
 /// deletes its set-password link.
 #[tracing::instrument(level = "debug", skip_all)]

@@ -199,18 +199,31 @@ pub async fn assign_recipients(
     let conference = super::send::batch_of(store, conference, batch_id).await?;
     let needed = recipients.len();
     let mut tx = store.begin().await?;
-    let free = tx.unassigned_vouchers(batch_id, needed as i64).await?;
-    if free.len() < needed {
-        return Err(VoucherError::NotEnoughCodes { batch: batch_id, needed, available: free.len() });
+    let written = async {
+        let free = tx.unassigned_vouchers(batch_id, needed as i64).await?;
+        if free.len() < needed {
+            return Err(VoucherError::NotEnoughCodes { batch: batch_id, needed, available: free.len() });
+        }
+        let pairs: Vec<(i64, &Recipient)> = free.iter().map(|(id, _)| *id).zip(recipients.recipients()).collect();
+        write_assignments(store, tx.as_mut(), &conference, batch_id, &pairs).await?;
+        let queued = match send {
+            Some(template) => Some(queue_batch_messages(tx.as_mut(), &conference, batch_id, template).await?),
+            None => None,
+        };
+        let changes = serde_json::json!({ "assigned": needed, "queued": queued });
+        super::audit(tx.as_mut(), Some(conference.id), "batch.assign", &format!("batch {batch_id}"), changes).await?;
+        Ok((free, queued))
     }
-    let pairs: Vec<(i64, &Recipient)> = free.iter().map(|(id, _)| *id).zip(recipients.recipients()).collect();
-    write_assignments(store, tx.as_mut(), &conference, batch_id, &pairs).await?;
-    let queued = match send {
-        Some(template) => Some(queue_batch_messages(tx.as_mut(), &conference, batch_id, template).await?),
-        None => None,
+    .await;
+    let (free, queued) = match written {
+        Ok(written) => written,
+        Err(refused) => {
+            // The vouchers read `SKIP LOCKED` are let go at once, for the next try (a rollback
+            // that fails leaves that to the dropped transaction; the refusal is what is told).
+            let _ = tx.rollback().await;
+            return Err(refused);
+        }
     };
-    let changes = serde_json::json!({ "assigned": needed, "queued": queued });
-    super::audit(tx.as_mut(), Some(conference.id), "batch.assign", &format!("batch {batch_id}"), changes).await?;
     tx.commit().await?;
     let assignments = free
         .into_iter()

@@ -3,7 +3,7 @@
 /// Every migration file as it landed, by backend and version: sqlx refuses to migrate a
 /// database whose applied migration's checksum (SHA-384 of the file) differs, so a landed
 /// file must never change. A new migration adds its line here when it lands.
-const LANDED: [(&str, i64, &str); 42] = [
+const LANDED: [(&str, i64, &str); 44] = [
     ("sqlite", 1, "0eceaf674f7951ab0c78aa9d16d705bf3cd4becfe4c8653b0c4fe98756b74d5141169a7208d00e085a2666e0a7470ced"),
     ("sqlite", 2, "516b8c2dd418b1d9bb7b43d47790b44e3354540fad12d37c18bcfb08614b60666a00c82d2037a383f98643f375a73418"),
     ("sqlite", 3, "2b6a8144cf9e4476eb872928529e594da268f0cfd947c5796e745c1f73d17a53cbd49d7a573b65378d701ed9abd33a05"),
@@ -93,6 +93,12 @@ const LANDED: [(&str, i64, &str); 42] = [
         "postgres",
         21,
         "08761e1c807f1dbac4b9898d1ba5d56f4f382d7ababc19b4164d75a0e1e9486f16ab2a2f3442c9be982544efa55e0b29",
+    ),
+    ("sqlite", 22, "dc264d9693053d03c73dd1045315133d65d608eacf3e987643e8259bacab10c4210124eaeadb67d9ac8af9724ea11c29"),
+    (
+        "postgres",
+        22,
+        "63272bbf6cea61424a9c94977f877e8073b152b5a611ab907ac35e74047d17b92e0b9d9994df04d201da1111084565e1",
     ),
 ];
 

@@ -473,6 +473,8 @@ pub trait StoreTx: Send {
     async fn set_password_hash(&mut self, account_id: i64, password_hash: &str) -> Result<(), StoreError>;
     /// Marks an account disabled.
     async fn disable_account(&mut self, account_id: i64, now: DateTime<Utc>) -> Result<(), StoreError>;
+    /// Marks an account enabled again.
+    async fn enable_account(&mut self, account_id: i64) -> Result<(), StoreError>;
     /// Ends every session of an account; returns how many there were.
     async fn delete_account_sessions(&mut self, account_id: i64) -> Result<u64, StoreError>;
     /// Inserts a session (only the hash of its secret) and returns its id.
@@ -646,4 +648,8 @@ pub trait StoreTx: Send {
     async fn audit(&mut self, entry: &AuditEntry<'_>) -> Result<(), StoreError>;
     /// Makes everything durable.
     async fn commit(self: Box<Self>) -> Result<(), StoreError>;
+    /// Undoes everything and lets go of the rows it locked now (a dropped transaction is rolled
+    /// back too, but PostgreSQL's only when its connection is next used: a refusal that read
+    /// rows `SKIP LOCKED` rolls back at once, so that the next try sees them).
+    async fn rollback(self: Box<Self>) -> Result<(), StoreError>;
 }

@@ -171,10 +171,28 @@ pub struct VoucherFilter {
     pub recipient_email: Option<String>,
     /// Only assigned vouchers that have no message in the outbox yet.
     pub awaiting_message: bool,
-    /// Only vouchers with a larger id (cursor pagination).
+    /// The page after the voucher with this id (cursor pagination): a larger id oldest first, a
+    /// smaller one newest first.
     pub after_id: Option<i64>,
     /// At most this many.
     pub limit: Option<i64>,
+    /// In which order.
+    pub order: VoucherOrder,
+}
+
+/// The order of a voucher list, and so what its cursor is.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub enum VoucherOrder {
+    /// Oldest first (by id, the cursor `after_id`).
+    #[default]
+    Oldest,
+    /// Newest first (by id, the cursor `after_id`).
+    Newest,
+    /// By code, character by character (`A` before `B` before `a`), the page after this code.
+    Code {
+        /// The previous page's last code.
+        after: Option<String>,
+    },
 }
 
 /// A token row to insert: only the hash of its secret.

@@ -11,9 +11,7 @@ use std::collections::HashMap;
 
 use chrono::{DateTime, NaiveDate, Utc};
 
-use super::{
-    CheckoutView, ClaimedMessage, MessageVoucher, RedemptionRecord, StoreError, StoredSession, UsageRow, VoucherState,
-};
+use super::{CheckoutView, ClaimedMessage, MessageVoucher, RedemptionRecord, StoreError, StoredSession, VoucherState};
 use crate::domain::{
     Account, AddOn, Alphabet, ApiToken, Applies, AuditActor, AuditRecord, Batch, BatchSource, CodeFormat, Conference,
     DiscountSpec, Money, OutboxMessage, Recipient, RenderedMessage, TicketType, UseState, ValidityWindow, Voucher,
@@ -529,24 +527,6 @@ pub(super) fn claimed_message(row: &impl StoredRow) -> Result<ClaimedMessage, St
             text: row.text("body_text")?,
             html: row.opt_text("body_html")?,
         },
-    })
-}
-
-/// A batch's voucher counts, as [`crate::store::Store::usage`] selects them.
-pub(super) fn usage(row: &impl StoredRow) -> Result<UsageRow, StoreError> {
-    Ok(UsageRow {
-        batch_id: row.opt_int("batch_id")?,
-        prefix: row.opt_text("prefix")?,
-        source: row.opt_text("source")?,
-        alphabet: row.opt_text("alphabet")?,
-        code_length: row.opt_int("code_length")?,
-        check_char: row.opt_flag("check_char")?,
-        issued: row.int("issued")?,
-        active: row.int("active")?,
-        fully_used: row.int("fully_used")?,
-        uses_consumed: row.int("uses_consumed")?,
-        uses_left: row.int("uses_left")?,
-        uses_held: row.int("uses_held")?,
     })
 }
 

@@ -63,6 +63,7 @@ async fn codes_unique_ignoring_case(db: TestDb) {
     let code = generated.vouchers[0].code.to_ascii_lowercase();
     let err = add_voucher(store, &request(CONF, &code)).await.unwrap_err();
     assert!(matches!(err, VoucherError::Duplicate { .. }), "{err:?}");
+    assert_tallies(&db).await;
 }
 
 async fn chosen_code_validation(db: TestDb) {

@@ -167,6 +167,7 @@ async fn an_allotment_gives_each_attendee_a_personal_code(db: TestDb) {
     ] {
         assert!(actions.contains(&expected), "{expected:?} in {actions:?}");
     }
+    assert_tallies(&db).await;
 }
 
 /// Twenty adds at once from one sponsor's tabs on a five-seat allotment: exactly five succeed.
@@ -199,6 +200,7 @@ async fn twenty_concurrent_adds_on_five_seats_give_five(db: TestDb) {
     assert_eq!((after.assigned, after.left), (5, 0));
     assert_eq!(vouchers_of(store, after.batch_id).await.len(), 5, "a refused add minted no code");
     assert_eq!(list_outbox(store, CONF, Some(after.batch_id), None, 0, 100).await.unwrap().len(), 5);
+    assert_tallies(&db).await;
 }
 
 /// At the deadline the passes nobody holds go back (audited, with the webhook event); the page
@@ -254,6 +256,7 @@ async fn the_deadline_returns_unassigned_passes(db: TestDb) {
     allotments::add_attendees(store, &session, &[person("Bo", "bo@example.org")]).await.unwrap();
     let nope = allotments::resize(store, &Limits::default(), CONF, id, 1).await.unwrap_err();
     assert!(matches!(nope, VoucherError::SeatsBelowAssigned { assigned: 2, seats: 1 }), "{nope:?}");
+    assert_tallies(&db).await;
 }
 
 /// The close racing late adds: every pass ends up either assigned or returned, never both.
@@ -296,6 +299,7 @@ async fn a_close_racing_late_adds_never_counts_a_pass_twice(db: TestDb) {
     assert_eq!(closed[0].returned, 10 - added);
     let with_recipient = vouchers_of(store, after.batch_id).await.iter().filter(|v| v.recipient.is_some()).count();
     assert_eq!(with_recipient as i64, added);
+    assert_tallies(&db).await;
 }
 
 /// A revoked link opens nothing and ends its sessions; a new link replaces the old at once.
@@ -464,6 +468,7 @@ async fn a_change_racing_a_removal_ends_cleanly(db: TestDb) {
             allotments::remove_attendee(store, &session, h.id).await.unwrap();
         }
     }
+    assert_tallies(&db).await;
 }
 
 both_backends!(

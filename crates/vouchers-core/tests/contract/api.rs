@@ -141,6 +141,7 @@ async fn vouchers_change_and_batches_deactivate(db: TestDb) {
     assert_eq!(query::list_batches(store, CONF, first.batch.id, 10).await.unwrap(), vec![second.batch]);
     assert!(query::list_batches(store, OTHER, 0, 10).await.unwrap().is_empty());
     store.ping().await.unwrap();
+    assert_tallies(&db).await;
 }
 
 both_backends!(

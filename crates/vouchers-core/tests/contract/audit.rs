@@ -90,6 +90,7 @@ async fn every_write_is_audited_with_its_actor(db: TestDb) {
     catalog::create_ticket_type(&*db.store, OTHER, &NewTicketType::parse("x", "X", "1", false).unwrap()).await.unwrap();
     let other = audit::audit_log(&*db.store, OTHER, &all()).await.unwrap();
     assert_eq!(other[0].actor.kind, "system");
+    assert_tallies(&db).await;
 }
 
 /// A write that fails leaves no audit record (the record is in the write's transaction).

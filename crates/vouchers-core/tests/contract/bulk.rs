@@ -61,6 +61,7 @@ async fn ticked_and_matching_vouchers_change_once_each(db: TestDb) {
     let change = set_active_many(store, CONF, &matching, true).await.unwrap();
     assert_eq!(change, BulkChange { changed: 6, unchanged: 0 });
     assert_eq!(active(store).await, 6);
+    assert_tallies(&db).await;
 }
 
 async fn a_refusal_writes_nothing(db: TestDb) {
@@ -98,6 +99,7 @@ async fn a_refusal_writes_nothing(db: TestDb) {
     assert!(refused.to_string().contains(&format!("at most {MAX_BULK} vouchers")), "{refused}");
     assert_eq!(active(store).await, 3, "nothing deactivated");
     assert_eq!(raw.count("audit_log").await, audit_before + 1, "only the other conference's batch was written");
+    assert_tallies(&db).await;
 }
 
 async fn more_matches_than_the_bound_are_refused(db: TestDb) {
@@ -142,6 +144,7 @@ async fn two_organizers_at_once_do_not_deadlock(db: TestDb) {
     }
     assert_eq!(changed, 40, "each voucher deactivated exactly once");
     assert_eq!(active(&*store).await, 0);
+    assert_tallies(&db).await;
 }
 
 both_backends!(

@@ -117,6 +117,7 @@ async fn concurrent_redemptions_of_a_five_use_code(db: TestDb) {
         let v = vouchers_core::service::query::show_voucher(db.store.as_ref(), CONF, &code).await.unwrap();
         assert_eq!((v.times_used, v.max_uses), (5, 5));
     }
+    assert_tallies(&db).await;
 }
 
 async fn concurrent_retries_of_one_order(db: TestDb) {
@@ -138,6 +139,7 @@ async fn concurrent_retries_of_one_order(db: TestDb) {
             format!("SELECT COUNT(*) FROM redemption r JOIN voucher v ON v.id = r.voucher_id WHERE v.code = '{code}'");
         assert_eq!(raw.scalar(&sql).await, 1);
     }
+    assert_tallies(&db).await;
 }
 
 async fn release_gives_the_use_back_once(db: TestDb) {
@@ -178,6 +180,7 @@ async fn release_gives_the_use_back_once(db: TestDb) {
     assert!(matches!(err, VoucherError::VoucherNotFound { .. }), "{err:?}");
     let err = redeem_voucher(store, CONF, "ONCE", "  ", None, now()).await.unwrap_err();
     assert_eq!(err.field(), Some("order_ref"));
+    assert_tallies(&db).await;
 }
 
 async fn validity_window_bounds_are_inclusive(db: TestDb) {
@@ -328,6 +331,7 @@ async fn usage_report_counts(db: TestDb) {
     assert_eq!(report.total.issued, 5);
     assert_eq!(json["prefixes"].as_array().unwrap().len(), 2);
     assert_eq!(json["total"]["uses_consumed"], 2);
+    assert_tallies(&db).await;
 }
 
 /// Stored before `max_uses` was bounded (or edited by hand), uses near 2^63 cannot make the
@@ -458,6 +462,7 @@ async fn a_code_that_gives_nothing_is_not_used(db: TestDb) {
     let err = redeem_voucher(store, CONF, "STUDENT-1", "order-4", Some(&individual), now()).await.unwrap_err();
     assert_eq!(err.code(), "used_up");
     assert_eq!(raw.count("redemption").await, 2);
+    assert_tallies(&db).await;
 }
 
 /// Minimums are stored with the voucher (and its batch), shown in its JSON, and judged on the
@@ -541,6 +546,7 @@ async fn a_cart_below_a_minimum_uses_nothing(db: TestDb) {
         assert!(err.to_string().contains(field), "{err}");
     }
     assert!(vouchers_core::service::query::show_voucher(store, CONF, "BAD-MIN").await.is_err());
+    assert_tallies(&db).await;
 }
 
 both_backends!(

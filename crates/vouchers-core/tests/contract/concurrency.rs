@@ -54,6 +54,7 @@ async fn concurrent_batches_same_prefix(db: TestDb) {
     assert_eq!(all.len(), 4_000);
     assert_eq!(distinct_ignoring_case(all.iter().map(|v| v.code.as_str())), 4_000);
     assert!(all.iter().all(|v| v.applicable_ticket_types == strings(&TICKET_TYPES)));
+    assert_tallies(&db).await;
 }
 
 async fn concurrent_adds_same_code(db: TestDb) {
@@ -84,6 +85,7 @@ async fn concurrent_adds_same_code(db: TestDb) {
         assert_eq!((ok, duplicate), (1, 1), "round {round}");
         assert_eq!(raw.count("voucher").await, round + 1);
     }
+    assert_tallies(&db).await;
 }
 
 /// Three batches drawing the same scripted codes at once: each waits for (or sees) the others'
@@ -119,6 +121,7 @@ async fn concurrent_forced_collisions(db: TestDb) {
     assert_eq!(pairs, expected);
     let c = raw.counts().await;
     assert_eq!((c.voucher, c.voucher_batch), (6, 3));
+    assert_tallies(&db).await;
 }
 
 both_backends!(concurrent_batches_same_prefix, concurrent_adds_same_code, concurrent_forced_collisions);

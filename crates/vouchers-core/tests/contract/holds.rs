@@ -171,6 +171,7 @@ async fn a_hold_keeps_the_use_for_its_cart(db: TestDb) {
     assert_eq!(checkout::prune_holds(store, now()).await.unwrap(), 0);
     assert_eq!(checkout::prune_holds(store, now() + Duration::days(2)).await.unwrap(), 2);
     assert_eq!(raw.scalar("SELECT COUNT(*) FROM voucher_hold").await, 0);
+    assert_tallies(&db).await;
 }
 
 /// 32 carts hold a one-use code at once: exactly one hold.
@@ -217,6 +218,7 @@ async fn holds_and_redemptions_race_for_five_uses(db: TestDb) {
         let v = show_voucher(db.store.as_ref(), CONF, &code).await.unwrap();
         assert_eq!(v.times_used + v.uses_held, 5, "round {round}: {v:?}");
     }
+    assert_tallies(&db).await;
 }
 
 /// A budget caps the discount all redemptions give: ten orders of 30.00 each at once against
@@ -264,6 +266,7 @@ async fn concurrent_redemptions_never_overspend_a_budget(db: TestDb) {
     let next = redeem(store, "BUDGET", "order-next", Some(&individual(1)), &UseOptions::default(), now()).await;
     let pricing = next.unwrap().answer.pricing.unwrap();
     assert_eq!((pricing.discount.to_string(), pricing.budget_capped), ("10.00".to_owned(), true));
+    assert_tallies(&db).await;
 }
 
 /// Eight codes of a once-per-customer batch redeemed at once by one customer (spelled eight
@@ -322,6 +325,7 @@ async fn once_per_customer_gives_one_code_of_a_batch(db: TestDb) {
     let release = Releasing::Order(OrderRef::parse(&format!("order-{winner}")).unwrap());
     checkout::release_voucher(store, CONF, &codes[winner], &release, now()).await.unwrap();
     redeem(store, &codes[(winner + 3) % 8], "ana-again", None, &ana, now()).await.unwrap();
+    assert_tallies(&db).await;
 }
 
 both_backends!(

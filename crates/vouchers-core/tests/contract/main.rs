@@ -29,6 +29,7 @@ mod query;
 mod recipients;
 mod reports;
 mod support;
+mod tallies;
 mod usable;
 mod validation;
 mod wal;

@@ -77,6 +77,7 @@ async fn assign_gives_each_recipient_one_code(db: TestDb) {
     assert!(matches!(e, VoucherError::Duplicate { .. }), "{e:?}");
     assert!(e.to_string().contains("person0@example.org"), "{e}");
     assert_eq!(batch_vouchers(&db, batch.id).await.iter().filter(|v| v.recipient.is_none()).count(), 2);
+    assert_tallies(&db).await;
 }
 
 async fn recipient_lists_are_checked_whole(db: TestDb) {
@@ -150,6 +151,7 @@ async fn concurrent_assignments_never_share_a_voucher(db: TestDb) {
     assert_eq!(assigned.len(), 30);
     let emails: HashSet<String> = assigned.iter().map(|v| v.recipient.clone().unwrap().email).collect();
     assert_eq!(emails.len(), 30);
+    assert_tallies(&db).await;
 }
 
 /// Records what it was asked to send; fails the addresses it is told to.
@@ -220,6 +222,7 @@ async fn messages_are_queued_once_and_delivered_once(db: TestDb) {
     let listed = outbox::list_outbox(&*db.store, CONF, None, Some(MessageStatus::Sent), 0, 100).await.unwrap();
     assert_eq!(listed.len(), 20);
     assert!(listed.iter().all(|m| m.sent_at.is_some() && m.attempts == 1));
+    assert_tallies(&db).await;
 }
 
 async fn failures_are_retried_marked_and_retryable(db: TestDb) {
@@ -250,6 +253,7 @@ async fn failures_are_retried_marked_and_retryable(db: TestDb) {
     let healthy = FakeMailer::default();
     assert_eq!(outbox::drain(&*db.store, &healthy, &settings()).await.unwrap().sent, 1);
     assert_eq!(healthy.sent.lock().unwrap()[0].0, "person2@example.org");
+    assert_tallies(&db).await;
 }
 
 /// A sender that dies leaves its claim; when the lease ends another takes it over, and the dead
@@ -271,6 +275,7 @@ async fn an_ended_lease_is_claimed_again_and_fences_the_old_claim(db: TestDb) {
     use vouchers_core::store::DeliveryResult;
     assert!(!db.store.finish_outbox(first[0].id, first[0].attempt, &DeliveryResult::Sent, later).await.unwrap());
     assert!(db.store.finish_outbox(second[0].id, second[0].attempt, &DeliveryResult::Sent, later).await.unwrap());
+    assert_tallies(&db).await;
 }
 
 async fn import_round_trips_an_export(db: TestDb) {
@@ -322,6 +327,7 @@ async fn import_round_trips_an_export(db: TestDb) {
     b.sort_by(|x, y| x.code.cmp(&y.code));
     assert_eq!(a, b);
     assert!(b.iter().any(|v| v.recipient.as_ref().is_some_and(|r| r.name == "=HYPERLINK(\"x\")")));
+    assert_tallies(&db).await;
 }
 
 async fn a_bad_import_writes_nothing(db: TestDb) {
@@ -353,6 +359,7 @@ async fn a_bad_import_writes_nothing(db: TestDb) {
     assert_eq!(raw.counts().await, before, "nothing was written");
     let e = import_vouchers(&*db.store, CONF, "code,type\nX,comp\n".as_bytes()).await.unwrap_err();
     assert!(e.to_string().contains("no voucher_type column") || e.to_string().contains("unknown column"), "{e}");
+    assert_tallies(&db).await;
 }
 
 async fn a_large_import_is_one_batch(db: TestDb) {
@@ -365,6 +372,7 @@ async fn a_large_import_is_one_batch(db: TestDb) {
     assert_eq!((imported.imported, imported.assigned, imported.batch.count), (12_000, 12_000, 12_000));
     let raw = Raw::connect(&db).await;
     assert_eq!(raw.scalar("SELECT count(*) FROM voucher WHERE recipient_email IS NOT NULL").await, 12_000);
+    assert_tallies(&db).await;
 }
 
 both_backends!(

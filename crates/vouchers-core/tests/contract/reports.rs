@@ -141,6 +141,7 @@ async fn reports_count_what_happened(db: TestDb) {
     let too_long = reports::timeline(store, CONF, Some(long), None, Interval::Hour, now()).await;
     assert_eq!(too_long.unwrap_err().field(), Some("to"));
     assert!(reports::batches(store, "nope").await.is_err());
+    assert_tallies(&db).await;
 }
 
 both_backends!(reports_count_what_happened);

@@ -178,6 +178,15 @@ impl Raw {
         }
     }
 
+    /// Runs a statement that may be refused; the database's message when it is.
+    pub async fn try_execute(&self, sql: &str) -> Result<u64, String> {
+        let done = match self {
+            Raw::Sqlite(pool) => sqlx::query(sql).execute(pool).await.map(|d| d.rows_affected()),
+            Raw::Postgres(pool) => sqlx::query(sql).execute(pool).await.map(|d| d.rows_affected()),
+        };
+        done.map_err(|e| e.to_string())
+    }
+
     pub async fn counts(&self) -> Counts {
         Counts {
             voucher: self.count("voucher").await,
@@ -187,4 +196,94 @@ impl Raw {
             restriction_set_addon: self.count("restriction_set_addon").await,
         }
     }
+}
+
+impl Raw {
+    /// Where the counts the database keeps (migration 0022's `batch_tally` and
+    /// `redemption_tally`, summed over their shards) differ from counting every row now: one
+    /// line per key that differs, none when they agree.
+    pub async fn tally_drift(&self) -> Vec<String> {
+        let cents = |sum: &str| match self {
+            Raw::Sqlite(_) => format!("CAST(coalesce({sum}, 0) AS BIGINT)"),
+            Raw::Postgres(_) => format!("CAST(round(coalesce({sum}, 0) * 100) AS BIGINT)"),
+        };
+        let bucket = match self {
+            Raw::Sqlite(_) => "r.redeemed_at / 1000000 / 900",
+            Raw::Postgres(_) => "CAST(floor(extract(epoch FROM r.redeemed_at)) AS BIGINT) / 900",
+        };
+        let sums = "CAST(sum(issued) AS BIGINT), CAST(sum(active) AS BIGINT), CAST(sum(fully_used) AS BIGINT), \
+                    CAST(sum(uses_consumed) AS BIGINT), CAST(sum(uses_left) AS BIGINT), CAST(sum(assigned) AS BIGINT), \
+                    CAST(sum(emailed) AS BIGINT), CAST(sum(redeemed) AS BIGINT), CAST(sum(released) AS BIGINT)";
+        let kept = format!(
+            "SELECT conference_id, batch_key, {sums}, {} FROM batch_tally GROUP BY 1, 2",
+            cents("sum(discount)")
+        );
+        let counted = format!(
+            "SELECT conference_id, batch_key, {sums}, {} FROM (
+                 SELECT conference_id, coalesce(batch_id, 0) AS batch_key, 1 AS issued,
+                        CASE WHEN is_active THEN 1 ELSE 0 END AS active,
+                        CASE WHEN times_used >= max_uses THEN 1 ELSE 0 END AS fully_used,
+                        times_used AS uses_consumed, CASE WHEN is_active THEN max_uses - times_used ELSE 0 END AS uses_left,
+                        CASE WHEN recipient_email IS NOT NULL THEN 1 ELSE 0 END AS assigned,
+                        0 AS emailed, 0 AS redeemed, 0 AS released, 0 AS discount
+                   FROM voucher
+                 UNION ALL
+                 SELECT v.conference_id, coalesce(v.batch_id, 0), 0, 0, 0, 0, 0, 0, 0,
+                        CASE WHEN r.released_at IS NULL THEN 1 ELSE 0 END, CASE WHEN r.released_at IS NULL THEN 0 ELSE 1 END,
+                        CASE WHEN r.released_at IS NULL THEN r.discount ELSE 0 END
+                   FROM redemption r JOIN voucher v ON v.id = r.voucher_id
+                 UNION ALL
+                 SELECT conference_id, batch_id, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0
+                   FROM outbox_message WHERE status = 'sent' AND voucher_id IS NOT NULL) c
+              GROUP BY 1, 2",
+            cents("sum(discount)")
+        );
+        let kept_buckets = format!(
+            "SELECT conference_id, bucket, CAST(sum(redeemed) AS BIGINT), {} FROM redemption_tally GROUP BY 1, 2",
+            cents("sum(discount)")
+        );
+        let counted_buckets = format!(
+            "SELECT v.conference_id, {bucket}, count(*), {} FROM redemption r JOIN voucher v ON v.id = r.voucher_id
+              WHERE r.released_at IS NULL GROUP BY 1, 2",
+            cents("sum(r.discount)")
+        );
+        let mut drift = Vec::new();
+        for (what, kept, counted) in [("batch", kept, counted), ("bucket", kept_buckets, counted_buckets)] {
+            let (kept, counted) = (self.keyed(&kept).await, self.keyed(&counted).await);
+            let keys: std::collections::BTreeSet<&(i64, i64)> = kept.keys().chain(counted.keys()).collect();
+            for key in keys {
+                let none = vec![0; kept.values().chain(counted.values()).next().map_or(0, Vec::len)];
+                let (k, c) = (kept.get(key).unwrap_or(&none), counted.get(key).unwrap_or(&none));
+                if k != c {
+                    drift.push(format!("{what} {key:?}: kept {k:?}, counted {c:?}"));
+                }
+            }
+        }
+        drift
+    }
+
+    /// Rows of integers keyed by their first two columns.
+    async fn keyed(&self, sql: &str) -> std::collections::BTreeMap<(i64, i64), Vec<i64>> {
+        use sqlx::Row;
+        let mut keyed = std::collections::BTreeMap::new();
+        macro_rules! read {
+            ($pool:expr) => {
+                for row in sqlx::query(sql).fetch_all($pool).await.unwrap() {
+                    let values: Vec<i64> = (0..row.len()).map(|i| row.get::<i64, _>(i)).collect();
+                    keyed.insert((values[0], values[1]), values[2..].to_vec());
+                }
+            };
+        }
+        match self {
+            Raw::Sqlite(pool) => read!(pool),
+            Raw::Postgres(pool) => read!(pool),
+        }
+        keyed
+    }
+}
+
+/// Asserts that the counts the database keeps equal a full count of the rows.
+pub async fn assert_tallies(db: &TestDb) {
+    let drift = Raw::connect(db).await.tally_drift().await;
+    assert!(drift.is_empty(), "kept counts differ from the rows:\n{}", drift.join("\n"));
 }

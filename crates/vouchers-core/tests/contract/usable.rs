@@ -142,6 +142,7 @@ async fn rust_and_sql_decide_alike(db: TestDb) {
     let redeemed = after.iter().filter(|v| vouchers.get(&v.id).is_some_and(|b| v.times_used == b.times_used + 1));
     let unchanged = after.iter().filter(|v| vouchers.get(&v.id).is_some_and(|b| v.times_used == b.times_used));
     assert_eq!(redeemed.count() + unchanged.count(), VOUCHERS);
+    assert_tallies(&db).await;
 }
 
 both_backends!(rust_and_sql_decide_alike);

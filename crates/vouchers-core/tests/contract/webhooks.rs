@@ -294,6 +294,7 @@ async fn every_event_type_arrives_once_signed(db: TestDb) {
     assert_eq!(all.len(), 12);
     assert!(all.iter().all(|d| d.status.as_str() == "delivered" && d.attempts == 1 && d.last_status_code == Some(200)));
     assert_eq!(all[0].response_body.as_deref(), Some("thanks"));
+    assert_tallies(&db).await;
 }
 
 /// The README's blocks: the Rust one is this file's [`verify`], word for word; the Python one is

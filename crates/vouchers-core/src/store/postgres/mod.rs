@@ -174,7 +174,8 @@ const DIALECT: Dialect = Dialect {
     for_no_key_update: " FOR NO KEY UPDATE",
     capped_sum: |expression| format!("least(coalesce(sum({expression}), 0), 9223372036854775807)::bigint"),
     now: "statement_timestamp()",
-    epoch_seconds: |column| format!("CAST(floor(extract(epoch FROM {column})) AS BIGINT)"),
+    not_by_index: "",
+    bytewise: |column| format!("{column} COLLATE \"C\""),
 };
 
 #[async_trait]
@@ -196,6 +197,10 @@ impl Engine for PostgresStore {
 
     async fn commit(tx: Self::Tx) -> Result<(), StoreError> {
         Ok(tx.commit().await?)
+    }
+
+    async fn rollback(tx: Self::Tx) -> Result<(), StoreError> {
+        Ok(tx.rollback().await?)
     }
 
     async fn writer(&self) -> Result<PgPool, StoreError> {

@@ -165,8 +165,14 @@ pub(super) struct Dialect {
     pub capped_sum: fn(&str) -> String,
     /// The database's clock now, as its instants are stored.
     pub now: &'static str,
-    /// Whole seconds since the epoch of an instant column (an integer).
-    pub epoch_seconds: fn(&str) -> String,
+    /// Written before a column in a condition to keep the planner from reading through that
+    /// column's index when another order serves better (SQLite: `+`, as its planner has no
+    /// statistics and takes any index on an equality; PostgreSQL: nothing, as its statistics
+    /// choose well and an expression would blind them).
+    pub not_by_index: &'static str,
+    /// A text column compared and sorted character by character, the same on both databases
+    /// (SQLite's default; PostgreSQL: the `C` collation rather than the database's).
+    pub bytewise: fn(&str) -> String,
 }
 
 /// A backend: how it runs statements, and what it does its own way.
@@ -190,6 +196,8 @@ pub(super) trait Engine: Send + Sync + 'static {
     async fn begin(&self) -> Result<Self::Tx, StoreError>;
     /// Commits it.
     async fn commit(tx: Self::Tx) -> Result<(), StoreError>;
+    /// Rolls it back.
+    async fn rollback(tx: Self::Tx) -> Result<(), StoreError>;
     /// The connection for one autocommitted write (SQLite: the writer's turn; PostgreSQL: the pool).
     async fn writer(&self) -> Result<Self::Writer, StoreError>;
     /// See [`crate::store::Store::checkout_view`].
@@ -218,6 +226,19 @@ pub(super) fn voucher_columns(d: &Dialect) -> String {
         d.discount,
         uses_held(d, "voucher")
     )
+}
+
+/// A list's optional filter: `condition` when the filter is given, else `param IS NULL` (true,
+/// and the parameter still bound). A statement per combination of the filters given, rather
+/// than one `param IS NULL OR condition` for all: each combination is planned for itself
+/// (SQLite plans a statement once, for any values; PostgreSQL's generic plan of the `OR` form
+/// reads every row of the conference), so a batch's or a search's first page reads one page.
+pub(super) fn when_given(given: bool, condition: &str, param: &str) -> String {
+    if given {
+        condition.to_owned()
+    } else {
+        format!("{param} IS NULL")
+    }
 }
 
 /// The live holds of the voucher row `v` now: counted only while its `holds_until` is ahead (a

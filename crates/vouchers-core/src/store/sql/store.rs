@@ -18,6 +18,7 @@ use crate::store::{
     AuditFilter, Backend, CheckoutKey, CheckoutView, ClaimedMessage, ClaimedWebhook, DeliveryFilter, DeliveryResult,
     DueDelivery, NewRedemption, OutboxFilter, RedeemOutcome, RedemptionFilter, RedemptionRecord, Store, StoreError,
     StoreTx, StoredAccount, StoredPasswordLink, StoredSession, StoredSponsorSession, UsageRow, VoucherFilter,
+    VoucherOrder,
 };
 
 /// The conference with this slug.
@@ -130,25 +131,46 @@ impl<E: Engine> Store for E {
     }
 
     async fn vouchers(&self, conference: &Conference, filter: &VoucherFilter) -> Result<Vec<Voucher>, StoreError> {
-        if filter.recipient_email.as_deref().is_some_and(has_nul) {
+        let after_code = match &filter.order {
+            VoucherOrder::Code { after } => after.as_deref(),
+            _ => None,
+        };
+        if filter.recipient_email.as_deref().is_some_and(has_nul) || after_code.is_some_and(has_nul) {
             return Ok(Vec::new());
         }
         let d = &E::DIALECT;
+        let (page, order) = match filter.order {
+            VoucherOrder::Oldest => ("id > $5 AND $11 IS NULL".to_owned(), "id".to_owned()),
+            VoucherOrder::Newest => {
+                let page = if filter.after_id.is_some() { "id < $5" } else { "$5 = 0" };
+                (format!("{page} AND $11 IS NULL"), "id DESC".to_owned())
+            }
+            VoucherOrder::Code { .. } => (
+                super::when_given(after_code.is_some(), &format!("{} > $11", (d.bytewise)("code")), "$11"),
+                (d.bytewise)("code"),
+            ),
+        };
+        // A batch's vouchers are read through the batch's index, in id order (not the whole
+        // conference's, sorted).
+        let (in_conference, batch) = match filter.batch_id {
+            Some(_) => (format!("{}conference_id = $1", d.not_by_index), "batch_id = $3"),
+            None => ("conference_id = $1".to_owned(), "$3 IS NULL"),
+        };
         let sql = format!(
             "SELECT {columns} FROM voucher
-              WHERE conference_id = $1
-                AND ($2 IS NULL OR {prefix})
-                AND ($3 IS NULL OR batch_id = $3)
+              WHERE {in_conference}
+                AND {prefix}
+                AND {batch}
                 AND ($4 IS NULL OR is_active = $4)
-                AND id > $5
+                AND {page}
                 AND ($7 IS NULL OR coalesce({refusal}, 'active') = $7)
                 AND ($9 IS NULL OR recipient_email = $9)
                 AND (NOT $10 OR (recipient_email IS NOT NULL
                                  AND NOT EXISTS (SELECT 1 FROM outbox_message m WHERE m.voucher_id = voucher.id)))
-              ORDER BY id
+              ORDER BY {order}
               LIMIT $6",
             columns = voucher_columns(d),
-            prefix = (d.starts_like)("code", "$2"),
+            prefix = super::when_given(filter.prefix.is_some(), &(d.starts_like)("code", "$2"), "$2"),
             refusal = super::refusal("voucher", "$8"),
         );
         let args = args![
@@ -162,6 +184,7 @@ impl<E: Engine> Store for E {
             filter.status.map(|(_, at)| at),
             filter.recipient_email.as_deref(),
             filter.awaiting_message,
+            after_code,
         ];
         let mut reader = self.reader();
         let found = reader.all(&sql, args).await?;
@@ -232,25 +255,7 @@ impl<E: Engine> Store for E {
     }
 
     async fn usage(&self, conference: &Conference) -> Result<Vec<UsageRow>, StoreError> {
-        let sum = E::DIALECT.capped_sum;
-        let sql = format!(
-            "SELECT v.batch_id, b.prefix, b.source, b.alphabet, CAST(b.code_length AS BIGINT) AS code_length,
-                    b.check_char, count(*) AS issued, count(*) FILTER (WHERE v.is_active) AS active,
-                    count(*) FILTER (WHERE v.times_used >= v.max_uses) AS fully_used,
-                    {consumed} AS uses_consumed, {left} AS uses_left, {held} AS uses_held
-               FROM voucher v LEFT JOIN voucher_batch b ON b.id = v.batch_id
-               LEFT JOIN (SELECT h.voucher_id, count(*) AS n FROM voucher_hold h WHERE h.expires_at > {now}
-                           GROUP BY h.voucher_id) lh ON lh.voucher_id = v.id
-              WHERE v.conference_id = $1
-              GROUP BY v.batch_id, b.prefix, b.source, b.alphabet, b.code_length, b.check_char
-              ORDER BY v.batch_id",
-            consumed = sum("v.times_used"),
-            left = sum("CASE WHEN v.is_active THEN v.max_uses - v.times_used ELSE 0 END"),
-            held = sum("coalesce(lh.n, 0)"),
-            now = E::DIALECT.now,
-        );
-        let found = self.reader().all(&sql, args![conference.id]).await?;
-        found.iter().map(rows::usage).collect()
+        reports::usage(&mut self.reader(), &E::DIALECT, conference.id).await
     }
 
     async fn token_by_hash(&self, hash: &str) -> Result<Option<ApiToken>, StoreError> {

@@ -632,6 +632,11 @@ impl<E: Engine> StoreTx for SqlTx<E> {
         Ok(())
     }
 
+    async fn enable_account(&mut self, account_id: i64) -> Result<(), StoreError> {
+        self.tx.run("UPDATE account SET disabled_at = NULL WHERE id = $1", args![account_id]).await?;
+        Ok(())
+    }
+
     async fn delete_account_sessions(&mut self, account_id: i64) -> Result<u64, StoreError> {
         self.tx.run("DELETE FROM console_session WHERE account_id = $1", args![account_id]).await
     }
@@ -997,5 +1002,9 @@ impl<E: Engine> StoreTx for SqlTx<E> {
 
     async fn commit(self: Box<Self>) -> Result<(), StoreError> {
         E::commit(self.tx).await
+    }
+
+    async fn rollback(self: Box<Self>) -> Result<(), StoreError> {
+        E::rollback(self.tx).await
     }
 }

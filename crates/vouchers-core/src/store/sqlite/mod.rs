@@ -338,7 +338,8 @@ const DIALECT: Dialect = Dialect {
     // and CAST saturates at the largest integer.
     capped_sum: |expression| format!("CAST(total({expression}) AS INTEGER)"),
     now: "CAST(unixepoch('subsec') * 1000000 AS INTEGER)",
-    epoch_seconds: |column| format!("({column} / 1000000)"),
+    not_by_index: "+",
+    bytewise: |column| column.to_owned(),
 };
 
 /// The redemption: one INSERT into the view of migration 0019 (0017's, with the discount), whose trigger writes (the use, its
@@ -378,6 +379,10 @@ impl Engine for SqliteStore {
 
     async fn commit(tx: WriterTx) -> Result<(), StoreError> {
         tx.commit().await
+    }
+
+    async fn rollback(tx: WriterTx) -> Result<(), StoreError> {
+        tx.rollback().await
     }
 
     async fn writer(&self) -> Result<WriterTx, StoreError> {

@@ -92,6 +92,13 @@ impl WriterTx {
         self.0.as_mut().expect("a WriterTx holds its guard until it is dropped")
     }
 
+    /// Undoes the transaction and hands the connection to the next writer.
+    pub(super) async fn rollback(mut self) -> Result<(), StoreError> {
+        self.execute("ROLLBACK").await?;
+        self.state().open = false;
+        Ok(())
+    }
+
     /// Makes the transaction durable and hands the connection to the next writer.
     pub(super) async fn commit(mut self) -> Result<(), StoreError> {
         self.execute("COMMIT").await?;
