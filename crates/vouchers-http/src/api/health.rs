@@ -20,12 +20,18 @@ pub struct Health {
     /// `ok` or `ready`.
     #[schema(example = "ok")]
     pub status: &'static str,
+    /// The version of the running build (`vouchers --version` prints the same, with its commit).
+    #[schema(example = "0.1.0")]
+    pub version: &'static str,
 }
+
+/// The running build's version.
+const VERSION: &str = env!("CARGO_PKG_VERSION");
 
 /// The process is up.
 #[utoipa::path(get, path = "/healthz", tag = "health", responses((status = 200, description = "Up", body = Health)))]
 async fn healthz() -> Json<Health> {
-    Json(Health { status: "ok" })
+    Json(Health { status: "ok", version: VERSION })
 }
 
 /// How long `/readyz` waits for the database before it answers 503.
@@ -47,5 +53,5 @@ async fn readyz(State(state): State<AppState>) -> Result<Json<Health>, ApiError>
         return Err(ApiError::DiskFull);
     }
     vouchers_core::service::ping(state.store.as_ref(), READY_WITHIN).await.map_err(ApiError::NotReady)?;
-    Ok(Json(Health { status: "ready" }))
+    Ok(Json(Health { status: "ready", version: VERSION }))
 }

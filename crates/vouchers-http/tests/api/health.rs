@@ -5,8 +5,10 @@ use axum::http::StatusCode;
 use crate::support::*;
 
 async fn health_and_readiness(app: TestApp) {
-    assert_eq!(app.get_healthz().await.ok(StatusCode::OK)["status"], "ok");
-    assert_eq!(app.get_readyz().await.ok(StatusCode::OK)["status"], "ready");
+    let health = app.get_healthz().await.ok(StatusCode::OK);
+    assert_eq!((health["status"].as_str(), health["version"].as_str()), (Some("ok"), Some(env!("CARGO_PKG_VERSION"))));
+    let ready = app.get_readyz().await.ok(StatusCode::OK);
+    assert_eq!((ready["status"].as_str(), ready["version"].as_str()), (Some("ready"), Some(env!("CARGO_PKG_VERSION"))));
     let response = app.get_healthz().await;
     assert!(response.headers.contains_key("x-request-id"), "every response carries its request id");
     app.db.store.close().await;

@@ -23,7 +23,7 @@ async fn serves_on_a_real_socket_and_shuts_down_gracefully(app: TestApp) {
 
     let client = reqwest::Client::new();
     let health: Value = client.get(format!("{base}/healthz")).send().await.unwrap().json().await.unwrap();
-    assert_eq!(health, json!({"status": "ok"}));
+    assert_eq!(health, json!({"status": "ok", "version": env!("CARGO_PKG_VERSION")}));
     let response = client
         .post(format!("{base}/api/v1/conferences/{CONF}/vouchers/bulk"))
         .bearer_auth(&app.manage)
